@@ -1,0 +1,58 @@
+# The one entry point of the kit: `make reproduce` and `make test` set everything up themselves.
+#
+#   make reproduce [PROFILE=smoke|default|paper] [DATA_SOURCE=proxy|real] [SEED=0] [DEVICE=cpu]
+#   make test            the test suite (unit tests plus a smoke run of every notebook)
+#   make table-04        one notebook (here notebooks/04_*.ipynb)
+#   make figures         redraw every figure from saved results, without recomputing
+#   make bench           timing benchmark of the synthesis engine -> reports/bench.{json,md}
+#   make data            write the stand-in databases for PROFILE under data/
+#   make lab             JupyterLab on notebooks/ with the project's kernel
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= default
+DATA_SOURCE ?= proxy
+SEED ?= 0
+DEVICE ?= cpu
+RUN_ARGS = --profile $(PROFILE) --data-source $(DATA_SOURCE) --seed $(SEED) --device $(DEVICE)
+
+.PHONY: install test reproduce figures bench data lab clean-reports
+
+install: $(STAMP)
+
+# Re-runs only when pyproject.toml changes. menpo3d 0.8.6 ships only a source distribution
+# whose build imports numpy and Cython, so it is built without isolation once those exist.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet numpy cython
+	$(PY) -m pip install --quiet --no-build-isolation menpo3d==0.8.6
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name affect-kit --display-name "Python (affect-kit)" >/dev/null
+	touch $@
+
+test: install
+	$(PY) -m pytest -q
+
+reproduce: install
+	$(VENV)/bin/affect reproduce $(RUN_ARGS)
+
+table-%: install
+	$(VENV)/bin/affect reproduce $(RUN_ARGS) --only $*
+
+figures: install
+	$(VENV)/bin/affect reproduce $(RUN_ARGS) --reuse-results
+
+bench: install
+	$(VENV)/bin/affect bench --out reports
+
+data: install
+	$(VENV)/bin/affect data proxy all --root data --profile $(PROFILE) --seed $(SEED)
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean-reports:
+	rm -rf reports/tables reports/figures reports/notebooks reports/results reports/README.md reports/runs.json

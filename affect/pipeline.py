@@ -1,0 +1,167 @@
+"""The reproduce pipeline: run the numbered notebooks with papermill, record each run, summarise.
+
+``make reproduce`` calls :func:`reproduce`. Notebooks run in the order of their number
+(``notebooks/NN_name.ipynb``) with the working directory set to the notebook folder (as in
+JupyterLab), the run's parameters injected into their ``parameters`` cell, and the executed copy
+written to ``reports/notebooks/``. A failing notebook stops the run with a
+:class:`NotebookError` naming the notebook, the failing cell and its error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from affect import reporting
+
+NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
+KERNEL = "affect-kit"  # installed by `make install` (ipykernel install --sys-prefix)
+
+
+class NotebookError(RuntimeError):
+    """A notebook failed; the message names the notebook, the cell and the error."""
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The record of one notebook run, as stored in ``reports/runs.json``."""
+
+    notebook: str
+    date: str
+    commit: str
+    profile: str
+    data_source: str
+    seed: int
+    wall_s: float
+    status: str
+    title: str = ""
+    error: str = ""
+    outputs: list[str] = field(default_factory=list)
+
+
+def find_notebooks(notebooks_dir: str | Path, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks in order; ``only`` keeps those whose number is listed (e.g. ``['04']``)."""
+    folder = Path(notebooks_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: notebook folder not found")
+    found = sorted(p for p in folder.iterdir() if NOTEBOOK_NAME.match(p.name))
+    if only:
+        wanted = {n.zfill(2) for n in only}
+        missing = wanted - {p.name[:2] for p in found}
+        if missing:
+            raise ValueError(f"{folder}: no notebook numbered {', '.join(sorted(missing))}")
+        found = [p for p in found if p.name[:2] in wanted]
+    return found
+
+
+def notebook_title(path: Path) -> str:
+    """The first heading of the notebook's first Markdown cell (what it reproduces)."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def kernel_name() -> str:
+    """The project's kernel when installed, else the interpreter's default ``python3`` kernel."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL if KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def git_commit(directory: Path) -> str:
+    """Short commit id of the checkout (with ``+dirty`` when it has local changes), or ``unknown``."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=directory, check=True,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
+                               capture_output=True, text=True).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _outputs_since(reports_dir: Path, start: float) -> list[str]:
+    return sorted(str(p.relative_to(reports_dir)) for kind in ("tables", "figures")
+                  for p in (reports_dir / kind).glob("*") if p.is_file() and p.stat().st_mtime >= start)
+
+
+def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | None = None) -> NotebookRun:
+    """Execute one notebook with papermill into ``reports_dir/notebooks`` and return its record.
+
+    Raises :class:`NotebookError` when a cell fails; the record is still returned through
+    the exception's ``run`` attribute so the summary can show the failure.
+    """
+    import papermill
+
+    out = reports_dir / "notebooks" / path.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started, wall = time.time(), time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
+                                   kernel_name=kernel or kernel_name(), progress_bar=False)
+    except papermill.PapermillExecutionError as failure:
+        error = f"cell {failure.exec_count}: {failure.ename}: {failure.evalue}"
+    run = NotebookRun(
+        notebook=path.stem, date=dt.datetime.now().isoformat(timespec="seconds"),
+        commit=git_commit(path.parent), profile=parameters["profile"],
+        data_source=parameters["data_source"], seed=parameters["seed"],
+        wall_s=time.perf_counter() - wall, status="failed" if error else "ok",
+        title=notebook_title(path), error=error, outputs=_outputs_since(reports_dir, started - 1),
+    )
+    if error:
+        exc = NotebookError(f"{path.name} failed in {error}")
+        exc.run = run
+        raise exc
+    return run
+
+
+def record_run(reports_dir: Path, run: NotebookRun) -> None:
+    """Add or replace a notebook's record in ``runs.json`` and regenerate the summary."""
+    runs_path = reports_dir / "runs.json"
+    runs = json.loads(runs_path.read_text()) if runs_path.exists() else {}
+    runs[run.notebook] = asdict(run)
+    reporting.atomic_write_text(runs_path, json.dumps(runs, indent=2, sort_keys=True))
+    reporting.write_readme(reports_dir)
+
+
+def reproduce(profile: str = "default", data_source: str = "proxy", seed: int = 0, device: str = "cpu",
+              only: list[str] | None = None, reuse_results: bool = False,
+              notebooks_dir: str | Path = "notebooks", reports_dir: str | Path = "reports") -> list[NotebookRun]:
+    """Run the numbered notebooks in order and rebuild ``reports/README.md``.
+
+    Parameters are injected into each notebook's ``parameters`` cell: ``profile``,
+    ``data_source``, ``seed``, ``device``, ``out_dir`` (the absolute report folder) and
+    ``reuse_results`` (redraw from saved results, used by ``make figures``).
+    """
+    reporting.run_context(profile, data_source, seed, reports_dir)  # validates the settings
+    reports = Path(reports_dir).resolve()
+    notebooks = find_notebooks(notebooks_dir, only)
+    parameters = dict(profile=profile, data_source=data_source, seed=seed, device=device,
+                      out_dir=str(reports), reuse_results=reuse_results)
+    kernel = kernel_name()
+    runs = []
+    for index, path in enumerate(notebooks, 1):
+        print(f"[{index}/{len(notebooks)}] {path.name} (profile {profile}, {data_source} data) ...", flush=True)
+        try:
+            run = run_notebook(path, reports, parameters, kernel)
+        except NotebookError as failure:
+            record_run(reports, failure.run)
+            raise
+        record_run(reports, run)
+        runs.append(run)
+        print(f"      done in {run.wall_s:.1f} s", flush=True)
+    if not notebooks:
+        reporting.write_readme(reports)
+    print(f"reports: {reports / 'README.md'}")
+    return runs

@@ -1,0 +1,232 @@
+"""Reports: this run's tables beside the paper's, labelled figures, saved results, reports/README.md.
+
+Every table and figure title states the data source and the profile of the run that made it,
+so numbers computed on stand-in (proxy) data are never mistaken for real-data numbers. The
+paper's own numbers come from :mod:`affect.paper` and sit beside this run's, never in place of them.
+
+Layout under the report folder::
+
+    tables/table_NN.md, .csv     this run beside the paper
+    figures/<name>.png           figures, titled with source and profile
+    results/<key>.json | .csv    raw results, so figures can be redrawn without recomputing
+    notebooks/NN_name.ipynb      executed notebooks (written by affect.pipeline)
+    runs.json                    one record per notebook run (affect.pipeline)
+    README.md                    the summary, regenerated after every run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PROFILES = ("smoke", "default", "paper")
+DATA_SOURCES = ("proxy", "real")
+THIS_RUN = "this run"
+PAPER = "paper"
+
+
+def source_label(data_source: str) -> str:
+    """Human-readable name of a data source, as it appears in every title."""
+    if data_source == "proxy":
+        return "PROXY data (stand-in databases made by the kit, not the paper's databases)"
+    if data_source == "real":
+        return "real data"
+    raise ValueError(f"data_source must be one of {DATA_SOURCES}, got {data_source!r}")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a notebook writes, and under which settings it ran (its ``parameters`` cell)."""
+
+    profile: str
+    data_source: str
+    seed: int
+    out_dir: Path
+    reuse_results: bool = False
+
+    @property
+    def label(self) -> str:
+        """The suffix every title carries: data source and profile."""
+        return f"{source_label(self.data_source)}; profile '{self.profile}'"
+
+    def title(self, text: str) -> str:
+        """``text`` followed by the data source and profile."""
+        return f"{text} [{self.label}]"
+
+    def path(self, kind: str, name: str) -> Path:
+        """A file under ``out_dir/kind`` (created on demand)."""
+        folder = self.out_dir / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+
+def run_context(profile: str, data_source: str, seed: int, out_dir: str | os.PathLike,
+                reuse_results: bool = False) -> RunContext:
+    """Validate a notebook's parameters and return its :class:`RunContext`."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    source_label(data_source)  # validates
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    return RunContext(profile, data_source, seed, out, bool(reuse_results))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, ours_label: str = THIS_RUN) -> pd.DataFrame:
+    """Put this run's table and the paper's side by side, row-aligned on the paper's row labels.
+
+    Columns get a top level naming the source (``ours_label``, ``"paper"``); rows missing on one
+    side are kept and show as empty.
+    """
+    def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        if isinstance(frame.columns, pd.MultiIndex):
+            frame.columns = [" ".join(str(p) for p in col if str(p)) for col in frame.columns]
+        return frame
+
+    ours_flat, paper_flat = _flat(ours), _flat(paper)
+    rows = list(paper_flat.index) + [r for r in ours_flat.index if r not in set(paper_flat.index)]
+    combined = pd.concat({ours_label: ours_flat, PAPER: paper_flat}, axis=1)
+    return combined.reindex(rows)
+
+
+def _markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    flat = frame.copy()
+    if isinstance(flat.columns, pd.MultiIndex):
+        flat.columns = [" / ".join(str(p) for p in col if str(p)) for col in flat.columns]
+    return flat.to_markdown(floatfmt=floatfmt)
+
+
+def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
+                notes: str = "") -> Path:
+    """Write Table ``number`` of this run beside the paper's as Markdown and CSV.
+
+    Returns the Markdown path (``tables/table_NN.md``); the CSV sits beside it.
+    """
+    from affect import paper
+
+    combined = beside_paper(ours, paper.table(number), ours_label=f"{THIS_RUN} ({ctx.data_source})")
+    stem = f"table_{number:02d}"
+    atomic_write_text(ctx.path("tables", f"{stem}.csv"), combined.to_csv())
+    text = [f"### Table {number}: {ctx.title(title)}", ""]
+    text += [_markdown(combined), ""]
+    text += [f"Left: this run ({ctx.label}). Right: the numbers printed in the paper, for reference."]
+    if ctx.data_source == "proxy":
+        text += ["This run used stand-in data: its numbers test the pipeline, they do not "
+                 "reproduce the paper's values."]
+    if notes:
+        text += ["", notes]
+    md = ctx.path("tables", f"{stem}.md")
+    atomic_write_text(md, "\n".join(text) + "\n")
+    return md
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+def save_figure(fig: Any, name: str, ctx: RunContext, title: str) -> Path:
+    """Title a matplotlib figure with the data source and profile, and save it as PNG."""
+    fig.suptitle(ctx.title(title), fontsize="medium")
+    path = ctx.path("figures", f"{name}.png")
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+# --- saved results ---------------------------------------------------------------------------
+
+def save_result(ctx: RunContext, key: str, value: pd.DataFrame | dict) -> Path:
+    """Save a result (a DataFrame as CSV, a dict as JSON) under ``results/``."""
+    if isinstance(value, pd.DataFrame):
+        path = ctx.path("results", f"{key}.csv")
+        atomic_write_text(path, value.to_csv())
+    elif isinstance(value, dict):
+        path = ctx.path("results", f"{key}.json")
+        atomic_write_text(path, json.dumps(value, indent=2, default=_json_default))
+    else:
+        raise ValueError(f"result {key!r} must be a DataFrame or a dict, got {type(value).__name__}")
+    return path
+
+
+def load_result(ctx: RunContext, key: str) -> pd.DataFrame | dict:
+    """Load a result saved by :func:`save_result`; FileNotFoundError names the missing key."""
+    csv, js = ctx.path("results", f"{key}.csv"), ctx.path("results", f"{key}.json")
+    if csv.exists():
+        return pd.read_csv(csv, index_col=0)
+    if js.exists():
+        return json.loads(js.read_text())
+    raise FileNotFoundError(f"{csv.parent}: no saved result {key!r}; run without reuse_results first")
+
+
+def cached(ctx: RunContext, key: str, compute: Callable[[], pd.DataFrame | dict]) -> pd.DataFrame | dict:
+    """Compute and save a result, or load the saved one when the run reuses results."""
+    if ctx.reuse_results:
+        return load_result(ctx, key)
+    value = compute()
+    save_result(ctx, key, value)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a JSON result")
+
+
+# --- the summary -----------------------------------------------------------------------------
+
+def write_readme(reports_dir: str | os.PathLike) -> Path:
+    """Regenerate ``reports/README.md`` from ``runs.json`` and the files each notebook wrote."""
+    reports = Path(reports_dir)
+    runs = json.loads((reports / "runs.json").read_text()) if (reports / "runs.json").exists() else {}
+    lines = ["# Reports", "",
+             "Generated by `make reproduce`; do not edit by hand. Every number below was computed "
+             "by the run named in its section. Sections made from stand-in data say **PROXY data**: "
+             "those numbers exercise the pipeline and are not comparable with the paper's.", ""]
+    if not runs:
+        lines.append("No notebook has run yet.")
+    for name in sorted(runs):
+        run = runs[name]
+        lines += [f"## {name}", ""]
+        if run.get("title"):
+            lines += [run["title"], ""]
+        lines += ["| date | commit | profile | data source | seed | wall time | status |",
+                  "|---|---|---|---|---|---|---|",
+                  f"| {run['date']} | {run['commit']} | {run['profile']} | {source_label(run['data_source'])} "
+                  f"| {run['seed']} | {run['wall_s']:.1f} s | {run['status']} |", ""]
+        if run.get("error"):
+            lines += [f"Error: `{run['error']}`", ""]
+        lines += [f"Executed notebook: [notebooks/{name}.ipynb](notebooks/{name}.ipynb)", ""]
+        for output in run.get("outputs", []):
+            path = reports / output
+            if output.startswith("tables/") and output.endswith(".md") and path.exists():
+                lines += [path.read_text().rstrip().replace("### ", "#### ", 1), ""]
+            elif output.startswith("figures/") and path.exists():
+                lines += [f"![{path.stem}]({output})", ""]
+    readme = reports / "README.md"
+    atomic_write_text(readme, "\n".join(lines) + "\n")
+    return readme

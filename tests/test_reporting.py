@@ -1,0 +1,84 @@
+"""Reports label their data source, put this run beside the paper, and reuse saved results."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from affect import reporting  # noqa: E402
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    return reporting.run_context("smoke", "proxy", 3, tmp_path)
+
+
+def test_run_context_rejects_unknown_profile_and_source(tmp_path):
+    with pytest.raises(ValueError, match="profile"):
+        reporting.run_context("huge", "proxy", 0, tmp_path)
+    with pytest.raises(ValueError, match="data_source"):
+        reporting.run_context("smoke", "imagined", 0, tmp_path)
+
+
+def test_titles_name_proxy_data_and_profile(ctx):
+    title = ctx.title("Table 2")
+    assert "PROXY" in title and "smoke" in title
+    assert "PROXY" not in reporting.run_context("smoke", "real", 0, ctx.out_dir).title("Table 2")
+
+
+def test_beside_paper_keeps_both_sources_and_all_rows():
+    ours = pd.DataFrame({("CCC", "valence"): [0.5, 0.1]}, index=["VGG-FACE", "extra"])
+    paper = pd.DataFrame({("CCC", "valence"): [0.6, 0.7]}, index=["AffWildNet", "VGG-FACE"])
+    both = reporting.beside_paper(ours, paper)
+    assert list(both.index) == ["AffWildNet", "VGG-FACE", "extra"]
+    assert both.loc["VGG-FACE", ("this run", "CCC valence")] == 0.5
+    assert both.loc["VGG-FACE", ("paper", "CCC valence")] == 0.7
+    assert pd.isna(both.loc["AffWildNet", ("this run", "CCC valence")])
+
+
+def test_write_table_writes_markdown_and_csv_beside_the_papers_numbers(ctx, monkeypatch):
+    from affect import paper
+
+    monkeypatch.setattr(paper, "table", lambda n: pd.DataFrame({"accuracy": [0.9]}, index=["net"]))
+    md = reporting.write_table(6, pd.DataFrame({"accuracy": [0.25]}, index=["net"]), ctx, title="RAF-DB")
+    text = md.read_text()
+    assert "Table 6" in text and "PROXY" in text and "0.250" in text and "0.900" in text
+    assert (ctx.out_dir / "tables" / "table_06.csv").exists()
+
+
+def test_save_figure_titles_with_source(ctx):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    path = reporting.save_figure(fig, "line", ctx, "A line")
+    assert path.exists() and "PROXY" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_cached_computes_once_then_reuses(ctx, tmp_path):
+    calls = []
+    value = reporting.cached(ctx, "numbers", lambda: calls.append(1) or {"a": 1})
+    reuse = reporting.run_context("smoke", "proxy", 3, ctx.out_dir, reuse_results=True)
+    again = reporting.cached(reuse, "numbers", lambda: calls.append(1) or {"a": 2})
+    assert value == again == {"a": 1} and len(calls) == 1
+
+
+def test_reuse_without_saved_result_names_the_key(tmp_path):
+    reuse = reporting.run_context("smoke", "proxy", 0, tmp_path, reuse_results=True)
+    with pytest.raises(FileNotFoundError, match="missing_key"):
+        reporting.load_result(reuse, "missing_key")
+
+
+def test_readme_lists_each_run_with_its_settings(tmp_path):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "fig.png").write_bytes(b"png")
+    runs = {"01_demo": dict(notebook="01_demo", date="2026-01-01T00:00:00", commit="abc123", profile="smoke",
+                            data_source="proxy", seed=0, wall_s=1.25, status="ok", title="Demo",
+                            error="", outputs=["figures/fig.png"])}
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    text = reporting.write_readme(tmp_path).read_text()
+    for expected in ("## 01_demo", "abc123", "smoke", "PROXY", "1.2 s", "![fig](figures/fig.png)"):
+        assert expected in text
