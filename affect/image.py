@@ -1,0 +1,172 @@
+"""Reading and writing face photos as ``(H, W, 3)`` uint8 RGB arrays.
+
+Every module of the kit takes images in one form: a C-contiguous ``(H, W, 3)`` uint8 array,
+RGB channel order, rows top to bottom as the photo is meant to be viewed (EXIF orientation
+applied). This module turns files on disk into that form and writes results back.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["ImageReadError", "read_image", "write_image", "as_rgb_image"]
+
+# Format chosen by the file's suffix; Pillow would guess the same, but naming it keeps a
+# typo such as ``out.pgn`` from silently writing something else.
+_WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+_JPEG_QUALITY = 95  # visually lossless for face crops; Pillow's default (75) blurs skin texture
+
+# Pillow modes that hold one 16-bit channel (e.g. a 16-bit grayscale PNG or TIFF).
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+class ImageReadError(ValueError):
+    """An image file is missing, unreadable, or not an image; the message names the file."""
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a photo as an RGB uint8 array, upright and without alpha.
+
+    Grayscale and palette images are expanded to three channels. Images with transparency
+    (RGBA, LA, palette with a transparent colour) are composited over white, so that the
+    transparent background of a cut-out face reads as a plain light background rather than
+    the undefined colour hidden under alpha 0. 16-bit images are scaled to 8 bits by
+    ``round(v * 255 / 65535)``. The EXIF orientation tag is applied, so the array shows the
+    photo as a viewer would. Multi-frame files (GIF, TIFF) give their first frame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Image file in any format Pillow reads (PNG, JPEG, PPM, TIFF, BMP, GIF, ...).
+
+    Returns
+    -------
+    (H, W, 3) uint8 array, RGB.
+
+    Raises
+    ------
+    ImageReadError
+        The file does not exist, is a folder, or cannot be decoded as an image.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImageReadError(f"{path}: not a file")
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            upright = ImageOps.exif_transpose(opened)
+            return _to_rgb_array(upright)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
+        raise ImageReadError(f"{path}: cannot decode image ({error})") from None
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Convert an opened Pillow image of any mode to ``(H, W, 3)`` uint8 RGB."""
+    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
+        # Pillow's own convert("L") clips 16-bit values at 255 instead of scaling them
+        # (Pillow 10-13), which turns most 16-bit photos white. Mode "I" is how Pillow
+        # opens 16-bit grayscale PNGs, so its values are taken to span 0..65535.
+        values = np.asarray(image, dtype=np.float64)
+        gray = np.clip(np.rint(values * (255.0 / 65535.0)), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def as_rgb_image(image: str | os.PathLike | np.ndarray, name: str = "image") -> np.ndarray:
+    """Return an image argument as a ``(H, W, 3)`` uint8 RGB array.
+
+    Parameters
+    ----------
+    image : str, path-like or ndarray
+        A file (read with :func:`read_image`), or an array: ``(H, W, 3)`` RGB or ``(H, W)``
+        grayscale, uint8 or float in [0, 1].
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    (H, W, 3) uint8 array, C-contiguous. A uint8 RGB array that is already contiguous is
+    returned as it is, not copied.
+
+    Raises
+    ------
+    ValueError
+        An array of the wrong shape, dtype or range. ``ImageReadError`` for files.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"{name} must be a path or a numpy array, got {type(image).__name__}")
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) == 0:
+        raise ValueError(f"{name} must have shape (H, W, 3) or (H, W), got {image.shape}")
+    if image.dtype == np.uint8:
+        return np.ascontiguousarray(image)
+    if np.issubdtype(image.dtype, np.floating):
+        if not np.all(np.isfinite(image)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if image.min() < 0.0 or image.max() > 1.0:
+            raise ValueError(
+                f"{name} is float but outside [0, 1] (range {image.min():.3g}..{image.max():.3g})"
+            )
+        return np.rint(image * 255.0).astype(np.uint8)
+    raise ValueError(f"{name} must be uint8 or float in [0, 1], got dtype {image.dtype}")
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write an RGB or grayscale image to PNG or JPEG, atomically.
+
+    The image goes to a temporary file in the destination folder, which then replaces
+    ``path`` in one step: a reader never sees a half-written file, even when several
+    processes write the same dataset. Missing parent folders are created.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; the suffix (``.png``, ``.jpg``, ``.jpeg``) picks the format.
+    image : ndarray
+        ``(H, W, 3)`` or ``(H, W)``, uint8 or float in [0, 1]; grayscale is stored as RGB.
+
+    Returns
+    -------
+    Path of the written file.
+
+    Raises
+    ------
+    ValueError
+        Unsupported suffix, or an image of the wrong shape, dtype or range.
+    """
+    path = Path(path)
+    file_format = _WRITE_FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        raise ValueError(
+            f"{path}: unsupported image suffix {path.suffix!r}; use one of {sorted(_WRITE_FORMATS)}"
+        )
+    pixels = as_rgb_image(image, name="image")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            options = {"quality": _JPEG_QUALITY} if file_format == "JPEG" else {}
+            Image.fromarray(pixels).save(stream, format=file_format, **options)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
