@@ -1,0 +1,137 @@
+"""Loaders and stand-in writers for the affect databases of the paper (Sec. 5, Table 1).
+
+Every database has a module with ``load(root, split, ...)`` reading its released on-disk
+format and ``write_layout(root, records, ...)`` writing a copy in that same format (the
+stand-in data is written this way, so the loaders are exercised on realistic files). All
+loaders return the columns of :data:`COLUMNS`; see :mod:`affect.datasets.common`.
+
+>>> frame = load("afew_va", "/data/AFEW-VA")                  # doctest: +SKIP
+>>> frame.attrs["report"].summary()                           # doctest: +SKIP
+>>> for train, test in folds("afew_va", "/data/AFEW-VA", k=5, seed=0): ...  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Sequence
+
+import pandas as pd
+
+from affect.datasets import afew, afew_va, affectnet, affwild, bu3dfe, rafdb, recola
+from affect.datasets.common import (COLUMNS, EXPRESSIONS, DatasetFormatError, LoadReport, Problem,
+                                    Sample, load_report, person_independent_folds, read_frame,
+                                    read_pts, save_report, write_pts)
+
+__all__ = [
+    "NAMES", "EXPRESSIONS", "COLUMNS", "SPLITS", "FOLDS",
+    "load", "folds", "neutral_frames", "write_layout", "read_frame",
+    "Sample", "LoadReport", "Problem", "DatasetFormatError", "save_report", "load_report",
+    "read_pts", "write_pts", "person_independent_folds",
+]
+
+_MODULES: dict[str, ModuleType] = {
+    "affectnet": affectnet, "affwild": affwild, "afew_va": afew_va, "recola": recola,
+    "rafdb": rafdb, "afew": afew, "bu3dfe": bu3dfe,
+}
+NAMES = tuple(_MODULES)
+SPLITS = {name: module.SPLITS for name, module in _MODULES.items()}
+# Sec. 6.2.1.2 (AFEW-VA, 5 folds) and 6.2.2.2 (BU-3DFE, 10 folds), both person-independent.
+FOLDS = {"afew_va": 5, "bu3dfe": 10}
+
+
+def _module(name: str) -> ModuleType:
+    if name not in _MODULES:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    return _MODULES[name]
+
+
+def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool = False,
+         **options) -> pd.DataFrame:
+    """Load one split of a database from its released on-disk format.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`NAMES`.
+    root : path
+        The database's folder (see each module's docstring for the layout).
+    split : str
+        One of ``SPLITS[name]``; every database accepts ``'all'``.
+    strict : bool
+        Raise :class:`DatasetFormatError` (a ValueError naming file and line) on the first
+        bad row instead of skipping and counting it.
+    **options
+        Passed to the database's loader: ``decode_check`` (all), ``seed`` (AffectNet's
+        train/val split).
+
+    Returns
+    -------
+    DataFrame with columns :data:`COLUMNS` (plus database extras) and the
+    :class:`LoadReport` in ``frame.attrs['report']``.
+    """
+    return _module(name).load(root, split, strict=strict, **options)
+
+
+def folds(name: str, root: str | os.PathLike, k: int | None = None, seed: int = 0, *,
+          strict: bool = False) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Person-independent k-fold (train, test) frames of a whole database.
+
+    Sec. 6.2.1.2 and 6.2.2.2: AFEW-VA uses 5 folds and BU-3DFE 10, with no person in both
+    the training and the test part of a fold.
+
+    Parameters
+    ----------
+    name : str
+        Database name; databases without identities (AffectNet, RAF-DB, AFEW) are refused.
+    root : path
+    k : int, optional
+        Number of folds; default :data:`FOLDS` [name].
+    seed : int
+        Seed of the assignment of subjects to folds.
+    """
+    if k is None:
+        if name not in FOLDS:
+            raise ValueError(f"k: no default fold count for {name!r}; give k")
+        k = FOLDS[name]
+    return person_independent_folds(load(name, root, "all", strict=strict), k, seed)
+
+
+def neutral_frames(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Rows showing a neutral face, the sources of synthesis (Sec. 6.2.1, 6.2.2).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Output of :func:`load`.
+    by : {'va', 'expression'}, optional
+        ``'va'``: valence == arousal == 0 (Sec. 6.2.1); ``'expression'``: the neutral
+        class (Sec. 6.2.2). Default: ``'va'`` if the frame has any valence, else
+        ``'expression'`` (so AffectNet defaults to its VA zero point).
+
+    Returns
+    -------
+    The selected rows, index reset.
+    """
+    missing = {"valence", "arousal", "expression"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"frame: missing columns {sorted(missing)}")
+    if by is None:
+        by = "va" if frame["valence"].notna().any() else "expression"
+    if by == "va":
+        mask = (frame["valence"] == 0) & (frame["arousal"] == 0)
+    elif by == "expression":
+        mask = frame["expression"] == "neutral"
+    else:
+        raise ValueError(f"by: {by!r} is not 'va' or 'expression'")
+    return frame[mask.to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def write_layout(name: str, root: str | os.PathLike, records: Sequence[Sample], **options) -> Path:
+    """Write samples as a copy of database ``name`` that :func:`load` reads unchanged.
+
+    See each module's ``write_layout`` for which fields it needs and its ``options``.
+    """
+    return _module(name).write_layout(root, records, **options)
+

@@ -1,0 +1,399 @@
+"""What every database loader shares: the frame schema, the load report, samples for writers.
+
+A loader turns one database's files into a :class:`pandas.DataFrame` with the columns of
+:data:`COLUMNS` (one row per image or video frame) and attaches a :class:`LoadReport` in
+``frame.attrs['report']``. Bad input (a malformed line, a missing image, a label out of
+range) never stops a load: the row is skipped and the report names the file and line.
+With ``strict=True`` the first such problem raises :class:`DatasetFormatError` instead.
+Rows that a database documents as unlabelled (AffectNet's ``-2`` valence-arousal, its
+codes 8 to 10) are not problems: they are kept out and counted under ``excluded``.
+
+Frames of databases distributed as videos are addressed as ``"<video path>#<index>"``
+with a 0-based frame index (the order OpenCV decodes them in); :func:`read_frame` reads
+either form.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "EXPRESSIONS",
+    "COLUMNS",
+    "DatasetFormatError",
+    "Problem",
+    "LoadReport",
+    "save_report",
+    "load_report",
+    "Sample",
+    "read_frame",
+    "video_frame_count",
+    "read_pts",
+    "write_pts",
+    "person_independent_folds",
+]
+
+log = logging.getLogger("affect.datasets")
+
+# The seven basic expressions of Sec. 6.2.2 plus AffectNet's contempt, in a fixed order.
+EXPRESSIONS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise", "contempt")
+
+COLUMNS = ("path", "subject", "sequence", "frame", "valence", "arousal", "expression", "landmarks")
+
+VIDEO_FRAME_SEPARATOR = "#"
+
+
+class DatasetFormatError(ValueError):
+    """A database file breaks its documented format; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One skipped row: the file, its 1-based line (0 when not line-addressable), and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line > 0 else self.file
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load kept, skipped (problems) and left out on purpose (documented exclusions).
+
+    Attributes
+    ----------
+    database, split : str
+        The database name and the split that was loaded.
+    rows : int
+        Rows in the returned frame.
+    problems : tuple of Problem
+        Every skipped row, with file, line and reason.
+    excluded : dict of str to int
+        Rows left out because the database marks them as unlabelled, by reason.
+    """
+
+    database: str
+    split: str
+    rows: int
+    problems: tuple[Problem, ...] = ()
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> int:
+        """Number of rows skipped as problems."""
+        return len(self.problems)
+
+    def summary(self) -> str:
+        """One line: rows kept, problems (with the first), exclusions."""
+        text = f"{self.database}/{self.split}: {self.rows} rows"
+        if self.problems:
+            text += f"; skipped {self.skipped} bad rows (first: {self.problems[0]})"
+        if self.excluded:
+            parts = ", ".join(f"{count} {reason}" for reason, count in sorted(self.excluded.items()))
+            text += f"; excluded {parts}"
+        return text
+
+
+def save_report(report: LoadReport, path: str | os.PathLike) -> Path:
+    """Write a load report as JSON; returns the path."""
+    path = Path(path)
+    path.write_text(json.dumps(asdict(report), indent=1))
+    return path
+
+
+def load_report(path: str | os.PathLike) -> LoadReport:
+    """Read a load report written by :func:`save_report`."""
+    data = json.loads(Path(path).read_text())
+    problems = tuple(Problem(**p) for p in data.pop("problems"))
+    return LoadReport(problems=problems, **data)
+
+
+class Collector:
+    """Gathers rows, problems and exclusions while a loader walks the files (internal)."""
+
+    def __init__(self, database: str, split: str, strict: bool):
+        self.database, self.split, self.strict = database, split, strict
+        self.rows: list[dict] = []
+        self.problems: list[Problem] = []
+        self.excluded: dict[str, int] = {}
+
+    def problem(self, file: str | os.PathLike, line: int, reason: str) -> None:
+        """Record a skipped row; in strict mode raise at once."""
+        problem = Problem(str(file), int(line), reason)
+        if self.strict:
+            raise DatasetFormatError(str(problem))
+        self.problems.append(problem)
+
+    def exclude(self, reason: str, count: int = 1) -> None:
+        """Count rows left out on purpose (documented unlabelled rows)."""
+        if count > 0:
+            self.excluded[reason] = self.excluded.get(reason, 0) + count
+
+    def add(self, path: str, subject: str = "", sequence: str = "", frame: int = -1,
+            valence: float = math.nan, arousal: float = math.nan,
+            expression: str | None = None, landmarks: np.ndarray | None = None, **extra) -> None:
+        """Append one row of the common schema (plus database-specific columns)."""
+        self.rows.append(dict(path=path, subject=subject, sequence=sequence, frame=int(frame),
+                              valence=float(valence), arousal=float(arousal),
+                              expression=expression, landmarks=landmarks, **extra))
+
+    def frame(self, extra_columns: Sequence[str] = ()) -> pd.DataFrame:
+        """Build the DataFrame, attach the report and log a warning if anything was skipped."""
+        dtypes = dict(frame=np.int64, valence=np.float64, arousal=np.float64,
+                      expression=object, landmarks=object)
+        # Built column by column so that None stays None in the object columns (pandas 3
+        # would otherwise infer a string dtype for `expression` and turn None into NaN).
+        frame = pd.DataFrame({
+            column: pd.Series([row[column] for row in self.rows], dtype=dtypes.get(column))
+            for column in list(COLUMNS) + list(extra_columns)
+        })
+        report = LoadReport(self.database, self.split, len(frame), tuple(self.problems),
+                            dict(self.excluded))
+        frame.attrs["report"] = report
+        if self.problems or self.excluded:
+            log.warning(report.summary())
+        return frame
+
+
+def check_image(collector: Collector, path: Path, decode: bool, line: int = 0,
+                file: str | os.PathLike | None = None) -> bool:
+    """Whether an image file exists (and decodes, if asked); records a problem if not.
+
+    The existence test is ``os.path.exists``, so a load of AffectNet's 400,000 rows does not
+    decode any image; ``decode=True`` adds a full ``cv2.imread``.
+    """
+    where = file if file is not None else path
+    if not os.path.exists(path):
+        collector.problem(where, line, f"image not found: {path}")
+        return False
+    if decode and cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
+        collector.problem(where, line, f"image cannot be decoded: {path}")
+        return False
+    return True
+
+
+def in_range(value: float, low: float, high: float) -> bool:
+    """Whether a finite value lies in [low, high]."""
+    return math.isfinite(value) and low <= value <= high
+
+
+def read_frame(path: str) -> np.ndarray:
+    """Read one image or one video frame (``"<video>#<index>"``) as ``(H, W, 3)`` uint8 RGB.
+
+    Parameters
+    ----------
+    path : str
+        An image file, or a video file and a 0-based frame index joined by ``#``.
+
+    Returns
+    -------
+    (H, W, 3) uint8 array, RGB.
+    """
+    video, sep, index = str(path).rpartition(VIDEO_FRAME_SEPARATOR)
+    if sep and index.isdigit():
+        capture = cv2.VideoCapture(video)
+        try:
+            if not capture.isOpened():
+                raise ValueError(f"{video}: cannot open video")
+            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+            ok, bgr = capture.read()
+        finally:
+            capture.release()
+        if not ok:
+            raise ValueError(f"{video}: no frame {index}")
+    else:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"{path}: image not found or not decodable")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def video_frame_count(path: str | os.PathLike) -> int:
+    """Frames in a video as its container reports them (0 when it cannot be opened)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
+def read_pts(path: str | os.PathLike) -> np.ndarray:
+    """Read an iBUG ``.pts`` landmark file as an ``(N, 2)`` float array, x then y.
+
+    The header's ``n_points:`` may be followed by one or two spaces and lines may end in
+    tabs (both occur in the wild), so the file is split on whitespace. Coordinates are
+    returned as stored (no 1-based correction).
+
+    Raises
+    ------
+    ValueError
+        The file is not a ``.pts`` container or its point count disagrees with the header.
+    """
+    text = Path(path).read_text().split()
+    try:
+        n_points = int(text[text.index("n_points:") + 1])
+        start, stop = text.index("{") + 1, text.index("}")
+        points = np.asarray(text[start:stop], dtype=np.float64).reshape(-1, 2)
+    except (ValueError, IndexError) as error:
+        raise ValueError(f"{path}: not a .pts landmark file ({error})") from None
+    if len(points) != n_points:
+        raise ValueError(f"{path}: header says {n_points} points, file holds {len(points)}")
+    return points
+
+
+def write_pts(path: str | os.PathLike, points: np.ndarray) -> None:
+    """Write an ``(N, 2)`` array as an iBUG ``.pts`` file in the 300-W layout."""
+    points = np.asarray(points, dtype=np.float64)
+    # Two spaces after "n_points:" as in the 300-W release; %.6f keeps six decimals.
+    lines = ["version: 1", f"n_points:  {len(points)}", "{"]
+    lines += [f"{x:.6f} {y:.6f}" for x, y in points]
+    lines.append("}")
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image (or video frame) and its labels, for the per-database ``write_layout``.
+
+    Attributes
+    ----------
+    image : (H, W, 3) uint8 RGB array, or a callable returning one
+        The picture; a callable is called only when the file is written.
+    split : str
+        The database's split the sample belongs to (as its loader names them).
+    subject, sequence : str
+        Person identity and clip/video id; frames of one sequence are written in the
+        order they are given.
+    valence, arousal : float
+        In [-1, 1]; NaN where the database has none.
+    expression : str or None
+        One of :data:`EXPRESSIONS`.
+    landmarks : (68, 2) float array or None
+        Pixel coordinates, x then y.
+    """
+
+    image: np.ndarray | Callable[[], np.ndarray]
+    split: str = "train"
+    subject: str = ""
+    sequence: str = ""
+    valence: float = math.nan
+    arousal: float = math.nan
+    expression: str | None = None
+    landmarks: np.ndarray | None = None
+
+    def pixels(self) -> np.ndarray:
+        """The image as ``(H, W, 3)`` uint8 RGB (calls the producer if one was given)."""
+        image = np.asarray(self.image() if callable(self.image) else self.image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image: expected (H, W, 3) uint8, got {image.shape} {image.dtype}")
+        return image
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write an RGB array with OpenCV, creating folders (OpenCV also writes ``.bmp``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(image[:, :, ::-1])):
+        raise ValueError(f"{path}: OpenCV could not write this image")
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fourcc: str, fps: float = 25.0) -> int:
+    """Write RGB frames as a video with the given FourCC; returns the frame count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer, count = None, 0
+    try:
+        for image in frames:
+            if writer is None:
+                size = (image.shape[1], image.shape[0])
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+                if not writer.isOpened():
+                    raise ValueError(f"{path}: OpenCV cannot write {fourcc} video")
+            elif (image.shape[1], image.shape[0]) != size:
+                raise ValueError(f"{path}: all frames of a video must have one size")
+            writer.write(np.ascontiguousarray(image[:, :, ::-1]))
+            count += 1
+    finally:
+        if writer is not None:
+            writer.release()
+    return count
+
+
+def check_samples(samples: Sequence[Sample], splits: Sequence[str] | None, *, va: bool,
+                  expressions: Sequence[str] | None) -> list[Sample]:
+    """Validate writer input: known splits (None: any), VA in range, allowed expressions."""
+    samples = list(samples)
+    if not samples:
+        raise ValueError("records: empty")
+    for i, sample in enumerate(samples):
+        if splits is not None and sample.split not in splits:
+            raise ValueError(f"records[{i}].split: {sample.split!r} not one of {tuple(splits)}")
+        if va and not (in_range(sample.valence, -1, 1) and in_range(sample.arousal, -1, 1)):
+            raise ValueError(f"records[{i}]: valence and arousal must both be in [-1, 1]")
+        if expressions is not None and sample.expression not in expressions:
+            raise ValueError(f"records[{i}].expression: {sample.expression!r} not one of {tuple(expressions)}")
+        if sample.landmarks is not None and np.shape(sample.landmarks) != (68, 2):
+            raise ValueError(f"records[{i}].landmarks: expected (68, 2), got {np.shape(sample.landmarks)}")
+    return samples
+
+
+def group_by_sequence(samples: Sequence[Sample]) -> dict[tuple[str, str], list[Sample]]:
+    """Samples grouped by (split, sequence), keeping first-seen order of groups and frames."""
+    groups: dict[tuple[str, str], list[Sample]] = {}
+    for sample in samples:
+        groups.setdefault((sample.split, sample.sequence), []).append(sample)
+    return groups
+
+
+def check_split(database: str, split: str, splits: Sequence[str]) -> None:
+    """Raise ValueError naming the valid splits when ``split`` is not one of them."""
+    if split not in splits:
+        raise ValueError(f"split: {database} has no split {split!r}; valid: {', '.join(splits)}")
+
+
+def check_root(root: str | os.PathLike) -> Path:
+    """The root folder as an absolute Path; ValueError if it is not a folder."""
+    path = Path(root).expanduser().absolute()
+    if not path.is_dir():
+        raise ValueError(f"root: {path} is not a folder")
+    return path
+
+
+def person_independent_folds(frame: pd.DataFrame, k: int, seed: int) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Split rows into k folds so that no subject is on both sides of any fold.
+
+    Subjects are shuffled with ``seed`` and dealt round-robin to the folds, so fold sizes in
+    subjects differ by at most one (Sec. 6.2.1.2 and 6.2.2.2 use 5 and 10 person-independent
+    folds for AFEW-VA and BU-3DFE).
+
+    Returns
+    -------
+    list of k (train, test) DataFrame pairs; every row is in exactly one test part.
+    """
+    if k < 2:
+        raise ValueError(f"k: need at least 2 folds, got {k}")
+    subjects = np.array(sorted(frame["subject"].unique()))
+    if (subjects == "").any():
+        raise ValueError("frame: rows without a subject cannot be split person-independently")
+    if len(subjects) < k:
+        raise ValueError(f"k: {k} folds need at least {k} subjects, the data has {len(subjects)}")
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    fold_of = {subjects[j]: i % k for i, j in enumerate(order)}
+    assigned = frame["subject"].map(fold_of).to_numpy()
+    folds = []
+    for fold in range(k):
+        test = assigned == fold
+        folds.append((frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)))
+    return folds
