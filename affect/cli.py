@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from affect import __version__
+from affect import __version__, landmarks
 
 PROFILES = ("smoke", "default", "paper")
 DATA_SOURCES = ("proxy", "real")
@@ -38,6 +39,47 @@ def _reproduce(args: argparse.Namespace) -> None:
     )
 
 
+def _fit(args: argparse.Namespace) -> None:
+    from affect.reconstruction import reconstruct
+
+    recon = reconstruct(args.photo, landmarks=args.landmarks, detector=args.detector)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    recon.fit.save(output)
+    print(f"{output}: fitted {recon.model.name} to {args.photo} "
+          f"(landmark error {recon.fit.landmark_error_iod:.3f} of the inter-ocular distance)")
+
+
+def _expression_weights(pairs: list[str]) -> dict[str, float]:
+    weights = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            weights[name] = float(value) if sep else 1.0
+        except ValueError:
+            raise ValueError(f"--expression {pair}: the weight must be a number, as in jawOpen=0.5") from None
+    return weights
+
+
+def _render(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from affect.fitting import Fit
+    from affect.image import read_image, write_image
+    from affect.reconstruction import reconstruct, render_affect
+
+    fit = Fit.load(args.fit)
+    recon = reconstruct(args.photo, fit=fit)
+    model = recon.model
+    try:
+        weights = model.expression_vector(_expression_weights(args.expression))
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"--expression: {str(error).strip(chr(39))}") from None
+    delta = np.tensordot(weights, model.expression_basis, axes=1) if weights.any() else None
+    result = render_affect(read_image(args.photo), recon, delta, blend=not args.no_blend)
+    print(write_image(args.output, result.image))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``affect`` with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -60,6 +102,33 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--notebooks", default="notebooks", help="notebook folder (default: %(default)s)")
     reproduce.add_argument("--reports", default="reports", help="report folder (default: %(default)s)")
     reproduce.set_defaults(handler=_reproduce)
+
+    landmarks.add_subparser(commands)
+
+    fit = commands.add_parser(
+        "fit", help="fit the 3D face model to a photo and save the fit (.npz)",
+        description="Detect the face and its 68 landmarks (or read them from --landmarks), fit "
+                    "the morphable model (paper Sec. 4.1, 4.2) and save identity, expression "
+                    "and camera to FIT.npz. One fit serves any number of new affects.")
+    fit.add_argument("photo", help="image file with a face")
+    fit.add_argument("--landmarks", metavar="PTS", help="iBUG .pts file with the 68 landmarks (skips detection)")
+    fit.add_argument("--detector", choices=("hog", "cnn"), default="hog", help="face detector (default: %(default)s)")
+    fit.add_argument("-o", "--output", required=True, metavar="FIT.npz", help="where to save the fit")
+    fit.set_defaults(handler=_fit)
+
+    render = commands.add_parser(
+        "render", help="render a saved fit back into its photo, optionally with blendshape weights",
+        description="Sample the photo's texture at the fitted face, deform the face by the given "
+                    "expression blendshapes (s_new = s_orig + delta_s, paper Sec. 4.3), render "
+                    "it into the photo and Poisson-blend it (Sec. 4.4). Without --expression, the "
+                    "undeformed face is rendered: the result should look like the photo.")
+    render.add_argument("photo", help="the photo the fit was made from")
+    render.add_argument("fit", metavar="FIT.npz", help="a fit saved by 'affect fit'")
+    render.add_argument("--expression", metavar="NAME=WEIGHT", nargs="+",
+                        help="blendshape weights in [0, 1], e.g. jawOpen=0.5 mouthSmile_L=0.8")
+    render.add_argument("--no-blend", action="store_true", help="paste the rendering instead of blending it")
+    render.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output image (.png or .jpg)")
+    render.set_defaults(handler=_render)
     return parser
 
 

