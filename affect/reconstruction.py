@@ -73,11 +73,14 @@ class RenderedFace:
         The deformed face rendered over the photo, before blending.
     mask : (H, W) bool
         Pixels covered by the rendered face; Poisson blending changes no pixel outside it.
+    landmarks : (68, 2) float
+        The deformed face's 68 landmarks projected into the image (x, y pixels).
     """
 
     image: np.ndarray
     rendering: np.ndarray
     mask: np.ndarray
+    landmarks: np.ndarray
 
 
 def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model: MorphableModel | None = None,
@@ -134,7 +137,8 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
         result = poisson_blend(image, pasted, rendered.mask)
     else:
         result = np.clip(np.rint(pasted * 255.0), 0, 255).astype(np.uint8)
-    return RenderedFace(image=result, rendering=pasted.astype(np.float32), mask=rendered.mask)
+    landmarks = vertices[reconstruction.model.landmark_indices, :2]
+    return RenderedFace(image=result, rendering=pasted.astype(np.float32), mask=rendered.mask, landmarks=landmarks)
 
 
 def _mouth_opening(reconstruction: Reconstruction, shape: np.ndarray) -> float:
