@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from affect import __version__, landmarks
+from affect import __version__, augmentation, landmarks
 
 PROFILES = ("smoke", "default", "paper")
 DATA_SOURCES = ("proxy", "real")
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.set_defaults(handler=_reproduce)
 
     landmarks.add_subparser(commands)
+    augmentation.add_subparser(commands)
 
     fit = commands.add_parser(
         "fit", help="fit the 3D face model to a photo and save the fit (.npz)",
