@@ -24,20 +24,24 @@ class Profile:
     gallery_mean_frames: int
     gallery_apex_per_expression: int  # posed apex meshes per basic expression (paper: 2,000)
     n_va_classes: int                 # Sec. 4.5.1: 550 agglomerative classes
-    # Sec. 5: stand-in databases, as a fraction of Table 1's sizes.
+    # Sec. 5: stand-in databases, as a fraction of Table 1's sizes, capped per database.
     data_scale: float
+    data_max_per_database: int | None
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_photos=1, n_va_targets=2, n_path_frames=3,
                      gallery_subjects=6, gallery_sequences=12, gallery_mean_frames=40,
-                     gallery_apex_per_expression=10, n_va_classes=20, data_scale=0.0005),
+                     gallery_apex_per_expression=10, n_va_classes=20, data_scale=0.0005,
+                     data_max_per_database=40),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
-                       gallery_apex_per_expression=200, n_va_classes=550, data_scale=0.01),
+                       gallery_apex_per_expression=200, n_va_classes=550, data_scale=0.01,
+                       data_max_per_database=3000),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
-                     gallery_apex_per_expression=2000, n_va_classes=550, data_scale=1.0),
+                     gallery_apex_per_expression=2000, n_va_classes=550, data_scale=1.0,
+                     data_max_per_database=None),
 }
 
 
@@ -47,3 +51,10 @@ def get(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {name!r}") from None
+
+
+def data_scale(profile: Profile, database_size: int) -> float:
+    """Fraction of a database (``database_size`` images or frames) its stand-in holds."""
+    if profile.data_max_per_database is None:
+        return profile.data_scale
+    return min(profile.data_scale, profile.data_max_per_database / database_size)

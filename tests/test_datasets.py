@@ -519,3 +519,12 @@ def test_load_report_saves_and_loads_as_json(rafdb_root: Path, tmp_path: Path):
     report = _report(load("rafdb", rafdb_root))
     path = datasets.save_report(report, tmp_path / "report.json")
     assert datasets.load_report(path) == report
+
+
+def test_neutral_frames_prefer_the_neutral_class_when_expressions_are_labelled():
+    import pandas as pd
+
+    frame = pd.DataFrame({"valence": [0.0, 0.1, 0.0], "arousal": [0.0, 0.0, 0.0],
+                          "expression": ["happiness", "neutral", None]})
+    assert list(neutral_frames(frame).index) == [0] and neutral_frames(frame)["expression"][0] == "neutral"
+    assert len(neutral_frames(frame, by="va")) == 2

@@ -107,8 +107,8 @@ def neutral_frames(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
         Output of :func:`load`.
     by : {'va', 'expression'}, optional
         ``'va'``: valence == arousal == 0 (Sec. 6.2.1); ``'expression'``: the neutral
-        class (Sec. 6.2.2). Default: ``'va'`` if the frame has any valence, else
-        ``'expression'`` (so AffectNet defaults to its VA zero point).
+        class (Sec. 6.2.2). Default: ``'expression'`` if the frame has expression labels
+        (so AffectNet, labelled with both, uses its neutral class), else ``'va'``.
 
     Returns
     -------
@@ -118,7 +118,7 @@ def neutral_frames(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     if missing:
         raise ValueError(f"frame: missing columns {sorted(missing)}")
     if by is None:
-        by = "va" if frame["valence"].notna().any() else "expression"
+        by = "expression" if frame["expression"].notna().any() else "va"
     if by == "va":
         mask = (frame["valence"] == 0) & (frame["arousal"] == 0)
     elif by == "expression":
