@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from affect import __version__, augmentation, landmarks
+from affect import __version__, augmentation, gallery_proxy, landmarks
 
 PROFILES = ("smoke", "default", "paper")
 DATA_SOURCES = ("proxy", "real")
@@ -80,6 +80,33 @@ def _render(args: argparse.Namespace) -> None:
     print(write_image(args.output, result.image))
 
 
+def _data_proxy(args: argparse.Namespace) -> None:
+    import shutil
+
+    from affect import profiles
+    from affect.datasets import NAMES
+    from affect.datasets.proxy import TABLE_1_SIZES, write_proxy
+
+    names = list(NAMES) if args.name == "all" else [args.name]
+    if not set(names) <= set(NAMES):
+        raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}")
+    profile = profiles.get(args.profile)
+    for name in names:
+        target = Path(args.root) / name
+        if target.exists() and not args.overwrite:
+            print(f"{target}: exists, kept (use --overwrite to write it again)")
+            continue
+        scale = args.scale if args.scale is not None else profiles.data_scale(profile, TABLE_1_SIZES[name])
+        # Written beside the target and renamed when complete: a killed run leaves no half database.
+        partial = target.with_name(f".{name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        print(f"{name}: writing a stand-in at {scale:.2g} of Table 1's size ...", flush=True)
+        write_proxy(name, partial, scale=scale, seed=args.seed)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        print(f"{target}: done")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``affect`` with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -105,6 +132,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     landmarks.add_subparser(commands)
     augmentation.add_subparser(commands)
+    gallery_proxy.add_subparser(commands)
+
+    data = commands.add_parser("data", help="stand-in databases in the real on-disk formats")
+    data_commands = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
+    proxy = data_commands.add_parser(
+        "proxy", help="write a stand-in copy of a database that its loader reads unchanged",
+        description="Write a stand-in copy of database NAME (or all) under ROOT/NAME, in the real "
+                    "database's folders, file names and annotation formats, with faces rendered from "
+                    "the kit's 3D face model. Sizes follow Table 1 times the profile's scale.")
+    proxy.add_argument("name", help="database name, or 'all'")
+    proxy.add_argument("--root", default="data", help="parent folder (default: %(default)s)")
+    proxy.add_argument("--profile", choices=PROFILES, default="default",
+                       help="sizes: smoke (tens of images), default (up to a few thousand per database), "
+                            "paper (Table 1's sizes); default: %(default)s")
+    proxy.add_argument("--scale", type=float, help="fraction of Table 1's size (overrides the profile)")
+    proxy.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    proxy.add_argument("--overwrite", action="store_true", help="write databases that already exist again")
+    proxy.set_defaults(handler=_data_proxy)
 
     fit = commands.add_parser(
         "fit", help="fit the 3D face model to a photo and save the fit (.npz)",
