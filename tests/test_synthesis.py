@@ -1,0 +1,327 @@
+"""Static, temporal and basic-expression synthesis on a photo; VA paths; writers; CLI (Sec. 4.5.2)."""
+
+import argparse
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import affect  # noqa: F401  (menpo shims)
+import menpo.io as mio
+
+import affect.synthesis as synthesis
+from affect.affect_mapping import BASIC_EXPRESSIONS
+from affect.affect_model import AffectModelError, build_affect_model
+from affect.identity import SAME_PERSON_THRESHOLD
+from affect.image import ImageReadError, read_image, write_image
+from affect.landmarks import FaceNotFoundError
+from affect.synthesis import AffectSynthesizer, SynthesizedImage, read_va_path, write_png, write_sequence
+
+PHOTO = str(mio.data_path_to("takeo.ppm"))
+
+
+@pytest.fixture(scope="module")
+def affect_model(tmp_path_factory):
+    """A 12-class affect model of the stand-in gallery (deformations from the model's blendshapes)."""
+    from affect.gallery import load_gallery
+    from affect.gallery_proxy import write_proxy_gallery
+
+    root = tmp_path_factory.mktemp("gallery")
+    write_proxy_gallery(root, "smoke", seed=0, progress=False)
+    return build_affect_model(load_gallery(root), n_classes=12, progress=False)
+
+
+@pytest.fixture(scope="module")
+def model_file(affect_model, tmp_path_factory):
+    return affect_model.save(tmp_path_factory.mktemp("model") / "affect_model.npz")
+
+
+@pytest.fixture(scope="module")
+def synthesizer(affect_model):
+    return AffectSynthesizer(affect_model)
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return read_image(PHOTO)
+
+
+def _check_blended(result: SynthesizedImage, photo: np.ndarray) -> None:
+    assert result.image.shape == photo.shape and result.image.dtype == np.uint8
+    inside = np.abs(result.image.astype(int) - photo)[result.mask]
+    assert result.mask.sum() > 1000
+    assert inside.mean() > 2.0  # grey levels: the face changed
+    assert np.array_equal(result.image[~result.mask], photo[~result.mask])
+    assert result.unchanged_outside
+
+
+# ------------------------------------------------------------------------------ synthesis
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_static_changes_the_face_only_and_keeps_the_identity(synthesizer, photo):
+    result = synthesizer.static(PHOTO, (0.8, 0.5))
+    _check_blended(result, photo)
+    assert result.target == (0.8, 0.5)
+    assert result.va_class == synthesizer.affect_model.va_class(0.8, 0.5)
+    assert 0.0 <= result.identity_distance < SAME_PERSON_THRESHOLD
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_basic_expressions_change_the_face_and_keep_the_identity(synthesizer, photo):
+    for expression in BASIC_EXPRESSIONS:
+        result = synthesizer.basic(PHOTO, expression)
+        _check_blended(result, photo)
+        assert result.target == expression and result.va_class == -1
+        assert result.identity_distance < SAME_PERSON_THRESHOLD, expression
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_different_expressions_give_different_images(synthesizer):
+    happy, surprised = synthesizer.basic(PHOTO, "happiness"), synthesizer.basic(PHOTO, "surprise")
+    assert np.abs(happy.image.astype(int) - surprised.image).mean() > 0.5
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_temporal_gives_one_frame_per_path_point(synthesizer, photo):
+    path = [[0.0, 0.0], [0.5, 0.5], [0.8, 0.2], [0.5, 0.5]]
+    frames = synthesizer.temporal(photo, path)
+    assert len(frames) == 4
+    for frame, (v, a) in zip(frames, path):
+        _check_blended(frame, photo)
+        assert frame.va_class == synthesizer.affect_model.va_class(v, a)
+    np.testing.assert_array_equal(frames[1].image, frames[3].image)  # same class, same frame
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_temporal_reads_a_csv_path(synthesizer, tmp_path):
+    (tmp_path / "path.csv").write_text("valence,arousal\n0.1,0.2\n0.7,0.4\n")
+    frames = synthesizer.temporal(PHOTO, tmp_path / "path.csv")
+    assert [f.target for f in frames] == [(0.1, 0.2), (0.7, 0.4)]
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_the_fit_is_made_once_per_photo_and_reused(synthesizer, affect_model, photo, monkeypatch):
+    fitted = synthesizer.reconstruction(PHOTO)  # from the module's cache
+    calls = []
+
+    def counting_reconstruct(image, **options):
+        calls.append(image)
+        return fitted
+
+    monkeypatch.setattr(synthesis, "reconstruct", counting_reconstruct)
+    fresh = AffectSynthesizer(affect_model, identity=False)
+    fresh.static(photo, (0.5, 0.5))
+    fresh.basic(photo.copy(), "fear")  # equal pixels, another array: same photo
+    fresh.temporal(photo, [[0.1, 0.1], [0.2, 0.3]])
+    assert len(calls) == 1
+    fresh.static(PHOTO, (0.5, 0.5))  # the file is another key
+    fresh.static(PHOTO, (0.1, 0.5))
+    assert len(calls) == 2
+    shifted = photo.copy()
+    shifted[0, 0] ^= 1
+    fresh.static(shifted, (0.5, 0.5))
+    assert len(calls) == 3
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_given_landmarks_are_used_instead_of_detection(affect_model, synthesizer, photo, monkeypatch):
+    fitted = synthesizer.reconstruction(PHOTO)
+    seen = {}
+
+    def fake_reconstruct(image, **options):
+        seen.update(options)
+        return fitted
+
+    monkeypatch.setattr(synthesis, "reconstruct", fake_reconstruct)
+    points = fitted.fit.landmarks
+    AffectSynthesizer(affect_model, identity=False).static(photo, (0.2, 0.2), landmarks=points)
+    np.testing.assert_array_equal(seen["landmarks"], points)
+
+
+def test_bad_targets_are_refused(synthesizer):
+    with pytest.raises(ValueError, match="valence 1.5 is outside"):
+        synthesizer.static(PHOTO, (1.5, 0.0))
+    with pytest.raises(ValueError, match="anger, disgust, fear, happiness, sadness, surprise"):
+        synthesizer.basic(PHOTO, "contempt")
+    with pytest.raises(ValueError, match="point 1"):
+        synthesizer.temporal(PHOTO, [[0.0, 0.0], [0.0, 2.0]])
+
+
+def test_seeded_variation_needs_sparse_components(synthesizer):
+    with pytest.raises(ValueError, match="sparse"):
+        synthesizer.static(PHOTO, (0.5, 0.5), seed=1)
+
+
+def test_a_face_model_of_other_topology_is_refused(affect_model):
+    other = type("Model", (), {"n_vertices": 10, "name": "other"})()
+    with pytest.raises(ValueError, match="10 vertices"):
+        AffectSynthesizer(affect_model, other)
+
+
+def test_a_photo_without_a_face_is_named_in_the_error(synthesizer, tmp_path):
+    blank = write_image(tmp_path / "wall.png", np.full((120, 120, 3), 200, np.uint8))
+    with pytest.raises(FaceNotFoundError, match="wall.png"):
+        synthesizer.static(blank, (0.5, 0.5))
+
+
+# ------------------------------------------------------------------------------- VA paths
+
+
+def test_va_path_without_header(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("0.1,0.2\n\n-0.5, 0.75\n")
+    np.testing.assert_array_equal(read_va_path(path), [[0.1, 0.2], [-0.5, 0.75]])
+
+
+def test_va_path_with_header_picks_columns_by_name(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("# drawn by hand\nframe,arousal,valence\n0,0.3,0.1\n1,0.4,0.2\n")
+    np.testing.assert_array_equal(read_va_path(path), [[0.1, 0.3], [0.2, 0.4]])
+
+
+@pytest.mark.parametrize("body, message", [
+    ("0.1,0.2\n0.3,abc\n", r"line 2: arousal 'abc' is not a number"),
+    ("0.1,0.2\n0.3,0.4\n0.5\n", r"line 3: expected 2 values, got 1"),
+    ("valence,arousal\n0.1,0.2\n1.5,0.0\n", r"line 3: valence 1.5 is outside \[-1, 1\]"),
+    ("x,y\n0.1,0.2\n", r"line 1: a header needs columns 'valence' and 'arousal'"),
+    ("valence,arousal\n", "no VA points"),
+    ("", "no VA points"),
+])
+def test_va_path_errors_name_the_file_and_line(tmp_path, body, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(body)
+    with pytest.raises(ValueError, match=message) as error:
+        read_va_path(path)
+    assert "bad.csv" in str(error.value)
+
+
+def test_missing_va_path_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="none.csv"):
+        read_va_path(tmp_path / "none.csv")
+
+
+# -------------------------------------------------------------------------------- writers
+
+
+def _frames(n=3, shape=(31, 20)):
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, shape + (3,), dtype=np.uint8) for _ in range(n)]
+
+
+def test_gif_holds_every_frame(tmp_path):
+    out = write_sequence(_frames(), tmp_path / "seq.gif", fps=5)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 3 and gif.size == (20, 31)
+        assert gif.info["duration"] == 200
+
+
+def test_mp4_holds_every_frame_padded_to_even_size(tmp_path):
+    import cv2
+
+    frames = [np.full((31, 21, 3), value, np.uint8) for value in (30, 130, 230)]
+    out = write_sequence(frames, tmp_path / "seq.mp4")
+    video = cv2.VideoCapture(str(out))
+    read = []
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        read.append(frame)
+    assert len(read) == 3 and read[0].shape == (32, 22, 3)
+    assert [abs(float(f.mean()) - v) < 8 for f, v in zip(read, (30, 130, 230))] == [True] * 3
+
+
+def test_folder_of_pngs_round_trips_exactly(tmp_path):
+    frames = _frames()
+    out = write_sequence(frames, tmp_path / "frames")
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == ["frame_0000.png", "frame_0001.png", "frame_0002.png"]
+    for file, frame in zip(files, frames):
+        np.testing.assert_array_equal(read_image(file), frame)
+
+
+def test_sequence_writer_refuses_other_suffixes_and_empty_input(tmp_path):
+    with pytest.raises(ValueError, match=".avi"):
+        write_sequence(_frames(), tmp_path / "seq.avi")
+    with pytest.raises(ValueError, match="empty"):
+        write_sequence([], tmp_path / "seq.gif")
+
+
+def test_write_png_takes_a_synthesized_image(tmp_path):
+    image = _frames(1)[0]
+    result = SynthesizedImage(image, "happiness", -1, 0.1, True, np.zeros(image.shape[:2], bool), np.zeros((68, 2)))
+    np.testing.assert_array_equal(read_image(write_png(tmp_path / "a.png", result)), image)
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="affect")
+    synthesis.add_subparser(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    args.handler(args)
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_cli_writes_the_image_and_prints_the_identity_distance(synthesizer, model_file, tmp_path, capsys,
+                                                               monkeypatch):
+    fitted = synthesizer.reconstruction(PHOTO)
+    monkeypatch.setattr(synthesis, "reconstruct", lambda image, **options: fitted)
+    _run(["synthesize", PHOTO, "--va", "0.6", "0.3", "--affect-model", str(model_file),
+          "-o", str(tmp_path / "happy.png")])
+    assert read_image(tmp_path / "happy.png").shape == read_image(PHOTO).shape
+    assert "identity distance 0." in capsys.readouterr().out
+    _run(["synthesize", PHOTO, "--expression", "sadness", "--affect-model", str(model_file),
+          "-o", str(tmp_path / "sad.png")])
+    (tmp_path / "path.csv").write_text("0.0,0.0\n0.5,0.5\n")
+    _run(["synthesize", PHOTO, "--path", str(tmp_path / "path.csv"), "--affect-model", str(model_file),
+          "-o", str(tmp_path / "seq.gif")])
+    out = capsys.readouterr().out
+    assert "frame 1: valence +0.50, arousal +0.50" in out
+    with Image.open(tmp_path / "seq.gif") as gif:
+        assert gif.n_frames == 2
+
+
+@pytest.mark.parametrize("argv, error, message", [
+    (["--va", "1.5", "0"], ValueError, "valence 1.5 is outside"),
+    (["--expression", "contempt"], ValueError, "anger, disgust, fear, happiness, sadness, surprise"),
+    (["--va", "0.5", "0.5", "-o", "out.gif"], ValueError, "name it .png"),
+])
+def test_cli_refuses_bad_arguments_before_any_work(tmp_path, argv, error, message):
+    argv = ["synthesize", str(tmp_path / "missing.jpg"), *argv]
+    if "-o" not in argv:
+        argv += ["-o", str(tmp_path / "out.png")]
+    with pytest.raises(error, match=message):
+        _run(argv)
+
+
+def test_cli_missing_affect_model_hints_at_building_one(tmp_path):
+    with pytest.raises(AffectModelError, match="affect gallery build"):
+        _run(["synthesize", PHOTO, "--va", "0.5", "0.5", "--affect-model", str(tmp_path / "none.npz"),
+              "-o", str(tmp_path / "out.png")])
+
+
+def test_cli_unreadable_image_is_named(model_file, tmp_path):
+    (tmp_path / "photo.jpg").write_text("not an image")
+    with pytest.raises(ImageReadError, match="photo.jpg"):
+        _run(["synthesize", str(tmp_path / "photo.jpg"), "--va", "0.5", "0.5", "--affect-model",
+              str(model_file), "-o", str(tmp_path / "out.png")])
+
+
+def test_cli_checks_the_photo_before_loading_the_affect_model(tmp_path):
+    with pytest.raises(ImageReadError, match="missing.jpg"):
+        _run(["synthesize", str(tmp_path / "missing.jpg"), "--va", "0.5", "0.5", "--affect-model",
+              str(tmp_path / "none.npz"), "-o", str(tmp_path / "out.png")])
+
+
+def test_pickled_synthesizer_keeps_the_models_and_drops_the_fits(affect_model):
+    import pickle
+
+    original = AffectSynthesizer(affect_model, identity=False)
+    original._cache[("key",)] = "a fit"
+    copy = pickle.loads(pickle.dumps(original))
+    assert len(copy._cache) == 0 and len(original._cache) == 1
+    np.testing.assert_array_equal(copy.affect_model.class_means, affect_model.class_means)
+    assert copy.face_model.n_vertices == affect_model.n_vertices and copy.identity is False
