@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from affect import __version__, augmentation, gallery_proxy, landmarks
+from affect import __version__, affect_model, augmentation, gallery_proxy, landmarks, synthesis
 
 PROFILES = ("smoke", "default", "paper")
 DATA_SOURCES = ("proxy", "real")
@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     landmarks.add_subparser(commands)
     augmentation.add_subparser(commands)
     gallery_proxy.add_subparser(commands)
+    affect_model.add_subparser(commands)
+    synthesis.add_subparser(commands)
 
     data = commands.add_parser("data", help="stand-in databases in the real on-disk formats")
     data_commands = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
