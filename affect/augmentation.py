@@ -764,27 +764,73 @@ def write_table_1(counts: pd.DataFrame, ctx: RunContext) -> Path:
 
 # --- command line ----------------------------------------------------------------------------
 
+def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathLike, synthesizer: Any, *,
+                     kinds: Sequence[str] = ("va", "expression"), split: str | None = None,
+                     n_va: int | None = None, max_neutral: int | None = None, jobs: int = 1,
+                     seed: int = 0, identity: bool = True, progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Synthesize the paper's affects on every neutral face of a database (Sec. 6.2, Table 1).
+
+    Loads database ``name`` from ``root``, selects its neutral faces
+    (:func:`affect.datasets.neutral_frames`), plans VA targets over the synthesizer's VA classes
+    and the six basic expressions, and builds each kind into ``out_dir/<kind>`` (resumable).
+
+    Parameters
+    ----------
+    synthesizer : AffectSynthesizer
+        Holds the affect model whose VA classes the VA targets are drawn from.
+    kinds : subset of ``('va', 'expression')``
+    split : str, optional
+        Default: ``'train'`` where the database has one, else ``'all'``.
+    n_va : int, optional
+        VA targets per neutral face (default :data:`VA_TARGETS_PER_IMAGE`).
+    max_neutral : int, optional
+        Use only the first ``max_neutral`` neutral faces of a seeded shuffle (small runs).
+
+    Returns
+    -------
+    dict mapping each kind to its manifest.
+    """
+    from affect import datasets
+
+    unknown = set(kinds) - {"va", "expression"}
+    if unknown:
+        raise ValueError(f"kinds: unknown {sorted(unknown)}; expected 'va' and/or 'expression'")
+    split = split or ("train" if "train" in datasets.SPLITS[name] else "all")
+    neutral = datasets.neutral_frames(datasets.load(name, root, split))
+    if neutral.empty:
+        raise ValueError(f"{root}: no neutral faces in {name}/{split}")
+    if max_neutral is not None and len(neutral) > max_neutral:
+        neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
+    augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
+    manifests = {}
+    for kind in kinds:
+        classes = synthesizer.affect_model.va_classes if kind == "va" else None
+        jobs_plan = plan(neutral, kind, classes, n_va if kind == "va" else None, seed)
+        manifests[kind] = build(jobs_plan, augmenter, Path(out_dir) / kind, jobs=jobs, seed=seed,
+                                identity=identity, progress=progress, skip_errors=True)
+    return manifests
+
+
 def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``affect augment`` to an argparse subparsers object; returns its parser."""
     from affect.datasets import NAMES
 
     parser = subparsers.add_parser(
         "augment", help="synthesize affect on a database's neutral faces (Sec. 6.2, Table 1)",
-        description="Select the neutral faces of a database, synthesize VA targets or the six "
-                    "basic expressions on each, and write the images with a manifest.csv to OUT. "
-                    "Run the same command again to resume an interrupted build.")
+        description="Select the neutral faces of a database, synthesize VA targets over the "
+                    "gallery's VA classes and the six basic expressions on each, and write the "
+                    "images with a manifest.csv to OUT/va and OUT/expression. Run the same "
+                    "command again to resume an interrupted build.")
     parser.add_argument("name", choices=NAMES, help="database")
     parser.add_argument("--root", required=True, help="the database's folder")
-    parser.add_argument("--out", required=True, help="output folder (images and manifest.csv)")
-    parser.add_argument("--kind", choices=("va", "expression"), default=None,
-                        help="VA targets or basic expressions (default: va if the database has "
-                             "valence-arousal labels, else expression)")
-    parser.add_argument("--classes", default=None,
-                        help="the gallery's VA classes (.npz from affect.va_classes); needed for "
-                             "--kind va unless the synthesizer holds them")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--kind", choices=("va", "expression"), action="append",
+                        help="only this kind of target (repeatable; default: both, as in Table 1)")
+    parser.add_argument("--affect-model", default=None,
+                        help="affect model (.npz) from 'affect affect-model' (default: $AFFECT_MODEL "
+                             "or data/gallery/affect_model.npz)")
     parser.add_argument("--n", type=int, default=None,
-                        help=f"targets per neutral image (default: {VA_TARGETS_PER_IMAGE} VA "
-                             "classes, or all six expressions)")
+                        help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})")
     parser.add_argument("--split", default=None,
                         help="database split to augment (default: train if it has one, else all)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: %(default)s)")
@@ -795,31 +841,15 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def augment_command(args: argparse.Namespace) -> pd.DataFrame:
+def augment_command(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     """Run ``affect augment``: load, select neutral faces, plan, build; prints a summary."""
-    from affect import datasets
-    from affect.va_classes import VAClasses
+    from affect.synthesis import AffectSynthesizer
 
-    split = args.split or ("train" if "train" in datasets.SPLITS[args.name] else "all")
-    frame = datasets.load(args.name, args.root, split)
-    neutral = datasets.neutral_frames(frame)
-    if neutral.empty:
-        raise ValueError(f"{args.root}: no neutral faces in {args.name}/{split}")
-    kind = args.kind or ("va" if frame["valence"].notna().any() else "expression")
-    try:
-        from affect.synthesis import AffectSynthesizer
-    except ImportError as error:
-        raise RuntimeError(f"the affect synthesizer is unavailable (affect.synthesis: {error})") from None
-    synthesizer = AffectSynthesizer()
-    classes = None
-    if kind == "va":
-        classes = VAClasses.load(args.classes) if args.classes else getattr(synthesizer, "classes", None)
-        if classes is None:
-            raise ValueError("--classes: VA targets need the gallery's VA classes file")
-    jobs = plan(neutral, kind, classes, args.n, args.seed)
-    augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
-    manifest = build(jobs, augmenter, args.out, jobs=args.jobs, seed=args.seed,
-                     identity=not args.no_identity, skip_errors=True)
-    print(f"{args.out}: {len(manifest)} of {len(jobs)} images from {len(neutral)} neutral faces "
-          f"({manifest.attrs['failed']} failed, retried on the next run)")
-    return manifest
+    synthesizer = AffectSynthesizer.from_file(args.affect_model, identity=False)
+    manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
+                                 split=args.split, n_va=args.n, jobs=args.jobs, seed=args.seed,
+                                 identity=not args.no_identity)
+    for kind, manifest in manifests.items():
+        print(f"{Path(args.out) / kind}: {len(manifest)} images ({manifest.attrs.get('failed', 0)} failed, "
+              "retried on the next run)")
+    return manifests

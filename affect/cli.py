@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from affect import __version__, affect_model, augmentation, gallery_proxy, landmarks, synthesis
+from affect import __version__, affect_model, augmentation, bench, gallery_proxy, landmarks, synthesis
 
 PROFILES = ("smoke", "default", "paper")
 DATA_SOURCES = ("proxy", "real")
@@ -81,30 +81,17 @@ def _render(args: argparse.Namespace) -> None:
 
 
 def _data_proxy(args: argparse.Namespace) -> None:
-    import shutil
-
-    from affect import profiles
     from affect.datasets import NAMES
-    from affect.datasets.proxy import TABLE_1_SIZES, write_proxy
+    from affect.datasets.proxy import ensure_proxy
 
     names = list(NAMES) if args.name == "all" else [args.name]
     if not set(names) <= set(NAMES):
         raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}")
-    profile = profiles.get(args.profile)
     for name in names:
-        target = Path(args.root) / name
-        if target.exists() and not args.overwrite:
-            print(f"{target}: exists, kept (use --overwrite to write it again)")
-            continue
-        scale = args.scale if args.scale is not None else profiles.data_scale(profile, TABLE_1_SIZES[name])
-        # Written beside the target and renamed when complete: a killed run leaves no half database.
-        partial = target.with_name(f".{name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        print(f"{name}: writing a stand-in at {scale:.2g} of Table 1's size ...", flush=True)
-        write_proxy(name, partial, scale=scale, seed=args.seed)
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
-        print(f"{target}: done")
+        existed = (Path(args.root) / name).exists()
+        print(f"{name}: {'kept' if existed and not args.overwrite else 'writing'} ...", flush=True)
+        path = ensure_proxy(name, args.root, args.profile, args.seed, scale=args.scale, overwrite=args.overwrite)
+        print(f"{path}: ready")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     gallery_proxy.add_subparser(commands)
     affect_model.add_subparser(commands)
     synthesis.add_subparser(commands)
+    bench.add_subparser(commands)
 
     data = commands.add_parser("data", help="stand-in databases in the real on-disk formats")
     data_commands = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)

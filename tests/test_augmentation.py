@@ -347,21 +347,23 @@ def test_synthesized_frame_has_the_database_columns(tmp_path):
     assert synthesized["expression"][0] == manifest["expression"][0]
 
 
-def test_cli_without_synthesizer_says_so(tmp_path, monkeypatch):
-    import argparse
-    import sys
+@pytest.mark.slow
+def test_augment_command_synthesizes_both_kinds_on_a_stand_in_database(tmp_path, monkeypatch):
+    from affect.affect_model import build_affect_model
+    from affect.cli import main
+    from affect.datasets.proxy import write_proxy
+    from affect.gallery import load_gallery
+    from affect.gallery_proxy import write_proxy_gallery
 
-    parser = argparse.ArgumentParser()
-    aug.add_subparser(parser.add_subparsers())
-    args = parser.parse_args(["augment", "bu3dfe", "--root", str(tmp_path), "--out", str(tmp_path / "o")])
-    assert args.handler is aug.augment_command and args.jobs == 1
-    neutral = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
-    neutral["valence"] = math.nan
-    neutral["expression"] = "neutral"
-    monkeypatch.setattr("affect.datasets.load", lambda *a, **k: neutral)
-    monkeypatch.setitem(sys.modules, "affect.synthesis", None)  # import fails
-    with pytest.raises(RuntimeError, match="synthesizer is unavailable"):
-        args.handler(args)
+    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
+    build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
+    write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
+    status = main(["augment", "bu3dfe", "--root", str(tmp_path / "bu3dfe"), "--out", str(tmp_path / "out"),
+                   "--affect-model", str(tmp_path / "model.npz"), "--n", "2", "--no-identity"])
+    assert status == 0
+    va, expression = aug.read_manifest(tmp_path / "out" / "va"), aug.read_manifest(tmp_path / "out" / "expression")
+    assert len(va) == 2 and len(expression) == 6  # one neutral subject: 2 VA targets, 6 expressions
+    assert set(expression["expression"]) == set(aug.BASIC_EXPRESSIONS)
 
 
 def test_afew_va_copy_augmented_per_fold_keeps_folds_person_independent(tmp_path, classes):

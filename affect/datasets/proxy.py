@@ -24,7 +24,7 @@ from affect.datasets.common import Sample
 from affect.model import MorphableModel, load_default
 from affect.proxy_faces import render_face, sample_scene, scene_camera
 
-__all__ = ["TABLE_1_SIZES", "write_proxy"]
+__all__ = ["TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
 
 #: Database sizes of Table 1 (images, or video frames for A/V databases).
 TABLE_1_SIZES = {"affectnet": 450000, "affwild": 1224094, "afew_va": 30050, "recola": 345000,
@@ -182,6 +182,32 @@ def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: i
         drawn = _sequences(rng, model, condition, _VIDEO_SIZE, subjects, frames, clip, split)
     records = [_sample(model, *item) for item in drawn]
     return write_layout(name, root, records, **options)
+
+
+def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *,
+                 scale: float | None = None, overwrite: bool = False) -> Path:
+    """The stand-in of database ``name`` under ``data_root/name``, written if absent.
+
+    Sizes come from the run profile (:func:`affect.profiles.data_scale`) unless ``scale`` is
+    given. The copy is written beside its final folder and renamed when complete, so a killed
+    run never leaves half a database; an existing copy is kept unless ``overwrite``.
+    """
+    import shutil
+
+    from affect import profiles
+
+    if name not in NAMES:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    target = Path(data_root) / name
+    if target.exists() and not overwrite:
+        return target
+    scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name])
+    partial = target.with_name(f".{name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    write_proxy(name, partial, scale=scale, seed=seed)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
 
 
 def _sample(model, scene, split, subject, sequence, va, expression) -> Sample:
