@@ -35,6 +35,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from affect import data_paths
 from affect.affect_mapping import BASIC_EXPRESSIONS
 from affect.blendshapes import SparseComponents, fit_sparse_components
 from affect.gallery import Gallery, atomic_write
@@ -48,9 +49,9 @@ __all__ = [
     "default_affect_model_path",
 ]
 
-#: Where the kit keeps the affect model: beside the stand-in gallery written by
-#: ``affect gallery build --root data/gallery`` (relative to the working directory).
-DEFAULT_AFFECT_MODEL = Path("data") / "gallery" / "affect_model.npz"
+#: Where the kit keeps the affect model: beside the stand-in gallery of the default profile,
+#: which notebook 00 (``make reproduce``) builds (see :mod:`affect.data_paths`).
+DEFAULT_AFFECT_MODEL = data_paths.affect_model_path("proxy", "default")
 #: Environment variable that overrides :data:`DEFAULT_AFFECT_MODEL`.
 AFFECT_MODEL_ENV = "AFFECT_MODEL"
 
@@ -287,7 +288,7 @@ class AffectModel:
 
 
 def default_affect_model_path() -> Path:
-    """Return where the affect model is looked for: ``$AFFECT_MODEL`` or ``data/gallery/affect_model.npz``."""
+    """Return where the affect model is looked for: ``$AFFECT_MODEL`` or :data:`DEFAULT_AFFECT_MODEL`."""
     override = os.environ.get(AFFECT_MODEL_ENV)
     return Path(override) if override else DEFAULT_AFFECT_MODEL
 

@@ -828,7 +828,7 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
                         help="only this kind of target (repeatable; default: both, as in Table 1)")
     parser.add_argument("--affect-model", default=None,
                         help="affect model (.npz) from 'affect affect-model' (default: $AFFECT_MODEL "
-                             "or data/gallery/affect_model.npz)")
+                             "or data/proxy-default/gallery/affect_model.npz)")
     parser.add_argument("--n", type=int, default=None,
                         help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})")
     parser.add_argument("--split", default=None,

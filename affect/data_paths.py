@@ -1,0 +1,51 @@
+"""Where the kit keeps data: one place that maps a run's data source and profile to folders.
+
+Layout under the data folder (``data/`` in the repository, or ``$AFFECT_DATA``)::
+
+    data/<database>/                 the licensed databases (data_source = "real"), see data/README.md
+    data/4dfab/                      the licensed VA-annotated 4D gallery (real)
+    data/proxy-<profile>/<database>/ stand-in databases written by the kit (proxy)
+    data/proxy-<profile>/gallery/    the stand-in gallery and its affect model (proxy)
+
+Stand-ins live in one folder per profile, so a smoke run never leaves tiny copies where a
+default or paper run would take them for its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "AFFECT_DATA"
+SOURCES = ("proxy", "real")
+
+
+def data_dir() -> Path:
+    """``$AFFECT_DATA`` if set, else the repository's ``data/`` folder (or ``./data`` outside it)."""
+    override = os.environ.get(DATA_ENV)
+    if override:
+        return Path(override)
+    repository = Path(__file__).resolve().parents[1]
+    return repository / "data" if (repository / "data" / "README.md").exists() else Path("data").resolve()
+
+
+def _check(data_source: str) -> None:
+    if data_source not in SOURCES:
+        raise ValueError(f"data_source must be one of {SOURCES}, got {data_source!r}")
+
+
+def database_root(name: str, data_source: str, profile: str) -> Path:
+    """Folder of database ``name`` for a run."""
+    _check(data_source)
+    return data_dir() / name if data_source == "real" else data_dir() / f"proxy-{profile}" / name
+
+
+def gallery_root(data_source: str, profile: str) -> Path:
+    """Folder of the VA-annotated 4D gallery for a run."""
+    _check(data_source)
+    return data_dir() / "4dfab" if data_source == "real" else data_dir() / f"proxy-{profile}" / "gallery"
+
+
+def affect_model_path(data_source: str, profile: str) -> Path:
+    """Where a run's affect model (built from its gallery) is saved."""
+    return gallery_root(data_source, profile) / "affect_model.npz"
