@@ -293,6 +293,28 @@ def default_affect_model_path() -> Path:
     return Path(override) if override else DEFAULT_AFFECT_MODEL
 
 
+def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, progress: bool = True) -> Path:
+    """The affect model of a run, built from its gallery if it is not there yet (Sec. 4.5.1).
+
+    With ``data_source='proxy'`` a missing gallery is first written as the procedural stand-in
+    at the profile's size; with ``'real'`` the gallery must exist (see data/README.md).
+    """
+    from affect import profiles
+    from affect.gallery import load_gallery
+    from affect.gallery_proxy import write_proxy_gallery
+
+    path = data_paths.affect_model_path(data_source, profile)
+    if path.exists():
+        return path
+    root = data_paths.gallery_root(data_source, profile)
+    if data_source == "proxy" and not (root / "gallery.json").exists():
+        write_proxy_gallery(root, profile, seed=seed, progress=progress)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no gallery; see data/README.md (4DFAB) or use data_source='proxy'")
+    model = build_affect_model(load_gallery(root), n_classes=profiles.get(profile).n_va_classes, progress=progress)
+    return model.save(path)
+
+
 def build_hint(path: Path) -> str:
     """One sentence telling how to build the affect model at ``path``."""
     return (f"write a gallery with 'affect gallery build --root {path.parent}', then "

@@ -759,7 +759,8 @@ def write_table_1(counts: pd.DataFrame, ctx: RunContext) -> Path:
              "quantity is the count per neutral image: the paper's Table 1 implies 6 basic "
              f"expressions and {VA_TARGETS_PER_IMAGE} VA targets per neutral image for most "
              "databases.")
-    return write_table(1, ours, ctx, title="Databases and number of synthesized images", notes=notes)
+    return write_table(1, ours, ctx, title="Databases and number of synthesized images", notes=notes,
+                       paper_columns=list(_COUNT_COLUMNS))
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -808,6 +809,32 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         jobs_plan = plan(neutral, kind, classes, n_va if kind == "va" else None, seed)
         manifests[kind] = build(jobs_plan, augmenter, Path(out_dir) / kind, jobs=jobs, seed=seed,
                                 identity=identity, progress=progress, skip_errors=True)
+    return manifests
+
+
+def augment_stand_ins(synthesizer: Any, out_root: str | os.PathLike, *, data_source: str, profile: str,
+                     names: Sequence[str] | None = None, seed: int = 0, identity: bool = True,
+                     progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Augment every database of a run, both kinds, sized by the profile (Table 1).
+
+    Stand-ins (``data_source='proxy'``) are written first if absent
+    (:func:`affect.datasets.proxy.ensure_proxy`); real databases are read from
+    :func:`affect.data_paths.database_root`. Returns each database's manifest, VA and
+    basic-expression rows together, ready for :func:`synthesized_counts`.
+    """
+    from affect import data_paths, datasets, profiles
+    from affect.datasets.proxy import ensure_proxy
+
+    sizes = profiles.get(profile)
+    manifests = {}
+    for name in names or datasets.NAMES:
+        root = data_paths.database_root(name, data_source, profile)
+        if data_source == "proxy":
+            ensure_proxy(name, root.parent, profile, seed)
+        built = augment_database(name, root, Path(out_root) / name, synthesizer, n_va=sizes.augment_va_targets,
+                                 max_neutral=sizes.augment_neutral_per_database, seed=seed,
+                                 identity=identity, progress=progress)
+        manifests[name] = pd.concat(built.values(), ignore_index=True)
     return manifests
 
 

@@ -93,3 +93,105 @@ def reconstruction_figure(photos: Sequence[str | os.PathLike],
         axes_row[1].scatter(projected[:, 0] - x0, projected[:, 1] - y0, s=3, c="red")
     fig.tight_layout()
     return fig, pd.DataFrame(rows).set_index("photo")
+
+
+#: VA targets of the static-synthesis figure (Figs. 7, 8): one or two per quadrant of the circumplex.
+EXAMPLE_VA = ((0.8, 0.4), (0.4, 0.8), (-0.7, 0.6), (-0.6, -0.4), (0.5, -0.5), (0.0, 0.0),
+              (0.9, 0.1), (-0.3, 0.9), (-0.9, 0.1), (0.1, -0.8), (0.6, 0.6), (-0.5, -0.7))
+
+#: Corners of the VA path of the temporal-synthesis figure (Fig. 10): from neutral through joy and
+#: surprise to fear and sadness, and back.
+PATH_CORNERS = ((0.0, 0.0), (0.75, 0.45), (0.25, 0.85), (-0.55, 0.65), (-0.6, -0.45), (0.0, 0.0))
+
+
+def va_path(n_frames: int, corners: Sequence[Sequence[float]] = PATH_CORNERS) -> np.ndarray:
+    """``n_frames`` VA points evenly spaced (by arc length) along the polyline ``corners``."""
+    if n_frames < 2:
+        raise ValueError(f"n_frames must be at least 2, got {n_frames}")
+    corners = np.asarray(corners, dtype=float)
+    arc = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(corners, axis=0), axis=1))])
+    at = np.linspace(0, arc[-1], n_frames)
+    return np.stack([np.interp(at, arc, corners[:, 0]), np.interp(at, arc, corners[:, 1])], axis=1)
+
+
+def _result_row(photo: str, result) -> dict:
+    from affect.identity import SAME_PERSON_THRESHOLD
+
+    target = result.target if isinstance(result.target, str) else "V {:+.2f}, A {:+.2f}".format(*result.target)
+    return {"photo": os.path.basename(photo), "target": target, "VA class": result.va_class,
+            "identity distance": result.identity_distance,
+            "same person (< 0.6)": bool(result.identity_distance < SAME_PERSON_THRESHOLD),
+            "unchanged outside the face": result.unchanged_outside}
+
+
+def _grid(photos, results_per_photo, titles, crop_margin=0.6):
+    columns = 1 + max(len(r) for r in results_per_photo)
+    fig, axes = plt.subplots(len(photos), columns, figsize=(2.1 * columns, 2.3 * len(photos)), squeeze=False)
+    for axes_row, photo, results in zip(axes, photos, results_per_photo):
+        image = read_image(photo)
+        crop = face_crop(image, results[0].landmarks, crop_margin)
+        panels = [("input", image)] + [(title, r.image) for title, r in zip(titles, results)]
+        for ax, (title, panel) in zip(axes_row, panels):
+            ax.imshow(panel[crop])
+            ax.set_title(title, fontsize="small")
+        for ax in axes_row:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def static_figure(synthesizer, photos: Sequence[str], va_targets: Sequence[Sequence[float]]
+                  ) -> tuple[plt.Figure, pd.DataFrame]:
+    """Static VA synthesis (Sec. 4.5.2; Figs. 7, 8): each photo with each VA target.
+
+    Returns the figure (input, then one column per target) and one row per synthesized image:
+    target, VA class, dlib identity distance to the input, and whether every pixel outside the
+    blended face is unchanged.
+    """
+    results = [[synthesizer.static(photo, va) for va in va_targets] for photo in photos]
+    titles = ["V {:+.1f}  A {:+.1f}".format(*va) for va in va_targets]
+    rows = [_result_row(photo, r) for photo, rs in zip(photos, results) for r in rs]
+    return _grid(photos, results, titles), pd.DataFrame(rows)
+
+
+def basic_figure(synthesizer, photos: Sequence[str]) -> tuple[plt.Figure, pd.DataFrame]:
+    """The six basic expressions on each photo (Sec. 4.5.2; Fig. 9), with the same table."""
+    from affect.affect_mapping import BASIC_EXPRESSIONS
+
+    results = [[synthesizer.basic(photo, name) for name in BASIC_EXPRESSIONS] for photo in photos]
+    rows = [_result_row(photo, r) for photo, rs in zip(photos, results) for r in rs]
+    return _grid(photos, results, list(BASIC_EXPRESSIONS)), pd.DataFrame(rows)
+
+
+def temporal_figure(synthesizer, photo: str, path: np.ndarray) -> tuple[plt.Figure, list, pd.DataFrame]:
+    """Temporal synthesis along a VA path (Sec. 4.5.2; Fig. 10).
+
+    Returns the figure (the path over the VA plane, then the frames), the synthesized frames
+    (for :func:`affect.synthesis.write_sequence`) and their table.
+    """
+    frames = synthesizer.temporal(photo, path)
+    image = read_image(photo)
+    crop = face_crop(image, frames[0].landmarks)
+    fig, axes = plt.subplots(1, 1 + len(frames), figsize=(2.0 * (1 + len(frames)), 2.4), squeeze=False)
+    axes = axes[0]
+    axes[0].add_patch(plt.Circle((0, 0), 1, fill=False, color="grey"))
+    axes[0].plot(path[:, 0], path[:, 1], "-o", markersize=3)
+    axes[0].set(xlim=(-1.05, 1.05), ylim=(-1.05, 1.05), aspect="equal", xlabel="valence", ylabel="arousal")
+    for k, (ax, frame) in enumerate(zip(axes[1:], frames)):
+        ax.imshow(frame.image[crop])
+        ax.set_title(f"{k}: V {path[k, 0]:+.1f} A {path[k, 1]:+.1f}", fontsize="x-small")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig, frames, pd.DataFrame([_result_row(photo, f) for f in frames])
+
+
+def identity_summary(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Identity preservation over every synthesized image of the notebook, per photo."""
+    rows = pd.concat(tables, ignore_index=True)
+    return rows.groupby("photo").agg(
+        images=("target", "size"),
+        mean_identity_distance=("identity distance", "mean"),
+        max_identity_distance=("identity distance", "max"),
+        same_person=("same person (< 0.6)", "mean"),
+        unchanged_outside=("unchanged outside the face", "mean"),
+    )

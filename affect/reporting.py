@@ -118,18 +118,27 @@ def _markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     flat = frame.copy()
     if isinstance(flat.columns, pd.MultiIndex):
         flat.columns = [" / ".join(str(p) for p in col if str(p)) for col in flat.columns]
-    return flat.to_markdown(floatfmt=floatfmt)
+    for column in flat.columns:  # counts print as integers, scores with floatfmt, gaps as blanks
+        values = flat[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            whole = values.notna().any() and bool((values.dropna() % 1 == 0).all())
+            flat[column] = [("" if pd.isna(v) else f"{int(v)}" if whole else format(v, floatfmt)) for v in values]
+    return flat.to_markdown(disable_numparse=True, colalign=["left"] + ["right"] * len(flat.columns))
 
 
 def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
-                notes: str = "") -> Path:
+                notes: str = "", paper_columns: list | None = None) -> Path:
     """Write Table ``number`` of this run beside the paper's as Markdown and CSV.
 
-    Returns the Markdown path (``tables/table_NN.md``); the CSV sits beside it.
+    ``paper_columns`` selects the paper's columns to show (default: all). Returns the Markdown
+    path (``tables/table_NN.md``); the CSV sits beside it.
     """
     from affect import paper
 
-    combined = beside_paper(ours, paper.table(number), ours_label=f"{THIS_RUN} ({ctx.data_source})")
+    theirs = paper.table(number)
+    if paper_columns is not None:
+        theirs = theirs[paper_columns]
+    combined = beside_paper(ours, theirs, ours_label=f"{THIS_RUN} ({ctx.data_source})")
     stem = f"table_{number:02d}"
     atomic_write_text(ctx.path("tables", f"{stem}.csv"), combined.to_csv())
     text = [f"### Table {number}: {ctx.title(title)}", ""]
