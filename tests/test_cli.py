@@ -60,3 +60,14 @@ def test_unknown_blendshape_is_a_one_line_error(tmp_path, capsys):
                    "-o", str(tmp_path / "x.png")])
     err = capsys.readouterr().err
     assert status == 1 and "smile" in err and err.count("\n") == 1
+
+
+def test_data_proxy_writes_a_stand_in_once_and_keeps_it(tmp_path, capsys):
+    from affect.datasets import load
+
+    assert main(["data", "proxy", "rafdb", "--root", str(tmp_path), "--profile", "smoke"]) == 0
+    first = (tmp_path / "rafdb").stat().st_mtime_ns
+    assert len(load("rafdb", tmp_path / "rafdb", "all")) > 0
+    assert main(["data", "proxy", "rafdb", "--root", str(tmp_path), "--profile", "smoke"]) == 0
+    assert (tmp_path / "rafdb").stat().st_mtime_ns == first and "kept" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".*partial"))
