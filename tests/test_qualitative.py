@@ -12,7 +12,9 @@ def test_va_path_starts_and_ends_at_the_corners_and_is_evenly_spaced():
     assert path.shape == (25, 2)
     assert np.allclose(path[0], qualitative.PATH_CORNERS[0]) and np.allclose(path[-1], qualitative.PATH_CORNERS[-1])
     steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
-    assert steps.max() <= steps.min() * 1.5 + 1e-9  # corners only shorten a step
+    corners = np.array(qualitative.PATH_CORNERS)
+    arc = np.linalg.norm(np.diff(corners, axis=0), axis=1).sum()
+    assert np.allclose(np.median(steps), arc / 24) and steps.max() <= arc / 24 + 1e-9  # corners only shorten a step
     with pytest.raises(ValueError, match="n_frames"):
         qualitative.va_path(1)
 
