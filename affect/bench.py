@@ -382,7 +382,8 @@ def _run_once(case: _Case, model, delta: np.ndarray, triangles: np.ndarray,
     times["deform"] = (time.perf_counter_ns() - start) / 1e6
     rendering, times["render"] = _timed(rasterize, vertices, triangles, reconstruction.texture.colors,
                                         image.shape[:2])
-    pasted = np.where(rendering.mask[..., None], rendering.image, image.astype(np.float32) / 255.0)
+    pasted = image.copy()  # as render_affect pastes: 8 bits, face pixels only
+    pasted[rendering.mask] = np.clip(rendering.image[rendering.mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
     _, times["blend"] = _timed(poisson_blend, image, pasted, rendering.mask)
     _, times["one_affect"] = _timed(render_affect, image, reconstruction, delta)
     if record:

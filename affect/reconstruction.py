@@ -69,8 +69,8 @@ class RenderedFace:
     ----------
     image : (H, W, 3) uint8
         The photo with the deformed face blended in.
-    rendering : (H, W, 3) float32
-        The deformed face rendered over the photo, before blending.
+    rendering : (H, W, 3) uint8
+        The deformed face pasted over the photo, before blending.
     mask : (H, W) bool
         Pixels covered by the rendered face; Poisson blending changes no pixel outside it.
     landmarks : (68, 2) float
@@ -132,13 +132,13 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     vertices, triangles, colors = _with_mouth_interior(
         reconstruction, reconstruction.fit.camera.to_image(shape), _mouth_opening(reconstruction, shape))
     rendered = rasterize(vertices, triangles, colors, image.shape[:2])
-    pasted = np.where(rendered.mask[..., None], rendered.image, image.astype(np.float32) / 255.0)
-    if blend:
-        result = poisson_blend(image, pasted, rendered.mask)
-    else:
-        result = np.clip(np.rint(pasted * 255.0), 0, 255).astype(np.uint8)
+    # Paste in 8 bits over the photo: the blend works in 8 bits anyway, and converting only the
+    # face pixels keeps this step off the whole frame.
+    pasted = image.copy()
+    pasted[rendered.mask] = np.clip(rendered.image[rendered.mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    result = poisson_blend(image, pasted, rendered.mask) if blend else pasted
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
-    return RenderedFace(image=result, rendering=pasted.astype(np.float32), mask=rendered.mask, landmarks=landmarks)
+    return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks)
 
 
 def _mouth_opening(reconstruction: Reconstruction, shape: np.ndarray) -> float:
