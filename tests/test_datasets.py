@@ -183,7 +183,8 @@ def test_affwild_reads_frames_clipped_to_the_annotation(affwild_root: Path):
     assert list(video["frame"]) == [0, 2, 3]  # frame 1 has a broken line, frame 4 no line
     assert list(video["valence"]) == [0.0, 0.5, -0.5]
     assert video["path"].iloc[1].endswith("105.avi#2")
-    np.testing.assert_array_equal(video["landmarks"].iloc[0][3], [3.0, 103.0])
+    # .pts files count pixels from 1; the kit's landmarks count from 0 (affect.landmarks)
+    np.testing.assert_array_equal(video["landmarks"].iloc[0][3], [2.0, 102.0])
     assert video["landmarks"].iloc[1] is None
     assert list(frame[frame["sequence"] == "202"]["arousal"]) == [0.4, 0.5, 0.6]
     assert set(frame["subject"]) == {"105", "202"}

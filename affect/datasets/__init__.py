@@ -22,13 +22,13 @@ import pandas as pd
 from affect.datasets import afew, afew_va, affectnet, affwild, bu3dfe, rafdb, recola
 from affect.datasets.common import (COLUMNS, EXPRESSIONS, DatasetFormatError, LoadReport, Problem,
                                     Sample, load_report, person_independent_folds, read_frame,
-                                    read_pts, save_report, write_pts)
+                                    save_report)
 
 __all__ = [
     "NAMES", "EXPRESSIONS", "COLUMNS", "SPLITS", "FOLDS",
     "load", "folds", "neutral_frames", "write_layout", "read_frame",
     "Sample", "LoadReport", "Problem", "DatasetFormatError", "save_report", "load_report",
-    "read_pts", "write_pts", "person_independent_folds",
+    "person_independent_folds",
 ]
 
 _MODULES: dict[str, ModuleType] = {

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from affect.datasets.common import (Collector, Sample, check_root, check_samples, check_split,
-                                    group_by_sequence, in_range, read_pts, video_frame_count,
-                                    write_pts, write_video)
+                                    group_by_sequence, in_range, video_frame_count,
+                                    write_video)
+from affect.landmarks import read_pts, write_pts
 
 __all__ = ["SPLITS", "load", "write_layout"]
 

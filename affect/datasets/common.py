@@ -38,8 +38,6 @@ __all__ = [
     "Sample",
     "read_frame",
     "video_frame_count",
-    "read_pts",
-    "write_pts",
     "person_independent_folds",
 ]
 
@@ -229,40 +227,6 @@ def video_frame_count(path: str | os.PathLike) -> int:
         return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
     finally:
         capture.release()
-
-
-def read_pts(path: str | os.PathLike) -> np.ndarray:
-    """Read an iBUG ``.pts`` landmark file as an ``(N, 2)`` float array, x then y.
-
-    The header's ``n_points:`` may be followed by one or two spaces and lines may end in
-    tabs (both occur in the wild), so the file is split on whitespace. Coordinates are
-    returned as stored (no 1-based correction).
-
-    Raises
-    ------
-    ValueError
-        The file is not a ``.pts`` container or its point count disagrees with the header.
-    """
-    text = Path(path).read_text().split()
-    try:
-        n_points = int(text[text.index("n_points:") + 1])
-        start, stop = text.index("{") + 1, text.index("}")
-        points = np.asarray(text[start:stop], dtype=np.float64).reshape(-1, 2)
-    except (ValueError, IndexError) as error:
-        raise ValueError(f"{path}: not a .pts landmark file ({error})") from None
-    if len(points) != n_points:
-        raise ValueError(f"{path}: header says {n_points} points, file holds {len(points)}")
-    return points
-
-
-def write_pts(path: str | os.PathLike, points: np.ndarray) -> None:
-    """Write an ``(N, 2)`` array as an iBUG ``.pts`` file in the 300-W layout."""
-    points = np.asarray(points, dtype=np.float64)
-    # Two spaces after "n_points:" as in the 300-W release; %.6f keeps six decimals.
-    lines = ["version: 1", f"n_points:  {len(points)}", "{"]
-    lines += [f"{x:.6f} {y:.6f}" for x, y in points]
-    lines.append("}")
-    Path(path).write_text("\n".join(lines) + "\n")
 
 
 @dataclass(frozen=True)
