@@ -112,7 +112,8 @@ def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model:
 
 
 def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconstruction,
-                  delta: np.ndarray | None = None, *, blend: bool = True) -> RenderedFace:
+                  delta: np.ndarray | None = None, *, blend: bool = True,
+                  blend_method: str = "opencv") -> RenderedFace:
     """Render the reconstructed face, deformed by ``delta``, back into the photo (Sec. 4.3, 4.4).
 
     Parameters
@@ -124,6 +125,8 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
         Affect deformation ``delta_s`` in model units; None renders the face unchanged.
     blend : bool
         Poisson-blend the rendering into the photo (default); False pastes it.
+    blend_method : ``'opencv'`` or ``'dst'``
+        Poisson solver of :func:`affect.blending.poisson_blend` (``'dst'``: same result, faster).
     """
     image = as_rgb_image(photo, "photo")
     if image.shape[:2] != tuple(reconstruction.fit.image_shape):
@@ -136,7 +139,7 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     # face pixels keeps this step off the whole frame.
     pasted = image.copy()
     pasted[rendered.mask] = np.clip(rendered.image[rendered.mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    result = poisson_blend(image, pasted, rendered.mask) if blend else pasted
+    result = poisson_blend(image, pasted, rendered.mask, method=blend_method) if blend else pasted
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
     return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks)
 

