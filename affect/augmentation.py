@@ -30,6 +30,7 @@ its gallery's frames are (Fig. 3); ``weights='uniform'`` draws every class alike
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import hashlib
 import io
@@ -149,26 +150,33 @@ class SynthesizerAugmenter:
     """Adapts a synthesizer with ``static(image, va)`` and ``basic(image, expression)``.
 
     Those are the calls of ``affect.synthesis.AffectSynthesizer`` (Sec. 4.5.2); the
-    synthesizer keeps its own per-photo fit, so :meth:`prepare` only hands the photo on.
-    A result that is not an array is taken to carry the image in its ``image`` attribute.
+    synthesizer keeps its own per-photo fit, so :meth:`prepare` only hands the photo and the
+    database's landmarks (if any) on. A result that is not an array is taken to carry the
+    image in its ``image`` attribute. :func:`build` measures identity itself, so a
+    synthesizer's own identity measurement is switched off (on a shallow copy).
     """
 
     def __init__(self, synthesizer: Any):
         for method in ("static", "basic"):
             if not callable(getattr(synthesizer, method, None)):
                 raise ValueError(f"synthesizer: {type(synthesizer).__name__} has no {method}() method")
+        if getattr(synthesizer, "identity", False) is True:
+            synthesizer = copy.copy(synthesizer)
+            synthesizer.identity = False
         self.synthesizer = synthesizer
 
-    def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
-        """Return the photo itself (the synthesizer caches its fit)."""
-        return image
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the photo and its landmarks (the synthesizer caches its fit)."""
+        return image, landmarks
 
-    def synthesize(self, state: np.ndarray, target: Target, seed: int) -> np.ndarray:
+    def synthesize(self, state: tuple, target: Target, seed: int) -> np.ndarray:
         """Call ``basic`` for an expression target, ``static`` for a VA target."""
+        image, landmarks = state
+        options = {} if landmarks is None else {"landmarks": landmarks}
         if target.expression is not None:
-            result = self.synthesizer.basic(state, target.expression)
+            result = self.synthesizer.basic(image, target.expression, **options)
         else:
-            result = self.synthesizer.static(state, (target.valence, target.arousal))
+            result = self.synthesizer.static(image, (target.valence, target.arousal), **options)
         return result if isinstance(result, np.ndarray) else result.image
 
 

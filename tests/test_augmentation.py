@@ -395,16 +395,25 @@ def test_synthesizer_adapter_calls_static_for_va_and_basic_for_expressions():
             self.image = image
 
     class Synthesizer:
-        def static(self, image, va):
+        identity = True
+        seen_landmarks = []
+
+        def static(self, image, va, landmarks=None):
+            self.seen_landmarks.append(landmarks)
             return Result(np.full_like(image, int(100 * va[0])))
 
-        def basic(self, image, expression):
+        def basic(self, image, expression, landmarks=None):
             return np.full_like(image, len(expression))
 
-    adapter = aug.SynthesizerAugmenter(Synthesizer())
+    synthesizer = Synthesizer()
+    adapter = aug.SynthesizerAugmenter(synthesizer)
     assert isinstance(adapter, aug.Augmenter)
+    assert synthesizer.identity is True and adapter.synthesizer.identity is False  # build measures it
     state = adapter.prepare(np.zeros((4, 4, 3), np.uint8), None)
     assert adapter.synthesize(state, aug.Target(0.5, 0.1, 3), seed=0)[0, 0, 0] == 50
     assert adapter.synthesize(state, aug.Target(expression="fear"), seed=0)[0, 0, 0] == 4
+    marks = np.ones((68, 2))
+    adapter.synthesize(adapter.prepare(np.zeros((4, 4, 3), np.uint8), marks), aug.Target(0.2, 0.1, 3), seed=0)
+    assert synthesizer.seen_landmarks[-1] is marks
     with pytest.raises(ValueError, match="has no static"):
         aug.SynthesizerAugmenter(object())
