@@ -158,7 +158,7 @@ def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
 
 def save_figure(fig: Any, name: str, ctx: RunContext, title: str) -> Path:
     """Title a matplotlib figure with the data source and profile, and save it as PNG."""
-    fig.suptitle(ctx.title(title), fontsize="medium")
+    fig.suptitle(ctx.title(title), fontsize="medium", y=1.0, va="bottom")  # above the panels' titles
     path = ctx.path("figures", f"{name}.png")
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
