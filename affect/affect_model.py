@@ -57,7 +57,6 @@ AFFECT_MODEL_ENV = "AFFECT_MODEL"
 
 FORMAT = "affect-model"
 FORMAT_VERSION = 1
-_VA_FIELDS = ("centroids", "counts", "labels", "grid_step", "cell_points", "cell_index", "cell_labels")
 _SPARSE_FIELDS = ("components", "weights", "centres", "mean", "energy")
 # Rows of blendshape weights per block on the coefficient route (53 floats per row).
 _COEFFICIENT_BLOCK = 65_536
@@ -237,8 +236,7 @@ class AffectModel:
             "expression_names": np.array(self.expression_names, dtype=str),
             "sparse_keys": np.array(sorted(self.sparse), dtype=str),
         }
-        for name in _VA_FIELDS:
-            arrays[f"va_classes.{name}"] = np.asarray(getattr(self.va_classes, name))
+        arrays.update(self.va_classes.to_arrays(prefix="va_classes."))
         for i, key in enumerate(sorted(self.sparse)):
             for name in _SPARSE_FIELDS:
                 value = np.asarray(getattr(self.sparse[key], name))
@@ -261,16 +259,7 @@ class AffectModel:
                 raise ValueError(f"{path}: not an affect model file")
             if int(data["version"]) > FORMAT_VERSION:
                 raise ValueError(f"{path}: format version {int(data['version'])} is newer than {FORMAT_VERSION}")
-            fields = {name: data[f"va_classes.{name}"] for name in _VA_FIELDS}
-            classes = VAClasses(
-                centroids=fields["centroids"].astype(np.float64),
-                counts=fields["counts"].astype(np.int64),
-                labels=fields["labels"].astype(np.int32),
-                grid_step=float(fields["grid_step"]),
-                cell_points=fields["cell_points"].astype(np.float64),
-                cell_index=fields["cell_index"].astype(np.int64),
-                cell_labels=fields["cell_labels"].astype(np.int32),
-            )
+            classes = VAClasses.from_arrays(data, prefix="va_classes.")
             sparse = {}
             for i, key in enumerate(str(k) for k in data["sparse_keys"]):
                 parts = {name: np.array(data[f"sparse.{i}.{name}"]) for name in _SPARSE_FIELDS}

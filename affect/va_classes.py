@@ -146,18 +146,26 @@ class VAClasses:
         found = found.reshape(v.shape)
         return int(found) if found.ndim == 0 else found
 
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """The fields as arrays named ``prefix + field`` (for :meth:`save` and larger files)."""
+        return {prefix + name: np.asarray(getattr(self, name)) for name in _FIELDS}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str = "") -> "VAClasses":
+        """Rebuild classes from :meth:`to_arrays`'s arrays (KeyError if one is missing)."""
+        return cls(
+            centroids=arrays[prefix + "centroids"].astype(np.float64),
+            counts=arrays[prefix + "counts"].astype(np.int64),
+            labels=arrays[prefix + "labels"].astype(np.int32),
+            grid_step=float(arrays[prefix + "grid_step"]),
+            cell_points=arrays[prefix + "cell_points"].astype(np.float64),
+            cell_index=arrays[prefix + "cell_index"].astype(np.int64),
+            cell_labels=arrays[prefix + "cell_labels"].astype(np.int32),
+        )
+
     def save(self, path: str | Path) -> None:
         """Save the classes to an ``.npz`` file (stored beside the gallery)."""
-        np.savez_compressed(
-            path,
-            centroids=self.centroids,
-            counts=self.counts,
-            labels=self.labels,
-            grid_step=np.float64(self.grid_step),
-            cell_points=self.cell_points,
-            cell_index=self.cell_index,
-            cell_labels=self.cell_labels,
-        )
+        np.savez_compressed(path, **self.to_arrays())
 
     @classmethod
     def load(cls, path: str | Path) -> "VAClasses":
@@ -169,15 +177,7 @@ class VAClasses:
             missing = set(_FIELDS) - set(data.files)
             if missing:
                 raise ValueError(f"{path}: not a VA classes file (missing {sorted(missing)})")
-            return cls(
-                centroids=data["centroids"].astype(np.float64),
-                counts=data["counts"].astype(np.int64),
-                labels=data["labels"].astype(np.int32),
-                grid_step=float(data["grid_step"]),
-                cell_points=data["cell_points"].astype(np.float64),
-                cell_index=data["cell_index"].astype(np.int64),
-                cell_labels=data["cell_labels"].astype(np.int32),
-            )
+            return cls.from_arrays(data)
 
 
 def fit_va_classes(
