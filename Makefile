@@ -49,7 +49,7 @@ bench: install
 	$(VENV)/bin/affect bench --out reports
 
 data: install
-	$(VENV)/bin/affect data proxy all --root data/proxy-$(PROFILE) --profile $(PROFILE) --seed $(SEED)
+	$(VENV)/bin/affect data proxy all --profile $(PROFILE) --seed $(SEED)
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/

@@ -84,13 +84,16 @@ def _data_proxy(args: argparse.Namespace) -> None:
     from affect.datasets import NAMES
     from affect.datasets.proxy import ensure_proxy
 
+    from affect import data_paths
+
     names = list(NAMES) if args.name == "all" else [args.name]
     if not set(names) <= set(NAMES):
         raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}")
+    root = Path(args.root) if args.root else data_paths.database_root(names[0], "proxy", args.profile).parent
     for name in names:
-        existed = (Path(args.root) / name).exists()
+        existed = (root / name).exists()
         print(f"{name}: {'kept' if existed and not args.overwrite else 'writing'} ...", flush=True)
-        path = ensure_proxy(name, args.root, args.profile, args.seed, scale=args.scale, overwrite=args.overwrite)
+        path = ensure_proxy(name, root, args.profile, args.seed, scale=args.scale, overwrite=args.overwrite)
         print(f"{path}: ready")
 
 
@@ -132,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "database's folders, file names and annotation formats, with faces rendered from "
                     "the kit's 3D face model. Sizes follow Table 1 times the profile's scale.")
     proxy.add_argument("name", help="database name, or 'all'")
-    proxy.add_argument("--root", default="data", help="parent folder (default: %(default)s)")
+    proxy.add_argument("--root", default=None,
+                       help="parent folder (default: data/proxy-PROFILE, where the notebooks look)")
     proxy.add_argument("--profile", choices=PROFILES, default="default",
                        help="sizes: smoke (tens of images), default (up to a few thousand per database), "
                             "paper (Table 1's sizes); default: %(default)s")
