@@ -300,7 +300,9 @@ def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, progre
         write_proxy_gallery(root, profile, seed=seed, progress=progress)
     if not root.exists():
         raise FileNotFoundError(f"{root}: no gallery; see data/README.md (4DFAB) or use data_source='proxy'")
-    model = build_affect_model(load_gallery(root), n_classes=profiles.get(profile).n_va_classes, progress=progress)
+    sizes = profiles.get(profile)
+    model = build_affect_model(load_gallery(root), n_classes=sizes.n_va_classes,
+                               sparse_components=sizes.sparse_components, seed=seed, progress=progress)
     return model.save(path)
 
 

@@ -24,6 +24,8 @@ class Profile:
     gallery_mean_frames: int
     gallery_apex_per_expression: int  # posed apex meshes per basic expression (paper: 2,000)
     n_va_classes: int                 # Sec. 4.5.1: 550 agglomerative classes
+    sparse_components: int            # Sec. 4.5.3: sparse blendshapes per basic expression
+    n_variations: int                 # sampled variations per expression shown (Sec. 4.5.3)
     # Sec. 5: stand-in databases, as a fraction of Table 1's sizes, capped per database.
     data_scale: float
     data_max_per_database: int | None
@@ -35,17 +37,20 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_photos=1, n_va_targets=2, n_path_frames=3,
                      gallery_subjects=6, gallery_sequences=12, gallery_mean_frames=40,
-                     gallery_apex_per_expression=10, n_va_classes=20, data_scale=0.0005,
+                     gallery_apex_per_expression=10, n_va_classes=20, sparse_components=3,
+                     n_variations=2, data_scale=0.0005,
                      data_max_per_database=40,
                      augment_neutral_per_database=1, augment_va_targets=2),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
-                       gallery_apex_per_expression=200, n_va_classes=550, data_scale=0.01,
+                       gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,
+                       n_variations=4, data_scale=0.01,
                        data_max_per_database=3000,
                        augment_neutral_per_database=2, augment_va_targets=57),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
-                     gallery_apex_per_expression=2000, n_va_classes=550, data_scale=1.0,
+                     gallery_apex_per_expression=2000, n_va_classes=550, sparse_components=8,
+                     n_variations=6, data_scale=1.0,
                      data_max_per_database=None,
                      augment_neutral_per_database=None, augment_va_targets=57),
 }

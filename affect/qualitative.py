@@ -195,3 +195,29 @@ def identity_summary(*tables: pd.DataFrame) -> pd.DataFrame:
         same_person=("same person (< 0.6)", "mean"),
         unchanged_outside=("unchanged outside the face", "mean"),
     )
+
+
+def variation_figure(synthesizer, photo: str, expressions: Sequence[str], seeds: Sequence[int]
+                     ) -> tuple[plt.Figure, pd.DataFrame]:
+    """Variation around each expression's mean face from its sparse blendshape model (Sec. 4.5.3).
+
+    Each row: the input, the expression's mean face, then one synthesis per seed, each drawing
+    the sparse components' weights from those seen in the gallery. Needs an affect model built
+    with ``sparse_components > 0``.
+    """
+    results = [[synthesizer.basic(photo, name)] + [synthesizer.basic(photo, name, seed=seed) for seed in seeds]
+               for name in expressions]
+    titles = ["mean"] + [f"seed {seed}" for seed in seeds]
+    image = read_image(photo)
+    crop = face_crop(image, results[0][0].landmarks)
+    fig, axes = plt.subplots(len(expressions), 2 + len(seeds), figsize=(2.1 * (2 + len(seeds)), 2.3 * len(expressions)),
+                             squeeze=False)
+    for axes_row, name, row in zip(axes, expressions, results):
+        panels = [(f"input ({name})", image)] + [(title, r.image) for title, r in zip(titles, row)]
+        for ax, (title, panel) in zip(axes_row, panels):
+            ax.imshow(panel[crop])
+            ax.set_title(title, fontsize="small")
+            ax.axis("off")
+    fig.tight_layout()
+    table = pd.DataFrame([dict(_result_row(photo, r), variation=title) for row in results for title, r in zip(titles, row)])
+    return fig, table
