@@ -56,15 +56,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from affect.affect_mapping import BASIC_EXPRESSIONS
+from affect.files import atomic_write
 from affect.model import MorphableModel
 
 __all__ = [
@@ -179,19 +179,6 @@ def load_manifest(root: str | os.PathLike) -> GalleryManifest:
         return GalleryManifest(**fields)
     except (TypeError, ValueError) as error:
         raise GalleryFormatError(f"{path}: {error}") from None
-
-
-def atomic_write(path: Path, write: Callable) -> None:
-    """Write a file through a temporary sibling and ``os.replace``, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            write(out)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _annotator_columns(k: int) -> list[str]:

@@ -8,11 +8,12 @@ applied). This module turns files on disk into that form and writes results back
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from affect.files import atomic_write
 
 __all__ = ["ImageReadError", "read_image", "write_image", "as_rgb_image"]
 
@@ -159,14 +160,5 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
             f"{path}: unsupported image suffix {path.suffix!r}; use one of {sorted(_WRITE_FORMATS)}"
         )
     pixels = as_rgb_image(image, name="image")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            options = {"quality": _JPEG_QUALITY} if file_format == "JPEG" else {}
-            Image.fromarray(pixels).save(stream, format=file_format, **options)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    options = {"quality": _JPEG_QUALITY} if file_format == "JPEG" else {}
+    return atomic_write(path, lambda stream: Image.fromarray(pixels).save(stream, format=file_format, **options))

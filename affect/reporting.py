@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from affect.files import atomic_path, atomic_write_text
 
 PROFILES = ("smoke", "default", "paper")
 DATA_SOURCES = ("proxy", "real")
@@ -78,20 +79,6 @@ def run_context(profile: str, data_source: str, seed: int, out_dir: str | os.Pat
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     return RunContext(profile, data_source, seed, out, bool(reuse_results))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -159,11 +146,8 @@ def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
 def save_figure(fig: Any, name: str, ctx: RunContext, title: str) -> Path:
     """Title a matplotlib figure with the data source and profile, and save it as PNG."""
     fig.suptitle(ctx.title(title), fontsize="medium", y=1.0, va="bottom")  # above the panels' titles
-    path = ctx.path("figures", f"{name}.png")
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
-    return path
+    return atomic_path(ctx.path("figures", f"{name}.png"),
+                       lambda temporary: fig.savefig(temporary, dpi=110, bbox_inches="tight"))
 
 
 # --- saved results ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ import argparse
 import csv
 import hashlib
 import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from affect.affect_model import DEFAULT_AFFECT_MODEL, AffectModel, check_va_path, default_affect_model_path
+from affect.files import atomic_path
 from affect.image import as_rgb_image, read_image, write_image
 from affect.model import MorphableModel, load_default
 from affect.reconstruction import Reconstruction, reconstruct, render_affect
@@ -402,25 +402,12 @@ def write_sequence(frames: Sequence[SynthesizedImage | np.ndarray], out: str | o
     return out
 
 
-def _atomic_target(out: Path, write) -> None:
-    """Call ``write(temporary_path)`` then move the result onto ``out`` in one step."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_gif(out: Path, images: list[np.ndarray], fps: float) -> None:
     from PIL import Image
 
     pictures = [Image.fromarray(i) for i in images]
     duration = max(20, int(round(1000.0 / fps)))  # ms; browsers slow down GIF frames under 20 ms
-    _atomic_target(out, lambda p: pictures[0].save(p, format="GIF", save_all=True, append_images=pictures[1:],
+    atomic_path(out, lambda p: pictures[0].save(p, format="GIF", save_all=True, append_images=pictures[1:],
                                                    duration=duration, loop=0))
 
 
@@ -444,7 +431,7 @@ def _write_mp4(out: Path, images: list[np.ndarray], fps: float) -> None:
         finally:
             writer.release()
 
-    _atomic_target(out, write)
+    atomic_path(out, write)
 
 
 # -------------------------------------------------------------------------- command line
