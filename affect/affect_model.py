@@ -289,19 +289,14 @@ def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, progre
     at the profile's size; with ``'real'`` the gallery must exist (see data/README.md).
     """
     from affect import profiles
-    from affect.gallery import load_gallery
-    from affect.gallery_proxy import write_proxy_gallery
+    from affect.gallery_proxy import prepare_gallery
 
     path = data_paths.affect_model_path(data_source, profile)
     if path.exists():
         return path
-    root = data_paths.gallery_root(data_source, profile)
-    if data_source == "proxy" and not (root / "gallery.json").exists():
-        write_proxy_gallery(root, profile, seed=seed, progress=progress)
-    if not root.exists():
-        raise FileNotFoundError(f"{root}: no gallery; see data/README.md (4DFAB) or use data_source='proxy'")
+    gallery = prepare_gallery(None, profile, seed, data_source)
     sizes = profiles.get(profile)
-    model = build_affect_model(load_gallery(root), n_classes=sizes.n_va_classes,
+    model = build_affect_model(gallery, n_classes=sizes.n_va_classes,
                                sparse_components=sizes.sparse_components, seed=seed, progress=progress)
     return model.save(path)
 

@@ -10,9 +10,6 @@ titles them through :func:`affect.reporting.save_figure`, which adds the source 
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 from typing import Sequence
 
 import matplotlib
@@ -21,7 +18,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from affect import data_paths
 from affect.affect_mapping import BASIC_EXPRESSIONS
 from affect.affect_model import AffectModel
 from affect.blendshapes import fit_sparse_components
@@ -29,10 +25,11 @@ from affect.camera import Camera, default_focal_length
 from affect.gallery import (
     PAPER_ANNOTATOR_CORRELATIONS,
     Gallery,
-    load_gallery,
     mean_annotator_correlations,
 )
-from affect.gallery_proxy import GallerySizes, gallery_sizes, write_proxy_gallery
+# The notebook's data step lives with the stand-in writer; re-exported for the notebook.
+from affect.data_paths import affect_model_path  # noqa: F401
+from affect.gallery_proxy import gallery_root, prepare_gallery  # noqa: F401
 from affect.model import MorphableModel
 from affect.proxy_faces import vertex_normals
 from affect.rendering import rasterize
@@ -66,8 +63,6 @@ EXAMPLE_VA: tuple[tuple[float, float], ...] = (
 
 # Stand-in files written by affect.gallery_proxy; removed when the stand-in is rewritten
 # for other settings (anything else in the folder is left alone).
-_PROXY_FILES = ("proxy.json", "gallery.json", "subjects.csv", "identity.npz", "sequences", "apex",
-                "affect_model.npz")
 # Grid of the class map: 1/200 steps resolve classes ~0.06 wide (550 classes) by ~12 cells.
 _MAP_CELLS = 400
 # Light for grey renders, in the camera frame (x right, y down, z into the scene): from the
@@ -92,95 +87,6 @@ _PAPER_GALLERY = {"subjects": 180, "sequences": 1580, "annotated frames": 600_00
 
 
 # ------------------------------------------------------------------------------- the data
-
-
-def gallery_root(data_source: str, profile: str) -> Path:
-    """Return the gallery folder of a run: ``data/proxy-<profile>/gallery`` or ``data/4dfab``.
-
-    The folders are those of :mod:`affect.data_paths` (``data/`` or ``$AFFECT_DATA``).
-
-    Parameters
-    ----------
-    data_source : {"proxy", "real"}
-    profile : str
-        The run's profile; each profile has its own stand-in.
-
-    Returns
-    -------
-    Path. For ``"real"`` the folder must exist (ValueError naming it otherwise); for
-    ``"proxy"`` :func:`prepare_gallery` writes it when missing.
-    """
-    if data_source not in data_paths.SOURCES:
-        raise ValueError(f"data_source: expected one of {data_paths.SOURCES}, got {data_source!r}")
-    root = data_paths.gallery_root(data_source, profile)
-    if data_source == "real" and not root.is_dir():
-        raise ValueError(f"{root}: no 4DFAB gallery here; arrange a registered copy of 4DFAB in the "
-                         f"layout of affect.gallery (see data/README.md), or use data_source='proxy'")
-    return root
-
-
-def affect_model_path(data_source: str, profile: str) -> Path:
-    """Return where a run's affect model is saved: ``affect_model.npz`` beside its gallery.
-
-    The default profile's proxy model is the one ``affect synthesize`` loads by default
-    (:data:`affect.affect_model.DEFAULT_AFFECT_MODEL`).
-    """
-    return data_paths.affect_model_path(data_source, profile)
-
-
-def prepare_gallery(root: str | os.PathLike | None = None, profile: str | GallerySizes = "default", seed: int = 0,
-                    data_source: str = "proxy", model: MorphableModel | None = None) -> Gallery:
-    """Load the gallery of Sec. 3, writing the stand-in first when it is missing.
-
-    Parameters
-    ----------
-    root : str or Path, optional
-        Gallery folder; None: :func:`gallery_root` of ``data_source`` and ``profile``.
-    profile : str or GallerySizes
-        Size of the stand-in (``smoke``, ``default``, ``paper``, or explicit sizes); unused
-        for real data.
-    seed : int
-        Seed of the stand-in; unused for real data.
-    data_source : {"proxy", "real"}
-        ``proxy``: write the stand-in (:func:`affect.gallery_proxy.write_proxy_gallery`) if
-        ``root`` holds none, resume an unfinished one, and rewrite one made with another
-        profile or seed (it is derived data). ``real``: read ``root`` as it is.
-    model : MorphableModel, optional
-        The face model; None: the default model.
-
-    Returns
-    -------
-    Gallery
-    """
-    if root is None and not isinstance(profile, str):
-        raise ValueError("root: needed when profile gives explicit sizes")
-    folder = Path(root) if root is not None else gallery_root(data_source, profile)
-    if data_source == "real":
-        if not folder.is_dir():
-            raise ValueError(f"{folder}: no gallery folder (see data/README.md)")
-        return load_gallery(folder, model)
-    if data_source != "proxy":
-        raise ValueError(f"data_source: expected 'proxy' or 'real', got {data_source!r}")
-    sizes = gallery_sizes(profile)  # a bad profile raises here, before anything is touched
-    try:
-        write_proxy_gallery(folder, sizes, seed=seed, model=model, progress=False)
-    except ValueError:
-        if not (folder / "proxy.json").is_file():
-            raise  # not a stand-in: never delete it
-        # A stand-in written with another profile or seed: cheap to rebuild (about a minute
-        # at paper scale), so it is replaced instead of stopping the run.
-        _remove_stand_in(folder)
-        write_proxy_gallery(folder, sizes, seed=seed, model=model, progress=False)
-    return load_gallery(folder, model)
-
-
-def _remove_stand_in(folder: Path) -> None:
-    for name in _PROXY_FILES:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
 
 
 # --------------------------------------------------------------------------- VA statistics

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,7 +50,7 @@ import pandas as pd
 import scipy.ndimage
 import scipy.signal
 
-from affect import profiles
+from affect import data_paths, profiles
 from affect.affect_mapping import (
     BASIC_EXPRESSIONS,
     EXPRESSION_VA,
@@ -59,8 +60,10 @@ from affect.affect_mapping import (
     va_to_blendshapes,
 )
 from affect.gallery import (
+    Gallery,
     GalleryManifest,
     atomic_write,
+    load_gallery,
     save_manifest,
     va_columns,
 )
@@ -458,6 +461,93 @@ def write_proxy_gallery(
             atomic_write(path, lambda f: np.savez_compressed(f, subject=who, weights=weights))
     save_manifest(GalleryManifest(**{**manifest.__dict__, "complete": True}), root)
     return root
+
+
+# --------------------------------------------------------------------------- a run's gallery
+
+_PROXY_FILES = ("proxy.json", "gallery.json", "subjects.csv", "identity.npz", "sequences", "apex",
+                "affect_model.npz")
+
+
+def gallery_root(data_source: str, profile: str) -> Path:
+    """Return the gallery folder of a run: ``data/proxy-<profile>/gallery`` or ``data/4dfab``.
+
+    The folders are those of :mod:`affect.data_paths` (``data/`` or ``$AFFECT_DATA``).
+
+    Parameters
+    ----------
+    data_source : {"proxy", "real"}
+    profile : str
+        The run's profile; each profile has its own stand-in.
+
+    Returns
+    -------
+    Path. For ``"real"`` the folder must exist (ValueError naming it otherwise); for
+    ``"proxy"`` :func:`prepare_gallery` writes it when missing.
+    """
+    if data_source not in data_paths.SOURCES:
+        raise ValueError(f"data_source: expected one of {data_paths.SOURCES}, got {data_source!r}")
+    root = data_paths.gallery_root(data_source, profile)
+    if data_source == "real" and not root.is_dir():
+        raise ValueError(f"{root}: no 4DFAB gallery here; arrange a registered copy of 4DFAB in the "
+                         f"layout of affect.gallery (see data/README.md), or use data_source='proxy'")
+    return root
+
+
+def prepare_gallery(root: str | os.PathLike | None = None, profile: str | GallerySizes = "default", seed: int = 0,
+                    data_source: str = "proxy", model: MorphableModel | None = None) -> Gallery:
+    """Load the gallery of Sec. 3, writing the stand-in first when it is missing.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        Gallery folder; None: :func:`gallery_root` of ``data_source`` and ``profile``.
+    profile : str or GallerySizes
+        Size of the stand-in (``smoke``, ``default``, ``paper``, or explicit sizes); unused
+        for real data.
+    seed : int
+        Seed of the stand-in; unused for real data.
+    data_source : {"proxy", "real"}
+        ``proxy``: write the stand-in (:func:`affect.gallery_proxy.write_proxy_gallery`) if
+        ``root`` holds none, resume an unfinished one, and rewrite one made with another
+        profile or seed (it is derived data). ``real``: read ``root`` as it is.
+    model : MorphableModel, optional
+        The face model; None: the default model.
+
+    Returns
+    -------
+    Gallery
+    """
+    if root is None and not isinstance(profile, str):
+        raise ValueError("root: needed when profile gives explicit sizes")
+    folder = Path(root) if root is not None else gallery_root(data_source, profile)
+    if data_source == "real":
+        if not folder.is_dir():
+            raise ValueError(f"{folder}: no gallery folder (see data/README.md)")
+        return load_gallery(folder, model)
+    if data_source != "proxy":
+        raise ValueError(f"data_source: expected 'proxy' or 'real', got {data_source!r}")
+    sizes = gallery_sizes(profile)  # a bad profile raises here, before anything is touched
+    try:
+        write_proxy_gallery(folder, sizes, seed=seed, model=model, progress=False)
+    except ValueError:
+        if not (folder / "proxy.json").is_file():
+            raise  # not a stand-in: never delete it
+        # A stand-in written with another profile or seed: cheap to rebuild (about a minute
+        # at paper scale), so it is replaced instead of stopping the run.
+        _remove_stand_in(folder)
+        write_proxy_gallery(folder, sizes, seed=seed, model=model, progress=False)
+    return load_gallery(folder, model)
+
+
+def _remove_stand_in(folder: Path) -> None:
+    for name in _PROXY_FILES:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
 
 
 def add_subparser(subparsers) -> argparse.ArgumentParser:
