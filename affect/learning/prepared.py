@@ -1,0 +1,337 @@
+"""Prepared faces: every image or video frame of a split cropped once and cached on disk.
+
+Training reads these crops, never the photos or the videos (Sec. 6.2 trains for many epochs
+over hundreds of thousands of frames). :func:`prepare` turns a database frame (the output of
+:func:`affect.datasets.load`, or training rows plus synthesized images) into:
+
+- ``faces.npy``: ``(N, S, S, 3)`` uint8 RGB crops, read through a memory map;
+- ``landmarks.npy``: ``(N, 68, 2)`` float32, the landmarks in crop coordinates scaled to
+  [-1, 1] (NaN where the database has none), the second input of VGG-FACE-GRU;
+- ``index.csv``: one row per crop with ``id, subject, video, frame, valence, arousal,
+  expression, path, crop`` (``crop`` says how the face was found).
+
+A face is aligned from the database's 68 landmarks (eyes level, the landmark box scaled by
+:data:`MARGIN`), else from a face box column ``box`` ``(left, top, right, bottom)``, else
+from dlib's detector (:func:`affect.face.landmarks.detect_faces`); with no face found, the
+central square is kept. Each video is opened once and decoded in order.
+
+The cache folder is named by a hash of everything that shapes its content (rows, labels,
+landmarks, file sizes and modification times, crop size, margin, format version), so a change
+of any of them prepares a new folder, and runs that need the same split share one. The
+folder is written beside its final name and renamed when complete (atomic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
+from affect.files import atomic_write_text
+
+__all__ = ["MARGIN", "INDEX_COLUMNS", "PreparedFaces", "prepare", "load_prepared", "align_face",
+           "cache_key", "with_synthesized"]
+
+#: Side of the crop over the larger side of the (levelled) 68-landmark box: the landmarks
+#: span brows to chin, so 1.3 keeps the forehead and the jaw line (a kit choice).
+MARGIN = 1.3
+INDEX_COLUMNS = ("id", "subject", "video", "frame", "valence", "arousal", "expression", "path", "crop")
+_VERSION = 1  # bump when the crop geometry or the file format changes
+_EYES = (slice(36, 42), slice(42, 48))  # iBUG 68-point indices of the two eyes
+
+
+@dataclass(frozen=True)
+class PreparedFaces:
+    """The crops of one split and their index.
+
+    Attributes
+    ----------
+    folder : Path
+        The cache folder.
+    size : int
+        Crop side S, px.
+    index : DataFrame
+        :data:`INDEX_COLUMNS`, one row per crop.
+    faces : (N, S, S, 3) uint8 array
+        Memory-mapped crops, RGB.
+    landmarks : (N, 68, 2) float32 array
+        Landmarks in crop coordinates scaled to [-1, 1]; NaN where unknown.
+    """
+
+    folder: Path
+    size: int
+    index: pd.DataFrame
+    faces: np.ndarray
+    landmarks: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def load_prepared(folder: str | os.PathLike) -> PreparedFaces:
+    """Open a cache folder written by :func:`prepare`."""
+    folder = Path(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    index = pd.read_csv(folder / "index.csv", dtype={"id": str, "subject": str, "video": str, "path": str,
+                                                     "expression": object, "crop": str},
+                        keep_default_na=False, na_values={"valence": [""], "arousal": [""]})
+    index["expression"] = index["expression"].replace("", None)
+    faces = np.load(folder / "faces.npy", mmap_mode="r")
+    landmarks = np.load(folder / "landmarks.npy")
+    return PreparedFaces(folder, int(meta["size"]), index, faces, landmarks)
+
+
+def cache_key(frame: pd.DataFrame, size: int, margin: float = MARGIN) -> str:
+    """Hex digest of everything that shapes a cache's content (see the module docstring)."""
+    digest = hashlib.sha256(json.dumps([_VERSION, int(size), float(margin)]).encode())
+    columns = [frame[c].to_numpy() for c in ("path", "subject", "sequence", "frame", "valence",
+                                              "arousal", "expression")]
+    for row in zip(*columns):
+        digest.update(repr(row).encode())
+    for marks in frame["landmarks"]:
+        digest.update(b"-" if marks is None else np.asarray(marks, np.float32).tobytes())
+    if "box" in frame:
+        digest.update(repr([None if b is None else tuple(b) for b in frame["box"]]).encode())
+    for file in sorted({_file_of(p) for p in frame["path"]}):
+        stat = os.stat(file) if os.path.exists(file) else None
+        digest.update(f"{file}:{stat and stat.st_size}:{stat and stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _file_of(path: str) -> str:
+    video, sep, index = str(path).rpartition(VIDEO_FRAME_SEPARATOR)
+    return video if sep and index.isdigit() else str(path)
+
+
+def prepare(frame: pd.DataFrame, cache_root: str | os.PathLike, size: int, *, label: str = "faces",
+            margin: float = MARGIN, progress: bool = False) -> PreparedFaces:
+    """Crop every row of ``frame`` once, or open the cache that already holds them.
+
+    Sec. 6.2 trains on face crops; this is the one place they are made.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows of the :data:`affect.datasets.COLUMNS` schema (``path`` may address a video
+        frame as ``<video>#<index>``); an optional ``box`` column gives face boxes.
+    cache_root : path
+        Folder of all caches; this one goes to ``<cache_root>/<label>-<size>px-<hash>``.
+    size : int
+        Crop side, px (the profile's input size).
+    label : str
+        Readable prefix of the folder name, e.g. ``'affectnet-train'``.
+    margin : float
+        Crop side over the landmark box side.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    PreparedFaces
+
+    Raises
+    ------
+    ValueError
+        On an empty frame, or an image or video frame that cannot be read (naming it).
+    """
+    if len(frame) == 0:
+        raise ValueError(f"frame: no rows to prepare for {label}")
+    if not isinstance(size, int) or size < 8:
+        raise ValueError(f"size: expected a crop side of at least 8 px, got {size!r}")
+    key = cache_key(frame, size, margin)
+    folder = Path(cache_root) / f"{label}-{size}px-{key[:16]}"
+    if (folder / "meta.json").is_file():
+        return load_prepared(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        _write(frame.reset_index(drop=True), partial, size, margin, progress)
+        atomic_write_text(partial / "meta.json", json.dumps(
+            {"key": key, "size": size, "margin": margin, "version": _VERSION, "rows": len(frame)}))
+        try:
+            os.rename(partial, folder)
+        except OSError:  # another process finished the same cache first: theirs is identical
+            shutil.rmtree(partial, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return load_prepared(folder)
+
+
+def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress: bool) -> None:
+    n = len(frame)
+    faces = np.lib.format.open_memmap(folder / "faces.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+    landmarks = np.full((n, 68, 2), np.nan, dtype=np.float32)
+    methods = [""] * n
+    bar = _progress(n, progress)
+    for row, image in _images(frame):
+        marks, box = frame.at[row, "landmarks"], frame.at[row, "box"] if "box" in frame else None
+        crop, moved, methods[row] = _crop(image, marks, box, size, margin)
+        faces[row] = crop
+        if moved is not None:
+            landmarks[row] = moved / (size / 2) - 1
+        bar.update()
+    bar.close()
+    faces.flush()
+    del faces
+    np.save(folder / "landmarks.npy", landmarks)
+    index = pd.DataFrame({
+        "id": _ids(frame["path"]), "subject": frame["subject"].fillna("").astype(str),
+        "video": frame["sequence"].fillna("").astype(str), "frame": frame["frame"].astype(np.int64),
+        "valence": frame["valence"], "arousal": frame["arousal"],
+        "expression": frame["expression"].fillna(""), "path": frame["path"].astype(str), "crop": methods,
+    })
+    index.to_csv(folder / "index.csv", index=False)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="preparing faces", unit="face", disable=not enabled)
+
+
+def _ids(paths: pd.Series) -> list[str]:
+    """Sample ids: paths relative to the folder all of them share (so ids hold no machine path)."""
+    files = [_file_of(p) for p in paths]
+    common = os.path.commonpath(files) if len(set(files)) > 1 else os.path.dirname(files[0])
+    return [os.path.relpath(p, common) if common else str(p) for p in paths]
+
+
+def _images(frame: pd.DataFrame):
+    """Yield (row, RGB image): still images in row order, then each video decoded once, in order."""
+    videos: dict[str, list[tuple[int, int]]] = {}
+    for row, path in enumerate(frame["path"]):
+        video, sep, index = str(path).rpartition(VIDEO_FRAME_SEPARATOR)
+        if sep and index.isdigit():
+            videos.setdefault(video, []).append((int(index), row))
+        else:
+            yield row, read_frame(path)
+    for video, wanted in videos.items():
+        yield from _decode_in_order(video, sorted(wanted))
+
+
+def _decode_in_order(video: str, wanted: list[tuple[int, int]]):
+    capture = cv2.VideoCapture(video)
+    if not capture.isOpened():
+        raise ValueError(f"{video}: cannot open video")
+    try:
+        position, bgr = -1, None
+        for index, row in wanted:
+            while position < index:  # grab() skips without decoding to pixels
+                if not capture.grab():
+                    raise ValueError(f"{video}: no frame {index}")
+                position += 1
+                bgr = None
+            if bgr is None:
+                ok, bgr = capture.retrieve()
+                if not ok:
+                    raise ValueError(f"{video}: cannot decode frame {index}")
+            yield row, np.ascontiguousarray(bgr[:, :, ::-1])
+    finally:
+        capture.release()
+
+
+def _crop(image: np.ndarray, landmarks, box, size: int, margin: float):
+    """(crop, landmarks moved into it or None, how the face was found)."""
+    if landmarks is not None and np.all(np.isfinite(np.asarray(landmarks, dtype=float))):
+        crop, moved = align_face(image, np.asarray(landmarks, dtype=np.float64), size, margin)
+        return crop, moved, "landmarks"
+    if box is not None and not (isinstance(box, float) and math.isnan(box)):
+        return _box_crop(image, box, size), None, "box"
+    found = _detect(image)
+    if found is not None:
+        return _box_crop(image, found, size), None, "detected"
+    height, width = image.shape[:2]
+    side = min(height, width)
+    centre = ((width - side) // 2, (height - side) // 2)
+    return _box_crop(image, (centre[0], centre[1], centre[0] + side, centre[1] + side), size, 1.0), None, "whole image"
+
+
+def align_face(image: np.ndarray, landmarks: np.ndarray, size: int, margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray]:
+    """Crop a face with its eyes level, from its 68 landmarks.
+
+    A similarity transform rotates about the centre of the landmark box until the eye
+    centres are level, and scales the box's larger side (after levelling) to
+    ``size / margin``.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 RGB
+    landmarks : (68, 2) float, pixels (x, y)
+    size : int
+        Output side, px.
+    margin : float
+
+    Returns
+    -------
+    crop : (size, size, 3) uint8
+    moved : (68, 2) float, the landmarks in crop pixels
+    """
+    left, right = (landmarks[eye].mean(axis=0) for eye in _EYES)
+    angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
+    centre = (landmarks.min(axis=0) + landmarks.max(axis=0)) / 2
+    rotation = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 1.0)
+    levelled = landmarks @ rotation[:, :2].T + rotation[:, 2]
+    side = float(np.ptp(levelled, axis=0).max()) * margin
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, size / max(side, 1.0))
+    matrix[:, 2] += size / 2 - centre  # the box centre goes to the crop centre
+    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return crop, landmarks @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _box_crop(image: np.ndarray, box, size: int, margin: float = 1.1) -> np.ndarray:
+    """A square around a (left, top, right, bottom) box, ``margin`` times its larger side."""
+    left, top, right, bottom = (float(v) for v in box)
+    centre = np.array([(left + right) / 2, (top + bottom) / 2])
+    side = max(right - left, bottom - top, 1.0) * margin
+    matrix = np.array([[size / side, 0, 0], [0, size / side, 0]])
+    matrix[:, 2] = size / 2 - centre * size / side
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _detect(image: np.ndarray):
+    from affect.face.landmarks import detect_faces  # dlib is loaded only when a database lacks landmarks
+
+    found = detect_faces(image)
+    return found[0].box if found else None
+
+
+def with_synthesized(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFrame:
+    """Training rows plus the synthesized images of an augmentation build (Sec. 6.2).
+
+    A synthesized face keeps the pose and place of its neutral source (Sec. 4), so it is
+    cropped from the source's landmarks where ``train`` holds the source.
+
+    Parameters
+    ----------
+    train : DataFrame
+        The training split, :data:`affect.datasets.COLUMNS`.
+    built : path
+        The augmentation output folder (holding ``manifest.csv``) or the manifest itself.
+
+    Raises
+    ------
+    ValueError
+        One line naming the manifest and the first synthesized image that is missing.
+    """
+    from affect.augmentation.manifest import MANIFEST, read_manifest, synthesized_frame
+
+    built = Path(built)
+    manifest_path = built / MANIFEST if built.is_dir() else built
+    synthesized = synthesized_frame(read_manifest(manifest_path), manifest_path.parent)
+    missing = [p for p in synthesized["path"] if not os.path.exists(p)]
+    if missing:
+        raise ValueError(f"{manifest_path}: {len(missing)} synthesized images are missing (first: {missing[0]})")
+    sources = dict(zip(train["path"].astype(str), train["landmarks"]))
+    synthesized["landmarks"] = [sources.get(str(s)) for s in synthesized["source"]]
+    return pd.concat([train, synthesized.drop(columns=["source"])], ignore_index=True)
