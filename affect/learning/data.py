@@ -1,0 +1,150 @@
+"""Torch datasets over prepared faces: single frames, and clips cut inside each video.
+
+Per-frame networks see one crop per sample. Recurrent networks see clips of ``T`` consecutive
+frames of one video (networks.md 7.3): windows never straddle two videos, the last window of
+a video is padded and its padding masked, so at test time every frame of every video is
+scored exactly once. Labels a frame lacks (NaN valence-arousal, an expression outside the
+task's classes) are masked rather than dropped, which keeps the time axis intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from affect.learning.prepared import PreparedFaces
+
+__all__ = ["targets", "windows", "FrameDataset", "ClipDataset", "EpochShuffle"]
+
+
+def targets(index: pd.DataFrame, task: str, classes: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Training targets of every row and whether each is known.
+
+    Returns
+    -------
+    values : (N, 2) float32 valence-arousal, or (N,) int64 class indices (-1 when unknown)
+    known : (N,) bool
+    """
+    if task == "va":
+        values = index[["valence", "arousal"]].to_numpy(dtype=np.float32)
+        return values, np.isfinite(values).all(axis=1)
+    lookup = {name: i for i, name in enumerate(classes or ())}
+    labels = np.array([lookup.get(e, -1) for e in index["expression"]], dtype=np.int64)
+    return labels, labels >= 0
+
+
+def windows(index: pd.DataFrame, length: int) -> list[np.ndarray]:
+    """Cut each video into consecutive, non-overlapping windows of ``length`` frames.
+
+    A row without a video is a one-frame video of its own. The last window of a video is
+    padded with -1, so the windows cover every row exactly once.
+
+    Returns
+    -------
+    list of (length,) int64 arrays of row numbers, -1 for padding.
+    """
+    keys = np.where(index["video"].astype(str) != "", "v:" + index["video"].astype(str), "i:" + index["id"].astype(str))
+    order = pd.DataFrame({"key": keys, "frame": index["frame"].to_numpy(), "row": np.arange(len(index))})
+    result = []
+    for _, group in order.sort_values(["key", "frame"], kind="stable").groupby("key", sort=False):
+        rows = group["row"].to_numpy()
+        for start in range(0, len(rows), length):
+            window = np.full(length, -1, dtype=np.int64)
+            chunk = rows[start:start + length]
+            window[:len(chunk)] = chunk
+            result.append(window)
+    return result
+
+
+def _pixels(faces: PreparedFaces, rows: np.ndarray) -> torch.Tensor:
+    """uint8 (len(rows), 3, S, S) from the memory-mapped (N, S, S, 3) crops."""
+    return torch.from_numpy(np.ascontiguousarray(faces.faces[rows])).permute(0, 3, 1, 2)
+
+
+class FrameDataset(Dataset):
+    """One prepared crop per sample: ``{'image': (3, S, S), 'target', 'known', 'row'}``.
+
+    Parameters
+    ----------
+    faces : PreparedFaces
+    task : {'va', 'expression'}
+    classes : sequence of str, optional
+        Class order of the expression task.
+    transform : callable
+        uint8 (3, S, S) tensor -> float network input (:mod:`affect.learning.transforms`).
+    """
+
+    def __init__(self, faces: PreparedFaces, task: str, classes: Sequence[str] | None,
+                 transform: Callable[[torch.Tensor], torch.Tensor]):
+        self.faces, self.transform = faces, transform
+        self.values, self.known = targets(faces.index, task, classes)
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def __getitem__(self, row: int) -> dict[str, torch.Tensor]:
+        image = self.transform(_pixels(self.faces, np.array([row]))[0])
+        return {"image": image, "target": torch.as_tensor(np.nan_to_num(self.values[row])),
+                "known": torch.as_tensor(self.known[row]), "row": torch.as_tensor(row)}
+
+
+class ClipDataset(Dataset):
+    """Windows of consecutive frames: ``{'image': (T, 3, S, S), 'target', 'known', 'row'[, 'landmarks']}``.
+
+    One draw of the random transform covers the whole clip. Padding frames repeat the last
+    real frame and are marked unknown (``row`` -1).
+
+    Parameters
+    ----------
+    faces : PreparedFaces
+    task, classes, transform
+        As in :class:`FrameDataset`.
+    length : int
+        T, frames per window (AffWildNet: 80).
+    landmarks : bool
+        Also return ``(T, 68, 2)`` landmarks in [-1, 1] (0 where unknown).
+    """
+
+    def __init__(self, faces: PreparedFaces, task: str, classes: Sequence[str] | None,
+                 transform: Callable[[torch.Tensor], torch.Tensor], length: int, landmarks: bool = False):
+        self.faces, self.transform, self.landmarks = faces, transform, landmarks
+        self.values, self.known = targets(faces.index, task, classes)
+        self.windows = windows(faces.index, length)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
+        window = self.windows[item]
+        real = window >= 0
+        rows = np.where(real, window, window[real][-1])
+        sample = {"image": self.transform(_pixels(self.faces, rows)),
+                  "target": torch.as_tensor(np.nan_to_num(self.values[rows])),
+                  "known": torch.as_tensor(self.known[rows] & real), "row": torch.as_tensor(window)}
+        if self.landmarks:
+            sample["landmarks"] = torch.as_tensor(np.nan_to_num(self.faces.landmarks[rows]))
+        return sample
+
+
+class EpochShuffle(Sampler[int]):
+    """A new permutation each epoch, drawn from (seed, epoch) alone.
+
+    Lightning calls :meth:`set_epoch` before every epoch, so a run resumed from a checkpoint
+    sees the same order as one that was never interrupted.
+    """
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.size).tolist())

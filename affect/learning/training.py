@@ -1,0 +1,353 @@
+"""One training engine for every table (Sec. 6.2 to 6.5), on PyTorch Lightning.
+
+:func:`fit` trains one network of :mod:`affect.learning.networks` on prepared faces:
+
+- valence-arousal: loss ``1 - (CCC_valence + CCC_arousal) / 2`` over the batch (Eq. 6 as a
+  loss, :func:`affect.metrics.ccc_loss`), plus ``mse_weight`` times the MSE (Eq. 7), which
+  pins scale and offset while batch CCC is noisy (networks.md 7.2);
+- expressions: cross-entropy over the database's classes, with optional class weights.
+
+Recurrent networks train on windows of consecutive frames cut inside each video
+(:class:`affect.learning.data.ClipDataset`). Lightning supplies checkpoints (``best.ckpt`` by
+the validation score, ``last.ckpt`` after every epoch), early stopping on the validation
+score, resumption from ``last.ckpt`` after a kill, CSV curves (``metrics.csv``), the device
+(``'auto'``: a GPU when there is one) and DDP on several GPUs. With one seed, two runs on the
+CPU give the same weights and numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import lightning.pytorch as pl
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
+
+from affect import metrics
+from affect.files import atomic_write_text
+from affect.learning import transforms
+from affect.learning.data import ClipDataset, EpochShuffle, FrameDataset
+from affect.learning.networks import RECURRENT, build_network, load_pretrained
+from affect.learning.prepared import PreparedFaces
+from affect.learning.sizes import TrainingSizes  # TODO-layout: affect.profiles
+
+__all__ = ["AffectModule", "va_loss", "expression_loss", "class_weights", "fit", "make_loader",
+           "input_size", "check_checkpoint", "CHECKPOINTS"]
+
+CHECKPOINTS = "checkpoints"
+log = logging.getLogger("affect.learning")
+
+
+def va_loss(prediction: torch.Tensor, target: torch.Tensor, mse_weight: float = 0.0) -> torch.Tensor:
+    """``1 - (CCC_v + CCC_a) / 2`` over a batch, plus ``mse_weight`` times the MSE.
+
+    Sec. 6.2.1.1, Eq. 6 and 7; the CCC uses population moments over all N samples of the
+    batch (for clips, all B * T frames), as :func:`affect.metrics.ccc_loss`.
+
+    Parameters
+    ----------
+    prediction, target : (N, 2) float tensors, valence and arousal in [-1, 1]
+    mse_weight : float
+
+    Returns
+    -------
+    () tensor, >= 0.
+    """
+    loss = metrics.ccc_loss(target, prediction)
+    if mse_weight:
+        loss = loss + mse_weight * F.mse_loss(prediction, target)
+    return loss
+
+
+def expression_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy over the classes (Sec. 6.2.2), optionally class-weighted (networks.md 7.4).
+
+    Parameters
+    ----------
+    logits : (N, K) float
+    labels : (N,) int64 in [0, K)
+    weights : (K,) float, optional
+    """
+    return F.cross_entropy(logits, labels, weight=weights)
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Weights ``max_k n_k / n_c``, normalised to sum to 1 (AffectNet's weighted loss, networks.md 3).
+
+    A class absent from ``labels`` gets the largest weight.
+    """
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
+    weights = counts.max() / np.maximum(counts, 1.0)
+    return weights / weights.sum()
+
+
+def input_size(network: str, sizes: TrainingSizes) -> int:
+    """Crop side of a network: AffWildNet's own size for the recurrent ones (96 px in the paper)."""
+    return sizes.sequence_input_size if network in RECURRENT else sizes.input_size
+
+
+class AffectModule(pl.LightningModule):
+    """A network of :func:`affect.learning.networks.build_network` with its loss and metric.
+
+    The hyperparameters (network, task, classes, sizes) are saved in every checkpoint, so a
+    checkpoint names what it holds (:func:`check_checkpoint`).
+
+    Parameters
+    ----------
+    network, task : str
+    classes : sequence of str, optional
+        Expression classes in output order; None for ``'va'``.
+    sizes : dict
+        :class:`affect.profiles.TrainingSizes` as a dict.
+    loss_weights : sequence of float, optional
+        Class weights of the cross-entropy.
+    landmarks : bool
+        VGG-FACE-GRU's landmark input.
+    pretrained : str
+        Where the starting weights came from (recorded in checkpoints; :func:`fit` loads them).
+    """
+
+    def __init__(self, network: str, task: str, sizes: dict, classes: Sequence[str] | None = None,
+                 loss_weights: Sequence[float] | None = None, landmarks: bool = False,
+                 pretrained: str = "from scratch"):
+        super().__init__()
+        self.save_hyperparameters()
+        self.sizes = TrainingSizes(**sizes)
+        self.network = build_network(
+            network, task, input_size=input_size(network, self.sizes), width=self.sizes.width,
+            n_classes=len(classes) if classes else None, hidden_size=self.sizes.gru_hidden,
+            num_layers=self.sizes.gru_layers, landmarks=landmarks)
+        self.recurrent = network in RECURRENT
+        self.register_buffer("class_weights", None if loss_weights is None
+                             else torch.tensor(loss_weights, dtype=torch.float32))
+        self._validation: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Outputs of a batch: (B, K) for frames, (B, T, K) for clips."""
+        if self.recurrent and self.hparams.landmarks:
+            return self.network(batch["image"], batch["landmarks"])
+        return self.network(batch["image"])
+
+    def _known(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs, targets) of the frames with a label, flattened over clips."""
+        outputs, known = self(batch), batch["known"]
+        width = outputs.shape[-1]
+        outputs, target, known = outputs.reshape(-1, width), batch["target"], known.reshape(-1)
+        target = target.reshape(-1, 2) if self.hparams.task == "va" else target.reshape(-1)
+        return outputs[known], target[known]
+
+    def loss(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The task's loss (:func:`va_loss` or :func:`expression_loss`)."""
+        if self.hparams.task == "va":
+            return va_loss(outputs, target, self.sizes.mse_weight)
+        return expression_loss(outputs, target, self.class_weights)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> torch.Tensor:
+        outputs, target = self._known(batch)
+        loss = self.loss(outputs, target)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(target))
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> None:
+        outputs, target = self._known(batch)
+        self._validation.append((outputs.detach().cpu(), target.detach().cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._validation:
+            return
+        outputs = torch.cat([o for o, _ in self._validation])
+        target = torch.cat([t for _, t in self._validation])
+        self._validation.clear()
+        self.log("val_loss", self.loss(outputs, target))
+        self.log("val_score", validation_score(self.hparams.task, outputs, target), prog_bar=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        # Adam at 1e-3 is Kollias's released AffWildNet setting (networks.md 1.2); the profile sets it.
+        learning = [p for p in self.parameters() if p.requires_grad]  # BU-3DFE's frozen convolutions stay out
+        return torch.optim.Adam(learning, lr=self.sizes.learning_rate)
+
+
+def validation_score(task: str, outputs: torch.Tensor, target: torch.Tensor) -> float:
+    """Early-stopping criterion: mean CCC of valence and arousal (Sec. 6.4's single measure),
+    or total accuracy for expressions (Tables 7 to 9)."""
+    if task == "va":
+        return metrics.score_va(target.numpy(), outputs.float().numpy())["ccc_mean"]
+    return metrics.accuracy(target.numpy(), outputs.argmax(dim=1).numpy())
+
+
+def make_loader(faces: PreparedFaces, network: str, task: str, classes: Sequence[str] | None,
+                sizes: TrainingSizes, *, train: bool, augment: bool = False, seed: int = 0,
+                landmarks: bool = False) -> DataLoader:
+    """A DataLoader over prepared faces: frames, or clips for the recurrent networks.
+
+    ``sizes.batch_size`` counts frames, so a clip batch holds ``batch_size // T`` clips (at
+    least one). Training loaders shuffle with :class:`EpochShuffle`; ``augment`` adds
+    Table 9's on-the-fly augmentation.
+    """
+    transform = transforms.augmentation(faces.size) if augment else transforms.to_network_input()
+    if network in RECURRENT:
+        if augment and landmarks:
+            raise ValueError("augment: on-the-fly augmentation would move the faces but not their landmarks")
+        dataset = ClipDataset(faces, task, classes, transform, sizes.sequence_length, landmarks)
+        batch = max(1, sizes.batch_size // sizes.sequence_length)
+    else:
+        dataset, batch = FrameDataset(faces, task, classes, transform), sizes.batch_size
+    sampler = EpochShuffle(len(dataset), seed) if train else None
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=sizes.num_workers,
+                      drop_last=train and len(dataset) > batch, persistent_workers=sizes.num_workers > 0)
+
+
+def check_checkpoint(path: str | os.PathLike, network: str, task: str, classes: Sequence[str] | None) -> None:
+    """Raise a one-line ValueError if a checkpoint holds another network, task or class list."""
+    saved = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    theirs = (saved.get("network"), saved.get("task"), list(saved.get("classes") or []))
+    ours = (network, task, list(classes or []))
+    if theirs != ours:
+        raise ValueError(f"{path}: checkpoint of {theirs[0]}/{theirs[1]}"
+                         f"{' ' + ','.join(theirs[2]) if theirs[2] else ''}, not {network}/{task}"
+                         f"{' ' + ','.join(ours[2]) if ours[2] else ''}; use another run folder")
+
+
+def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes: TrainingSizes,
+        run_dir: str | os.PathLike, *, classes: Sequence[str] | None = None, seed: int = 0,
+        device: str = "auto", weights: str | os.PathLike | None = None, augment: bool = False,
+        weighted_loss: bool = False, landmarks: bool = False, progress: bool = False,
+        callbacks: Sequence[Callback] = ()) -> AffectModule:
+    """Train a network on prepared faces; resume if ``run_dir`` holds a last checkpoint.
+
+    Sec. 6.2: each table trains a network on a training split (with or without the
+    synthesized faces) and scores it on a test split; this is that training.
+
+    Parameters
+    ----------
+    network : str
+        One of :data:`affect.learning.networks.NETWORKS`.
+    task : {'va', 'expression'}
+    train, val : PreparedFaces
+        Training faces, and faces whose score picks the best epoch and stops training.
+    sizes : TrainingSizes
+        From the profile (:func:`affect.profiles.get`).
+    run_dir : path
+        Receives ``checkpoints/{best,last}.ckpt`` and ``metrics.csv``.
+    classes : sequence of str, optional
+        Expression classes in output order (required for ``'expression'``).
+    seed : int
+    device : str
+        'auto', 'cpu', 'gpu' / 'cuda' (Lightning accelerator names).
+    weights : path, optional
+        Pretrained weights (:func:`affect.learning.networks.load_pretrained`); without them
+        the network starts from scratch.
+    augment : bool
+        Table 9's on-the-fly augmentation of the training faces.
+    weighted_loss : bool
+        Class-weighted cross-entropy (:func:`class_weights`).
+    landmarks : bool
+        Feed the prepared landmarks to VGG-FACE-GRU.
+    progress : bool
+        Progress bars and Lightning's summary.
+    callbacks : sequence of Callback
+        Extra Lightning callbacks.
+
+    Returns
+    -------
+    AffectModule with the best validation score's weights, in eval mode, on the CPU.
+    """
+    run_dir = Path(run_dir)
+    pl.seed_everything(seed, workers=True, verbose=False)
+    weights_of_classes = None
+    if task == "expression" and weighted_loss:
+        labels = FrameDataset(train, task, classes, transforms.to_network_input()).values
+        weights_of_classes = class_weights(labels, len(classes)).tolist()
+    module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks)
+    if weights is not None:
+        module.hparams["pretrained"] = load_pretrained(module.network, weights).source
+    last = run_dir / CHECKPOINTS / "last.ckpt"
+    if last.is_file():
+        check_checkpoint(last, network, task, classes)
+    loaders = [make_loader(faces, network, task, classes, sizes, train=is_train, augment=augment and is_train,
+                           seed=seed, landmarks=landmarks) for faces, is_train in ((train, True), (val, False))]
+    with _quiet(progress):
+        trainer = _trainer(run_dir, sizes, device, progress, callbacks)
+        try:
+            trainer.fit(module, *loaders, ckpt_path=last if last.is_file() else None)
+        finally:
+            merge_curves(run_dir)
+    return load_module(run_dir / CHECKPOINTS / "best.ckpt")
+
+
+def merge_curves(run_dir: str | os.PathLike) -> Path | None:
+    """Join the curves of every attempt of a run into ``run_dir/metrics.csv``.
+
+    Each attempt (the first, and every resumption) logs to ``logs/<n>/metrics.csv``; rows of
+    an attempt from steps that a later attempt redid (after its checkpoint) are dropped.
+    """
+    run_dir = Path(run_dir)
+    attempts = sorted((run_dir / "logs").glob("*/metrics.csv"), key=lambda p: int(p.parent.name))
+    frames = [pd.read_csv(p) for p in attempts if p.stat().st_size > 0]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    kept = [earlier[earlier["step"] < later["step"].min()] for earlier, later in zip(frames, frames[1:])]
+    curves = pd.concat(kept + frames[-1:], ignore_index=True)
+    return atomic_write_text(run_dir / "metrics.csv", curves.to_csv(index=False))
+
+
+def load_module(path: str | os.PathLike) -> AffectModule:
+    """An :class:`AffectModule` from a checkpoint, in eval mode on the CPU."""
+    return AffectModule.load_from_checkpoint(path, map_location="cpu", weights_only=False).eval()
+
+
+def _trainer(run_dir: Path, sizes: TrainingSizes, device: str, progress: bool,
+             callbacks: Sequence[Callback]) -> pl.Trainer:
+    checkpoints = ModelCheckpoint(dirpath=run_dir / CHECKPOINTS, filename="best", monitor="val_score",
+                                  mode="max", save_top_k=1, save_last=True, enable_version_counter=False)
+    stop = EarlyStopping(monitor="val_score", mode="max", patience=sizes.patience)
+    attempt = len(list((run_dir / "logs").glob("*/")))  # a resumed run logs beside the killed one
+    return pl.Trainer(
+        default_root_dir=run_dir, max_epochs=sizes.max_epochs, accelerator=_accelerator(device),
+        devices="auto", deterministic=True, logger=CSVLogger(run_dir, name="logs", version=str(attempt)),
+        callbacks=[checkpoints, stop, *callbacks], enable_progress_bar=progress,
+        enable_model_summary=progress, log_every_n_steps=1, num_sanity_val_steps=0)
+
+
+def _accelerator(device: str) -> str:
+    return {"cuda": "gpu"}.get(device.split(":")[0], device)
+
+
+class _quiet:
+    """Silence Lightning's start-up lines and known-harmless warnings unless ``progress``."""
+
+    def __init__(self, progress: bool):
+        self.progress = progress
+
+    def __enter__(self):
+        self.loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric")]
+        self.levels = [lg.level for lg in self.loggers]
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        if not self.progress:
+            for lg in self.loggers:
+                lg.setLevel(logging.WARNING)
+            # On a 2-core CPU one loader process is the right choice; Lightning suggests more.
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*number of training batches.*")
+            # Expected when a run resumes into its own folder.
+            warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # inside Lightning 2.6 with torch 2.9+
+        return self
+
+    def __exit__(self, *exc):
+        for lg, level in zip(self.loggers, self.levels):
+            lg.setLevel(level)
+        self.warnings.__exit__(*exc)
+        return False

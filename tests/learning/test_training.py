@@ -1,0 +1,121 @@
+"""Tests for affect.learning.training: losses, a loss that falls, resumption, determinism."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from affect.learning import training
+from affect.learning.training import check_checkpoint, class_weights, expression_loss, fit, va_loss
+
+
+def test_va_loss_is_one_minus_mean_ccc_plus_weighted_mse():
+    target = torch.tensor([[0.1, 0.5], [0.4, -0.2], [-0.3, 0.0], [0.8, 0.3]])
+    assert va_loss(target.clone(), target).item() == pytest.approx(0.0, abs=1e-6)
+    prediction = target * 0.5
+    from affect import metrics
+
+    ccc = [metrics.ccc(target[:, j].numpy(), prediction[:, j].numpy()) for j in range(2)]
+    mse = float(((prediction - target) ** 2).mean())
+    assert va_loss(prediction, target, 0.3).item() == pytest.approx(1 - np.mean(ccc) + 0.3 * mse, rel=1e-5)
+
+
+def test_expression_loss_weights_classes():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    labels = torch.tensor([0, 0, 1])
+    plain = expression_loss(logits, labels)
+    heavy_second = expression_loss(logits, labels, torch.tensor([0.1, 0.9]))
+    assert heavy_second > plain  # the misclassified sample of class 1 now dominates
+
+
+def test_class_weights_favour_rare_classes_and_sum_to_one():
+    weights = class_weights(np.array([0, 0, 0, 0, 1, 1, 2]), 4)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[0] < weights[1] < weights[2] <= weights[3]
+
+
+def _curves(run_dir):
+    curves = pd.read_csv(run_dir / "metrics.csv")
+    return curves.dropna(subset=["train_loss_epoch"])["train_loss_epoch"].to_numpy()
+
+
+def test_a_tiny_va_run_lowers_its_loss_and_keeps_checkpoints_and_curves(tmp_path, tiny_sizes, toy_faces):
+    train, val = toy_faces(tmp_path, 96, seed=0), toy_faces(tmp_path, 32, seed=1)
+    module = fit("vggface", "va", train, val, replace(tiny_sizes, max_epochs=4), tmp_path / "run", seed=0)
+    losses = _curves(tmp_path / "run")
+    assert len(losses) == 4 and losses[-1] < losses[0]
+    assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    assert "val_score" in pd.read_csv(tmp_path / "run" / "metrics.csv").columns
+    assert not module.training and module.hparams.pretrained == "from scratch"
+
+
+def test_same_seed_gives_the_same_weights_on_cpu(tmp_path, tiny_sizes, toy_faces):
+    sizes = replace(tiny_sizes, max_epochs=1)
+    train, val = toy_faces(tmp_path, 48), toy_faces(tmp_path, 16, seed=1)
+    runs = [fit("vggface", "va", train, val, sizes, tmp_path / f"run{i}", seed=3, augment=True) for i in range(2)]
+    for (name, a), b in zip(runs[0].state_dict().items(), runs[1].state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    other = fit("vggface", "va", train, val, sizes, tmp_path / "run-other-seed", seed=4)
+    assert not torch.equal(other.network.head.weight, runs[0].network.head.weight)
+
+
+class _KillAfter(Callback):
+    """Raise in the middle of an epoch, as a killed process would stop."""
+
+    def __init__(self, epoch, batches):
+        self.epoch, self.batches = epoch, batches
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_index):
+        if trainer.current_epoch == self.epoch and batch_index + 1 == self.batches:
+            raise KeyboardInterrupt
+
+
+class _StartEpoch(Callback):
+    def on_train_start(self, trainer, module):
+        self.epoch, self.step = trainer.current_epoch, trainer.global_step
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_sizes, toy_faces):
+    sizes = replace(tiny_sizes, max_epochs=3)
+    train, val = toy_faces(tmp_path, 64), toy_faces(tmp_path, 16, seed=1)
+    run = tmp_path / "run"
+    with pytest.raises((KeyboardInterrupt, SystemExit)):
+        fit("vggface", "va", train, val, sizes, run, callbacks=[_KillAfter(epoch=1, batches=2)])
+    start = _StartEpoch()
+    fit("vggface", "va", train, val, sizes, run, callbacks=[start])
+    assert start.epoch == 1 and start.step == 4  # epoch 0's 4 batches were not redone
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert saved["epoch"] == 2
+    curves = pd.read_csv(run / "metrics.csv").dropna(subset=["train_loss_epoch"])
+    assert curves["epoch"].tolist() == [0, 1, 2]  # the killed attempt's epoch 0 is kept
+
+
+def test_a_checkpoint_of_another_network_or_task_is_refused(tmp_path, tiny_sizes, toy_faces):
+    sizes = replace(tiny_sizes, max_epochs=1)
+    train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
+    fit("vggface", "va", train, val, sizes, tmp_path / "run")
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    with pytest.raises(ValueError, match=r"last\.ckpt: checkpoint of vggface/va, not vggface_bu3dfe/va"):
+        fit("vggface_bu3dfe", "va", train, val, sizes, tmp_path / "run")
+    with pytest.raises(ValueError, match="checkpoint of vggface/va, not vggface/expression"):
+        check_checkpoint(last, "vggface", "expression", ["neutral", "happiness"])
+
+
+def test_recurrent_network_trains_on_clips_inside_videos(tmp_path, tiny_sizes, toy_faces):
+    train = toy_faces(tmp_path, 64, videos=4)
+    val = toy_faces(tmp_path, 24, videos=2, seed=1)
+    module = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run",
+                 landmarks=True)
+    assert module.recurrent and module.network.uses_landmarks
+
+
+def test_expression_task_with_class_weights(tmp_path, tiny_sizes, toy_faces):
+    classes = ["neutral", "happiness", "sadness"]
+    train, val = toy_faces(tmp_path, 48), toy_faces(tmp_path, 16, seed=1)
+    module = fit("vggface", "expression", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run",
+                 classes=classes, weighted_loss=True)
+    assert module.class_weights.shape == (3,) and module.network.outputs == 3
