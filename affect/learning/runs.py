@@ -1,0 +1,244 @@
+"""A training run on one database, as the notebooks and ``affect train`` / ``affect evaluate`` do it.
+
+:func:`train` loads a database's splits (Sec. 5's protocols), optionally adds an augmentation
+build's synthesized faces to the training split (Sec. 6.2), prepares the faces at the
+profile's size, trains with :func:`affect.learning.training.fit` and records everything
+the run used in ``RUN_DIR/run.json``. :func:`evaluate_run` scores the run's test split and
+writes its predictions (:mod:`affect.learning.evaluation`).
+
+Splits: AffectNet trains on its 85 % part and validates on the 15 % part (Sec. 5); the other
+databases hold out 15 % of their training subjects (or videos) for validation. The test split
+is the released test set (RECOLA: ``dev``; AFEW: ``val``); AFEW-VA and BU-3DFE use fold
+``fold`` of their person-independent cross-validation (Sec. 6.2.1.2, 6.2.2.2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affect import data_paths, datasets, profiles
+from affect.datasets.common import EXPRESSIONS
+from affect.files import atomic_write_text
+from affect.learning import evaluation, training
+from affect.learning.networks import NETWORKS
+from affect.learning.prepared import PreparedFaces, load_prepared, prepare, with_synthesized
+
+__all__ = ["TEST_SPLITS", "VA_DATABASES", "VAL_FRACTION", "RUN_FILE", "TrainingRun", "default_task",
+           "database_splits", "prepare_database", "prepared_root", "train", "evaluate_run", "read_run"]
+
+#: The split each database is scored on (Sec. 5; the paper's RECOLA results are on 'dev').
+TEST_SPLITS = {"affectnet": "test", "affwild": "test", "rafdb": "test", "recola": "dev", "afew": "val"}
+#: Databases annotated with valence and arousal (AffectNet also has expressions).
+VA_DATABASES = ("affectnet", "affwild", "afew_va", "recola")
+#: Share of training subjects (or videos) held out to pick the best epoch; AffectNet's own 85/15.
+VAL_FRACTION = 0.15
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What :func:`train` did; saved as ``run.json`` in the run folder.
+
+    Attributes
+    ----------
+    run_dir : str
+    network, task, database, data_source, profile : str
+    classes : list of str
+        Expression classes in output order; empty for VA.
+    sizes : dict
+        The profile's :class:`affect.profiles.TrainingSizes`.
+    seed : int
+    fold : int or None
+    pretrained : str
+        The weights file and layout, or 'from scratch'.
+    augmented : str or None
+        The augmentation build added to the training split.
+    on_the_fly : bool
+        Table 9's on-the-fly augmentation.
+    prepared : dict of str to str
+        Cache folder of each split.
+    """
+
+    run_dir: str
+    network: str
+    task: str
+    database: str
+    data_source: str
+    profile: str
+    classes: list[str]
+    sizes: dict
+    seed: int
+    fold: int | None
+    pretrained: str
+    augmented: str | None
+    on_the_fly: bool
+    prepared: dict[str, str]
+
+
+def default_task(database: str) -> str:
+    """'va' for the valence-arousal databases (AffectNet included), else 'expression'."""
+    return "va" if database in VA_DATABASES else "expression"
+
+
+def prepared_root() -> Path:
+    """Where prepared faces are cached: ``<data>/prepared`` (shared by every run)."""
+    return data_paths.data_dir() / "prepared"
+
+
+def _root(database: str, data_source: str, profile: str) -> Path:
+    root = data_paths.database_root(database, data_source, profile)
+    if not root.is_dir():
+        hint = (f"write the stand-in with 'affect data proxy {database} --profile {profile}'"
+                if data_source == "proxy" else "see data/README.md")
+        raise ValueError(f"{root}: database folder not found; {hint}")
+    return root
+
+
+def database_splits(database: str, root: str | os.PathLike, *, seed: int = 0,
+                    fold: int | None = None) -> dict[str, pd.DataFrame]:
+    """The train, val and test frames of a database (see the module docstring)."""
+    if database in datasets.FOLDS:
+        pairs = datasets.folds(database, root, seed=seed)
+        fold = 0 if fold is None else fold
+        if not 0 <= fold < len(pairs):
+            raise ValueError(f"fold: {database} has folds 0 to {len(pairs) - 1}, got {fold}")
+        train, test = pairs[fold]
+    else:
+        if fold is not None:
+            raise ValueError(f"fold: {database} has a fixed test split, not folds")
+        train, test = datasets.load(database, root, "train"), datasets.load(database, root, TEST_SPLITS[database])
+    if database == "affectnet":
+        return {"train": train, "val": datasets.load(database, root, "val", seed=seed), "test": test}
+    train, val = _hold_out(train, seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def _hold_out(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off VAL_FRACTION of the subjects (else videos, else rows) for validation."""
+    for column in ("subject", "sequence", "path"):
+        units = frame[column].astype(str)
+        if (units != "").all() and units.nunique() > 1:
+            break
+    names = np.array(sorted(units.unique()))
+    count = max(1, int(round(VAL_FRACTION * len(names))))
+    held = set(np.random.default_rng(seed).choice(names, count, replace=False))
+    mask = units.isin(held).to_numpy()
+    return frame[~mask].reset_index(drop=True), frame[mask].reset_index(drop=True)
+
+
+def _classes(task: str, frames: dict[str, pd.DataFrame]) -> list[str]:
+    if task == "va":
+        return []
+    seen = set().union(*(set(f["expression"].dropna()) for f in frames.values()))
+    return [name for name in EXPRESSIONS if name in seen]
+
+
+def prepare_database(database: str, network: str, *, profile: str = "default", data_source: str = "proxy",
+                     seed: int = 0, fold: int | None = None, augmented: str | os.PathLike | None = None,
+                     cache_root: str | os.PathLike | None = None,
+                     progress: bool = False) -> tuple[dict[str, PreparedFaces], dict[str, pd.DataFrame]]:
+    """Prepared faces of a database's train (plus synthesized), val and test splits.
+
+    This is ``affect prepare``: the crops are made once at the profile's input size of
+    ``network`` and reused by every later run.
+
+    Returns
+    -------
+    (prepared faces by split, the split frames)
+    """
+    sizes = profiles.get(profile).training
+    frames = database_splits(database, _root(database, data_source, profile), seed=seed, fold=fold)
+    if augmented is not None:
+        frames["train"] = with_synthesized(frames["train"], augmented)
+    size = training.input_size(network, sizes)
+    cache = Path(cache_root) if cache_root is not None else prepared_root()
+    tag = f"{data_source}-{database}" + ("" if fold is None else f"-fold{fold}")
+    faces = {split: prepare(frame, cache, size, label=f"{tag}-{split}{'-augmented' * (augmented is not None and split == 'train')}",
+                            progress=progress)
+             for split, frame in frames.items()}
+    return faces, frames
+
+
+def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: str = "default",
+          data_source: str = "proxy", task: str | None = None, seed: int = 0, device: str = "auto",
+          weights: str | os.PathLike | None = None, augmented: str | os.PathLike | None = None,
+          fold: int | None = None, augment: bool = False, weighted_loss: bool = False,
+          landmarks: bool = False, cache_root: str | os.PathLike | None = None,
+          progress: bool = False) -> TrainingRun:
+    """Train ``network`` on ``database`` at the profile's sizes; resume if the run was killed.
+
+    Parameters
+    ----------
+    network : str
+        One of :data:`affect.learning.networks.NETWORKS`.
+    database : str
+        One of :data:`affect.datasets.NAMES`.
+    run_dir : path
+        Receives ``run.json``, ``checkpoints/``, ``metrics.csv``.
+    profile, data_source : str
+        Sizes (:mod:`affect.profiles`) and where the database lives (:mod:`affect.data_paths`).
+    task : {'va', 'expression'}, optional
+        Default :func:`default_task`.
+    seed : int
+    device : str
+    weights : path, optional
+        Pretrained weights; without them the network starts from scratch.
+    augmented : path, optional
+        An augmentation build (folder with ``manifest.csv``) added to the training split.
+    fold : int, optional
+        Cross-validation fold of AFEW-VA and BU-3DFE (default 0).
+    augment : bool
+        Table 9's on-the-fly augmentation.
+    weighted_loss, landmarks : bool
+        See :func:`affect.learning.training.fit`.
+    cache_root : path, optional
+        Prepared-face cache; default :func:`prepared_root`.
+    progress : bool
+
+    Returns
+    -------
+    TrainingRun
+    """
+    if network not in NETWORKS:
+        raise ValueError(f"network: unknown {network!r}; known: {', '.join(NETWORKS)}")
+    task = task or default_task(database)
+    if task == "va" and database not in VA_DATABASES:
+        raise ValueError(f"task: {database} has no valence-arousal labels; use --task expression")
+    sizes = profiles.get(profile).training
+    faces, frames = prepare_database(database, network, profile=profile, data_source=data_source, seed=seed,
+                                     fold=fold, augmented=augmented, cache_root=cache_root, progress=progress)
+    classes = _classes(task, frames)
+    module = training.fit(network, task, faces["train"], faces["val"], sizes, run_dir, classes=classes or None,
+                          seed=seed, device=device, weights=weights, augment=augment,
+                          weighted_loss=weighted_loss, landmarks=landmarks, progress=progress)
+    run = TrainingRun(str(run_dir), network, task, database, data_source, profile, classes, asdict(sizes), seed,
+                      fold, module.hparams.pretrained, None if augmented is None else str(augmented), augment,
+                      {split: str(f.folder) for split, f in faces.items()})
+    atomic_write_text(Path(run_dir) / RUN_FILE, json.dumps(asdict(run), indent=1))
+    return run
+
+
+def read_run(run_dir: str | os.PathLike) -> TrainingRun:
+    """The :class:`TrainingRun` saved in a run folder."""
+    path = Path(run_dir) / RUN_FILE
+    if not path.is_file():
+        raise ValueError(f"{path}: not found; is {run_dir} a folder written by 'affect train'?")
+    return TrainingRun(**json.loads(path.read_text()))
+
+
+def evaluate_run(run_dir: str | os.PathLike, *, device: str = "cpu", n_bootstrap: int = 1000) -> evaluation.Evaluation:
+    """Score a run's best checkpoint on its test split; writes predictions.csv and scores.csv."""
+    run = read_run(run_dir)
+    best = Path(run_dir) / training.CHECKPOINTS / "best.ckpt"
+    if not best.is_file():
+        raise ValueError(f"{best}: no checkpoint; train first")
+    training.check_checkpoint(best, run.network, run.task, run.classes or None)
+    module = training.load_module(best)
+    return evaluation.evaluate(module, load_prepared(run.prepared["test"]), run_dir, fold=run.fold,
+                               n_bootstrap=n_bootstrap, seed=run.seed, device=device)

@@ -1,0 +1,62 @@
+"""Tests for affect.learning.runs: a run on a stand-in database, from files to predictions."""
+
+import json
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from affect import profiles
+from affect.learning import runs
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A data folder holding a small AffectNet stand-in under proxy-smoke/."""
+    from affect.datasets.standin import write_proxy
+
+    root = tmp_path_factory.mktemp("data")
+    write_proxy("affectnet", root / "proxy-smoke" / "affectnet", scale=0.0001, seed=0)
+    return root
+
+
+@pytest.fixture
+def smoke(monkeypatch, data_dir, tiny_sizes):
+    monkeypatch.setenv("AFFECT_DATA", str(data_dir))
+    monkeypatch.setattr(profiles, "get", lambda name: SimpleNamespace(name=name, training=tiny_sizes))
+    return data_dir
+
+
+def test_train_and_evaluate_a_stand_in_database(smoke, tmp_path):
+    run = runs.train("vggface", "affectnet", tmp_path / "run", profile="smoke", cache_root=tmp_path / "cache")
+    saved = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert saved["task"] == "va" and saved["pretrained"] == "from scratch" and saved["sizes"]["input_size"] == 32
+    assert set(run.prepared) == {"train", "val", "test"}
+    result = runs.evaluate_run(tmp_path / "run", n_bootstrap=20)
+    predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert len(predictions) == len(result.predictions) > 0
+    assert predictions["id"].str.endswith(".jpg").all() and not predictions["id"].str.startswith("/").any()
+
+
+def test_expression_run_uses_the_database_classes(smoke, tmp_path):
+    run = runs.train("vggface", "affectnet", tmp_path / "run", profile="smoke", task="expression",
+                     cache_root=tmp_path / "cache")
+    assert run.classes and set(run.classes) <= {"neutral", "anger", "disgust", "fear", "happiness", "sadness",
+                                                "surprise", "contempt"}
+
+
+def test_a_missing_database_folder_is_one_line_naming_it(smoke, tmp_path):
+    with pytest.raises(ValueError, match=r"proxy-smoke/rafdb: database folder not found; write the stand-in "
+                                         r"with 'affect data proxy rafdb --profile smoke'"):
+        runs.train("vggface", "rafdb", tmp_path / "run", profile="smoke")
+
+
+def test_va_on_an_expression_database_is_refused(smoke, tmp_path):
+    with pytest.raises(ValueError, match="rafdb has no valence-arousal labels"):
+        runs.train("vggface", "rafdb", tmp_path / "run", profile="smoke", task="va")
+
+
+def test_hold_out_keeps_subjects_apart():
+    frame = pd.DataFrame({"subject": [f"s{i % 10}" for i in range(100)], "sequence": "", "path": "x"})
+    train, val = runs._hold_out(frame, seed=0)
+    assert not set(train["subject"]) & set(val["subject"]) and val["subject"].nunique() == 2
