@@ -1,7 +1,8 @@
 # The one entry point of the kit: `make reproduce` and `make test` set everything up themselves.
 #
 #   make reproduce [PROFILE=smoke|default|paper] [DATA_SOURCE=proxy|real] [SEED=0] [DEVICE=cpu]
-#   make test            the test suite (unit tests plus a smoke run of every notebook)
+#   make test            the linter, then the test suite (unit tests plus a smoke run of every notebook)
+#   make lint            ruff on the package, tests and scripts (settings in pyproject.toml)
 #   make table-04        one notebook (here notebooks/04_*.ipynb)
 #   make figures         redraw every figure from saved results, without recomputing
 #   make bench           timing benchmark of the synthesis engine -> reports/bench.{json,md}
@@ -18,7 +19,7 @@ SEED ?= 0
 DEVICE ?= cpu
 RUN_ARGS = --profile $(PROFILE) --data-source $(DATA_SOURCE) --seed $(SEED) --device $(DEVICE)
 
-.PHONY: install test reproduce figures bench data lab clean-reports
+.PHONY: install lint test reproduce figures bench data lab clean-reports
 
 install: $(STAMP)
 
@@ -33,7 +34,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name affect-kit --display-name "Python (affect-kit)" >/dev/null
 	touch $@
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check affect tests scripts
+
+test: lint
 	$(PY) -m pytest -q
 
 reproduce: install

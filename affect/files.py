@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it: set and restore
+    os.umask(mask)
+    return mask
 
 
 def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
@@ -21,6 +27,7 @@ def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; finished files honour the umask
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -40,3 +47,34 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     return atomic_write(path, lambda stream: stream.write(text.encode("utf-8")))
+
+
+def write_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
+    """Save named arrays to a compressed ``.npz`` atomically."""
+    import numpy as np
+
+    return atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))
+
+
+def read_npz(path: str | os.PathLike, fields: Iterable[str], what: str) -> dict[str, Any]:
+    """Read the named arrays of an ``.npz`` file; ValueError names the file and what is wrong.
+
+    ``what`` says what the file should be ("a VA classes file") for the error: a missing file,
+    one that is not an ``.npz`` (empty, truncated, another format) and one without ``fields``
+    each give one line naming ``path``.
+    """
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file ({what} expected)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = set(fields) - set(data.files)
+            if missing:
+                raise ValueError(f"{path}: not {what} (missing {sorted(missing)})")
+            return {name: np.array(data[name]) for name in data.files}
+    except (OSError, EOFError, zipfile.BadZipFile, AttributeError) as error:
+        raise ValueError(f"{path}: not {what} ({type(error).__name__}: {error})") from None

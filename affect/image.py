@@ -19,7 +19,7 @@ __all__ = ["ImageReadError", "read_image", "write_image", "as_rgb_image"]
 
 # Format chosen by the file's suffix; Pillow would guess the same, but naming it keeps a
 # typo such as ``out.pgn`` from silently writing something else.
-_WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+_WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}  # BU-3DFE ships .bmp
 _JPEG_QUALITY = 95  # visually lossless for face crops; Pillow's default (75) blurs skin texture
 
 # Pillow modes that hold one 16-bit channel (e.g. a 16-bit grayscale PNG or TIFF).

@@ -400,9 +400,14 @@ def f1_macro(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = No
     ValueError
         On invalid inputs or ``labels`` (see ``confusion_matrix``).
     """
+    return float(np.mean(_per_class_f1(_label_counts(y_true, y_pred, labels)[2])))
+
+
+def _label_counts(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated labels and their (K, K) confusion counts, rows true and columns predicted."""
     t, p = _label_pair(y_true, y_pred)
-    counts = _confusion(t, p, _resolve_labels(t, p, labels), None)
-    return float(np.mean(_per_class_f1(counts)))
+    return t, p, _confusion(t, p, _resolve_labels(t, p, labels), None)
 
 
 def _per_class_f1(counts: np.ndarray) -> np.ndarray:
@@ -440,9 +445,7 @@ def confusion_mean_diagonal(
     ValueError
         On invalid inputs or ``labels`` (see ``confusion_matrix``).
     """
-    t, p = _label_pair(y_true, y_pred)
-    counts = _confusion(t, p, _resolve_labels(t, p, labels), None)
-    return _mean_recall(counts)
+    return _mean_recall(_label_counts(y_true, y_pred, labels)[2])
 
 
 def _mean_recall(counts: np.ndarray) -> float:
@@ -544,8 +547,7 @@ def score_expressions(
     ValueError
         On invalid inputs or ``labels`` (see ``confusion_matrix``).
     """
-    t, p = _label_pair(y_true, y_pred)
-    counts = _confusion(t, p, _resolve_labels(t, p, labels), None)
+    t, p, counts = _label_counts(y_true, y_pred, labels)
     return {
         "accuracy": float(np.mean(t == p)),
         "f1_macro": float(np.mean(_per_class_f1(counts))),

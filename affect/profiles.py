@@ -56,6 +56,10 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+#: The profile names, smallest first.
+NAMES: tuple[str, ...] = tuple(PROFILES)
+
+
 def get(name: str) -> Profile:
     """The profile called ``name``; ValueError lists the valid names."""
     try:

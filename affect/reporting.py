@@ -8,7 +8,7 @@ Layout under the report folder::
 
     tables/table_NN.md, .csv     this run beside the paper
     figures/<name>.png           figures, titled with source and profile
-    results/<key>.json | .csv    raw results, so figures can be redrawn without recomputing
+    results/<key>.csv|json|npz   raw results, so figures can be redrawn without recomputing
     notebooks/NN_name.ipynb      executed notebooks (written by affect.pipeline)
     runs.json                    one record per notebook run (affect.pipeline)
     README.md                    the summary, regenerated after every run
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from affect import data_paths, profiles
 from affect.files import atomic_path, atomic_write_text
 
-PROFILES = ("smoke", "default", "paper")
-DATA_SOURCES = ("proxy", "real")
 THIS_RUN = "this run"
 PAPER = "paper"
 
@@ -39,7 +39,7 @@ def source_label(data_source: str) -> str:
         return "PROXY data (stand-in databases made by the kit, not the paper's databases)"
     if data_source == "real":
         return "real data"
-    raise ValueError(f"data_source must be one of {DATA_SOURCES}, got {data_source!r}")
+    raise ValueError(f"data_source must be one of {data_paths.SOURCES}, got {data_source!r}")
 
 
 @dataclass(frozen=True)
@@ -62,17 +62,15 @@ class RunContext:
         return f"{text} [{self.label}]"
 
     def path(self, kind: str, name: str) -> Path:
-        """A file under ``out_dir/kind`` (created on demand)."""
-        folder = self.out_dir / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / name
+        """A file under ``out_dir/kind``; the writers create the folder when they write."""
+        return self.out_dir / kind / name
 
 
 def run_context(profile: str, data_source: str, seed: int, out_dir: str | os.PathLike,
                 reuse_results: bool = False) -> RunContext:
     """Validate a notebook's parameters and return its :class:`RunContext`."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    if profile not in profiles.NAMES:
+        raise ValueError(f"profile must be one of {profiles.NAMES}, got {profile!r}")
     source_label(data_source)  # validates
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an integer, got {seed!r}")
@@ -152,31 +150,111 @@ def save_figure(fig: Any, name: str, ctx: RunContext, title: str) -> Path:
 
 # --- saved results ---------------------------------------------------------------------------
 
-def save_result(ctx: RunContext, key: str, value: pd.DataFrame | dict) -> Path:
-    """Save a result (a DataFrame as CSV, a dict as JSON) under ``results/``."""
+@dataclass(frozen=True, eq=False)
+class ImageGrid:
+    """The pictures of a figure: rows of equally sized crops with titles, drawn by :meth:`figure`.
+
+    A figure of synthesized faces is redrawn from this (saved as ``.npz``) without
+    synthesizing again. ``points`` are optional landmarks per panel, in crop pixels.
+
+    Attributes
+    ----------
+    images : (R, C, S, S, 3) uint8
+    titles : (R, C) str; an empty title with an all-zero image leaves the panel blank
+    points : (R, C, P, 2) float or None
+    """
+
+    images: np.ndarray
+    titles: np.ndarray
+    points: np.ndarray | None = None
+
+    def figure(self, panel_inches: float = 2.2) -> Any:
+        """A matplotlib figure with one axis per panel."""
+        import matplotlib.pyplot as plt
+
+        rows, columns = self.titles.shape
+        fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, (panel_inches + 0.2) * rows),
+                                 squeeze=False)
+        for r in range(rows):
+            for c in range(columns):
+                ax = axes[r, c]
+                ax.axis("off")
+                if not self.titles[r, c] and not self.images[r, c].any():
+                    continue
+                ax.imshow(self.images[r, c])
+                ax.set_title(str(self.titles[r, c]), fontsize="small")
+                if self.points is not None and np.isfinite(self.points[r, c]).all():
+                    ax.scatter(self.points[r, c, :, 0], self.points[r, c, :, 1], s=3, c="lime")
+        fig.tight_layout()
+        return fig
+
+    def save(self, path: str | os.PathLike) -> Path:
+        arrays = {"images": self.images, "titles": self.titles.astype(str)}
+        if self.points is not None:
+            arrays["points"] = self.points
+        return atomic_path(path, lambda temporary: np.savez_compressed(temporary, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ImageGrid:
+        with np.load(path) as data:
+            return cls(data["images"], data["titles"], data["points"] if "points" in data.files else None)
+
+
+def save_result(ctx: RunContext, key: str, value: Any) -> Path:
+    """Save a result under ``results/`` so that it loads back equal (index and dtypes intact).
+
+    A DataFrame is written as CSV with a JSON sidecar of its index and column levels and dtypes,
+    a dict as JSON, an :class:`ImageGrid` as ``.npz``, and a tuple as one file per item
+    (``key.0``, ``key.1``, ...).
+    """
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            save_result(ctx, f"{key}.{i}", item)
+        return atomic_write_text(ctx.path("results", f"{key}.tuple.json"), json.dumps({"items": len(value)}))
     if isinstance(value, pd.DataFrame):
-        path = ctx.path("results", f"{key}.csv")
-        atomic_write_text(path, value.to_csv())
-    elif isinstance(value, dict):
-        path = ctx.path("results", f"{key}.json")
-        atomic_write_text(path, json.dumps(value, indent=2, default=_json_default))
-    else:
-        raise ValueError(f"result {key!r} must be a DataFrame or a dict, got {type(value).__name__}")
-    return path
+        layout = {"index": value.index.nlevels, "columns": value.columns.nlevels,
+                  "dtypes": [str(t) for t in value.dtypes]}
+        atomic_write_text(ctx.path("results", f"{key}.csv.json"), json.dumps(layout))
+        return atomic_write_text(ctx.path("results", f"{key}.csv"), value.to_csv())
+    if isinstance(value, dict):
+        return atomic_write_text(ctx.path("results", f"{key}.json"), json.dumps(value, indent=2, default=_json_default))
+    if isinstance(value, ImageGrid):
+        return value.save(ctx.path("results", f"{key}.npz"))
+    raise ValueError(f"result {key!r} must be a DataFrame, a dict, an ImageGrid or a tuple of them, "
+                     f"got {type(value).__name__}")
 
 
-def load_result(ctx: RunContext, key: str) -> pd.DataFrame | dict:
+def load_result(ctx: RunContext, key: str) -> Any:
     """Load a result saved by :func:`save_result`; FileNotFoundError names the missing key."""
-    csv, js = ctx.path("results", f"{key}.csv"), ctx.path("results", f"{key}.json")
-    if csv.exists():
-        return pd.read_csv(csv, index_col=0)
-    if js.exists():
-        return json.loads(js.read_text())
-    raise FileNotFoundError(f"{csv.parent}: no saved result {key!r}; run without reuse_results first")
+    results = ctx.out_dir / "results"
+    if (results / f"{key}.tuple.json").exists():
+        items = json.loads((results / f"{key}.tuple.json").read_text())["items"]
+        return tuple(load_result(ctx, f"{key}.{i}") for i in range(items))
+    if (results / f"{key}.csv").exists():
+        return _read_frame(results / f"{key}.csv")
+    if (results / f"{key}.json").exists():
+        return json.loads((results / f"{key}.json").read_text())
+    if (results / f"{key}.npz").exists():
+        return ImageGrid.load(results / f"{key}.npz")
+    raise FileNotFoundError(f"{results}: no saved result {key!r}; run without reuse_results first")
 
 
-def cached(ctx: RunContext, key: str, compute: Callable[[], pd.DataFrame | dict]) -> pd.DataFrame | dict:
-    """Compute and save a result, or load the saved one when the run reuses results."""
+def _read_frame(path: Path) -> pd.DataFrame:
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.exists():
+        return pd.read_csv(path, index_col=0)
+    layout = json.loads(sidecar.read_text())
+    header = list(range(layout["columns"])) if layout["columns"] > 1 else 0
+    frame = pd.read_csv(path, index_col=list(range(layout["index"])), header=header)
+    for column, dtype in zip(frame.columns, layout["dtypes"]):
+        if dtype in ("bool", "int64", "float64", "object") and str(frame[column].dtype) != dtype:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def cached(ctx: RunContext, key: str, compute: Callable[[], Any]) -> Any:
+    """The one way a notebook's expensive step runs: computed and saved, or, when the run
+    reuses results (``make figures``), loaded from what an earlier run saved."""
     if ctx.reuse_results:
         return load_result(ctx, key)
     value = compute()
@@ -202,6 +280,9 @@ def write_readme(reports_dir: str | os.PathLike) -> Path:
              "those numbers exercise the pipeline and are not comparable with the paper's.", ""]
     if not runs:
         lines.append("No notebook has run yet.")
+    # A file belongs to the latest run that wrote it (``make table-NN`` reruns one notebook).
+    owner = {output: name for name in sorted(runs, key=lambda n: runs[n]["date"])
+             for output in runs[name].get("outputs", [])}
     for name in sorted(runs):
         run = runs[name]
         lines += [f"## {name}", ""]
@@ -214,7 +295,9 @@ def write_readme(reports_dir: str | os.PathLike) -> Path:
         if run.get("error"):
             lines += [f"Error: `{run['error']}`", ""]
         lines += [f"Executed notebook: [notebooks/{name}.ipynb](notebooks/{name}.ipynb)", ""]
-        for output in run.get("outputs", []):
+        for output in dict.fromkeys(run.get("outputs", [])):
+            if owner.get(output) != name:
+                continue
             path = reports / output
             if output.startswith("tables/") and output.endswith(".md") and path.exists():
                 lines += [path.read_text().rstrip().replace("### ", "#### ", 1), ""]

@@ -3,41 +3,36 @@
 The user gives a neutral photo and an affect: a valence-arousal point (static synthesis), a
 path in the VA space (temporal synthesis, one frame per point) or one of the six basic
 expressions. The photo's face is detected, fitted and textured once (Sec. 4.1 to 4.3,
-:func:`affect.reconstruction.reconstruct`); for every affect the affect model
-(:mod:`affect.affect_model`) gives a mean-face deformation, which is added to the
+:func:`affect.face.reconstruction.reconstruct`); for every affect the affect model
+(:mod:`affect.gallery.affect_model`) gives a mean-face deformation, which is added to the
 reconstructed face, rendered and Poisson-blended back into the photo (Sec. 4.3, 4.4).
 
 Each result reports whether the person still looks like themselves: the distance between
 dlib's identity descriptors of the input and the output face (below 0.6 reads as the same
-person, :data:`affect.identity.SAME_PERSON_THRESHOLD`), and whether every pixel outside the
+person, :data:`affect.face.recognition.SAME_PERSON_THRESHOLD`), and whether every pixel outside the
 blended face region is the input's.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import hashlib
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from affect.affect_model import DEFAULT_AFFECT_MODEL, AffectModel, check_va_path, default_affect_model_path
-from affect.files import atomic_path
-from affect.image import as_rgb_image, read_image, write_image
-from affect.model import MorphableModel, load_default
-from affect.reconstruction import Reconstruction, reconstruct, render_affect
+from affect.face.morphable_model import MorphableModel, load_default
+from affect.face.reconstruction import Reconstruction, reconstruct, render_affect
+from affect.gallery.affect_model import AffectModel, check_va_path, default_affect_model_path
+from affect.image import as_rgb_image
+from affect.va_paths import read_va_path
 
 __all__ = [
     "AffectSynthesizer",
     "SynthesizedImage",
-    "read_va_path",
-    "write_png",
-    "write_sequence",
 ]
 
 #: Frames per second of GIF and MP4 sequences unless told otherwise.
@@ -94,22 +89,22 @@ class AffectSynthesizer:
     affect_model : AffectModel
         Mean deformations per VA class and basic expression.
     face_model : MorphableModel, optional
-        The morphable model fitted to photos; defaults to :func:`affect.model.load_default`.
+        The morphable model fitted to photos; defaults to :func:`affect.face.morphable_model.load_default`.
         Its vertices must be those of the affect model's deformations.
     detector : ``'hog'`` or ``'cnn'``
         dlib face detector for photos without given landmarks.
-    identity : bool
+    measure_identity : bool
         Compute the identity distance of each result (about half a second per image on one
         CPU core); False gives NaN.
     cache_size : int
         Photos whose reconstruction is kept for reuse.
     blend_method : ``'dst'`` or ``'opencv'``
-        Poisson solver (:func:`affect.blending.poisson_blend`): the sine-transform solve
+        Poisson solver (:func:`affect.face.blending.poisson_blend`): the sine-transform solve
         (default, faster) or OpenCV's ``seamlessClone``; the images agree to about half a grey level.
     """
 
     def __init__(self, affect_model: AffectModel, face_model: MorphableModel | None = None, *,
-                 detector: str = "hog", identity: bool = True, cache_size: int = 16,
+                 detector: str = "hog", measure_identity: bool = True, cache_size: int = 16,
                  blend_method: str = "dst"):
         if not isinstance(affect_model, AffectModel):
             raise ValueError(f"affect_model: expected an AffectModel, got {type(affect_model).__name__}")
@@ -125,7 +120,7 @@ class AffectSynthesizer:
         self.affect_model = affect_model
         self.face_model = face_model
         self.detector = detector
-        self.identity = bool(identity)
+        self.measure_identity = bool(measure_identity)
         self.cache_size = int(cache_size)
         if blend_method not in ("opencv", "dst"):
             raise ValueError(f"blend_method: expected 'opencv' or 'dst', got {blend_method!r}")
@@ -134,8 +129,8 @@ class AffectSynthesizer:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike | None = None, face_model: MorphableModel | None = None,
-                  **options) -> "AffectSynthesizer":
-        """Load the affect model at ``path`` (default :func:`affect.affect_model.default_affect_model_path`)."""
+                  **options) -> AffectSynthesizer:
+        """Load the affect model at ``path`` (default :func:`affect.gallery.affect_model.default_affect_model_path`)."""
         return cls(AffectModel.load(default_affect_model_path() if path is None else path), face_model, **options)
 
     def __getstate__(self) -> dict:
@@ -158,7 +153,7 @@ class AffectSynthesizer:
         return self._prepare(image, landmarks).reconstruction
 
     def _prepare(self, image, landmarks) -> _Prepared:
-        key = (_source_key(image), _source_key(landmarks))
+        key = (_cache_key(image), _cache_key(landmarks))
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -247,9 +242,9 @@ class AffectSynthesizer:
                                 mask=rendered.mask, landmarks=rendered.landmarks)
 
     def _identity_distance(self, prepared: _Prepared, image: np.ndarray, landmarks: np.ndarray) -> float:
-        if not self.identity:
+        if not self.measure_identity:
             return float("nan")
-        from affect.identity import face_descriptor
+        from affect.face.recognition import face_descriptor
 
         try:
             if prepared.descriptor is None:
@@ -272,7 +267,7 @@ def _va_pair(va: Sequence[float]) -> tuple[float, float]:
     return float(values[0]), float(values[1])
 
 
-def _source_key(source) -> tuple | None:
+def _cache_key(source) -> tuple | None:
     """A cache key for a photo or landmarks: the file (path, size, time) or the array's bytes."""
     if source is None:
         return None
@@ -288,216 +283,3 @@ def _source_key(source) -> tuple | None:
     # loaded twice should share one fit. blake2b hashes a megapixel photo in about 2 ms.
     digest = hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest()
     return ("array", array.shape, str(array.dtype), digest)
-
-
-# ----------------------------------------------------------------------------- VA paths
-
-
-def read_va_path(path: str | os.PathLike) -> np.ndarray:
-    """Read a VA path from a CSV file: one ``valence,arousal`` row per frame.
-
-    A header row is optional; with one, the columns named ``valence`` and ``arousal`` are
-    read and others (e.g. ``frame``) ignored. Blank lines and lines starting with ``#`` are
-    skipped.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    (T, 2) float64, values in [-1, 1].
-
-    Raises
-    ------
-    ValueError
-        Naming the file and line of the first bad row.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such VA path file")
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [(n, [c.strip() for c in row]) for n, row in enumerate(csv.reader(handle), start=1)
-                if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
-    if not rows:
-        raise ValueError(f"{path}: no VA points")
-    columns = (0, 1)
-    expected = 2
-    first = rows[0][1]
-    if not any(_is_number(c) for c in first):
-        names = [c.lower() for c in first]
-        if "valence" not in names or "arousal" not in names:
-            raise ValueError(f"{path}, line {rows[0][0]}: a header needs columns 'valence' and 'arousal'")
-        columns, expected = (names.index("valence"), names.index("arousal")), len(names)
-        rows = rows[1:]
-        if not rows:
-            raise ValueError(f"{path}: no VA points after the header")
-    points = np.empty((len(rows), 2))
-    for i, (number, row) in enumerate(rows):
-        if len(row) != expected:
-            raise ValueError(f"{path}, line {number}: expected {expected} values, got {len(row)}")
-        for j, (label, column) in enumerate(zip(("valence", "arousal"), columns)):
-            if not _is_number(row[column]):
-                raise ValueError(f"{path}, line {number}: {label} {row[column]!r} is not a number")
-            value = float(row[column])
-            if not abs(value) <= 1.0:
-                raise ValueError(f"{path}, line {number}: {label} {value:g} is outside [-1, 1]")
-            points[i, j] = value
-    return points
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-# ------------------------------------------------------------------------------ writers
-
-
-def write_png(path: str | os.PathLike, image: SynthesizedImage | np.ndarray) -> Path:
-    """Write one synthesized image as PNG (or JPEG by suffix), atomically."""
-    return write_image(path, image.image if isinstance(image, SynthesizedImage) else image)
-
-
-def write_sequence(frames: Sequence[SynthesizedImage | np.ndarray], out: str | os.PathLike,
-                   fps: float = DEFAULT_FPS) -> Path:
-    """Write a synthesized sequence as a GIF, an MP4, or a folder of PNGs (Fig. 10).
-
-    Parameters
-    ----------
-    frames : sequence of SynthesizedImage or (H, W, 3) uint8, all of one size
-    out : str or Path
-        ``*.gif`` (looping animation), ``*.mp4`` (MPEG-4 Part 2, 'mp4v'), or a folder that
-        receives ``frame_0000.png``, ``frame_0001.png``, ...
-    fps : float
-        Frames per second of a GIF or MP4.
-
-    Returns
-    -------
-    Path of the file or folder.
-    """
-    images = [as_rgb_image(f.image if isinstance(f, SynthesizedImage) else f, "frames") for f in frames]
-    if not images:
-        raise ValueError("frames: the sequence is empty")
-    if len({i.shape for i in images}) > 1:
-        raise ValueError("frames: all frames must have one size")
-    if not fps > 0:
-        raise ValueError(f"fps: expected a positive number, got {fps!r}")
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix == ".gif":
-        _write_gif(out, images, fps)
-    elif suffix == ".mp4":
-        _write_mp4(out, images, fps)
-    elif suffix:
-        raise ValueError(f"{out}: a sequence is written as .gif, .mp4 or a folder (no suffix)")
-    else:
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"{out}: exists and is not a folder")
-        for index, image in enumerate(images):
-            write_image(out / f"frame_{index:04d}.png", image)
-    return out
-
-
-def _write_gif(out: Path, images: list[np.ndarray], fps: float) -> None:
-    from PIL import Image
-
-    pictures = [Image.fromarray(i) for i in images]
-    duration = max(20, int(round(1000.0 / fps)))  # ms; browsers slow down GIF frames under 20 ms
-    atomic_path(out, lambda p: pictures[0].save(p, format="GIF", save_all=True, append_images=pictures[1:],
-                                                   duration=duration, loop=0))
-
-
-def _write_mp4(out: Path, images: list[np.ndarray], fps: float) -> None:
-    # OpenCV's VideoWriter rather than imageio: imageio's MP4 writer needs imageio-ffmpeg,
-    # which the kit does not depend on, while opencv-python bundles FFmpeg with 'mp4v'.
-    import cv2
-
-    height, width = images[0].shape[:2]
-    # MPEG-4 needs even frame sizes; OpenCV (5.0) silently crops odd ones, so pad by edge pixels.
-    pad = ((0, height % 2), (0, width % 2), (0, 0))
-
-    def write(temporary: str) -> None:
-        writer = cv2.VideoWriter(temporary, cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
-                                 (width + width % 2, height + height % 2))
-        if not writer.isOpened():
-            raise ValueError(f"{out}: OpenCV cannot write MP4 ('mp4v') on this system; write a .gif instead")
-        try:
-            for image in images:
-                writer.write(cv2.cvtColor(np.pad(image, pad, mode="edge"), cv2.COLOR_RGB2BGR))
-        finally:
-            writer.release()
-
-    atomic_path(out, write)
-
-
-# -------------------------------------------------------------------------- command line
-
-
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Add ``affect synthesize`` to an argparse subparsers object."""
-    parser = subparsers.add_parser(
-        "synthesize", help="add a VA point, a VA path or a basic expression to a face photo",
-        description="Fit the 3D face model to the face in IMAGE once, add the mean face of the "
-                    "chosen affect (paper Sec. 4.5.2: the VA class of --va, each point of "
-                    "--path, or a basic --expression), render it back and Poisson-blend it. "
-                    "Prints the identity distance of each output (below 0.6: same person).")
-    parser.add_argument("image", help="photo with a (neutral) face")
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--va", nargs=2, type=float, metavar=("V", "A"),
-                        help="valence and arousal in [-1, 1] (static synthesis)")
-    target.add_argument("--expression", metavar="NAME",
-                        help="anger, disgust, fear, happiness, sadness or surprise")
-    target.add_argument("--path", metavar="PATH.csv",
-                        help="CSV of valence,arousal rows, header optional (temporal synthesis)")
-    parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")
-    parser.add_argument("--affect-model", metavar="FILE.npz",
-                        help=f"affect model built by 'affect affect-model' (default: $AFFECT_MODEL "
-                             f"or {DEFAULT_AFFECT_MODEL})")
-    parser.add_argument("--detector", choices=("hog", "cnn"), default="hog", help="face detector (default: %(default)s)")
-    parser.add_argument("--fps", type=float, default=DEFAULT_FPS, help="frame rate of a .gif/.mp4 (default: %(default)s)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="a .png for --va/--expression; a .gif, .mp4 or folder for --path")
-    parser.set_defaults(handler=synthesize_command)
-    return parser
-
-
-def synthesize_command(args: argparse.Namespace) -> None:
-    """Handler of ``affect synthesize``: check the arguments, synthesize, write, report."""
-    from affect.affect_mapping import BASIC_EXPRESSIONS
-
-    output = Path(args.output)
-    if args.path is None:
-        if output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-            raise ValueError(f"{output}: --va and --expression write one image; name it .png")
-    elif output.suffix and output.suffix.lower() not in _SEQUENCE_SUFFIXES:
-        raise ValueError(f"{output}: --path writes a .gif, an .mp4 or a folder (no suffix)")
-    if args.va is not None:
-        _va_pair(args.va)
-    if args.expression is not None and args.expression not in BASIC_EXPRESSIONS:
-        raise ValueError(f"--expression: {args.expression!r} is not one of {', '.join(BASIC_EXPRESSIONS)}")
-    path = read_va_path(args.path) if args.path is not None else None
-    read_image(args.image)  # a missing or broken photo is reported before the models load
-    synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector)
-    if path is not None:
-        frames = synthesizer.temporal(args.image, path, landmarks=args.landmarks)
-        for index, frame in enumerate(frames):
-            print(f"frame {index}: {_describe(frame)}")
-        print(write_sequence(frames, output, fps=args.fps))
-        return
-    if args.va is not None:
-        result = synthesizer.static(args.image, args.va, landmarks=args.landmarks)
-    else:
-        result = synthesizer.basic(args.image, args.expression, landmarks=args.landmarks)
-    print(f"{write_png(output, result)}: {_describe(result)}")
-
-
-def _describe(result: SynthesizedImage) -> str:
-    if isinstance(result.target, str):
-        what = result.target
-    else:
-        what = f"valence {result.target[0]:+.2f}, arousal {result.target[1]:+.2f} (VA class {result.va_class})"
-    return f"{what}, identity distance {result.identity_distance:.3f}"

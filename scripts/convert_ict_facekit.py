@@ -147,7 +147,7 @@ def git_commit(root: Path) -> str:
 
 def convert(root: Path, output: Path, commit: str | None = None) -> Path:
     """Read the ICT-FaceKit repository at ``root`` and write the compact model asset."""
-    from affect.model import MorphableModel, mirror_vertex_map, save_model
+    from affect.face.morphable_model import MorphableModel, mirror_vertex_map, save_model
 
     folder = root / "FaceXModel"
     index_file = folder / "vertex_indices.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -108,11 +107,12 @@ def test_eos_is_skipped_with_a_note_when_its_files_are_missing(tmp_path, monkeyp
     assert note.startswith("eos skipped")
 
 
-def test_add_subparser_registers_bench_with_its_options():
-    parser = argparse.ArgumentParser(prog="affect")
-    bench.add_subparser(parser.add_subparsers())
+def test_the_command_line_registers_bench_with_its_options():
+    from affect import cli
+
+    parser = cli.build_parser()
     args = parser.parse_args(["bench", "--out", "somewhere", "--repeats", "3", "--eos-share", "share"])
-    assert args.handler is bench.bench_command
+    assert args.handler is cli._bench
     assert (args.out, args.repeats, args.eos_share) == ("somewhere", 3, "share")
     assert parser.parse_args(["bench"]).out == "reports"
 

@@ -31,10 +31,41 @@ def test_notebook_has_no_function_definitions(path):
     assert "def " not in code and "class " not in code
 
 
+#: What each notebook promises to write under reports/: its tables and figures (file stems).
+PROMISES = {
+    "00_gallery_4dfab": {"tables": [], "figures": ["fig03_va_histogram", "va_classes", "fig05_mean_faces",
+                                                   "expression_means", "sparse_components"]},
+    "01_affect_synthesis": {"tables": ["table_01"], "figures": ["engine_round_trip", "fig07_08_static_va",
+                                                                "fig09_basic_expressions", "expression_variation",
+                                                                "fig10_temporal_va"]},
+}
+
+
+def test_every_notebook_states_what_it_writes():
+    assert sorted(PROMISES) == sorted(p.stem for p in NOTEBOOKS)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_with_the_smoke_profile(path, tmp_path):
+def test_notebook_runs_with_the_smoke_profile_writes_what_it_promises_and_redraws_from_saved_results(
+        path, tmp_path):
     parameters = dict(profile="smoke", data_source="proxy", seed=0, device="cpu",
                       out_dir=str(tmp_path), reuse_results=False)
     run = pipeline.run_notebook(path, tmp_path, parameters)
     assert run.status == "ok"
+    promised = PROMISES[path.stem]
+    for table in promised["tables"]:
+        text = (tmp_path / "tables" / f"{table}.md").read_text()
+        assert "PROXY data" in text.splitlines()[0], f"{table}: the title does not state the data source"
+        assert (tmp_path / "tables" / f"{table}.csv").is_file()
+    figures = {name: tmp_path / "figures" / f"{name}.png" for name in promised["figures"]}
+    assert [name for name, file in figures.items() if not file.is_file()] == []
+
+    # make figures: the same notebook with reuse_results redraws every figure from the saved
+    # results and recomputes none of them.
+    results = {file: file.stat().st_mtime_ns for file in (tmp_path / "results").glob("*.*") if file.is_file()}
+    drawn = {name: file.stat().st_mtime_ns for name, file in figures.items()}
+    again = pipeline.run_notebook(path, tmp_path, dict(parameters, reuse_results=True))
+    assert again.status == "ok"
+    assert {file: file.stat().st_mtime_ns for file in results} == results
+    assert all(file.stat().st_mtime_ns > drawn[name] for name, file in figures.items())

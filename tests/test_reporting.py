@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -82,3 +83,29 @@ def test_readme_lists_each_run_with_its_settings(tmp_path):
     text = reporting.write_readme(tmp_path).read_text()
     for expected in ("## 01_demo", "abc123", "smoke", "PROXY", "1.2 s", "![fig](figures/fig.png)"):
         assert expected in text
+
+
+def test_saved_results_load_back_with_index_columns_and_dtypes_intact(tmp_path):
+    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    columns = pd.MultiIndex.from_tuples([("images", "VA"), ("images", "basic")])
+    frame = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index(["a", "b"], name="database"), columns=columns)
+    flags = pd.DataFrame({"same": [True, False], "d": [0.5, 0.25]},
+                         index=pd.MultiIndex.from_tuples([("p", 1), ("p", 2)], names=["photo", "k"]))
+    reporting.save_result(ctx, "counts", frame)
+    reporting.save_result(ctx, "flags", flags)
+    pd.testing.assert_frame_equal(reporting.load_result(ctx, "counts"), frame)
+    pd.testing.assert_frame_equal(reporting.load_result(ctx, "flags"), flags)
+
+
+def test_cached_reuses_a_tuple_of_panels_and_table_without_computing(tmp_path):
+    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    images = np.arange(2 * 3 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 4, 3)
+    grid = reporting.ImageGrid(images, np.array([["a", "b", "c"], ["d", "e", ""]]))
+    table = pd.DataFrame({"x": [1.5]})
+    reporting.cached(ctx, "panels", lambda: (grid, table))
+    reuse = reporting.run_context("smoke", "proxy", 0, tmp_path, reuse_results=True)
+    again, same_table = reporting.cached(reuse, "panels", lambda: pytest.fail("recomputed"))
+    np.testing.assert_array_equal(again.images, images)
+    assert again.titles.tolist() == grid.titles.tolist() and again.points is None
+    pd.testing.assert_frame_equal(same_table, table)
+    assert len(again.figure().axes) == 6

@@ -1,21 +1,19 @@
 """Static, temporal and basic-expression synthesis on a photo; VA paths; writers; CLI (Sec. 4.5.2)."""
 
-import argparse
-
+import menpo.io as mio
 import numpy as np
 import pytest
 from PIL import Image
 
 import affect  # noqa: F401  (menpo shims)
-import menpo.io as mio
-
 import affect.synthesis as synthesis
-from affect.affect_mapping import BASIC_EXPRESSIONS
-from affect.affect_model import AffectModelError, build_affect_model
-from affect.identity import SAME_PERSON_THRESHOLD
+from affect.cli import build_parser
+from affect.face.landmarks import FaceNotFoundError
+from affect.face.recognition import SAME_PERSON_THRESHOLD
+from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+from affect.gallery.affect_model import AffectModelError, build_affect_model
 from affect.image import ImageReadError, read_image, write_image
-from affect.landmarks import FaceNotFoundError
-from affect.synthesis import AffectSynthesizer, SynthesizedImage, read_va_path, write_png, write_sequence
+from affect.synthesis import AffectSynthesizer, SynthesizedImage
 
 PHOTO = str(mio.data_path_to("takeo.ppm"))
 
@@ -23,8 +21,8 @@ PHOTO = str(mio.data_path_to("takeo.ppm"))
 @pytest.fixture(scope="module")
 def affect_model(tmp_path_factory):
     """A 12-class affect model of the stand-in gallery (deformations from the model's blendshapes)."""
-    from affect.gallery import load_gallery
-    from affect.gallery_proxy import write_proxy_gallery
+    from affect.gallery.fourdfab import load_gallery
+    from affect.gallery.standin import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
     write_proxy_gallery(root, "smoke", seed=0, progress=False)
@@ -110,7 +108,7 @@ def test_the_fit_is_made_once_per_photo_and_reused(synthesizer, affect_model, ph
         return fitted
 
     monkeypatch.setattr(synthesis, "reconstruct", counting_reconstruct)
-    fresh = AffectSynthesizer(affect_model, identity=False)
+    fresh = AffectSynthesizer(affect_model, measure_identity=False)
     fresh.static(photo, (0.5, 0.5))
     fresh.basic(photo.copy(), "fear")  # equal pixels, another array: same photo
     fresh.temporal(photo, [[0.1, 0.1], [0.2, 0.3]])
@@ -135,7 +133,7 @@ def test_given_landmarks_are_used_instead_of_detection(affect_model, synthesizer
 
     monkeypatch.setattr(synthesis, "reconstruct", fake_reconstruct)
     points = fitted.fit.landmarks
-    AffectSynthesizer(affect_model, identity=False).static(photo, (0.2, 0.2), landmarks=points)
+    AffectSynthesizer(affect_model, measure_identity=False).static(photo, (0.2, 0.2), landmarks=points)
     np.testing.assert_array_equal(seen["landmarks"], points)
 
 
@@ -165,101 +163,11 @@ def test_a_photo_without_a_face_is_named_in_the_error(synthesizer, tmp_path):
         synthesizer.static(blank, (0.5, 0.5))
 
 
-# ------------------------------------------------------------------------------- VA paths
-
-
-def test_va_path_without_header(tmp_path):
-    path = tmp_path / "p.csv"
-    path.write_text("0.1,0.2\n\n-0.5, 0.75\n")
-    np.testing.assert_array_equal(read_va_path(path), [[0.1, 0.2], [-0.5, 0.75]])
-
-
-def test_va_path_with_header_picks_columns_by_name(tmp_path):
-    path = tmp_path / "p.csv"
-    path.write_text("# drawn by hand\nframe,arousal,valence\n0,0.3,0.1\n1,0.4,0.2\n")
-    np.testing.assert_array_equal(read_va_path(path), [[0.1, 0.3], [0.2, 0.4]])
-
-
-@pytest.mark.parametrize("body, message", [
-    ("0.1,0.2\n0.3,abc\n", r"line 2: arousal 'abc' is not a number"),
-    ("0.1,0.2\n0.3,0.4\n0.5\n", r"line 3: expected 2 values, got 1"),
-    ("valence,arousal\n0.1,0.2\n1.5,0.0\n", r"line 3: valence 1.5 is outside \[-1, 1\]"),
-    ("x,y\n0.1,0.2\n", r"line 1: a header needs columns 'valence' and 'arousal'"),
-    ("valence,arousal\n", "no VA points"),
-    ("", "no VA points"),
-])
-def test_va_path_errors_name_the_file_and_line(tmp_path, body, message):
-    path = tmp_path / "bad.csv"
-    path.write_text(body)
-    with pytest.raises(ValueError, match=message) as error:
-        read_va_path(path)
-    assert "bad.csv" in str(error.value)
-
-
-def test_missing_va_path_file_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="none.csv"):
-        read_va_path(tmp_path / "none.csv")
-
-
-# -------------------------------------------------------------------------------- writers
-
-
-def _frames(n=3, shape=(31, 20)):
-    rng = np.random.default_rng(0)
-    return [rng.integers(0, 256, shape + (3,), dtype=np.uint8) for _ in range(n)]
-
-
-def test_gif_holds_every_frame(tmp_path):
-    out = write_sequence(_frames(), tmp_path / "seq.gif", fps=5)
-    with Image.open(out) as gif:
-        assert gif.n_frames == 3 and gif.size == (20, 31)
-        assert gif.info["duration"] == 200
-
-
-def test_mp4_holds_every_frame_padded_to_even_size(tmp_path):
-    import cv2
-
-    frames = [np.full((31, 21, 3), value, np.uint8) for value in (30, 130, 230)]
-    out = write_sequence(frames, tmp_path / "seq.mp4")
-    video = cv2.VideoCapture(str(out))
-    read = []
-    while True:
-        ok, frame = video.read()
-        if not ok:
-            break
-        read.append(frame)
-    assert len(read) == 3 and read[0].shape == (32, 22, 3)
-    assert [abs(float(f.mean()) - v) < 8 for f, v in zip(read, (30, 130, 230))] == [True] * 3
-
-
-def test_folder_of_pngs_round_trips_exactly(tmp_path):
-    frames = _frames()
-    out = write_sequence(frames, tmp_path / "frames")
-    files = sorted(out.iterdir())
-    assert [f.name for f in files] == ["frame_0000.png", "frame_0001.png", "frame_0002.png"]
-    for file, frame in zip(files, frames):
-        np.testing.assert_array_equal(read_image(file), frame)
-
-
-def test_sequence_writer_refuses_other_suffixes_and_empty_input(tmp_path):
-    with pytest.raises(ValueError, match=".avi"):
-        write_sequence(_frames(), tmp_path / "seq.avi")
-    with pytest.raises(ValueError, match="empty"):
-        write_sequence([], tmp_path / "seq.gif")
-
-
-def test_write_png_takes_a_synthesized_image(tmp_path):
-    image = _frames(1)[0]
-    result = SynthesizedImage(image, "happiness", -1, 0.1, True, np.zeros(image.shape[:2], bool), np.zeros((68, 2)))
-    np.testing.assert_array_equal(read_image(write_png(tmp_path / "a.png", result)), image)
-
-
 # ------------------------------------------------------------------------------------ CLI
 
 
 def _run(argv):
-    parser = argparse.ArgumentParser(prog="affect")
-    synthesis.add_subparser(parser.add_subparsers())
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.handler(args)
 
@@ -319,9 +227,9 @@ def test_cli_checks_the_photo_before_loading_the_affect_model(tmp_path):
 def test_pickled_synthesizer_keeps_the_models_and_drops_the_fits(affect_model):
     import pickle
 
-    original = AffectSynthesizer(affect_model, identity=False)
+    original = AffectSynthesizer(affect_model, measure_identity=False)
     original._cache[("key",)] = "a fit"
     copy = pickle.loads(pickle.dumps(original))
     assert len(copy._cache) == 0 and len(original._cache) == 1
     np.testing.assert_array_equal(copy.affect_model.class_means, affect_model.class_means)
-    assert copy.face_model.n_vertices == affect_model.n_vertices and copy.identity is False
+    assert copy.face_model.n_vertices == affect_model.n_vertices and copy.measure_identity is False

@@ -13,16 +13,25 @@ loaders return the columns of :data:`COLUMNS`; see :mod:`affect.datasets.common`
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
 
 import pandas as pd
 
 from affect.datasets import afew, afew_va, affectnet, affwild, bu3dfe, rafdb, recola
-from affect.datasets.common import (COLUMNS, EXPRESSIONS, DatasetFormatError, LoadReport, Problem,
-                                    Sample, load_report, person_independent_folds, read_frame,
-                                    save_report)
+from affect.datasets.common import (
+    COLUMNS,
+    EXPRESSIONS,
+    DatasetFormatError,
+    LoadReport,
+    Problem,
+    Sample,
+    load_report,
+    person_independent_folds,
+    read_frame,
+    save_report,
+)
 
 __all__ = [
     "NAMES", "EXPRESSIONS", "COLUMNS", "SPLITS", "FOLDS",

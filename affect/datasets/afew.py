@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_root, check_samples, check_split,
-                                    group_by_sequence, video_frame_count, write_video)
+from affect.datasets.common import (
+    Collector,
+    Sample,
+    check_root,
+    check_samples,
+    check_split,
+    group_by_sequence,
+    video_frame_count,
+)
+from affect.video import write_video
 
 __all__ = ["SPLITS", "FOLDERS", "load", "write_layout"]
 
@@ -94,5 +102,5 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, fps: flo
         if len(expressions) != 1:
             raise ValueError(f"records: clip {clip} has several expressions {sorted(expressions)}")
         folder = root / _SPLIT_FOLDERS[split][0] / by_expression[expressions.pop()]
-        write_video(folder / f"{clip}.avi", [s.pixels() for s in group], "MJPG", fps)
+        write_video(folder / f"{clip}.avi", [s.pixels() for s in group], fps)
     return root

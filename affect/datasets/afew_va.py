@@ -18,14 +18,24 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_image, check_root, check_samples,
-                                    check_split, group_by_sequence, in_range, write_image)
+from affect.datasets.common import (
+    Collector,
+    Sample,
+    check_image,
+    check_root,
+    check_samples,
+    check_split,
+    group_by_sequence,
+    in_range,
+)
+from affect.face.landmarks import N_LANDMARKS
+from affect.image import write_image
 
 __all__ = ["SPLITS", "SCALE", "load", "write_layout"]
 
@@ -88,7 +98,7 @@ def _parse_frame(collector: Collector, file: Path, text: str, key: str, value) -
     landmarks = value.get("landmarks")
     if landmarks is not None:
         try:
-            landmarks = np.asarray(landmarks, dtype=np.float64).reshape(68, 2)
+            landmarks = np.asarray(landmarks, dtype=np.float64).reshape(N_LANDMARKS, 2)
         except (TypeError, ValueError):
             collector.problem(file, line, f"frame {key}: landmarks are not 68 [x, y] pairs")
             return None

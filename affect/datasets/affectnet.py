@@ -19,14 +19,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_image, check_root, check_samples,
-                                    check_split, in_range, write_image)
+from affect.datasets.common import Collector, Sample, check_image, check_root, check_samples, check_split, in_range
+from affect.face.landmarks import N_LANDMARKS
+from affect.image import write_image
 
 __all__ = ["SPLITS", "load", "write_layout"]
 
@@ -99,7 +100,7 @@ def _parse_row(collector: Collector, path: Path, line: int, fields: list[str], i
     landmarks = None
     if fields[5].strip():  # an empty field is accepted as "no landmarks"
         try:
-            landmarks = np.asarray(fields[5].split(";"), dtype=np.float64).reshape(68, 2)
+            landmarks = np.asarray(fields[5].split(";"), dtype=np.float64).reshape(N_LANDMARKS, 2)
         except ValueError:
             collector.problem(path, line, "facial_landmarks is not 136 ';'-joined numbers")
             return

@@ -17,16 +17,24 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_root, check_samples, check_split,
-                                    group_by_sequence, in_range, video_frame_count,
-                                    write_video)
-from affect.landmarks import read_pts, write_pts
+from affect.datasets.common import (
+    Collector,
+    Sample,
+    check_root,
+    check_samples,
+    check_split,
+    group_by_sequence,
+    in_range,
+    video_frame_count,
+)
+from affect.face.landmarks import read_pts, write_pts
+from affect.video import write_video
 
 __all__ = ["SPLITS", "load", "write_layout"]
 
@@ -144,7 +152,7 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, fps: flo
             raise ValueError(f"records: sequence {vid!r} is not a usable video id")
         frames = [s.pixels() for s in group]
         write_video(root / "videos" / split / f"{vid}.mp4",
-                    frames + [frames[-1]] * unannotated_tail, "mp4v", fps)
+                    frames + [frames[-1]] * unannotated_tail, fps)
         for name in ("valence", "arousal"):
             folder = root / "annotations" / split / name
             folder.mkdir(parents=True, exist_ok=True)

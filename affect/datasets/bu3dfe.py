@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_image, check_root, check_samples,
-                                    check_split, write_image)
+from affect.datasets.common import Collector, Sample, check_image, check_root, check_samples, check_split
+from affect.image import write_image
 
 __all__ = ["SPLITS", "CODES", "load", "write_layout"]
 

@@ -19,13 +19,15 @@ import json
 import logging
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
 import pandas as pd
+
+from affect.face.landmarks import N_LANDMARKS
 
 __all__ = [
     "EXPRESSIONS",
@@ -267,34 +269,6 @@ class Sample:
         return image
 
 
-def write_image(path: Path, image: np.ndarray) -> None:
-    """Write an RGB array with OpenCV, creating folders (OpenCV also writes ``.bmp``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(image[:, :, ::-1])):
-        raise ValueError(f"{path}: OpenCV could not write this image")
-
-
-def write_video(path: Path, frames: Iterable[np.ndarray], fourcc: str, fps: float = 25.0) -> int:
-    """Write RGB frames as a video with the given FourCC; returns the frame count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer, count = None, 0
-    try:
-        for image in frames:
-            if writer is None:
-                size = (image.shape[1], image.shape[0])
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
-                if not writer.isOpened():
-                    raise ValueError(f"{path}: OpenCV cannot write {fourcc} video")
-            elif (image.shape[1], image.shape[0]) != size:
-                raise ValueError(f"{path}: all frames of a video must have one size")
-            writer.write(np.ascontiguousarray(image[:, :, ::-1]))
-            count += 1
-    finally:
-        if writer is not None:
-            writer.release()
-    return count
-
-
 def check_samples(samples: Sequence[Sample], splits: Sequence[str] | None, *, va: bool,
                   expressions: Sequence[str] | None) -> list[Sample]:
     """Validate writer input: known splits (None: any), VA in range, allowed expressions."""
@@ -308,7 +282,7 @@ def check_samples(samples: Sequence[Sample], splits: Sequence[str] | None, *, va
             raise ValueError(f"records[{i}]: valence and arousal must both be in [-1, 1]")
         if expressions is not None and sample.expression not in expressions:
             raise ValueError(f"records[{i}].expression: {sample.expression!r} not one of {tuple(expressions)}")
-        if sample.landmarks is not None and np.shape(sample.landmarks) != (68, 2):
+        if sample.landmarks is not None and np.shape(sample.landmarks) != (N_LANDMARKS, 2):
             raise ValueError(f"records[{i}].landmarks: expected (68, 2), got {np.shape(sample.landmarks)}")
     return samples
 

@@ -13,13 +13,13 @@ Paper Sec. 6.2.2.2, Table 6. On disk::
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_image, check_root, check_samples,
-                                    check_split, write_image)
+from affect.datasets.common import Collector, Sample, check_image, check_root, check_samples, check_split
+from affect.image import write_image
 
 __all__ = ["SPLITS", "LABELS", "load", "write_layout"]
 

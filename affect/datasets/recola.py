@@ -17,13 +17,22 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
-from affect.datasets.common import (Collector, Sample, check_root, check_samples, check_split,
-                                    group_by_sequence, in_range, video_frame_count, write_video)
+from affect.datasets.common import (
+    Collector,
+    Sample,
+    check_root,
+    check_samples,
+    check_split,
+    group_by_sequence,
+    in_range,
+    video_frame_count,
+)
+from affect.video import write_video
 
 __all__ = ["SPLITS", "FRAME_STEP", "load", "write_layout"]
 
@@ -135,7 +144,7 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, fps: flo
     for (split, name), group in group_by_sequence(samples).items():
         if not _RECORDING.fullmatch(name) or not name.startswith(split + "_"):
             raise ValueError(f"records: sequence {name!r} is not a RECOLA recording name '{split}_<n>'")
-        write_video(root / "recordings_video" / f"{name}.mp4", [s.pixels() for s in group], "mp4v", fps)
+        write_video(root / "recordings_video" / f"{name}.mp4", [s.pixels() for s in group], fps)
         for dimension in ("valence", "arousal"):
             lines = ["@relation GoldStandard", "", "@attribute Instance_name string",
                      "@attribute frameTime numeric", "@attribute GoldStandard numeric", "", "@data"]

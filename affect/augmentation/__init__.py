@@ -1,0 +1,25 @@
+"""Augmented training sets: synthesized faces from a database's neutral faces (Sec. 6.2, Table 1).
+
+Three steps, one module each:
+
+- :mod:`~affect.augmentation.targets`: :func:`plan`, one row per (neutral image, target affect)
+- :mod:`~affect.augmentation.build`: :func:`build` runs an augmenter over a plan, resumably and
+  on several cores; :func:`augment_database` does it for one database
+- :mod:`~affect.augmentation.manifest`: the manifest of finished images, and the synthesized
+  rows each (person-independent) fold may train on
+"""
+
+from affect.augmentation.build import Augmenter, SynthesizerAugmenter, augment_database, augment_stand_ins, build
+from affect.augmentation.manifest import (
+                                          MANIFEST,
+                                          MANIFEST_COLUMNS,
+                                          augment_folds,
+                                          read_manifest,
+                                          synthesized_frame,
+                                          write_manifest,
+)
+from affect.augmentation.targets import BASIC_EXPRESSIONS, VA_TARGETS_PER_IMAGE, Target, class_targets, plan
+
+__all__ = ["Augmenter", "SynthesizerAugmenter", "augment_database", "augment_stand_ins", "build", "MANIFEST",
+           "MANIFEST_COLUMNS", "augment_folds", "read_manifest", "synthesized_frame", "write_manifest",
+           "BASIC_EXPRESSIONS", "VA_TARGETS_PER_IMAGE", "Target", "class_targets", "plan"]

@@ -1,0 +1,376 @@
+"""Build an augmented set: run an augmenter over a plan, resumably, on several cores (Sec. 6.2).
+
+:func:`build` runs an :class:`Augmenter` over the jobs of a plan
+(:func:`affect.augmentation.targets.plan`), writing each image atomically and recording finished
+images in the manifest; a killed build resumes where it stopped. :func:`augment_database`
+does it for the neutral faces of one database, :func:`augment_stand_ins` for every database of
+a run.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from affect.augmentation.manifest import (
+    MANIFEST,
+    MANIFEST_COLUMNS,
+    ManifestAppender,
+    read_manifest,
+    typed_columns,
+    write_manifest,
+)
+from affect.augmentation.targets import PLAN_COLUMNS, Target, derived_seed, plan
+from affect.datasets import read_frame
+from affect.face.landmarks import N_LANDMARKS
+from affect.image import write_image
+
+log = logging.getLogger("affect.augmentation")
+
+@runtime_checkable
+class Augmenter(Protocol):
+    """What :func:`build` needs from a face synthesizer (ours, or a GAN baseline).
+
+    ``prepare`` runs once per source photo (for ours: landmarks, 3DMM fit and texture,
+    Sec. 4.1 to 4.3) and returns whatever state ``synthesize`` needs; ``synthesize`` makes
+    one image per target. Instances are pickled once into every worker process.
+    """
+
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> Any:
+        """Per-photo work. ``image``: (H, W, 3) uint8 RGB; ``landmarks``: (68, 2) or None."""
+
+    def synthesize(self, state: Any, target: Target, seed: int) -> np.ndarray:
+        """One synthesized (H', W', 3) uint8 RGB image; ``seed`` for any randomness."""
+
+
+class SynthesizerAugmenter:
+    """Adapts a synthesizer with ``static(image, va)`` and ``basic(image, expression)``.
+
+    Those are the calls of ``affect.synthesis.AffectSynthesizer`` (Sec. 4.5.2); the
+    synthesizer keeps its own per-photo fit, so :meth:`prepare` only hands the photo and the
+    database's landmarks (if any) on. A result that is not an array is taken to carry the
+    image in its ``image`` attribute. :func:`build` measures identity itself, so a
+    synthesizer's own identity measurement is switched off (on a shallow copy).
+    """
+
+    def __init__(self, synthesizer: Any):
+        for method in ("static", "basic"):
+            if not callable(getattr(synthesizer, method, None)):
+                raise ValueError(f"synthesizer: {type(synthesizer).__name__} has no {method}() method")
+        if getattr(synthesizer, "measure_identity", False) is True:
+            synthesizer = copy.copy(synthesizer)
+            synthesizer.measure_identity = False
+        self.synthesizer = synthesizer
+
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the photo and its landmarks (the synthesizer caches its fit)."""
+        return image, landmarks
+
+    def synthesize(self, state: tuple, target: Target, seed: int) -> np.ndarray:
+        """Call ``basic`` for an expression target, ``static`` for a VA target."""
+        image, landmarks = state
+        options = {} if landmarks is None else {"landmarks": landmarks}
+        if target.expression is not None:
+            result = self.synthesizer.basic(image, target.expression, **options)
+        else:
+            result = self.synthesizer.static(image, (target.valence, target.arousal), **options)
+        return result if isinstance(result, np.ndarray) else result.image
+
+
+# --- the build -------------------------------------------------------------------------------
+
+def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, *, jobs: int = 1,
+          seed: int = 0, measure_identity: bool = True, progress: bool = True,
+          skip_errors: bool = False) -> pd.DataFrame:
+    """Synthesize every job of a plan into ``out_dir`` and record it in ``manifest.csv``.
+
+    Sec. 6.2: the synthesized images that are added to the training sets. Each image is
+    written atomically and its manifest row appended only once the image is complete, so a
+    build killed at any point resumes by running again with the same arguments: jobs whose
+    outputs the manifest lists (and whose files exist) are skipped, nothing is lost and
+    nothing is listed twice. At the end the manifest is rewritten with this plan's rows in
+    plan order after any rows of other plans built into the same folder.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        From :func:`plan` (several plans can be concatenated).
+    augmenter : Augmenter
+        Pickled once into each worker process when ``jobs > 1``.
+    out_dir : path
+        Output folder; images at ``out_dir / plan.output``.
+    jobs : int
+        Worker processes; the jobs of one source photo go to one worker, so its
+        ``prepare`` (for ours, the 3DMM fit) runs once.
+    seed : int
+        Base of the per-job seeds handed to ``synthesize``; each job's seed is derived from
+        ``seed`` and its output name, so the images do not depend on ``jobs`` or order.
+    measure_identity : bool
+        Record the dlib identity-descriptor distance between source and output
+        (:mod:`affect.face.recognition`); NaN when False or when no face is found.
+    progress : bool
+        Show a tqdm progress bar.
+    skip_errors : bool
+        Log and skip a photo whose preparation or synthesis fails (e.g. no face found)
+        instead of stopping; skipped jobs are not in the manifest and are retried by the
+        next build. Their number is in ``manifest.attrs['failed']``.
+
+    Returns
+    -------
+    The manifest rows of this plan (:data:`MANIFEST_COLUMNS`), in plan order.
+    """
+    missing = set(PLAN_COLUMNS) - set(plan.columns)
+    if missing:
+        raise ValueError(f"plan: missing columns {sorted(missing)}")
+    if plan["output"].duplicated().any():
+        first = plan.loc[plan["output"].duplicated(), "output"].iloc[0]
+        raise ValueError(f"plan: output {first!r} occurs twice")
+    if isinstance(jobs, bool) or int(jobs) != jobs or jobs < 1:
+        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    if not isinstance(augmenter, Augmenter):
+        raise ValueError(f"augmenter: {type(augmenter).__name__} has no prepare() and synthesize()")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / MANIFEST
+
+    done = _finished_rows(manifest_path, out)
+    write_manifest(done, manifest_path)  # drops a cut-off last line before appending
+    todo = plan[~plan["output"].isin(set(done["output"]))]
+    groups = _groups(todo, seed)
+
+    appender = ManifestAppender(manifest_path)
+    bar = _progress_bar(len(plan), len(plan) - len(todo), progress)
+    failed = 0
+    try:
+        runs = _run_serial(groups, augmenter, out, measure_identity, skip_errors) if jobs == 1 \
+            else _run_parallel(groups, augmenter, out, measure_identity, skip_errors, int(jobs))
+        for rows, n_failed in runs:
+            appender.append(rows)
+            failed += n_failed
+            bar.update(len(rows) + n_failed)
+    finally:
+        appender.close()
+        bar.close()
+
+    finished = _finished_rows(manifest_path, out)
+    in_plan = finished["output"].isin(set(plan["output"]))
+    position = {name: i for i, name in enumerate(plan["output"])}
+    ours = finished[in_plan]
+    ours = ours.iloc[np.argsort(ours["output"].map(position).to_numpy(), kind="stable")]
+    ours = ours.reset_index(drop=True)
+    write_manifest(pd.concat([finished[~in_plan], ours], ignore_index=True), manifest_path)
+    if failed:
+        log.warning("%s: %d of %d jobs failed and were skipped", out, failed, len(plan))
+    ours.attrs["failed"] = failed
+    return ours
+
+
+def _finished_rows(manifest_path: Path, out: Path) -> pd.DataFrame:
+    """Manifest rows whose image exists, one per output (the last listing wins)."""
+    if not manifest_path.exists():
+        return typed_columns(pd.DataFrame(columns=list(MANIFEST_COLUMNS)))
+    rows = read_manifest(manifest_path)
+    rows = rows.drop_duplicates("output", keep="last")
+    exists = [(out / name).is_file() for name in rows["output"]]
+    return rows[exists].reset_index(drop=True)
+
+
+def _groups(todo: pd.DataFrame, seed: int) -> list[list[dict]]:
+    """The pending jobs grouped by source photo (first-seen order), each with its seed."""
+    groups: dict[str, list[dict]] = {}
+    for job in todo.to_dict("records"):
+        job["seed"] = derived_seed(seed, "job", job["output"])
+        groups.setdefault(job["source"], []).append(job)
+    return list(groups.values())
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="img", desc="synthesizing", disable=not enabled)
+
+
+def _run_serial(groups, augmenter, out, measure_identity, skip_errors) -> Iterator[tuple[list[dict], int]]:
+    """Run the groups in this process, reporting every finished image at once."""
+    for group in groups:
+        yield from _run_group(augmenter, group, out, measure_identity, skip_errors)
+
+
+def _run_parallel(groups, augmenter, out, measure_identity, skip_errors, jobs) -> Iterator[tuple[list[dict], int]]:
+    """Run the groups in ``jobs`` processes, reporting each group when it is done.
+
+    At most ``2 * jobs`` groups are in flight, so a plan of millions of jobs does not
+    hold millions of futures. On an error the queued groups are cancelled and the rows
+    of the groups that finished are still reported before the error propagates.
+    """
+    pending = iter(groups)
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(augmenter,)) as pool:
+        running: set[Future] = set()
+        try:
+            while True:
+                while len(running) < 2 * jobs:
+                    group = next(pending, None)
+                    if group is None:
+                        break
+                    running.add(pool.submit(_worker_group, group, out, measure_identity, skip_errors))
+                if not running:
+                    return
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
+
+
+_WORKER_AUGMENTER: Augmenter | None = None
+
+
+def _init_worker(augmenter: Augmenter) -> None:
+    global _WORKER_AUGMENTER
+    _WORKER_AUGMENTER = augmenter
+
+
+def _worker_group(group, out, measure_identity, skip_errors) -> tuple[list[dict], int]:
+    rows, failed = [], 0
+    for part, n_failed in _run_group(_WORKER_AUGMENTER, group, out, measure_identity, skip_errors):
+        rows += part
+        failed += n_failed
+    return rows, failed
+
+
+def _run_group(augmenter: Augmenter, group: list[dict], out: Path, measure_identity: bool,
+               skip_errors: bool) -> Iterator[tuple[list[dict], int]]:
+    """Synthesize the jobs of one photo; yields ([row], 0) per image, ([], k) on a skip."""
+    first = group[0]
+    source_descriptor: np.ndarray | None = None
+    try:
+        image = read_frame(first["source"])
+        landmarks = _landmarks(first.get("landmarks"))
+        state = augmenter.prepare(image, landmarks)
+        if measure_identity:
+            source_descriptor = _descriptor(image, landmarks)
+    except Exception as error:  # noqa: BLE001 - any failure of a third-party augmenter
+        if not skip_errors:
+            raise
+        log.warning("%s: skipped (%s)", first["source"], error)
+        yield [], len(group)
+        return
+    for job in group:
+        target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
+        try:
+            synthesized = augmenter.synthesize(state, target, job["seed"])
+            write_image(out / job["output"], synthesized)
+        except Exception as error:  # noqa: BLE001
+            if not skip_errors:
+                raise
+            log.warning("%s -> %s: skipped (%s)", job["source"], job["output"], error)
+            yield [], 1
+            continue
+        distance = math.nan
+        if source_descriptor is not None:
+            output_descriptor = _descriptor(synthesized, None)
+            if output_descriptor is not None:
+                distance = float(np.linalg.norm(source_descriptor - output_descriptor))
+        yield [{column: job[column] for column in MANIFEST_COLUMNS[:-1]} | {"identity_distance": distance}], 0
+
+
+def _landmarks(value: Any) -> np.ndarray | None:
+    """(68, 2) landmarks of a frame row, None where the row has none."""
+    if isinstance(value, np.ndarray) and value.shape == (N_LANDMARKS, 2):
+        return value
+    return None
+
+
+def _descriptor(image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
+    """dlib identity descriptor, None where no face is found."""
+    from affect.face.landmarks import FaceNotFoundError
+    from affect.face.recognition import face_descriptor
+
+    try:
+        return face_descriptor(image, landmarks)
+    except FaceNotFoundError:
+        return None
+
+
+def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathLike, synthesizer: Any, *,
+                     kinds: Sequence[str] = ("va", "expression"), split: str | None = None,
+                     n_va: int | None = None, max_neutral: int | None = None, jobs: int = 1,
+                     seed: int = 0, measure_identity: bool = True, progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Synthesize the paper's affects on every neutral face of a database (Sec. 6.2, Table 1).
+
+    Loads database ``name`` from ``root``, selects its neutral faces
+    (:func:`affect.datasets.neutral_frames`), plans VA targets over the synthesizer's VA classes
+    and the six basic expressions, and builds each kind into ``out_dir/<kind>`` (resumable).
+
+    Parameters
+    ----------
+    synthesizer : AffectSynthesizer
+        Holds the affect model whose VA classes the VA targets are drawn from.
+    kinds : subset of ``('va', 'expression')``
+    split : str, optional
+        Default: ``'train'`` where the database has one, else ``'all'``.
+    n_va : int, optional
+        VA targets per neutral face (default :data:`VA_TARGETS_PER_IMAGE`).
+    max_neutral : int, optional
+        Use only the first ``max_neutral`` neutral faces of a seeded shuffle (small runs).
+
+    Returns
+    -------
+    dict mapping each kind to its manifest.
+    """
+    from affect import datasets
+
+    unknown = set(kinds) - {"va", "expression"}
+    if unknown:
+        raise ValueError(f"kinds: unknown {sorted(unknown)}; expected 'va' and/or 'expression'")
+    split = split or ("train" if "train" in datasets.SPLITS[name] else "all")
+    neutral = datasets.neutral_frames(datasets.load(name, root, split))
+    if neutral.empty:
+        raise ValueError(f"{root}: no neutral faces in {name}/{split}")
+    if max_neutral is not None and len(neutral) > max_neutral:
+        neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
+    augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
+    manifests = {}
+    for kind in kinds:
+        classes = synthesizer.affect_model.va_classes if kind == "va" else None
+        jobs_plan = plan(neutral, kind, classes, n_va if kind == "va" else None, seed)
+        manifests[kind] = build(jobs_plan, augmenter, Path(out_dir) / kind, jobs=jobs, seed=seed,
+                                measure_identity=measure_identity, progress=progress, skip_errors=True)
+    return manifests
+
+
+def augment_stand_ins(synthesizer: Any, out_root: str | os.PathLike, *, data_source: str, profile: str,
+                     names: Sequence[str] | None = None, seed: int = 0, measure_identity: bool = True,
+                     progress: bool = True) -> dict[str, pd.DataFrame]:
+    """Augment every database of a run, both kinds, sized by the profile (Table 1).
+
+    Stand-ins (``data_source='proxy'``) are written first if absent
+    (:func:`affect.datasets.standin.ensure_proxy`); real databases are read from
+    :func:`affect.data_paths.database_root`. Returns each database's manifest, VA and
+    basic-expression rows together, ready for :func:`synthesized_counts`.
+    """
+    from affect import data_paths, datasets, profiles
+    from affect.datasets.standin import ensure_proxy
+
+    sizes = profiles.get(profile)
+    manifests = {}
+    for name in names or datasets.NAMES:
+        root = data_paths.database_root(name, data_source, profile)
+        if data_source == "proxy":
+            ensure_proxy(name, root.parent, profile, seed)
+        built = augment_database(name, root, Path(out_root) / name, synthesizer, n_va=sizes.augment_va_targets,
+                                 max_neutral=sizes.augment_neutral_per_database, seed=seed,
+                                 measure_identity=measure_identity, progress=progress)
+        manifests[name] = pd.concat(built.values(), ignore_index=True)
+    return manifests

@@ -1,0 +1,222 @@
+"""Stand-in copies of the affect databases, rendered from the morphable model (Table 1).
+
+:func:`write_proxy` draws labels whose distribution is shaped like the real database's,
+turns each label into a face (:mod:`affect.gallery.affect_mapping`: VA -> action units ->
+blendshapes with a per-subject idiosyncrasy, or a basic expression's prototype), renders it
+with :mod:`affect.datasets.standin_faces`, and writes it through the database's own ``write_layout``,
+so :func:`affect.datasets.load` reads the stand-in like the release. Sizes are Table 1's
+database sizes times ``scale`` (with a floor so every split and class appears). Stand-in
+numbers are never real-data numbers: every picture is synthetic.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from affect.datasets import NAMES, write_layout
+from affect.datasets.common import Sample
+from affect.datasets.standin_faces import render_face, sample_scene, scene_camera
+from affect.face.morphable_model import MorphableModel, load_default
+from affect.gallery.affect_mapping import (
+    EXPRESSION_VA,
+    expression_to_blendshapes,
+    sample_idiosyncrasy,
+    va_to_blendshapes,
+)
+
+__all__ = ["TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
+
+#: Database sizes of Table 1 (images, or video frames for A/V databases).
+TABLE_1_SIZES = {"affectnet": 450000, "affwild": 1224094, "afew_va": 30050, "recola": 345000,
+                 "rafdb": 19293, "afew": 41406, "bu3dfe": 2500}
+
+#: Class counts of the real databases, which shape the stand-ins' label distributions.
+#: AffectNet: manually annotated training set (Mollahosseini et al. 2017, Table 4);
+#: RAF-DB: basic-emotion subset, train + test (Li et al. 2017); AFEW 5.0: Train + Val clips
+#: per class (Dhall et al., EmotiW 2015), approximate.
+CLASS_COUNTS = {
+    "affectnet": {"neutral": 74874, "happiness": 134415, "sadness": 25459, "surprise": 14090,
+                  "fear": 6378, "disgust": 3803, "anger": 24882, "contempt": 3750},
+    "rafdb": {"surprise": 1619, "fear": 355, "disgust": 877, "happiness": 5957,
+              "sadness": 2460, "anger": 867, "neutral": 3204},
+    "afew": {"anger": 197, "disgust": 114, "fear": 127, "happiness": 212, "neutral": 216,
+             "sadness": 178, "surprise": 120},
+}
+
+# Valence-arousal of the two classes without a Russell & Mehrabian anchor (design choice):
+# neutral at the centre, contempt mildly negative and calm.
+_EXTRA_VA = {"neutral": (0.0, 0.0), "contempt": (-0.45, 0.15)}
+_CONDITION = {"affectnet": "in-the-wild", "affwild": "in-the-wild", "afew_va": "in-the-wild",
+              "rafdb": "in-the-wild", "afew": "in-the-wild", "recola": "controlled",
+              "bu3dfe": "controlled"}
+_IMAGE_SIZE = {"affectnet": 256, "rafdb": 100, "bu3dfe": 256}  # RAF-DB aligned faces: 100 px
+_VIDEO_SIZE = 160
+# Seeds of the label generator and of per-subject idiosyncrasies are offset from the seed
+# the VA gallery stand-in uses, so the same `seed` never gives the gallery's faces.
+_SEED_OFFSET = 7919
+
+
+def _expression_weights(model: MorphableModel, name: str, intensity: float, idiosyncrasy) -> np.ndarray:
+    if name == "neutral":
+        return np.zeros(model.n_expression)
+    if name == "contempt":  # unilateral lip-corner raise and dimple (AU 12 + 14, one side)
+        return model.expression_vector({"mouthSmile_L": 0.5 * intensity, "mouthDimple_L": 0.6 * intensity})
+    return expression_to_blendshapes(name, intensity, model.expression_names, idiosyncrasy)
+
+
+def _va_path(rng: np.random.Generator, frames: int, centre: np.ndarray) -> np.ndarray:
+    """A smooth VA trace: an AR(1) walk around ``centre`` (25 fps, ~2 s memory), in the disk."""
+    path = np.empty((frames, 2))
+    state = centre + rng.normal(0, 0.15, 2)
+    for t in range(frames):
+        state = centre + 0.98 * (state - centre) + rng.normal(0, 0.03, 2)
+        path[t] = state
+    radius = np.maximum(np.linalg.norm(path, axis=1, keepdims=True), 1.0)
+    return path / radius
+
+
+def _categorical(name, n, rng, model, condition, size, splits):
+    counts = CLASS_COUNTS[name]
+    classes = list(counts)
+    chosen = rng.choice(len(classes), n, p=np.array(list(counts.values())) / sum(counts.values()))
+    chosen[: len(classes)] = np.arange(len(classes))  # every class at least once
+    samples = []
+    for i, k in enumerate(chosen):
+        expression = classes[k]
+        intensity = float(rng.uniform(0.5, 1.0))
+        weights = _expression_weights(model, expression, intensity, sample_idiosyncrasy(int(rng.integers(2**31))))
+        va = np.array(EXPRESSION_VA.get(expression, _EXTRA_VA.get(expression))) * intensity
+        va = np.clip(va + rng.normal(0, 0.12, 2), -1, 1)
+        scene = sample_scene(rng, condition, model=model, expression=weights, image_shape=(size, size))
+        samples.append((scene, splits[i % len(splits)], "", "", va, expression))
+    return samples
+
+
+def _sequences(rng, model, condition, size, subjects, frames, clip_name, split_of):
+    samples = []
+    for s in range(subjects):
+        identity = model.sample_identity(seed=int(rng.integers(2**31)))
+        idiosyncrasy = sample_idiosyncrasy(int(rng.integers(2**31)))
+        # Positive valence and moderate arousal dominate the in-the-wild VA databases.
+        centre = np.clip(rng.normal([0.15, 0.1], 0.35), -0.8, 0.8)
+        path = _va_path(rng, frames, centre)
+        # Each recording opens at rest: annotators' joysticks sit at exactly (0, 0) until the
+        # first expression, which gives the VA databases their neutral frames (Sec. 6.2.1).
+        path[: max(2, frames // 5)] = 0.0
+        weights = va_to_blendshapes(path, model.expression_names, idiosyncrasy)
+        base = sample_scene(rng, condition, model=model, identity=identity, image_shape=(size, size),
+                            max_yaw=30)
+        for t in range(frames):
+            scene = _drift(base, weights[t], t)
+            samples.append((scene, split_of(s), f"{s + 1:03d}", clip_name(s), path[t], None))
+    return samples
+
+
+def _drift(base, expression, t: int):
+    """The subject's scene at frame t: same person and setting, slowly moving head."""
+    return replace(base, expression=expression, yaw=float(np.clip(base.yaw + 8 * np.sin(t / 40), -90, 90)),
+                   pitch=float(np.clip(base.pitch + 4 * np.sin(t / 55 + 1), -90, 90)), seed=base.seed + t)
+
+
+def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: int = 0,
+                model: MorphableModel | None = None) -> Path:
+    """Write a stand-in copy of database ``name`` under ``root`` that its loader reads.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`affect.datasets.NAMES`.
+    root : path
+        Folder to create.
+    scale : float
+        Fraction of Table 1's size to write (default 1/1000; at least a few samples per
+        class or sequence).
+    seed : int
+        Seed of labels, identities, scenes and idiosyncrasies.
+    model : MorphableModel, optional
+        Defaults to :func:`affect.face.morphable_model.load_default`.
+
+    Returns
+    -------
+    Path returned by the database's ``write_layout``.
+    """
+    if name not in NAMES:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale: expected a positive fraction, got {scale!r}")
+    model = load_default() if model is None else model
+    rng = np.random.default_rng([seed, _SEED_OFFSET])
+    n = int(round(TABLE_1_SIZES[name] * scale))
+    condition = _CONDITION[name]
+    options = {}
+    if name in ("affectnet", "rafdb", "afew"):
+        count = max(n, 2 * len(CLASS_COUNTS[name]))
+        size = _IMAGE_SIZE.get(name, _VIDEO_SIZE)
+        splits = ["train", "train", "train", "test"] if name != "afew" else ["train", "val"]
+        drawn = _categorical(name, count, rng, model, condition, size, splits)
+        if name == "afew":  # one short clip per sample, the frames share the expression
+            drawn = [(scene, split, "", f"{i + 1:09d}", va, expr) for i, (scene, split, _, _, va, expr)
+                     in enumerate(drawn) for _ in range(3)]
+        if name == "affectnet":
+            options["seed"] = seed
+    elif name == "bu3dfe":
+        drawn = []
+        for s in range(max(1, n // 25)):
+            subject = f"{'FM'[s % 2]}{s + 1:04d}"
+            identity = model.sample_identity(seed=int(rng.integers(2**31)))
+            idiosyncrasy = sample_idiosyncrasy(int(rng.integers(2**31)))
+            labels = [("neutral", 0.0)] + [(e, i / 4) for e in sorted(EXPRESSION_VA) for i in range(1, 5)]
+            for expression, intensity in labels:
+                weights = _expression_weights(model, expression, intensity, idiosyncrasy)
+                scene = sample_scene(rng, condition, model=model, identity=identity, expression=weights,
+                                     image_shape=(_IMAGE_SIZE[name],) * 2)
+                drawn.append((scene, "all", subject, "", (np.nan, np.nan), expression))
+    else:
+        # Frames per sequence: a few seconds at 25 fps, fewer for tiny stand-ins.
+        frames = int(np.clip(n // 2, 5, {"affwild": 50, "afew_va": 30, "recola": 100}[name]))
+        subjects = max(2, n // frames)
+        clip = {"affwild": lambda s: f"{s + 1:03d}", "afew_va": lambda s: f"{s + 1:03d}",
+                "recola": lambda s: f"{'train' if s % 2 == 0 else 'dev'}_{s // 2 + 1}"}[name]
+        split = {"affwild": lambda s: "train" if s % 4 else "test", "afew_va": lambda s: "all",
+                 "recola": lambda s: "train" if s % 2 == 0 else "dev"}[name]
+        drawn = _sequences(rng, model, condition, _VIDEO_SIZE, subjects, frames, clip, split)
+    records = [_sample(model, *item) for item in drawn]
+    return write_layout(name, root, records, **options)
+
+
+def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *,
+                 scale: float | None = None, overwrite: bool = False) -> Path:
+    """The stand-in of database ``name`` under ``data_root/name``, written if absent.
+
+    Sizes come from the run profile (:func:`affect.profiles.data_scale`) unless ``scale`` is
+    given. The copy is written beside its final folder and renamed when complete, so a killed
+    run never leaves half a database; an existing copy is kept unless ``overwrite``.
+    """
+    import shutil
+
+    from affect import profiles
+
+    if name not in NAMES:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    target = Path(data_root) / name
+    if target.exists() and not overwrite:
+        return target
+    scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name])
+    partial = target.with_name(f".{name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    write_proxy(name, partial, scale=scale, seed=seed)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def _sample(model, scene, split, subject, sequence, va, expression) -> Sample:
+    camera = scene_camera(scene, model)
+    landmarks = camera.project(model.landmarks(model.shape(scene.identity, scene.expression)))
+    return Sample(image=lambda: render_face(scene, model)[0], split=split, subject=subject,
+                  sequence=sequence, valence=float(va[0]), arousal=float(va[1]),
+                  expression=expression, landmarks=landmarks)

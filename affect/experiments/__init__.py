@@ -1,0 +1,10 @@
+"""The paper's tables and figures, one module per notebook or table group; notebooks call these.
+
+- :mod:`~affect.experiments.gallery_figures`: notebook 00, Sec. 3 and 4.5 (Figs. 3, 5)
+- :mod:`~affect.experiments.qualitative`: notebook 01, Sec. 6.1 (Figs. 7 to 10, identity)
+- :mod:`~affect.experiments.table1`: Table 1, images synthesized per database
+
+Submodules are imported on use.
+"""
+
+__all__ = ["gallery_figures", "qualitative", "table1"]

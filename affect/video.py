@@ -1,0 +1,127 @@
+"""Image sequences as files: GIF and video writers shared by synthesis and the stand-ins.
+
+One writer per container, each atomic (:mod:`affect.files`) and streaming: frames are
+encoded as they arrive, so memory does not grow with the length of a sequence.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from affect.files import atomic_path
+from affect.image import as_rgb_image
+
+#: FourCC per video suffix: MPEG-4 Part 2 for .mp4 (bundled with opencv-python), Motion JPEG for .avi.
+FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float,
+                fourcc: str | None = None) -> int:
+    """Write RGB frames as a video, atomically; returns the number of frames written.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.mp4`` or ``.avi`` (the FourCC follows from it unless ``fourcc`` is given).
+    frames : iterable of (H, W, 3) uint8, all of one size
+    fps : float, frames per second, > 0
+    """
+    # OpenCV's VideoWriter rather than imageio: imageio's MP4 writer needs imageio-ffmpeg,
+    # which the kit does not depend on, while opencv-python bundles FFmpeg with 'mp4v'.
+    import cv2
+
+    path = Path(path)
+    fourcc = fourcc or FOURCC.get(path.suffix.lower())
+    if fourcc is None:
+        raise ValueError(f"{path}: a video is written as {' or '.join(FOURCC)}")
+    if not fps > 0:
+        raise ValueError(f"fps: expected a positive number, got {fps!r}")
+    count = 0
+
+    def write(temporary: str) -> None:
+        nonlocal count
+        writer, size = None, None
+        try:
+            for frame in frames:
+                image = as_rgb_image(frame, "frames")
+                if writer is None:
+                    size = image.shape[:2]
+                    # MPEG-4 needs even frame sizes; OpenCV silently crops odd ones, so pad by edge pixels.
+                    height, width = size[0] + size[0] % 2, size[1] + size[1] % 2
+                    writer = cv2.VideoWriter(temporary, cv2.VideoWriter_fourcc(*fourcc), float(fps),
+                                             (width, height))
+                    if not writer.isOpened():
+                        raise ValueError(f"{path}: OpenCV cannot write {fourcc} video on this system")
+                elif image.shape[:2] != size:
+                    raise ValueError(f"{path}: all frames of a video must have one size")
+                pad = ((0, size[0] % 2), (0, size[1] % 2), (0, 0))
+                writer.write(cv2.cvtColor(np.pad(image, pad, mode="edge"), cv2.COLOR_RGB2BGR))
+                count += 1
+        finally:
+            if writer is not None:
+                writer.release()
+        if count == 0:
+            raise ValueError(f"{path}: the sequence is empty")
+
+    atomic_path(path, write)
+    return count
+
+
+def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:
+    """Write RGB frames as a looping GIF, atomically; returns the number of frames."""
+    from PIL import Image
+
+    if not fps > 0:
+        raise ValueError(f"fps: expected a positive number, got {fps!r}")
+    pictures = [Image.fromarray(as_rgb_image(frame, "frames")) for frame in frames]
+    if not pictures:
+        raise ValueError(f"{path}: the sequence is empty")
+    if len({p.size for p in pictures}) > 1:
+        raise ValueError(f"{path}: all frames must have one size")
+    duration = max(20, int(round(1000.0 / fps)))  # ms; browsers slow down GIF frames under 20 ms
+    atomic_path(path, lambda p: pictures[0].save(p, format="GIF", save_all=True, append_images=pictures[1:],
+                                                  duration=duration, loop=0))
+    return len(pictures)
+
+
+def write_sequence(frames: Iterable[np.ndarray], out: str | os.PathLike, fps: float) -> Path:
+    """Write an image sequence as a GIF, an MP4, or a folder of PNGs (Fig. 10).
+
+    Parameters
+    ----------
+    frames : iterable of (H, W, 3) uint8, all of one size
+    out : str or Path
+        ``*.gif`` (looping animation), ``*.mp4`` (MPEG-4 Part 2, 'mp4v'), or a folder that
+        receives ``frame_0000.png``, ``frame_0001.png``, ...
+    fps : float
+        Frames per second of a GIF or MP4.
+
+    Returns
+    -------
+    Path of the file or folder.
+    """
+    from affect.image import write_image
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if not fps > 0:
+        raise ValueError(f"fps: expected a positive number, got {fps!r}")
+    if suffix == ".gif":
+        write_gif(out, frames, fps)
+    elif suffix == ".mp4":
+        write_video(out, frames, fps)
+    elif suffix:
+        raise ValueError(f"{out}: a sequence is written as .gif, .mp4 or a folder (no suffix)")
+    else:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"{out}: exists and is not a folder")
+        count = 0
+        for count, image in enumerate(frames, start=1):
+            write_image(out / f"frame_{count - 1:04d}.png", image)
+        if count == 0:
+            raise ValueError(f"{out}: the sequence is empty")
+    return out

@@ -1,0 +1,389 @@
+"""Tests of affect.augmentation: plans, resumable builds, manifests, fold filtering."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affect import augmentation as aug
+from affect.experiments import table1
+from affect.gallery.va_classes import fit_va_classes
+from affect.image import read_image, write_image
+
+N_CLASSES = 20
+
+
+class TintAugmenter:
+    """Tints the photo by its target and adds seeded noise; counts its calls."""
+
+    def __init__(self):
+        self.prepared = 0
+        self.synthesized = 0
+        self.landmarks = []
+
+    def prepare(self, image, landmarks):
+        self.prepared += 1
+        self.landmarks.append(landmarks)
+        return image.astype(np.int16)
+
+    def synthesize(self, state, target, seed):
+        self.synthesized += 1
+        if target.expression is not None:
+            tint = np.array([aug.BASIC_EXPRESSIONS.index(target.expression) * 20, 0, 0])
+        else:
+            tint = np.array([0, 60 * target.valence, 60 * target.arousal])
+        noise = np.random.default_rng(seed).integers(-3, 4, size=state.shape)
+        return np.clip(state + tint.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+class StopAfter(TintAugmenter):
+    """Stops the build after ``k`` images, as a kill would."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def synthesize(self, state, target, seed):
+        if self.synthesized >= self.k:
+            raise KeyboardInterrupt("simulated kill")
+        return super().synthesize(state, target, seed)
+
+
+@pytest.fixture(scope="module")
+def classes():
+    va = np.clip(np.random.default_rng(0).normal(0.2, 0.4, (300, 2)), -1, 1)
+    return fit_va_classes(va, N_CLASSES)
+
+
+def neutral_frame(root: Path, subjects=("s1", "s2", "s3"), per_subject=2) -> pd.DataFrame:
+    """Tiny neutral photos on disk, as rows of the database frame schema."""
+    rows = []
+    rng = np.random.default_rng(1)
+    for subject in subjects:
+        for i in range(per_subject):
+            path = root / "db" / subject / f"{i:05d}.png"
+            write_image(path, rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
+            rows.append(dict(path=str(path), subject=subject, sequence=f"{subject}_clip", frame=i,
+                             valence=0.0, arousal=0.0, expression=None, landmarks=None))
+    return pd.DataFrame(rows)
+
+
+def images_of(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.png"))}
+
+
+# --- plan ------------------------------------------------------------------------------------
+
+def test_expression_plan_has_the_six_basic_expressions_per_neutral_image(tmp_path):
+    frame = neutral_frame(tmp_path)
+    jobs = aug.plan(frame, "expression")
+    assert len(jobs) == 6 * len(frame)
+    for _, group in jobs.groupby("source"):
+        assert sorted(group["expression"]) == sorted(aug.BASIC_EXPRESSIONS)
+    assert jobs["valence"].isna().all() and (jobs["va_class"] == -1).all()
+    assert "neutral" not in set(jobs["expression"]) and "contempt" not in set(jobs["expression"])
+
+
+def test_va_plan_draws_n_distinct_classes_per_image_inside_their_class(tmp_path, classes):
+    jobs = aug.plan(neutral_frame(tmp_path), "va", classes, n=5, seed=3)
+    assert len(jobs) == 5 * 6
+    assert (jobs.groupby("source")["va_class"].nunique() == 5).all()
+    assert jobs["expression"].isna().all()
+    looked_up = classes.lookup(jobs["valence"].to_numpy(), jobs["arousal"].to_numpy())
+    np.testing.assert_array_equal(looked_up, jobs["va_class"].to_numpy())
+
+
+def test_va_plan_defaults_to_57_targets_per_image(tmp_path):
+    va = np.random.default_rng(2).uniform(-1, 1, (2000, 2))
+    many = fit_va_classes(va, 60, grid_step=0.05)
+    jobs = aug.plan(neutral_frame(tmp_path, subjects=("s1",), per_subject=1), "va", many)
+    assert len(jobs) == aug.VA_TARGETS_PER_IMAGE == 57
+
+
+def test_plan_is_deterministic_for_a_seed_and_changes_with_it(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    a = aug.plan(frame, "va", classes, n=4, seed=0)
+    b = aug.plan(frame, "va", classes, n=4, seed=0)
+    c = aug.plan(frame, "va", classes, n=4, seed=1)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["va_class"]) != list(c["va_class"])
+
+
+def test_plan_gives_an_image_the_same_targets_within_a_subset(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    whole = aug.plan(frame, "va", classes, n=4, seed=0)
+    part = aug.plan(frame.iloc[[3]], "va", classes, n=4, seed=0)
+    expected = whole[whole["source"] == frame["path"][3]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, expected)
+
+
+def test_output_names_are_unique_and_name_source_and_target(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    jobs = pd.concat([aug.plan(frame, "va", classes, n=3), aug.plan(frame, "expression")])
+    assert not jobs["output"].duplicated().any()
+    row = jobs[jobs["expression"] == "fear"].iloc[0]
+    assert row["output"].startswith(f"{row['subject']}/00000-") and row["output"].endswith("_fear.png")
+
+
+def test_same_file_name_in_two_folders_gets_two_output_names(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
+    frame["subject"] = ""  # a database without identities, files 00000.png in two folders
+    jobs = aug.plan(frame, "expression", n=1)
+    assert jobs["output"].nunique() == 2
+
+
+def test_plan_weighted_by_counts_favours_large_classes(tmp_path, classes):
+    frame = neutral_frame(tmp_path, subjects=tuple(f"s{i}" for i in range(40)), per_subject=1)
+    drawn = aug.plan(frame, "va", classes, n=1, seed=0)["va_class"]
+    big, small = np.argmax(classes.counts), np.argmin(classes.counts)
+    assert classes.counts[big] > 3 * classes.counts[small]
+    assert (drawn == big).sum() > (drawn == small).sum()
+
+
+def test_plan_rejects_bad_arguments(tmp_path, classes):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    with pytest.raises(ValueError, match="classes"):
+        aug.plan(frame, "va")
+    with pytest.raises(ValueError, match="n:"):
+        aug.plan(frame, "va", classes, n=N_CLASSES + 1)
+    with pytest.raises(ValueError, match="kind"):
+        aug.plan(frame, "arousal")
+    with pytest.raises(ValueError, match="missing columns"):
+        aug.plan(frame.drop(columns="subject"), "expression")
+
+
+# --- build -----------------------------------------------------------------------------------
+
+def test_build_writes_every_image_and_its_manifest_row(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    jobs = aug.plan(frame, "va", classes, n=2)
+    augmenter = TintAugmenter()
+    manifest = aug.build(jobs, augmenter, tmp_path / "out", measure_identity=False, progress=False)
+    assert list(manifest["output"]) == list(jobs["output"])
+    assert augmenter.prepared == len(frame)  # one preparation (3DMM fit) per photo
+    for row in manifest.itertuples():
+        image = read_image(tmp_path / "out" / row.output)
+        assert image.shape == (12, 10, 3)
+    on_disk = aug.read_manifest(tmp_path / "out")
+    pd.testing.assert_frame_equal(on_disk, manifest)
+    assert list(on_disk.columns) == list(aug.MANIFEST_COLUMNS)
+    assert on_disk["identity_distance"].isna().all()
+    np.testing.assert_allclose(on_disk["valence"], jobs["valence"])
+
+
+def test_build_tints_by_the_target(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    jobs = aug.plan(frame, "expression")
+    aug.build(jobs, TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False)
+    anger = read_image(tmp_path / "out" / jobs["output"][0]).astype(int)
+    surprise = read_image(tmp_path / "out" / jobs["output"][5]).astype(int)
+    assert surprise[..., 0].mean() > anger[..., 0].mean() + 50
+
+
+def test_build_resumed_after_a_kill_equals_an_uninterrupted_build(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    jobs = pd.concat([aug.plan(frame, "va", classes, n=3), aug.plan(frame, "expression")],
+                     ignore_index=True)
+    whole = aug.build(jobs, TintAugmenter(), tmp_path / "whole", measure_identity=False, progress=False)
+
+    with pytest.raises(KeyboardInterrupt):
+        aug.build(jobs, StopAfter(10), tmp_path / "resumed", measure_identity=False, progress=False)
+    assert len(aug.read_manifest(tmp_path / "resumed")) == 10  # nothing finished is lost
+    second = TintAugmenter()
+    resumed = aug.build(jobs, second, tmp_path / "resumed", measure_identity=False, progress=False)
+
+    assert second.synthesized == len(jobs) - 10  # finished jobs were skipped
+    pd.testing.assert_frame_equal(resumed, whole)
+    pd.testing.assert_frame_equal(aug.read_manifest(tmp_path / "resumed"), whole)
+    assert images_of(tmp_path / "resumed") == images_of(tmp_path / "whole")
+
+
+def test_truncated_last_manifest_line_is_dropped_and_redone(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    jobs = aug.plan(frame, "expression")
+    out = tmp_path / "out"
+    whole = aug.build(jobs, TintAugmenter(), out, measure_identity=False, progress=False)
+    path = out / aug.MANIFEST
+    text = path.read_text()
+    path.write_text(text[: len(text) - 7])  # cut inside the last row, as a kill mid-write would
+
+    assert len(aug.read_manifest(path)) == len(jobs) - 1
+    redo = TintAugmenter()
+    again = aug.build(jobs, redo, out, measure_identity=False, progress=False)
+    assert redo.synthesized == 1
+    pd.testing.assert_frame_equal(again, whole)
+    assert path.read_text() == text
+
+
+def test_malformed_middle_manifest_line_raises_naming_file_and_line(tmp_path):
+    header = ",".join(aug.MANIFEST_COLUMNS)
+    path = tmp_path / aug.MANIFEST
+    path.write_text(f"{header}\na.png,src.png,s,q,0.1,0.2,,3,\nbroken\nb.png,src.png,s,q,,,fear,-1,\n")
+    with pytest.raises(ValueError, match=r"manifest.csv:3"):
+        aug.read_manifest(path)
+
+
+def test_rows_of_another_plan_in_the_same_folder_are_kept(tmp_path, classes):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    out = tmp_path / "out"
+    aug.build(aug.plan(frame, "va", classes, n=2), TintAugmenter(), out, measure_identity=False, progress=False)
+    aug.build(aug.plan(frame, "expression"), TintAugmenter(), out, measure_identity=False, progress=False)
+    counts = table1.synthesized_counts({"x": aug.read_manifest(out)})
+    assert counts.loc["x", ("synthesized images", "VA")] == 2
+    assert counts.loc["x", ("synthesized images", "basic expressions")] == 6
+
+
+def test_identity_distance_is_nan_when_no_face_is_found(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out",
+                         progress=False)
+    assert len(manifest) == 1 and math.isnan(manifest["identity_distance"][0])
+
+
+def test_skip_errors_leaves_failed_photos_out_of_the_manifest(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
+    Path(frame["path"][1]).write_bytes(b"not an image")
+    jobs = aug.plan(frame, "expression")
+    manifest = aug.build(jobs, TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False,
+                         skip_errors=True)
+    assert set(manifest["source"]) == {frame["path"][0]}
+    assert manifest.attrs["failed"] == 6
+    with pytest.raises(ValueError, match="not decodable"):
+        aug.build(jobs, TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False)
+
+
+def test_build_rejects_a_plan_with_duplicate_outputs(tmp_path):
+    jobs = aug.plan(neutral_frame(tmp_path, subjects=("s1",), per_subject=1), "expression")
+    with pytest.raises(ValueError, match="occurs twice"):
+        aug.build(pd.concat([jobs, jobs]), TintAugmenter(), tmp_path / "out", progress=False)
+
+
+def test_two_workers_give_the_same_images_and_manifest_as_one(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    jobs = aug.plan(frame, "va", classes, n=2)
+    one = aug.build(jobs, TintAugmenter(), tmp_path / "one", jobs=1, measure_identity=False, progress=False)
+    two = aug.build(jobs, TintAugmenter(), tmp_path / "two", jobs=2, measure_identity=False, progress=False)
+    pd.testing.assert_frame_equal(one, two)
+    assert images_of(tmp_path / "one") == images_of(tmp_path / "two")
+
+
+def test_per_job_seeds_follow_the_build_seed(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    jobs = aug.plan(frame, "expression", n=1)
+    aug.build(jobs, TintAugmenter(), tmp_path / "a", seed=0, measure_identity=False, progress=False)
+    aug.build(jobs, TintAugmenter(), tmp_path / "b", seed=1, measure_identity=False, progress=False)
+    assert images_of(tmp_path / "a") != images_of(tmp_path / "b")
+
+
+# --- folds and counts -----------------------------------------------------------------------
+
+def test_fold_filter_keeps_synthesized_images_of_test_subjects_out_of_training(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2", "s3", "s4"), per_subject=2)
+    manifest = aug.build(aug.plan(frame, "expression", n=2), TintAugmenter(), tmp_path / "out",
+                         measure_identity=False, progress=False)
+    from affect.datasets import person_independent_folds
+
+    folds = person_independent_folds(frame, k=2, seed=0)
+    kept = aug.augment_folds(folds, manifest)
+    assert len(kept) == 2
+    for (train, test), rows in zip(folds, kept):
+        assert not set(rows["subject"]) & set(test["subject"])
+        assert set(rows["source"]) == set(train["path"])
+        assert len(rows) == 2 * len(train)
+
+
+def test_fold_filter_drops_a_test_subject_even_if_its_photo_is_in_training(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
+    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out",
+                         measure_identity=False, progress=False)
+    leaky = [(frame, frame[frame["subject"] == "s2"])]
+    (rows,) = aug.augment_folds(leaky, manifest)
+    assert list(rows["subject"]) == ["s1"]
+
+
+def test_synthesized_frame_has_the_database_columns(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out",
+                         measure_identity=False, progress=False)
+    synthesized = aug.synthesized_frame(manifest, tmp_path / "out")
+    from affect.datasets import COLUMNS
+
+    assert list(synthesized.columns[: len(COLUMNS)]) == list(COLUMNS)
+    assert Path(synthesized["path"][0]).is_file()
+    assert synthesized["expression"][0] == manifest["expression"][0]
+
+
+@pytest.mark.slow
+def test_augment_command_synthesizes_both_kinds_on_a_stand_in_database(tmp_path, monkeypatch):
+    from affect.cli import main
+    from affect.datasets.standin import write_proxy
+    from affect.gallery.affect_model import build_affect_model
+    from affect.gallery.fourdfab import load_gallery
+    from affect.gallery.standin import write_proxy_gallery
+
+    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
+    build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
+    write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
+    status = main(["augment", "bu3dfe", "--root", str(tmp_path / "bu3dfe"), "--out", str(tmp_path / "out"),
+                   "--affect-model", str(tmp_path / "model.npz"), "--n", "2", "--no-identity"])
+    assert status == 0
+    va, expression = aug.read_manifest(tmp_path / "out" / "va"), aug.read_manifest(tmp_path / "out" / "expression")
+    assert len(va) == 2 and len(expression) == 6  # one neutral subject: 2 VA targets, 6 expressions
+    assert set(expression["expression"]) == set(aug.BASIC_EXPRESSIONS)
+
+
+def test_afew_va_copy_augmented_per_fold_keeps_folds_person_independent(tmp_path, classes):
+    from affect import datasets
+    from affect.datasets import Sample
+
+    rng = np.random.default_rng(4)
+    landmarks = rng.uniform(2, 14, (68, 2))
+    records = [Sample(image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), subject=f"actor{c}",
+                      sequence=f"00{c}", valence=va, arousal=va, landmarks=landmarks)
+               for c in range(1, 5) for va in (0.0, 0.0, 0.5)]
+    root = datasets.write_layout("afew_va", tmp_path / "AFEW-VA", records)
+    neutral = datasets.neutral_frames(datasets.load("afew_va", root))
+    assert len(neutral) == 8
+    augmenter = TintAugmenter()
+    manifest = aug.build(aug.plan(neutral, "va", classes, n=2), augmenter, tmp_path / "out",
+                         measure_identity=False, progress=False)
+    assert len(manifest) == 16
+    assert all(np.allclose(seen, landmarks, atol=0.01) for seen in augmenter.landmarks)
+    folds = datasets.folds("afew_va", root, k=2, seed=0)
+    for (train, test), rows in zip(folds, aug.augment_folds(folds, manifest)):
+        assert len(rows) == 2 * len(set(train["path"]) & set(neutral["path"]))
+        assert set(rows["subject"]).isdisjoint(test["subject"])
+
+
+def test_synthesizer_adapter_calls_static_for_va_and_basic_for_expressions():
+    class Result:
+        def __init__(self, image):
+            self.image = image
+
+    class Synthesizer:
+        measure_identity = True
+        seen_landmarks = []
+
+        def static(self, image, va, landmarks=None):
+            self.seen_landmarks.append(landmarks)
+            return Result(np.full_like(image, int(100 * va[0])))
+
+        def basic(self, image, expression, landmarks=None):
+            return np.full_like(image, len(expression))
+
+    synthesizer = Synthesizer()
+    adapter = aug.SynthesizerAugmenter(synthesizer)
+    assert isinstance(adapter, aug.Augmenter)
+    assert synthesizer.measure_identity is True and adapter.synthesizer.measure_identity is False  # build measures it
+    state = adapter.prepare(np.zeros((4, 4, 3), np.uint8), None)
+    assert adapter.synthesize(state, aug.Target(0.5, 0.1, 3), seed=0)[0, 0, 0] == 50
+    assert adapter.synthesize(state, aug.Target(expression="fear"), seed=0)[0, 0, 0] == 4
+    marks = np.ones((68, 2))
+    adapter.synthesize(adapter.prepare(np.zeros((4, 4, 3), np.uint8), marks), aug.Target(0.2, 0.1, 3), seed=0)
+    assert synthesizer.seen_landmarks[-1] is marks
+    with pytest.raises(ValueError, match="has no static"):
+        aug.SynthesizerAugmenter(object())

@@ -1,0 +1,71 @@
+"""Photo -> fit -> texture -> deformed render -> Poisson blend round-trips (Sec. 4.1 to 4.4)."""
+
+import menpo.io as mio
+import numpy as np
+import pytest
+
+import affect  # noqa: F401  (menpo shims)
+from affect.face.morphable_model import load_default
+from affect.face.reconstruction import mouth_hole_triangles, reconstruct, render_affect
+from affect.image import read_image
+
+PHOTO = mio.data_path_to("takeo.ppm")
+
+
+@pytest.fixture(scope="module")
+def takeo():
+    image = read_image(PHOTO)
+    return image, reconstruct(image)
+
+
+def test_undeformed_render_reproduces_the_photo_inside_the_face(takeo):
+    image, recon = takeo
+    out = render_affect(image, recon)
+    error = np.abs(out.image[out.mask].astype(float) - image[out.mask]).mean()
+    assert out.mask.sum() > 1000
+    assert error < 8.0  # grey levels; measured about 4.2 on this photo
+
+
+def test_pixels_outside_the_face_are_unchanged(takeo):
+    image, recon = takeo
+    model = recon.model
+    delta = np.tensordot(model.expression_vector({"jawOpen": 0.6}), model.expression_basis, 1)
+    out = render_affect(image, recon, delta)
+    assert np.array_equal(out.image[~out.mask], image[~out.mask])
+
+
+def test_opening_the_jaw_changes_the_mouth_and_darkens_it(takeo):
+    image, recon = takeo
+    model = recon.model
+    delta = np.tensordot(model.expression_vector({"jawOpen": 0.8}), model.expression_basis, 1)
+    neutral, opened = render_affect(image, recon), render_affect(image, recon, delta)
+    lips = recon.fit.landmarks[60:68]
+    x0, y0 = lips.min(axis=0).astype(int)
+    x1, y1 = lips.max(axis=0).astype(int) + 1
+    mouth_neutral = neutral.image[y0:y1 + 5, x0:x1].astype(float).mean()
+    mouth_open = opened.image[y0:y1 + 5, x0:x1].astype(float).mean()
+    assert mouth_open < mouth_neutral - 10
+
+
+def test_a_saved_fit_is_reused_without_detection(takeo, tmp_path):
+    image, recon = takeo
+    recon.fit.save(tmp_path / "fit.npz")
+    from affect.face.fitting import Fit
+
+    again = reconstruct(np.zeros_like(image) + 128, fit=Fit.load(tmp_path / "fit.npz"))  # no face needed
+    assert np.allclose(again.shape, recon.shape)
+
+
+def test_photo_of_another_size_is_rejected(takeo):
+    image, recon = takeo
+    with pytest.raises(ValueError, match="size"):
+        render_affect(image[:-10], recon)
+
+
+def test_mouth_hole_triangles_lie_at_the_mouth():
+    model = load_default()
+    mouth = mouth_hole_triangles(model)
+    assert 0 < len(mouth) < len(model.hole_triangles)
+    centre = model.mean[mouth].mean(axis=(0, 1))
+    lips = model.mean[model.landmark_indices[48:68]].mean(axis=0)
+    assert np.linalg.norm(centre - lips) < 1.0  # cm
