@@ -10,6 +10,69 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class TrainingSizes:
+    """Sizes of the learning runs of one profile (Sec. 6.2; networks.md for the paper's values).
+
+    Attributes
+    ----------
+    input_size : int
+        Crop side of the per-frame networks, px (paper scale: 224, VGG-Face's input).
+    sequence_input_size : int
+        Crop side of the recurrent networks, px (AffWildNet: 96).
+    width : float
+        Channel-width multiplier of the networks (1.0: the published networks).
+    sequence_length : int
+        Frames per training clip of the recurrent networks (AffWildNet: 80).
+    gru_hidden, gru_layers : int
+        GRU sizes (AffWildNet: 128 units, 2 layers).
+    batch_size : int
+        Images per batch of the per-frame networks.
+    clips_per_batch : int
+        Clips per batch of the recurrent networks (Kollias's AffWildNet code: 10 of 80 frames).
+    max_epochs, patience : int
+        Epoch limit, and epochs without a better validation score before stopping.
+    learning_rate : float
+        Adam's step size.
+    mse_weight : float
+        Weight of the MSE term added to the CCC loss of VA training.
+    num_workers : int
+        DataLoader processes (0: load in the training process).
+    """
+
+    input_size: int
+    sequence_input_size: int
+    width: float
+    sequence_length: int
+    gru_hidden: int
+    gru_layers: int
+    batch_size: int
+    clips_per_batch: int
+    max_epochs: int
+    patience: int
+    learning_rate: float
+    mse_weight: float = 0.0
+    num_workers: int = 0
+
+
+# Sizes of the networks and their training. paper: VGG-Face's 224 px input, AffWildNet's 96 px
+# and 80-frame clips, 10 clips per batch (networks.md 1.1, 1.2); the paper names no optimiser
+# or learning rate for VGG-FACE, so Adam at 1e-4 for fine-tuning is a kit choice. default: a
+# 2-core CPU trains one network on a 3,000-image stand-in in a few minutes (64 px, a quarter of
+# the channels). smoke: seconds.
+_TRAINING = {
+    "smoke": TrainingSizes(input_size=32, sequence_input_size=32, width=0.0625, sequence_length=4,
+                           gru_hidden=16, gru_layers=2, batch_size=16, clips_per_batch=4, max_epochs=1,
+                           patience=1, learning_rate=1e-3, mse_weight=0.5),
+    "default": TrainingSizes(input_size=64, sequence_input_size=64, width=0.25, sequence_length=8,
+                             gru_hidden=64, gru_layers=2, batch_size=32, clips_per_batch=4, max_epochs=6,
+                             patience=2, learning_rate=1e-3, mse_weight=0.5),
+    "paper": TrainingSizes(input_size=224, sequence_input_size=96, width=1.0, sequence_length=80,
+                           gru_hidden=128, gru_layers=2, batch_size=64, clips_per_batch=10, max_epochs=30,
+                           patience=5, learning_rate=1e-4, mse_weight=0.5, num_workers=8),
+}
+
+
+@dataclass(frozen=True)
 class Profile:
     """Sizes of one run profile."""
 
@@ -32,6 +95,8 @@ class Profile:
     # Table 1: augmentation of the stand-ins (None: every neutral face, as the paper).
     augment_neutral_per_database: int | None
     augment_va_targets: int              # paper's Table 1 implies 57 per neutral face
+    # Sec. 6.2: the networks and their training.
+    training: TrainingSizes
 
 
 PROFILES: dict[str, Profile] = {
@@ -40,19 +105,22 @@ PROFILES: dict[str, Profile] = {
                      gallery_apex_per_expression=10, n_va_classes=20, sparse_components=3,
                      n_variations=2, data_scale=0.0005,
                      data_max_per_database=40,
-                     augment_neutral_per_database=1, augment_va_targets=2),
+                     augment_neutral_per_database=1, augment_va_targets=2,
+                     training=_TRAINING["smoke"]),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
                        gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,
                        n_variations=4, data_scale=0.01,
                        data_max_per_database=3000,
-                       augment_neutral_per_database=2, augment_va_targets=57),
+                       augment_neutral_per_database=2, augment_va_targets=57,
+                       training=_TRAINING["default"]),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
                      gallery_apex_per_expression=2000, n_va_classes=550, sparse_components=8,
                      n_variations=6, data_scale=1.0,
                      data_max_per_database=None,
-                     augment_neutral_per_database=None, augment_va_targets=57),
+                     augment_neutral_per_database=None, augment_va_targets=57,
+                     training=_TRAINING["paper"]),
 }
 
 

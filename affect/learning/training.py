@@ -39,7 +39,7 @@ from affect.learning import transforms
 from affect.learning.data import ClipDataset, EpochShuffle, FrameDataset
 from affect.learning.networks import RECURRENT, build_network, load_pretrained
 from affect.learning.prepared import PreparedFaces
-from affect.learning.sizes import TrainingSizes  # TODO-layout: affect.profiles
+from affect.profiles import TrainingSizes
 
 __all__ = ["AffectModule", "va_loss", "expression_loss", "class_weights", "fit", "make_loader",
            "input_size", "check_checkpoint", "CHECKPOINTS"]
@@ -190,16 +190,16 @@ def make_loader(faces: PreparedFaces, network: str, task: str, classes: Sequence
                 landmarks: bool = False) -> DataLoader:
     """A DataLoader over prepared faces: frames, or clips for the recurrent networks.
 
-    ``sizes.batch_size`` counts frames, so a clip batch holds ``batch_size // T`` clips (at
-    least one). Training loaders shuffle with :class:`EpochShuffle`; ``augment`` adds
-    Table 9's on-the-fly augmentation.
+    A batch holds ``sizes.batch_size`` images, or ``sizes.clips_per_batch`` clips of
+    ``sizes.sequence_length`` frames. Training loaders shuffle with :class:`EpochShuffle`;
+    ``augment`` adds Table 9's on-the-fly augmentation.
     """
     transform = transforms.augmentation(faces.size) if augment else transforms.to_network_input()
     if network in RECURRENT:
         if augment and landmarks:
             raise ValueError("augment: on-the-fly augmentation would move the faces but not their landmarks")
         dataset = ClipDataset(faces, task, classes, transform, sizes.sequence_length, landmarks)
-        batch = max(1, sizes.batch_size // sizes.sequence_length)
+        batch = sizes.clips_per_batch
     else:
         dataset, batch = FrameDataset(faces, task, classes, transform), sizes.batch_size
     sampler = EpochShuffle(len(dataset), seed) if train else None

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from affect.learning.prepared import INDEX_COLUMNS, PreparedFaces
-from affect.learning.sizes import TrainingSizes
+from affect.profiles import TrainingSizes
 
 TINY_SIZES = TrainingSizes(input_size=32, sequence_input_size=32, width=0.0625, sequence_length=4,
-                           gru_hidden=8, gru_layers=2, batch_size=16, max_epochs=3, patience=10,
+                           gru_hidden=8, gru_layers=2, batch_size=16, clips_per_batch=4, max_epochs=3, patience=10,
                            learning_rate=3e-3, mse_weight=0.5)
 
 
