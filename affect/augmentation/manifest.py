@@ -65,7 +65,10 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     # Parsed line by line rather than with pandas.read_csv: a row cut off inside its last
     # field (identity distance "0.4" of "0.4321") parses cleanly there; only the missing
     # newline tells that it is unfinished.
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's "CSV UTF-8" has a byte-order mark
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
     lines = text.split("\n")
     complete = lines[:-1]  # the last element is '' if the file ends with a newline, else a cut line
     if lines[-1]:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from affect.datasets.common import (
     Collector,
+    DatasetFormatError,
     Sample,
     check_root,
     check_samples,
@@ -38,6 +39,8 @@ FOLDERS = {"Angry": "anger", "Disgust": "disgust", "Fear": "fear", "Happy": "hap
            "Neutral": "neutral", "Sad": "sadness", "Surprise": "surprise"}
 _SPLIT_FOLDERS = {"train": ("Train", "train_afew", "Train_AFEW"),
                   "val": ("Val", "val_afew", "Val_AFEW")}
+LAYOUT = ("<root>/Train/<emotion>/<clip>.avi and <root>/Val/<emotion>/<clip>.avi "
+          f"(emotion: {', '.join(FOLDERS)})")
 
 
 def _split_folder(root: Path, split: str) -> Path | None:
@@ -67,7 +70,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     parts = [s for s in _SPLIT_FOLDERS if split in ("all", s)]
     folders = {part: _split_folder(root, part) for part in parts}
     if split != "all" and folders[split] is None:
-        raise ValueError(f"root: no {' or '.join(_SPLIT_FOLDERS[split])} folder in {root}")
+        raise DatasetFormatError(f"{root}: no {' or '.join(_SPLIT_FOLDERS[split])} folder; expected {LAYOUT}")
     collector = Collector("afew", split, strict)
     for part, folder in folders.items():
         if folder is None:
@@ -80,6 +83,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
                 for index in range(n_frames):
                     collector.add(f"{clip}#{index}", sequence=clip.stem, frame=index,
                                   expression=expression, part=part)
+    collector.require_rows(root, LAYOUT)
     return collector.frame(extra_columns=("part",))
 
 

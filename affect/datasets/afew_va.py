@@ -42,6 +42,7 @@ __all__ = ["SPLITS", "SCALE", "load", "write_layout"]
 SPLITS = ("all",)  # no official split; the paper uses person-independent folds
 SCALE = 10.0  # ratings are integers in [-10, 10] (AFEW-VA paper)
 FRAME_EXTENSIONS = (".png", ".jpg")  # PNG in the release; some re-distributed copies use JPEG
+LAYOUT = "numbered clip folders <root>/<clip>/ holding <clip>.json and the frames 00000.png, ..."
 
 
 def _line_of(text: str, key: str) -> int:
@@ -55,7 +56,9 @@ def _load_clip(collector: Collector, folder: Path, decode: bool) -> None:
     if not file.is_file():
         collector.problem(folder, 0, f"clip folder has no {file.name}")
         return
-    text = file.read_text()
+    text = collector.text(file)
+    if text is None:
+        return
     try:
         data = json.loads(text)
         frames = data["frames"]
@@ -129,6 +132,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     collector = Collector("afew_va", split, strict)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
         _load_clip(collector, folder, decode_check)
+    collector.require_rows(root, LAYOUT)
     return collector.frame()
 
 

@@ -25,7 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affect.datasets.common import Collector, Sample, check_image, check_root, check_samples, check_split, in_range
+from affect.datasets.common import (
+    Collector,
+    DatasetFormatError,
+    Sample,
+    check_image,
+    check_root,
+    check_samples,
+    check_split,
+    in_range,
+)
 from affect.face.landmarks import N_LANDMARKS
 from affect.image import write_image
 
@@ -45,13 +54,16 @@ UNANNOTATED_VA = -2.0  # documented value of valence/arousal for Uncertain and N
 # Manually_Annotated/, in a sibling Manually_Annotated_file_lists/, or at the root.
 _LIST_DIRS = ("Manually_Annotated", "Manually_Annotated_file_lists", ".")
 _IMAGE_DIRS = ("Manually_Annotated/Manually_Annotated_Images", "Manually_Annotated_Images")
+LAYOUT = (f"comma-separated rows {','.join(HEADER)} (header optional) naming images under "
+          f"{_IMAGE_DIRS[0]}")
 
 
 def _find(root: Path) -> tuple[Path, Path]:
     """The folder holding training.csv and the image folder (handles a doubled unzip folder)."""
     lists = next((root / d for d in _LIST_DIRS if (root / d / "training.csv").is_file()), None)
     if lists is None:
-        raise ValueError(f"root: no training.csv under {root} (looked in {', '.join(_LIST_DIRS)})")
+        raise DatasetFormatError(f"{root}: no training.csv (looked in {', '.join(_LIST_DIRS)}); "
+                                 f"expected {_LIST_DIRS[0]}/training.csv and validation.csv")
     images = next((root / d for d in _IMAGE_DIRS if (root / d).is_dir()), root / _IMAGE_DIRS[0])
     if (images / images.name).is_dir():  # some unzipped copies nest the folder in itself
         images = images / images.name
@@ -59,19 +71,40 @@ def _find(root: Path) -> tuple[Path, Path]:
 
 
 def _read_csv(collector: Collector, path: Path, images: Path, part: str, decode: bool) -> None:
-    """Parse one annotation list into the collector, tagging rows with their part."""
+    """Parse one annotation list into the collector, tagging rows with their part.
+
+    Raises DatasetFormatError when the file is not UTF-8, is separated by ';' (a
+    spreadsheet's export in some locales) or yields no usable row.
+    """
     if not path.is_file():
-        raise ValueError(f"root: {path} is missing")
-    with open(path, newline="") as handle:
+        raise DatasetFormatError(f"{path}: missing; expected {LAYOUT}")
+    rows_before = len(collector.rows)
+    # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
-        for fields in reader:
-            line = reader.line_num
-            # validation.csv ships without a header in some releases: detect, don't assume.
-            if line == 1 and fields and fields[0].strip() == HEADER[0]:
-                continue
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            _parse_row(collector, path, line, fields, images, part, decode)
+        try:
+            for fields in reader:
+                line = reader.line_num
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                if len(collector.rows) == rows_before and not collector.problems:
+                    _check_delimiter(path, line, fields)
+                # validation.csv ships without a header in some releases: detect, don't assume.
+                if line == 1 and fields[0].strip() == HEADER[0]:
+                    continue
+                _parse_row(collector, path, line, fields, images, part, decode)
+        except UnicodeDecodeError:
+            raise DatasetFormatError(f"{path}: not UTF-8 text") from None
+    collector.require_rows(path, LAYOUT, since=rows_before)
+
+
+def _check_delimiter(path: Path, line: int, fields: list[str]) -> None:
+    """Raise if the first row has its columns only when split at ';' (comma rows cannot:
+    their landmark field alone holds 135 semicolons)."""
+    if len(fields) == len(HEADER):
+        return
+    if len(next(csv.reader([",".join(fields)], delimiter=";"))) == len(HEADER):
+        raise DatasetFormatError(f"{path}:{line}: fields are separated by ';'; expected {LAYOUT}")
 
 
 def _parse_row(collector: Collector, path: Path, line: int, fields: list[str], images: Path,

@@ -25,6 +25,7 @@ import pandas as pd
 
 from affect.datasets.common import (
     Collector,
+    DatasetFormatError,
     Sample,
     check_root,
     check_samples,
@@ -40,12 +41,20 @@ __all__ = ["SPLITS", "load", "write_layout"]
 
 SPLITS = ("train", "test", "all")
 VIDEO_EXTENSIONS = (".mp4", ".avi")  # both occur in the release
+LAYOUT = ("<root>/annotations/<split>/valence/<id>.txt and arousal/<id>.txt beside "
+          "<root>/videos/<split>/<id>.mp4 (split: train or test)")
 
 
-def _read_values(collector: Collector, path: Path) -> list[float]:
-    """Values of a one-float-per-line file; a bad line becomes NaN and a problem."""
+def _read_values(collector: Collector, path: Path) -> list[float] | None:
+    """Values of a one-float-per-line file; a bad line becomes NaN and a problem.
+
+    None (after recording a problem) when the file is not UTF-8 text.
+    """
+    content = collector.text(path)
+    if content is None:
+        return None
     values = []
-    for line, text in enumerate(path.read_text().splitlines(), start=1):
+    for line, text in enumerate(content.splitlines(), start=1):
         if not text.strip():
             continue
         try:
@@ -77,6 +86,8 @@ def _load_video(collector: Collector, root: Path, split: str, vid: str) -> None:
         collector.problem(video, 0, "video cannot be opened or has no frames")
         return
     valence, arousal = _read_values(collector, valence_file), _read_values(collector, arousal_file)
+    if valence is None or arousal is None:
+        return
     for longer, other, extra in ((valence_file, arousal_file, valence[len(arousal):]),
                                  (arousal_file, valence_file, arousal[len(valence):])):
         for offset in range(len(extra)):
@@ -123,12 +134,13 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     root = check_root(root).resolve()
     splits = [s for s in SPLITS[:-1] if (root / "annotations" / s).is_dir()] if split == "all" else [split]
     if split != "all" and not (root / "annotations" / split / "valence").is_dir():
-        raise ValueError(f"root: no {root / 'annotations' / split / 'valence'} folder")
+        raise DatasetFormatError(f"{root}: no annotations/{split}/valence folder; expected {LAYOUT}")
     collector = Collector("affwild", split, strict)
     for part in splits:
         folder = root / "annotations" / part / "valence"
         for file in sorted(folder.glob("*.txt")):
             _load_video(collector, root, part, file.stem)
+    collector.require_rows(root, LAYOUT)
     return collector.frame(extra_columns=("part",))
 
 

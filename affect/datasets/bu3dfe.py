@@ -30,6 +30,7 @@ CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "SA": 
 _SUBJECT = re.compile(r"[FM]\d{4}")
 _NAME = re.compile(r"(?P<subject>[FM]\d{4})_(?P<code>[A-Z]{2})(?P<intensity>\d{2})(?P<race>[A-Z]{2})_F2D")
 _IMAGE_EXTENSIONS = (".bmp", ".png")
+LAYOUT = "subject folders <root>/F0001/ ... holding frontal images F0001_AN01WH_F2D.bmp"
 
 
 def _parse(collector: Collector, folder: Path, file: Path, decode: bool) -> None:
@@ -78,6 +79,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
         for file in sorted(folder.iterdir()):
             if file.suffix.lower() in _IMAGE_EXTENSIONS and "_F2D" in file.stem:
                 _parse(collector, folder, file, decode_check)
+    collector.require_rows(root, LAYOUT)
     return collector.frame(extra_columns=("intensity", "race"))
 
 

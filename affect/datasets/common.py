@@ -5,6 +5,9 @@ A loader turns one database's files into a :class:`pandas.DataFrame` with the co
 ``frame.attrs['report']``. Bad input (a malformed line, a missing image, a label out of
 range) never stops a load: the row is skipped and the report names the file and line.
 With ``strict=True`` the first such problem raises :class:`DatasetFormatError` instead.
+A load that keeps no row at all (an empty folder, another database's folder, an empty
+list) raises :class:`DatasetFormatError` naming the place and the expected layout, and
+annotation text is read as UTF-8 with an optional byte-order mark (:func:`read_text`).
 Rows that a database documents as unlabelled (AffectNet's ``-2`` valence-arousal, its
 codes 8 to 10) are not problems: they are kept out and counted under ``excluded``.
 
@@ -39,6 +42,7 @@ __all__ = [
     "load_report",
     "Sample",
     "read_frame",
+    "read_text",
     "video_frame_count",
     "person_independent_folds",
 ]
@@ -55,6 +59,19 @@ VIDEO_FRAME_SEPARATOR = "#"
 
 class DatasetFormatError(ValueError):
     """A database file breaks its documented format; the message names the file and line."""
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The text of an annotation file, without a UTF-8 byte-order mark.
+
+    Spreadsheet programs save "CSV UTF-8" with a byte-order mark; it is dropped so the first
+    row reads like any other. A file that is not UTF-8 raises :class:`DatasetFormatError`
+    ``"<file>: not UTF-8 text"``.
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetFormatError(f"{path}: not UTF-8 text") from None
 
 
 @dataclass(frozen=True)
@@ -137,6 +154,31 @@ class Collector:
         if self.strict:
             raise DatasetFormatError(str(problem))
         self.problems.append(problem)
+
+    def text(self, path: str | os.PathLike) -> str | None:
+        """A file's text (see :func:`read_text`), or None after recording it as not UTF-8."""
+        try:
+            return read_text(path)
+        except DatasetFormatError:
+            self.problem(path, 0, "not UTF-8 text")
+            return None
+
+    def require_rows(self, where: str | os.PathLike, layout: str, since: int = 0) -> None:
+        """Raise DatasetFormatError if no row was added after the first ``since`` rows.
+
+        A load that finds nothing usable (an empty folder, another database's folder, a list
+        whose every row is bad) is an error, not an empty frame: the message names the place
+        searched, the expected layout and the first skipped row.
+        """
+        if len(self.rows) > since:
+            return
+        split = f" for split {self.split!r}" if self.split != "all" else ""
+        text = f"{where}: no usable {self.database} rows{split}; expected {layout}"
+        if self.problems:
+            text += f" (skipped {len(self.problems)} bad rows, first: {self.problems[0]})"
+        if self.excluded:
+            text += f" (excluded {sum(self.excluded.values())} unlabelled rows)"
+        raise DatasetFormatError(text)
 
     def exclude(self, reason: str, count: int = 1) -> None:
         """Count rows left out on purpose (documented unlabelled rows)."""

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from affect.datasets.common import Collector, Sample, check_image, check_root, check_samples, check_split
+from affect.datasets.common import (
+    Collector,
+    DatasetFormatError,
+    Sample,
+    check_image,
+    check_root,
+    check_samples,
+    check_split,
+    read_text,
+)
 from affect.image import write_image
 
 __all__ = ["SPLITS", "LABELS", "load", "write_layout"]
@@ -28,6 +37,8 @@ LABELS = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutr
 LABEL_FILE = Path("EmoLabel") / "list_patition_label.txt"
 ALIGNED = Path("Image") / "aligned"
 _DIGITS = {"train": 5, "test": 4}  # train_00001 but test_0001 in the release
+LAYOUT = (f"lines '<name> <label>' in <root>/{LABEL_FILE.as_posix()} naming images "
+          f"<root>/{ALIGNED.as_posix()}/<stem>_aligned.jpg")
 
 
 def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
@@ -52,9 +63,9 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     root = check_root(root).resolve()
     labels = root / LABEL_FILE
     if not labels.is_file():
-        raise ValueError(f"root: no {labels}")
+        raise DatasetFormatError(f"{root}: no {LABEL_FILE.as_posix()}; expected {LAYOUT}")
     collector = Collector("rafdb", split, strict)
-    for line, text in enumerate(labels.read_text().splitlines(), start=1):
+    for line, text in enumerate(read_text(labels).splitlines(), start=1):
         fields = text.split()
         if not fields:
             continue
@@ -74,6 +85,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
         image = root / ALIGNED / f"{Path(name).stem}_aligned.jpg"
         if check_image(collector, image, decode_check, line, labels):
             collector.add(str(image), expression=LABELS[label - 1], part=part)
+    collector.require_rows(labels, LAYOUT)
     return collector.frame(extra_columns=("part",))
 
 

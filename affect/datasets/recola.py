@@ -24,6 +24,7 @@ import pandas as pd
 
 from affect.datasets.common import (
     Collector,
+    DatasetFormatError,
     Sample,
     check_root,
     check_samples,
@@ -39,13 +40,21 @@ __all__ = ["SPLITS", "FRAME_STEP", "load", "write_layout"]
 SPLITS = ("train", "dev", "all")
 FRAME_STEP = 0.04  # seconds between gold-standard rows (AVEC 2016: 25 Hz)
 _RECORDING = re.compile(r"(train|dev|test)_\d+")
+LAYOUT = ("<root>/ratings_gold_standard/{valence,arousal}/<split>_<n>.arff beside "
+          "<root>/recordings_video/<split>_<n>.mp4 (split: train or dev)")
 
 
-def _read_arff(collector: Collector, path: Path) -> dict[int, tuple[float, int]]:
-    """Gold-standard (value, line) by frame index; bad rows become problems."""
+def _read_arff(collector: Collector, path: Path) -> dict[int, tuple[float, int]] | None:
+    """Gold-standard (value, line) by frame index; bad rows become problems.
+
+    None (after recording a problem) when the file is not UTF-8 text.
+    """
+    content = collector.text(path)
+    if content is None:
+        return None
     values: dict[int, tuple[float, int]] = {}
     in_data = False
-    for line, text in enumerate(path.read_text().splitlines(), start=1):
+    for line, text in enumerate(content.splitlines(), start=1):
         text = text.strip()
         if not text or text.startswith("%"):
             continue
@@ -84,6 +93,8 @@ def _load_recording(collector: Collector, root: Path, name: str) -> None:
         collector.problem(arousal_file, 0, f"video {video} missing or unreadable")
         return
     valence, arousal = _read_arff(collector, valence_file), _read_arff(collector, arousal_file)
+    if valence is None or arousal is None:
+        return
     for file, own, other, other_name in ((valence_file, valence, arousal, "arousal"),
                                          (arousal_file, arousal, valence, "valence")):
         for index in sorted(set(own) - set(other)):
@@ -119,12 +130,13 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     root = check_root(root).resolve()
     folder = root / "ratings_gold_standard" / "arousal"
     if not folder.is_dir():
-        raise ValueError(f"root: no {folder} folder")
+        raise DatasetFormatError(f"{root}: no ratings_gold_standard/arousal folder; expected {LAYOUT}")
     collector = Collector("recola", split, strict)
     for file in sorted(folder.glob("*.arff")):
         part = file.stem.split("_")[0]
         if _RECORDING.fullmatch(file.stem) and split in ("all", part):
             _load_recording(collector, root, file.stem)
+    collector.require_rows(root, LAYOUT)
     return collector.frame(extra_columns=("part",))
 
 

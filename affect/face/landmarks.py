@@ -375,9 +375,10 @@ def read_pts(path: str | os.PathLike, n_points: int | None = N_LANDMARKS) -> np.
     if not path.is_file():
         raise ValueError(f"{path}: no such .pts file")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: files saved by Windows editors may start with a byte-order mark
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text .pts file") from None
+        raise ValueError(f"{path}: not UTF-8 text") from None
     declared, points, state = None, [], "header"
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()

@@ -227,6 +227,16 @@ def test_malformed_middle_manifest_line_raises_naming_file_and_line(tmp_path):
         aug.read_manifest(path)
 
 
+def test_manifest_with_a_byte_order_mark_reads_the_same(tmp_path):
+    header = ",".join(aug.MANIFEST_COLUMNS)
+    path = tmp_path / aug.MANIFEST
+    path.write_text(f"\ufeff{header}\nb.png,src.png,s,q,,,fear,-1,\n", encoding="utf-8")
+    assert list(aug.read_manifest(path)["expression"]) == ["fear"]
+    path.write_bytes(f"{header}\nb\xe9.png,src.png,s,q,,,fear,-1,\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"manifest\.csv: not UTF-8 text$"):
+        aug.read_manifest(path)
+
+
 def test_rows_of_another_plan_in_the_same_folder_are_kept(tmp_path, classes):
     frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
     out = tmp_path / "out"

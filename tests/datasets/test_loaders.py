@@ -529,3 +529,115 @@ def test_neutral_frames_prefer_the_neutral_class_when_expressions_are_labelled()
                           "expression": ["happiness", "neutral", None]})
     assert list(neutral_frames(frame).index) == [0] and neutral_frames(frame)["expression"][0] == "neutral"
     assert len(neutral_frames(frame, by="va")) == 2
+
+
+# --------------------------------------------------------------------------- nothing usable
+@pytest.mark.parametrize("name", ["affwild", "afew_va", "afew", "bu3dfe", "rafdb", "recola", "affectnet"])
+def test_an_empty_folder_is_a_format_error_naming_it_and_the_layout(tmp_path: Path, name: str):
+    with pytest.raises(datasets.DatasetFormatError, match="expected") as error:
+        load(name, tmp_path)
+    assert str(tmp_path) in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["affwild", "afew", "bu3dfe", "recola", "rafdb", "affectnet"])
+def test_another_databases_folder_is_a_format_error(afew_va_root: Path, name: str):
+    with pytest.raises(datasets.DatasetFormatError, match=f"{afew_va_root}.*expected"):
+        load(name, afew_va_root)
+
+
+def test_afew_va_on_a_bu3dfe_folder_is_a_format_error(bu3dfe_root: Path):
+    with pytest.raises(datasets.DatasetFormatError, match="no usable afew_va rows; expected numbered clip"):
+        load("afew_va", bu3dfe_root)
+
+
+def test_a_load_whose_every_row_is_bad_is_a_format_error_quoting_the_first(tmp_path: Path):
+    _afew_va_clip(tmp_path, "001", "anna", [(12, 0)])
+    with pytest.raises(datasets.DatasetFormatError, match=r"skipped 1 bad rows, first: .*001\.json"):
+        load("afew_va", tmp_path)
+
+
+@pytest.mark.parametrize("content", ["", AFFECTNET_HEADER + "\n", "\n\n"])
+def test_affectnet_empty_or_header_only_list_is_a_format_error(affectnet_root: Path, content: str):
+    (affectnet_root / "Manually_Annotated" / "training.csv").write_text(content)
+    with pytest.raises(datasets.DatasetFormatError, match=r"training\.csv: no usable affectnet rows"):
+        load("affectnet", affectnet_root, "train")
+
+
+def test_affectnet_semicolon_separated_list_is_a_format_error(affectnet_root: Path):
+    file = affectnet_root / "Manually_Annotated" / "training.csv"
+    rows = [AFFECTNET_HEADER.replace(",", ";")] + [
+        f'689/good{i:02d}.jpg;0;0;8;8;"{MARKS}";1;0.1;0.2' for i in range(3)]
+    file.write_text("\n".join(rows) + "\n")
+    with pytest.raises(datasets.DatasetFormatError, match=r"training\.csv:1: fields are separated by ';'"):
+        load("affectnet", affectnet_root)
+    file.write_text("\n".join(rows[1:]) + "\n")  # no header either
+    with pytest.raises(datasets.DatasetFormatError, match=r"training\.csv:1: fields are separated by ';'"):
+        load("affectnet", affectnet_root)
+
+
+def test_affectnet_split_without_rows_is_still_an_empty_frame_when_the_file_has_rows(affectnet_root: Path):
+    file = affectnet_root / "Manually_Annotated" / "training.csv"
+    file.write_text(AFFECTNET_HEADER + "\n" + _affectnet_row("good00.jpg", 1, 0.1, 0.2) + "\n")
+    assert len(load("affectnet", affectnet_root, "train")) == 1
+    assert len(load("affectnet", affectnet_root, "val")) == 0  # 15 % of one row rounds to 0
+
+
+# --------------------------------------------------------------------------- text encodings
+BOM = "\ufeff"
+
+
+def test_affectnet_reads_lists_with_a_byte_order_mark(affectnet_root: Path):
+    base = affectnet_root / "Manually_Annotated"
+    expected = {part: len(load("affectnet", affectnet_root, part)) for part in ("train", "test")}
+    for name in ("training.csv", "validation.csv"):  # with and without a header row
+        (base / name).write_text(BOM + (base / name).read_text(), encoding="utf-8")
+    assert {part: len(load("affectnet", affectnet_root, part)) for part in expected} == expected
+    assert _report(load("affectnet", affectnet_root, "train")).skipped == 3  # as without the mark
+
+
+def test_afew_va_clip_json_with_a_byte_order_mark_reads_the_same(afew_va_root: Path):
+    before = load("afew_va", afew_va_root)
+    file = afew_va_root / "001" / "001.json"
+    file.write_text(BOM + file.read_text(), encoding="utf-8")
+    after = load("afew_va", afew_va_root)
+    assert list(after["path"]) == list(before["path"])
+
+
+def test_rafdb_label_file_with_a_byte_order_mark_reads_the_same(rafdb_root: Path):
+    labels = rafdb_root / "EmoLabel" / "list_patition_label.txt"
+    before = list(load("rafdb", rafdb_root)["expression"])
+    labels.write_text(BOM + labels.read_text(), encoding="utf-8")
+    assert list(load("rafdb", rafdb_root)["expression"]) == before
+
+
+def test_affwild_values_with_a_byte_order_mark(affwild_root: Path):
+    file = affwild_root / "annotations" / "train" / "valence" / "202.txt"
+    file.write_text(BOM + file.read_text(), encoding="utf-8")
+    frame = load("affwild", affwild_root, "train")
+    assert list(frame[frame["sequence"] == "202"]["valence"]) == [0.1, 0.2, 0.3]
+
+
+def test_a_non_utf8_affectnet_list_is_reported_as_not_utf8_text(affectnet_root: Path):
+    file = affectnet_root / "Manually_Annotated" / "training.csv"
+    file.write_bytes(file.read_bytes().replace(b"good00", "g\u00e9od00".encode("latin-1")))
+    with pytest.raises(datasets.DatasetFormatError, match=r"training\.csv: not UTF-8 text$"):
+        load("affectnet", affectnet_root)
+
+
+def test_a_non_utf8_rafdb_label_file_is_reported_as_not_utf8_text(rafdb_root: Path):
+    labels = rafdb_root / "EmoLabel" / "list_patition_label.txt"
+    labels.write_bytes(b"train_\xe900001.jpg 5\n")
+    with pytest.raises(datasets.DatasetFormatError, match=r"list_patition_label\.txt: not UTF-8 text$"):
+        load("rafdb", rafdb_root)
+
+
+def test_a_non_utf8_annotation_file_of_one_video_is_a_skipped_problem(affwild_root: Path):
+    (affwild_root / "annotations" / "train" / "arousal" / "202.txt").write_bytes(b"0.4\n\xff\xfe\n")
+    frame = load("affwild", affwild_root, "train")
+    assert "202" not in set(frame["sequence"])
+    assert any(str(p).endswith("202.txt: not UTF-8 text") for p in _report(frame).problems)
+    for other in ("105.txt", "318.txt"):  # strict mode would stop at their problems first
+        for name in ("valence", "arousal"):
+            (affwild_root / "annotations" / "train" / name / other).unlink()
+    with pytest.raises(datasets.DatasetFormatError, match=r"202\.txt: not UTF-8 text"):
+        load("affwild", affwild_root, "train", strict=True)

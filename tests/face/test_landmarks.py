@@ -230,6 +230,19 @@ def test_read_pts_rejects_a_file_without_closing_brace(tmp_path):
         read_pts(path, n_points=1)
 
 
+def test_read_pts_reads_a_file_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.pts"
+    path.write_text("\ufeffversion: 1\nn_points: 2\n{\n1 1\n10.5 20\n}\n", encoding="utf-8")
+    np.testing.assert_array_equal(read_pts(path, n_points=2), [[0, 0], [9.5, 19]])
+
+
+def test_read_pts_reports_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "latin.pts"
+    path.write_bytes(b"version: 1\n% caf\xe9\n")
+    with pytest.raises(ValueError, match=r"latin\.pts: not UTF-8 text$"):
+        read_pts(path)
+
+
 def test_read_pts_names_a_missing_file(tmp_path):
     with pytest.raises(ValueError, match="gone.pts: no such"):
         read_pts(tmp_path / "gone.pts")
