@@ -11,6 +11,7 @@ status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,12 @@ from pathlib import Path
 from affect import __version__, data_paths, profiles
 
 DETECTORS = ("hog", "cnn")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")  # what the image writer is given by the commands
+
+
+def _suffix_list(suffixes: Sequence[str]) -> str:
+    """'.png, .jpg or .jpeg'."""
+    return f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
 
 
 # --- shared options ------------------------------------------------------------------------
@@ -42,6 +49,30 @@ def _add_affect_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--affect-model", metavar="FILE.npz", default=None,
                         help="affect model built by 'affect affect-model' (default: $AFFECT_MODEL, "
                              "else the default stand-in gallery's model under the data folder)")
+
+
+def _add_overwrite_input(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow -o to name an input file, which is then replaced")
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist yet
+        return first.absolute() == second.absolute()
+
+
+def _check_output(output: str | os.PathLike, inputs: dict[str, str | None] | None = None, *,
+                  overwrite: bool = False, folder: bool = False) -> Path:
+    """Refuse, before any work, an output that cannot be written or that would replace an input."""
+    from affect.files import check_writable
+
+    output = Path(output)
+    for role, given in (inputs or {}).items():
+        if given is not None and not overwrite and _same_file(output, Path(given)):
+            raise ValueError(f"{output}: is the input {role}; choose another -o or add --overwrite")
+    return check_writable(output, folder=folder)
 
 
 def _command(commands, name: str, handler: Callable[[argparse.Namespace], object], help: str,
@@ -89,6 +120,7 @@ def _landmarks(args: argparse.Namespace) -> None:
     from affect.face.landmarks import landmarks_for, write_pts
 
     output = Path(args.output) if args.output else Path(args.photo).with_suffix(".pts")
+    _check_output(output, {"photo": args.photo}, overwrite=args.overwrite)
     points = landmarks_for(args.photo, detector=args.detector)
     print(write_pts(output, points))
 
@@ -100,15 +132,17 @@ def _add_landmarks(commands) -> None:
                                   "iBUG landmarks as a 300-W .pts file (1-based x y per line).")
     parser.add_argument("photo", help="image file with a face")
     parser.add_argument("-o", "--output", help="output .pts file (default: PHOTO with suffix .pts)")
+    _add_overwrite_input(parser)
     _add_detector(parser)
 
 
 def _fit(args: argparse.Namespace) -> None:
     from affect.face.reconstruction import reconstruct
 
+    output = _check_output(args.output)
+    if output.suffix.lower() != ".npz":
+        raise ValueError(f"{output}: a fit is saved as .npz; name it FIT.npz")
     recon = reconstruct(args.photo, landmarks=args.landmarks, detector=args.detector)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     recon.fit.save(output)
     print(f"{output}: fitted {recon.model.name} to {args.photo} "
           f"(landmark error {recon.fit.landmark_error_iod:.3f} of the inter-ocular distance)")
@@ -143,16 +177,20 @@ def _render(args: argparse.Namespace) -> None:
     from affect.face.reconstruction import reconstruct, render_affect
     from affect.image import read_image, write_image
 
+    output = _check_output(args.output, {"photo": args.photo, "fit": args.fit}, overwrite=args.overwrite)
+    if output.suffix.lower() not in _IMAGE_SUFFIXES:
+        raise ValueError(f"{output}: the output is an image; name it {_suffix_list(_IMAGE_SUFFIXES)}")
+    requested = _expression_weights(args.expression)
     fit = Fit.load(args.fit)
     recon = reconstruct(args.photo, fit=fit)
     model = recon.model
     try:
-        weights = model.expression_vector(_expression_weights(args.expression))
+        weights = model.expression_vector(requested)
     except (KeyError, ValueError) as error:
         raise ValueError(f"--expression: {str(error).strip(chr(39))}") from None
     delta = np.tensordot(weights, model.expression_basis, axes=1) if weights.any() else None
     result = render_affect(read_image(args.photo), recon, delta, blend=not args.no_blend)
-    print(write_image(args.output, result.image))
+    print(write_image(output, result.image))
 
 
 def _add_render(commands) -> None:
@@ -168,7 +206,8 @@ def _add_render(commands) -> None:
     parser.add_argument("--expression", metavar="NAME=WEIGHT", nargs="+",
                         help="blendshape weights in [0, 1], e.g. jawOpen=0.5 mouthSmile_L=0.8")
     parser.add_argument("--no-blend", action="store_true", help="paste the rendering instead of blending it")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output image (.png or .jpg)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output image (.png, .jpg or .jpeg)")
+    _add_overwrite_input(parser)
 
 
 # --- the gallery and the affect model (Sec. 3, 4.5) ----------------------------------------
@@ -246,7 +285,6 @@ def _add_affect_model_command(commands) -> None:
 
 # --- synthesis (Sec. 4.5.2) ------------------------------------------------------------------
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _SEQUENCE_SUFFIXES = (".gif", ".mp4")
 
 
@@ -269,9 +307,12 @@ def _synthesize(args: argparse.Namespace) -> None:
     if args.path is None:
         if output.suffix.lower() not in _IMAGE_SUFFIXES:
             raise ValueError(f"{output}: --va and --expression write one image; name it "
-                             f"{', '.join(_IMAGE_SUFFIXES)}")
+                             f"{_suffix_list(_IMAGE_SUFFIXES)}")
     elif output.suffix and output.suffix.lower() not in _SEQUENCE_SUFFIXES:
         raise ValueError(f"{output}: --path writes a .gif, an .mp4 or a folder (no suffix)")
+    _check_output(output, {"photo": args.image, "landmarks": args.landmarks, "VA path": args.path,
+                           "affect model": args.affect_model},
+                  overwrite=args.overwrite, folder=args.path is not None and not output.suffix)
     for label, value in zip(("valence", "arousal"), args.va or ()):
         if not abs(value) <= 1.0:  # also refuses NaN
             raise ValueError(f"--va: {label} {value:g} is outside [-1, 1]")
@@ -319,6 +360,7 @@ def _add_synthesize(commands) -> None:
                         help="frame rate of a .gif/.mp4 (default: %(default)s)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="a .png or .jpg for --va/--expression; a .gif, .mp4 or folder for --path")
+    _add_overwrite_input(parser)
 
 
 # --- databases and augmentation (Sec. 5, 6.2) ------------------------------------------------
@@ -361,6 +403,7 @@ def _augment(args: argparse.Namespace) -> None:
     from affect.augmentation.build import augment_database
     from affect.synthesis import AffectSynthesizer
 
+    _check_output(args.out, folder=True)
     synthesizer = AffectSynthesizer.from_file(args.affect_model, measure_identity=False)
     manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
                                  split=args.split, n_va=args.n, jobs=args.jobs, seed=args.seed,
@@ -394,6 +437,125 @@ def _add_augment(commands) -> None:
     _add_seed(parser)
     parser.add_argument("--no-identity", action="store_true",
                         help="do not measure the identity distance of each output")
+
+
+# --- learning: prepare, train, evaluate (Sec. 6.2) ---------------------------------------
+
+NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe")  # affect.learning.networks
+
+
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    from affect.datasets import NAMES
+
+    parser.add_argument("--database", required=True, choices=NAMES, help="database to train and test on")
+    parser.add_argument("--data-source", choices=data_paths.SOURCES, default="proxy",
+                        help="proxy: the stand-in written by 'affect data proxy NAME --profile PROFILE'; "
+                             "real: the licensed database under data/ (see data/README.md); default: %(default)s")
+    _add_profile(parser, help="sizes of the networks and training: smoke (seconds), default (minutes on a "
+                              "laptop CPU), paper (the paper's sizes, GPU); default: %(default)s")
+    parser.add_argument("--fold", type=int, default=None,
+                        help="cross-validation fold of afew_va and bu3dfe (default: 0)")
+    parser.add_argument("--augmented", metavar="BUILD", default=None,
+                        help="add the synthesized faces of this 'affect augment' output (its va/ or "
+                             "expression/ folder, holding manifest.csv) to the training split")
+    _add_seed(parser)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from affect.learning import runs
+
+    faces, _ = runs.prepare_database(args.database, args.network, profile=args.profile,
+                                     data_source=args.data_source, seed=args.seed, fold=args.fold,
+                                     augmented=args.augmented, progress=not args.quiet)
+    for split, prepared in faces.items():
+        print(f"{prepared.folder}: {split}, {len(prepared)} faces of {prepared.size} px")
+
+
+def _add_prepare(commands) -> None:
+    parser = _command(commands, "prepare", _prepare,
+                      help="crop a database's faces once at the profile's size, for training",
+                      description="Crop every face of a database's train, val and test splits (aligned from "
+                                  "its landmarks, else detected), decode videos once, and cache the crops "
+                                  "under data/prepared/. 'affect train' does this itself; run it ahead to "
+                                  "share the cache between runs. The cache is rebuilt when its inputs change.")
+    parser.add_argument("--network", choices=NETWORKS, default="vggface",
+                        help="network whose input size to prepare for (default: %(default)s)")
+    _add_database_options(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _train(args: argparse.Namespace) -> None:
+    import time
+
+    from affect.learning import runs
+
+    start = time.perf_counter()
+    run = runs.train(args.network, args.database, args.output, profile=args.profile,
+                     data_source=args.data_source, task=args.task, seed=args.seed, device=args.device,
+                     weights=args.weights, augmented=args.augmented, fold=args.fold, augment=args.augment,
+                     weighted_loss=args.weighted_loss, landmarks=args.landmarks, progress=not args.quiet)
+    print(f"{args.output}: trained {run.network} ({run.task}, {run.pretrained}) on {run.database} "
+          f"({run.data_source}, profile {run.profile}) in {time.perf_counter() - start:.0f} s")
+    if not args.no_evaluate:
+        _print_scores(runs.evaluate_run(args.output, device="cpu" if args.device == "auto" else args.device), args.output)
+
+
+def _print_scores(result, out: str) -> None:
+    headline = ("ccc_valence", "ccc_arousal", "ccc_mean") if "ccc_mean" in result.scores.index else (
+        "accuracy", "f1_macro", "confusion_mean_diagonal")
+    unit = result.scores["unit"].iloc[0]
+    for name in headline:
+        row = result.scores.loc[name]
+        print(f"{name} {row.value:.3f} [{row.low:.3f}, {row.high:.3f}] (95 % bootstrap over {unit})")
+    print(f"{Path(out) / 'predictions.csv'}: {len(result.predictions)} predictions")
+
+
+def _add_train(commands) -> None:
+    parser = _command(commands, "train", _train,
+                      help="train a network of Sec. 6.2 on a database, then score its test split",
+                      description="Train NETWORK on a database's training split (optionally with synthesized "
+                                  "faces) at the profile's sizes, keep checkpoints, curves (metrics.csv) and "
+                                  "run.json in RUN_DIR, then write the test split's predictions.csv and "
+                                  "scores.csv with 95 % bootstrap intervals. Run the same command again to "
+                                  "resume a run that was killed.")
+    parser.add_argument("network", choices=NETWORKS,
+                        help="vggface (Tables 4, 6-8), vggface_gru (AffWildNet, Tables 2, 5), resnet_gru "
+                             "(Table 3), alexnet (AffectNet's baseline), vggface_bu3dfe (Table 9)")
+    _add_database_options(parser)
+    parser.add_argument("--task", choices=("va", "expression"), default=None,
+                        help="valence-arousal or basic expressions (default: va where the database has it)")
+    parser.add_argument("--weights", metavar="FILE.pth", default=None,
+                        help="pretrained weights you hold: a converted VGG-Face state dict or a torchvision "
+                             "ImageNet file (never downloaded; without it the network starts from scratch)")
+    parser.add_argument("--augment", action="store_true",
+                        help="on-the-fly augmentation of Table 9 (rotations, flips, resize and crop, "
+                             "brightness and saturation)")
+    parser.add_argument("--weighted-loss", action="store_true", help="class-weighted cross-entropy")
+    parser.add_argument("--landmarks", action="store_true", help="vggface_gru: landmarks as a second input")
+    parser.add_argument("--device", default="auto",
+                        help="auto (a GPU if there is one), cpu, gpu or cuda (default: %(default)s)")
+    parser.add_argument("--no-evaluate", action="store_true", help="train only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from affect.learning import runs
+
+    _print_scores(runs.evaluate_run(args.run_dir, device=args.device, n_bootstrap=args.bootstrap), args.run_dir)
+
+
+def _add_evaluate(commands) -> None:
+    parser = _command(commands, "evaluate", _evaluate,
+                      help="score a trained run on its test split -> predictions.csv, scores.csv",
+                      description="Load RUN_DIR's best checkpoint, predict every test sample (every frame of "
+                                  "every video for the recurrent networks) and write predictions.csv (one row "
+                                  "per sample, with its labels) and scores.csv (each criterion of Sec. 6.2 "
+                                  "with a 95 % bootstrap interval over test subjects or videos).")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by 'affect train'")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="bootstrap resamples (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
 
 
 # --- benchmark -----------------------------------------------------------------------------
@@ -450,7 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for add in (_add_reproduce, _add_landmarks, _add_fit, _add_render, _add_gallery,
-                _add_affect_model_command, _add_synthesize, _add_data, _add_augment, _add_bench):
+                _add_affect_model_command, _add_synthesize, _add_data, _add_augment, _add_prepare,
+                _add_train, _add_evaluate, _add_bench):
         add(commands)
     return parser
 

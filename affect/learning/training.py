@@ -18,6 +18,7 @@ CPU give the same weights and numbers.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from affect import metrics
 from affect.files import atomic_write_text
 from affect.learning import transforms
 from affect.learning.data import ClipDataset, EpochShuffle, FrameDataset
-from affect.learning.networks import RECURRENT, build_network, load_pretrained
+from affect.learning.networks import RECURRENT, build_network, load_pretrained, minimum_input_size
 from affect.learning.prepared import PreparedFaces
 from affect.profiles import TrainingSizes
 
@@ -92,8 +93,10 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def input_size(network: str, sizes: TrainingSizes) -> int:
-    """Crop side of a network: AffWildNet's own size for the recurrent ones (96 px in the paper)."""
-    return sizes.sequence_input_size if network in RECURRENT else sizes.input_size
+    """Crop side of a network: AffWildNet's own size for the recurrent ones (96 px in the paper),
+    and never below what the network accepts (AlexNet: 63 px, so 64 in the smoke profile)."""
+    size = sizes.sequence_input_size if network in RECURRENT else sizes.input_size
+    return max(size, 2 ** math.ceil(math.log2(minimum_input_size(network))))
 
 
 class AffectModule(pl.LightningModule):

@@ -51,3 +51,21 @@ def tiny_sizes():
 def toy_faces_fixture():
     """:func:`toy_faces`, for tests that build their own sets."""
     return toy_faces
+
+
+@pytest.fixture(scope="session")
+def standin_data(tmp_path_factory):
+    """A data folder holding a small AffectNet stand-in under proxy-smoke/."""
+    from affect.datasets.standin import write_proxy
+
+    root = tmp_path_factory.mktemp("data")
+    write_proxy("affectnet", root / "proxy-smoke" / "affectnet", scale=0.0001, seed=0)
+    return root
+
+
+@pytest.fixture
+def smoke(monkeypatch, standin_data, tmp_path):
+    """$AFFECT_DATA at :func:`standin_data`, with the prepared-face cache in this test's folder."""
+    monkeypatch.setenv("AFFECT_DATA", str(standin_data))
+    monkeypatch.setattr("affect.learning.runs.prepared_root", lambda: tmp_path / "prepared")
+    return standin_data

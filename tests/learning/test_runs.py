@@ -1,30 +1,10 @@
 """Tests for affect.learning.runs: a run on a stand-in database, from files to predictions."""
 
 import json
-from types import SimpleNamespace
-
 import pandas as pd
 import pytest
 
-from affect import profiles
 from affect.learning import runs
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """A data folder holding a small AffectNet stand-in under proxy-smoke/."""
-    from affect.datasets.standin import write_proxy
-
-    root = tmp_path_factory.mktemp("data")
-    write_proxy("affectnet", root / "proxy-smoke" / "affectnet", scale=0.0001, seed=0)
-    return root
-
-
-@pytest.fixture
-def smoke(monkeypatch, data_dir, tiny_sizes):
-    monkeypatch.setenv("AFFECT_DATA", str(data_dir))
-    monkeypatch.setattr(profiles, "get", lambda name: SimpleNamespace(name=name, training=tiny_sizes))
-    return data_dir
 
 
 def test_train_and_evaluate_a_stand_in_database(smoke, tmp_path):

@@ -1,0 +1,79 @@
+"""The learning subcommands of the command line: affect prepare, train, evaluate; one-line errors."""
+
+import pandas as pd
+import pytest
+import torch
+
+from affect import cli
+from affect.learning.networks import NETWORKS
+
+
+def _run(capsys, *argv):
+    status = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _one_line_error(capsys, *argv):
+    quiet = ("--quiet",) if argv[0] in ("train", "prepare") else ()
+    status, _, err = _run(capsys, *argv, *quiet)
+    assert status == 1 and err.count("\n") == 1 and err.startswith("affect: error: "), err
+    return err
+
+
+def test_the_command_line_lists_every_network():
+    assert cli.NETWORKS == NETWORKS
+
+
+def test_train_then_evaluate_a_smoke_run(smoke, tmp_path, capsys):
+    run = tmp_path / "run"
+    status, out, _ = _run(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
+                          "--quiet", "-o", str(run))
+    assert status == 0 and "ccc_mean" in out and "from scratch" in out
+    assert (run / "predictions.csv").is_file() and (run / "scores.csv").is_file()
+    status, out, _ = _run(capsys, "evaluate", str(run), "--bootstrap", "20")
+    assert status == 0 and "95 % bootstrap" in out
+    status, out, _ = _run(capsys, "prepare", "--database", "affectnet", "--profile", "smoke", "--quiet")
+    assert status == 0 and out.count("faces of 32 px") == 3
+
+
+def test_a_missing_database_folder(smoke, tmp_path, capsys):
+    err = _one_line_error(capsys, "train", "vggface", "--database", "rafdb", "--profile", "smoke", "-o",
+                          str(tmp_path / "run"))
+    assert "proxy-smoke/rafdb: database folder not found" in err
+
+
+def test_an_augmented_manifest_pointing_at_missing_images(smoke, tmp_path, capsys):
+    from affect.augmentation.manifest import MANIFEST_COLUMNS, write_manifest
+
+    built = tmp_path / "built"
+    row = dict(output="gone.png", source="x.jpg", subject="", sequence="", valence=0.5, arousal=0.1,
+               expression=None, va_class=1, identity_distance=0.3)
+    write_manifest(pd.DataFrame([row], columns=list(MANIFEST_COLUMNS)), built / "manifest.csv")
+    err = _one_line_error(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
+                          "--augmented", str(built), "-o", str(tmp_path / "run"))
+    assert "built/manifest.csv: 1 synthesized images are missing (first: " in err and "gone.png" in err
+
+
+def test_a_checkpoint_of_another_network_or_task(smoke, tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert _run(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke", "--quiet",
+                "--no-evaluate", "-o", run)[0] == 0
+    err = _one_line_error(capsys, "train", "alexnet", "--database", "affectnet", "--profile", "smoke", "-o", run)
+    assert "last.ckpt: checkpoint of vggface/va, not alexnet/va" in err
+    err = _one_line_error(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
+                          "--task", "expression", "-o", run)
+    assert "checkpoint of vggface/va, not vggface/expression" in err
+
+
+def test_weights_whose_keys_do_not_fit(smoke, tmp_path, capsys):
+    weights = tmp_path / "someone_elses.pth"
+    torch.save({"encoder.0.weight": torch.zeros(3, 3)}, weights)
+    err = _one_line_error(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
+                          "--weights", str(weights), "-o", str(tmp_path / "run"))
+    assert "someone_elses.pth: key 'encoder.0.weight'" in err
+
+
+def test_evaluate_a_folder_that_is_not_a_run(tmp_path, capsys):
+    err = _one_line_error(capsys, "evaluate", str(tmp_path))
+    assert "run.json: not found" in err
