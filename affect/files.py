@@ -19,6 +19,34 @@ def _umask() -> int:
     return mask
 
 
+def check_writable(path: str | os.PathLike, *, folder: bool = False) -> Path:
+    """Check, before any work, that ``path`` can be written; returns it as a Path.
+
+    A file path must not be a folder, and the nearest existing folder above it must be a
+    writable folder (missing folders are made by the writers). With ``folder=True`` the path
+    is an output folder: it must not be a file, and it (or the nearest existing folder
+    above it) must be writable.
+
+    Raises
+    ------
+    ValueError
+        One line, ``"PATH: cannot write (why)"``.
+    """
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{path}: cannot write (it is a file, not a folder)")
+    if not folder and path.is_dir():
+        raise ValueError(f"{path}: cannot write (it is a folder)")
+    existing = path if folder else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{path}: cannot write ({existing} is a file, not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{path}: cannot write ({existing} is not writable)")
+    return path
+
+
 def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
     """Call ``write(temporary_path)`` (same folder and suffix as ``path``), then move it onto ``path``."""
     path = Path(path)
@@ -64,6 +92,7 @@ def read_npz(path: str | os.PathLike, fields: Iterable[str], what: str) -> dict[
     each give one line naming ``path``.
     """
     import zipfile
+    import zlib
 
     import numpy as np
 
@@ -71,10 +100,16 @@ def read_npz(path: str | os.PathLike, fields: Iterable[str], what: str) -> dict[
     if not path.is_file():
         raise ValueError(f"{path}: no such file ({what} expected)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = set(fields) - set(data.files)
-            if missing:
-                raise ValueError(f"{path}: not {what} (missing {sorted(missing)})")
-            return {name: np.array(data[name]) for name in data.files}
-    except (OSError, EOFError, zipfile.BadZipFile, AttributeError) as error:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array, not named arrays
+            raise ValueError("a single .npy array")
+        with data:
+            arrays = {name: np.array(data[name]) for name in data.files}
+    except ValueError as error:  # numpy's answer to text and pickles: "contains pickled data"
+        raise ValueError(f"{path}: not {what} (not an .npz file: {str(error).split('. ')[0]})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, AttributeError) as error:
         raise ValueError(f"{path}: not {what} ({type(error).__name__}: {error})") from None
+    missing = set(fields) - set(arrays)
+    if missing:
+        raise ValueError(f"{path}: not {what} (missing {sorted(missing)})")
+    return arrays

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,126 @@ def test_data_proxy_writes_a_stand_in_once_and_keeps_it(tmp_path, capsys):
     assert main(["data", "proxy", "rafdb", "--root", str(tmp_path), "--profile", "smoke"]) == 0
     assert (tmp_path / "rafdb").stat().st_mtime_ns == first and "kept" in capsys.readouterr().out
     assert not list(tmp_path.glob(".*partial"))
+
+
+# --- output paths are checked before any work ----------------------------------------------
+
+class WorkStarted(RuntimeError):
+    """Raised by the stand-ins of the heavy steps: the command got past its checks."""
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Replace detection, fitting and model loading by stand-ins that raise WorkStarted."""
+    from affect.face import landmarks, reconstruction
+    from affect.synthesis import AffectSynthesizer
+
+    def started(*args, **kwargs):
+        raise WorkStarted("work started")
+
+    monkeypatch.setattr(landmarks, "landmarks_for", started)
+    monkeypatch.setattr(reconstruction, "reconstruct", started)
+    monkeypatch.setattr(AffectSynthesizer, "from_file", classmethod(lambda cls, *a, **k: started()))
+
+
+@pytest.fixture
+def photo(tmp_path):
+    import numpy as np
+
+    from affect.image import write_image
+
+    return write_image(tmp_path / "photo.png", np.full((16, 16, 3), 90, np.uint8))
+
+
+def _one_line_error(capsys, *needles: str) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("affect: error:") and err.count("\n") == 1, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def test_fit_refuses_an_output_that_is_a_folder_before_fitting(tmp_path, photo, no_work, capsys):
+    (tmp_path / "out").mkdir()
+    assert main(["fit", str(photo), "-o", str(tmp_path / "out")]) == 1
+    _one_line_error(capsys, f"{tmp_path / 'out'}: cannot write (it is a folder)")
+
+
+@pytest.mark.parametrize("name", ["fit.txt", "out/"])
+def test_fit_requires_the_npz_suffix_and_writes_nothing_else(tmp_path, photo, no_work, capsys, name):
+    assert main(["fit", str(photo), "-o", str(tmp_path / name)]) == 1
+    _one_line_error(capsys, "a fit is saved as .npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+def test_outputs_under_a_file_are_refused_before_the_work(tmp_path, photo, no_work, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    commands = [
+        ["fit", str(photo), "-o", str(blocker / "fit.npz")],
+        ["landmarks", str(photo), "-o", str(blocker / "face.pts")],
+        ["render", str(photo), str(tmp_path / "fit.npz"), "-o", str(blocker / "out.png")],
+        ["synthesize", str(photo), "--va", "0.5", "0.5", "-o", str(blocker / "out.png")],
+    ]
+    for argv in commands:
+        assert main(argv) == 1, argv
+        _one_line_error(capsys, "cannot write", f"({blocker} is a file, not a folder)")
+
+
+def test_augment_out_that_is_a_file_is_refused_before_loading_anything(tmp_path, no_work, capsys):
+    blocker = tmp_path / "manifest.csv"
+    blocker.write_text("x")
+    assert main(["augment", "rafdb", "--root", str(tmp_path), "--out", str(blocker)]) == 1
+    _one_line_error(capsys, f"{blocker}: cannot write (it is a file, not a folder)")
+
+
+def test_synthesize_image_output_that_is_a_folder_is_refused(tmp_path, photo, no_work, capsys):
+    (tmp_path / "out.png").mkdir()
+    assert main(["synthesize", str(photo), "--expression", "happiness", "-o", str(tmp_path / "out.png")]) == 1
+    _one_line_error(capsys, "out.png: cannot write (it is a folder)")
+
+
+def test_a_read_only_folder_is_refused_before_the_work(tmp_path, photo, no_work, capsys, monkeypatch):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:  # permissions do not stop root: stand in for a read-only folder
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != locked and real_access(p, mode))
+    else:
+        locked.chmod(0o555)
+    try:
+        for argv in (["fit", str(photo), "-o", str(locked / "fit.npz")],
+                     ["synthesize", str(photo), "--va", "0", "0", "-o", str(locked / "new" / "x.png")],
+                     ["augment", "rafdb", "--root", str(tmp_path), "--out", str(locked / "aug")]):
+            assert main(argv) == 1, argv
+            _one_line_error(capsys, "cannot write", f"({locked} is not writable)")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_output_equal_to_the_input_photo_needs_overwrite(tmp_path, photo, no_work, capsys):
+    for argv in (["landmarks", str(photo), "-o", str(photo)],
+                 ["render", str(photo), str(tmp_path / "fit.npz"), "-o", str(photo)],
+                 ["synthesize", str(photo), "--va", "0", "0", "-o", str(tmp_path / "." / "photo.png")]):
+        assert main(argv) == 1, argv
+        _one_line_error(capsys, "is the input photo", "--overwrite")
+    for argv in (["landmarks", str(photo), "-o", str(photo), "--overwrite"],
+                 ["synthesize", str(photo), "--va", "0", "0", "-o", str(photo), "--overwrite"]):
+        assert main(argv) == 1
+        _one_line_error(capsys, "work started")
+
+
+def test_empty_or_foreign_npz_inputs_are_one_line_errors(tmp_path, photo, capsys):
+    import numpy as np
+
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    np.savez(tmp_path / "other.npz", x=np.zeros(2))
+    for model in (empty, tmp_path / "other.npz"):
+        assert main(["synthesize", str(photo), "--va", "0", "0", "--affect-model", str(model),
+                     "-o", str(tmp_path / "out.png")]) == 1
+        _one_line_error(capsys, f"{model}: not an affect model")
+        assert main(["render", str(photo), str(model), "-o", str(tmp_path / "out.png")]) == 1
+        _one_line_error(capsys, f"{model}: not a fit file")

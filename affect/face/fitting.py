@@ -51,6 +51,7 @@ import scipy.linalg
 from threadpoolctl import ThreadpoolController
 
 from affect.face.camera import N_CAMERA_PARAMETERS, Camera, default_focal_length
+from affect.files import read_npz, write_npz
 
 N_LANDMARKS = 68
 LEFT_OUTER_EYE_CORNER, RIGHT_OUTER_EYE_CORNER = 36, 45  # iBUG 68 (0-based) outer eye corners
@@ -59,6 +60,10 @@ LEFT_OUTER_EYE_CORNER, RIGHT_OUTER_EYE_CORNER = 36, 45  # iBUG 68 (0-based) oute
 # bounding-box diagonal is this many pixels; the weights below then mean the same thing at
 # any image resolution.
 REFERENCE_FACE_SIZE = 100.0
+
+# Arrays of a saved fit (Fit.save) besides the camera's.
+_FIT_FIELDS = ("identity", "expression", "image_shape", "landmarks", "model_name", "landmark_error_px",
+               "landmark_error_iod", "n_iterations")
 
 # Default weights, relative to the landmark term (c_l = 1). The paper's c_l = 1e5, c_s = 3e6
 # (ratio 30) balance a landmark term in pixels of the image as rescaled by its fitter against
@@ -229,10 +234,12 @@ class Fit:
         term = ProjectedVertexTerm(model, model.landmark_indices, self.landmarks)
         return term.project(self.identity, self.expression, self.camera)
 
-    def save(self, path: str | Path) -> None:
-        """Write the fit to an .npz file (no pickles)."""
-        np.savez(
-            Path(path),
+    def save(self, path: str | Path) -> Path:
+        """Write the fit to exactly ``path``, an ``.npz`` file (no pickles), atomically."""
+        path = Path(path)
+        if path.suffix.lower() != ".npz":
+            raise ValueError(f"{path}: a fit is saved as .npz; name it FIT.npz")
+        return write_npz(path, dict(
             identity=self.identity,
             expression=self.expression,
             image_shape=np.array(self.image_shape, dtype=np.int64),
@@ -242,26 +249,26 @@ class Fit:
             landmark_error_iod=np.array(self.landmark_error_iod),
             n_iterations=np.array(self.n_iterations),
             **self.camera.to_arrays(),
-        )
+        ))
 
     @classmethod
     def load(cls, path: str | Path) -> Fit:
-        """Read a fit written by :meth:`save`; raises ValueError naming the file if malformed."""
+        """Read a fit written by :meth:`save`; one-line ValueError naming the file if it is not one."""
         path = Path(path)
+        arrays = read_npz(path, _FIT_FIELDS, "a fit file (written by 'affect fit')")
         try:
-            with np.load(path, allow_pickle=False) as arrays:
-                return cls(
-                    identity=arrays["identity"].astype(float),
-                    expression=arrays["expression"].astype(float),
-                    camera=Camera.from_arrays(arrays),
-                    image_shape=tuple(int(v) for v in arrays["image_shape"]),
-                    landmarks=arrays["landmarks"].astype(float),
-                    model_name=str(arrays["model_name"]),
-                    landmark_error_px=float(arrays["landmark_error_px"]),
-                    landmark_error_iod=float(arrays["landmark_error_iod"]),
-                    n_iterations=int(arrays["n_iterations"]),
-                )
-        except (KeyError, ValueError, OSError) as error:
+            return cls(
+                identity=arrays["identity"].astype(float),
+                expression=arrays["expression"].astype(float),
+                camera=Camera.from_arrays(arrays),
+                image_shape=tuple(int(v) for v in arrays["image_shape"]),
+                landmarks=arrays["landmarks"].astype(float),
+                model_name=str(arrays["model_name"]),
+                landmark_error_px=float(arrays["landmark_error_px"]),
+                landmark_error_iod=float(arrays["landmark_error_iod"]),
+                n_iterations=int(arrays["n_iterations"]),
+            )
+        except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: not a fit file ({error})") from None
 
     def _check_model(self, model) -> None:

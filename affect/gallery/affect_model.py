@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from affect import data_paths
+from affect.files import read_npz
 from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.fourdfab import Gallery, atomic_write
 from affect.gallery.sparse_blendshapes import SparseComponents, fit_sparse_components
@@ -55,6 +56,8 @@ AFFECT_MODEL_ENV = "AFFECT_MODEL"
 FORMAT = "affect-model"
 FORMAT_VERSION = 1
 _SPARSE_FIELDS = ("components", "weights", "centres", "mean", "energy")
+_MODEL_FIELDS = ("format", "version", "face_model", "class_means", "expression_means", "expression_names",
+                 "sparse_keys")
 # Rows of blendshape weights per block on the coefficient route (53 floats per row).
 _COEFFICIENT_BLOCK = 65_536
 # Gallery frames per block on the mesh route: 512 x 9,409 x 3 float32 = 58 MB per block.
@@ -247,19 +250,20 @@ class AffectModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> AffectModel:
-        """Load a model saved by :meth:`save`; AffectModelError if the file is missing."""
+        """Load a model saved by :meth:`save`.
+
+        AffectModelError if the file is missing; a one-line ValueError naming the file if it
+        is empty, truncated, another ``.npz`` or a newer format.
+        """
         path = Path(path)
         if not path.is_file():
             raise AffectModelError(f"{path}: no affect model; {build_hint(path)}")
+        data = read_npz(path, _MODEL_FIELDS, "an affect model (written by 'affect affect-model')")
+        if str(data["format"]) != FORMAT or data["version"].dtype.kind not in "iu":
+            raise ValueError(f"{path}: not an affect model file")
+        if int(data["version"]) > FORMAT_VERSION:
+            raise ValueError(f"{path}: format version {int(data['version'])} is newer than {FORMAT_VERSION}")
         try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"{path}: not a readable .npz file ({error})") from None
-        with data:
-            if "format" not in data.files or str(data["format"]) != FORMAT:
-                raise ValueError(f"{path}: not an affect model file")
-            if int(data["version"]) > FORMAT_VERSION:
-                raise ValueError(f"{path}: format version {int(data['version'])} is newer than {FORMAT_VERSION}")
             classes = VAClasses.from_arrays(data, prefix="va_classes.")
             sparse = {}
             for i, key in enumerate(str(k) for k in data["sparse_keys"]):
@@ -275,6 +279,10 @@ class AffectModel:
                 sparse=sparse,
                 face_model=str(data["face_model"]),
             )
+        except KeyError as error:
+            raise ValueError(f"{path}: not a complete affect model (missing {error})") from None
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: not an affect model file ({error})") from None
 
 
 def default_affect_model_path() -> Path:

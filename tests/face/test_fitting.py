@@ -231,6 +231,26 @@ def test_loading_a_file_that_is_not_a_fit_names_the_file(tmp_path: Path):
         Fit.load(path)
 
 
+@pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04 cut short"])
+def test_loading_an_empty_or_broken_fit_file_is_one_line_naming_it(tmp_path: Path, content: bytes):
+    path = tmp_path / "fit.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"fit\.npz: not a fit file") as error:
+        Fit.load(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_fit_is_saved_to_exactly_the_given_npz_path(toy_model, tmp_path: Path):
+    camera = synthetic_camera((480, 640))
+    fit = fit_landmarks(toy_model, synthetic_landmarks(toy_model, np.zeros(8), np.zeros(4), camera),
+                        (480, 640), n_iterations=2)
+    assert fit.save(tmp_path / "a.NPZ") == tmp_path / "a.NPZ"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.NPZ"]
+    with pytest.raises(ValueError, match=r"fit\.txt: a fit is saved as \.npz"):
+        fit.save(tmp_path / "fit.txt")
+    assert not (tmp_path / "fit.txt.npz").exists()
+
+
 def test_invalid_landmarks_are_rejected(toy_model):
     with pytest.raises(ValueError, match="landmarks"):
         fit_landmarks(toy_model, np.zeros((5, 2)), (100, 100))

@@ -192,6 +192,24 @@ def test_loading_another_npz_is_refused(tmp_path):
         AffectModel.load(tmp_path / "other.npz")
 
 
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short", b"text"])
+def test_loading_an_empty_or_broken_model_file_is_one_line_naming_it(tmp_path, content):
+    (tmp_path / "m.npz").write_bytes(content)
+    with pytest.raises(ValueError, match=r"m\.npz: not an affect model") as error:
+        AffectModel.load(tmp_path / "m.npz")
+    assert "\n" not in str(error.value)
+
+
+def test_loading_a_model_with_a_missing_part_is_one_line_naming_it(tiny, tmp_path):
+    _, model = tiny
+    path = model.save(tmp_path / "m.npz")
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if not k.startswith("va_classes.")}
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=r"m\.npz: not a complete affect model"):
+        AffectModel.load(path)
+
+
 def test_default_path_can_be_overridden(monkeypatch, tmp_path):
     monkeypatch.delenv("AFFECT_MODEL", raising=False)
     assert default_affect_model_path().parts[-3:] == ("proxy-default", "gallery", "affect_model_seed0.npz")
