@@ -160,13 +160,21 @@ def _add_fit(commands) -> None:
 
 
 def _expression_weights(pairs: list[str]) -> dict[str, float]:
+    """Blendshape weights from NAME=WEIGHT pairs: each name once, each weight in [0, 1]."""
     weights = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--expression {pair}: give NAME=WEIGHT, as in jawOpen=0.5")
         try:
-            weights[name] = float(value) if sep else 1.0
+            weight = float(value)
         except ValueError:
             raise ValueError(f"--expression {pair}: the weight must be a number, as in jawOpen=0.5") from None
+        if not 0.0 <= weight <= 1.0:  # also refuses NaN
+            raise ValueError(f"--expression {pair}: the weight must be in [0, 1]")
+        if name in weights:
+            raise ValueError(f"--expression: {name} is given twice")
+        weights[name] = weight
     return weights
 
 
@@ -286,6 +294,20 @@ def _add_affect_model_command(commands) -> None:
 # --- synthesis (Sec. 4.5.2) ------------------------------------------------------------------
 
 _SEQUENCE_SUFFIXES = (".gif", ".mp4")
+# Everyday words for the six basic expressions, accepted by --expression in any case.
+_EXPRESSION_SYNONYMS = {"happy": "happiness", "joy": "happiness", "angry": "anger", "sad": "sadness",
+                        "surprised": "surprise", "scared": "fear", "afraid": "fear", "fearful": "fear",
+                        "disgusted": "disgust"}
+
+
+def _basic_expression(name: str, known: Sequence[str]) -> str:
+    """The basic expression a user's word names (any case, or a synonym such as 'happy')."""
+    word = name.strip().lower()
+    word = _EXPRESSION_SYNONYMS.get(word, word)
+    if word not in known:
+        raise ValueError(f"--expression: {name!r} is not one of {', '.join(known)} "
+                         f"(synonyms such as happy, angry or sad are accepted too)")
+    return word
 
 
 def _describe(result) -> str:
@@ -316,8 +338,7 @@ def _synthesize(args: argparse.Namespace) -> None:
     for label, value in zip(("valence", "arousal"), args.va or ()):
         if not abs(value) <= 1.0:  # also refuses NaN
             raise ValueError(f"--va: {label} {value:g} is outside [-1, 1]")
-    if args.expression is not None and args.expression not in BASIC_EXPRESSIONS:
-        raise ValueError(f"--expression: {args.expression!r} is not one of {', '.join(BASIC_EXPRESSIONS)}")
+    expression = None if args.expression is None else _basic_expression(args.expression, BASIC_EXPRESSIONS)
     if not args.fps > 0:
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
@@ -332,7 +353,7 @@ def _synthesize(args: argparse.Namespace) -> None:
     if args.va is not None:
         result = synthesizer.static(args.image, args.va, landmarks=args.landmarks)
     else:
-        result = synthesizer.basic(args.image, args.expression, landmarks=args.landmarks)
+        result = synthesizer.basic(args.image, expression, landmarks=args.landmarks)
     print(f"{write_image(output, result.image)}: {_describe(result)}")
 
 
@@ -350,7 +371,8 @@ def _add_synthesize(commands) -> None:
     target.add_argument("--va", nargs=2, type=float, metavar=("V", "A"),
                         help="valence and arousal in [-1, 1] (static synthesis)")
     target.add_argument("--expression", metavar="NAME",
-                        help="anger, disgust, fear, happiness, sadness or surprise")
+                        help="anger, disgust, fear, happiness, sadness or surprise (any case; happy, "
+                             "joy, angry, sad, surprised, scared, afraid and disgusted are understood)")
     target.add_argument("--path", metavar="PATH.csv",
                         help="CSV of valence,arousal rows, header optional (temporal synthesis)")
     parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")

@@ -195,3 +195,74 @@ def test_empty_or_foreign_npz_inputs_are_one_line_errors(tmp_path, photo, capsys
         _one_line_error(capsys, f"{model}: not an affect model")
         assert main(["render", str(photo), str(model), "-o", str(tmp_path / "out.png")]) == 1
         _one_line_error(capsys, f"{model}: not a fit file")
+
+
+# --- render weights, expression names, suffixes ---------------------------------------------
+
+@pytest.mark.parametrize("pair, problem", [
+    ("jawOpen=1.5", "the weight must be in [0, 1]"),
+    ("jawOpen=-0.1", "the weight must be in [0, 1]"),
+    ("jawOpen=nan", "the weight must be in [0, 1]"),
+    ("jawOpen", "give NAME=WEIGHT"),
+    ("=0.5", "give NAME=WEIGHT"),
+    ("jawOpen=wide", "the weight must be a number"),
+])
+def test_render_rejects_bad_weights_before_loading_the_fit(tmp_path, photo, capsys, pair, problem):
+    assert main(["render", str(photo), str(tmp_path / "missing.npz"), "--expression", pair,
+                 "-o", str(tmp_path / "out.png")]) == 1
+    _one_line_error(capsys, f"--expression {pair}: {problem}")
+
+
+def test_render_rejects_a_name_given_twice(tmp_path, photo, capsys):
+    assert main(["render", str(photo), str(tmp_path / "missing.npz"), "--expression", "jawOpen=0.2",
+                 "jawOpen=0.3", "-o", str(tmp_path / "out.png")]) == 1
+    _one_line_error(capsys, "--expression: jawOpen is given twice")
+    assert main(["render", str(photo), str(tmp_path / "missing.npz"), "--expression", "jawOpen=0",
+                 "mouthSmile_L=1", "-o", str(tmp_path / "out.png")]) == 1
+    _one_line_error(capsys, "missing.npz")  # valid weights: on to reading the fit
+
+
+class RecordingSynthesizer:
+    """Stands in for AffectSynthesizer: records the expression it is asked for."""
+
+    asked: list = []
+
+    @classmethod
+    def from_file(cls, *args, **kwargs):
+        return cls()
+
+    def basic(self, image, expression, landmarks=None):
+        import numpy as np
+
+        from affect.synthesis import SynthesizedImage
+
+        self.asked.append(expression)
+        return SynthesizedImage(image=np.zeros((4, 4, 3), np.uint8), target=expression, va_class=-1,
+                                identity_distance=0.1, unchanged_outside=True,
+                                mask=np.zeros((4, 4), bool), landmarks=np.zeros((68, 2)))
+
+
+@pytest.mark.parametrize("word, expression", [
+    ("Happiness", "happiness"), ("HAPPY", "happiness"), ("joy", "happiness"), ("angry", "anger"),
+    ("sad", "sadness"), ("Surprised", "surprise"), ("scared", "fear"), ("afraid", "fear"),
+    ("disgusted", "disgust"),
+])
+def test_synthesize_expression_accepts_any_case_and_synonyms(tmp_path, photo, monkeypatch, word, expression):
+    import affect.synthesis
+
+    monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", RecordingSynthesizer)
+    RecordingSynthesizer.asked = []
+    assert main(["synthesize", str(photo), "--expression", word, "-o", str(tmp_path / "out.png")]) == 0
+    assert RecordingSynthesizer.asked == [expression]
+
+
+def test_synthesize_unknown_expression_names_the_six(tmp_path, photo, no_work, capsys):
+    assert main(["synthesize", str(photo), "--expression", "smile", "-o", str(tmp_path / "out.png")]) == 1
+    _one_line_error(capsys, "'smile' is not one of anger, disgust, fear, happiness, sadness, surprise")
+
+
+def test_image_suffix_errors_list_every_accepted_suffix(tmp_path, photo, no_work, capsys):
+    assert main(["synthesize", str(photo), "--va", "0", "0", "-o", str(tmp_path / "out.tif")]) == 1
+    _one_line_error(capsys, "name it .png, .jpg or .jpeg")
+    assert main(["render", str(photo), str(tmp_path / "fit.npz"), "-o", str(tmp_path / "out.gif")]) == 1
+    _one_line_error(capsys, "name it .png, .jpg or .jpeg")
