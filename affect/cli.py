@@ -519,7 +519,8 @@ def _train(args: argparse.Namespace) -> None:
     print(f"{args.output}: trained {run.network} ({run.task}, {run.pretrained}) on {run.database} "
           f"({run.data_source}, profile {run.profile}) in {time.perf_counter() - start:.0f} s")
     if not args.no_evaluate:
-        _print_scores(runs.evaluate_run(args.output, device="cpu" if args.device == "auto" else args.device), args.output)
+        device = "cpu" if args.device == "auto" else args.device
+        _print_scores(runs.evaluate_run(args.output, device=device), args.output)
 
 
 def _print_scores(result, out: str) -> None:
@@ -588,6 +589,8 @@ def _bench(args: argparse.Namespace) -> None:
     result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share,
                                  progress=not args.quiet)
     if not args.skip_training:
+        from dataclasses import replace
+
         result = replace(result, training=bench.training_benchmark())
     json_path, md_path = bench.save_bench(result, args.out)
     headline = (f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "

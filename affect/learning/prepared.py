@@ -257,7 +257,8 @@ def _crop(image: np.ndarray, landmarks, box, size: int, margin: float):
     return _box_crop(image, (centre[0], centre[1], centre[0] + side, centre[1] + side), size, 1.0), None, "whole image"
 
 
-def align_face(image: np.ndarray, landmarks: np.ndarray, size: int, margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray]:
+def align_face(image: np.ndarray, landmarks: np.ndarray, size: int,
+               margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray]:
     """Crop a face with its eyes level, from its 68 landmarks.
 
     A similarity transform rotates about the centre of the landmark box until the eye

@@ -159,9 +159,10 @@ def prepare_database(database: str, network: str, *, profile: str = "default", d
     size = training.input_size(network, sizes)
     cache = Path(cache_root) if cache_root is not None else prepared_root()
     tag = f"{data_source}-{database}" + ("" if fold is None else f"-fold{fold}")
-    faces = {split: prepare(frame, cache, size, label=f"{tag}-{split}{'-augmented' * (augmented is not None and split == 'train')}",
-                            progress=progress)
-             for split, frame in frames.items()}
+    faces = {}
+    for split, frame in frames.items():
+        suffix = "-augmented" if augmented is not None and split == "train" else ""
+        faces[split] = prepare(frame, cache, size, label=f"{tag}-{split}{suffix}", progress=progress)
     return faces, frames
 
 

@@ -1,6 +1,7 @@
 """Tests for affect.learning.runs: a run on a stand-in database, from files to predictions."""
 
 import json
+
 import pandas as pd
 import pytest
 

@@ -8,7 +8,6 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from affect.learning import training
 from affect.learning.training import check_checkpoint, class_weights, expression_loss, fit, va_loss
 
 
