@@ -11,6 +11,7 @@ status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -339,7 +340,7 @@ def _synthesize(args: argparse.Namespace) -> None:
         if not abs(value) <= 1.0:  # also refuses NaN
             raise ValueError(f"--va: {label} {value:g} is outside [-1, 1]")
     expression = None if args.expression is None else _basic_expression(args.expression, BASIC_EXPRESSIONS)
-    if not args.fps > 0:
+    if not (args.fps > 0 and math.isfinite(args.fps)):  # also refuses NaN
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
     read_image(args.image)  # a missing or broken photo is reported before the models load
@@ -426,10 +427,13 @@ def _augment(args: argparse.Namespace) -> None:
     from affect.synthesis import AffectSynthesizer
 
     _check_output(args.out, folder=True)
+    for option, value in (("--n", args.n), ("--jobs", args.jobs)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option}: expected a positive integer, got {value}")
     synthesizer = AffectSynthesizer.from_file(args.affect_model, measure_identity=False)
     manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
                                  split=args.split, n_va=args.n, jobs=args.jobs, seed=args.seed,
-                                 measure_identity=not args.no_identity)
+                                 measure_identity=not args.no_identity, overwrite=args.overwrite)
     for kind, manifest in manifests.items():
         print(f"{Path(args.out) / kind}: {len(manifest)} images ({manifest.attrs.get('failed', 0)} failed, "
               "retried on the next run)")
@@ -459,6 +463,9 @@ def _add_augment(commands) -> None:
     _add_seed(parser)
     parser.add_argument("--no-identity", action="store_true",
                         help="do not measure the identity distance of each output")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the images of an earlier build into OUT made with another --seed, "
+                             "--n, --split or database (refused otherwise)")
 
 
 # --- learning: prepare, train, evaluate (Sec. 6.2) ---------------------------------------

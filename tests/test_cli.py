@@ -266,3 +266,17 @@ def test_image_suffix_errors_list_every_accepted_suffix(tmp_path, photo, no_work
     _one_line_error(capsys, "name it .png, .jpg or .jpeg")
     assert main(["render", str(photo), str(tmp_path / "fit.npz"), "-o", str(tmp_path / "out.gif")]) == 1
     _one_line_error(capsys, "name it .png, .jpg or .jpeg")
+
+
+@pytest.mark.parametrize("fps", ["0", "-5", "nan", "inf"])
+def test_synthesize_rejects_a_bad_frame_rate_before_the_work(tmp_path, photo, no_work, capsys, fps):
+    path = tmp_path / "path.csv"
+    path.write_text("valence,arousal\n0,0\n0.5,0.5\n")
+    assert main(["synthesize", str(photo), "--path", str(path), "--fps", fps, "-o", str(tmp_path / "a.gif")]) == 1
+    _one_line_error(capsys, "--fps: expected a positive number")
+
+
+@pytest.mark.parametrize("option", ["--n", "--jobs"])
+def test_augment_rejects_counts_below_one_before_loading_the_model(tmp_path, no_work, capsys, option):
+    assert main(["augment", "rafdb", "--root", str(tmp_path), "--out", str(tmp_path / "out"), option, "0"]) == 1
+    _one_line_error(capsys, f"{option}: expected a positive integer, got 0")

@@ -10,11 +10,14 @@ a run.
 from __future__ import annotations
 
 import copy
+import fcntl
+import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,9 +35,13 @@ from affect.augmentation.manifest import (
 from affect.augmentation.targets import PLAN_COLUMNS, Target, derived_seed, plan
 from affect.datasets import read_frame
 from affect.face.landmarks import N_LANDMARKS
+from affect.files import atomic_write_text
 from affect.image import write_image
 
 log = logging.getLogger("affect.augmentation")
+
+LOCK_FILE = ".augment.lock"  # in the output folder; holds the pid of the augment writing it
+SETTINGS_FILE = "augment.json"  # in each kind's folder: the settings its images were made with
 
 @runtime_checkable
 class Augmenter(Protocol):
@@ -306,7 +313,8 @@ def _descriptor(image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray |
 def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathLike, synthesizer: Any, *,
                      kinds: Sequence[str] = ("va", "expression"), split: str | None = None,
                      n_va: int | None = None, max_neutral: int | None = None, jobs: int = 1,
-                     seed: int = 0, measure_identity: bool = True, progress: bool = True) -> dict[str, pd.DataFrame]:
+                     seed: int = 0, measure_identity: bool = True, progress: bool = True,
+                     overwrite: bool = False, check_settings: bool = True) -> dict[str, pd.DataFrame]:
     """Synthesize the paper's affects on every neutral face of a database (Sec. 6.2, Table 1).
 
     Loads database ``name`` from ``root``, selects its neutral faces
@@ -324,6 +332,14 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         VA targets per neutral face (default :data:`VA_TARGETS_PER_IMAGE`).
     max_neutral : int, optional
         Use only the first ``max_neutral`` neutral faces of a seeded shuffle (small runs).
+    overwrite : bool
+        Replace the images of an earlier build made with other settings instead of refusing.
+    check_settings : bool
+        Store the settings in each kind's folder (:data:`SETTINGS_FILE`) and refuse a folder
+        built with other ones (see :func:`claim_folder`).
+
+    The output folder is locked while the build runs (:func:`output_lock`): a second build
+    into it fails at once.
 
     Returns
     -------
@@ -335,19 +351,108 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
     if unknown:
         raise ValueError(f"kinds: unknown {sorted(unknown)}; expected 'va' and/or 'expression'")
     split = split or ("train" if "train" in datasets.SPLITS[name] else "all")
-    neutral = datasets.neutral_frames(datasets.load(name, root, split))
-    if neutral.empty:
-        raise ValueError(f"{root}: no neutral faces in {name}/{split}")
-    if max_neutral is not None and len(neutral) > max_neutral:
-        neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
-    augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
-    manifests = {}
-    for kind in kinds:
-        classes = synthesizer.affect_model.va_classes if kind == "va" else None
-        jobs_plan = plan(neutral, kind, classes, n_va if kind == "va" else None, seed)
-        manifests[kind] = build(jobs_plan, augmenter, Path(out_dir) / kind, jobs=jobs, seed=seed,
-                                measure_identity=measure_identity, progress=progress, skip_errors=True)
+    out = Path(out_dir)
+    with output_lock(out):
+        settings = {kind: run_settings(name, root, split, kind, n_va, max_neutral, seed) for kind in kinds}
+        replaced = [kind for kind in kinds
+                    if check_settings and claim_folder(out / kind, settings[kind], overwrite=overwrite)]
+        neutral = datasets.neutral_frames(datasets.load(name, root, split))
+        if neutral.empty:
+            raise ValueError(f"{root}: no neutral faces in {name}/{split}")
+        for kind in replaced:
+            clear_build(out / kind)
+        if max_neutral is not None and len(neutral) > max_neutral:
+            neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
+        augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
+        manifests = {}
+        for kind in kinds:
+            classes = synthesizer.affect_model.va_classes if kind == "va" else None
+            jobs_plan = plan(neutral, kind, classes, n_va if kind == "va" else None, seed)
+            if check_settings:
+                atomic_write_text(out / kind / SETTINGS_FILE, json.dumps(settings[kind], indent=1) + "\n")
+            manifests[kind] = build(jobs_plan, augmenter, out / kind, jobs=jobs, seed=seed,
+                                    measure_identity=measure_identity, progress=progress, skip_errors=True)
     return manifests
+
+
+@contextmanager
+def output_lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold the lock of an output folder while building into it; ValueError if it is held.
+
+    Two builds into one folder would each append to the manifest while the other rewrites
+    it, so the second is refused at once: ``"OUT is being written by another augment (pid
+    N)"``. The lock is an ``flock`` on :data:`LOCK_FILE`, released by the system when the
+    holder exits, however it exits (a killed build leaves no stale lock). The file itself
+    stays, holding the last holder's pid.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise ValueError(f"{folder} is being written by another augment (pid {holder})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield folder
+    finally:
+        handle.close()
+
+
+def run_settings(name: str, root: str | os.PathLike, split: str, kind: str, n_va: int | None,
+                 max_neutral: int | None, seed: int) -> dict:
+    """What decides which images a build of one kind makes (stored in :data:`SETTINGS_FILE`)."""
+    from affect.augmentation.targets import VA_TARGETS_PER_IMAGE
+
+    settings = {"database": name, "root": str(Path(root).expanduser().resolve()), "split": split,
+                "kind": kind, "seed": int(seed), "max_neutral": max_neutral}
+    if kind == "va":
+        settings["n_va"] = int(n_va) if n_va is not None else VA_TARGETS_PER_IMAGE
+    return settings
+
+
+def claim_folder(folder: Path, settings: Mapping, *, overwrite: bool) -> bool:
+    """Whether a kind's folder holds a build made with other settings; ValueError unless ``overwrite``.
+
+    A folder's stored settings (:data:`SETTINGS_FILE`) must equal ``settings``, else the
+    new images would be merged with the old ones in one manifest. With ``overwrite`` the
+    answer is True and the caller empties the folder (:func:`clear_build`). A folder without
+    stored settings (built before they were stored) is accepted as it is.
+    """
+    stored_file = folder / SETTINGS_FILE
+    if not stored_file.is_file():
+        return False
+    try:
+        stored = json.loads(stored_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        stored = {"unreadable": str(stored_file)}
+    if stored == dict(settings):
+        return False
+    if not overwrite:
+        changed = ", ".join(f"{key} {stored.get(key)!r} -> {settings.get(key)!r}"
+                            for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key))
+        raise ValueError(f"{folder}: holds images made with other settings ({changed}); "
+                         "choose another --out or add --overwrite to replace them")
+    return True
+
+
+def clear_build(folder: Path) -> None:
+    """Remove a build: the images its manifest lists, the manifest and the stored settings."""
+    manifest_path = folder / MANIFEST
+    if manifest_path.is_file():
+        inside = folder.resolve()
+        for name in read_manifest(manifest_path)["output"]:
+            image = (folder / name).resolve()
+            if image.is_relative_to(inside):  # a hand-edited manifest cannot reach outside
+                image.unlink(missing_ok=True)
+        manifest_path.unlink()
+    (folder / SETTINGS_FILE).unlink(missing_ok=True)
+    log.warning("%s: removed the images of a build with other settings", folder)
 
 
 def augment_stand_ins(synthesizer: Any, out_root: str | os.PathLike, *, data_source: str, profile: str,
@@ -369,8 +474,10 @@ def augment_stand_ins(synthesizer: Any, out_root: str | os.PathLike, *, data_sou
         root = data_paths.database_root(name, data_source, profile)
         if data_source == "proxy":
             ensure_proxy(name, root.parent, profile, seed)
+        # A run's results folder holds the builds of every profile and seed run into it, each
+        # returning only its own rows, so stored settings are not enforced here.
         built = augment_database(name, root, Path(out_root) / name, synthesizer, n_va=sizes.augment_va_targets,
                                  max_neutral=sizes.augment_neutral_per_database, seed=seed,
-                                 measure_identity=measure_identity, progress=progress)
+                                 measure_identity=measure_identity, progress=progress, check_settings=False)
         manifests[name] = pd.concat(built.values(), ignore_index=True)
     return manifests

@@ -397,3 +397,62 @@ def test_synthesizer_adapter_calls_static_for_va_and_basic_for_expressions():
     assert synthesizer.seen_landmarks[-1] is marks
     with pytest.raises(ValueError, match="has no static"):
         aug.SynthesizerAugmenter(object())
+
+
+# --- one build per output folder, with its settings ------------------------------------------
+
+class TintSynthesizerStandIn(TintAugmenter):
+    """TintAugmenter with the affect model attribute augment_database reads VA classes from."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.affect_model = type("Model", (), {"va_classes": classes})()
+
+
+def _afew_va_copy(tmp_path) -> Path:
+    from affect import datasets
+    from affect.datasets import Sample
+
+    rng = np.random.default_rng(5)
+    records = [Sample(image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), subject=f"actor{c}",
+                      sequence=f"00{c}", valence=0.0, arousal=0.0) for c in (1, 2)]
+    return datasets.write_layout("afew_va", tmp_path / "AFEW-VA", records)
+
+
+def test_a_second_augment_into_a_locked_folder_fails_at_once_naming_the_holder(tmp_path, classes):
+    import os
+
+    from affect.augmentation.build import output_lock
+
+    out = tmp_path / "out"
+    with output_lock(out):
+        with pytest.raises(ValueError, match=rf"{out} is being written by another augment \(pid {os.getpid()}\)"):
+            aug.augment_database("afew_va", _afew_va_copy(tmp_path), out, TintSynthesizerStandIn(classes),
+                                 kinds=("expression",), measure_identity=False, progress=False)
+    assert not (out / "expression").exists()  # nothing was written
+    built = aug.augment_database("afew_va", _afew_va_copy(tmp_path), out, TintSynthesizerStandIn(classes),
+                                 kinds=("expression",), measure_identity=False, progress=False)
+    assert len(built["expression"]) == 12  # the lock is released when its holder is done
+
+
+def test_rerunning_with_other_settings_is_refused_unless_overwrite(tmp_path, classes):
+    root, out = _afew_va_copy(tmp_path), tmp_path / "out"
+
+    def run(**options):
+        return aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), measure_identity=False,
+                                    progress=False, **options)
+
+    first = run(kinds=("va",), n_va=2, seed=0)
+    assert len(first["va"]) == 4
+    assert len(run(kinds=("va",), n_va=2, seed=0)["va"]) == 4  # same settings: resumes, nothing new
+    for options, change in (({"seed": 1, "n_va": 2}, "seed 0 -> 1"), ({"seed": 0, "n_va": 3}, "n_va 2 -> 3")):
+        with pytest.raises(ValueError, match=rf"holds images made with other settings \({change}\).*--overwrite"):
+            run(kinds=("va",), **options)
+    assert len(aug.read_manifest(out / "va")) == 4  # refused before touching anything
+    old_images = set(images_of(out / "va"))
+
+    replaced = run(kinds=("va",), n_va=3, seed=1, overwrite=True)
+    assert len(replaced["va"]) == 6 and len(aug.read_manifest(out / "va")) == 6
+    assert set(images_of(out / "va")) == set(replaced["va"]["output"])
+    assert old_images - set(images_of(out / "va"))  # the old run's images are gone
+    assert len(run(kinds=("expression",), seed=1)["expression"]) == 12  # another kind: its own folder
