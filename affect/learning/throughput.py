@@ -2,9 +2,9 @@
 
 For each network: images per second of a training step (forward, backward, Adam step) and
 images per second of the DataLoader reading the prepared-face cache (memory-mapped crops,
-conversion to network input), with and without Table 9's on-the-fly augmentation. Both are
-measured in the same process on the same crops, alternating, so their ratio compares two
-numbers taken under one machine load. A ratio of at least :data:`TARGET_RATIO` means the
+conversion to network input), with and without Table 9's on-the-fly augmentation. All are
+measured in the same process on the same crops, in alternating rounds, so their ratio
+compares numbers taken under one machine load. A ratio of at least :data:`TARGET_RATIO` means the
 loader can never be what holds training back.
 """
 
@@ -43,35 +43,33 @@ def _cache(folder: Path, size: int, rows: int, videos: int) -> PreparedFaces:
     return PreparedFaces(folder, size, index, mapped, np.zeros((rows, 68, 2), np.float32))
 
 
-def _loader_rate(loader, frames_per_item: int, seconds: float) -> float:
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for batch in loader:
-            count += batch["image"].shape[0] * frames_per_item
-            if time.perf_counter() - start >= seconds:
-                break
-    return count / (time.perf_counter() - start)
+class _Stopwatch:
+    """Frames and seconds of one activity, accumulated over interleaved rounds."""
+
+    def __init__(self):
+        self.frames, self.seconds = 0, 0.0
+
+    def add(self, frames: int, started: float) -> None:
+        self.frames += frames
+        self.seconds += time.perf_counter() - started
+
+    @property
+    def rate(self) -> float:
+        return self.frames / self.seconds
 
 
-def _training_rate(module: AffectModule, loader, steps: int) -> tuple[float, int]:
-    """(frames per second of a training step, frames per batch), on one batch of ``loader``."""
-    optimizer = module.configure_optimizers()
-    module.train()
-    batches = iter(loader)
-    first = next(batches)
-    frames = first["known"].numel()
-    for step in range(steps + 1):  # the first step is a warm-up (allocator, kernel choice)
-        if step == 1:
-            start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        outputs, target = module._known(first)
-        module.loss(outputs, target).backward()
-        optimizer.step()
-    return steps * frames / (time.perf_counter() - start), frames
+def _cycle(loader):
+    while True:
+        yield from loader
 
 
-def measure(network: str, sizes, *, steps: int = 3, loader_seconds: float = 2.0, seed: int = 0) -> dict:
+def measure(network: str, sizes, *, rounds: int = 4, loader_batches: int = 4, seed: int = 0) -> dict:
     """Throughput of one network at ``sizes`` (a :class:`affect.profiles.TrainingSizes`).
+
+    Each round times one training step (forward, backward, Adam) on a batch, then
+    ``loader_batches`` batches of the plain loader and of the augmenting loader, so all
+    three rates see the same machine load. One untimed round comes first (allocator,
+    kernel choice, file cache).
 
     Returns
     -------
@@ -83,16 +81,29 @@ def measure(network: str, sizes, *, steps: int = 3, loader_seconds: float = 2.0,
     size = input_size(network, sizes)
     with tempfile.TemporaryDirectory() as folder:
         faces = _cache(Path(folder), size, rows=max(4 * sizes.batch_size, 64), videos=4)
-        module = AffectModule(network, "va", asdict(sizes))
-        plain = make_loader(faces, network, "va", None, sizes, train=True, seed=seed)
-        augmented = make_loader(faces, network, "va", None, sizes, train=True, augment=True, seed=seed)
-        per_item = sizes.sequence_length if module.recurrent else 1
-        train_rate, frames = _training_rate(module, plain, steps)
-        loader_rate = _loader_rate(plain, per_item, loader_seconds)
-        augmented_rate = _loader_rate(augmented, per_item, loader_seconds)
-    return {"input_size": size, "batch_frames": frames, "train_images_per_s": train_rate,
-            "loader_images_per_s": loader_rate, "augmented_loader_images_per_s": augmented_rate,
-            "ratio": loader_rate / train_rate, "augmented_ratio": augmented_rate / train_rate}
+        module = AffectModule(network, "va", asdict(sizes)).train()
+        optimizer = module.configure_optimizers()
+        loaders = [_cycle(make_loader(faces, network, "va", None, sizes, train=True, augment=augment, seed=seed))
+                   for augment in (False, True)]
+        batch = next(loaders[0])
+        frames = batch["known"].numel()
+        watches = [_Stopwatch() for _ in range(3)]
+        for round_ in range(rounds + 1):
+            started = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            module.loss(*module.labelled(batch)).backward()
+            optimizer.step()
+            if round_:
+                watches[0].add(frames, started)
+            for watch, loader in zip(watches[1:], loaders):
+                started = time.perf_counter()
+                count = sum(next(loader)["known"].numel() for _ in range(loader_batches))
+                if round_:
+                    watch.add(count, started)
+    train, plain, augmented = (w.rate for w in watches)
+    return {"input_size": size, "batch_frames": frames, "train_images_per_s": train,
+            "loader_images_per_s": plain, "augmented_loader_images_per_s": augmented,
+            "ratio": plain / train, "augmented_ratio": augmented / train}
 
 
 def training_throughput(sizes, profile: str, networks=NETWORKS, **options) -> dict:

@@ -141,8 +141,8 @@ class AffectModule(pl.LightningModule):
             return self.network(batch["image"], batch["landmarks"])
         return self.network(batch["image"])
 
-    def _known(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(outputs, targets) of the frames with a label, flattened over clips."""
+    def labelled(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs, targets) of the frames with a label, flattened over clips: (N, K), (N, ...)."""
         outputs, known = self(batch), batch["known"]
         width = outputs.shape[-1]
         outputs, target, known = outputs.reshape(-1, width), batch["target"], known.reshape(-1)
@@ -155,14 +155,16 @@ class AffectModule(pl.LightningModule):
             return va_loss(outputs, target, self.sizes.mse_weight)
         return expression_loss(outputs, target, self.class_weights)
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> torch.Tensor:
-        outputs, target = self._known(batch)
+    def training_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> torch.Tensor | None:
+        outputs, target = self.labelled(batch)
+        if len(target) == 0:
+            return None  # a batch of unlabelled frames only: Lightning skips the step
         loss = self.loss(outputs, target)
         self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(target))
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> None:
-        outputs, target = self._known(batch)
+        outputs, target = self.labelled(batch)
         self._validation.append((outputs.detach().cpu(), target.detach().cpu()))
 
     def on_validation_epoch_end(self) -> None:
@@ -171,8 +173,11 @@ class AffectModule(pl.LightningModule):
         outputs = torch.cat([o for o, _ in self._validation])
         target = torch.cat([t for _, t in self._validation])
         self._validation.clear()
-        self.log("val_loss", self.loss(outputs, target))
-        self.log("val_score", validation_score(self.hparams.task, outputs, target), prog_bar=True)
+        if len(target) == 0:
+            return
+        # With DDP each process scores its share of the validation set; the logged value is their mean.
+        self.log("val_loss", self.loss(outputs, target), sync_dist=True)
+        self.log("val_score", validation_score(self.hparams.task, outputs, target), prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         # Adam at 1e-3 is Kollias's released AffWildNet setting (networks.md 1.2); the profile sets it.
