@@ -423,7 +423,7 @@ def _add_data(commands) -> None:
 
 
 def _augment(args: argparse.Namespace) -> None:
-    from affect.augmentation.build import augment_database
+    from affect.augmentation.build import SKIPPED, augment_database
     from affect.synthesis import AffectSynthesizer
 
     _check_output(args.out, folder=True)
@@ -433,10 +433,17 @@ def _augment(args: argparse.Namespace) -> None:
     synthesizer = AffectSynthesizer.from_file(args.affect_model, measure_identity=False)
     manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
                                  split=args.split, n_va=args.n, jobs=args.jobs, seed=args.seed,
-                                 measure_identity=not args.no_identity, overwrite=args.overwrite)
+                                 measure_identity=not args.no_identity, overwrite=args.overwrite,
+                                 retry_skipped=args.retry_skipped)
     for kind, manifest in manifests.items():
-        print(f"{Path(args.out) / kind}: {len(manifest)} images ({manifest.attrs.get('failed', 0)} failed, "
-              "retried on the next run)")
+        folder = Path(args.out) / kind
+        line = f"{folder}: {len(manifest)} images"
+        if manifest.attrs.get("failed", 0):
+            line += f"; {manifest.attrs['failed']} failed, retried on the next run"
+        if manifest.attrs.get("skipped_sources", 0):
+            line += (f"; {manifest.attrs['skipped_sources']} source photos left out (unreadable or no face), "
+                     f"listed in {folder / SKIPPED}")
+        print(line)
 
 
 def _add_augment(commands) -> None:
@@ -466,6 +473,9 @@ def _add_augment(commands) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the images of an earlier build into OUT made with another --seed, "
                              "--n, --split or database (refused otherwise)")
+    parser.add_argument("--retry-skipped", action="store_true",
+                        help="try again the source photos an earlier run left out (listed in "
+                             "OUT/KIND/skipped.csv)")
 
 
 # --- learning: prepare, train, evaluate (Sec. 6.2) ---------------------------------------

@@ -9,7 +9,15 @@ Three steps, one module each:
   rows each (person-independent) fold may train on
 """
 
-from affect.augmentation.build import Augmenter, SynthesizerAugmenter, augment_database, augment_stand_ins, build
+from affect.augmentation.build import (
+    SKIPPED,
+    Augmenter,
+    SynthesizerAugmenter,
+    augment_database,
+    augment_stand_ins,
+    build,
+    read_skipped,
+)
 from affect.augmentation.manifest import (
                                           MANIFEST,
                                           MANIFEST_COLUMNS,
@@ -20,6 +28,7 @@ from affect.augmentation.manifest import (
 )
 from affect.augmentation.targets import BASIC_EXPRESSIONS, VA_TARGETS_PER_IMAGE, Target, class_targets, plan
 
-__all__ = ["Augmenter", "SynthesizerAugmenter", "augment_database", "augment_stand_ins", "build", "MANIFEST",
+__all__ = ["Augmenter", "SynthesizerAugmenter", "augment_database", "augment_stand_ins", "build", "read_skipped",
+           "SKIPPED", "MANIFEST",
            "MANIFEST_COLUMNS", "augment_folds", "read_manifest", "synthesized_frame", "write_manifest",
            "BASIC_EXPRESSIONS", "VA_TARGETS_PER_IMAGE", "Target", "class_targets", "plan"]

@@ -10,11 +10,13 @@ a run.
 from __future__ import annotations
 
 import copy
+import csv
 import fcntl
 import json
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -34,12 +36,18 @@ from affect.augmentation.manifest import (
 )
 from affect.augmentation.targets import PLAN_COLUMNS, Target, derived_seed, plan
 from affect.datasets import read_frame
+from affect.datasets.common import VIDEO_FRAME_SEPARATOR
 from affect.face.landmarks import N_LANDMARKS
 from affect.files import atomic_write_text
 from affect.image import write_image
 
 log = logging.getLogger("affect.augmentation")
 
+# What running the jobs of one photo reports: manifest rows, failed jobs, (source, reason)
+# when the photo itself was left out.
+_Outcome = tuple[list[dict], int, tuple[str, str] | None]
+
+SKIPPED = "skipped.csv"  # in each kind's folder: source photos left out, with the reason
 LOCK_FILE = ".augment.lock"  # in the output folder; holds the pid of the augment writing it
 SETTINGS_FILE = "augment.json"  # in each kind's folder: the settings its images were made with
 
@@ -79,7 +87,14 @@ class SynthesizerAugmenter:
         self.synthesizer = synthesizer
 
     def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Return the photo and its landmarks (the synthesizer caches its fit)."""
+        """Fit the photo once, if the synthesizer can (it caches the fit); return it and its landmarks.
+
+        Fitting here makes a photo without a face fail once, in preparation, rather than once
+        per target.
+        """
+        reconstruction = getattr(self.synthesizer, "reconstruction", None)
+        if callable(reconstruction):
+            reconstruction(image, landmarks)
         return image, landmarks
 
     def synthesize(self, state: tuple, target: Target, seed: int) -> np.ndarray:
@@ -97,7 +112,7 @@ class SynthesizerAugmenter:
 
 def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, *, jobs: int = 1,
           seed: int = 0, measure_identity: bool = True, progress: bool = True,
-          skip_errors: bool = False) -> pd.DataFrame:
+          skip_errors: bool = False, retry_skipped: bool = False) -> pd.DataFrame:
     """Synthesize every job of a plan into ``out_dir`` and record it in ``manifest.csv``.
 
     Sec. 6.2: the synthesized images that are added to the training sets. Each image is
@@ -127,9 +142,15 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     progress : bool
         Show a tqdm progress bar.
     skip_errors : bool
-        Log and skip a photo whose preparation or synthesis fails (e.g. no face found)
-        instead of stopping; skipped jobs are not in the manifest and are retried by the
-        next build. Their number is in ``manifest.attrs['failed']``.
+        Log and skip a photo whose preparation or synthesis fails instead of stopping;
+        skipped jobs are not in the manifest and their number is in
+        ``manifest.attrs['failed']``. A photo that cannot be prepared (unreadable, no face
+        found) is logged once and listed with the reason in :data:`SKIPPED` (``source,reason``);
+        later builds leave the listed photos out (``manifest.attrs['skipped_sources']``
+        counts them) unless ``retry_skipped``. A failed synthesis of one target is retried
+        by the next build.
+    retry_skipped : bool
+        Try the photos listed in :data:`SKIPPED` again (the list is started afresh).
 
     Returns
     -------
@@ -151,7 +172,11 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
 
     done = _finished_rows(manifest_path, out)
     write_manifest(done, manifest_path)  # drops a cut-off last line before appending
-    todo = plan[~plan["output"].isin(set(done["output"]))]
+    skipped_path = out / SKIPPED
+    if retry_skipped:
+        skipped_path.unlink(missing_ok=True)
+    skipped = read_skipped(skipped_path) if skip_errors else {}
+    todo = plan[~plan["output"].isin(set(done["output"])) & ~plan["source"].isin(set(skipped))]
     groups = _groups(todo, seed)
 
     appender = ManifestAppender(manifest_path)
@@ -160,8 +185,11 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     try:
         runs = _run_serial(groups, augmenter, out, measure_identity, skip_errors) if jobs == 1 \
             else _run_parallel(groups, augmenter, out, measure_identity, skip_errors, int(jobs))
-        for rows, n_failed in runs:
+        for rows, n_failed, skipped_source in runs:
             appender.append(rows)
+            if skipped_source is not None:
+                skipped[skipped_source[0]] = skipped_source[1]
+                _append_skipped(skipped_path, *skipped_source)
             failed += n_failed
             bar.update(len(rows) + n_failed)
     finally:
@@ -177,8 +205,52 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     write_manifest(pd.concat([finished[~in_plan], ours], ignore_index=True), manifest_path)
     if failed:
         log.warning("%s: %d of %d jobs failed and were skipped", out, failed, len(plan))
+    n_skipped = int(plan["source"].drop_duplicates().isin(set(skipped)).sum())
+    if n_skipped:
+        log.warning("%s: %d source photos left out (unreadable or no face), listed in %s", out, n_skipped,
+                    skipped_path)
     ours.attrs["failed"] = failed
+    ours.attrs["skipped_sources"] = n_skipped
     return ours
+
+
+def read_skipped(path: str | os.PathLike) -> dict[str, str]:
+    """The photos a build left out (:data:`SKIPPED`), source to reason; {} if there is no list."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    rows = list(csv.reader(text.splitlines()))
+    return {row[0]: row[1] for row in rows[1:] if len(row) == 2}
+
+
+def _append_skipped(path: Path, source: str, reason: str) -> None:
+    new = not path.exists()
+    with open(path, "a", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        if new:
+            writer.writerow(("source", "reason"))
+        writer.writerow((source, reason))
+
+
+def _source_problem(source: str) -> str | None:
+    """Why a source photo cannot be read in full (a truncated file), or None.
+
+    OpenCV decodes what it can of a truncated JPEG without an error, so such a photo would
+    be reported as having no face; Pillow names the damage.
+    """
+    from affect.image import ImageReadError, read_image
+
+    if VIDEO_FRAME_SEPARATOR in source and source.rpartition(VIDEO_FRAME_SEPARATOR)[2].isdigit():
+        return None
+    try:
+        read_image(source)
+    except ImageReadError as error:
+        return str(error)
+    return None
 
 
 def _finished_rows(manifest_path: Path, out: Path) -> pd.DataFrame:
@@ -187,7 +259,8 @@ def _finished_rows(manifest_path: Path, out: Path) -> pd.DataFrame:
         return typed_columns(pd.DataFrame(columns=list(MANIFEST_COLUMNS)))
     rows = read_manifest(manifest_path)
     rows = rows.drop_duplicates("output", keep="last")
-    exists = [(out / name).is_file() for name in rows["output"]]
+    # A boolean array, not a list: an empty list would select no columns instead of no rows.
+    exists = np.array([(out / name).is_file() for name in rows["output"]], dtype=bool)
     return rows[exists].reset_index(drop=True)
 
 
@@ -206,13 +279,13 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     return tqdm(total=total, initial=initial, unit="img", desc="synthesizing", disable=not enabled)
 
 
-def _run_serial(groups, augmenter, out, measure_identity, skip_errors) -> Iterator[tuple[list[dict], int]]:
+def _run_serial(groups, augmenter, out, measure_identity, skip_errors) -> Iterator[_Outcome]:
     """Run the groups in this process, reporting every finished image at once."""
     for group in groups:
         yield from _run_group(augmenter, group, out, measure_identity, skip_errors)
 
 
-def _run_parallel(groups, augmenter, out, measure_identity, skip_errors, jobs) -> Iterator[tuple[list[dict], int]]:
+def _run_parallel(groups, augmenter, out, measure_identity, skip_errors, jobs) -> Iterator[_Outcome]:
     """Run the groups in ``jobs`` processes, reporting each group when it is done.
 
     At most ``2 * jobs`` groups are in flight, so a plan of millions of jobs does not
@@ -248,17 +321,22 @@ def _init_worker(augmenter: Augmenter) -> None:
     _WORKER_AUGMENTER = augmenter
 
 
-def _worker_group(group, out, measure_identity, skip_errors) -> tuple[list[dict], int]:
-    rows, failed = [], 0
-    for part, n_failed in _run_group(_WORKER_AUGMENTER, group, out, measure_identity, skip_errors):
+def _worker_group(group, out, measure_identity, skip_errors) -> _Outcome:
+    rows, failed, skipped = [], 0, None
+    for part, n_failed, skipped_source in _run_group(_WORKER_AUGMENTER, group, out, measure_identity, skip_errors):
         rows += part
         failed += n_failed
-    return rows, failed
+        skipped = skipped_source or skipped
+    return rows, failed, skipped
 
 
 def _run_group(augmenter: Augmenter, group: list[dict], out: Path, measure_identity: bool,
-               skip_errors: bool) -> Iterator[tuple[list[dict], int]]:
-    """Synthesize the jobs of one photo; yields ([row], 0) per image, ([], k) on a skip."""
+               skip_errors: bool) -> Iterator[_Outcome]:
+    """Synthesize the jobs of one photo.
+
+    Yields ``([row], 0, None)`` per image, ``([], 1, None)`` per failed target and
+    ``([], n, (source, reason))`` once when the photo itself cannot be prepared.
+    """
     first = group[0]
     source_descriptor: np.ndarray | None = None
     try:
@@ -270,8 +348,9 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, measure_ident
     except Exception as error:  # noqa: BLE001 - any failure of a third-party augmenter
         if not skip_errors:
             raise
-        log.warning("%s: skipped (%s)", first["source"], error)
-        yield [], len(group)
+        reason = _source_problem(first["source"]) or str(error)
+        log.warning("%s: skipped (%s)", first["source"], reason)
+        yield [], len(group), (first["source"], reason)
         return
     for job in group:
         target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
@@ -282,14 +361,14 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, measure_ident
             if not skip_errors:
                 raise
             log.warning("%s -> %s: skipped (%s)", job["source"], job["output"], error)
-            yield [], 1
+            yield [], 1, None
             continue
         distance = math.nan
         if source_descriptor is not None:
             output_descriptor = _descriptor(synthesized, None)
             if output_descriptor is not None:
                 distance = float(np.linalg.norm(source_descriptor - output_descriptor))
-        yield [{column: job[column] for column in MANIFEST_COLUMNS[:-1]} | {"identity_distance": distance}], 0
+        yield [{column: job[column] for column in MANIFEST_COLUMNS[:-1]} | {"identity_distance": distance}], 0, None
 
 
 def _landmarks(value: Any) -> np.ndarray | None:
@@ -314,7 +393,8 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
                      kinds: Sequence[str] = ("va", "expression"), split: str | None = None,
                      n_va: int | None = None, max_neutral: int | None = None, jobs: int = 1,
                      seed: int = 0, measure_identity: bool = True, progress: bool = True,
-                     overwrite: bool = False, check_settings: bool = True) -> dict[str, pd.DataFrame]:
+                     overwrite: bool = False, check_settings: bool = True,
+                     retry_skipped: bool = False) -> dict[str, pd.DataFrame]:
     """Synthesize the paper's affects on every neutral face of a database (Sec. 6.2, Table 1).
 
     Loads database ``name`` from ``root``, selects its neutral faces
@@ -337,6 +417,11 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
     check_settings : bool
         Store the settings in each kind's folder (:data:`SETTINGS_FILE`) and refuse a folder
         built with other ones (see :func:`claim_folder`).
+    retry_skipped : bool
+        Try again the photos an earlier build left out (see :func:`build`).
+
+    Photos that cannot be prepared are left out and listed in each kind's :data:`SKIPPED`;
+    hidden temporaries that a killed build left behind are removed first.
 
     The output folder is locked while the build runs (:func:`output_lock`): a second build
     into it fails at once.
@@ -361,6 +446,8 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
             raise ValueError(f"{root}: no neutral faces in {name}/{split}")
         for kind in replaced:
             clear_build(out / kind)
+        for kind in kinds:
+            remove_temporaries(out / kind)
         if max_neutral is not None and len(neutral) > max_neutral:
             neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
         augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
@@ -371,7 +458,8 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
             if check_settings:
                 atomic_write_text(out / kind / SETTINGS_FILE, json.dumps(settings[kind], indent=1) + "\n")
             manifests[kind] = build(jobs_plan, augmenter, out / kind, jobs=jobs, seed=seed,
-                                    measure_identity=measure_identity, progress=progress, skip_errors=True)
+                                    measure_identity=measure_identity, progress=progress, skip_errors=True,
+                                    retry_skipped=retry_skipped)
     return manifests
 
 
@@ -439,6 +527,22 @@ def claim_folder(folder: Path, settings: Mapping, *, overwrite: bool) -> bool:
         raise ValueError(f"{folder}: holds images made with other settings ({changed}); "
                          "choose another --out or add --overwrite to replace them")
     return True
+
+
+# atomic_path's temporaries: "." + the destination's stem + "." + mkstemp's 8 characters + suffix
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.(png|jpg|jpeg|csv)")
+
+
+def remove_temporaries(folder: Path) -> int:
+    """Remove the half-written temporaries of a killed build (call with the folder locked)."""
+    if not folder.is_dir():
+        return 0
+    stale = [path for path in folder.rglob(".*") if path.is_file() and _TEMPORARY.fullmatch(path.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        log.info("%s: removed %d half-written files of an interrupted build", folder, len(stale))
+    return len(stale)
 
 
 def clear_build(folder: Path) -> None:

@@ -456,3 +456,107 @@ def test_rerunning_with_other_settings_is_refused_unless_overwrite(tmp_path, cla
     assert set(images_of(out / "va")) == set(replaced["va"]["output"])
     assert old_images - set(images_of(out / "va"))  # the old run's images are gone
     assert len(run(kinds=("expression",), seed=1)["expression"]) == 12  # another kind: its own folder
+
+
+# --- photos that cannot be used, interrupted writes, file modes ---------------------------------
+
+def _build_with(augmenter, jobs, out, **options):
+    return aug.build(jobs, augmenter, out, measure_identity=False, progress=False, skip_errors=True, **options)
+
+
+class PathAwareNoFace(TintAugmenter):
+    """Prepares every photo but the ``bad`` one, which has 'no face'."""
+
+    def __init__(self, bad_pixels):
+        super().__init__()
+        self.bad_pixels = bad_pixels
+
+    def prepare(self, image, landmarks):
+        self.prepared += 1
+        if np.array_equal(image, self.bad_pixels):
+            raise ValueError("no face found")
+        return image.astype(np.int16)
+
+
+def test_a_photo_without_a_face_is_warned_once_listed_and_not_retried(tmp_path, caplog):
+    import logging
+
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
+    bad = frame["path"][1]
+    jobs = aug.plan(frame, "expression")
+    out = tmp_path / "out"
+    augmenter = PathAwareNoFace(read_image(bad))
+    with caplog.at_level(logging.WARNING, logger="affect.augmentation"):
+        manifest = _build_with(augmenter, jobs, out)
+    assert len(manifest) == 6 and manifest.attrs["skipped_sources"] == 1
+    assert sum(bad in record.getMessage() for record in caplog.records) == 1  # not one per target
+    assert aug.read_skipped(out / aug.SKIPPED) == {bad: "no face found"}
+
+    again = PathAwareNoFace(read_image(bad))
+    manifest = _build_with(again, jobs, out)
+    assert again.prepared == 0 and manifest.attrs["skipped_sources"] == 1  # not retried
+    retried = PathAwareNoFace(read_image(bad))
+    _build_with(retried, jobs, out, retry_skipped=True)
+    assert retried.prepared == 1 and list(aug.read_skipped(out / aug.SKIPPED)) == [bad]
+
+
+def test_a_truncated_photo_is_reported_as_damaged_not_as_faceless(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    photo = tmp_path / "cut.jpg"
+    write_image(photo, np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    photo.write_bytes(photo.read_bytes()[:600])
+    frame.loc[0, "path"] = str(photo)
+
+    class Faceless(TintAugmenter):
+        def prepare(self, image, landmarks):
+            raise ValueError("no face found")
+
+    _build_with(Faceless(), aug.plan(frame, "expression"), tmp_path / "out")
+    reason = aug.read_skipped(tmp_path / "out" / aug.SKIPPED)[str(photo)]
+    assert "cut.jpg" in reason and ("cannot decode" in reason or "not decodable" in reason)
+
+
+def test_the_adapter_fits_each_photo_once_in_prepare():
+    calls = []
+
+    class Synthesizer:
+        def reconstruction(self, image, landmarks=None):
+            calls.append("fit")
+            raise ValueError("image: no face found")
+
+        def static(self, image, va, landmarks=None):
+            raise AssertionError("not reached")
+
+        basic = static
+
+    adapter = aug.SynthesizerAugmenter(Synthesizer())
+    with pytest.raises(ValueError, match="no face found"):
+        adapter.prepare(np.zeros((4, 4, 3), np.uint8), None)
+    assert calls == ["fit"]
+
+
+def test_augment_removes_half_written_files_of_a_killed_build(tmp_path, classes):
+    out = tmp_path / "out"
+    stale = out / "expression" / "actor1" / ".00000_fear.k2j4_x9a.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    kept = out / "expression" / ".notes"
+    kept.write_text("mine")
+    aug.augment_database("afew_va", _afew_va_copy(tmp_path), out, TintSynthesizerStandIn(classes),
+                         kinds=("expression",), measure_identity=False, progress=False)
+    assert not stale.exists() and kept.exists()
+
+
+def test_synthesized_images_honour_the_umask(tmp_path):
+    import os
+    import stat
+
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
+    previous = os.umask(0o022)
+    try:
+        aug.build(aug.plan(frame, "expression"), TintAugmenter(), tmp_path / "out", measure_identity=False,
+                  progress=False)
+    finally:
+        os.umask(previous)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert modes == {0o644}
