@@ -313,12 +313,16 @@ def landmarks_for(
     FaceNotFoundError
         No face detected; the message names the file when ``image`` is a path.
     ValueError
-        Given landmarks of the wrong shape or with non-finite values.
+        Given landmarks of the wrong shape, with non-finite values, or mostly outside the
+        image (the message names the ``.pts`` file).
     """
     if landmarks is not None:
         if isinstance(landmarks, (str, os.PathLike)):
-            return read_pts(landmarks)
-        return _validated_landmarks(landmarks, "landmarks")
+            points, name = read_pts(landmarks), str(landmarks)
+        else:
+            points, name = _validated_landmarks(landmarks, "landmarks"), "landmarks"
+        _check_in_image(points, as_rgb_image(image).shape[:2], name)
+        return points
     pixels = as_rgb_image(image)
     try:
         return detect_landmarks(pixels, detector=detector, upsample=upsample)
@@ -326,6 +330,20 @@ def landmarks_for(
         if isinstance(image, (str, os.PathLike)):
             raise FaceNotFoundError(image, str(error)) from None
         raise
+
+
+def _check_in_image(points: np.ndarray, image_shape: tuple[int, int], name: str) -> None:
+    """Refuse landmarks of which more than half lie outside the image.
+
+    A face cut by the photo's border legitimately has some points outside (300-W annotates
+    them), but a file with most points outside belongs to another photo or was shifted.
+    """
+    height, width = image_shape
+    x, y = points[:, 0], points[:, 1]
+    outside = int(np.count_nonzero((x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)))
+    if outside > len(points) // 2:
+        raise ValueError(f"{name}: {outside} of {len(points)} landmarks lie outside the {width} x {height} "
+                         "image; are they this photo's?")
 
 
 def _validated_landmarks(points: np.ndarray, name: str) -> np.ndarray:

@@ -153,8 +153,9 @@ def test_detect_landmarks_rejects_an_empty_box(takeo):
         detect_landmarks(takeo, (50, 50, 50, 90))
 
 
-def test_landmarks_for_returns_given_landmarks_without_detecting(grey_photo, takeo_truth):
-    # The grey image has no face: a detection would raise.
+def test_landmarks_for_returns_given_landmarks_without_detecting(tmp_path, takeo_truth):
+    # The grey image (takeo's size, so the points lie in it) has no face: a detection would raise.
+    grey_photo = write_image(tmp_path / "wall.png", np.full((225, 150, 3), 128, dtype=np.uint8))
     np.testing.assert_array_equal(landmarks_for(grey_photo, takeo_truth), takeo_truth)
     np.testing.assert_array_equal(landmarks_for(grey_photo, DATA / "takeo.pts"), takeo_truth)
 
@@ -177,6 +178,19 @@ def test_landmarks_for_rejects_landmarks_of_wrong_shape_or_with_nan(takeo, takeo
     broken[5, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         landmarks_for(takeo, broken)
+
+
+def test_landmarks_for_refuses_a_pts_file_mostly_outside_the_photo(takeo, takeo_truth, tmp_path):
+    shifted = write_pts(tmp_path / "shifted.pts", takeo_truth + [100, 0])  # takeo is 150 px wide
+    with pytest.raises(ValueError, match=r"shifted\.pts: \d+ of 68 landmarks lie outside the 150 x 225 image"):
+        landmarks_for(takeo, shifted)
+    with pytest.raises(ValueError, match=r"^landmarks: \d+ of 68 landmarks lie outside"):
+        landmarks_for(takeo, takeo_truth - [0, 400])
+
+
+def test_landmarks_for_accepts_a_face_cut_by_the_border(takeo, takeo_truth):
+    cut = takeo_truth - [takeo_truth[:, 0].min() + 5, 0]  # the face's left edge past the border
+    np.testing.assert_array_equal(landmarks_for(takeo, cut), cut)
 
 
 # ---- .pts files ------------------------------------------------------------------------
