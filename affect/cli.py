@@ -333,9 +333,14 @@ def _synthesize(args: argparse.Namespace) -> None:
                              f"{_suffix_list(_IMAGE_SUFFIXES)}")
     elif output.suffix and output.suffix.lower() not in _SEQUENCE_SUFFIXES:
         raise ValueError(f"{output}: --path writes a .gif, an .mp4 or a folder (no suffix)")
+    frame_folder = args.path is not None and not output.suffix
     _check_output(output, {"photo": args.image, "landmarks": args.landmarks, "VA path": args.path,
                            "affect model": args.affect_model},
-                  overwrite=args.overwrite, folder=args.path is not None and not output.suffix)
+                  overwrite=args.overwrite, folder=frame_folder)
+    earlier = sorted(output.glob("frame_*.png")) if frame_folder and output.is_dir() else []
+    if earlier and not args.overwrite:
+        raise ValueError(f"{output}: holds {len(earlier)} frames of an earlier run; choose another -o "
+                         "or add --overwrite to replace them")
     for label, value in zip(("valence", "arousal"), args.va or ()):
         if not abs(value) <= 1.0:  # also refuses NaN
             raise ValueError(f"--va: {label} {value:g} is outside [-1, 1]")
@@ -350,6 +355,10 @@ def _synthesize(args: argparse.Namespace) -> None:
         for index, frame in enumerate(frames):
             print(f"frame {index}: {_describe(frame)}")
         print(write_sequence([frame.image for frame in frames], output, fps=args.fps))
+        if frame_folder:  # frames past this run's last one are left from a longer earlier run
+            for stale in output.glob("frame_*.png"):
+                if stale.stem[len("frame_"):].isdigit() and int(stale.stem[len("frame_"):]) >= len(frames):
+                    stale.unlink()
         return
     if args.va is not None:
         result = synthesizer.static(args.image, args.va, landmarks=args.landmarks)
@@ -383,7 +392,9 @@ def _add_synthesize(commands) -> None:
                         help="frame rate of a .gif/.mp4 (default: %(default)s)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="a .png or .jpg for --va/--expression; a .gif, .mp4 or folder for --path")
-    _add_overwrite_input(parser)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow -o to name an input file, or a frame folder of an earlier run, "
+                             "which is then replaced")
 
 
 # --- databases and augmentation (Sec. 5, 6.2) ------------------------------------------------

@@ -280,3 +280,26 @@ def test_synthesize_rejects_a_bad_frame_rate_before_the_work(tmp_path, photo, no
 def test_augment_rejects_counts_below_one_before_loading_the_model(tmp_path, no_work, capsys, option):
     assert main(["augment", "rafdb", "--root", str(tmp_path), "--out", str(tmp_path / "out"), option, "0"]) == 1
     _one_line_error(capsys, f"{option}: expected a positive integer, got 0")
+
+
+def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, photo, monkeypatch, capsys):
+    import numpy as np
+
+    import affect.synthesis
+    from affect.image import write_image
+
+    class Temporal(RecordingSynthesizer):
+        def temporal(self, image, path, landmarks=None):
+            return [self.basic(image, f"point {i}") for i in range(len(path))]
+
+    monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", Temporal)
+    path = tmp_path / "path.csv"
+    path.write_text("valence,arousal\n0,0\n0.5,0.5\n")
+    frames = tmp_path / "frames"
+    for i in range(4):  # a longer earlier run
+        write_image(frames / f"frame_{i:04d}.png", np.zeros((2, 2, 3), np.uint8))
+    argv = ["synthesize", str(photo), "--path", str(path), "-o", str(frames)]
+    assert main(argv) == 1
+    _one_line_error(capsys, "holds 4 frames of an earlier run", "--overwrite")
+    assert main(argv + ["--overwrite"]) == 0
+    assert sorted(p.name for p in frames.iterdir()) == ["frame_0000.png", "frame_0001.png"]
