@@ -215,3 +215,19 @@ def torchvision_state(name):
 
     model = getattr(torchvision.models, name)(weights=None)
     return {k: torch.ones_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", ["vggface", "vggface_gru", "resnet_gru", "alexnet"])
+def test_paper_profile_builds_every_network_at_the_paper_sizes(name):
+    from affect import profiles
+    from affect.learning.training import input_size
+
+    sizes = profiles.get("paper").training
+    with torch.device("meta"):  # sized, not allocated: no forward pass at 224 px on a CPU
+        net = build_network(name, "va", input_size=input_size(name, sizes), width=sizes.width,
+                            hidden_size=sizes.gru_hidden, num_layers=sizes.gru_layers)
+    if name == "vggface_gru":  # AffWildNet: 96 px, fc6 of 4608 -> 4096, GRU 2 x 128
+        assert net.backbone.classifier[0].in_features == 4608 and net.gru.hidden_size == 128
+    if name == "vggface":
+        assert net.backbone.classifier[0].in_features == 25088
+    assert count_parameters(net) > 10_000_000
