@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -47,6 +48,14 @@ __all__ = [
 ]
 
 N_LANDMARKS = 68
+
+# The CNN detector costs tens of seconds per megapixel on a CPU (173 s for a 4.9-megapixel
+# photo): larger photos are searched on a copy downscaled to this size. A face then needs to
+# be about sqrt(pixels / CNN_MAX_PIXELS) times the detector's smallest face (~80 px) at
+# upsample 0; "auto" upsampling halves that again.
+CNN_MAX_PIXELS = 1_000_000
+
+log = logging.getLogger("affect.face")
 
 Detector = Literal["hog", "cnn"]
 Upsample = int | Literal["auto"]
@@ -209,8 +218,17 @@ def _run_hog(pixels: np.ndarray, upsample: int) -> list[Detection]:
 
 
 def _run_cnn(pixels: np.ndarray, upsample: int) -> list[Detection]:
+    import cv2
+
+    height, width = pixels.shape[:2]
+    scale = min(1.0, (CNN_MAX_PIXELS / (height * width)) ** 0.5)
+    if scale < 1.0:
+        log.warning("a %.1f-megapixel photo: the CNN detector searches a copy downscaled to %.1f megapixels",
+                    height * width / 1e6, CNN_MAX_PIXELS / 1e6)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        pixels = np.ascontiguousarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
     found = _cnn_detector()(pixels, upsample)
-    return [Detection(_box(d.rect), float(d.confidence)) for d in found]
+    return [Detection(tuple(int(round(v / scale)) for v in _box(d.rect)), float(d.confidence)) for d in found]
 
 
 def _box(rectangle) -> Box:

@@ -193,6 +193,29 @@ def test_landmarks_for_accepts_a_face_cut_by_the_border(takeo, takeo_truth):
     np.testing.assert_array_equal(landmarks_for(takeo, cut), cut)
 
 
+def test_the_cnn_detector_searches_a_large_photo_downscaled_and_maps_boxes_back(monkeypatch, caplog):
+    import types
+
+    from affect.face import landmarks
+
+    seen = []
+
+    def detector(pixels, upsample):
+        seen.append(pixels.shape)
+        rect = types.SimpleNamespace(left=lambda: 10, top=lambda: 20, right=lambda: 110, bottom=lambda: 120)
+        return [types.SimpleNamespace(rect=rect, confidence=0.9)]
+
+    monkeypatch.setattr(landmarks, "_cnn_detector", lambda: detector)
+    monkeypatch.setattr(landmarks, "CNN_MAX_PIXELS", 100 * 100)
+    with caplog.at_level("WARNING", logger="affect.face"):
+        found = landmarks.detect_faces(np.zeros((400, 400, 3), np.uint8), detector="cnn", upsample=0)
+    assert seen == [(100, 100, 3)] and found[0].box == (40, 80, 440, 480)
+    assert "downscaled" in caplog.text
+    seen.clear()
+    found = landmarks.detect_faces(np.zeros((50, 80, 3), np.uint8), detector="cnn", upsample=0)
+    assert seen == [(50, 80, 3)] and found[0].box == (10, 20, 110, 120)  # small photos as they are
+
+
 # ---- .pts files ------------------------------------------------------------------------
 
 
