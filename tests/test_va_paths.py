@@ -39,3 +39,9 @@ def test_missing_va_path_file_is_named(tmp_path):
         read_va_path(tmp_path / "none.csv")
 
 
+
+
+def test_va_path_saved_by_excel_with_a_byte_order_mark_keeps_its_header(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes("valence,arousal\n0.1,0.2\n".encode("utf-8-sig"))
+    np.testing.assert_array_equal(read_va_path(path), [[0.1, 0.2]])
