@@ -9,12 +9,14 @@ writes its predictions (:mod:`affect.learning.evaluation`).
 Splits: AffectNet trains on its 85 % part and validates on the 15 % part (Sec. 5); the other
 databases hold out 15 % of their training subjects (or videos) for validation. The test split
 is the released test set (RECOLA: ``dev``; AFEW: ``val``); AFEW-VA and BU-3DFE use fold
-``fold`` of their person-independent cross-validation (Sec. 6.2.1.2, 6.2.2.2).
+``fold`` of their person-independent cross-validation (Sec. 6.2.1.2, 6.2.2.2: 5 and 10 folds;
+a stand-in with fewer subjects than folds gets one fold per subject, with a warning).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +41,7 @@ VA_DATABASES = ("affectnet", "affwild", "afew_va", "recola")
 #: Share of training subjects (or videos) held out to pick the best epoch; AffectNet's own 85/15.
 VAL_FRACTION = 0.15
 RUN_FILE = "run.json"
+log = logging.getLogger("affect.learning")
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,16 @@ def database_splits(database: str, root: str | os.PathLike, *, seed: int = 0,
                     fold: int | None = None) -> dict[str, pd.DataFrame]:
     """The train, val and test frames of a database (see the module docstring)."""
     if database in datasets.FOLDS:
-        pairs = datasets.folds(database, root, seed=seed)
+        everything = datasets.load(database, root, "all")
+        subjects = everything["subject"].nunique()
+        if subjects < 2:
+            raise ValueError(f"{root}: {subjects} subject; person-independent folds need at least 2 "
+                             f"(write a larger stand-in, e.g. with --profile default)")
+        k = min(datasets.FOLDS[database], subjects)
+        if k < datasets.FOLDS[database]:  # only small stand-ins have fewer subjects than folds
+            log.warning("%s: %d subjects, so %d folds instead of the protocol's %d", root, subjects, k,
+                        datasets.FOLDS[database])
+        pairs = datasets.person_independent_folds(everything, k, seed)
         fold = 0 if fold is None else fold
         if not 0 <= fold < len(pairs):
             raise ValueError(f"fold: {database} has folds 0 to {len(pairs) - 1}, got {fold}")

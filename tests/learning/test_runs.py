@@ -41,3 +41,19 @@ def test_hold_out_keeps_subjects_apart():
     frame = pd.DataFrame({"subject": [f"s{i % 10}" for i in range(100)], "sequence": "", "path": "x"})
     train, val = runs._hold_out(frame, seed=0)
     assert not set(train["subject"]) & set(val["subject"]) and val["subject"].nunique() == 2
+
+
+def test_a_fold_database_with_fewer_subjects_than_folds_gets_one_fold_per_subject(tmp_path):
+    import numpy as np
+
+    from affect.datasets import Sample, write_layout
+
+    rng = np.random.default_rng(0)
+    samples = [Sample(image=rng.integers(0, 255, (40, 40, 3), dtype=np.uint8), split="all", subject=f"{s:03d}",
+                      sequence=f"{s:03d}", valence=0.1, arousal=0.2) for s in range(3) for _ in range(2)]
+    write_layout("afew_va", tmp_path / "afew_va", samples)
+    splits = runs.database_splits("afew_va", tmp_path / "afew_va", fold=2)
+    seen = [set(splits[part]["subject"]) for part in ("train", "val", "test")]
+    assert [len(s) for s in seen] == [1, 1, 1] and len(set.union(*seen)) == 3  # 3 subjects, 3 folds
+    with pytest.raises(ValueError, match="fold: afew_va has folds 0 to 2"):
+        runs.database_splits("afew_va", tmp_path / "afew_va", fold=3)
