@@ -351,13 +351,17 @@ def _synthesize(args: argparse.Namespace) -> None:
     read_image(args.image)  # a missing or broken photo is reported before the models load
     synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector)
     if path is not None:
-        frames = synthesizer.temporal(args.image, path, landmarks=args.landmarks)
-        for index, frame in enumerate(frames):
-            print(f"frame {index}: {_describe(frame)}")
-        print(write_sequence([frame.image for frame in frames], output, fps=args.fps))
+        frames = synthesizer.iter_temporal(args.image, path, landmarks=args.landmarks)
+
+        def images():  # streamed: each frame is written (or encoded) as soon as it is made
+            for index, frame in enumerate(frames):
+                print(f"frame {index}: {_describe(frame)}", flush=True)
+                yield frame.image
+
+        print(write_sequence(images(), output, fps=args.fps))
         if frame_folder:  # frames past this run's last one are left from a longer earlier run
             for stale in output.glob("frame_*.png"):
-                if stale.stem[len("frame_"):].isdigit() and int(stale.stem[len("frame_"):]) >= len(frames):
+                if stale.stem[len("frame_"):].isdigit() and int(stale.stem[len("frame_"):]) >= len(path):
                     stale.unlink()
         return
     if args.va is not None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,12 +204,24 @@ class AffectSynthesizer:
         -------
         list of T SynthesizedImage, in path order.
         """
+        return list(self.iter_temporal(image, path, landmarks=landmarks))
+
+    def iter_temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None
+                      ) -> Iterator[SynthesizedImage]:
+        """:meth:`temporal` one frame at a time, so a long path is written as it is made.
+
+        The path is read and checked and the photo fitted before the first frame is yielded.
+        """
         points = read_va_path(path) if isinstance(path, (str, os.PathLike)) else check_va_path(path, "path")
         prepared = self._prepare(image, landmarks)
         classes = np.asarray(self.affect_model.va_classes.lookup(points[:, 0], points[:, 1])).reshape(-1)
-        return [self._render(prepared, self.affect_model.class_means[k].astype(np.float64),
-                             (float(v), float(a)), int(k))
-                for (v, a), k in zip(points, classes)]
+
+        def frames() -> Iterator[SynthesizedImage]:
+            for (v, a), k in zip(points, classes):
+                yield self._render(prepared, self.affect_model.class_means[k].astype(np.float64),
+                                   (float(v), float(a)), int(k))
+
+        return frames()
 
     def basic(self, image: str | os.PathLike | np.ndarray, expression: str, *, landmarks=None,
               seed: int | None = None) -> SynthesizedImage:

