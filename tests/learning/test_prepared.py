@@ -132,3 +132,16 @@ def test_with_synthesized_names_the_manifest_and_a_missing_image(tmp_path):
     _manifest(built, ["a.png"], [frame.loc[0, "path"]])
     combined = with_synthesized(frame, built)
     assert len(combined) == 5 and combined["landmarks"].iloc[-1] is not None
+
+
+def test_a_face_box_column_is_used_where_landmarks_are_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(prepared, "_detect", lambda image: pytest.fail("detector called despite a box"))
+    frame = _database(tmp_path, video_frames=1).iloc[:2].copy()
+    image = np.zeros((120, 120, 3), np.uint8)
+    image[40:80, 50:90] = 255  # the face: a white square
+    cv2.imwrite(frame.loc[0, "path"], image)
+    frame["landmarks"] = [None, None]
+    frame["box"] = [(50, 40, 90, 80), (0, 0, 120, 120)]
+    faces = prepare(frame, tmp_path / "cache", 32)
+    assert faces.index["crop"].tolist() == ["box", "box"]
+    assert faces.faces[0][12:20, 12:20].min() > 200  # the square fills the crop's centre
