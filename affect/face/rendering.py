@@ -74,7 +74,7 @@ class Rendering:
 
 
 @numba.njit(cache=True, nogil=True)
-def _zbuffer(vertices, triangles, colors, cull_sign, depth, triangle_index, image):
+def _zbuffer(vertices, triangles, colors, cull_sign, clip, depth, triangle_index, image):
     """Fill the z-buffer, the visible-triangle index and the colour image in place.
 
     Colours are written whenever a fragment passes the z-test (rather than in a second pass
@@ -112,7 +112,7 @@ def _zbuffer(vertices, triangles, colors, cull_sign, depth, triangle_index, imag
                     triangle_index[py, px] = t
                     for c in range(n_channels):
                         value = w0 * colors[i0, c] + w1 * colors[i1, c] + w2 * colors[i2, c]
-                        image[py, px, c] = min(max(value, 0.0), 1.0)
+                        image[py, px, c] = min(max(value, 0.0), 1.0) if clip else value
 
 
 def _check_image_shape(image_shape) -> tuple[int, int]:
@@ -138,12 +138,12 @@ def _check_mesh(vertices, triangles) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(vertices), np.ascontiguousarray(triangles, dtype=np.int32)
 
 
-def _render(vertices, triangles, colors, height, width, cull):
+def _render(vertices, triangles, colors, height, width, cull, clip=True):
     # Depth is kept in float64 while rendering so that the z-test is exact for the inputs.
     depth = np.full((height, width), np.inf, dtype=np.float64)
     triangle_index = np.full((height, width), -1, dtype=np.int32)
     image = np.zeros((height, width, colors.shape[1]), dtype=np.float32)
-    _zbuffer(vertices, triangles, colors, _CULL_SIGN[cull], depth, triangle_index, image)
+    _zbuffer(vertices, triangles, colors, _CULL_SIGN[cull], clip, depth, triangle_index, image)
     return image, depth, triangle_index
 
 
@@ -153,6 +153,7 @@ def rasterize(
     colors: np.ndarray,
     image_shape: tuple[int, ...],
     cull: Literal["none", "clockwise", "counterclockwise"] = "none",
+    clip: bool = True,
 ) -> Rendering:
     """Render a per-vertex-coloured mesh with a z-buffer and Gouraud interpolation.
 
@@ -171,12 +172,16 @@ def rasterize(
     triangles : (T, 3) int
         Vertex indices of each triangle.
     colors : (N, C) float
-        Per-vertex colours in ``[0, 1]`` (C = 3 for RGB).
+        Per-vertex colours in ``[0, 1]`` (C = 3 for RGB), or any attributes with ``clip=False``.
     image_shape : (H, W) or (H, W, ...)
         Size of the output image in pixels.
     cull : {"none", "clockwise", "counterclockwise"}
         Drop triangles with this winding as seen in the image (``y`` down). The default keeps
         both, because the face mesh is open and its back may show at the silhouette.
+    clip : bool
+        Clip the interpolated values to ``[0, 1]`` (colours; default). False interpolates any
+        per-vertex attribute as it is, e.g. the image displacements of the photo warp in
+        :func:`affect.face.reconstruction.render_affect`.
 
     Returns
     -------
@@ -191,7 +196,7 @@ def rasterize(
     if cull not in _CULL_SIGN:
         raise ValueError(f"cull must be one of {sorted(_CULL_SIGN)}, got {cull!r}")
     image, depth, triangle_index = _render(
-        vertices, triangles, np.ascontiguousarray(colors), height, width, cull
+        vertices, triangles, np.ascontiguousarray(colors), height, width, cull, bool(clip)
     )
     return Rendering(
         image=image,

@@ -131,3 +131,23 @@ def test_unknown_blend_method_is_rejected():
     image = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="method"):
         poisson_blend(image, image, np.ones((8, 8), bool), method="fast")
+
+
+@pytest.mark.parametrize("method", ["dst", "opencv"])
+def test_a_seam_width_keeps_the_rendering_inside_the_band_and_blends_the_edge(method):
+    photo = textured_photo()
+    rendered = np.clip(photo.astype(int) + 40, 0, 255).astype(np.uint8)  # brighter everywhere
+    mask = disk(photo.shape, (40, 30), 20)
+    out = poisson_blend(photo, rendered, mask, method=method, seam_width=6)
+    np.testing.assert_array_equal(out[~mask], photo[~mask])
+    inner = disk(photo.shape, (40, 30), 11)  # more than 6 px from the (eroded) edge
+    np.testing.assert_array_equal(out[inner], rendered[inner])
+    ring = mask & ~disk(photo.shape, (40, 30), 18)
+    full = poisson_blend(photo, rendered, mask, method=method)
+    assert np.abs(out[ring].astype(int) - full[ring]).mean() < 8  # the edge is blended as before
+
+
+def test_a_seam_width_that_is_not_positive_is_rejected():
+    photo = textured_photo()
+    with pytest.raises(ValueError, match="seam_width"):
+        poisson_blend(photo, photo, disk(photo.shape, (40, 30), 10), seam_width=0)

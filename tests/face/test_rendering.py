@@ -52,6 +52,16 @@ def test_colours_and_depth_are_interpolated_barycentrically():
     np.testing.assert_allclose(rendering.image[0, 8], GREEN, atol=1e-6)
 
 
+def test_attributes_outside_zero_to_one_are_interpolated_unclipped_when_asked():
+    vertices, triangles, _ = right_triangle()
+    attributes = np.array([[-4.0], [12.0], [0.5]])
+    clipped = rasterize(vertices, triangles, attributes, (12, 12))
+    free = rasterize(vertices, triangles, attributes, (12, 12), clip=False)
+    assert clipped.image[0, 0, 0] == 0.0
+    np.testing.assert_allclose(free.image[0, 0, 0], -4.0)
+    np.testing.assert_allclose(free.image[4, 2, 0], 0.25 * -4 + 0.25 * 12 + 0.5 * 0.5, atol=1e-6)
+
+
 def test_square_of_two_triangles_has_no_cracks_along_the_shared_diagonal():
     vertices, triangles, colors = square(2.5, 3.25, 9.5, 1.0, (0.2, 0.4, 0.6))
     rendering = rasterize(vertices, triangles, colors, (20, 20))
