@@ -349,7 +349,8 @@ def _synthesize(args: argparse.Namespace) -> None:
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
     read_image(args.image)  # a missing or broken photo is reported before the models load
-    synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector)
+    synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector,
+                                              keep_expression=args.keep_expression)
     if path is not None:
         frames = synthesizer.iter_temporal(args.image, path, landmarks=args.landmarks)
 
@@ -380,7 +381,7 @@ def _add_synthesize(commands) -> None:
                                   "chosen affect (paper Sec. 4.5.2: the VA class of --va, each point of "
                                   "--path, or a basic --expression), render it back and Poisson-blend it. "
                                   "Prints the identity distance of each output (below 0.6: same person).")
-    parser.add_argument("image", help="photo with a (neutral) face")
+    parser.add_argument("image", help="photo with a face")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--va", nargs=2, type=float, metavar=("V", "A"),
                         help="valence and arousal in [-1, 1] (static synthesis)")
@@ -390,6 +391,10 @@ def _add_synthesize(commands) -> None:
     target.add_argument("--path", metavar="PATH.csv",
                         help="CSV of valence,arousal rows, header optional (temporal synthesis)")
     parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")
+    parser.add_argument("--keep-expression", action="store_true",
+                        help="add the affect on top of the photo's own expression (as the paper does with "
+                             "neutral photos); by default the photo's fitted expression is removed first, "
+                             "so a smiling photo can be made sad")
     _add_affect_model(parser)
     _add_detector(parser)
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS,

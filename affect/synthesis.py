@@ -1,11 +1,13 @@
 """Facial affect synthesis on a photo: static VA, VA path, basic expression (Sec. 4.5.2, Fig. 4).
 
-The user gives a neutral photo and an affect: a valence-arousal point (static synthesis), a
+The user gives a photo and an affect: a valence-arousal point (static synthesis), a
 path in the VA space (temporal synthesis, one frame per point) or one of the six basic
 expressions. The photo's face is detected, fitted and textured once (Sec. 4.1 to 4.3,
 :func:`affect.face.reconstruction.reconstruct`); for every affect the affect model
 (:mod:`affect.gallery.affect_model`) gives a mean-face deformation, which is added to the
-reconstructed face, rendered and Poisson-blended back into the photo (Sec. 4.3, 4.4).
+reconstructed face, rendered and Poisson-blended back into the photo (Sec. 4.3, 4.4). The
+paper's photos are neutral; for others the photo's own fitted expression is removed first
+unless ``keep_expression`` is set.
 
 Each result reports whether the person still looks like themselves: the distance between
 dlib's identity descriptors of the input and the output face (below 0.6 reads as the same
@@ -101,11 +103,15 @@ class AffectSynthesizer:
     blend_method : ``'dst'`` or ``'opencv'``
         Poisson solver (:func:`affect.face.blending.poisson_blend`): the sine-transform solve
         (default, faster) or OpenCV's ``seamlessClone``; the images agree to about half a grey level.
+    keep_expression : bool
+        Add the affect on top of the photo's own fitted expression, as the paper does with its
+        neutral photos. Default False: the photo's expression is removed first (the identity's
+        neutral face plus the affect), so that a smiling photo can be made sad or angry.
     """
 
     def __init__(self, affect_model: AffectModel, face_model: MorphableModel | None = None, *,
                  detector: str = "hog", measure_identity: bool = True, cache_size: int = 16,
-                 blend_method: str = "dst"):
+                 blend_method: str = "dst", keep_expression: bool = False):
         if not isinstance(affect_model, AffectModel):
             raise ValueError(f"affect_model: expected an AffectModel, got {type(affect_model).__name__}")
         face_model = face_model or load_default()
@@ -125,6 +131,7 @@ class AffectSynthesizer:
         if blend_method not in ("opencv", "dst"):
             raise ValueError(f"blend_method: expected 'opencv' or 'dst', got {blend_method!r}")
         self.blend_method = blend_method
+        self.keep_expression = bool(keep_expression)
         self._cache: OrderedDict[tuple, _Prepared] = OrderedDict()
 
     @classmethod
@@ -245,6 +252,8 @@ class AffectSynthesizer:
         return self._render(self._prepare(image, landmarks), delta, expression, -1)
 
     def _render(self, prepared: _Prepared, delta: np.ndarray, target, va_class: int) -> SynthesizedImage:
+        if not self.keep_expression:
+            delta = delta - prepared.reconstruction.expression_offset
         rendered = render_affect(prepared.pixels, prepared.reconstruction, delta, blend_method=self.blend_method)
         outside = ~rendered.mask
         unchanged = bool(np.array_equal(rendered.image[outside], prepared.pixels[outside]))

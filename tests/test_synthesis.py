@@ -75,6 +75,21 @@ def test_basic_expressions_change_the_face_and_keep_the_identity(synthesizer, ph
 
 
 @pytest.mark.slow  # fits the photo once (seconds)
+def test_the_photos_own_expression_is_removed_unless_kept(synthesizer, affect_model):
+    recon = synthesizer.reconstruction(PHOTO)
+    assert np.abs(recon.expression_offset).max() > 0.05  # takeo smiles a little: cm
+    camera, indices = recon.fit.camera, recon.model.landmark_indices
+    delta = affect_model.delta_for_expression("sadness")
+    neutral = recon.model.shape(recon.fit.identity)
+    removed = synthesizer.basic(PHOTO, "sadness")
+    np.testing.assert_allclose(removed.landmarks, camera.to_image(neutral + delta)[indices, :2], atol=1e-3)
+    kept = AffectSynthesizer(affect_model, keep_expression=True, measure_identity=False)
+    kept._cache = synthesizer._cache  # the same fit
+    on_top = kept.basic(PHOTO, "sadness")
+    np.testing.assert_allclose(on_top.landmarks, camera.to_image(recon.shape + delta)[indices, :2], atol=1e-3)
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
 def test_different_expressions_give_different_images(synthesizer):
     happy, surprised = synthesizer.basic(PHOTO, "happiness"), synthesizer.basic(PHOTO, "surprise")
     assert np.abs(happy.image.astype(int) - surprised.image).mean() > 0.5
@@ -183,6 +198,9 @@ def test_cli_writes_the_image_and_prints_the_identity_distance(synthesizer, mode
     assert "identity distance 0." in capsys.readouterr().out
     _run(["synthesize", PHOTO, "--expression", "sadness", "--affect-model", str(model_file),
           "-o", str(tmp_path / "sad.png")])
+    _run(["synthesize", PHOTO, "--expression", "sadness", "--keep-expression", "--affect-model", str(model_file),
+          "-o", str(tmp_path / "sad_on_top.png")])
+    assert not np.array_equal(read_image(tmp_path / "sad.png"), read_image(tmp_path / "sad_on_top.png"))
     (tmp_path / "path.csv").write_text("0.0,0.0\n0.5,0.5\n")
     _run(["synthesize", PHOTO, "--path", str(tmp_path / "path.csv"), "--affect-model", str(model_file),
           "-o", str(tmp_path / "seq.gif")])

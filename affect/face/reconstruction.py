@@ -78,6 +78,13 @@ class Reconstruction:
         return self.fit.shape(self.model)
 
     @functools.cached_property
+    def expression_offset(self) -> np.ndarray:
+        """The photo's own fitted expression as a deformation (N, 3): ``s_orig`` minus the
+        identity's neutral face. Adding its negative to a deformation removes the photo's
+        expression (a smiling photo made sad is not still smiling)."""
+        return self.shape - np.asarray(self.model.shape(self.fit.identity), dtype=float)
+
+    @functools.cached_property
     def image_vertices(self) -> np.ndarray:
         """``s_orig`` projected into the photo (N, 3): x, y pixels and camera depth (cm)."""
         return self.fit.camera.to_image(self.shape)
