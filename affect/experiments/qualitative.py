@@ -111,6 +111,60 @@ def reconstruction_results(photos: Sequence[str | os.PathLike],
     return ImageGrid(images, titles, points), pd.DataFrame(rows).set_index("photo")
 
 
+#: What :func:`expression_geometry` reports, all changes from input to output in inter-ocular units.
+GEOMETRY = ("mouth-corner lift", "mouth opening", "brow raise", "eye opening")
+_NOSE_BRIDGE = slice(27, 31)  # iBUG 68, 0-based: a reference that expressions barely move
+_EYE_LIDS = ((37, 41), (38, 40), (43, 47), (44, 46))  # upper and lower lid pairs
+_INNER_LIPS = ((61, 67), (62, 66), (63, 65))
+
+
+def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict[str, float]:
+    """How an expression moved the face, from dlib's 68 landmarks on input and output.
+
+    Both images are marked in the same face box (the input's detection unless ``box`` is
+    given), and the points are taken in the input's face frame: origin at the nose bridge
+    (landmarks 28 to 31), x along the line between the eye centres, y up, in units of the
+    inter-ocular distance (eye centre to eye centre). Each value is output minus input:
+
+    - ``mouth-corner lift``: mean height of the mouth corners (48, 54); > 0 in a smile;
+    - ``mouth opening``: mean inner-lip gap; > 0 when the mouth opens;
+    - ``brow raise``: mean height of the ten brow points; > 0 in surprise, < 0 in anger;
+    - ``eye opening``: mean gap between the upper and lower lids; > 0 for widened eyes.
+
+    Returns
+    -------
+    dict with the names of :data:`GEOMETRY`, floats (NaN where no face is found).
+    """
+    from affect.face.landmarks import detect_faces, detect_landmarks
+
+    if box is None:
+        faces = detect_faces(photo)
+        if not faces:
+            return dict.fromkeys(GEOMETRY, float("nan"))
+        box = faces[0]
+    before, after = detect_landmarks(photo, box), detect_landmarks(output, box)
+    left, right = before[36:42].mean(axis=0), before[42:48].mean(axis=0)
+    iod = float(np.linalg.norm(right - left))
+    x_axis = (right - left) / iod
+    y_axis = np.array([x_axis[1], -x_axis[0]])  # up in the image (y grows down)
+
+    def frame(points):
+        centred = points - points[_NOSE_BRIDGE].mean(axis=0)
+        return np.stack([centred @ x_axis, centred @ y_axis], axis=1) / iod
+
+    a, b = frame(before), frame(after)
+
+    def gap(points, pairs):
+        return float(np.mean([np.linalg.norm(points[i] - points[j]) for i, j in pairs]))
+
+    return {
+        "mouth-corner lift": float(b[[48, 54], 1].mean() - a[[48, 54], 1].mean()),
+        "mouth opening": gap(b, _INNER_LIPS) - gap(a, _INNER_LIPS),
+        "brow raise": float(b[17:27, 1].mean() - a[17:27, 1].mean()),
+        "eye opening": gap(b, _EYE_LIDS) - gap(a, _EYE_LIDS),
+    }
+
+
 #: VA targets of the static-synthesis figure (Figs. 7, 8): one or two per quadrant of the circumplex.
 EXAMPLE_VA = ((0.8, 0.4), (0.4, 0.8), (-0.7, 0.6), (-0.6, -0.4), (0.5, -0.5), (0.0, 0.0),
               (0.9, 0.1), (-0.3, 0.9), (-0.9, 0.1), (0.1, -0.8), (0.6, 0.6), (-0.5, -0.7))
@@ -170,11 +224,20 @@ def static_results(synthesizer, photos: Sequence[str], va_targets: Sequence[Sequ
 
 
 def basic_results(synthesizer, photos: Sequence[str]) -> tuple[ImageGrid, pd.DataFrame]:
-    """The six basic expressions on each photo (Sec. 4.5.2; Fig. 9), with the same table."""
+    """The six basic expressions on each photo (Sec. 4.5.2; Fig. 9), with the same table plus
+    how each moved the face (:func:`expression_geometry`: mouth-corner lift, mouth opening,
+    brow raise and eye opening in inter-ocular units)."""
+    from affect.face.landmarks import detect_faces
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
     results = [[synthesizer.basic(photo, name) for name in BASIC_EXPRESSIONS] for photo in photos]
-    rows = [_result_row(photo, r) for photo, rs in zip(photos, results) for r in rs]
+    rows = []
+    for photo, rs in zip(photos, results):
+        image = read_image(photo)
+        faces = detect_faces(image)
+        for r in rs:
+            geometry = expression_geometry(image, r.image, faces[0]) if faces else dict.fromkeys(GEOMETRY, np.nan)
+            rows.append({**_result_row(photo, r), **geometry})
     return _grid(photos, results, list(BASIC_EXPRESSIONS)), pd.DataFrame(rows)
 
 
@@ -220,3 +283,61 @@ def variation_results(synthesizer, photo: str, expressions: Sequence[str], seeds
     table = pd.DataFrame([dict(_result_row(photo, r), variation=title)
                           for row in results for title, r in zip(titles, row)])
     return grid, table
+
+
+def prototype_deltas(model) -> dict[str, np.ndarray]:
+    """Each basic expression's FACS prototype (:data:`affect.gallery.affect_mapping.EXPRESSION_AUS`)
+    on the face model's blendshapes, as a deformation (N, 3): affects that need no gallery."""
+    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS, expression_to_blendshapes
+
+    return {name: np.tensordot(expression_to_blendshapes(name, 1.0, model.expression_names),
+                               model.expression_basis, axes=1).astype(np.float64)
+            for name in BASIC_EXPRESSIONS}
+
+
+def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndarray] | None = None, *,
+                  keep_expression: bool = False, measure_identity: bool = True, model=None) -> pd.DataFrame:
+    """How closely the synthesized faces keep each photo (Sec. 4.4, 6.1; :mod:`affect.face.quality`).
+
+    Per photo: the round-trip error of the undeformed rendering (grey levels inside the face);
+    then per affect of ``deltas`` (default :func:`prototype_deltas`): the sharpness ratio of
+    the upper face, the colour drift over face pixels the deformation leaves in place, and
+    dlib's identity distance (NaN unless ``measure_identity``). The photo's own expression is
+    removed first unless ``keep_expression``, as :class:`affect.synthesis.AffectSynthesizer` does.
+
+    Returns
+    -------
+    DataFrame, one row per photo and affect.
+    """
+    from affect.face.morphable_model import load_default
+    from affect.face.quality import colour_drift, round_trip_error, sharpness_ratio, upper_face
+    from affect.face.recognition import identity_distance
+    from affect.face.reconstruction import reconstruct, render_affect
+
+    model = model or load_default()
+    deltas = prototype_deltas(model) if deltas is None else deltas
+    rows = []
+    for photo in photos:
+        image = read_image(photo)
+        recon = reconstruct(image, model=model)
+        same = render_affect(image, recon)
+        error = round_trip_error(image, same.image, same.mask)
+        for name, delta in deltas.items():
+            out = render_affect(image, recon, delta if keep_expression else delta - recon.expression_offset)
+            rows.append({
+                "photo": os.path.basename(photo), "affect": name, "round-trip error": error,
+                "sharpness ratio": sharpness_ratio(image, out.image, upper_face(out.mask & same.mask, out.landmarks)),
+                "colour drift": colour_drift(image, out.image, out.still),
+                "identity distance": (identity_distance(image, out.image, recon.fit.landmarks, out.landmarks)
+                                      if measure_identity else float("nan")),
+            })
+    return pd.DataFrame(rows)
+
+
+def quality_results(synthesizer, photos: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """:func:`photo_quality` of the synthesizer's six basic expressions on ``photos``."""
+    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+
+    deltas = {name: synthesizer.affect_model.delta_for_expression(name) for name in BASIC_EXPRESSIONS}
+    return photo_quality(photos, deltas, keep_expression=synthesizer.keep_expression,
+                         model=synthesizer.face_model)

