@@ -58,13 +58,14 @@ class TrainingSizes:
 # and 80-frame clips, 10 clips per batch (networks.md 1.1, 1.2); the paper names no optimiser
 # or learning rate for VGG-FACE, so Adam at 1e-4 for fine-tuning is a kit choice. default: a
 # 2-core CPU trains one network on a 3,000-image stand-in in a few minutes (64 px, a quarter of
-# the channels). smoke: seconds.
+# the channels); its recurrent batches hold 8 short clips rather than 4 longer ones, since a
+# batch CCC over few videos of slowly moving labels is noisy (networks.md 7.1). smoke: seconds.
 _TRAINING = {
     "smoke": TrainingSizes(input_size=32, sequence_input_size=32, width=0.0625, sequence_length=4,
                            gru_hidden=16, gru_layers=2, batch_size=16, clips_per_batch=4, max_epochs=1,
                            patience=1, learning_rate=1e-3, mse_weight=0.5),
-    "default": TrainingSizes(input_size=64, sequence_input_size=64, width=0.25, sequence_length=8,
-                             gru_hidden=64, gru_layers=2, batch_size=32, clips_per_batch=4, max_epochs=6,
+    "default": TrainingSizes(input_size=64, sequence_input_size=64, width=0.25, sequence_length=4,
+                             gru_hidden=64, gru_layers=2, batch_size=32, clips_per_batch=8, max_epochs=6,
                              patience=2, learning_rate=1e-3, mse_weight=0.5),
     "paper": TrainingSizes(input_size=224, sequence_input_size=96, width=1.0, sequence_length=80,
                            gru_hidden=128, gru_layers=2, batch_size=64, clips_per_batch=10, max_epochs=30,
@@ -95,6 +96,8 @@ class Profile:
     # Table 1: augmentation of the stand-ins (None: every neutral face, as the paper).
     augment_neutral_per_database: int | None
     augment_va_targets: int              # paper's Table 1 implies 57 per neutral face
+    # Tables 2 to 9: most synthesized images added to one training set (None: the paper's share).
+    augment_max_per_set: int | None
     # Sec. 6.2: the networks and their training.
     training: TrainingSizes
 
@@ -106,21 +109,21 @@ PROFILES: dict[str, Profile] = {
                      n_variations=2, data_scale=0.0005,
                      data_max_per_database=40,
                      augment_neutral_per_database=1, augment_va_targets=2,
-                     training=_TRAINING["smoke"]),
+                     augment_max_per_set=12, training=_TRAINING["smoke"]),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
                        gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,
                        n_variations=4, data_scale=0.01,
                        data_max_per_database=3000,
                        augment_neutral_per_database=2, augment_va_targets=57,
-                       training=_TRAINING["default"]),
+                       augment_max_per_set=600, training=_TRAINING["default"]),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
                      gallery_apex_per_expression=2000, n_va_classes=550, sparse_components=8,
                      n_variations=6, data_scale=1.0,
                      data_max_per_database=None,
                      augment_neutral_per_database=None, augment_va_targets=57,
-                     training=_TRAINING["paper"]),
+                     augment_max_per_set=None, training=_TRAINING["paper"]),
 }
 
 
