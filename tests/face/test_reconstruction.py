@@ -58,17 +58,24 @@ def test_pixels_outside_the_face_are_unchanged(takeo):
     assert np.array_equal(out.image[~out.mask], image[~out.mask])
 
 
-def test_opening_the_jaw_changes_the_mouth_and_darkens_it(takeo):
+def test_the_inner_mouth_is_painted_only_where_the_lips_part(takeo):
     image, recon = takeo
     model = recon.model
+    assert not render_affect(image, recon).inner_mouth.any()
+    smile = np.tensordot(model.expression_vector({"mouthSmile_L": 0.3, "mouthSmile_R": 0.3}), model.expression_basis, 1)
+    closed = render_affect(image, recon, smile - recon.expression_offset)  # lips together
     delta = np.tensordot(model.expression_vector({"jawOpen": 0.8}), model.expression_basis, 1)
-    neutral, opened = render_affect(image, recon), render_affect(image, recon, delta)
-    lips = recon.fit.landmarks[60:68]
-    x0, y0 = lips.min(axis=0).astype(int)
-    x1, y1 = lips.max(axis=0).astype(int) + 1
-    mouth_neutral = neutral.image[y0:y1 + 5, x0:x1].astype(float).mean()
-    mouth_open = opened.image[y0:y1 + 5, x0:x1].astype(float).mean()
-    assert mouth_open < mouth_neutral - 10
+    opened = render_affect(image, recon, delta)
+    assert closed.inner_mouth.sum() < 0.1 * opened.inner_mouth.sum()
+    painted = opened.inner_mouth
+    assert painted.sum() > 30 and not (painted & opened.still).any() and (painted <= opened.mask).all()
+    lips = opened.landmarks[48:68]
+    ys, xs = np.nonzero(painted)
+    assert lips[:, 0].min() - 1 <= xs.min() and xs.max() <= lips[:, 0].max() + 1
+    assert lips[:, 1].min() - 1 <= ys.min() and ys.max() <= lips[:, 1].max() + 1
+    # Not a flat blob: bright teeth and a dark cavity.
+    grey = opened.image[painted].mean(axis=1)
+    assert grey.max() - grey.min() > 60 and grey.min() < 60
 
 
 def test_a_saved_fit_is_reused_without_detection(takeo, tmp_path):
