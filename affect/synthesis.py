@@ -28,7 +28,7 @@ import numpy as np
 
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.reconstruction import Reconstruction, reconstruct, render_affect
-from affect.gallery.affect_model import AffectModel, check_va_path, default_affect_model_path
+from affect.gallery.affect_model import AffectModel, check_va_path, ensure_default_affect_model
 from affect.image import as_rgb_image
 from affect.va_paths import read_va_path
 
@@ -56,13 +56,13 @@ class SynthesizedImage:
         The VA class whose mean face was added; -1 for a basic expression.
     identity_distance : float
         Distance between dlib identity descriptors of the input and this image (< 0.6:
-        same person); NaN when it could not be computed.
+        same person), the largest over the edited faces; NaN when it could not be computed.
     unchanged_outside : bool
         True when every pixel outside ``mask`` equals the input's.
     mask : (H, W) bool
         Pixels covered by the rendered face (the Poisson-blending region).
-    landmarks : (68, 2) float
-        The deformed face's landmarks projected into the image (x, y pixels).
+    landmarks : (68, 2) float, or (F, 68, 2) for several faces
+        The deformed faces' landmarks projected into the image (x, y pixels).
     """
 
     image: np.ndarray
@@ -137,8 +137,9 @@ class AffectSynthesizer:
     @classmethod
     def from_file(cls, path: str | os.PathLike | None = None, face_model: MorphableModel | None = None,
                   **options) -> AffectSynthesizer:
-        """Load the affect model at ``path`` (default :func:`affect.gallery.affect_model.default_affect_model_path`)."""
-        return cls(AffectModel.load(default_affect_model_path() if path is None else path), face_model, **options)
+        """Load the affect model at ``path``; by default :func:`affect.gallery.affect_model.default_affect_model_path`,
+        built on first use (:func:`affect.gallery.affect_model.ensure_default_affect_model`)."""
+        return cls(AffectModel.load(ensure_default_affect_model() if path is None else path), face_model, **options)
 
     def __getstate__(self) -> dict:
         # Worker processes get the models, not the fits of photos they will never see.
@@ -155,11 +156,25 @@ class AffectSynthesizer:
         image : path or (H, W, 3) array
             The neutral photo.
         landmarks : (68, 2) array or path to a ``.pts`` file, optional
-            The face's landmarks (x, y pixels); detected when omitted.
+            The face's landmarks (x, y pixels); detected when omitted (the most confident face).
+            The synthesis methods also take (F, 68, 2) arrays: every face given is edited.
         """
-        return self._prepare(image, landmarks).reconstruction
+        prepared = self._prepare(image, landmarks)
+        if isinstance(prepared, list):
+            raise ValueError("landmarks: give one face's (68, 2) points for its reconstruction")
+        return prepared.reconstruction
 
-    def _prepare(self, image, landmarks) -> _Prepared:
+    def _prepare(self, image, landmarks) -> _Prepared | list[_Prepared]:
+        if landmarks is not None and not isinstance(landmarks, (str, os.PathLike)):
+            points = np.asarray(landmarks, dtype=np.float64)
+            if points.ndim == 3:  # several faces: one fit each
+                if len(points) == 0:
+                    raise ValueError("landmarks: no face given")
+                faces = [self._prepare_one(image, face) for face in points]
+                return faces[0] if len(faces) == 1 else faces
+        return self._prepare_one(image, landmarks)
+
+    def _prepare_one(self, image, landmarks) -> _Prepared:
         key = (_cache_key(image), _cache_key(landmarks))
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -251,16 +266,21 @@ class AffectSynthesizer:
                  else self.affect_model.sample_delta(expression, seed))
         return self._render(self._prepare(image, landmarks), delta, expression, -1)
 
-    def _render(self, prepared: _Prepared, delta: np.ndarray, target, va_class: int) -> SynthesizedImage:
-        if not self.keep_expression:
-            delta = delta - prepared.reconstruction.expression_offset
-        rendered = render_affect(prepared.pixels, prepared.reconstruction, delta, blend_method=self.blend_method)
-        outside = ~rendered.mask
-        unchanged = bool(np.array_equal(rendered.image[outside], prepared.pixels[outside]))
-        distance = self._identity_distance(prepared, rendered.image, rendered.landmarks)
-        return SynthesizedImage(image=rendered.image, target=target, va_class=int(va_class),
-                                identity_distance=distance, unchanged_outside=unchanged,
-                                mask=rendered.mask, landmarks=rendered.landmarks)
+    def _render(self, prepared: _Prepared | list[_Prepared], delta: np.ndarray, target,
+                va_class: int) -> SynthesizedImage:
+        faces = prepared if isinstance(prepared, list) else [prepared]
+        pixels = faces[0].pixels
+        canvas, mask, landmarks, distances = pixels, np.zeros(pixels.shape[:2], bool), [], []
+        for face in faces:  # several faces are edited one after another into the same image
+            face_delta = delta if self.keep_expression else delta - face.reconstruction.expression_offset
+            rendered = render_affect(canvas, face.reconstruction, face_delta, blend_method=self.blend_method)
+            canvas, mask = rendered.image, mask | rendered.mask
+            landmarks.append(rendered.landmarks)
+            distances.append(self._identity_distance(face, canvas, rendered.landmarks))
+        unchanged = bool(np.array_equal(canvas[~mask], pixels[~mask]))
+        return SynthesizedImage(image=canvas, target=target, va_class=int(va_class),
+                                identity_distance=max(distances), unchanged_outside=unchanged, mask=mask,
+                                landmarks=landmarks[0] if len(faces) == 1 else np.stack(landmarks))
 
     def _identity_distance(self, prepared: _Prepared, image: np.ndarray, landmarks: np.ndarray) -> float:
         if not self.measure_identity:

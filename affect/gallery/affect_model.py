@@ -46,6 +46,7 @@ __all__ = [
     "AffectModelError",
     "build_affect_model",
     "default_affect_model_path",
+    "ensure_default_affect_model",
 ]
 
 #: Where the kit keeps the affect model: beside the stand-in gallery of the default profile,
@@ -305,12 +306,52 @@ def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, rebuil
     from affect.gallery.standin import prepare_gallery
 
     path = data_paths.affect_model_path(data_source, profile, seed)
-    if path.exists() and not rebuild:
-        return path
-    gallery = prepare_gallery(None, profile, seed, data_source)
     sizes = profiles.get(profile)
+    if path.exists() and not rebuild and not (sizes.sparse_components and not _has_sparse(path)):
+        return path  # (a first-use model, built without sparse components, is completed here)
+    gallery = prepare_gallery(None, profile, seed, data_source)
     model = build_affect_model(gallery, n_classes=sizes.n_va_classes,
                                sparse_components=sizes.sparse_components, seed=seed, progress=progress)
+    return model.save(path)
+
+
+def _has_sparse(path: Path) -> bool:
+    """Whether the model file at ``path`` holds sparse blendshape models (False if unreadable)."""
+    try:
+        with np.load(path) as data:
+            return len(data["sparse_keys"]) > 0
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+#: Profile of the stand-in gallery behind the default affect model.
+DEFAULT_PROFILE = "default"
+
+
+def ensure_default_affect_model(progress: bool = True, profile: str | None = None) -> Path:
+    """The default affect model (:func:`default_affect_model_path`), built on first use.
+
+    A fresh clone has no affect model. With ``$AFFECT_MODEL`` unset and none at the default
+    path, the stand-in gallery of the default profile is written and its affect model built
+    there (Sec. 4.5.1; about a minute and a half on two cores), with a message on stderr. The
+    sparse blendshape models (Sec. 4.5.3, minutes more) are left out; notebook 00
+    (:func:`ensure_affect_model`) adds them when it runs. With ``$AFFECT_MODEL`` set, that
+    path is returned as it is (a missing file is reported when it is loaded).
+    """
+    import sys
+
+    from affect import profiles
+    from affect.gallery.standin import prepare_gallery
+
+    path = default_affect_model_path()
+    if os.environ.get(AFFECT_MODEL_ENV) or path.exists():
+        return path
+    profile = profile or DEFAULT_PROFILE
+    print(f"affect: no affect model yet; building the default one at {path} from the stand-in gallery "
+          "(first use only, about a minute and a half)", file=sys.stderr, flush=True)
+    gallery = prepare_gallery(None, profile, 0, "proxy")
+    model = build_affect_model(gallery, n_classes=profiles.get(profile).n_va_classes, sparse_components=0,
+                               seed=0, progress=progress)
     return model.save(path)
 
 
