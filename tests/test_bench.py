@@ -138,3 +138,10 @@ def test_benchmark_of_one_small_photo_writes_positive_timings(tmp_path):
     markdown = md_path.read_text()
     assert "| stage | size | median | IQR | min-max | n | paper | target | pass |" in markdown
     assert "| takeo.ppm | 256 |" in markdown
+    quality = payload["quality"]["photos"]["takeo.ppm"]
+    assert quality["round_trip_error"] <= 1.0
+    assert 0.8 < quality["sharpness_ratio_min"] <= quality["sharpness_ratio_mean"]
+    assert 0 <= quality["colour_drift_mean"] <= quality["colour_drift_max"] < 1.0
+    assert 0 < quality["identity_distance_mean"] < 0.6 and len(quality["per_expression"]) == 6
+    assert "## Quality on photos" in markdown and "| takeo.ppm | 0.00 |" in markdown
+    assert bench.load_bench(json_path).quality == payload["quality"]
