@@ -1,6 +1,7 @@
 # The one entry point of the kit: `make reproduce` and `make test` set everything up themselves.
 #
 #   make reproduce [PROFILE=smoke|default|paper] [DATA_SOURCE=proxy|real] [SEED=0] [DEVICE=cpu]
+#                  [GALLERY_SOURCE=proxy|real] [WEIGHTS=vgg_face.pth]
 #   make test            the linter, then the test suite (unit tests plus a smoke run of every notebook)
 #   make lint            ruff on the package, tests and scripts (settings in pyproject.toml)
 #   make table-04        one notebook (here notebooks/04_*.ipynb)
@@ -17,7 +18,10 @@ PROFILE ?= default
 DATA_SOURCE ?= proxy
 SEED ?= 0
 DEVICE ?= cpu
-RUN_ARGS = --profile $(PROFILE) --data-source $(DATA_SOURCE) --seed $(SEED) --device $(DEVICE)
+GALLERY_SOURCE ?= proxy
+WEIGHTS ?=
+RUN_ARGS = --profile $(PROFILE) --data-source $(DATA_SOURCE) --seed $(SEED) --device $(DEVICE) \
+	--gallery-source $(GALLERY_SOURCE) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
 .PHONY: install lint test reproduce figures bench data lab clean-reports
 

@@ -90,7 +90,8 @@ def _reproduce(args: argparse.Namespace) -> None:
 
     pipeline.reproduce(
         profile=args.profile, data_source=args.data_source, seed=args.seed, device=args.device,
-        only=args.only, reuse_results=args.reuse_results,
+        only=args.only, reuse_results=args.reuse_results, gallery_source=args.gallery_source,
+        weights=args.weights,
         notebooks_dir=args.notebooks, reports_dir=args.reports,
     )
 
@@ -107,6 +108,13 @@ def _add_reproduce(commands) -> None:
                              "databases under data/ (see data/README.md); default: %(default)s")
     _add_seed(parser)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
+    parser.add_argument("--gallery-source", choices=data_paths.SOURCES, default="proxy",
+                        help="whose affect model synthesizes the faces of Tables 2 to 9: proxy (the kit's "
+                             "stand-in gallery) or real (a VA-annotated 4DFAB under data/4dfab); "
+                             "default: %(default)s")
+    parser.add_argument("--weights", metavar="FILE", default=None,
+                        help="pretrained weights (a converted VGG-Face or torchvision ImageNet file) for the "
+                             "networks of Tables 2 to 9; default: from scratch")
     parser.add_argument("--only", metavar="NN", action="append",
                         help="run only notebook NN (e.g. 04); repeatable")
     parser.add_argument("--reuse-results", action="store_true",
@@ -319,6 +327,43 @@ def _describe(result) -> str:
     return f"{what}, identity distance {result.identity_distance:.3f}"
 
 
+def _face_choice(value: str, landmarks) -> str | int:
+    """--face as 'largest', 'all' or a face number from 1; one face when landmarks are given."""
+    which = value.strip().lower()
+    if which not in ("largest", "all"):
+        if not which.isdigit() or int(which) < 1:
+            raise ValueError(f"--face {value}: expected largest, all or a face number (1 = leftmost)")
+        which = int(which)
+    if landmarks is not None and which != "largest":
+        raise ValueError("--face: --landmarks gives the points of one face; leave --face out")
+    return which
+
+
+def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
+    """Detect every face, say how many and which are edited, and return their landmarks (F, 68, 2)."""
+    import numpy as np
+
+    from affect.face.landmarks import FaceNotFoundError, detect_faces, detect_landmarks
+
+    faces = sorted(detect_faces(pixels, detector=detector, all_faces=True), key=lambda f: (f.box[0], f.box[1]))
+    if not faces:
+        raise FaceNotFoundError(photo, f"no face found by the {detector} detector")
+    if which == "all":
+        chosen = list(range(len(faces)))
+    elif which == "largest":
+        chosen = [max(range(len(faces)), key=lambda k: faces[k].width * faces[k].height)]
+    elif which > len(faces):
+        raise ValueError(f"--face {which}: {photo} has {len(faces)} face{'s' * (len(faces) != 1)}")
+    else:
+        chosen = [which - 1]
+    where = ", ".join(f"face {k + 1} at ({faces[k].box[0]}, {faces[k].box[1]}), {faces[k].width}x{faces[k].height} px"
+                      for k in chosen)
+    what = {"all": "all: ", "largest": "the largest, "}.get(which, "")
+    print(f"{photo}: {len(faces)} face{'s' * (len(faces) != 1)} found (numbered from the left); "
+          f"editing {what}{where}", flush=True)
+    return np.stack([detect_landmarks(pixels, faces[k]) for k in chosen])
+
+
 def _synthesize(args: argparse.Namespace) -> None:
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
     from affect.image import read_image, write_image
@@ -348,11 +393,14 @@ def _synthesize(args: argparse.Namespace) -> None:
     if not (args.fps > 0 and math.isfinite(args.fps)):  # also refuses NaN
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
-    read_image(args.image)  # a missing or broken photo is reported before the models load
+    which = _face_choice(args.face, args.landmarks)
+    pixels = read_image(args.image)  # a missing or broken photo is reported before the models load
+    landmarks = args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which,
+                                                                                args.detector)
     synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector,
                                               keep_expression=args.keep_expression)
     if path is not None:
-        frames = synthesizer.iter_temporal(args.image, path, landmarks=args.landmarks)
+        frames = synthesizer.iter_temporal(args.image, path, landmarks=landmarks)
 
         def images():  # streamed: each frame is written (or encoded) as soon as it is made
             for index, frame in enumerate(frames):
@@ -366,9 +414,9 @@ def _synthesize(args: argparse.Namespace) -> None:
                     stale.unlink()
         return
     if args.va is not None:
-        result = synthesizer.static(args.image, args.va, landmarks=args.landmarks)
+        result = synthesizer.static(args.image, args.va, landmarks=landmarks)
     else:
-        result = synthesizer.basic(args.image, expression, landmarks=args.landmarks)
+        result = synthesizer.basic(args.image, expression, landmarks=landmarks)
     print(f"{write_image(output, result.image)}: {_describe(result)}")
 
 
@@ -391,6 +439,9 @@ def _add_synthesize(commands) -> None:
     target.add_argument("--path", metavar="PATH.csv",
                         help="CSV of valence,arousal rows, header optional (temporal synthesis)")
     parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")
+    parser.add_argument("--face", default="largest", metavar="WHICH",
+                        help="which face of a photo with several to edit: largest (default), all, or its "
+                             "number N, counted from the left; the command prints how many it found")
     parser.add_argument("--keep-expression", action="store_true",
                         help="add the affect on top of the photo's own expression (as the paper does with "
                              "neutral photos); by default the photo's fitted expression is removed first, "

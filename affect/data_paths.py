@@ -6,6 +6,7 @@ Layout under the data folder (``data/`` in the repository, or ``$AFFECT_DATA``):
     data/4dfab/                      the licensed VA-annotated 4D gallery (real)
     data/proxy-<profile>/<database>/ stand-in databases written by the kit (proxy)
     data/proxy-<profile>/gallery/    the stand-in gallery and its affect models, one per seed (proxy)
+    data/augmented/<source>-<profile>/gallery-<source>-seed<seed>/<database>/   augmented training sets
 
 Stand-ins live in one folder per profile, so a smoke run never leaves tiny copies where a
 default or paper run would take them for its own.
@@ -51,3 +52,15 @@ def gallery_root(data_source: str, profile: str) -> Path:
 def affect_model_path(data_source: str, profile: str, seed: int = 0) -> Path:
     """Where a run's affect model (built from its gallery with ``seed``) is saved."""
     return gallery_root(data_source, profile) / AFFECT_MODEL_FILE.format(seed=int(seed))
+
+
+def augmented_root(database: str, data_source: str, profile: str, gallery_source: str, seed: int) -> Path:
+    """Where the augmented training set of a database is built, one per run setting (Sec. 6.2).
+
+    Keyed by the databases (source and profile), the affect model (gallery source) and the
+    seed, so that every notebook of a run finds the same build and no run takes another's.
+    """
+    _check(data_source)
+    _check(gallery_source)
+    run = f"gallery-{gallery_source}-seed{int(seed)}"
+    return data_dir() / "augmented" / f"{data_source}-{profile}" / run / database

@@ -95,6 +95,17 @@ def _outputs_since(reports_dir: Path, start: float) -> list[str]:
                   for p in (reports_dir / kind).glob("*") if p.is_file() and p.stat().st_mtime >= start)
 
 
+def declared_parameters(path: Path) -> set[str]:
+    """The names a notebook's ``parameters`` cell assigns; a run injects only those."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            return {line.split("=")[0].strip() for line in cell.source.splitlines()
+                    if "=" in line and not line.lstrip().startswith("#")}
+    return set()
+
+
 def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | None = None) -> NotebookRun:
     """Execute one notebook with papermill into ``reports_dir/notebooks`` and return its record.
 
@@ -107,8 +118,10 @@ def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | 
     out.parent.mkdir(parents=True, exist_ok=True)
     started, wall = time.time(), time.perf_counter()
     error = ""
+    declared = declared_parameters(path)
+    given = {name: value for name, value in parameters.items() if name in declared}
     try:
-        papermill.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
+        papermill.execute_notebook(str(path), str(out), parameters=given, cwd=str(path.parent),
                                    kernel_name=kernel or kernel_name(), progress_bar=False)
     except papermill.PapermillExecutionError as failure:
         error = f"cell {failure.exec_count}: {failure.ename}: {failure.evalue}"
@@ -136,19 +149,24 @@ def record_run(reports_dir: Path, run: NotebookRun) -> None:
 
 
 def reproduce(profile: str = "default", data_source: str = "proxy", seed: int = 0, device: str = "cpu",
-              only: list[str] | None = None, reuse_results: bool = False,
+              only: list[str] | None = None, reuse_results: bool = False, gallery_source: str = "proxy",
+              weights: str | None = None,
               notebooks_dir: str | Path = "notebooks", reports_dir: str | Path = "reports") -> list[NotebookRun]:
     """Run the numbered notebooks in order and rebuild ``reports/README.md``.
 
     Parameters are injected into each notebook's ``parameters`` cell: ``profile``,
-    ``data_source``, ``seed``, ``device``, ``out_dir`` (the absolute report folder) and
-    ``reuse_results`` (redraw from saved results, used by ``make figures``).
+    ``data_source``, ``seed``, ``device``, ``out_dir`` (the absolute report folder),
+    ``reuse_results`` (redraw from saved results, used by ``make figures``) and, in the
+    notebooks of Tables 2 to 9, ``gallery_source`` (whose affect model synthesizes) and
+    ``weights`` (a user-held pretrained weight file; None trains from scratch). A notebook
+    receives only the names its parameters cell declares.
     """
     reporting.run_context(profile, data_source, seed, reports_dir)  # validates the settings
     reports = Path(reports_dir).resolve()
     notebooks = find_notebooks(notebooks_dir, only)
     parameters = dict(profile=profile, data_source=data_source, seed=seed, device=device,
-                      out_dir=str(reports), reuse_results=reuse_results)
+                      out_dir=str(reports), reuse_results=reuse_results, gallery_source=gallery_source,
+                      weights=None if weights is None else str(Path(weights).resolve()))
     kernel = kernel_name()
     runs = []
     for index, path in enumerate(notebooks, 1):

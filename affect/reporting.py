@@ -99,7 +99,7 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, ours_label: str = THIS
     return combined.reindex(rows)
 
 
-def _markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
+def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     flat = frame.copy()
     if isinstance(flat.columns, pd.MultiIndex):
         flat.columns = [" / ".join(str(p) for p in col if str(p)) for col in flat.columns]
@@ -127,7 +127,7 @@ def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
     stem = f"table_{number:02d}"
     atomic_write_text(ctx.path("tables", f"{stem}.csv"), combined.to_csv())
     text = [f"### Table {number}: {ctx.title(title)}", ""]
-    text += [_markdown(combined), ""]
+    text += [markdown_table(combined), ""]
     text += [f"Left: this run ({ctx.label}). Right: the numbers printed in the paper, for reference."]
     if ctx.data_source == "proxy":
         text += ["This run used stand-in data: its numbers test the pipeline, they do not "

@@ -165,7 +165,7 @@ def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: i
             options["seed"] = seed
     elif name == "bu3dfe":
         drawn = []
-        for s in range(max(1, n // 25)):
+        for s in range(max(2, n // 25)):  # two subjects at least: the protocol is person-independent CV
             subject = f"{'FM'[s % 2]}{s + 1:04d}"
             identity = model.sample_identity(seed=int(rng.integers(2**31)))
             idiosyncrasy = sample_idiosyncrasy(int(rng.integers(2**31)))

@@ -1,0 +1,505 @@
+"""Tables 2 to 9: each database's network trained without and with the synthesized faces (Sec. 6.2).
+
+For every table, :data:`TABLES` names the database, the network and the rows the paper prints;
+the rows the kit can run are trained with :func:`affect.learning.runs.train` under one budget
+and seed and scored on the test split by :func:`affect.learning.runs.evaluate_run`, which keeps
+the predictions. Every number of a table is then computed from those prediction files, with a
+95 % bootstrap interval over test subjects (or videos), and set beside the paper's.
+
+Rows the kit does not run keep the paper's number only ("paper's number, not re-run"); the
+StarGAN and GANimation rows wait for the GAN baselines ("not run yet").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affect import metrics, paper
+from affect.reporting import RunContext
+
+__all__ = ["Row", "TableSpec", "TABLES", "RunResult", "run_table", "table_frame", "paired_claim",
+           "video_predictions"]
+
+PROPOSED = "proposed"
+BASELINE = "baseline"
+NOT_RERUN = "paper's number, not re-run"
+NOT_RUN_YET = "not run yet (GAN baselines)"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: the paper's label, and how the kit trains it (None: not re-run).
+
+    Attributes
+    ----------
+    label : str
+        The row's label in :func:`affect.paper.table`.
+    network : str or None
+        Network trained for it; None keeps the paper's number only.
+    role : str
+        ``'baseline'``, ``'proposed'`` (plus the synthesized faces) or another name.
+    on_the_fly : bool
+        Table 9's on-the-fly augmentation instead of synthesized faces.
+    """
+
+    label: str
+    network: str | None = None
+    role: str = ""
+    on_the_fly: bool = False
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", self.label.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table of Sec. 6.2: database, task, its rows, the criteria it prints and its folds."""
+
+    number: int
+    database: str
+    task: str
+    title: str
+    rows: tuple[Row, ...]
+    criteria: tuple[str, ...]
+    folds: int | None = None          # person-independent cross-validation (Tables 5 and 9)
+    video_level: bool = False         # Table 8 scores videos, not frames
+    gans: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def kind(self) -> str:
+        """The kind of synthesized faces added: VA targets or the six basic expressions."""
+        return "va" if self.task == "va" else "expression"
+
+
+def _gan_rows(prefix: str) -> tuple[str, ...]:
+    return (f"{prefix} trained using StarGAN", f"{prefix} trained using Ganimation")
+
+
+#: The tables of Sec. 6.2 and what the kit runs of each.
+TABLES: dict[int, TableSpec] = {
+    2: TableSpec(2, "affwild", "va", "Aff-Wild: VGG-FACE-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
+                 (Row("FATAUVA-Net [13]"), Row("AffWildNet [29,30]", "vggface_gru", BASELINE),
+                  Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED)),
+                 ("ccc", "mse"), gans=_gan_rows("VGG-FACE-GRU")),
+    3: TableSpec(3, "recola", "va", "RECOLA: ResNet-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
+                 (Row("ResNet-GRU [30]", "resnet_gru", BASELINE), Row("fine-tuned AffWildNet [30]"),
+                  Row("ResNet-GRU trained using the proposed approach", "resnet_gru", PROPOSED)),
+                 ("ccc",), gans=_gan_rows("ResNet-GRU")),
+    4: TableSpec(4, "affectnet", "va", "AffectNet: VGG-FACE without and with the synthesized faces (Sec. 6.2.1.2)",
+                 (Row("AlexNet [42]", "alexnet", "alexnet"), Row("the VGG-FACE baseline", "vggface", BASELINE),
+                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
+                 ("ccc", "pcc", "sagr", "mse"), gans=_gan_rows("VGG-FACE")),
+    5: TableSpec(5, "afew_va", "va", "AFEW-VA: VGG-FACE-GRU, 5-fold person-independent CV (Sec. 6.2.1.2)",
+                 (Row("best of [31]"), Row("the VGG-FACE-GRU baseline", "vggface_gru", BASELINE),
+                  Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED)),
+                 ("pcc", "mse"), folds=5, gans=_gan_rows("VGG-FACE")),
+    6: TableSpec(6, "rafdb", "expression", "RAF-DB: VGG-FACE without and with the synthesized faces (Sec. 6.2.2.2)",
+                 (Row("LDA-VGG-FACE [35]"), Row("mSVM-VGG-FACE [35]"),
+                  Row("the VGG-FACE baseline", "vggface", BASELINE), Row("mSVM-DLP-CNN [35]"),
+                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
+                 ("diagonal",)),
+    7: TableSpec(7, "affectnet", "expression", "AffectNet: 8 expressions, VGG-FACE without and with the "
+                 "synthesized faces (Sec. 6.2.2.2)",
+                 (Row("AlexNet [42]", "alexnet", "alexnet"), Row("the VGG-FACE baseline", "vggface", BASELINE),
+                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
+                 ("accuracy", "f1")),
+    8: TableSpec(8, "afew", "expression", "AFEW: video-level accuracy, VGG-FACE without and with the "
+                 "synthesized faces (Sec. 6.2.2.2)",
+                 (Row("the VGG-FACE baseline", "vggface", BASELINE), Row("VGG-FACE-external [65]"),
+                  Row("VGG-FACE-FER [28]"), Row("VGG-FACE-LSTM-external-augmentation [65]"),
+                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
+                 ("accuracy",), video_level=True),
+    9: TableSpec(9, "bu3dfe", "expression", "BU-3DFE: VGG-FACE (frozen convolutions, FC 256/128), 10-fold "
+                 "person-independent CV (Sec. 6.2.2.2)",
+                 (Row("the VGG-FACE baseline", "vggface_bu3dfe", BASELINE),
+                  Row("VGG-FACE-augmentation", "vggface_bu3dfe", "on-the-fly", on_the_fly=True),
+                  Row("VGG-FACE trained using the proposed approach", "vggface_bu3dfe", PROPOSED)),
+                 ("accuracy",), folds=10),
+}
+
+
+# --- criteria ---------------------------------------------------------------------------------
+
+_VA_NAMES = {"ccc": "CCC", "pcc": "PCC", "sagr": "SAGR", "mse": "MSE"}
+_TABLE6_CLASSES = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happiness": "happy",
+                   "sadness": "sad", "surprise": "surprise", "neutral": "neutral"}
+
+
+def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], dict[tuple[str, str], float]]:
+    """Predictions -> the table's cells, keyed like the paper's columns (averaged over folds)."""
+
+    def per_fold(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+        if spec.task == "va":
+            scores = metrics.score_va(predictions[["valence", "arousal"]].to_numpy(),
+                                      predictions[["valence_pred", "arousal_pred"]].to_numpy())
+            return {(_VA_NAMES[c], d): scores[f"{c}_{d}"] for c in spec.criteria for d in ("valence", "arousal")}
+        truth, predicted = predictions["label"].to_numpy(), predictions["label_pred"].to_numpy()
+        if spec.criteria == ("diagonal",):
+            matrix = metrics.confusion_matrix(truth, predicted, labels=classes, normalize="true")
+            cells = {(_TABLE6_CLASSES.get(c, c), ""): float(matrix[i, i]) for i, c in enumerate(classes)}
+            cells[("average", "")] = metrics.confusion_mean_diagonal(truth, predicted, labels=classes)
+            return cells
+        cells = {("accuracy", ""): metrics.accuracy(truth, predicted)}
+        if "f1" in spec.criteria:
+            cells[("F1", "")] = metrics.f1_macro(truth, predicted, labels=classes)
+        return cells
+
+    def criterion(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+        if "fold" not in predictions or predictions["fold"].nunique() < 2:
+            return per_fold(predictions)
+        folds = [per_fold(rows) for _, rows in predictions.groupby("fold")]  # the paper averages folds
+        return {key: float(np.mean([f[key] for f in folds if key in f])) for key in folds[0]}
+
+    return criterion
+
+
+def video_predictions(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Frame predictions -> one per video (Table 8): the most frequent frame label.
+
+    The paper does not say how its frame predictions became a video's; a majority vote over
+    the frames is the simplest rule that needs only the saved labels (ties: the earlier class
+    in ``classes``).
+    """
+    order = {c: i for i, c in enumerate(classes)}
+    rows = []
+    for video, frames in predictions.groupby("video", sort=True):
+        counts = frames["label_pred"].value_counts()
+        best = min(counts[counts == counts.max()].index, key=lambda c: order.get(c, len(order)))
+        rows.append({"id": video, "subject": frames["subject"].iloc[0], "video": video,
+                     "label": frames["label"].mode().iloc[0], "label_pred": best,
+                     **({"fold": frames["fold"].iloc[0]} if "fold" in frames else {})})
+    return pd.DataFrame(rows)
+
+
+# --- running the rows ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunResult:
+    """A re-run row's predictions (all folds) and where they are saved."""
+
+    row: Row
+    predictions: pd.DataFrame
+    files: tuple[Path, ...]
+    pretrained: str
+
+
+def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row) -> list[tuple[Path, int | None]]:
+    base = ctx.out_dir / "results" / "runs" / f"table_{spec.number:02d}" / row.slug
+    if spec.folds is None:
+        return [(base, None)]
+    return [(base / f"fold{k}", k) for k in range(_fold_count(ctx, spec))]
+
+
+def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
+    from affect import data_paths, datasets
+
+    root = data_paths.database_root(spec.database, ctx.data_source, ctx.profile)
+    subjects = datasets.load(spec.database, root, "all")["subject"].nunique()
+    return min(spec.folds, subjects)
+
+
+def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
+              weights: str | None = None, progress: bool = False) -> dict[str, RunResult]:
+    """Train and evaluate every row of ``spec`` the kit runs; reuse what is already saved.
+
+    A row whose ``predictions.csv`` exists (from this or an earlier run with the same output
+    folder) is not trained again, so an interrupted notebook resumes; with
+    ``ctx.reuse_results`` nothing is trained and a missing prediction file is an error.
+
+    Returns
+    -------
+    dict of row label -> RunResult.
+    """
+    from affect.experiments.augmented_sets import augmented_set, fold_manifest
+    from affect.learning import evaluation, runs
+
+    if ctx.data_source == "proxy" and not ctx.reuse_results:
+        from affect import data_paths
+        from affect.datasets.standin import ensure_proxy
+
+        root = data_paths.database_root(spec.database, "proxy", ctx.profile)
+        ensure_proxy(spec.database, root.parent, ctx.profile, ctx.seed)
+    augmented = None
+    if not ctx.reuse_results and any(r.role == PROPOSED for r in spec.rows):
+        augmented = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
+                                  gallery_source=gallery_source, seed=ctx.seed, progress=progress)
+    results = {}
+    for row in (r for r in spec.rows if r.network is not None):
+        parts, files, pretrained = [], [], "from scratch"
+        for run_dir, fold in _run_dirs(ctx, spec, row):
+            predictions = run_dir / evaluation.PREDICTIONS
+            if not predictions.exists():
+                if ctx.reuse_results:
+                    raise FileNotFoundError(f"{predictions}: not saved; run the notebook without reuse_results first")
+                extra = None
+                if row.role == PROPOSED:
+                    extra = augmented.folder
+                    if fold is not None:
+                        root = _database_root(ctx, spec)
+                        split = runs.database_splits(spec.database, root, seed=ctx.seed, fold=fold)
+                        extra = fold_manifest(augmented, split["train"], split["test"], fold)
+                runs.train(row.network, spec.database, run_dir, profile=ctx.profile, data_source=ctx.data_source,
+                           task=spec.task, seed=ctx.seed, device=device, weights=weights, augmented=extra,
+                           fold=fold, augment=row.on_the_fly, progress=progress)
+                runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
+            parts.append(pd.read_csv(predictions, keep_default_na=False, na_values=[""]))
+            files.append(predictions)
+            pretrained = runs.read_run(run_dir).pretrained
+        results[row.label] = RunResult(row, pd.concat(parts, ignore_index=True), tuple(files), pretrained)
+    return results
+
+
+def _database_root(ctx: RunContext, spec: TableSpec) -> Path:
+    from affect import data_paths
+
+    return data_paths.database_root(spec.database, ctx.data_source, ctx.profile)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+def _classes(results: dict[str, RunResult]) -> list[str]:
+    from affect.datasets.common import EXPRESSIONS
+
+    seen = set()
+    for result in results.values():
+        if "label" in result.predictions:
+            seen |= set(result.predictions["label"]) | set(result.predictions["label_pred"])
+    return [name for name in EXPRESSIONS if name in seen]
+
+
+def _scored(spec: TableSpec, predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    return video_predictions(predictions, classes) if spec.video_level else predictions
+
+
+def table_frame(spec: TableSpec, results: dict[str, RunResult], *, n_bootstrap: int = 1000,
+                seed: int = 0, reports_dir: Path | None = None) -> pd.DataFrame:
+    """This run's rows of a table: each cell's value and 95 % interval, from the predictions.
+
+    Returns
+    -------
+    DataFrame indexed by the paper's row labels (every row of the paper's table), with one
+    column per cell (``CCC valence``, ...) and its ``low`` / ``high`` interval, plus
+    ``status`` (re-run, paper's number not re-run, not run yet) and ``predictions`` (the
+    files, relative to ``reports_dir``).
+    """
+    from affect.learning.evaluation import bootstrap
+
+    classes = _classes(results)
+    criterion = _criteria(spec, classes)
+    records = {}
+    for row in spec.rows:
+        if row.label not in results:
+            records[row.label] = {"status": NOT_RERUN}
+            continue
+        result = results[row.label]
+        scored = bootstrap(_scored(spec, result.predictions, classes), criterion, n=n_bootstrap, seed=seed)
+        record = {"status": "re-run", "pretrained": result.pretrained}
+        for (column, sub), cell in scored.iterrows():
+            name = f"{column} {sub}".strip()
+            record[name], record[f"{name} low"], record[f"{name} high"] = cell["value"], cell["low"], cell["high"]
+        record["bootstrap unit"] = scored["unit"].iloc[0]
+        files = [str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files]
+        record["predictions"] = ";".join(files)
+        records[row.label] = record
+    for label in spec.gans:
+        records[label] = {"status": NOT_RUN_YET}
+    order = list(paper.table(spec.number).index) + [r.label for r in spec.rows
+                                                    if r.label not in set(paper.table(spec.number).index)]
+    frame = pd.DataFrame.from_dict(records, orient="index").reindex(order)
+    frame.index.name = "network"
+    return frame
+
+
+def value_columns(frame: pd.DataFrame) -> list[str]:
+    """The cells of a :func:`table_frame` (not their intervals or bookkeeping)."""
+    skip = {"status", "pretrained", "predictions", "bootstrap unit"}
+    return [c for c in frame.columns if c not in skip and not c.endswith((" low", " high"))]
+
+
+# --- the paper's claim ----------------------------------------------------------------------------
+
+def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_bootstrap: int = 1000,
+                 seed: int = 0) -> pd.DataFrame:
+    """The difference ``better - worse`` of every cell, with a paired 95 % bootstrap interval.
+
+    Both networks are scored on the same test set; resampling its subjects (or videos) once
+    for both keeps the pairing, so the interval is that of the difference itself. For MSE a
+    lower value is better, so the improvement is ``worse - better`` there.
+
+    Returns
+    -------
+    DataFrame indexed by cell: ``improvement``, ``low``, ``high``, ``holds`` (improvement > 0)
+    and ``clear`` (the whole interval above 0).
+    """
+    from affect.learning.evaluation import bootstrap, bootstrap_unit
+
+    classes = _classes({"a": better, "b": worse})
+    criterion = _criteria(spec, classes)
+    a, b = _scored(spec, better.predictions, classes), _scored(spec, worse.predictions, classes)
+    key = [c for c in ("fold", "id") if c in a.columns]
+    joined = a.merge(b, on=key, suffixes=("", "_other"))
+    other = {c: f"{c}_other" for c in a.columns if c not in key}
+    unit = bootstrap_unit(a)
+
+    def difference(rows: pd.DataFrame) -> dict:
+        first = criterion(rows[list(a.columns)])
+        second = criterion(rows[key + list(other.values())].rename(columns={v: k for k, v in other.items()}))
+        return {k: (second[k] - first[k]) if k[0] == "MSE" else (first[k] - second[k]) for k in first}
+
+    table = bootstrap(joined, difference, unit=unit, n=n_bootstrap, seed=seed)
+    table.index = [f"{c} {s}".strip() for c, s in table.index]
+    table = table.rename(columns={"value": "improvement"})
+    table["holds"] = table["improvement"] > 0
+    table["clear"] = table["low"] > 0
+    return table[["improvement", "low", "high", "holds", "clear", "unit", "n_units"]]
+
+
+def claim_sentence(spec: TableSpec, claim: pd.DataFrame, versus: str) -> str:
+    """The paper's claim for a table, stated as holding or not on this run, with intervals."""
+    holds = bool(claim["holds"].all())
+    verdict = "holds" if holds else "does not hold"
+    clear = "every interval of the improvement lies above 0" if claim["clear"].all() else \
+        f"{int((~claim['clear']).sum())} of {len(claim)} intervals of the improvement include 0 or less"
+    cells = "; ".join(f"{name} {row.improvement:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+                      for name, row in claim.iterrows())
+    return (f"Paper's claim (Table {spec.number}): the proposed network beats {versus} on every criterion. "
+            f"On this run it {verdict} ({clear}; improvement, 95 % paired bootstrap interval over test "
+            f"{claim['unit'].iloc[0]}s: {cells}).")
+
+
+# --- writing the table ------------------------------------------------------------------------------
+
+def _cell(value: float, low: float, high: float) -> str:
+    return "" if pd.isna(value) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def write_affect_table(spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *, setting: str,
+                       notes: list[str]) -> Path:
+    """Write ``tables/table_NN.md`` and ``.csv``: this run's cells with intervals beside the paper's.
+
+    ``setting`` names the gallery source, the network sizes and whether weights were
+    pretrained; it goes into the title with the data source and profile. The CSV has one row
+    per network, one column per cell with its ``low`` / ``high`` bounds, the paper's value of
+    each cell (``paper <cell>``), the row's status and its prediction files.
+    """
+    from affect.files import atomic_write_text
+    from affect.reporting import markdown_table
+
+    theirs = paper.table(spec.number)
+    theirs.columns = [" ".join(str(p) for p in c if str(p)) if isinstance(c, tuple) else str(c)
+                      for c in theirs.columns]
+    cells = [c for c in dict.fromkeys([*theirs.columns, *value_columns(frame)])]
+    csv = frame.copy()
+    for column in theirs.columns:
+        csv[f"paper {column}"] = theirs[column].reindex(csv.index)
+    stem = f"table_{spec.number:02d}"
+    atomic_write_text(ctx.path("tables", f"{stem}.csv"), csv.to_csv())
+    shown = pd.DataFrame(index=frame.index)
+    for column in cells:
+        if column in frame:
+            shown[f"{column}: this run"] = [_cell(*v) for v in frame[[column, f"{column} low", f"{column} high"]]
+                                            .to_numpy(dtype=float)]
+        shown[f"{column}: paper"] = theirs[column].reindex(frame.index) if column in theirs else np.nan
+    shown["this run"] = frame["status"].fillna("")
+    text = [f"### Table {spec.number}: {ctx.title(spec.title)} [{setting}]", "", markdown_table(shown), "",
+            f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them."]
+    if ctx.data_source == "proxy":
+        text += ["This run used stand-in data: its numbers test the pipeline, they do not reproduce the "
+                 "paper's values."]
+    text += [""] + [n for n in notes if n]
+    md = ctx.path("tables", f"{stem}.md")
+    atomic_write_text(md, "\n".join(text) + "\n")
+    return md
+
+
+# --- one call per notebook ------------------------------------------------------------------------
+
+def _setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]) -> str:
+    from affect import profiles
+
+    sizes = profiles.get(ctx.profile).training
+    pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
+    return (f"gallery: {gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
+            f"width x{sizes.width:g}; weights: {', '.join(pretrained)}")
+
+
+def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int) -> pd.DataFrame:
+    proposed = next((r for r in results.values() if r.row.role == PROPOSED), None)
+    others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly")]
+    parts = {other.row.label: paired_claim(spec, proposed, other, seed=seed) for other in others if proposed}
+    if not parts:
+        return pd.DataFrame()
+    frame = pd.concat(parts, names=["versus", "cell"])
+    return frame
+
+
+def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
+                 weights: str | None = None, progress: bool = False
+                 ) -> tuple[dict[str, RunResult], pd.DataFrame, pd.DataFrame]:
+    """Run a table's rows (or reuse them), score them and write the table beside the paper's.
+
+    Returns
+    -------
+    (the re-run rows' results, the table as :func:`table_frame`, the paired claims).
+    """
+    from affect import reporting
+    from affect.experiments.augmented_sets import augmented_set
+
+    results = run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress)
+    key = f"table_{spec.number:02d}"
+    frame = reporting.cached(ctx, key, lambda: table_frame(spec, results, seed=ctx.seed, reports_dir=ctx.out_dir))
+    claims = reporting.cached(ctx, f"{key}_claims", lambda: _claims(spec, results, ctx.seed))
+
+    def notes() -> dict:
+        built = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
+                              gallery_source=gallery_source, seed=ctx.seed)
+        lines = [built.note()]
+        if spec.video_level:
+            lines.append("A video's prediction is the most frequent label of its frames (the paper does not "
+                         "say how it pooled frames).")
+        if spec.folds:
+            lines.append(f"Scores are the mean over the person-independent folds (up to {spec.folds}); each "
+                         "fold trains only on faces synthesized from its own training subjects.")
+        return {"lines": lines, "setting": _setting(ctx, gallery_source, results)}
+
+    saved = reporting.cached(ctx, f"{key}_notes", notes)
+    sentences = [claim_sentence(spec, claims.loc[versus], f"'{versus}'")
+                 for versus in dict.fromkeys(claims.index.get_level_values(0))] if len(claims) else []
+    write_affect_table(spec, frame, ctx, setting=saved["setting"], notes=saved["lines"] + sentences)
+    return results, frame, claims
+
+
+# --- what the figures draw -----------------------------------------------------------------------
+
+def table_classes(results: dict[str, RunResult]) -> list[str]:
+    """The expression classes of a table's predictions, in the datasets' order."""
+    return _classes(results)
+
+
+def figure_predictions(spec: TableSpec, results: dict[str, RunResult]) -> dict[str, pd.DataFrame]:
+    """Baseline then proposed predictions for a table's figure, named as in the paper's captions."""
+    chosen = {}
+    for role, name in ((BASELINE, "baseline"), (PROPOSED, "proposed approach")):
+        result = next((r for r in results.values() if r.row.role == role), None)
+        if result is not None:
+            chosen[f"{name}: {result.row.network}"] = _scored(spec, result.predictions, _classes(results))
+    return chosen
+
+
+def training_annotations(spec: TableSpec, ctx: RunContext) -> pd.DataFrame:
+    """The VA annotations of a table's training set (Fig. 15), cached with the run's results."""
+    from affect import data_paths, datasets, reporting
+
+    def load() -> pd.DataFrame:
+        root = data_paths.database_root(spec.database, ctx.data_source, ctx.profile)
+        frame = datasets.load(spec.database, root, "train")
+        return frame[["valence", "arousal"]].dropna().reset_index(drop=True)
+
+    return reporting.cached(ctx, f"table_{spec.number:02d}_training_va", load)

@@ -1,0 +1,116 @@
+"""Tables 2 to 9 are computed from saved predictions: cells, intervals, claims, video pooling."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from affect import metrics, paper, reporting  # noqa: E402
+from affect.experiments import affect_figures, affect_tables  # noqa: E402
+from affect.experiments.affect_tables import TABLES, RunResult  # noqa: E402
+
+
+def _va_predictions(noise: float, seed: int = 0, n: int = 120, folds: int | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(-1, 1, (n, 2))
+    guess = np.clip(truth + rng.normal(0, noise, truth.shape), -1, 1)
+    frame = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "subject": [f"s{k % 12}" for k in range(n)],
+                          "valence": truth[:, 0], "arousal": truth[:, 1],
+                          "valence_pred": guess[:, 0], "arousal_pred": guess[:, 1]})
+    if folds:
+        frame.insert(2, "fold", np.arange(n) % folds)
+    return frame
+
+
+def _result(spec, role, predictions):
+    row = next(r for r in spec.rows if r.role == role)
+    return RunResult(row, predictions, (Path("/r") / row.slug / "predictions.csv",), "from scratch")
+
+
+def test_every_table_names_rows_of_the_paper_and_one_baseline_and_one_proposed_row():
+    for number, spec in TABLES.items():
+        labels = set(paper.table(number).index)
+        assert sum(r.role == affect_tables.PROPOSED for r in spec.rows) == 1
+        assert sum(r.role == affect_tables.BASELINE for r in spec.rows) == 1
+        assert {r.label for r in spec.rows if r.network is None} <= labels, number
+
+
+def test_table_cells_are_recomputed_from_the_predictions_with_intervals():
+    spec = TABLES[4]
+    good, bad = _va_predictions(0.1), _va_predictions(0.6, seed=1)
+    results = {"the VGG-FACE baseline": _result(spec, "baseline", bad),
+               "VGG-FACE trained using the proposed approach": _result(spec, "proposed", good)}
+    frame = affect_tables.table_frame(spec, results, n_bootstrap=200, reports_dir=Path("/"))
+    proposed = frame.loc["VGG-FACE trained using the proposed approach"]
+    assert proposed["CCC valence"] == pytest.approx(metrics.ccc(good["valence"], good["valence_pred"]))
+    assert proposed["CCC valence low"] <= proposed["CCC valence"] <= proposed["CCC valence high"]
+    assert proposed["predictions"] == "r/vgg_face_trained_using_the_proposed_approach/predictions.csv"
+    assert frame.loc["AlexNet [42]", "status"] == affect_tables.NOT_RERUN
+    assert frame.loc["VGG-FACE trained using StarGAN", "status"] == affect_tables.NOT_RUN_YET
+    assert list(frame.index[:5]) == list(paper.table(4).index)
+
+
+def test_cross_validated_cells_are_the_mean_over_folds():
+    spec = TABLES[5]
+    predictions = _va_predictions(0.3, folds=3)
+    result = _result(spec, "proposed", predictions)
+    results = {result.row.label: result}
+    frame = affect_tables.table_frame(spec, results, n_bootstrap=50)
+    by_fold = [metrics.pcc(p["valence"], p["valence_pred"]) for _, p in predictions.groupby("fold")]
+    assert frame.loc["VGG-FACE-GRU trained using the proposed approach", "PCC valence"] == pytest.approx(
+        np.mean(by_fold))
+
+
+def test_paired_claim_holds_for_a_clearly_better_network_and_not_the_other_way():
+    spec = TABLES[2]
+    good, bad = _result(spec, "proposed", _va_predictions(0.1)), _result(spec, "baseline", _va_predictions(0.7))
+    claim = affect_tables.paired_claim(spec, good, bad, n_bootstrap=200)
+    assert claim["holds"].all() and claim["clear"].all()
+    assert set(claim.index) == {"CCC valence", "CCC arousal", "MSE valence", "MSE arousal"}
+    reverse = affect_tables.paired_claim(spec, bad, good, n_bootstrap=200)
+    assert not reverse["holds"].any()
+    sentence = affect_tables.claim_sentence(spec, reverse, "the baseline")
+    assert "does not hold" in sentence and "MSE arousal" in sentence
+
+
+def test_video_level_accuracy_takes_the_most_frequent_frame_label():
+    frames = pd.DataFrame({"id": list("abcdef"), "subject": ["p"] * 6, "video": ["v1"] * 3 + ["v2"] * 3,
+                           "label": ["fear"] * 3 + ["anger"] * 3,
+                           "label_pred": ["fear", "anger", "fear", "anger", "fear", "sadness"]})
+    videos = affect_tables.video_predictions(frames, ["anger", "fear", "sadness"])
+    assert videos.set_index("video")["label_pred"].to_dict() == {"v1": "fear", "v2": "anger"}  # tie: first class
+
+
+def test_the_table_file_shows_intervals_beside_the_paper_and_the_csv_is_machine_readable(tmp_path):
+    spec = TABLES[7]
+    rng = np.random.default_rng(0)
+    labels = rng.choice(["neutral", "happiness", "sadness"], 90)
+    predicted = np.where(rng.random(90) < 0.7, labels, "neutral")
+    predictions = pd.DataFrame({"id": range(90), "subject": [f"s{k % 9}" for k in range(90)],
+                                "label": labels, "label_pred": predicted})
+    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    result = _result(spec, "baseline", predictions)
+    frame = affect_tables.table_frame(spec, {result.row.label: result}, n_bootstrap=50)
+    md = affect_tables.write_affect_table(spec, frame, ctx, setting="gallery: proxy", notes=["a note"])
+    text = md.read_text()
+    assert text.splitlines()[0].startswith("### Table 7:") and "PROXY data" in text.splitlines()[0]
+    assert "accuracy: paper" in text and "a note" in text and "[" in text
+    table = pd.read_csv(tmp_path / "tables" / "table_07.csv", index_col=0)
+    assert table.loc["the VGG-FACE baseline", "accuracy"] == pytest.approx(np.mean(labels == predicted))
+    assert table.loc["AlexNet [42]", "paper accuracy"] == 0.58
+
+
+def test_figures_draw_one_panel_per_network():
+    spec = TABLES[4]
+    fig = affect_figures.va_mse_figure({"a": _va_predictions(0.2), "b": _va_predictions(0.4)})
+    assert len([ax for ax in fig.axes if ax.images]) == 3
+    frames = pd.DataFrame({"label": ["fear", "anger"], "label_pred": ["fear", "fear"]})
+    fig = affect_figures.confusion_figure({"x": frames}, ["anger", "fear"])
+    assert fig.axes[0].images[0].get_array()[0, 1] == 1.0  # anger row: all predicted fear
+    assert affect_figures.va_histogram_figure(_va_predictions(0.1)).axes
+    assert spec.kind == "va" and TABLES[9].kind == "expression"
