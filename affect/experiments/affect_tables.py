@@ -453,6 +453,9 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
     from affect.experiments.augmented_sets import augmented_set
 
     results = run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress)
+    if spec.number == 6:
+        baseline = next(r for r in results.values() if r.row.role == BASELINE)
+        results.update(feature_classifier_rows(spec, ctx, baseline, device=device))
     key = f"table_{spec.number:02d}"
     frame = reporting.cached(ctx, key, lambda: table_frame(spec, results, seed=ctx.seed, reports_dir=ctx.out_dir))
     claims = reporting.cached(ctx, f"{key}_claims", lambda: _claims(spec, results, ctx.seed))
@@ -503,3 +506,72 @@ def training_annotations(spec: TableSpec, ctx: RunContext) -> pd.DataFrame:
         return frame[["valence", "arousal"]].dropna().reset_index(drop=True)
 
     return reporting.cached(ctx, f"table_{spec.number:02d}_training_va", load)
+
+
+# --- Table 6: classifiers on the baseline's penultimate features --------------------------------
+
+#: Table 6's rows that re-classify the VGG-FACE baseline's features (ref. [35]): LDA and a linear
+#: multi-class SVM, fitted on the training faces' features and scored on the test faces'.
+FEATURE_ROWS = {"LDA-VGG-FACE [35]": "lda", "mSVM-VGG-FACE [35]": "msvm"}
+
+
+def _features(module, faces, device: str = "cpu") -> np.ndarray:
+    """(N, F) penultimate features of a frame network, in the order of ``faces.index``."""
+    import torch
+
+    from affect.learning.training import make_loader
+
+    hp = module.hparams
+    loader = make_loader(faces, hp.network, hp.task, hp.classes, module.sizes, train=False)
+    module = module.to(device).eval()
+    rows, features = [], []
+    with torch.no_grad():
+        for batch in loader:
+            features.append(module.network.backbone(batch["image"].to(device)).float().cpu())
+            rows.append(batch["row"].reshape(-1))
+    order = np.argsort(torch.cat(rows).numpy(), kind="stable")
+    return torch.cat(features).numpy()[order]
+
+
+def feature_classifier_rows(spec: TableSpec, ctx: RunContext, baseline: RunResult, *,
+                            device: str = "cpu") -> dict[str, RunResult]:
+    """LDA-VGG-FACE and mSVM-VGG-FACE (Table 6): scikit-learn on the baseline's features.
+
+    The paper takes these rows from ref. [35], which classifies VGG-FACE features with LDA and
+    a multi-class SVM; here the features are the trained baseline's penultimate layer, so the
+    rows show what a linear classifier gets from the same network. Predictions are saved
+    beside the baseline's, one folder per row.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    from affect.files import atomic_write_text
+    from affect.learning import evaluation, runs, training
+    from affect.learning.prepared import load_prepared
+
+    run_dir = baseline.files[0].parent
+    results = {}
+    for label, kind in FEATURE_ROWS.items():
+        out = run_dir.parent / Row(label).slug / evaluation.PREDICTIONS
+        if not out.exists():
+            if ctx.reuse_results:
+                raise FileNotFoundError(f"{out}: not saved; run the notebook without reuse_results first")
+            run = runs.read_run(run_dir)
+            module = training.load_module(run_dir / training.CHECKPOINTS / "best.ckpt")
+            train, test = load_prepared(run.prepared["train"]), load_prepared(run.prepared["test"])
+            labels = train.index["expression"].to_numpy()
+            known = pd.Series(labels).isin(run.classes).to_numpy()
+            features = _features(module, train, device)[known]
+            # LDA's shrinkage keeps the within-class scatter invertible when features outnumber images.
+            model = (LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto") if kind == "lda"
+                     else make_pipeline(StandardScaler(), LinearSVC(C=1.0, random_state=ctx.seed)))
+            model.fit(features, labels[known])
+            predicted = model.predict(_features(module, test, device))
+            predictions = evaluation.predict(module, test, device=device)  # the rows and labels scored
+            predictions["label_pred"] = predicted[test.index["expression"].isin(run.classes).to_numpy()]
+            atomic_write_text(out, predictions.to_csv(index=False))
+        predictions = pd.read_csv(out, keep_default_na=False, na_values=[""])
+        results[label] = RunResult(Row(label, baseline.row.network, kind), predictions, (out,), baseline.pretrained)
+    return results
