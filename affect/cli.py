@@ -498,17 +498,27 @@ def _augment(args: argparse.Namespace) -> None:
     from affect.synthesis import AffectSynthesizer
 
     _check_output(args.out, folder=True)
-    for option, value in (("--n", args.n), ("--jobs", args.jobs)):
+    for option, value in (("--n", args.n), ("--jobs", args.jobs), ("--identity-every", args.identity_every),
+                          ("--shards", args.shards)):
         if value is not None and value < 1:
             raise ValueError(f"{option}: expected a positive integer, got {value}")
+    shard_set = _shard_set(args.shard) if args.shard is not None else None
+    if shard_set is not None and (args.merge or args.overwrite):
+        raise ValueError("--shard: cannot be combined with --merge or --overwrite (other shard sets may be running)")
+    if args.scheduler and args.engine != "dask":
+        raise ValueError("--scheduler: needs --engine dask")
     synthesizer = AffectSynthesizer.from_file(args.affect_model, measure_identity=False)
     manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
-                                 split=args.split, n_va=args.n, jobs=args.jobs, seed=args.seed,
-                                 measure_identity=not args.no_identity, overwrite=args.overwrite,
-                                 retry_skipped=args.retry_skipped)
+                                 split=args.split, n_va=args.n, jobs=args.jobs, engine=args.engine,
+                                 scheduler=args.scheduler, seed=args.seed, measure_identity=not args.no_identity,
+                                 identity_every=args.identity_every, image_format=args.format,
+                                 n_shards=args.shards, shard_set=shard_set, merge_only=args.merge,
+                                 progress=not args.quiet, overwrite=args.overwrite, retry_skipped=args.retry_skipped)
     for kind, manifest in manifests.items():
         folder = Path(args.out) / kind
         line = f"{folder}: {len(manifest)} images"
+        if shard_set is not None:
+            line += f" in shard set {args.shard}; run with --merge when every set is done"
         if manifest.attrs.get("failed", 0):
             line += f"; {manifest.attrs['failed']} failed, retried on the next run"
         if manifest.attrs.get("skipped_sources", 0):
@@ -517,16 +527,28 @@ def _augment(args: argparse.Namespace) -> None:
         print(line)
 
 
+def _shard_set(text: str) -> tuple[int, int]:
+    """``K/N`` of --shard as (k, n), 0 <= k < n."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.strip().isdigit() and n.strip().isdigit()) or not 0 <= int(k) < int(n):
+        raise ValueError(f"--shard: expected K/N with 0 <= K < N (e.g. 3/16 or $SLURM_ARRAY_TASK_ID/16), got {text!r}")
+    return int(k), int(n)
+
+
 def _add_augment(commands) -> None:
-    from affect.augmentation.targets import VA_TARGETS_PER_IMAGE
+    from affect.augmentation.build import ENGINES
+    from affect.augmentation.shards import SHARDS
+    from affect.augmentation.targets import IMAGE_FORMATS, VA_TARGETS_PER_IMAGE
     from affect.datasets import NAMES
 
     parser = _command(commands, "augment", _augment,
                       help="synthesize affect on a database's neutral faces (Sec. 6.2, Table 1)",
                       description="Select the neutral faces of a database, synthesize VA targets over the "
                                   "gallery's VA classes and the six basic expressions on each, and write the "
-                                  "images with a manifest.csv to OUT/va and OUT/expression. Run the same "
-                                  "command again to resume an interrupted build.")
+                                  "images with a manifest.csv to OUT/va and OUT/expression. The work is split "
+                                  "into shards by source photo; run the same command again to resume an "
+                                  "interrupted build. On a cluster, run one --shard K/N per job array element "
+                                  "and then --merge once.")
     parser.add_argument("name", choices=NAMES, help="database")
     parser.add_argument("--root", required=True, help="the database's folder")
     parser.add_argument("--out", required=True, help="output folder")
@@ -537,16 +559,39 @@ def _add_augment(commands) -> None:
                         help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})")
     parser.add_argument("--split", default=None,
                         help="database split to augment (default: train if it has one, else all)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes (for --engine dask without --scheduler: local workers; "
+                             "default: %(default)s)")
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help="where the shards run: in this process, a process pool, or Dask distributed "
+                             "(pip install 'affect-kit[dask]'); default: serial for --jobs 1, else pool")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="a running Dask scheduler (e.g. tcp://node1:8786, or a dask-jobqueue cluster's); "
+                             "default with --engine dask: a local cluster of --jobs single-threaded workers")
+    parser.add_argument("--format", choices=IMAGE_FORMATS, default=None,
+                        help="image format: jpg (quality 95, a quarter of PNG's size, 15x faster to encode) "
+                             "or png (default: the folder's format when resuming, else jpg)")
     _add_seed(parser)
     parser.add_argument("--no-identity", action="store_true",
                         help="do not measure the identity distance of each output")
+    parser.add_argument("--identity-every", type=int, default=1, metavar="K",
+                        help="measure the identity distance on 1 image in K (a seeded sample; the others have "
+                             "none in the manifest; default: %(default)s, every image)")
+    parser.add_argument("--shards", type=int, default=SHARDS,
+                        help="shards the source photos are split into, fixed per output folder "
+                             "(default: %(default)s)")
+    parser.add_argument("--shard", metavar="K/N", default=None,
+                        help="run only the shards s with s mod N = K (one job array element, K from 0); "
+                             "writes no manifest.csv: run --merge when all N are done")
+    parser.add_argument("--merge", action="store_true",
+                        help="synthesize nothing: check every shard is done and join them into manifest.csv")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the images of an earlier build into OUT made with another --seed, "
-                             "--n, --split or database (refused otherwise)")
+                             "--n, --split, --format or database (refused otherwise)")
     parser.add_argument("--retry-skipped", action="store_true",
                         help="try again the source photos an earlier run left out (listed in "
                              "OUT/KIND/skipped.csv)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 # --- learning: prepare, train, evaluate (Sec. 6.2) ---------------------------------------

@@ -3,8 +3,9 @@
 Three steps, one module each:
 
 - :mod:`~affect.augmentation.targets`: :func:`plan`, one row per (neutral image, target affect)
-- :mod:`~affect.augmentation.build`: :func:`build` runs an augmenter over a plan, resumably and
-  on several cores; :func:`augment_database` does it for one database
+- :mod:`~affect.augmentation.build`: :func:`build` runs an augmenter over a plan, resumably,
+  shard by shard (:mod:`~affect.augmentation.shards`) in this process, a process pool or on Dask
+  (:mod:`~affect.augmentation.dask_engine`); :func:`augment_database` does it for one database
 - :mod:`~affect.augmentation.manifest`: the manifest of finished images, and the synthesized
   rows each (person-independent) fold may train on
 """

@@ -41,6 +41,9 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = frame[column].astype(np.float64)
         elif column == "va_class":
             frame[column] = frame[column].astype(np.int64)
+        elif column == "expression":  # None for VA rows, also where concatenation made it NaN
+            frame[column] = pd.Series([value if isinstance(value, str) else None for value in frame[column]],
+                                      index=frame.index, dtype=object)
         elif column in _TEXT_COLUMNS:
             frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object)
     return frame

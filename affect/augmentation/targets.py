@@ -39,6 +39,8 @@ BASIC_EXPRESSIONS: tuple[str, ...] = tuple(e for e in EXPRESSIONS if e not in ("
 #: VA targets per neutral image: Table 1's VA count over its neutral images (see above).
 VA_TARGETS_PER_IMAGE = 57
 #: Columns of a plan (plus ``landmarks``, carried for the augmenter when the frame has them).
+#: Image formats of a plan's outputs (the suffix of ``output``).
+IMAGE_FORMATS: tuple[str, ...] = ("png", "jpg")
 PLAN_COLUMNS: tuple[str, ...] = ("output", "source", "subject", "sequence", "valence", "arousal",
                                  "expression", "va_class")
 
@@ -103,7 +105,7 @@ def class_targets(classes: Any) -> np.ndarray:
 # --- the plan --------------------------------------------------------------------------------
 
 def plan(neutral_frame: pd.DataFrame, kind: str = "va", classes: Any = None, n: int | None = None,
-         seed: int = 0, *, weights: str = "counts") -> pd.DataFrame:
+         seed: int = 0, *, weights: str = "counts", image_format: str = "png") -> pd.DataFrame:
     """List the synthesis jobs for a set of neutral images (Sec. 6.2.1, 6.2.2).
 
     Parameters
@@ -124,18 +126,22 @@ def plan(neutral_frame: pd.DataFrame, kind: str = "va", classes: Any = None, n: 
         plan over a subset of the images gives those images the same targets.
     weights : {'counts', 'uniform'}
         VA classes drawn in proportion to their gallery frames, or uniformly.
+    image_format : {'png', 'jpg'}
+        Suffix of the output names (the images' format).
 
     Returns
     -------
     DataFrame with :data:`PLAN_COLUMNS` (+ ``landmarks``), one row per job, images in
     input order. ``output`` is the image's path relative to the output folder,
-    ``<subject>/<source name>-<hash>_<target>.png``; it identifies the job.
+    ``<subject>/<source name>-<hash>_<target>.<image_format>``; it identifies the job.
     """
     missing = {"path", "subject", "sequence"} - set(neutral_frame.columns)
     if missing:
         raise ValueError(f"neutral_frame: missing columns {sorted(missing)}")
     if kind not in ("va", "expression"):
         raise ValueError(f"kind: {kind!r} is not 'va' or 'expression'")
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"image_format: {image_format!r} is not one of {', '.join(IMAGE_FORMATS)}")
     if weights not in ("counts", "uniform"):
         raise ValueError(f"weights: {weights!r} is not 'counts' or 'uniform'")
     if kind == "va":
@@ -168,14 +174,14 @@ def plan(neutral_frame: pd.DataFrame, kind: str = "va", classes: Any = None, n: 
         if kind == "va":
             chosen = np.sort(rng.choice(k, size=int(n), replace=False, p=p))
             for c in chosen:
-                rows.append(dict(base, output=f"{stem}_va{c:03d}.png", valence=float(targets[c, 0]),
+                rows.append(dict(base, output=f"{stem}_va{c:03d}.{image_format}", valence=float(targets[c, 0]),
                                  arousal=float(targets[c, 1]), expression=None, va_class=int(c)))
         else:
             order = np.arange(len(BASIC_EXPRESSIONS)) if n == len(BASIC_EXPRESSIONS) \
                 else np.sort(rng.permutation(len(BASIC_EXPRESSIONS))[: int(n)])
             for i in order:
                 expression = BASIC_EXPRESSIONS[i]
-                rows.append(dict(base, output=f"{stem}_{expression}.png", valence=math.nan,
+                rows.append(dict(base, output=f"{stem}_{expression}.{image_format}", valence=math.nan,
                                  arousal=math.nan, expression=expression, va_class=-1))
     columns = list(PLAN_COLUMNS) + (["landmarks"] if has_landmarks else [])
     return typed_columns(pd.DataFrame(rows, columns=columns))

@@ -8,72 +8,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from augmentation_fakes import (  # tests/augmentation, on sys.path by its conftest
+    StopAfter,
+    TintAugmenter,
+    TintSynthesizerStandIn,
+    _afew_va_copy,
+    images_of,
+    neutral_frame,
+)
 
 from affect import augmentation as aug
+from affect.augmentation import shards
 from affect.experiments import table1
 from affect.gallery.va_classes import fit_va_classes
 from affect.image import read_image, write_image
 
 N_CLASSES = 20
-
-
-class TintAugmenter:
-    """Tints the photo by its target and adds seeded noise; counts its calls."""
-
-    def __init__(self):
-        self.prepared = 0
-        self.synthesized = 0
-        self.landmarks = []
-
-    def prepare(self, image, landmarks):
-        self.prepared += 1
-        self.landmarks.append(landmarks)
-        return image.astype(np.int16)
-
-    def synthesize(self, state, target, seed):
-        self.synthesized += 1
-        if target.expression is not None:
-            tint = np.array([aug.BASIC_EXPRESSIONS.index(target.expression) * 20, 0, 0])
-        else:
-            tint = np.array([0, 60 * target.valence, 60 * target.arousal])
-        noise = np.random.default_rng(seed).integers(-3, 4, size=state.shape)
-        return np.clip(state + tint.astype(np.int16) + noise, 0, 255).astype(np.uint8)
-
-
-class StopAfter(TintAugmenter):
-    """Stops the build after ``k`` images, as a kill would."""
-
-    def __init__(self, k):
-        super().__init__()
-        self.k = k
-
-    def synthesize(self, state, target, seed):
-        if self.synthesized >= self.k:
-            raise KeyboardInterrupt("simulated kill")
-        return super().synthesize(state, target, seed)
-
-
-@pytest.fixture(scope="module")
-def classes():
-    va = np.clip(np.random.default_rng(0).normal(0.2, 0.4, (300, 2)), -1, 1)
-    return fit_va_classes(va, N_CLASSES)
-
-
-def neutral_frame(root: Path, subjects=("s1", "s2", "s3"), per_subject=2) -> pd.DataFrame:
-    """Tiny neutral photos on disk, as rows of the database frame schema."""
-    rows = []
-    rng = np.random.default_rng(1)
-    for subject in subjects:
-        for i in range(per_subject):
-            path = root / "db" / subject / f"{i:05d}.png"
-            write_image(path, rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
-            rows.append(dict(path=str(path), subject=subject, sequence=f"{subject}_clip", frame=i,
-                             valence=0.0, arousal=0.0, expression=None, landmarks=None))
-    return pd.DataFrame(rows)
-
-
-def images_of(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.png"))}
 
 
 # --- plan ------------------------------------------------------------------------------------
@@ -192,7 +142,7 @@ def test_build_resumed_after_a_kill_equals_an_uninterrupted_build(tmp_path, clas
 
     with pytest.raises(KeyboardInterrupt):
         aug.build(jobs, StopAfter(10), tmp_path / "resumed", measure_identity=False, progress=False)
-    assert len(aug.read_manifest(tmp_path / "resumed")) == 10  # nothing finished is lost
+    assert len(shards.all_finished_rows(tmp_path / "resumed")) == 10  # nothing finished is lost
     second = TintAugmenter()
     resumed = aug.build(jobs, second, tmp_path / "resumed", measure_identity=False, progress=False)
 
@@ -202,21 +152,22 @@ def test_build_resumed_after_a_kill_equals_an_uninterrupted_build(tmp_path, clas
     assert images_of(tmp_path / "resumed") == images_of(tmp_path / "whole")
 
 
-def test_truncated_last_manifest_line_is_dropped_and_redone(tmp_path):
+def test_truncated_last_line_of_a_shard_part_is_dropped_and_redone(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
     jobs = aug.plan(frame, "expression")
     out = tmp_path / "out"
     whole = aug.build(jobs, TintAugmenter(), out, measure_identity=False, progress=False)
-    path = out / aug.MANIFEST
-    text = path.read_text()
-    path.write_text(text[: len(text) - 7])  # cut inside the last row, as a kill mid-write would
+    text = (out / aug.MANIFEST).read_text()
+    (part,) = (out / "shards").glob("*/manifest.part-*.csv")
+    (part.parent / shards.DONE_FILE).unlink()  # killed while writing its last row: not marked done
+    part.write_text(part.read_text()[:-7])  # cut inside the last row
 
-    assert len(aug.read_manifest(path)) == len(jobs) - 1
+    assert len(aug.read_manifest(part)) == len(jobs) - 1
     redo = TintAugmenter()
     again = aug.build(jobs, redo, out, measure_identity=False, progress=False)
     assert redo.synthesized == 1
     pd.testing.assert_frame_equal(again, whole)
-    assert path.read_text() == text
+    assert (out / aug.MANIFEST).read_text() == text
 
 
 def test_malformed_middle_manifest_line_raises_naming_file_and_line(tmp_path):
@@ -342,7 +293,8 @@ def test_augment_command_synthesizes_both_kinds_on_a_stand_in_database(tmp_path,
                    "--affect-model", str(tmp_path / "model.npz"), "--n", "2", "--no-identity"])
     assert status == 0
     va, expression = aug.read_manifest(tmp_path / "out" / "va"), aug.read_manifest(tmp_path / "out" / "expression")
-    assert len(va) == 2 and len(expression) == 6  # one neutral subject: 2 VA targets, 6 expressions
+    photos = expression["source"].nunique()
+    assert photos >= 1 and len(va) == 2 * photos and len(expression) == 6 * photos  # 2 VA targets, 6 expressions
     assert set(expression["expression"]) == set(aug.BASIC_EXPRESSIONS)
 
 
@@ -400,24 +352,6 @@ def test_synthesizer_adapter_calls_static_for_va_and_basic_for_expressions():
 
 
 # --- one build per output folder, with its settings ------------------------------------------
-
-class TintSynthesizerStandIn(TintAugmenter):
-    """TintAugmenter with the affect model attribute augment_database reads VA classes from."""
-
-    def __init__(self, classes):
-        super().__init__()
-        self.affect_model = type("Model", (), {"va_classes": classes})()
-
-
-def _afew_va_copy(tmp_path) -> Path:
-    from affect import datasets
-    from affect.datasets import Sample
-
-    rng = np.random.default_rng(5)
-    records = [Sample(image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), subject=f"actor{c}",
-                      sequence=f"00{c}", valence=0.0, arousal=0.0) for c in (1, 2)]
-    return datasets.write_layout("afew_va", tmp_path / "AFEW-VA", records)
-
 
 def test_a_second_augment_into_a_locked_folder_fails_at_once_naming_the_holder(tmp_path, classes):
     import os

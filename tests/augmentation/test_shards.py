@@ -1,0 +1,202 @@
+"""Tests of sharded builds: shard sets, merge, resumes, portable manifests, formats, identity sampling."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from augmentation_fakes import (  # tests/augmentation, on sys.path by its conftest
+    StopAfter,
+    TintAugmenter,
+    TintSynthesizerStandIn,
+    _afew_va_copy,
+    images_of,
+    neutral_frame,
+)
+
+from affect import augmentation as aug
+from affect.augmentation import shards
+from affect.augmentation.build import output_lock
+
+
+def _plan(tmp_path, classes, subjects=("s1", "s2", "s3", "s4"), per_subject=3):
+    frame = neutral_frame(tmp_path, subjects=subjects, per_subject=per_subject)
+    return pd.concat([aug.plan(frame, "va", classes, n=3), aug.plan(frame, "expression")], ignore_index=True)
+
+
+def _build(plan, out, augmenter=None, **options):
+    return aug.build(plan, augmenter or TintAugmenter(), out, measure_identity=False, progress=False, **options)
+
+
+def test_all_targets_of_a_photo_fall_in_one_shard_and_shards_spread_the_photos(tmp_path, classes):
+    jobs = _plan(tmp_path, classes)
+    index = shards.shard_of(jobs["source"], 8)
+    assert (pd.Series(index).groupby(jobs["source"].to_numpy()).nunique() == 1).all()
+    assert len(set(index)) > 1
+    moved = [s.replace(str(tmp_path), "/elsewhere/root") for s in jobs["source"]]
+    np.testing.assert_array_equal(shards.shard_of(moved, 8), index)  # the database root may move
+
+
+def test_shard_sets_that_cover_the_plan_merge_into_the_single_build(tmp_path, classes):
+    jobs = _plan(tmp_path, classes)
+    single = _build(jobs, tmp_path / "single", n_shards=8)
+    parts = []
+    for k in range(3):
+        parts.append(_build(jobs, tmp_path / "sharded", n_shards=8, shard_set=(k, 3)))
+        assert not (tmp_path / "sharded" / aug.MANIFEST).exists()  # shard sets do not merge
+    assert sum(len(part) for part in parts) == len(jobs)
+    with pytest.raises(ValueError, match="shards are not finished"):
+        _build(jobs, tmp_path / "partial", n_shards=8, merge_only=True)
+    merged = _build(jobs, tmp_path / "sharded", TintAugmenter(), n_shards=8, merge_only=True)
+    pd.testing.assert_frame_equal(merged, single)
+    pd.testing.assert_frame_equal(aug.read_manifest(tmp_path / "sharded"), aug.read_manifest(tmp_path / "single"))
+    assert images_of(tmp_path / "sharded") == images_of(tmp_path / "single")
+
+
+def test_a_rerun_shard_adds_no_row_and_writes_identical_images(tmp_path, classes):
+    jobs = _plan(tmp_path, classes)
+    out = tmp_path / "out"
+    first = _build(jobs, out, n_shards=4)
+    before = images_of(out)
+    again = TintAugmenter()
+    _build(jobs, out, again, n_shards=4)
+    assert again.synthesized == 0  # finished shards are skipped
+    for done in (out / "shards").glob(f"*/{shards.DONE_FILE}"):
+        done.unlink()  # as if a requeued array element ran them once more
+    for part in (out / "shards").glob("*/manifest.part-*.csv"):
+        rows = aug.read_manifest(part)
+        aug.write_manifest(rows.iloc[:-1], part)  # and each had lost its last row
+    redo = TintAugmenter()
+    merged = _build(jobs, out, redo, n_shards=4)
+    assert 0 < redo.synthesized < len(jobs)
+    pd.testing.assert_frame_equal(merged, first)
+    assert not aug.read_manifest(out)["output"].duplicated().any()
+    assert images_of(out) == before
+
+
+def test_a_shard_killed_mid_run_is_redone_without_duplicate_or_half_written_images(tmp_path, classes):
+    root, out = _afew_va_copy(tmp_path), tmp_path / "out"
+    whole = aug.augment_database("afew_va", root, tmp_path / "whole", TintSynthesizerStandIn(classes),
+                                 kinds=("va",), n_va=4, measure_identity=False, progress=False)["va"]
+    killed = StopAfter(3)
+    killed.affect_model = TintSynthesizerStandIn(classes).affect_model
+    with pytest.raises(KeyboardInterrupt):
+        aug.augment_database("afew_va", root, out, killed, kinds=("va",), n_va=4, measure_identity=False,
+                             progress=False)
+    name = whole["output"][5]
+    stale = out / "va" / Path(name).parent / f".{Path(name).stem}.ab12cd34{Path(name).suffix}"
+    stale.write_bytes(b"half")  # what a SIGKILL inside the image write leaves
+    resumed = aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("va",), n_va=4,
+                                   measure_identity=False, progress=False)["va"]
+    pd.testing.assert_frame_equal(resumed, whole)
+    assert not stale.exists()
+    assert images_of(out / "va") == images_of(tmp_path / "whole" / "va")
+    hidden = [p for p in (out / "va").rglob(".*") if p.suffix in (".png", ".jpg")]
+    assert hidden == []
+
+
+def test_moving_the_output_folder_keeps_the_manifest_valid_and_the_build_finished(tmp_path, classes):
+    jobs = _plan(tmp_path, classes, subjects=("s1", "s2"), per_subject=1)
+    _build(jobs, tmp_path / "out")
+    moved = tmp_path / "elsewhere" / "set"
+    moved.parent.mkdir()
+    shutil.move(tmp_path / "out", moved)
+    manifest = aug.read_manifest(moved)
+    assert not any(Path(name).is_absolute() for name in manifest["output"])
+    assert all(Path(path).is_file() for path in aug.synthesized_frame(manifest, moved)["path"])
+    again = TintAugmenter()
+    pd.testing.assert_frame_equal(_build(jobs, moved, again), manifest)
+    assert again.synthesized == 0
+
+
+def test_a_folder_built_before_shards_resumes_from_its_manifest(tmp_path, classes):
+    jobs = _plan(tmp_path, classes, subjects=("s1", "s2"), per_subject=1)
+    out = tmp_path / "out"
+    whole = _build(jobs, out)
+    shutil.rmtree(out / shards.SHARDS_FOLDER)  # what the builder before shards left: images and manifest.csv
+    again = TintAugmenter()
+    pd.testing.assert_frame_equal(_build(jobs, out, again), whole)
+    assert again.synthesized == 0
+
+
+def test_another_shard_count_for_a_folder_is_refused(tmp_path, classes):
+    jobs = _plan(tmp_path, classes, subjects=("s1",), per_subject=1)
+    _build(jobs, tmp_path / "out", n_shards=4)
+    with pytest.raises(ValueError, match="split into 4 shards, not 8; pass --shards 4"):
+        _build(jobs, tmp_path / "out", n_shards=8)
+
+
+def test_shard_sets_share_the_output_lock_but_a_whole_build_does_not(tmp_path, classes):
+    root, out = _afew_va_copy(tmp_path), tmp_path / "out"
+
+    def run(**options):
+        return aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
+                                    measure_identity=False, progress=False, n_shards=4, **options)
+
+    with output_lock(out, shared=True):  # another array element is running
+        part = run(shard_set=(0, 2))["expression"]
+        with pytest.raises(ValueError, match="being written by another augment"):
+            run()
+    rest = run(shard_set=(1, 2))["expression"]
+    assert len(part) + len(rest) == 12
+    merged = run(merge_only=True)["expression"]
+    assert len(merged) == 12 and not merged["output"].duplicated().any()
+    with pytest.raises(ValueError, match="cannot be combined"):
+        run(shard_set=(0, 2), overwrite=True)
+
+
+def test_augmented_sets_default_to_jpeg_and_store_format_and_identity_sampling(tmp_path, classes):
+    root, out = _afew_va_copy(tmp_path), tmp_path / "out"
+    built = aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
+                                 measure_identity=False, identity_every=50, progress=False)["expression"]
+    assert all(name.endswith(".jpg") for name in built["output"])
+    assert all((out / "expression" / name).read_bytes()[:2] == b"\xff\xd8" for name in built["output"])
+    settings = json.loads((out / "expression" / "augment.json").read_text())
+    assert settings["format"] == "jpg" and settings["identity_every"] == 50
+    with pytest.raises(ValueError, match="format 'jpg' -> 'png'"):
+        aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
+                             image_format="png", measure_identity=False, progress=False)
+    # identity sampling is for the record only: resuming with another rate is not refused
+    again = aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
+                                 measure_identity=False, identity_every=10, progress=False)["expression"]
+    pd.testing.assert_frame_equal(again, built)
+
+
+def test_identity_every_k_measures_a_seeded_sample(tmp_path, classes, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("affect.augmentation.build"), "_descriptor",
+                        lambda image, landmarks: np.zeros(4))
+    jobs = _plan(tmp_path, classes, subjects=tuple(f"s{i}" for i in range(6)), per_subject=2)
+
+    def measured(out, every):
+        manifest = aug.build(jobs, TintAugmenter(), out, identity_every=every, progress=False)
+        return set(manifest.loc[manifest["identity_distance"].notna(), "output"])
+
+    assert measured(tmp_path / "all", 1) == set(jobs["output"])
+    sample = measured(tmp_path / "a", 4)
+    assert 0.1 * len(jobs) < len(sample) < 0.45 * len(jobs)
+    assert measured(tmp_path / "b", 4) == sample  # the same outputs each time
+
+
+def test_serial_and_pool_builds_give_the_same_bytes_as_jpeg(tmp_path, classes):
+    frame = neutral_frame(tmp_path)
+    jobs = aug.plan(frame, "va", classes, n=2, image_format="jpg")
+    one = _build(jobs, tmp_path / "one")
+    pool = _build(jobs, tmp_path / "pool", engine="pool", jobs=2)
+    pd.testing.assert_frame_equal(one, pool)
+    assert images_of(tmp_path / "one") == images_of(tmp_path / "pool")
+
+
+def test_shard_option_is_parsed_and_checked():
+    from affect.cli import _shard_set, main
+
+    assert _shard_set("3/16") == (3, 16)
+    for bad in ("16/16", "a/2", "3", "-1/2"):
+        with pytest.raises(ValueError, match="--shard: expected K/N"):
+            _shard_set(bad)
+    assert main(["augment", "afew_va", "--root", "x", "--out", "y", "--shard", "0/2", "--merge"]) == 1
