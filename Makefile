@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet numpy cython
 	$(PY) -m pip install --quiet --no-build-isolation menpo3d==0.8.6
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,dask]'
 	$(PY) -m ipykernel install --sys-prefix --name affect-kit --display-name "Python (affect-kit)" >/dev/null
 	touch $@
 

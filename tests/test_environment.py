@@ -19,8 +19,10 @@ def _normalise(requirement: str) -> tuple[str, str]:
 
 
 def _pyproject_requirements() -> set[tuple[str, str]]:
+    """The dependencies and every optional extra (the Makefile installs them all)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    extras = [r for group in project["optional-dependencies"].values() for r in group]
+    return {_normalise(r) for r in project["dependencies"] + extras}
 
 
 def _environment_requirements() -> set[tuple[str, str]]:

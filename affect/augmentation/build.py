@@ -331,8 +331,10 @@ def run_shards(tasks: Sequence[ShardTask], augmenter: Augmenter, *, engine: str,
         return (run_shard(task, augmenter) for task in tasks)
     if engine == "pool":
         return _run_pool(tasks, augmenter, jobs)
-    from affect.augmentation.dask_engine import run_dask
-
+    try:
+        from affect.augmentation.dask_engine import run_dask
+    except ImportError as error:
+        raise RuntimeError(f"engine 'dask': {error}; install it with pip install 'affect-kit[dask]'") from None
     return run_dask(tasks, augmenter, jobs=jobs, scheduler=scheduler)
 
 

@@ -200,3 +200,33 @@ def test_shard_option_is_parsed_and_checked():
         with pytest.raises(ValueError, match="--shard: expected K/N"):
             _shard_set(bad)
     assert main(["augment", "afew_va", "--root", "x", "--out", "y", "--shard", "0/2", "--merge"]) == 1
+
+
+# --- Dask ----------------------------------------------------------------------------------------
+
+def test_dask_build_equals_serial_and_pool_builds_byte_for_byte(tmp_path, classes):
+    pytest.importorskip("distributed")
+    jobs = _plan(tmp_path, classes)
+    serial = _build(jobs, tmp_path / "serial", n_shards=8)
+    pool = _build(jobs, tmp_path / "pool", engine="pool", jobs=2, n_shards=8)
+    dask = _build(jobs, tmp_path / "dask", engine="dask", jobs=2, n_shards=8)
+    pd.testing.assert_frame_equal(serial, pool)
+    pd.testing.assert_frame_equal(serial, dask)
+    assert images_of(tmp_path / "serial") == images_of(tmp_path / "pool") == images_of(tmp_path / "dask")
+    for engine in ("pool", "dask"):
+        assert (tmp_path / engine / aug.MANIFEST).read_bytes() == (tmp_path / "serial" / aug.MANIFEST).read_bytes()
+
+
+def test_a_dask_worker_killed_mid_run_loses_nothing_and_writes_every_image_once(tmp_path, classes):
+    pytest.importorskip("distributed")
+    from augmentation_fakes import KillOnce
+
+    jobs = _plan(tmp_path, classes)
+    serial = _build(jobs, tmp_path / "serial", n_shards=4)
+    marker = tmp_path / "killed"
+    dask = _build(jobs, tmp_path / "dask", KillOnce(marker, k=4), engine="dask", jobs=2, n_shards=4)
+    assert marker.exists()  # a worker did die mid-shard (SIGKILL after 4 images)
+    pd.testing.assert_frame_equal(dask, serial)
+    assert not aug.read_manifest(tmp_path / "dask")["output"].duplicated().any()
+    assert images_of(tmp_path / "dask") == images_of(tmp_path / "serial")
+    assert not [p for p in (tmp_path / "dask").rglob(".*") if p.suffix in (".png", ".jpg")]
