@@ -46,6 +46,7 @@ sine-transform solve, which keeps one new affect at 256 px within the paper's 20
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 import scipy.fft
 
@@ -135,6 +136,28 @@ def _fast_dst_size(size: int) -> int:
     return length // 2 + 1
 
 
+@numba.njit(cache=True, nogil=True)
+def _guidance_divergence(rendered, photo, inside, out):
+    """``div(M * grad(rendered - photo))`` at the window's interior pixels, into ``out`` (H-2, W-2, C).
+
+    Forward differences to the right and down, taken where the pixel lies in ``inside`` (M).
+    """
+    height, width, channels = rendered.shape
+    for y in range(1, height - 1):
+        for x in range(1, width - 1):
+            for c in range(channels):
+                here = np.float32(rendered[y, x, c]) - np.float32(photo[y, x, c])
+                total = np.float32(0.0)
+                if inside[y, x]:
+                    total += np.float32(rendered[y, x + 1, c]) - np.float32(photo[y, x + 1, c]) - here
+                    total += np.float32(rendered[y + 1, x, c]) - np.float32(photo[y + 1, x, c]) - here
+                if inside[y, x - 1]:
+                    total -= here - (np.float32(rendered[y, x - 1, c]) - np.float32(photo[y, x - 1, c]))
+                if inside[y - 1, x]:
+                    total -= here - (np.float32(rendered[y - 1, x, c]) - np.float32(photo[y - 1, x, c]))
+                out[y - 1, x - 1, c] = total
+
+
 def _dst_clone(rendered: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """NORMAL_CLONE of ``rendered`` into ``photo`` over a window by one DST-I Poisson solve.
 
@@ -144,15 +167,8 @@ def _dst_clone(rendered: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.
     taken from the rendering where that pixel lies in the mask ``M`` and from the photo elsewhere.
     """
     inside = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=_OPENCV_INNER_EROSION) > 0
-    difference = rendered.astype(np.float32) - photo.astype(np.float32)
-    grad_x = np.zeros_like(difference)
-    grad_y = np.zeros_like(difference)
-    grad_x[:, :-1] = np.where(inside[:, :-1, None], difference[:, 1:] - difference[:, :-1], 0)
-    grad_y[:-1] = np.where(inside[:-1, :, None], difference[1:] - difference[:-1], 0)
-    divergence = grad_x + grad_y
-    divergence[:, 1:] -= grad_x[:, :-1]
-    divergence[1:] -= grad_y[:-1]
-    rhs = divergence[1:-1, 1:-1]
+    rhs = np.empty((rendered.shape[0] - 2, rendered.shape[1] - 2, rendered.shape[2]), np.float32)
+    _guidance_divergence(rendered, photo, inside, rhs)
     rows, cols = rhs.shape[:2]
     # Eigenvalues of the 5-point Laplacian with zero Dirichlet borders in the DST-I basis.
     eigen = ((2 * np.cos(np.pi * np.arange(1, rows + 1) / (rows + 1)) - 2)[:, None]
@@ -168,9 +184,10 @@ def _within_seam(blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, 
     """``rendered`` plus the blend's correction, weighted 1 at the region's edge to 0 ``width`` px in."""
     # Distance of each region pixel to the nearest pixel outside it (1 on the edge ring).
     distance = cv2.distanceTransform(np.pad(region.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    weight = np.clip((width + 1.0 - distance) / width, 0.0, 1.0)[:, :, None]
-    correction = blended.astype(np.float32) - rendered
-    return np.clip(np.rint(rendered + weight * correction), 0, 255).astype(np.uint8)
+    weight = np.clip((width + 1.0 - distance) / width, 0.0, 1.0).astype(np.float32)
+    # (weight * blended + (1 - weight) * rendered), rounded; outside the region only the caller's
+    # photo is kept, so what is computed there does not matter.
+    return cv2.blendLinear(np.ascontiguousarray(blended), np.ascontiguousarray(rendered), weight, 1.0 - weight)
 
 
 def poisson_blend(
