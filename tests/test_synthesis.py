@@ -251,3 +251,62 @@ def test_pickled_synthesizer_keeps_the_models_and_drops_the_fits(affect_model):
     assert len(copy._cache) == 0 and len(original._cache) == 1
     np.testing.assert_array_equal(copy.affect_model.class_means, affect_model.class_means)
     assert copy.face_model.n_vertices == affect_model.n_vertices and copy.measure_identity is False
+
+
+@pytest.fixture(scope="module")
+def two_faces(tmp_path_factory):
+    """Takeo twice, the right copy smaller: (path, the left face's columns, the right one's)."""
+    import cv2
+
+    takeo = read_image(PHOTO)
+    canvas = np.full((225, 270, 3), 90, np.uint8)
+    canvas[:, :150] = takeo
+    canvas[40:190, 165:265] = cv2.resize(takeo, (100, 150), interpolation=cv2.INTER_AREA)
+    return write_image(tmp_path_factory.mktemp("faces") / "two.png", canvas), slice(0, 150), slice(160, 270)
+
+
+@pytest.mark.slow  # fits two faces (seconds)
+@pytest.mark.parametrize("face, edited, message", [
+    (None, "left", "2 faces found (numbered from the left); editing the largest, face 1"),
+    ("all", "both", "editing all: face 1 at"),
+    ("2", "right", "editing face 2 at"),
+])
+def test_cli_face_chooses_which_faces_are_edited_and_says_so(two_faces, model_file, tmp_path, capsys,
+                                                              face, edited, message):
+    path, left, right = two_faces
+    out = tmp_path / "out.png"
+    _run(["synthesize", str(path), "--expression", "surprise", "--affect-model", str(model_file), "-o", str(out)]
+         + (["--face", face] if face else []))
+    assert message in capsys.readouterr().out
+    before, after = read_image(path), read_image(out)
+    changed = {side: not np.array_equal(before[:, cols], after[:, cols])
+               for side, cols in (("left", left), ("right", right))}
+    assert changed == {"left": edited in ("left", "both"), "right": edited in ("right", "both")}
+
+
+def test_cli_face_refuses_a_number_past_the_faces_found_and_with_given_landmarks(two_faces, model_file, tmp_path):
+    path, _, _ = two_faces
+    argv = ["synthesize", str(path), "--expression", "surprise", "--affect-model", str(model_file),
+            "-o", str(tmp_path / "out.png")]
+    with pytest.raises(ValueError, match="has 2 faces"):
+        _run(argv + ["--face", "3"])
+    with pytest.raises(ValueError, match="largest, all or a face number"):
+        _run(argv + ["--face", "biggest"])
+    with pytest.raises(ValueError, match="--landmarks gives the points of one face"):
+        _run(argv + ["--face", "all", "--landmarks", str(tmp_path / "x.pts")])
+
+
+@pytest.mark.slow  # writes a smoke-size gallery and builds its model (seconds)
+def test_the_default_affect_model_is_built_on_first_use(tmp_path, monkeypatch, capsys):
+    import affect.gallery.affect_model as affect_model
+
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
+    monkeypatch.delenv("AFFECT_MODEL", raising=False)
+    monkeypatch.setattr(affect_model, "DEFAULT_PROFILE", "smoke")  # the default profile takes minutes
+    assert not affect_model.default_affect_model_path().exists()
+    first = AffectSynthesizer.from_file(measure_identity=False)
+    assert "building the default one" in capsys.readouterr().err
+    assert affect_model.default_affect_model_path().is_file()
+    assert first.affect_model.n_vertices == first.face_model.n_vertices
+    AffectSynthesizer.from_file(measure_identity=False)
+    assert "building" not in capsys.readouterr().err  # built once
