@@ -259,3 +259,19 @@ def test_command_builds_and_saves_the_model_beside_the_gallery(proxy_gallery, ca
     saved = AffectModel.load(proxy_gallery.root / "affect_model_seed0.npz")
     assert saved.n_classes == 5 and saved.expression_names == BASIC_EXPRESSIONS
     assert "5 VA classes" in capsys.readouterr().out
+
+
+def test_ensure_affect_model_completes_a_model_built_without_sparse_components(tiny, tmp_path, monkeypatch):
+    import affect.gallery.standin as standin
+    from affect import data_paths, profiles
+
+    _, model = tiny  # no sparse components, as a first-use model is built
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
+    path = model.save(data_paths.affect_model_path("proxy", "smoke", 0))
+    built = []
+    monkeypatch.setattr(standin, "prepare_gallery", lambda *args, **kwargs: "gallery")
+    monkeypatch.setattr(affect_model_module, "build_affect_model",
+                        lambda gallery, **options: built.append(options) or model)
+    assert profiles.get("smoke").sparse_components > 0
+    assert affect_model_module.ensure_affect_model("proxy", "smoke") == path
+    assert built and built[0]["sparse_components"] == profiles.get("smoke").sparse_components
