@@ -39,7 +39,7 @@ from affect.face.inner_mouth import paint_inner_mouth, reveal_weight
 from affect.face.landmarks import landmarks_for
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.rendering import rasterize
-from affect.face.texture import VertexTexture, sample_texture
+from affect.face.texture import VertexTexture, fill_from_neighbours, sample_texture
 from affect.image import as_rgb_image
 
 #: Width of the blended seam along the face's edge, as a fraction of the face's larger side:
@@ -115,13 +115,44 @@ class Reconstruction:
         photo only if it lies behind the front surface all round where it projects: the warp
         rounds its source to a pixel, and along occluding edges (the lids over the eye's rim,
         the nose's side) a point seen in the photo would otherwise read as hidden there."""
+        farthest = cv2.dilate(self._photo_depth, np.ones((3, 3), np.uint8))
+        return farthest, 0.02 * float(np.ptp(self.image_vertices[:, 2]))
+
+    @functools.cached_property
+    def _photo_depth(self) -> np.ndarray:
+        """The z-buffer (H, W) of ``s_orig`` in the photo, eye and mouth holes closed; +inf off the face."""
         vertices = self.image_vertices
         used, local, _ = _holes(self.model)
         triangles = np.concatenate([self.model.triangles, len(vertices) + local])
         all_vertices = np.concatenate([vertices, vertices[used]])
-        rendered = rasterize(all_vertices, triangles, np.zeros((len(all_vertices), 0)), self.fit.image_shape)
-        farthest = cv2.dilate(rendered.depth, np.ones((3, 3), np.uint8))
-        return farthest, 0.02 * float(np.ptp(vertices[:, 2]))
+        return rasterize(all_vertices, triangles, np.zeros((len(all_vertices), 0)), self.fit.image_shape).depth
+
+    @functools.cached_property
+    def fallback_colors(self) -> np.ndarray:
+        """Colours (N, 3) in [0, 1] for surface the photo did not show (revealed by a deformation).
+
+        Sec. 4.3's per-vertex texture, with a stricter notion of seen: a vertex keeps its
+        sampled colour only if it is the nearest surface within a pixel of where it projects and
+        lies off the silhouette (every neighbouring pixel is face). Vertices on occluding edges
+        (the jaw's underside, the nose's side) otherwise take the colour of whatever is next to
+        them, often shadow or background. The others take their mirror vertex's colour when that
+        one is seen, else the mean of their seen neighbours (:mod:`affect.face.texture`).
+        """
+        vertices, depth = self.image_vertices, self._photo_depth
+        height, width = depth.shape
+        cols, rows = np.rint(vertices[:, 0]), np.rint(vertices[:, 1])
+        inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+        at = rows[inside].astype(np.intp), cols[inside].astype(np.intp)
+        nearest = cv2.erode(depth, np.ones((3, 3), np.uint8))[at]
+        off_silhouette = np.isfinite(cv2.dilate(depth, np.ones((3, 3), np.uint8))[at])
+        seen = np.zeros(len(vertices), bool)
+        seen[inside] = (vertices[inside, 2] <= nearest + self.source_depth[1]) & off_silhouette
+        seen &= self.texture.visible
+        colors = self.texture.colors.copy()
+        mirror = self.model.mirror_indices
+        from_mirror = ~seen & seen[mirror]
+        colors[from_mirror] = colors[mirror[from_mirror]]
+        return fill_from_neighbours(colors, seen | from_mirror, self.model.triangles).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,8 +223,10 @@ def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model:
     texture = sample_texture(image, vertices, model.triangles, model.mirror_indices)
     reconstruction = Reconstruction(model=model, fit=fit, texture=texture)
     # What every new affect of this photo reuses is made here, once per photo: the photo's depth
-    # map (for the warp's visibility), the neutral face and the mouth's lighting.
-    _ = reconstruction.source_depth, reconstruction.neutral_shape, reconstruction.mouth_lighting
+    # map (for the warp's visibility), the colours of unseen surface, the neutral face and the
+    # mouth's lighting.
+    _ = reconstruction.source_depth, reconstruction.fallback_colors, reconstruction.neutral_shape
+    _ = reconstruction.mouth_lighting
     return reconstruction
 
 
@@ -262,7 +295,7 @@ def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray):
     attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
     the photo's pixels."""
     source = reconstruction.image_vertices
-    model, colors = reconstruction.model, reconstruction.texture.colors
+    model, colors = reconstruction.model, reconstruction.fallback_colors
     attributes = np.empty((len(vertices), 6))
     attributes[:, _OFFSET] = source[:, :2] - vertices[:, :2]
     attributes[:, _DEPTH] = source[:, 2]

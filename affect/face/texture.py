@@ -18,7 +18,7 @@ import scipy.sparse
 
 from affect.face.rendering import visible_vertices
 
-__all__ = ["VertexTexture", "sample_texture", "save_texture", "load_texture"]
+__all__ = ["VertexTexture", "sample_texture", "fill_from_neighbours", "save_texture", "load_texture"]
 
 _REMAP_COLUMNS = 1024
 
@@ -87,8 +87,9 @@ def _vertex_adjacency(triangles: np.ndarray, n_vertices: int) -> scipy.sparse.cs
     return adjacency
 
 
-def _fill_from_neighbours(colors: np.ndarray, known: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Give each unknown vertex the mean colour of its known edge neighbours, ring by ring."""
+def fill_from_neighbours(colors: np.ndarray, known: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Give each unknown vertex (``known`` False) the mean colour of its known edge neighbours,
+    ring by ring; (N, 3) colours in, a filled copy out."""
     colors = colors.copy()
     known = known.copy()
     adjacency = _vertex_adjacency(triangles, len(colors))
@@ -169,7 +170,7 @@ def sample_texture(
         from_mirror = ~visible & visible[mirror_indices]
         colors[from_mirror] = colors[mirror_indices[from_mirror]]
         known |= from_mirror
-    colors = _fill_from_neighbours(colors, known, triangles)
+    colors = fill_from_neighbours(colors, known, triangles)
     return VertexTexture(colors=colors.astype(np.float32), visible=visible)
 
 
