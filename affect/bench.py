@@ -197,6 +197,10 @@ class BenchResult:
     quality : dict
         How closely the synthesized faces keep the photos (:func:`quality_benchmark`): round-trip
         error, sharpness ratio, colour drift and identity distance per photo; empty if not run.
+    scale : dict
+        Augmentation throughput (:func:`affect.augmentation.scaling.scale_benchmark`): images per
+        second keyed ``<engine>_<workers>``, speedup, the simulated coordination curve and the
+        paper-scale estimate; empty if not run.
     """
 
     timings: tuple[StageTiming, ...]
@@ -213,6 +217,7 @@ class BenchResult:
     notes: tuple[str, ...] = ()
     training: Mapping[str, object] = field(default_factory=dict)
     quality: Mapping[str, object] = field(default_factory=dict)
+    scale: Mapping[str, object] = field(default_factory=dict)
 
     def timing(self, stage: str, scale: str, photo: str = ALL_PHOTOS) -> StageTiming | None:
         """The summary of one stage at one scale (pooled over photos by default), if timed."""
@@ -748,6 +753,10 @@ def bench_markdown(result: BenchResult) -> str:
             lines.append(f"| {name} | {scale} | " + " | ".join(values) + " |")
     lines += _training_markdown(result.training)
     lines += _quality_markdown(result.quality)
+    if result.scale:
+        from affect.augmentation.scaling import scale_markdown
+
+        lines += scale_markdown(dict(result.scale))
     lines += ["", "## Conditions", ""]
     lines += [f"- {note}" for note in result.notes]
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()))
@@ -795,6 +804,10 @@ def save_bench(result: BenchResult, out_dir: str | os.PathLike) -> tuple[Path, P
     json_path, md_path = out / "bench.json", out / "bench.md"
     atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
     atomic_write_text(md_path, bench_markdown(result))
+    if result.scale:
+        from affect.augmentation.scaling import plot_scale
+
+        plot_scale(dict(result.scale), out / "bench_scale.png")
     return json_path, md_path
 
 

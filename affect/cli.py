@@ -395,10 +395,10 @@ def _synthesize(args: argparse.Namespace) -> None:
     path = read_va_path(args.path) if args.path is not None else None
     which = _face_choice(args.face, args.landmarks)
     pixels = read_image(args.image)  # a missing or broken photo is reported before the models load
-    landmarks = args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which,
-                                                                                args.detector)
     synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector,
                                               keep_expression=args.keep_expression)
+    landmarks = args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which,
+                                                                                args.detector)
     if path is not None:
         frames = synthesizer.iter_temporal(args.image, path, landmarks=landmarks)
 
@@ -494,8 +494,7 @@ def _add_data(commands) -> None:
 
 
 def _augment(args: argparse.Namespace) -> None:
-    from affect.augmentation.build import SKIPPED, augment_database
-    from affect.synthesis import AffectSynthesizer
+    from affect.augmentation.build import SKIPPED, SynthesizerAugmenter, augment_database
 
     _check_output(args.out, folder=True)
     for option, value in (("--n", args.n), ("--jobs", args.jobs), ("--identity-every", args.identity_every),
@@ -507,7 +506,7 @@ def _augment(args: argparse.Namespace) -> None:
         raise ValueError("--shard: cannot be combined with --merge or --overwrite (other shard sets may be running)")
     if args.scheduler and args.engine != "dask":
         raise ValueError("--scheduler: needs --engine dask")
-    synthesizer = AffectSynthesizer.from_file(args.affect_model, measure_identity=False)
+    synthesizer = SynthesizerAugmenter.from_file(args.affect_model)  # workers load it from the file
     manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
                                  split=args.split, n_va=args.n, jobs=args.jobs, engine=args.engine,
                                  scheduler=args.scheduler, seed=args.seed, measure_identity=not args.no_identity,
@@ -725,6 +724,12 @@ def _bench(args: argparse.Namespace) -> None:
         from dataclasses import replace
 
         result = replace(result, training=bench.training_benchmark())
+    if not args.skip_scale:
+        from dataclasses import replace
+
+        from affect.augmentation.scaling import scale_benchmark
+
+        result = replace(result, scale=scale_benchmark())
     json_path, md_path = bench.save_bench(result, args.out)
     headline = (f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
                 f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
@@ -735,9 +740,16 @@ def _bench(args: argparse.Namespace) -> None:
     else:
         print(result.eos_note, file=sys.stderr)
     print(headline)
+    for name, entry in (result.quality.get("photos") or {}).items():
+        print(f"{name}: round trip {entry['round_trip_error']:.2f} grey levels, sharpness "
+              f"{entry['sharpness_ratio_min']:.2f} (least over the expressions), colour drift "
+              f"{entry['colour_drift_mean']:.2f}, identity distance {entry['identity_distance_mean']:.3f}")
     for name, entry in (result.training.get("networks") or {}).items():
         print(f"{name}: training {entry['train_images_per_s']:.0f} img/s, loader "
               f"{entry['loader_images_per_s']:.0f} img/s ({entry['ratio']:.1f} x)")
+    if result.scale:
+        rates = ", ".join(f"{key} {rate:.0f}" for key, rate in result.scale["images_per_s"].items())
+        print(f"augmentation images/s: {rates}")
     print(json_path)
     print(md_path)
 
@@ -763,6 +775,9 @@ def _add_bench(commands) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--skip-training", action="store_true",
                         help="leave out the training and loader throughput of the networks (Sec. 6.2)")
+    parser.add_argument("--skip-scale", action="store_true",
+                        help="leave out the augmentation throughput of each engine and the simulated scaling "
+                             "(about two minutes)")
 
 
 # --- the parser ----------------------------------------------------------------------------

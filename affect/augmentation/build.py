@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import csv
 import fcntl
+import functools
 import json
 import logging
 import math
@@ -82,6 +83,35 @@ class SynthesizerAugmenter:
             synthesizer = copy.copy(synthesizer)
             synthesizer.measure_identity = False
         self.synthesizer = synthesizer
+        self.recipe: tuple | None = None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike | None = None, **options) -> SynthesizerAugmenter:
+        """Adapt ``AffectSynthesizer.from_file(path, **options)``; pickled as the file, not the models.
+
+        The face and affect models pickle to about 90 MB, which a Dask engine would send to
+        every worker; this adapter sends the path and ``options`` instead, and each worker
+        process loads the synthesizer once (:func:`_synthesizer_from_file`).
+        """
+        recipe = (None if path is None else str(Path(path).resolve()), tuple(sorted(options.items())))
+        adapter = cls(_synthesizer_from_file(*recipe))
+        adapter.recipe = recipe
+        return adapter
+
+    @property
+    def affect_model(self):
+        """The synthesizer's affect model (its VA classes are the VA targets, Sec. 4.5.1)."""
+        return self.synthesizer.affect_model
+
+    def __getstate__(self) -> dict:
+        return {"recipe": self.recipe} if self.recipe is not None else self.__dict__.copy()
+
+    def __setstate__(self, state: dict) -> None:
+        if set(state) == {"recipe"}:
+            self.__init__(_synthesizer_from_file(*state["recipe"]))
+            self.recipe = state["recipe"]
+        else:
+            self.__dict__.update(state)
 
     def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Fit the photo once, if the synthesizer can (it caches the fit); return it and its landmarks.
@@ -103,6 +133,14 @@ class SynthesizerAugmenter:
         else:
             result = self.synthesizer.static(image, (target.valence, target.arousal), **options)
         return result if isinstance(result, np.ndarray) else result.image
+
+
+@functools.lru_cache(maxsize=2)
+def _synthesizer_from_file(path: str | None, options: tuple) -> Any:
+    """An AffectSynthesizer loaded once per process for a (path, options) recipe."""
+    from affect.synthesis import AffectSynthesizer
+
+    return AffectSynthesizer.from_file(path, **{**dict(options), "measure_identity": False})
 
 
 # --- the build -------------------------------------------------------------------------------
@@ -172,7 +210,8 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     Returns
     -------
     The manifest rows of this plan (:data:`MANIFEST_COLUMNS`), in plan order (with
-    ``shard_set``: the rows of those shards).
+    ``shard_set``: the rows of those shards). ``attrs``: ``failed``, ``skipped_sources`` and
+    ``worker_seconds`` (the shards' run times summed over workers).
     """
     missing = set(PLAN_COLUMNS) - set(plan.columns)
     if missing:
@@ -215,10 +254,11 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
                          f"{shards.shard_folder(out, tasks[0].index)}); run their --shard sets first")
 
     bar = _progress_bar(int(selected.sum()), done_jobs, progress)
-    failed = 0
+    failed, worker_seconds = 0, 0.0
     try:
         for result in run_shards(tasks, augmenter, engine=engine, jobs=int(jobs), scheduler=scheduler):
             failed += result.failed
+            worker_seconds += result.seconds
             bar.update(result.jobs)
     finally:
         bar.close()
@@ -245,6 +285,7 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
                     out / SKIPPED)
     ours.attrs["failed"] = failed
     ours.attrs["skipped_sources"] = n_skipped
+    ours.attrs["worker_seconds"] = worker_seconds
     return ours
 
 

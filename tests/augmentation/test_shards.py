@@ -230,3 +230,32 @@ def test_a_dask_worker_killed_mid_run_loses_nothing_and_writes_every_image_once(
     assert not aug.read_manifest(tmp_path / "dask")["output"].duplicated().any()
     assert images_of(tmp_path / "dask") == images_of(tmp_path / "serial")
     assert not [p for p in (tmp_path / "dask").rglob(".*") if p.suffix in (".png", ".jpg")]
+
+
+def test_an_adapter_from_file_pickles_as_its_path_and_loads_once_per_process(tmp_path, monkeypatch):
+    import importlib
+    import pickle
+
+    module = importlib.import_module("affect.augmentation.build")
+    loads = []
+
+    class Synthesizer:
+        affect_model = "model"
+        weights = np.zeros(1_000_000)
+
+        def static(self, image, va, landmarks=None):
+            return image
+
+        basic = static
+
+    def load(path, options):
+        loads.append((path, options))
+        return Synthesizer()
+
+    monkeypatch.setattr(module, "_synthesizer_from_file", load)
+    adapter = aug.SynthesizerAugmenter.from_file(tmp_path / "model.npz", cache_size=4)
+    payload = pickle.dumps(adapter)
+    assert len(payload) < 1000  # the path, not the 8 MB of weights
+    copy = pickle.loads(payload)
+    assert isinstance(copy.synthesizer, Synthesizer) and copy.affect_model == "model"
+    assert loads == [(str(tmp_path / "model.npz"), (("cache_size", 4),))] * 2

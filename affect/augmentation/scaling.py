@@ -1,0 +1,238 @@
+"""How fast augmented sets are built: measured engines on one machine, simulated coordination beyond.
+
+:func:`measure_engines` builds one fixed plan on the AffectNet stand-in with every engine and
+number of workers and reports images per second end to end (worker start-up, model load and
+the merge included). :func:`simulate_coordination` runs shard tasks that only sleep on a Dask
+cluster of many in-process workers, to see what the scheduler, the in-flight window and the
+result handling cost at 8 to 512 workers; it measures coordination only, not compute, and its
+figures are labelled simulated. :func:`paper_scale_estimate` turns the measured per-image cost
+into the time and disk the paper's AffectNet set (2,476,235 images, Table 1) would take.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Synthesized AffectNet images in the paper (Table 1: VA and basic expressions together).
+PAPER_AFFECTNET_IMAGES = 2_476_235
+#: (engine, workers) measured by :func:`measure_engines`, keyed ``<engine>_<workers>``.
+ENGINE_RUNS: tuple[tuple[str, int], ...] = (("serial", 1), ("pool", 1), ("pool", 2), ("dask", 1), ("dask", 2))
+#: Workers of the simulated coordination curve.
+SIMULATED_WORKERS: tuple[int, ...] = (8, 32, 128, 512)
+
+
+def bench_plan(photos: int = 24, n_va: int = 12, seed: int = 0, image_format: str = "jpg",
+               profile: str = "default") -> tuple[pd.DataFrame, object]:
+    """The fixed plan of the scale benchmark and its synthesizer.
+
+    ``photos`` neutral faces of the AffectNet stand-in of ``profile`` (a seeded sample), each
+    with ``n_va`` VA targets and the six basic expressions; the default affect model.
+    """
+    from affect import data_paths, datasets
+    from affect.augmentation.build import SynthesizerAugmenter
+    from affect.augmentation.targets import plan
+    from affect.datasets.standin import ensure_proxy
+
+    root = data_paths.database_root("affectnet", "proxy", profile)
+    ensure_proxy("affectnet", root.parent, profile, seed)
+    neutral = datasets.neutral_frames(datasets.load("affectnet", root, "train"))
+    neutral = neutral.sample(n=min(photos, len(neutral)), random_state=seed).sort_index()
+    synthesizer = SynthesizerAugmenter.from_file(None)
+    jobs = pd.concat([plan(neutral, "va", synthesizer.affect_model.va_classes, n_va, seed, image_format=image_format),
+                      plan(neutral, "expression", seed=seed, image_format=image_format)], ignore_index=True)
+    return jobs, synthesizer
+
+
+def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str, int]] = ENGINE_RUNS,
+                    identity_every: int = 50, seed: int = 0, work_dir: str | os.PathLike | None = None) -> dict:
+    """Build ``jobs`` once per (engine, workers) into a fresh folder; images per second end to end.
+
+    The synthesizer is warmed up first in this process (numba kernels, model), untimed; the
+    worker processes of the pool and Dask engines warm up inside their timed run.
+
+    Returns
+    -------
+    dict: ``runs`` (``<engine>_<workers>``: images, seconds, images_per_s, worker_seconds),
+    ``images_per_s`` (the same key: the rate), ``speedup`` (2 workers over 1, per engine),
+    ``image_cost_s`` (core-seconds per image, from the serial run), ``bytes_per_image``.
+    """
+    from affect.augmentation.build import SynthesizerAugmenter, build
+
+    augmenter = synthesizer if isinstance(synthesizer, SynthesizerAugmenter) else SynthesizerAugmenter(synthesizer)
+    first = jobs.iloc[:1]
+    with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
+        build(first, augmenter, Path(scratch) / "warm-up", measure_identity=True, progress=False, skip_errors=True)
+        results = {}
+        for engine, workers in runs:
+            out = Path(scratch) / f"{engine}_{workers}"
+            start = time.perf_counter()
+            manifest = build(jobs, augmenter, out, engine=engine, jobs=workers, seed=seed,
+                             identity_every=identity_every, progress=False, skip_errors=True)
+            seconds = time.perf_counter() - start
+            sizes = [(out / name).stat().st_size for name in manifest["output"]]
+            results[f"{engine}_{workers}"] = {
+                "images": len(manifest), "seconds": round(seconds, 3),
+                "images_per_s": round(len(manifest) / seconds, 2),
+                "worker_seconds": round(float(manifest.attrs["worker_seconds"]), 3),
+                "bytes_per_image": int(np.mean(sizes)) if sizes else 0,
+            }
+    rates = {key: entry["images_per_s"] for key, entry in results.items()}
+    speedup = {engine: round(rates[f"{engine}_2"] / rates[f"{engine}_1"], 2)
+               for engine in ("pool", "dask") if f"{engine}_1" in rates and f"{engine}_2" in rates}
+    serial = results.get("serial_1") or next(iter(results.values()))
+    return {"runs": results, "images_per_s": rates, "speedup": speedup,
+            "image_cost_s": round(serial["seconds"] / max(serial["images"], 1), 4),
+            "bytes_per_image": serial["bytes_per_image"], "photos": int(jobs["source"].nunique()),
+            "jobs": len(jobs), "identity_every": identity_every, "format": Path(jobs["output"].iloc[0]).suffix[1:],
+            "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def simulate_coordination(workers: Sequence[int] = SIMULATED_WORKERS, *, task_seconds: float = 0.25,
+                          tasks_per_worker: int = 4) -> dict:
+    """SIMULATED: shard tasks that sleep, on a Dask cluster of ``W`` in-process worker threads.
+
+    Each point submits ``tasks_per_worker * W`` tasks of ``task_seconds`` through the same
+    window the builder keeps (``2 * W`` in flight, topped up as results come back) and
+    compares the wall time with the ideal ``tasks_per_worker * task_seconds``. Sleeping tasks
+    do no compute and the workers share one process and two cores, so this measures what the
+    scheduler and the driver loop cost per task, nothing else. Real shards last minutes, so
+    the efficiency here (sub-second tasks) is a lower bound.
+
+    Returns
+    -------
+    dict: ``simulated`` True, ``task_seconds``, ``points`` (per W: tasks, wall_s, ideal_s, efficiency).
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    points = {}
+    for n in workers:
+        processes = min(n, 16)  # in-process workers, each with n / 16 threads: one event loop per 32 tasks
+        with LocalCluster(n_workers=processes, threads_per_worker=math.ceil(n / processes), processes=False,
+                          dashboard_address=None, silence_logs=50) as cluster, Client(cluster) as client:
+            client.wait_for_workers(processes)
+            total = tasks_per_worker * n
+            start = time.perf_counter()
+            submitted = min(2 * n, total)
+            running = as_completed([client.submit(_sleep, task_seconds, pure=False) for _ in range(submitted)])
+            for future in running:
+                future.result()
+                future.release()
+                if submitted < total:
+                    running.add(client.submit(_sleep, task_seconds, pure=False))
+                    submitted += 1
+            wall = time.perf_counter() - start
+        ideal = tasks_per_worker * task_seconds
+        points[str(n)] = {"tasks": total, "wall_s": round(wall, 3), "ideal_s": ideal,
+                          "efficiency": round(min(ideal / wall, 1.0), 3)}
+    return {"simulated": True, "task_seconds": task_seconds, "tasks_per_worker": tasks_per_worker, "points": points}
+
+
+def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Sequence[int] = (2, 32, 256, 1024),
+                         efficiency: dict | None = None, images: int = PAPER_AFFECTNET_IMAGES) -> dict:
+    """Hours and disk for the paper's AffectNet set from the measured per-image cost.
+
+    ``efficiency`` maps a core count (as text) to the simulated coordination efficiency; the
+    nearest simulated point at or below each count is used (1 where none).
+    """
+    core_hours = images * image_cost_s / 3600
+    hours = {}
+    for n in cores:
+        known = sorted((int(k), v["efficiency"]) for k, v in (efficiency or {}).items() if int(k) <= n)
+        share = known[-1][1] if known else 1.0
+        hours[str(n)] = round(core_hours / n / share, 3)
+    return {"images": images, "core_hours": round(core_hours, 1), "hours_on_cores": hours,
+            "disk_gb": round(images * bytes_per_image / 1e9, 1)}
+
+
+def scale_benchmark(photos: int = 16, n_va: int = 12, *, identity_every: int = 50,
+                    workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0) -> dict:
+    """The ``scale`` part of ``make bench``: measured engines, the simulated curve, the paper-scale estimate.
+
+    ``images_per_s`` is keyed ``<engine>_<workers>``; ``predicted_images_per_s`` (SIMULATED)
+    is W times the measured one-core rate (``1 / image_cost_s``) times the simulated
+    coordination efficiency at W workers.
+    """
+    jobs, augmenter = bench_plan(photos, n_va, seed)
+    measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed)
+    simulated = simulate_coordination(workers)
+    rate = 1 / measured["image_cost_s"]
+    simulated["predicted_images_per_s"] = {
+        n: round(int(n) * rate * point["efficiency"], 1) for n, point in simulated["points"].items()}
+    measured["simulated"] = simulated
+    measured["paper_estimate"] = paper_scale_estimate(measured["image_cost_s"], measured["bytes_per_image"],
+                                                      efficiency=simulated["points"])
+    return measured
+
+
+def scale_markdown(scale: dict) -> list[str]:
+    """The ``scale`` part of ``bench.md``."""
+    if not scale:
+        return []
+    lines = ["", "## Augmentation throughput (issue 15)", "",
+             f"One plan of {scale['jobs']} images from {scale['photos']} neutral photos of the default AffectNet "
+             f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
+             f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores, load "
+             f"average {scale['load_average'][0]} at the end (a shared machine).", "",
+             "| engine_workers | images | seconds | images/s | worker seconds |", "|---|---:|---:|---:|---:|"]
+    for key, run in scale["runs"].items():
+        lines.append(f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | "
+                     f"{run['worker_seconds']:.1f} |")
+    lines += ["", "Speedup from 1 to 2 workers: " + ", ".join(f"{k} {v:.2f} x" for k, v in scale["speedup"].items())
+              + f". One image costs {1000 * scale['image_cost_s']:.0f} ms of one core (serial run), "
+              f"{scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
+    simulated = scale.get("simulated")
+    if simulated:
+        lines += ["", f"SIMULATED coordination (shard tasks that sleep {simulated['task_seconds']} s, "
+                  f"{simulated['tasks_per_worker']} per worker, on in-process Dask workers; no compute):", "",
+                  "| workers | wall s | ideal s | efficiency | predicted images/s (simulated) |",
+                  "|---:|---:|---:|---:|---:|"]
+        for n, point in simulated["points"].items():
+            lines.append(f"| {n} | {point['wall_s']:.2f} | {point['ideal_s']:.2f} | {point['efficiency']:.2f} | "
+                         f"{simulated['predicted_images_per_s'][n]:.0f} |")
+    estimate = scale.get("paper_estimate")
+    if estimate:
+        hours = ", ".join(f"{h:g} h on {n} cores" for n, h in estimate["hours_on_cores"].items())
+        lines += ["", f"The paper's AffectNet set ({estimate['images']:,} images): {estimate['core_hours']:g} "
+                  f"core-hours: {hours}; {estimate['disk_gb']:g} GB of disk."]
+    return lines
+
+
+def plot_scale(scale: dict, path: str | os.PathLike) -> Path:
+    """Measured (1, 2 workers) and SIMULATED predicted throughput against workers, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from affect.files import atomic_path
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for engine, marker in (("pool", "o"), ("dask", "s")):
+        points = [(int(k.split("_")[1]), v) for k, v in scale["images_per_s"].items() if k.startswith(engine)]
+        if points:
+            axes.plot(*zip(*sorted(points)), marker=marker, label=f"{engine}, measured")
+    simulated = scale.get("simulated", {}).get("predicted_images_per_s", {})
+    if simulated:
+        axes.plot([int(n) for n in simulated], list(simulated.values()), "k--", marker="x",
+                  label="SIMULATED: W x one-core rate x coordination efficiency")
+    axes.set(xscale="log", yscale="log", xlabel="workers", ylabel="images / s",
+             title="Augmentation throughput (simulated beyond 2 workers)")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path = Path(path)
+    atomic_path(path, lambda temporary: figure.savefig(temporary, dpi=120, format="png"))
+    plt.close(figure)
+    return path
