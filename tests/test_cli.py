@@ -222,6 +222,17 @@ def test_render_rejects_a_name_given_twice(tmp_path, photo, capsys):
     _one_line_error(capsys, "missing.npz")  # valid weights: on to reading the fit
 
 
+@pytest.fixture
+def face_found(monkeypatch):
+    """The blank test photos have no face: 'detect' one, so that synthesize reaches the synthesizer."""
+    import numpy as np
+
+    from affect.face import landmarks
+
+    monkeypatch.setattr(landmarks, "detect_faces", lambda *a, **k: [landmarks.Detection((1, 1, 7, 7), 1.0)])
+    monkeypatch.setattr(landmarks, "detect_landmarks", lambda *a, **k: np.zeros((68, 2)))
+
+
 class RecordingSynthesizer:
     """Stands in for AffectSynthesizer: records the expression it is asked for."""
 
@@ -247,7 +258,8 @@ class RecordingSynthesizer:
     ("sad", "sadness"), ("Surprised", "surprise"), ("scared", "fear"), ("afraid", "fear"),
     ("disgusted", "disgust"),
 ])
-def test_synthesize_expression_accepts_any_case_and_synonyms(tmp_path, photo, monkeypatch, word, expression):
+def test_synthesize_expression_accepts_any_case_and_synonyms(tmp_path, photo, monkeypatch, face_found, word,
+                                                             expression):
     import affect.synthesis
 
     monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", RecordingSynthesizer)
@@ -282,7 +294,8 @@ def test_augment_rejects_counts_below_one_before_loading_the_model(tmp_path, no_
     _one_line_error(capsys, f"{option}: expected a positive integer, got 0")
 
 
-def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, photo, monkeypatch, capsys):
+def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, photo, monkeypatch, capsys,
+                                                                      face_found):
     import numpy as np
 
     import affect.synthesis
@@ -305,7 +318,7 @@ def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, 
     assert sorted(p.name for p in frames.iterdir()) == ["frame_0000.png", "frame_0001.png"]
 
 
-def test_a_va_path_is_written_frame_by_frame_as_it_is_made(tmp_path, monkeypatch, capsys):
+def test_a_va_path_is_written_frame_by_frame_as_it_is_made(tmp_path, monkeypatch, capsys, face_found):
     import numpy as np
 
     import affect.synthesis
