@@ -333,7 +333,7 @@ def ensure_default_affect_model(progress: bool = True, profile: str | None = Non
 
     A fresh clone has no affect model. With ``$AFFECT_MODEL`` unset and none at the default
     path, the stand-in gallery of the default profile is written and its affect model built
-    there (Sec. 4.5.1; about a minute and a half on two cores), with a message on stderr. The
+    there (Sec. 4.5.1; about 20 s on two shared cores), with a message on stderr. The
     sparse blendshape models (Sec. 4.5.3, minutes more) are left out; notebook 00
     (:func:`ensure_affect_model`) adds them when it runs. With ``$AFFECT_MODEL`` set, that
     path is returned as it is (a missing file is reported when it is loaded).
@@ -348,7 +348,7 @@ def ensure_default_affect_model(progress: bool = True, profile: str | None = Non
         return path
     profile = profile or DEFAULT_PROFILE
     print(f"affect: no affect model yet; building the default one at {path} from the stand-in gallery "
-          "(first use only, about a minute and a half)", file=sys.stderr, flush=True)
+          "(first use only, about half a minute)", file=sys.stderr, flush=True)
     gallery = prepare_gallery(None, profile, 0, "proxy")
     model = build_affect_model(gallery, n_classes=profiles.get(profile).n_va_classes, sparse_components=0,
                                seed=0, progress=progress)
