@@ -4,8 +4,11 @@
   variant, built from torchvision; the user's pretrained weights mapped onto them.
 - :mod:`affect.learning.transforms`: network inputs and Table 9's on-the-fly augmentation.
 - :mod:`affect.learning.prepared`: face crops decoded once per split and cached on disk.
+- :mod:`affect.learning.data`: torch datasets of frames, and of clips cut inside each video.
 - :mod:`affect.learning.training`: one PyTorch Lightning engine for every table.
 - :mod:`affect.learning.evaluation`: predictions kept as CSV, metrics with bootstrap intervals.
+- :mod:`affect.learning.runs`: a run on one database (``affect prepare / train / evaluate``).
+- :mod:`affect.learning.throughput`: training and loader speed for ``affect bench``.
 
 Submodules import torch; this package itself does not, so ``import affect.learning`` is cheap.
 """
