@@ -32,8 +32,10 @@ from torch import nn
 from torchvision.models.resnet import Bottleneck, ResNet
 from torchvision.models.vgg import VGG, make_layers
 
+from affect.face.landmarks import N_LANDMARKS
+
 __all__ = [
-    "NETWORKS", "RECURRENT", "TASKS", "N_LANDMARKS",
+    "NETWORKS", "RECURRENT", "TASKS",
     "FrameNetwork", "RecurrentNetwork", "LoadedWeights",
     "build_network", "load_pretrained", "minimum_input_size", "count_parameters",
 ]
@@ -41,7 +43,6 @@ __all__ = [
 NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe")
 RECURRENT = ("vggface_gru", "resnet_gru")
 TASKS = ("va", "expression")
-N_LANDMARKS = 68
 
 # VGG-16 = configuration "D" of torchvision (13 convolutions in blocks of 2, 2, 3, 3, 3),
 # the layout of VGG-Face (Parkhi et al. 2015).
