@@ -7,11 +7,12 @@ import pytest
 from affect.augmentation import scaling
 
 
-def test_paper_scale_estimate_divides_the_core_hours_by_cores_and_efficiency():
-    estimate = scaling.paper_scale_estimate(0.036, 14_000, cores=(1, 8, 64), efficiency={"8": {"efficiency": 0.5}},
+def test_paper_scale_estimate_divides_the_core_hours_by_busy_cores_and_scheduler_limit():
+    # 100 shards of 36 s: 8 cores need 0.22 tasks/s; 64 cores 1.8 tasks/s, above the 0.9 the scheduler gives
+    estimate = scaling.paper_scale_estimate(0.036, 14_000, cores=(1, 8, 64, 400), tasks_per_s=0.9, n_shards=100,
                                             images=100_000)
-    assert estimate["core_hours"] == 1.0
-    assert estimate["hours_on_cores"] == {"1": 1.0, "8": 0.25, "64": 0.031}
+    assert estimate["core_hours"] == 1.0 and estimate["shard_seconds"] == 36.0
+    assert estimate["hours_on_cores"] == {"1": 1.0, "8": 0.125, "64": 0.031, "400": 0.031}  # 32 cores at most
     assert estimate["disk_gb"] == 1.4
 
 
@@ -33,7 +34,7 @@ def test_scale_report_and_plot_name_the_simulated_part(tmp_path):
              "simulated": {"task_seconds": 0.25, "tasks_per_worker": 4,
                            "points": {"8": {"wall_s": 1.1, "ideal_s": 1.0, "efficiency": 0.9}},
                            "predicted_images_per_s": {"8": 72.0}},
-             "paper_estimate": scaling.paper_scale_estimate(0.1, 2048)}
+             "paper_estimate": scaling.paper_scale_estimate(0.1, 2048, tasks_per_s=100.0)}
     text = "\n".join(scaling.scale_markdown(scale))
     assert "pool_2 | 10 | 0.5 | 20.0" in text and "SIMULATED" in text and "2,476,235" in text
     assert scaling.plot_scale(scale, tmp_path / "scale.png").stat().st_size > 1000
