@@ -29,8 +29,16 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from affect.augmentation import manifest as manifest_module
 from affect.augmentation import shards
-from affect.augmentation.manifest import MANIFEST, MANIFEST_COLUMNS, read_manifest, typed_columns
+from affect.augmentation.manifest import (
+    MANIFEST,
+    MANIFEST_COLUMNS,
+    read_manifest,
+    relative_source,
+    resolve_sources,
+    typed_columns,
+)
 from affect.augmentation.shards import SHARDS
 from affect.augmentation.targets import PLAN_COLUMNS, Target, derived_seed, plan
 from affect.datasets import read_frame
@@ -47,7 +55,7 @@ _Outcome = tuple[list[dict], int, tuple[str, str] | None]
 
 SKIPPED = shards.SKIPPED  # in each kind's folder (merged from its shards'): source photos left out, with the reason
 LOCK_FILE = ".augment.lock"  # in the output folder; holds the pid of the augment writing it
-SETTINGS_FILE = "augment.json"  # in each kind's folder: the settings its images were made with
+SETTINGS_FILE = manifest_module.SETTINGS_FILE  # in each kind's folder: the settings its images were made with
 
 @runtime_checkable
 class Augmenter(Protocol):
@@ -149,7 +157,8 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
           engine: str | None = None, scheduler: str | None = None, seed: int = 0,
           measure_identity: bool = True, identity_every: int = 1, n_shards: int = SHARDS,
           shard_set: tuple[int, int] | None = None, merge_only: bool = False, progress: bool = True,
-          skip_errors: bool = False, retry_skipped: bool = False) -> pd.DataFrame:
+          skip_errors: bool = False, retry_skipped: bool = False,
+          source_root: str | os.PathLike | None = None) -> pd.DataFrame:
     """Synthesize every job of a plan into ``out_dir``, shard by shard, and merge ``manifest.csv``.
 
     Sec. 6.2: the synthesized images that are added to the training sets. The plan's photos
@@ -206,6 +215,11 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
         by the next build (its shard is not marked done).
     retry_skipped : bool
         Try the photos listed in :data:`SKIPPED` again.
+    source_root : path, optional
+        The database folder: sources inside it are written to the manifest relative to it
+        (record it as ``source_root`` in the folder's :data:`SETTINGS_FILE`, as
+        :func:`augment_database` does, so :func:`read_manifest` joins them again). The rows
+        returned carry the plan's source paths.
 
     Returns
     -------
@@ -247,8 +261,9 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
         if shards.is_done(folder, shard_digest, retry_skipped=retry_skipped and skip_errors):
             done_jobs += len(rows)
             continue
-        tasks.append(ShardTask(int(shard), str(out), _jobs(rows, seed, measure_identity, identity_every),
-                               shard_digest, skip_errors, retry_skipped))
+        jobs_of_shard = _jobs(rows, seed, measure_identity, identity_every,
+                              None if source_root is None else str(source_root))
+        tasks.append(ShardTask(int(shard), str(out), jobs_of_shard, shard_digest, skip_errors, retry_skipped))
     if merge_only and tasks:
         raise ValueError(f"{out}: {len(tasks)} of {len(np.unique(index))} shards are not finished (first: "
                          f"{shards.shard_folder(out, tasks[0].index)}); run their --shard sets first")
@@ -273,6 +288,8 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
         position = {name: i for i, name in enumerate(mine["output"])}
         rows = rows[rows["output"].isin(position)]
         ours = rows.iloc[np.argsort(rows["output"].map(position).to_numpy(), kind="stable")].reset_index(drop=True)
+    if source_root is not None:
+        ours = resolve_sources(ours, source_root)
     if failed:
         log.warning("%s: %d of %d jobs failed and were skipped", out, failed, int(selected.sum()))
     skipped: dict[str, str] = {}
@@ -317,10 +334,13 @@ class ShardResult:
     seconds: float
 
 
-def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every: int) -> list[dict]:
-    """A shard's jobs with their seeds and whether identity is measured, grouped by photo."""
+def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every: int,
+          source_root: str | None = None) -> list[dict]:
+    """A shard's jobs with their seeds, whether identity is measured and the source as the manifest
+    lists it, grouped by photo."""
     jobs = rows.to_dict("records")
     for job in jobs:
+        job["manifest_source"] = relative_source(job["source"], source_root)
         job["seed"] = derived_seed(seed, "job", job["output"])
         job["identity"] = measure_identity and (
             identity_every == 1 or derived_seed(seed, "identity", job["output"]) % identity_every == 0)
@@ -493,7 +513,9 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             output_descriptor = _descriptor(synthesized, None)
             if output_descriptor is not None:
                 distance = float(np.linalg.norm(source_descriptor - output_descriptor))
-        yield [{column: job[column] for column in MANIFEST_COLUMNS[:-1]} | {"identity_distance": distance}], 0, None
+        row = {column: job[column] for column in MANIFEST_COLUMNS[:-1]}
+        row["source"] = job.get("manifest_source", job["source"])
+        yield [row | {"identity_distance": distance}], 0, None
 
 
 def _landmarks(value: Any) -> np.ndarray | None:
@@ -590,6 +612,9 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         if max_neutral is not None and len(neutral) > max_neutral:
             neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
         augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
+        # Sources relative to the database folder where the settings record it (so a finished set
+        # can be moved or shared); the loaders build every path as str(Path(root) / ...).
+        source_root = str(Path(root)) if check_settings else None
         plans = {}
         for kind in kinds:
             classes = synthesizer.affect_model.va_classes if kind == "va" else None
@@ -605,13 +630,14 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         for kind in kinds:
             if check_settings:
                 recorded = settings[kind] | {"measure_identity": bool(measure_identity),
-                                             "identity_every": int(identity_every), "shards": int(n_shards)}
+                                             "identity_every": int(identity_every), "shards": int(n_shards),
+                                             "source_root": source_root}
                 atomic_write_text(out / kind / SETTINGS_FILE, json.dumps(recorded, indent=1) + "\n")
             manifests[kind] = build(plans[kind], augmenter, out / kind, jobs=jobs, engine=engine,
                                     scheduler=scheduler, seed=seed, measure_identity=measure_identity,
                                     identity_every=identity_every, n_shards=n_shards, shard_set=shard_set,
                                     merge_only=merge_only, progress=progress, skip_errors=True,
-                                    retry_skipped=retry_skipped)
+                                    retry_skipped=retry_skipped, source_root=source_root)
     return manifests
 
 
@@ -704,7 +730,7 @@ def claim_folder(folder: Path, settings: Mapping, *, overwrite: bool) -> bool:
 
 
 #: Settings stored for the record only: a build resumed with other values is not refused.
-RECORDED_SETTINGS = ("measure_identity", "identity_every", "shards")
+RECORDED_SETTINGS = ("measure_identity", "identity_every", "shards", "source_root")
 
 # atomic_path's temporaries: "." + the destination's stem + "." + mkstemp's 8 characters + suffix
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.(png|jpg|jpeg|csv)")

@@ -24,6 +24,9 @@ log = logging.getLogger("affect.augmentation")
 
 #: File name of the manifest inside a build's output folder.
 MANIFEST = "manifest.csv"
+#: The settings a build of one kind was made with, beside its manifest (``source_root``: the
+#: database folder its relative ``source`` paths start from).
+SETTINGS_FILE = "augment.json"
 #: Columns of the manifest, in file order.
 MANIFEST_COLUMNS: tuple[str, ...] = ("output", "source", "subject", "sequence", "valence", "arousal",
                                      "expression", "va_class", "identity_distance")
@@ -49,11 +52,16 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
+def read_manifest(path: str | os.PathLike, source_root: str | os.PathLike | None = None) -> pd.DataFrame:
     """Read a build's ``manifest.csv`` (or the folder holding it).
 
     A last line without its newline is a row cut off by a kill during the write: it is
     dropped (its image is synthesized again on resume). Any other malformed line raises.
+
+    ``output`` paths are relative to the manifest's folder. ``source`` paths written relative
+    to the database folder are joined to ``source_root``: by default the one recorded in the
+    build's :data:`SETTINGS_FILE` beside the manifest; give it where the database now lies on
+    another machine or after a move.
 
     Returns
     -------
@@ -85,7 +93,42 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
             rows.append(_manifest_row(fields))
         except ValueError as error:
             raise ValueError(f"{path}:{number}: bad manifest line ({error})") from None
-    return typed_columns(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)))
+    frame = typed_columns(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)))
+    return resolve_sources(frame, source_root if source_root is not None else recorded_source_root(path.parent))
+
+
+def recorded_source_root(folder: str | os.PathLike) -> str | None:
+    """The database folder a build's relative sources start from (its :data:`SETTINGS_FILE`), or None."""
+    import json
+
+    settings = Path(folder) / SETTINGS_FILE
+    if not settings.is_file():
+        return None
+    try:
+        return json.loads(settings.read_text(encoding="utf-8")).get("source_root")
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def relative_source(source: str, root: str | None) -> str:
+    """``source`` relative to the database folder ``root`` if it lies in it (as text), else unchanged."""
+    if root is None:
+        return source
+    prefix = str(root).rstrip("/" + os.sep) + os.sep
+    return source[len(prefix):] if source.startswith(prefix) else source
+
+
+def resolve_sources(frame: pd.DataFrame, root: str | os.PathLike | None) -> pd.DataFrame:
+    """Join the relative ``source`` paths of manifest rows to the database folder ``root``."""
+    if root is None or frame.empty:
+        return frame
+    # Joined once: a source that already starts with the folder (a manifest written from resolved
+    # rows, e.g. one fold's) is kept as it is.
+    prefix = str(root).rstrip("/" + os.sep) + os.sep
+    frame = frame.copy()
+    frame["source"] = pd.Series([s if os.path.isabs(s) or s.startswith(prefix) else str(Path(root) / s)
+                                 for s in frame["source"]], index=frame.index, dtype=object)
+    return frame
 
 
 def _manifest_row(fields: list[str]) -> dict:

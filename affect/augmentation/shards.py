@@ -96,7 +96,9 @@ def migrate(out: Path, n_shards: int, read_skipped) -> None:
     out = Path(out)
     manifest_path = out / MANIFEST
     if manifest_path.is_file():
-        rows = read_manifest(manifest_path).drop_duplicates("output", keep="last")
+        # Sources as the builder before shards wrote them: relative ones to the working folder.
+        rows = read_manifest(manifest_path, source_root=os.curdir).drop_duplicates("output", keep="last")
+        rows["source"] = [s if os.path.isabs(s) else os.path.abspath(s) for s in rows["source"]]
         rows = rows[np.array([(out / name).is_file() for name in rows["output"]], dtype=bool)]
         for index, part in rows.groupby(shard_of(rows["source"], n_shards)):
             folder = shard_folder(out, int(index))

@@ -259,3 +259,25 @@ def test_an_adapter_from_file_pickles_as_its_path_and_loads_once_per_process(tmp
     copy = pickle.loads(payload)
     assert isinstance(copy.synthesizer, Synthesizer) and copy.affect_model == "model"
     assert loads == [(str(tmp_path / "model.npz"), (("cache_size", 4),))] * 2
+
+
+def test_manifest_sources_are_relative_to_the_database_and_resolve_after_moves(tmp_path, classes):
+    root = _afew_va_copy(tmp_path)
+    built = aug.augment_database("afew_va", root, tmp_path / "out", TintSynthesizerStandIn(classes),
+                                 kinds=("expression",), measure_identity=False, progress=False)["expression"]
+    assert all(source.startswith(str(root) + "/") for source in built["source"])  # as the loader names them
+    on_disk = (tmp_path / "out" / "expression" / aug.MANIFEST).read_text()
+    assert str(tmp_path) not in on_disk  # neither images nor sources name where they lie
+    pd.testing.assert_frame_equal(aug.read_manifest(tmp_path / "out" / "expression"), built)
+
+    shutil.move(tmp_path / "out", tmp_path / "shared")
+    shutil.move(root, tmp_path / "AFEW-VA-moved")
+    moved = aug.read_manifest(tmp_path / "shared" / "expression", source_root=tmp_path / "AFEW-VA-moved")
+    assert all(Path(source).is_file() for source in moved["source"])
+    frame = aug.synthesized_frame(moved, tmp_path / "shared" / "expression")
+    assert all(Path(path).is_file() for path in frame["path"])
+    fold = moved.iloc[:3]
+    aug.write_manifest(fold, tmp_path / "shared" / "expression" / "manifest-fold0.csv")  # rows already joined
+    again = aug.read_manifest(tmp_path / "shared" / "expression" / "manifest-fold0.csv",
+                              source_root=tmp_path / "AFEW-VA-moved")
+    assert list(again["source"]) == list(fold["source"])
