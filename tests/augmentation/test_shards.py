@@ -281,3 +281,30 @@ def test_manifest_sources_are_relative_to_the_database_and_resolve_after_moves(t
     again = aug.read_manifest(tmp_path / "shared" / "expression" / "manifest-fold0.csv",
                               source_root=tmp_path / "AFEW-VA-moved")
     assert list(again["source"]) == list(fold["source"])
+
+
+@pytest.mark.slow
+def test_augment_command_shard_sets_and_dask_equal_one_serial_build(tmp_path):
+    from affect.cli import main
+    from affect.datasets.standin import write_proxy
+    from affect.gallery.affect_model import build_affect_model
+    from affect.gallery.fourdfab import load_gallery
+    from affect.gallery.standin import write_proxy_gallery
+
+    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
+    build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
+    write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
+    common = ["augment", "bu3dfe", "--root", str(tmp_path / "bu3dfe"), "--affect-model", str(tmp_path / "model.npz"),
+              "--n", "2", "--identity-every", "3", "--shards", "8", "--quiet"]
+    assert main(common + ["--out", str(tmp_path / "serial")]) == 0
+    for k in range(2):
+        assert main(common + ["--out", str(tmp_path / "sharded"), "--shard", f"{k}/2"]) == 0
+    assert main(common + ["--out", str(tmp_path / "sharded"), "--merge"]) == 0
+    pytest.importorskip("distributed")
+    assert main(common + ["--out", str(tmp_path / "dask"), "--engine", "dask", "--jobs", "2"]) == 0
+    for kind in ("va", "expression"):
+        expected = (tmp_path / "serial" / kind / aug.MANIFEST).read_bytes()
+        assert len(aug.read_manifest(tmp_path / "serial" / kind)) > 0
+        for other in ("sharded", "dask"):
+            assert (tmp_path / other / kind / aug.MANIFEST).read_bytes() == expected
+            assert images_of(tmp_path / other / kind) == images_of(tmp_path / "serial" / kind)
