@@ -102,6 +102,69 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
             "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
+def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6) -> dict:
+    """Where the time of one image goes, ms, measured in this process on a few photos.
+
+    Per photo: reading it, ``prepare`` (landmarks and 3DMM fit) and the source's identity
+    descriptor; per image: ``synthesize``, JPEG (quality 95) and PNG encoding, the atomic
+    file write and the output's identity descriptor. Medians; the first photo is a warm-up.
+    """
+    from affect.augmentation.build import _descriptor
+    from affect.augmentation.targets import Target
+    from affect.datasets import read_frame
+    from affect.files import atomic_write
+
+    times: dict[str, list[float]] = {key: [] for key in (
+        "read_photo", "prepare_photo", "identity_source_photo", "synthesize", "encode_jpg", "encode_png",
+        "write_file", "identity_output")}
+
+    def timed(key, function, *args):
+        start = time.perf_counter()
+        value = function(*args)
+        times[key].append(1000 * (time.perf_counter() - start))
+        return value
+
+    done = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for source, group in jobs.groupby("source", sort=False):
+            if done > photos:
+                break
+            image = timed("read_photo", read_frame, source)
+            try:
+                state = timed("prepare_photo", augmenter.prepare, image, None)
+            except Exception:  # noqa: BLE001 - a stand-in photo without a detectable face
+                continue
+            timed("identity_source_photo", _descriptor, image, None)
+            for job in group.head(per_photo).to_dict("records"):
+                target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
+                output = timed("synthesize", augmenter.synthesize, state, target, 0)
+                encoded = {}
+                for key, name, options in (("encode_jpg", "JPEG", {"quality": 95}), ("encode_png", "PNG", {})):
+                    encoded[key] = timed(key, _encode, output, name, options)
+                timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
+                timed("identity_output", _descriptor, output, None)
+            if done == 0:  # warm-up photo
+                for values in times.values():
+                    values.clear()
+            done += 1
+    return {key: round(float(np.median(values)), 2) for key, values in times.items() if values}
+
+
+class _Encoded(bytes):
+    def write_to(self, stream) -> None:
+        stream.write(self)
+
+
+def _encode(image: np.ndarray, name: str, options: dict) -> _Encoded:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format=name, **options)
+    return _Encoded(buffer.getvalue())
+
+
 def _sleep(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
@@ -179,6 +242,7 @@ def scale_benchmark(photos: int = 16, n_va: int = 12, *, identity_every: int = 5
     """
     jobs, augmenter = bench_plan(photos, n_va, seed)
     measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed)
+    measured["stages_ms"] = stage_costs(jobs, augmenter)
     # Sleep for the measured time of one shard of this plan (one photo's targets): real shards
     # of AffectNet (256 of them, 115 photos each) last far longer, so coordination costs less.
     simulated = simulate_coordination(workers, task_seconds=measured["shard_seconds"])
@@ -210,6 +274,11 @@ def scale_markdown(scale: dict) -> list[str]:
     lines += ["", "Speedup from 1 to 2 workers: " + ", ".join(f"{k} {v:.2f} x" for k, v in scale["speedup"].items())
               + f". One image costs {1000 * scale['image_cost_s']:.0f} ms of one core (serial run), "
               f"{scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
+    stages = scale.get("stages_ms")
+    if stages:
+        lines += ["", "Where the time goes (ms, one process; `_photo` once per photo, the rest per image):", "",
+                  "| " + " | ".join(stages) + " |", "|" + "---:|" * len(stages),
+                  "| " + " | ".join(f"{value:.1f}" for value in stages.values()) + " |"]
     simulated = scale.get("simulated")
     if simulated:
         lines += ["", f"SIMULATED coordination (shard tasks that sleep {simulated['task_seconds']} s, "

@@ -308,3 +308,18 @@ def test_augment_command_shard_sets_and_dask_equal_one_serial_build(tmp_path):
         for other in ("sharded", "dask"):
             assert (tmp_path / other / kind / aug.MANIFEST).read_bytes() == expected
             assert images_of(tmp_path / other / kind) == images_of(tmp_path / "serial" / kind)
+
+
+def test_identity_sample_of_photos_with_few_images_gathers_on_few_photos(tmp_path, monkeypatch):
+    import importlib
+
+    calls = []
+    monkeypatch.setattr(importlib.import_module("affect.augmentation.build"), "_descriptor",
+                        lambda image, landmarks: calls.append(1) or np.zeros(4))
+    frame = neutral_frame(tmp_path, subjects=tuple(f"s{i}" for i in range(20)), per_subject=2)
+    jobs = aug.plan(frame, "expression", n=3)  # 40 photos of 3 images, 1 in 10 measured
+    manifest = aug.build(jobs, TintAugmenter(), tmp_path / "out", identity_every=10, progress=False)
+    measured = manifest[manifest["identity_distance"].notna()]
+    assert 4 <= len(measured) <= 25
+    assert measured["source"].is_unique  # one image of each picked photo
+    assert len(calls) == 2 * len(measured)  # a source descriptor only for the picked photos
