@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cloudpickle
-from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from affect.augmentation.build import ShardResult, ShardTask, run_shard
 
@@ -81,7 +81,12 @@ def run_dask(tasks: Sequence[ShardTask], augmenter: Any, *, jobs: int,
         pending = iter(tasks)
         running = as_completed([submit(task) for task in itertools.islice(pending, window)])
         for future in running:
-            result = future.result()
+            try:
+                result = future.result()
+            except KilledWorker as error:
+                raise RuntimeError(f"{future.key}: every worker that ran it died (distributed.scheduler."
+                                   f"allowed-failures; out of memory? {error}); what finished is kept, run "
+                                   "again to resume") from None
             future.release()
             task = next(pending, None)
             if task is not None:
