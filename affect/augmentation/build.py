@@ -19,7 +19,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -253,25 +253,31 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
 
     index = shards.shard_of(plan["source"], n_shards)
     selected = np.ones(len(plan), dtype=bool) if shard_set is None else index % shard_set[1] == shard_set[0]
-    tasks, done_jobs = [], 0
+    # Shard tasks are made as the engine asks for them: a plan of millions of jobs is never
+    # held as millions of job records at once.
+    rows_of = pd.Series(np.arange(len(plan))).groupby(index).indices
+    pending, done_jobs = [], 0
     for shard in np.unique(index[selected]):
-        rows = plan[index == shard]
+        rows = plan.iloc[rows_of[shard]]
         shard_digest = shards.digest(rows["output"])
-        folder = shards.shard_folder(out, int(shard))
-        if shards.is_done(folder, shard_digest, retry_skipped=retry_skipped and skip_errors):
+        if shards.is_done(shards.shard_folder(out, int(shard)), shard_digest,
+                          retry_skipped=retry_skipped and skip_errors):
             done_jobs += len(rows)
-            continue
-        jobs_of_shard = _jobs(rows, seed, measure_identity, identity_every,
-                              None if source_root is None else str(source_root))
-        tasks.append(ShardTask(int(shard), str(out), jobs_of_shard, shard_digest, skip_errors, retry_skipped))
-    if merge_only and tasks:
-        raise ValueError(f"{out}: {len(tasks)} of {len(np.unique(index))} shards are not finished (first: "
-                         f"{shards.shard_folder(out, tasks[0].index)}); run their --shard sets first")
+        else:
+            pending.append((int(shard), shard_digest))
+    if merge_only and pending:
+        raise ValueError(f"{out}: {len(pending)} of {len(np.unique(index))} shards are not finished (first: "
+                         f"{shards.shard_folder(out, pending[0][0])}); run their --shard sets first")
+    root_text = None if source_root is None else str(source_root)
+    tasks = (ShardTask(shard, str(out), _jobs(plan.iloc[rows_of[shard]], seed, measure_identity, identity_every,
+                                              root_text), shard_digest, skip_errors, retry_skipped)
+             for shard, shard_digest in pending)
 
     bar = _progress_bar(int(selected.sum()), done_jobs, progress)
     failed, worker_seconds = 0, 0.0
     try:
-        for result in run_shards(tasks, augmenter, engine=engine, jobs=int(jobs), scheduler=scheduler):
+        runs = run_shards(tasks, augmenter, engine=engine, jobs=int(jobs), scheduler=scheduler) if pending else ()
+        for result in runs:
             failed += result.failed
             worker_seconds += result.seconds
             bar.update(result.jobs)
@@ -405,11 +411,12 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
     return ShardResult(task.index, len(task.jobs), images, failed, len(skipped), time.perf_counter() - start)
 
 
-def run_shards(tasks: Sequence[ShardTask], augmenter: Augmenter, *, engine: str, jobs: int,
+def run_shards(tasks: Iterable[ShardTask], augmenter: Augmenter, *, engine: str, jobs: int,
                scheduler: str | None = None) -> Iterator[ShardResult]:
-    """Run shard tasks on an engine, yielding each result as its shard finishes."""
-    if not tasks:
-        return iter(())
+    """Run shard tasks on an engine, yielding each result as its shard finishes.
+
+    ``tasks`` is consumed lazily, at most ``2 * workers`` ahead of the finished ones.
+    """
     if engine == "serial":
         return (run_shard(task, augmenter) for task in tasks)
     if engine == "pool":
@@ -457,7 +464,7 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     return tqdm(total=total, initial=initial, unit="img", desc="synthesizing", disable=not enabled)
 
 
-def _run_pool(tasks: Sequence[ShardTask], augmenter: Augmenter, jobs: int) -> Iterator[ShardResult]:
+def _run_pool(tasks: Iterable[ShardTask], augmenter: Augmenter, jobs: int) -> Iterator[ShardResult]:
     """Run the shards in ``jobs`` processes, yielding each when it is done.
 
     At most ``2 * jobs`` shards are in flight, so a plan of millions of jobs does not hold

@@ -16,7 +16,7 @@ import itertools
 import logging
 import pickle
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import cloudpickle
@@ -48,13 +48,14 @@ def _run_on_worker(task: ShardTask) -> ShardResult:
     return run_shard(task, get_worker().plugins[PLUGIN].augmenter)
 
 
-def run_dask(tasks: Sequence[ShardTask], augmenter: Any, *, jobs: int,
+def run_dask(tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int,
              scheduler: str | None = None) -> Iterator[ShardResult]:
     """Run shard tasks on Dask, yielding each result as its shard finishes.
 
     Parameters
     ----------
-    tasks : sequence of ShardTask
+    tasks : iterable of ShardTask
+        Consumed lazily, ``2 * workers`` ahead of the finished ones.
     augmenter : Augmenter
     jobs : int
         Without ``scheduler``: a ``LocalCluster`` of ``jobs`` single-threaded worker processes

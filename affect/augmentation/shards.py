@@ -59,8 +59,10 @@ def shard_of(sources: Iterable[str], n_shards: int) -> np.ndarray:
 
     The short name (as for the output names) keeps the shards when a database's root moves.
     """
-    return np.array([zlib.crc32(_short_source(str(s)).encode("utf-8")) % n_shards for s in sources],
-                    dtype=np.int64)
+    sources = pd.Series(list(sources), dtype=object).astype(str)
+    unique = sources.unique()  # a photo's many targets share one source: hash each once
+    index = {s: zlib.crc32(_short_source(s).encode("utf-8")) % n_shards for s in unique}
+    return sources.map(index).to_numpy(dtype=np.int64)
 
 
 def shard_folder(out: Path, index: int) -> Path:
