@@ -323,3 +323,15 @@ def test_identity_sample_of_photos_with_few_images_gathers_on_few_photos(tmp_pat
     assert 4 <= len(measured) <= 25
     assert measured["source"].is_unique  # one image of each picked photo
     assert len(calls) == 2 * len(measured)  # a source descriptor only for the picked photos
+
+
+def test_dask_build_on_a_running_scheduler_equals_the_serial_build(tmp_path, classes):
+    distributed = pytest.importorskip("distributed")
+    jobs = _plan(tmp_path, classes, subjects=("s1", "s2", "s3"), per_subject=2)
+    serial = _build(jobs, tmp_path / "serial", n_shards=4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = _build(jobs, tmp_path / "remote", engine="dask", scheduler=cluster.scheduler_address, n_shards=4)
+        with distributed.Client(cluster) as client:
+            assert len(client.scheduler_info()["workers"]) == 2  # the build left the cluster running
+    pd.testing.assert_frame_equal(remote, serial)
+    assert images_of(tmp_path / "remote") == images_of(tmp_path / "serial")
