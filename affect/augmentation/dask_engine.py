@@ -12,6 +12,7 @@ skips what the first finished (:mod:`affect.augmentation.shards`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import pickle
@@ -22,7 +23,7 @@ from typing import Any
 import cloudpickle
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from affect.augmentation.build import ShardResult, ShardTask, run_shard
+from affect.augmentation.build import ShardResult, ShardTask, _synthesizer_from_file, run_shard
 
 PLUGIN = "affect-augmenter"
 #: Times a shard task is retried after an error (a worker's death counts separately, Dask's
@@ -42,6 +43,10 @@ class AugmenterPlugin(WorkerPlugin):
 
     def setup(self, worker) -> None:
         self.augmenter = pickle.loads(self.payload)
+
+    def teardown(self, worker) -> None:
+        self.augmenter = None
+        _synthesizer_from_file.cache_clear()  # the models an adapter from a file loaded in this worker
 
 
 def _run_on_worker(task: ShardTask) -> ShardResult:
@@ -94,6 +99,9 @@ def run_dask(tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int,
                 running.add(submit(task))
             yield result
     finally:
+        if cluster is None:  # a shared cluster: its workers need not keep our models
+            with contextlib.suppress(Exception):
+                client.unregister_worker_plugin(PLUGIN)
         client.close()
         if cluster is not None:
             cluster.close()
