@@ -521,8 +521,9 @@ def _augment(args: argparse.Namespace) -> None:
         if manifest.attrs.get("failed", 0):
             line += f"; {manifest.attrs['failed']} failed, retried on the next run"
         if manifest.attrs.get("skipped_sources", 0):
+            listed = folder / SKIPPED if shard_set is None else folder / "shards" / "*" / SKIPPED
             line += (f"; {manifest.attrs['skipped_sources']} source photos left out (unreadable or no face), "
-                     f"listed in {folder / SKIPPED}")
+                     f"listed in {listed}")
         print(line)
 
 
