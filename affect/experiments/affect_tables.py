@@ -46,12 +46,16 @@ class Row:
         ``'baseline'``, ``'proposed'`` (plus the synthesized faces) or another name.
     on_the_fly : bool
         Table 9's on-the-fly augmentation instead of synthesized faces.
+    fine_tune : (int, str) or None
+        (table, row label) of a row whose trained network this one starts from (Table 3's
+        fine-tuned AffWildNet: Table 2's baseline, fine-tuned on RECOLA).
     """
 
     label: str
     network: str | None = None
     role: str = ""
     on_the_fly: bool = False
+    fine_tune: tuple[int, str] | None = None
 
     @property
     def slug(self) -> str:
@@ -89,7 +93,8 @@ TABLES: dict[int, TableSpec] = {
                   Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED)),
                  ("ccc", "mse"), gans=_gan_rows("VGG-FACE-GRU")),
     3: TableSpec(3, "recola", "va", "RECOLA: ResNet-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
-                 (Row("ResNet-GRU [30]", "resnet_gru", BASELINE), Row("fine-tuned AffWildNet [30]"),
+                 (Row("ResNet-GRU [30]", "resnet_gru", BASELINE),
+                  Row("fine-tuned AffWildNet [30]", "vggface_gru", "fine-tuned", fine_tune=(2, "AffWildNet [29,30]")),
                   Row("ResNet-GRU trained using the proposed approach", "resnet_gru", PROPOSED)),
                  ("ccc",), gans=_gan_rows("ResNet-GRU")),
     4: TableSpec(4, "affectnet", "va", "AffectNet: VGG-FACE without and with the synthesized faces (Sec. 6.2.1.2)",
@@ -245,15 +250,31 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
                         root = _database_root(ctx, spec)
                         split = runs.database_splits(spec.database, root, seed=ctx.seed, fold=fold)
                         extra = fold_manifest(augmented, split["train"], split["test"], fold)
+                initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, ctx, device, weights)
                 runs.train(row.network, spec.database, run_dir, profile=ctx.profile, data_source=ctx.data_source,
-                           task=spec.task, seed=ctx.seed, device=device, weights=weights, augmented=extra,
-                           fold=fold, augment=row.on_the_fly, progress=progress)
+                           task=spec.task, seed=ctx.seed, device=device, weights=None if initial else weights,
+                           augmented=extra, fold=fold, augment=row.on_the_fly, progress=progress,
+                           initial=initial)
                 runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
             parts.append(pd.read_csv(predictions, keep_default_na=False, na_values=[""]))
             files.append(predictions)
             pretrained = runs.read_run(run_dir).pretrained
         results[row.label] = RunResult(row, pd.concat(parts, ignore_index=True), tuple(files), pretrained)
     return results
+
+
+def _checkpoint_of(number: int, label: str, ctx: RunContext, device: str, weights: str | None) -> Path:
+    """The best checkpoint of another table's row, trained first if this run has none yet."""
+    from affect.learning import training
+
+    spec = TABLES[number]
+    row = next(r for r in spec.rows if r.label == label)
+    [(run_dir, _)] = _run_dirs(ctx, spec, row)
+    best = run_dir / training.CHECKPOINTS / "best.ckpt"
+    if not (run_dir / "predictions.csv").exists():
+        run_table(TableSpec(spec.number, spec.database, spec.task, spec.title, (row,), spec.criteria), ctx,
+                  device=device, weights=weights)
+    return best
 
 
 def _database_root(ctx: RunContext, spec: TableSpec) -> Path:

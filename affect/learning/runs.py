@@ -183,7 +183,7 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
           weights: str | os.PathLike | None = None, augmented: str | os.PathLike | None = None,
           fold: int | None = None, augment: bool = False, weighted_loss: bool = False,
           landmarks: bool = False, cache_root: str | os.PathLike | None = None,
-          progress: bool = False) -> TrainingRun:
+          progress: bool = False, initial: str | os.PathLike | None = None) -> TrainingRun:
     """Train ``network`` on ``database`` at the profile's sizes; resume if the run was killed.
 
     Parameters
@@ -213,6 +213,8 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
     cache_root : path, optional
         Prepared-face cache; default :func:`prepared_root`.
     progress : bool
+    initial : path, optional
+        A checkpoint of this kit to start from (fine-tuning, :func:`affect.learning.training.fit`).
 
     Returns
     -------
@@ -229,7 +231,8 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
     classes = _classes(task, frames)
     module = training.fit(network, task, faces["train"], faces["val"], sizes, run_dir, classes=classes or None,
                           seed=seed, device=device, weights=weights, augment=augment,
-                          weighted_loss=weighted_loss, landmarks=landmarks, progress=progress)
+                          weighted_loss=weighted_loss, landmarks=landmarks, progress=progress,
+                          initial=initial)
     run = TrainingRun(str(run_dir), network, task, database, data_source, profile, classes, asdict(sizes), seed,
                       fold, module.hparams.pretrained, None if augmented is None else str(augmented), augment,
                       {split: str(f.folder) for split, f in faces.items()})

@@ -230,7 +230,7 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
         run_dir: str | os.PathLike, *, classes: Sequence[str] | None = None, seed: int = 0,
         device: str = "auto", weights: str | os.PathLike | None = None, augment: bool = False,
         weighted_loss: bool = False, landmarks: bool = False, progress: bool = False,
-        callbacks: Sequence[Callback] = ()) -> AffectModule:
+        callbacks: Sequence[Callback] = (), initial: str | os.PathLike | None = None) -> AffectModule:
     """Train a network on prepared faces; resume if ``run_dir`` holds a last checkpoint.
 
     Sec. 6.2: each table trains a network on a training split (with or without the
@@ -265,6 +265,10 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
         Progress bars and Lightning's summary.
     callbacks : sequence of Callback
         Extra Lightning callbacks.
+    initial : path, optional
+        A checkpoint of this kit (same network, task and classes) whose weights the training
+        starts from: fine-tuning a network trained on another database (Table 3's fine-tuned
+        AffWildNet).
 
     Returns
     -------
@@ -279,6 +283,11 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
     module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks)
     if weights is not None:
         module.hparams["pretrained"] = load_pretrained(module.network, weights).source
+    if initial is not None:
+        check_checkpoint(initial, network, task, classes)
+        state = torch.load(initial, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state)
+        module.hparams["pretrained"] = f"fine-tuned from {Path(initial).parent.parent.name}"
     last = run_dir / CHECKPOINTS / "last.ckpt"
     if last.is_file():
         check_checkpoint(last, network, task, classes)

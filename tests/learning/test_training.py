@@ -118,3 +118,24 @@ def test_expression_task_with_class_weights(tmp_path, tiny_sizes, toy_faces):
     module = fit("vggface", "expression", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run",
                  classes=classes, weighted_loss=True)
     assert module.class_weights.shape == (3,) and module.network.outputs == 3
+
+
+def test_fine_tuning_starts_from_another_runs_weights_and_refuses_another_network(tmp_path, tiny_sizes,
+                                                                                  toy_faces):
+    sizes = replace(tiny_sizes, max_epochs=1)
+    train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
+    source = fit("vggface", "va", train, val, sizes, tmp_path / "source", seed=0)
+    best = tmp_path / "source" / "checkpoints" / "best.ckpt"
+    seen = []
+
+    class FirstWeights(Callback):
+        def on_train_start(self, trainer, module):
+            seen.append(module.network.head.weight.detach().clone())
+
+    tuned = fit("vggface", "va", train, val, sizes, tmp_path / "tuned", seed=1, initial=best,
+                callbacks=[FirstWeights()])
+    assert torch.equal(seen[0], source.network.head.weight)
+    assert tuned.hparams.pretrained == "fine-tuned from source"
+    with pytest.raises(ValueError, match="checkpoint of vggface/va, not alexnet/va"):
+        fit("alexnet", "va", toy_faces(tmp_path, 32, size=64), toy_faces(tmp_path, 16, size=64, seed=1),
+            replace(sizes, input_size=64), tmp_path / "other", initial=best)
