@@ -15,6 +15,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from affect import __version__, data_paths, profiles
@@ -722,12 +723,8 @@ def _bench(args: argparse.Namespace) -> None:
     result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share,
                                  progress=not args.quiet)
     if not args.skip_training:
-        from dataclasses import replace
-
         result = replace(result, training=bench.training_benchmark())
     if not args.skip_scale:
-        from dataclasses import replace
-
         from affect.augmentation.scaling import scale_benchmark
 
         result = replace(result, scale=scale_benchmark())

@@ -199,7 +199,9 @@ def simulate_coordination(workers: Sequence[int] = SIMULATED_WORKERS, *, task_se
             total = tasks_per_worker * n
             start = time.perf_counter()
             submitted = min(2 * n, total)
-            running = as_completed([client.submit(_sleep, task_seconds, pure=False) for _ in range(submitted)])
+            # A bounded wait: a scheduler that stops answering fails this point instead of hanging the bench.
+            running = as_completed([client.submit(_sleep, task_seconds, pure=False) for _ in range(submitted)],
+                                   timeout=max(120.0, 20 * tasks_per_worker * task_seconds))
             for future in running:
                 future.result()
                 future.release()

@@ -89,6 +89,6 @@ def test_bench_adds_the_training_section(tmp_path, capsys, monkeypatch, tiny_siz
     monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: empty)
     monkeypatch.setattr(bench, "training_benchmark", lambda: training_throughput(
         tiny_sizes, "smoke", networks=("vggface",), rounds=1, loader_batches=1))
-    status, out, _ = _run(capsys, "bench", "--out", str(tmp_path), "--quiet")
+    status, out, _ = _run(capsys, "bench", "--out", str(tmp_path), "--quiet", "--skip-scale")
     assert status == 0 and "vggface: training" in out
     assert "vggface" in json.loads((tmp_path / "bench.json").read_text())["training"]["networks"]
