@@ -81,19 +81,26 @@ def run_context(profile: str, data_source: str, seed: int, out_dir: str | os.Pat
 
 # --- tables ----------------------------------------------------------------------------------
 
+#: Said under every table made from stand-in data.
+STAND_IN_NOTICE = ("This run used stand-in data: its numbers test the pipeline, they do not reproduce the "
+                   "paper's values.")
+
+
+def flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose MultiIndex columns are joined into single names (``('CCC', 'valence')`` -> ``CCC valence``)."""
+    frame = frame.copy()
+    if isinstance(frame.columns, pd.MultiIndex):
+        frame.columns = [" ".join(str(p) for p in col if str(p)) for col in frame.columns]
+    return frame
+
+
 def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, ours_label: str = THIS_RUN) -> pd.DataFrame:
     """Put this run's table and the paper's side by side, row-aligned on the paper's row labels.
 
     Columns get a top level naming the source (``ours_label``, ``"paper"``); rows missing on one
     side are kept and show as empty.
     """
-    def _flat(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
-        if isinstance(frame.columns, pd.MultiIndex):
-            frame.columns = [" ".join(str(p) for p in col if str(p)) for col in frame.columns]
-        return frame
-
-    ours_flat, paper_flat = _flat(ours), _flat(paper)
+    ours_flat, paper_flat = flat_columns(ours), flat_columns(paper)
     rows = list(paper_flat.index) + [r for r in ours_flat.index if r not in set(paper_flat.index)]
     combined = pd.concat({ours_label: ours_flat, PAPER: paper_flat}, axis=1)
     return combined.reindex(rows)
@@ -130,8 +137,7 @@ def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
     text += [markdown_table(combined), ""]
     text += [f"Left: this run ({ctx.label}). Right: the numbers printed in the paper, for reference."]
     if ctx.data_source == "proxy":
-        text += ["This run used stand-in data: its numbers test the pipeline, they do not "
-                 "reproduce the paper's values."]
+        text += [STAND_IN_NOTICE]
     if notes:
         text += ["", notes]
     md = ctx.path("tables", f"{stem}.md")

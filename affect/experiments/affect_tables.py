@@ -203,11 +203,10 @@ def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row) -> list[tuple[Path, in
 
 
 def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
-    from affect import data_paths, datasets
+    from affect import datasets
+    from affect.learning.runs import fold_count
 
-    root = data_paths.database_root(spec.database, ctx.data_source, ctx.profile)
-    subjects = datasets.load(spec.database, root, "all")["subject"].nunique()
-    return min(spec.folds, subjects)
+    return fold_count(spec.database, datasets.load(spec.database, _database_root(ctx, spec), "all"))
 
 
 def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
@@ -226,11 +225,9 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
     from affect.learning import evaluation, runs
 
     if ctx.data_source == "proxy" and not ctx.reuse_results:
-        from affect import data_paths
         from affect.datasets.standin import ensure_proxy
 
-        root = data_paths.database_root(spec.database, "proxy", ctx.profile)
-        ensure_proxy(spec.database, root.parent, ctx.profile, ctx.seed)
+        ensure_proxy(spec.database, _database_root(ctx, spec).parent, ctx.profile, ctx.seed)
     augmented = None
     if not ctx.reuse_results and any(r.role == PROPOSED for r in spec.rows):
         augmented = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
@@ -411,12 +408,10 @@ def write_affect_table(spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *,
     each cell (``paper <cell>``), the row's status and its prediction files.
     """
     from affect.files import atomic_write_text
-    from affect.reporting import markdown_table
+    from affect.reporting import STAND_IN_NOTICE, flat_columns, markdown_table
 
-    theirs = paper.table(spec.number)
-    theirs.columns = [" ".join(str(p) for p in c if str(p)) if isinstance(c, tuple) else str(c)
-                      for c in theirs.columns]
-    cells = [c for c in dict.fromkeys([*theirs.columns, *value_columns(frame)])]
+    theirs = flat_columns(paper.table(spec.number))
+    cells = list(dict.fromkeys([*theirs.columns, *value_columns(frame)]))
     csv = frame.copy()
     for column in theirs.columns:
         csv[f"paper {column}"] = theirs[column].reindex(csv.index)
@@ -432,8 +427,7 @@ def write_affect_table(spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *,
     text = [f"### Table {spec.number}: {ctx.title(spec.title)} [{setting}]", "", markdown_table(shown), "",
             f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them."]
     if ctx.data_source == "proxy":
-        text += ["This run used stand-in data: its numbers test the pipeline, they do not reproduce the "
-                 "paper's values."]
+        text += [STAND_IN_NOTICE]
     text += [""] + [n for n in notes if n]
     md = ctx.path("tables", f"{stem}.md")
     atomic_write_text(md, "\n".join(text) + "\n")
@@ -519,11 +513,10 @@ def figure_predictions(spec: TableSpec, results: dict[str, RunResult]) -> dict[s
 
 def training_annotations(spec: TableSpec, ctx: RunContext) -> pd.DataFrame:
     """The VA annotations of a table's training set (Fig. 15), cached with the run's results."""
-    from affect import data_paths, datasets, reporting
+    from affect import datasets, reporting
 
     def load() -> pd.DataFrame:
-        root = data_paths.database_root(spec.database, ctx.data_source, ctx.profile)
-        frame = datasets.load(spec.database, root, "train")
+        frame = datasets.load(spec.database, _database_root(ctx, spec), "train")
         return frame[["valence", "arousal"]].dropna().reset_index(drop=True)
 
     return reporting.cached(ctx, f"table_{spec.number:02d}_training_va", load)

@@ -32,7 +32,7 @@ from affect.learning.networks import NETWORKS
 from affect.learning.prepared import PreparedFaces, load_prepared, prepare, with_synthesized
 
 __all__ = ["TEST_SPLITS", "VA_DATABASES", "VAL_FRACTION", "RUN_FILE", "TrainingRun", "default_task",
-           "database_splits", "prepare_database", "prepared_root", "train", "evaluate_run", "read_run"]
+           "database_splits", "fold_count", "prepare_database", "prepared_root", "train", "evaluate_run", "read_run"]
 
 #: The split each database is scored on (Sec. 5; the paper's RECOLA results are on 'dev').
 TEST_SPLITS = {"affectnet": "test", "affwild": "test", "rafdb": "test", "recola": "dev", "afew": "val"}
@@ -103,6 +103,11 @@ def _root(database: str, data_source: str, profile: str) -> Path:
     return root
 
 
+def fold_count(database: str, frame: pd.DataFrame) -> int:
+    """Folds of a cross-validated database: the protocol's, or one per subject if it has fewer."""
+    return min(datasets.FOLDS[database], frame["subject"].nunique())
+
+
 def database_splits(database: str, root: str | os.PathLike, *, seed: int = 0,
                     fold: int | None = None) -> dict[str, pd.DataFrame]:
     """The train, val and test frames of a database (see the module docstring)."""
@@ -112,7 +117,7 @@ def database_splits(database: str, root: str | os.PathLike, *, seed: int = 0,
         if subjects < 2:
             raise ValueError(f"{root}: {subjects} subject; person-independent folds need at least 2 "
                              f"(write a larger stand-in, e.g. with --profile default)")
-        k = min(datasets.FOLDS[database], subjects)
+        k = fold_count(database, everything)
         if k < datasets.FOLDS[database]:  # only small stand-ins have fewer subjects than folds
             log.warning("%s: %d subjects, so %d folds instead of the protocol's %d", root, subjects, k,
                         datasets.FOLDS[database])
