@@ -11,6 +11,7 @@ numbers are never real-data numbers: every picture is synthetic.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,10 @@ from affect.gallery.affect_mapping import (
     va_to_blendshapes,
 )
 
-__all__ = ["TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
+__all__ = ["RECORD", "TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
+
+#: File in a stand-in's folder recording the scale and seed it was written with.
+RECORD = "standin.json"
 
 #: Database sizes of Table 1 (images, or video frames for A/V databases).
 TABLE_1_SIZES = {"affectnet": 450000, "affwild": 1224094, "afew_va": 30050, "recola": 345000,
@@ -194,7 +198,9 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
 
     Sizes come from the run profile (:func:`affect.profiles.data_scale`) unless ``scale`` is
     given. The copy is written beside its final folder and renamed when complete, so a killed
-    run never leaves half a database; an existing copy is kept unless ``overwrite``.
+    run never leaves half a database. An existing copy is kept unless ``overwrite``, or unless
+    its record (:data:`RECORD`: scale and seed) says it was written at another size or seed,
+    or it has no record: then it is written again.
     """
     import shutil
 
@@ -203,15 +209,24 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
     if name not in NAMES:
         raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
     target = Path(data_root) / name
-    if target.exists() and not overwrite:
+    scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name], name)
+    record = {"database": name, "scale": float(scale), "seed": int(seed)}
+    if target.exists() and not overwrite and _record(target) == record:
         return target
-    scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name])
     partial = target.with_name(f".{name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     write_proxy(name, partial, scale=scale, seed=seed)
+    (partial / RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     return target
+
+
+def _record(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _sample(model, scene, split, subject, sequence, va, expression) -> Sample:

@@ -4,7 +4,9 @@ For every table, :data:`TABLES` names the database, the network and the rows the
 the rows the kit can run are trained with :func:`affect.learning.runs.train` under one budget
 and seed and scored on the test split by :func:`affect.learning.runs.evaluate_run`, which keeps
 the predictions. Every number of a table is then computed from those prediction files, with a
-95 % bootstrap interval over test subjects (or videos), and set beside the paper's.
+95 % bootstrap interval over test subjects (or videos), and set beside the paper's. Expression
+rows train with class-weighted cross-entropy (:func:`affect.learning.training.class_weights`),
+every row of a table alike.
 
 Rows the kit does not run keep the paper's number only ("paper's number, not re-run"); the
 StarGAN and GANimation rows wait for the GAN baselines ("not run yet").
@@ -251,7 +253,7 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
                 runs.train(row.network, spec.database, run_dir, profile=ctx.profile, data_source=ctx.data_source,
                            task=spec.task, seed=ctx.seed, device=device, weights=None if initial else weights,
                            augmented=extra, fold=fold, augment=row.on_the_fly, progress=progress,
-                           initial=initial)
+                           initial=initial, weighted_loss=spec.task == "expression")
                 runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
             parts.append(pd.read_csv(predictions, keep_default_na=False, na_values=[""]))
             files.append(predictions)

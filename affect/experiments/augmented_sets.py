@@ -10,6 +10,7 @@ that needs it (Tables 2 to 14) finds it.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,16 +129,30 @@ def augmented_set(database: str, kind: str, *, profile: str, data_source: str, g
     train = datasets.load(database, root, split)
     out = data_paths.augmented_root(database, data_source, profile, gallery_source, seed)
     built = out / kind / MANIFEST
-    if not built.exists():
+    sizes = profiles.get(profile)
+    faces, n_va = plan_counts(len(train), len(datasets.neutral_frames(train)), kind, PAPER_RATIO[database, kind],
+                              sizes.augment_max_per_set, sizes.n_va_classes)
+    stale = _stale(out / kind, root, faces, n_va)
+    if stale or not built.exists():
         synthesizer = synthesizer or synthesizer_for(gallery_source, profile, seed)
-        neutral = datasets.neutral_frames(train)
-        faces, n_va = plan_counts(len(train), len(neutral), kind, PAPER_RATIO[database, kind],
-                                  profiles.get(profile).augment_max_per_set,
-                                  synthesizer.affect_model.n_classes)
         augment_database(database, root, out, synthesizer, kinds=(kind,), split=split, n_va=n_va or None,
-                         max_neutral=faces, jobs=jobs, seed=seed, measure_identity=False, progress=progress)
+                         max_neutral=faces, jobs=jobs, seed=seed, measure_identity=False, progress=progress,
+                         overwrite=stale)
     manifest = read_manifest(built)
     return AugmentedSet(out / kind, database, kind, len(train), len(manifest), PAPER_RATIO[database, kind])
+
+
+def _stale(folder: Path, root: Path, faces: int, n_va: int) -> bool:
+    """Whether a cached set no longer matches its plan, or predates its database's stand-in."""
+    from affect.augmentation.manifest import SETTINGS_FILE
+    from affect.datasets.standin import RECORD
+
+    settings, record = folder / SETTINGS_FILE, root / RECORD
+    if not settings.is_file():
+        return False
+    stored = json.loads(settings.read_text(encoding="utf-8"))
+    planned = stored.get("max_neutral") != faces or (n_va and stored.get("n_va") != n_va)
+    return bool(planned) or (record.is_file() and record.stat().st_mtime > settings.stat().st_mtime)
 
 
 def fold_manifest(augmented: AugmentedSet, train: pd.DataFrame, test: pd.DataFrame, fold: int) -> Path:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from affect.datasets import NAMES, load
-from affect.datasets.standin import TABLE_1_SIZES, write_proxy
+from affect.datasets.standin import RECORD, TABLE_1_SIZES, ensure_proxy, write_proxy
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -34,3 +36,15 @@ def test_write_proxy_rejects_unknown_database_and_bad_scale(tmp_path):
         write_proxy("jaffe", tmp_path)
     with pytest.raises(ValueError, match="scale"):
         write_proxy("rafdb", tmp_path, scale=0.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ensure_proxy_keeps_a_matching_copy_and_rewrites_one_of_another_size(name, tmp_path):
+    first = ensure_proxy(name, tmp_path, scale=1e-6, seed=0)
+    marker = first / "kept.txt"
+    marker.write_text("kept")
+    assert len(load(name, first, "all")) >= 5  # the record does not disturb the loader
+    assert ensure_proxy(name, tmp_path, scale=1e-6, seed=0) == first and marker.exists()
+    ensure_proxy(name, tmp_path, scale=2e-6, seed=0)
+    assert not marker.exists()
+    assert json.loads((first / RECORD).read_text())["scale"] == 2e-6

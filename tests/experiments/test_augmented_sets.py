@@ -27,3 +27,24 @@ def test_every_table_database_has_the_papers_share_and_the_note_states_both():
     built = AugmentedSet(folder=None, database="rafdb", kind="expression", real=200, synthesized=210,
                          target_ratio=1.05)
     assert built.ratio == pytest.approx(1.05) and "ratio 1.05; the paper's: 1.05" in built.note()
+
+
+def test_a_cached_set_is_stale_when_its_plan_changes_or_its_stand_in_is_rewritten(tmp_path):
+    import json
+    import os
+
+    from affect.augmentation.manifest import SETTINGS_FILE
+    from affect.datasets.standin import RECORD
+    from affect.experiments.augmented_sets import _stale
+
+    folder, root = tmp_path / "set", tmp_path / "rafdb"
+    folder.mkdir(), root.mkdir()
+    assert not _stale(folder, root, 3, 0)  # nothing built yet
+    (folder / SETTINGS_FILE).write_text(json.dumps({"max_neutral": 3}))
+    (root / RECORD).write_text("{}")
+    os.utime(root / RECORD, (1, 1))
+    assert not _stale(folder, root, 3, 0)
+    assert _stale(folder, root, 4, 0)
+    os.utime(root / RECORD)  # the stand-in was written after the set
+    os.utime(folder / SETTINGS_FILE, (1, 1))
+    assert _stale(folder, root, 3, 0)

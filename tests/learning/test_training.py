@@ -8,7 +8,14 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from affect.learning.training import check_checkpoint, class_weights, expression_loss, fit, va_loss
+from affect.learning.training import (
+    check_checkpoint,
+    class_weights,
+    expression_loss,
+    fit,
+    va_loss,
+    validation_score,
+)
 
 
 def test_va_loss_is_one_minus_mean_ccc_plus_weighted_mse():
@@ -28,6 +35,13 @@ def test_expression_loss_weights_classes():
     plain = expression_loss(logits, labels)
     heavy_second = expression_loss(logits, labels, torch.tensor([0.1, 0.9]))
     assert heavy_second > plain  # the misclassified sample of class 1 now dominates
+
+
+def test_expression_validation_score_does_not_reward_predicting_the_majority_class():
+    target = torch.tensor([0] * 8 + [1, 2])
+    majority = torch.nn.functional.one_hot(torch.zeros(10, dtype=torch.long), 3).float()
+    assert validation_score("expression", majority, target) == pytest.approx(1 / 3)
+    assert validation_score("expression", torch.nn.functional.one_hot(target, 3).float(), target) == 1.0
 
 
 def test_class_weights_favour_rare_classes_and_sum_to_one():
