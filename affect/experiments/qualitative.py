@@ -112,7 +112,8 @@ def reconstruction_results(photos: Sequence[str | os.PathLike],
 
 
 #: What :func:`expression_geometry` reports, all changes from input to output in inter-ocular units.
-GEOMETRY = ("mouth-corner lift", "mouth opening", "brow raise", "eye opening")
+GEOMETRY = ("mouth-corner lift", "mouth opening", "brow raise", "inner-brow raise", "eye opening")
+_INNER_BROWS = [20, 21, 22, 23]  # iBUG 68, 0-based: the two inner points of each brow (AU1, AU4)
 _NOSE_BRIDGE = slice(27, 31)  # iBUG 68, 0-based: a reference that expressions barely move
 _EYE_LIDS = ((37, 41), (38, 40), (43, 47), (44, 46))  # upper and lower lid pairs
 _INNER_LIPS = ((61, 67), (62, 66), (63, 65))
@@ -129,6 +130,8 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
     - ``mouth-corner lift``: mean height of the mouth corners (48, 54); > 0 in a smile;
     - ``mouth opening``: mean inner-lip gap; > 0 when the mouth opens;
     - ``brow raise``: mean height of the ten brow points; > 0 in surprise, < 0 in anger;
+    - ``inner-brow raise``: mean height of the two inner points of each brow; > 0 in sadness
+      and fear (AU1), < 0 in anger (AU4);
     - ``eye opening``: mean gap between the upper and lower lids; > 0 for widened eyes.
 
     Returns
@@ -161,6 +164,7 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
         "mouth-corner lift": float(b[[48, 54], 1].mean() - a[[48, 54], 1].mean()),
         "mouth opening": gap(b, _INNER_LIPS) - gap(a, _INNER_LIPS),
         "brow raise": float(b[17:27, 1].mean() - a[17:27, 1].mean()),
+        "inner-brow raise": float(b[_INNER_BROWS, 1].mean() - a[_INNER_BROWS, 1].mean()),
         "eye opening": gap(b, _EYE_LIDS) - gap(a, _EYE_LIDS),
     }
 
@@ -226,7 +230,7 @@ def static_results(synthesizer, photos: Sequence[str], va_targets: Sequence[Sequ
 def basic_results(synthesizer, photos: Sequence[str]) -> tuple[ImageGrid, pd.DataFrame]:
     """The six basic expressions on each photo (Sec. 4.5.2; Fig. 9), with the same table plus
     how each moved the face (:func:`expression_geometry`: mouth-corner lift, mouth opening,
-    brow raise and eye opening in inter-ocular units)."""
+    brow raise, inner-brow raise and eye opening in inter-ocular units)."""
     from affect.face.landmarks import detect_faces
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
