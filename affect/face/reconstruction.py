@@ -319,7 +319,8 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     if not in_mouth.any():
         return in_mouth
     corners_now, corners_photo = vertices[used][local][..., :2], reconstruction.image_vertices[used][local][..., :2]
-    reveal = reveal_weight(_areas(corners_photo), _areas(corners_now))[hole[in_mouth]]
+    reveal = _smooth_reveal(reveal_weight(_areas(corners_photo), _areas(corners_now))[hole[in_mouth]],
+                            rows[in_mouth], cols[in_mouth])
     shown = reveal > 0
     if not shown.any():
         return np.zeros_like(in_mouth)
@@ -332,6 +333,24 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     painted = np.zeros_like(in_mouth)
     painted[at] = True
     return painted
+
+
+#: Gaussian sigma (pixels) over which the painted interior fades in across the mouth hole.
+REVEAL_SIGMA = 1.5
+
+
+def _smooth_reveal(weight: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Per-triangle reveal weights (M,) of the mouth pixels ``rows``, ``cols``, smoothed across the
+    hole (normalised Gaussian, :data:`REVEAL_SIGMA`): a thin hole triangle that grew less than
+    its neighbours would otherwise leave a line of the photo's lips across the painted mouth."""
+    top, left = rows.min(), cols.min()
+    size = (rows.max() - top + 1, cols.max() - left + 1)
+    values, support = np.zeros(size, np.float32), np.zeros(size, np.float32)
+    values[rows - top, cols - left], support[rows - top, cols - left] = weight, 1.0
+    values = cv2.GaussianBlur(values, (0, 0), REVEAL_SIGMA, borderType=cv2.BORDER_CONSTANT)
+    support = cv2.GaussianBlur(support, (0, 0), REVEAL_SIGMA, borderType=cv2.BORDER_CONSTANT)
+    at = rows - top, cols - left
+    return np.where(weight > 0, values[at] / np.maximum(support[at], 1e-6), 0.0)
 
 
 def _areas(corners: np.ndarray) -> np.ndarray:
