@@ -115,3 +115,22 @@ def test_user_landmarks_that_no_face_fits_are_refused_naming_their_file(tmp_path
     with pytest.raises(ValueError, match="shuffled.pts: the fitted face misses these points"):
         reconstruct(photo, landmarks=pts)
     assert reconstruct(photo, landmarks=write_pts(tmp_path / "good.pts", points)).fit.landmark_error_iod < 0.07
+
+
+def test_a_revealed_sliver_takes_the_colours_around_it_and_a_large_revealed_area_the_fallback():
+    from affect.face.reconstruction import REVEAL_INPAINT_PX, _revealed_colors
+
+    image = np.zeros((60, 60, 3), np.uint8)
+    image[:] = (200, 150, 130)  # skin all round
+    rows, cols = np.nonzero(np.ones((60, 60), bool))
+    samples = image[rows, cols].copy()
+    sliver = (rows == 20) & (cols > 10) & (cols < 50)  # one pixel thin, as under a chin that rose
+    block = (rows >= 30) & (rows < 56) & (cols >= 17) & (cols < 43)
+    hidden = sliver | block
+    dark = np.tile(np.array([30, 20, 20], np.uint8), (hidden.sum(), 1))  # hair from the mirror side
+    colours = _revealed_colors(image, rows, cols, samples, hidden, dark)
+    on_sliver = colours[sliver[hidden]]
+    assert np.abs(on_sliver.astype(int) - (200, 150, 130)).max() <= 2
+    deep = np.zeros((60, 60), bool)
+    deep[30 + 1 + int(REVEAL_INPAINT_PX) + 1:56 - 6, 17 + 6:43 - 6] = True
+    np.testing.assert_array_equal(colours[deep[rows, cols][hidden]], dark[: deep.sum()])
