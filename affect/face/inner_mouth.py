@@ -113,7 +113,8 @@ def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, la
 
     s, v = frame(xy)
     curves = {}
-    lips = {"lip top": shape[landmark_indices[_UPPER_INNER_LIP]], "lip bottom": shape[landmark_indices[_LOWER_INNER_LIP]]}
+    lips = {"lip top": shape[landmark_indices[_UPPER_INNER_LIP]],
+            "lip bottom": shape[landmark_indices[_LOWER_INNER_LIP]]}
     for name, points in (("upper", upper_edge), ("lower", lower_edge), ("bottom", lower_bottom), *lips.items()):
         cs, cv = frame(project(points)[:, :2])
         order = np.argsort(cs)

@@ -19,7 +19,9 @@ triangles, drawn on copies of their boundary vertices: the eyes are warped with 
 (a lid that rises or falls takes the eye's edge with it; the eyeball keeps the photo's
 pixels), and so is the mouth, which keeps the photo's own mouth (its teeth, if it shows them)
 where it is about as open as in the photo. Where the lips part further, teeth, tongue and a
-shaded cavity are painted in (:mod:`affect.face.inner_mouth`).
+shaded cavity are painted in (:mod:`affect.face.inner_mouth`). Round the eyes, the band that
+holds the lashes moves with the lid margin and the lids' stretch is spread up to the brows
+(:func:`lashes_with_the_lids`), so that lashes are not drawn out into streaks.
 """
 
 from __future__ import annotations
@@ -269,7 +271,8 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     image = as_rgb_image(photo, "photo")
     if image.shape[:2] != tuple(reconstruction.fit.image_shape):
         raise ValueError(f"photo: size {image.shape[:2]} differs from the fitted {reconstruction.fit.image_shape}")
-    shape = reconstruction.shape if delta is None else deform(reconstruction.shape, delta)
+    shape = (reconstruction.shape if delta is None
+             else deform(reconstruction.shape, lashes_with_the_lids(reconstruction.model, delta)))
     vertices = reconstruction.fit.camera.to_image(shape)
     mesh = _warp_mesh(reconstruction, vertices)
     rendered = rasterize(*mesh, image.shape[:2], clip=False)
@@ -288,6 +291,87 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     inner_mouth[rows[painted], cols[painted]] = True
     return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still,
                         inner_mouth=inner_mouth)
+
+
+#: The band round the eyes' openings that moves rigidly with the nearest lid margin, cm from the
+#: margin in the neutral face. The photo's lashes lie there; without it a lid that opens while the
+#: brows rise (surprise, fear) stretches them upwards into a dark smear.
+LASH_BAND_CM = 0.45
+
+
+#: The lids and creases between the lash band and the brows, cm from the lid margin: there a
+#: deformation's stretch is spread evenly (:func:`lashes_with_the_lids`).
+LID_ZONE_CM = 1.6
+
+
+@functools.lru_cache(maxsize=4)
+def _lid_zone(model: MorphableModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lid-zone vertices (Z,), the vertices round them (B,) and the (Z, B) operator taking
+    displacements round the zone to the harmonic (evenly stretched) ones inside it: the zone's
+    displacement is the mean of its mesh neighbours', solved once per model."""
+    import scipy.sparse as sp
+
+    distance, _ = _eye_rim_distance(model)
+    zone = np.flatnonzero((distance >= LASH_BAND_CM) & (distance < LID_ZONE_CM))
+    zone = zone[~np.isin(zone, model.landmark_indices)]  # the brows' landmarks move as asked
+    if len(zone) == 0:
+        return zone, zone, np.zeros((0, 0))
+    n = model.n_vertices
+    edges = np.concatenate([model.triangles[:, [0, 1]], model.triangles[:, [1, 2]], model.triangles[:, [2, 0]]])
+    ends = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
+    adjacency = sp.coo_matrix((np.ones(2 * len(edges)), ends), shape=(n, n)).tocsr()
+    adjacency.data[:] = 1.0  # an edge shared by two triangles counts once
+    averaging = (sp.diags(1.0 / np.maximum(np.asarray(adjacency.sum(axis=1)).ravel(), 1.0)) @ adjacency).tocsr()
+    rows = averaging[zone]
+    inside = np.zeros(n, bool)
+    inside[zone] = True
+    boundary = np.flatnonzero((np.asarray(abs(rows).sum(axis=0)).ravel() > 0) & ~inside)
+    among, around = rows[:, zone].toarray(), rows[:, boundary].toarray()
+    return zone, boundary, np.linalg.solve(np.eye(len(zone)) - among, around)
+
+
+@functools.lru_cache(maxsize=4)
+def _lash_band(model: MorphableModel) -> tuple[np.ndarray, np.ndarray]:
+    """The lash band's vertices (K,) and the lid-margin vertex each moves with (K,)."""
+    distance, follows = _eye_rim_distance(model)
+    band = np.flatnonzero((distance > 0) & (distance < LASH_BAND_CM))
+    band = band[~np.isin(band, model.landmark_indices)]  # the landmarks move as asked
+    return band, follows[band]
+
+
+@functools.lru_cache(maxsize=4)
+def _eye_rim_distance(model: MorphableModel) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (N,) of each vertex of the neutral face to the eyes' openings (cm; inf without
+    eye holes) and the nearest lid-margin vertex (N,)."""
+    from scipy.spatial import cKDTree
+
+    _, _, mouth = _holes(model)
+    rim = np.unique(model.hole_triangles[~mouth]) if len(model.hole_triangles) else np.zeros(0, np.intp)
+    if len(rim) == 0:
+        return np.full(model.n_vertices, np.inf), np.zeros(model.n_vertices, np.intp)
+    distance, nearest = cKDTree(model.mean[rim]).query(model.mean)
+    return distance, rim[nearest]
+
+
+def lashes_with_the_lids(model: MorphableModel, delta: np.ndarray) -> np.ndarray:
+    """``delta`` (N, 3) with the lash band (:data:`LASH_BAND_CM`) moved as its lid margin moves.
+
+    The eyes' surroundings keep their shape where the photo shows detail that belongs to the lid
+    margin (the lashes): the skin above the band takes up the stretch of a lid that opens under
+    raised brows, spread evenly over the lid zone up to the brows (:data:`LID_ZONE_CM`; the
+    blendshapes put most of it in a thin strip, where the photo's lashes and creases became
+    vertical streaks). The margin itself, and so the landmarks of the lids, and the brows move
+    as ``delta`` says.
+    """
+    band, follows = _lash_band(model)
+    if len(band) == 0:
+        return delta
+    adjusted = np.array(delta, dtype=np.float64, copy=True)
+    adjusted[band] = adjusted[follows]
+    zone, boundary, harmonic = _lid_zone(model)
+    if len(zone):
+        adjusted[zone] = harmonic @ adjusted[boundary]
+    return adjusted
 
 
 # Per-vertex attributes of the warp, in this order: image offset to the vertex's position in

@@ -93,9 +93,10 @@ EXPRESSION_AUS: dict[str, dict[int, float]] = {
     # not read as anger on the brows; AU17 at "A" (0.2): on the model it lifts the chin and the
     # mouth corners, against AU15's lowering.
     "sadness": {1: 1.0, 4: 0.6, 15: 1.0, 17: 0.2},
-    # Surprise 1+2+5B+26 (EMFACS); AU5 at openFACS' 3 of 5 (0.6) rather than "B" (0.4): the
-    # model's eyeWide raises the lid by under 2 mm at 0.4, which a viewer barely sees.
-    "surprise": {1: 0.8, 2: 0.8, 5: 0.6, 26: 0.8},
+    # Surprise 1+2+5B+26 (EMFACS); AU1, AU2 and AU5 at openFACS' 3 of 5 (0.6): AU5 rather than
+    # "B" (0.4), at which the model's eyeWide raises the lid by under 2 mm, which a viewer barely
+    # sees; the brows at 0.6 still rise by about 6 mm, and stretch the lids below them less.
+    "surprise": {1: 0.6, 2: 0.6, 5: 0.6, 26: 0.8},
 }
 
 #: Anchors of the lower half of the VA circle (arousal < 0), where no basic expression

@@ -134,3 +134,30 @@ def test_a_revealed_sliver_takes_the_colours_around_it_and_a_large_revealed_area
     deep = np.zeros((60, 60), bool)
     deep[30 + 1 + int(REVEAL_INPAINT_PX) + 1:56 - 6, 17 + 6:43 - 6] = True
     np.testing.assert_array_equal(colours[deep[rows, cols][hidden]], dark[: deep.sum()])
+
+
+def test_the_lashes_move_with_the_lid_margin_and_the_lids_stretch_evenly():
+    from affect.experiments.qualitative import prototype_deltas
+    from affect.face.reconstruction import LASH_BAND_CM, LID_ZONE_CM, _eye_rim_distance, lashes_with_the_lids
+
+    model = load_default()
+    delta = prototype_deltas(model)["surprise"]  # brows up, lids open
+    adjusted = lashes_with_the_lids(model, delta)
+    np.testing.assert_array_equal(lashes_with_the_lids(model, np.zeros_like(delta)), 0.0)
+    distance, margin = _eye_rim_distance(model)
+    far = distance >= LID_ZONE_CM
+    np.testing.assert_array_equal(adjusted[far], delta[far])
+    landmarks = model.landmark_indices
+    np.testing.assert_array_equal(adjusted[landmarks], delta[landmarks])  # brows and lids: as asked
+    band = (distance > 0) & (distance < LASH_BAND_CM)
+    band[landmarks] = False
+    np.testing.assert_array_equal(adjusted[band], delta[margin[band]])  # the lashes ride on the margin
+
+    def strong_stretch(d):  # 95th percentile of the vertical strain along the lid zone's upright edges
+        edges = np.concatenate([model.triangles[:, [0, 1]], model.triangles[:, [1, 2]], model.triangles[:, [2, 0]]])
+        zone = (distance[edges] < LID_ZONE_CM).all(axis=1)
+        height = model.mean[edges[:, 1], 1] - model.mean[edges[:, 0], 1]
+        upright = zone & (np.abs(height) > 0.1)
+        return np.percentile((d[edges[upright, 1], 1] - d[edges[upright, 0], 1]) / height[upright], 95)
+
+    assert strong_stretch(adjusted) < 0.75 * strong_stretch(delta)  # 0.64 -> 0.42 for surprise
