@@ -305,14 +305,16 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
 
     Per photo: the round-trip error of the undeformed rendering (grey levels inside the face);
     then per affect of ``deltas`` (default :func:`prototype_deltas`): the sharpness ratio of
-    the upper face, the colour drift over face pixels the deformation leaves in place, and
-    dlib's identity distance (NaN unless ``measure_identity``). The photo's own expression is
+    the upper face, the colour drift over face pixels the deformation leaves in place, dlib's
+    identity distance (NaN unless ``measure_identity``) and how the affect moved the face
+    (:func:`expression_geometry`, the columns of :data:`GEOMETRY`). The photo's own expression is
     removed first unless ``keep_expression``, as :class:`affect.synthesis.AffectSynthesizer` does.
 
     Returns
     -------
     DataFrame, one row per photo and affect.
     """
+    from affect.face.landmarks import detect_faces
     from affect.face.morphable_model import load_default
     from affect.face.quality import colour_drift, round_trip_error, sharpness_ratio, upper_face
     from affect.face.recognition import identity_distance
@@ -326,14 +328,18 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
         recon = reconstruct(image, model=model)
         same = render_affect(image, recon)
         error = round_trip_error(image, same.image, same.mask)
+        faces = detect_faces(image)
         for name, delta in deltas.items():
             out = render_affect(image, recon, delta if keep_expression else delta - recon.expression_offset)
+            geometry = (expression_geometry(image, out.image, faces[0]) if faces
+                        else dict.fromkeys(GEOMETRY, float("nan")))
             rows.append({
                 "photo": os.path.basename(photo), "affect": name, "round-trip error": error,
                 "sharpness ratio": sharpness_ratio(image, out.image, upper_face(out.mask & same.mask, out.landmarks)),
                 "colour drift": colour_drift(image, out.image, out.still),
                 "identity distance": (identity_distance(image, out.image, recon.fit.landmarks, out.landmarks)
                                       if measure_identity else float("nan")),
+                **geometry,
             })
     return pd.DataFrame(rows)
 
