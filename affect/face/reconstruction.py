@@ -469,8 +469,8 @@ def _warped_colors(image: np.ndarray, reconstruction: Reconstruction, attributes
 
 
 #: Revealed surface (hidden in the photo) within this many pixels of warped pixels takes their
-#: colours (inpainted), fading to the per-vertex fallback colours deeper in, pixels.
-REVEAL_INPAINT_PX = 4.0
+#: colours, fading to the per-vertex fallback colours deeper in, pixels.
+REVEAL_FILL_PX = 4
 
 
 def _revealed_colors(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, samples: np.ndarray,
@@ -480,23 +480,27 @@ def _revealed_colors(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, samp
     Revealed surface is mostly a sliver along an edge that moved (under the chin, beside a
     nostril). There the per-vertex colours, taken from the mirror side or from neighbours that
     may be hair, shadow or background, often do not match what surrounds the sliver (a dark
-    sliver under lenna's chin). Within :data:`REVEAL_INPAINT_PX` of pixels the warp did fill,
-    the sliver is inpainted from them (OpenCV's Telea inpainting); deeper inside a large
-    revealed area the per-vertex colours take over.
+    sliver under lenna's chin). Each revealed pixel takes the mean of the pixels the warp did
+    fill within :data:`REVEAL_FILL_PX` (a normalised box filter: OpenCV's Telea inpainting
+    looks the same on such slivers at several times the cost), and the per-vertex colours take
+    over with the distance from those pixels, inside a large revealed area.
     """
-    top, left = max(rows[hidden].min() - 8, 0), max(cols[hidden].min() - 8, 0)
-    bottom = min(rows[hidden].max() + 9, image.shape[0])
-    right = min(cols[hidden].max() + 9, image.shape[1])
-    window = image[top:bottom, left:right].copy()
+    top, left = max(rows[hidden].min() - REVEAL_FILL_PX, 0), max(cols[hidden].min() - REVEAL_FILL_PX, 0)
+    bottom = min(rows[hidden].max() + REVEAL_FILL_PX + 1, image.shape[0])
+    right = min(cols[hidden].max() + REVEAL_FILL_PX + 1, image.shape[1])
+    window = image[top:bottom, left:right].astype(np.float32)
     inside = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)
     window[rows[inside] - top, cols[inside] - left] = samples[inside]
-    mask = np.zeros(window.shape[:2], np.uint8)
     at = rows[hidden] - top, cols[hidden] - left
-    mask[at] = 1
-    inpainted = cv2.inpaint(window, mask, 3, cv2.INPAINT_TELEA)[at].astype(np.float32)
-    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)[at]
-    weight = np.clip((depth - 1.0) / REVEAL_INPAINT_PX, 0.0, 1.0)[:, None]
-    return np.clip(np.rint((1.0 - weight) * inpainted + weight * fallback), 0, 255).astype(np.uint8)
+    known = np.ones(window.shape[:2], np.float32)
+    known[at] = 0.0
+    window[at] = 0.0
+    size = (2 * REVEAL_FILL_PX + 1, 2 * REVEAL_FILL_PX + 1)
+    total, count = cv2.boxFilter(window, -1, size, normalize=False), cv2.boxFilter(known, -1, size, normalize=False)
+    filled = total[at] / np.maximum(count[at], 1e-6)[:, None]
+    depth = cv2.distanceTransform((known == 0).astype(np.uint8), cv2.DIST_L2, 3)[at]
+    weight = np.where(count[at] > 0, np.clip((depth - 1.0) / REVEAL_FILL_PX, 0.0, 1.0), 1.0)[:, None]
+    return np.clip(np.rint((1.0 - weight) * filled + weight * fallback), 0, 255).astype(np.uint8)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -118,7 +118,7 @@ def test_user_landmarks_that_no_face_fits_are_refused_naming_their_file(tmp_path
 
 
 def test_a_revealed_sliver_takes_the_colours_around_it_and_a_large_revealed_area_the_fallback():
-    from affect.face.reconstruction import REVEAL_INPAINT_PX, _revealed_colors
+    from affect.face.reconstruction import REVEAL_FILL_PX, _revealed_colors
 
     image = np.zeros((60, 60, 3), np.uint8)
     image[:] = (200, 150, 130)  # skin all round
@@ -132,7 +132,7 @@ def test_a_revealed_sliver_takes_the_colours_around_it_and_a_large_revealed_area
     on_sliver = colours[sliver[hidden]]
     assert np.abs(on_sliver.astype(int) - (200, 150, 130)).max() <= 2
     deep = np.zeros((60, 60), bool)
-    deep[30 + 1 + int(REVEAL_INPAINT_PX) + 1:56 - 6, 17 + 6:43 - 6] = True
+    deep[30 + REVEAL_FILL_PX + 2:56 - 6, 17 + REVEAL_FILL_PX + 2:43 - 6] = True
     np.testing.assert_array_equal(colours[deep[rows, cols][hidden]], dark[: deep.sum()])
 
 
