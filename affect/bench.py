@@ -532,8 +532,10 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
     round-trip error (grey levels), the sharpness ratio of the upper face (smallest and mean
     over the expressions), the colour drift over still face pixels (largest and mean, grey
     levels) and dlib's identity distance (mean and largest); see :mod:`affect.face.quality`.
+    Per expression also how it moved dlib's landmarks
+    (:func:`affect.experiments.qualitative.expression_geometry`, inter-ocular units).
     """
-    from affect.experiments.qualitative import photo_quality
+    from affect.experiments.qualitative import GEOMETRY, photo_quality
 
     photos = list(photos) if photos is not None else _builtin_photos()
     table = photo_quality(photos, model=model)
@@ -549,7 +551,8 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
             "identity_distance_max": float(rows["identity distance"].max()),
             "per_expression": {row["affect"]: {"sharpness_ratio": float(row["sharpness ratio"]),
                                                "colour_drift": float(row["colour drift"]),
-                                               "identity_distance": float(row["identity distance"])}
+                                               "identity_distance": float(row["identity distance"]),
+                                               "geometry": {measure: float(row[measure]) for measure in GEOMETRY}}
                                for _, row in rows.iterrows()},
         }
     return {"affects": "FACS prototypes of the six basic expressions on the face model's blendshapes, "

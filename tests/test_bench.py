@@ -143,5 +143,6 @@ def test_benchmark_of_one_small_photo_writes_positive_timings(tmp_path):
     assert 0.8 < quality["sharpness_ratio_min"] <= quality["sharpness_ratio_mean"]
     assert 0 <= quality["colour_drift_mean"] <= quality["colour_drift_max"] < 1.0
     assert 0 < quality["identity_distance_mean"] < 0.6 and len(quality["per_expression"]) == 6
+    assert quality["per_expression"]["happiness"]["geometry"]["mouth-corner lift"] > 0.05  # a smile
     assert "## Quality on photos" in markdown and "| takeo.ppm | 0.00 |" in markdown
     assert bench.load_bench(json_path).quality == payload["quality"]

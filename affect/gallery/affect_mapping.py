@@ -75,21 +75,28 @@ EXPRESSION_VA: dict[str, tuple[float, float]] = {
 #: intensity. How strong: the openFACS demo intensities (0-5 scale divided by 5, Cuculo
 #: et al., phuselab/openFACS) where they exist, otherwise the FACS letter of the prototype.
 EXPRESSION_AUS: dict[str, dict[int, float]] = {
-    # Anger 4+5+7+23 (EMFACS), 4+5+7+24 (FACS 1978); openFACS AU4=5, AU5=3.
-    "anger": {4: 1.0, 5: 0.5, 7: 0.8, 23: 0.6, 24: 0.5},
+    # Anger 4+5+7+23 (EMFACS), 4+5+7+24 (FACS 1978); openFACS AU4=5, AU5=3, AU15=3, AU17=3.
+    # AU15 at 0.4 (openFACS) so that pressed lips (AU23/24, which lift the corners on the
+    # model) do not read as a smile; AU17 left out (it lifts the corners further).
+    "anger": {4: 1.0, 5: 0.5, 7: 0.8, 15: 0.4, 23: 0.6, 24: 0.5},
     # Disgust 9+15+16 (EMFACS), 10+17 (FACS 1978); AU9 and/or AU10 (Ekman, Friesen & Hager
-    # 2002, Table 10-1); openFACS AU10=5, AU15=5, AU17=5, AU9=2.
-    "disgust": {9: 0.8, 10: 1.0, 15: 0.6, 16: 0.4, 17: 0.6},
+    # 2002, Table 10-1); openFACS AU10=5, AU15=5, AU17=5, AU9=2. AU9 and AU10 at "C" (0.6):
+    # on the model together they raise the upper lip by about 1 cm at full intensity, more
+    # than a posed apex shows, and bare a block of teeth that changes the person.
+    "disgust": {9: 0.6, 10: 0.6, 15: 0.6, 16: 0.4, 17: 0.4},
     # Fear 1+2+4+5+20+26 (EMFACS / FACS table), AU7 kept out: it acts against AU5 on the lids.
     "fear": {1: 0.8, 2: 0.6, 4: 0.6, 5: 0.8, 20: 0.8, 26: 0.6},
     # Happiness 6+12 (EMFACS), +25 (FACS 1978); AU12 dominant as in a felt smile (Duchenne
     # marker AU6 with AU12; Ambadar, Cohn & Reed 2009).
     "happiness": {6: 0.8, 12: 1.0, 25: 0.4},
-    # Sadness 1+4+15 (EMFACS, FACS 1978), +17 (openFACS AU1=5, AU4=5, AU15=5, AU17=3); AU4 at
-    # 0.6 so that sadness does not read as anger on the brows.
-    "sadness": {1: 1.0, 4: 0.6, 15: 1.0, 17: 0.6},
-    # Surprise 1+2+5B+26 (EMFACS): AU5 at "B" (slight, 0.4).
-    "surprise": {1: 0.8, 2: 0.8, 5: 0.4, 26: 0.8},
+    # Sadness 1+4+15 (EMFACS, FACS 1978); openFACS adds AU17=3. AU4 at 0.6 so that sadness does
+    # not read as anger on the brows; AU17 at "A" (0.2): on the model it lifts the chin and the
+    # mouth corners, against AU15's lowering.
+    "sadness": {1: 1.0, 4: 0.6, 15: 1.0, 17: 0.2},
+    # Surprise 1+2+5B+26 (EMFACS); AU1, AU2 and AU5 at openFACS' 3 of 5 (0.6): AU5 rather than
+    # "B" (0.4), at which the model's eyeWide raises the lid by under 2 mm, which a viewer barely
+    # sees; the brows at 0.6 still rise by about 6 mm, and stretch the lids below them less.
+    "surprise": {1: 0.6, 2: 0.6, 5: 0.6, 26: 0.8},
 }
 
 #: Anchors of the lower half of the VA circle (arousal < 0), where no basic expression

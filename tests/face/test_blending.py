@@ -151,3 +151,23 @@ def test_a_seam_width_that_is_not_positive_is_rejected():
     photo = textured_photo()
     with pytest.raises(ValueError, match="seam_width"):
         poisson_blend(photo, photo, disk(photo.shape, (40, 30), 10), seam_width=0)
+
+
+def test_an_edge_contrast_keeps_a_real_edge_out_of_the_face_and_blends_a_small_seam():
+    photo = textured_photo()
+    mask = disk(photo.shape, (40, 30), 20)
+    # A face over a background 120 grey levels away: a real edge, whose colour must not drift in.
+    far = np.clip(photo.astype(int) + 120, 0, 255).astype(np.uint8)
+    band = mask & ~disk(photo.shape, (40, 30), 15)
+    inner_band = band & disk(photo.shape, (40, 30), 17)  # 3 to 5 px inside the edge
+    plain = poisson_blend(photo, far, mask, method="dst", seam_width=6)
+    kept = poisson_blend(photo, far, mask, method="dst", seam_width=6, edge_contrast=24)
+    assert np.abs(kept[inner_band].astype(int) - far[inner_band]).mean() < 0.2 * np.abs(
+        plain[inner_band].astype(int) - far[inner_band]).mean()
+    # A seam of a few grey levels is blended about as before.
+    near = np.clip(photo.astype(int) + 6, 0, 255).astype(np.uint8)
+    a = poisson_blend(photo, near, mask, method="dst", seam_width=6)
+    b = poisson_blend(photo, near, mask, method="dst", seam_width=6, edge_contrast=24)
+    assert np.abs(a[band].astype(int) - b[band]).mean() < 1.0
+    with pytest.raises(ValueError, match="edge_contrast"):
+        poisson_blend(photo, near, mask, method="dst", seam_width=6, edge_contrast=0)

@@ -115,3 +115,49 @@ def test_user_landmarks_that_no_face_fits_are_refused_naming_their_file(tmp_path
     with pytest.raises(ValueError, match="shuffled.pts: the fitted face misses these points"):
         reconstruct(photo, landmarks=pts)
     assert reconstruct(photo, landmarks=write_pts(tmp_path / "good.pts", points)).fit.landmark_error_iod < 0.07
+
+
+def test_a_revealed_sliver_takes_the_colours_around_it_and_a_large_revealed_area_the_fallback():
+    from affect.face.reconstruction import REVEAL_FILL_PX, _revealed_colors
+
+    image = np.zeros((60, 60, 3), np.uint8)
+    image[:] = (200, 150, 130)  # skin all round
+    rows, cols = np.nonzero(np.ones((60, 60), bool))
+    samples = image[rows, cols].copy()
+    sliver = (rows == 20) & (cols > 10) & (cols < 50)  # one pixel thin, as under a chin that rose
+    block = (rows >= 30) & (rows < 56) & (cols >= 17) & (cols < 43)
+    hidden = sliver | block
+    dark = np.tile(np.array([30, 20, 20], np.uint8), (hidden.sum(), 1))  # hair from the mirror side
+    colours = _revealed_colors(image, rows, cols, samples, hidden, dark)
+    on_sliver = colours[sliver[hidden]]
+    assert np.abs(on_sliver.astype(int) - (200, 150, 130)).max() <= 2
+    deep = np.zeros((60, 60), bool)
+    deep[30 + REVEAL_FILL_PX + 2:56 - 6, 17 + REVEAL_FILL_PX + 2:43 - 6] = True
+    np.testing.assert_array_equal(colours[deep[rows, cols][hidden]], dark[: deep.sum()])
+
+
+def test_the_lashes_move_with_the_lid_margin_and_the_lids_stretch_evenly():
+    from affect.experiments.qualitative import prototype_deltas
+    from affect.face.reconstruction import LASH_BAND_CM, LID_ZONE_CM, _eye_rim_distance, lashes_with_the_lids
+
+    model = load_default()
+    delta = prototype_deltas(model)["surprise"]  # brows up, lids open
+    adjusted = lashes_with_the_lids(model, delta)
+    np.testing.assert_array_equal(lashes_with_the_lids(model, np.zeros_like(delta)), 0.0)
+    distance, margin = _eye_rim_distance(model)
+    far = distance >= LID_ZONE_CM
+    np.testing.assert_array_equal(adjusted[far], delta[far])
+    landmarks = model.landmark_indices
+    np.testing.assert_array_equal(adjusted[landmarks], delta[landmarks])  # brows and lids: as asked
+    band = (distance > 0) & (distance < LASH_BAND_CM)
+    band[landmarks] = False
+    np.testing.assert_array_equal(adjusted[band], delta[margin[band]])  # the lashes ride on the margin
+
+    def strong_stretch(d):  # 95th percentile of the vertical strain along the lid zone's upright edges
+        edges = np.concatenate([model.triangles[:, [0, 1]], model.triangles[:, [1, 2]], model.triangles[:, [2, 0]]])
+        zone = (distance[edges] < LID_ZONE_CM).all(axis=1)
+        height = model.mean[edges[:, 1], 1] - model.mean[edges[:, 0], 1]
+        upright = zone & (np.abs(height) > 0.1)
+        return np.percentile((d[edges[upright, 1], 1] - d[edges[upright, 0], 1]) / height[upright], 95)
+
+    assert strong_stretch(adjusted) < 0.75 * strong_stretch(delta)  # 0.64 -> 0.42 for surprise
