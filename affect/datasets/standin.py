@@ -25,6 +25,7 @@ from affect.face.morphable_model import MorphableModel, load_default
 from affect.gallery.affect_mapping import (
     EXPRESSION_VA,
     expression_to_blendshapes,
+    fingerprint,
     sample_idiosyncrasy,
     va_to_blendshapes,
 )
@@ -199,8 +200,9 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
     Sizes come from the run profile (:func:`affect.profiles.data_scale`) unless ``scale`` is
     given. The copy is written beside its final folder and renamed when complete, so a killed
     run never leaves half a database. An existing copy is kept unless ``overwrite``, or unless
-    its record (:data:`RECORD`: scale and seed) says it was written at another size or seed,
-    or it has no record: then it is written again.
+    its record (:data:`RECORD`) is missing or says it was written at another size or seed or
+    with another affect mapping (:func:`affect.gallery.affect_mapping.fingerprint`): then it
+    is written again.
     """
     import shutil
 
@@ -210,7 +212,7 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
         raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
     target = Path(data_root) / name
     scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name], name)
-    record = {"database": name, "scale": float(scale), "seed": int(seed)}
+    record = {"database": name, "scale": float(scale), "seed": int(seed), "mapping": fingerprint()}
     if target.exists() and not overwrite and _record(target) == record:
         return target
     partial = target.with_name(f".{name}.partial")

@@ -148,6 +148,15 @@ AU_BLENDSHAPES: dict[int, dict[str, float]] = {
 
 #: Action units known to the mapping, in the column order of AU arrays.
 ACTION_UNITS: tuple[int, ...] = tuple(sorted(AU_BLENDSHAPES))
+
+
+def fingerprint() -> str:
+    """A short hash of the mapping's tables: stand-ins drawn from another mapping are stale."""
+    import hashlib
+    import json
+
+    tables = [EXPRESSION_VA, EXPRESSION_AUS, _LOW_AROUSAL_ANCHORS, AU_BLENDSHAPES]
+    return hashlib.sha1(json.dumps(tables, sort_keys=True, default=str).encode()).hexdigest()[:12]
 _AU_COLUMN = {au: j for j, au in enumerate(ACTION_UNITS)}
 
 # Radius of the VA point at which the prototype is shown at full intensity: about the

@@ -303,12 +303,15 @@ def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, rebuil
     results).
     """
     from affect import profiles
-    from affect.gallery.standin import prepare_gallery
+    from affect.gallery.standin import is_stale, prepare_gallery
 
     path = data_paths.affect_model_path(data_source, profile, seed)
     sizes = profiles.get(profile)
-    if path.exists() and not rebuild and not (sizes.sparse_components and not _has_sparse(path)):
-        return path  # (a first-use model, built without sparse components, is completed here)
+    # (a first-use model, built without sparse components, is completed here; a stand-in
+    # gallery drawn with an older affect mapping is written again, and its models with it)
+    stale = data_source == "proxy" and is_stale(path.parent)
+    if path.exists() and not (rebuild or stale) and not (sizes.sparse_components and not _has_sparse(path)):
+        return path
     gallery = prepare_gallery(None, profile, seed, data_source)
     model = build_affect_model(gallery, n_classes=sizes.n_va_classes,
                                sparse_components=sizes.sparse_components, seed=seed, progress=progress)
@@ -341,10 +344,10 @@ def ensure_default_affect_model(progress: bool = True, profile: str | None = Non
     import sys
 
     from affect import profiles
-    from affect.gallery.standin import prepare_gallery
+    from affect.gallery.standin import is_stale, prepare_gallery
 
     path = default_affect_model_path()
-    if os.environ.get(AFFECT_MODEL_ENV) or path.exists():
+    if os.environ.get(AFFECT_MODEL_ENV) or (path.exists() and not is_stale(path.parent)):
         return path
     profile = profile or DEFAULT_PROFILE
     print(f"affect: no affect model yet; building the default one at {path} from the stand-in gallery "

@@ -56,6 +56,7 @@ from affect.gallery.affect_mapping import (
     EXPRESSION_VA,
     Idiosyncrasy,
     expression_to_blendshapes,
+    fingerprint,
     sample_idiosyncrasy,
     va_to_blendshapes,
 )
@@ -416,7 +417,7 @@ def write_proxy_gallery(
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     settings = {"sizes": asdict(sizes), "seed": int(seed), "model": model.name, "fps": FPS,
-                "annotators": N_ANNOTATORS}
+                "annotators": N_ANNOTATORS, "mapping": fingerprint()}
     _check_resume(root, settings)
     description = (f"procedural stand-in for 4DFAB (Sec. 3.1-3.3) written by affect.gallery.standin: "
                    f"{sizes.subjects} subjects, {sizes.sequences} sequences, seed {seed}")
@@ -538,6 +539,16 @@ def prepare_gallery(root: str | os.PathLike | None = None, profile: str | Galler
         _remove_stand_in(folder)
         write_proxy_gallery(folder, sizes, seed=seed, model=model, progress=False)
     return load_gallery(folder, model)
+
+
+def is_stale(folder: str | os.PathLike) -> bool:
+    """Whether the stand-in gallery in ``folder`` was drawn with another affect mapping
+    (:func:`affect.gallery.affect_mapping.fingerprint`), so it and its affect models are outdated."""
+    try:
+        settings = json.loads((Path(folder) / "proxy.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return settings.get("mapping") != fingerprint()
 
 
 def _remove_stand_in(folder: Path) -> None:

@@ -275,3 +275,27 @@ def test_ensure_affect_model_completes_a_model_built_without_sparse_components(t
     assert profiles.get("smoke").sparse_components > 0
     assert affect_model_module.ensure_affect_model("proxy", "smoke") == path
     assert built and built[0]["sparse_components"] == profiles.get("smoke").sparse_components
+
+
+def test_a_model_of_a_stand_in_drawn_with_another_affect_mapping_is_rebuilt(tiny, tmp_path, monkeypatch):
+    import json
+
+    import affect.gallery.standin as standin
+    from affect import data_paths
+    from affect.gallery.affect_mapping import fingerprint
+
+    _, model = tiny
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
+    path = model.save(data_paths.affect_model_path("proxy", "smoke", 0))
+    record = path.parent / "proxy.json"
+    built = []
+    monkeypatch.setattr(standin, "prepare_gallery", lambda *args, **kwargs: "gallery")
+    monkeypatch.setattr(affect_model_module, "build_affect_model",
+                        lambda gallery, **options: built.append(options) or model)
+    monkeypatch.setattr(affect_model_module, "_has_sparse", lambda path: True)
+    record.write_text(json.dumps({"mapping": fingerprint()}))
+    affect_model_module.ensure_affect_model("proxy", "smoke")
+    assert not built  # current: kept
+    record.write_text(json.dumps({"mapping": "older"}))
+    affect_model_module.ensure_affect_model("proxy", "smoke")
+    assert built  # drawn with another mapping: rebuilt
