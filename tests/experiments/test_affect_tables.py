@@ -76,6 +76,9 @@ def test_paired_claim_holds_for_a_clearly_better_network_and_not_the_other_way()
     assert not reverse["holds"].any()
     sentence = affect_tables.claim_sentence(spec, reverse, "the baseline")
     assert "does not hold" in sentence and "MSE arousal" in sentence
+    assert "it holds (every interval" in affect_tables.claim_sentence(spec, claim, "the baseline")
+    unclear = claim.assign(clear=[True, False, True, True])
+    assert "holds on the point estimates only (1 of 4" in affect_tables.claim_sentence(spec, unclear, "b")
 
 
 def test_video_level_accuracy_takes_the_most_frequent_frame_label():
