@@ -32,6 +32,10 @@ class TrainingSizes:
         Clips per batch of the recurrent networks (Kollias's AffWildNet code: 10 of 80 frames).
     max_epochs, patience : int
         Epoch limit, and epochs without a better validation score before stopping.
+    min_steps : int
+        Optimisation steps every run takes before it may stop, however small its training set
+        (more epochs than ``max_epochs`` if need be): on a few hundred faces, 6 epochs are a
+        few dozen steps, before a network from scratch has begun to learn.
     learning_rate : float
         Adam's step size.
     mse_weight : float
@@ -53,6 +57,7 @@ class TrainingSizes:
     learning_rate: float
     mse_weight: float = 0.0
     num_workers: int = 0
+    min_steps: int = 0
 
 
 # Sizes of the networks and their training. paper: VGG-Face's 224 px input, AffWildNet's 96 px
@@ -61,14 +66,15 @@ class TrainingSizes:
 # 2-core CPU trains one network on a 3,000-image stand-in in a few minutes (64 px, a quarter of
 # the channels); its recurrent batches hold 8 short clips rather than 4 longer ones, since a
 # batch CCC over few videos of slowly moving labels is noisy (networks.md 7.1), and Adam at 3e-4
-# (on the Aff-Wild stand-in, 1e-3 left VGG-FACE-GRU's test CCC at 0). smoke: seconds.
+# (on the Aff-Wild stand-in, 1e-3 left VGG-FACE-GRU's test CCC at 0), and at least 200 steps
+# (RAF-DB's 750 faces: VGG-FACE's validation recall left chance after about 170). smoke: seconds.
 _TRAINING = {
     "smoke": TrainingSizes(input_size=32, sequence_input_size=32, width=0.0625, sequence_length=4,
                            gru_hidden=16, gru_layers=2, batch_size=16, clips_per_batch=4, max_epochs=1,
                            patience=1, learning_rate=1e-3, mse_weight=0.5),
     "default": TrainingSizes(input_size=64, sequence_input_size=64, width=0.25, sequence_length=4,
                              gru_hidden=64, gru_layers=2, batch_size=32, clips_per_batch=8, max_epochs=6,
-                             patience=2, learning_rate=3e-4, mse_weight=0.5),
+                             patience=2, learning_rate=3e-4, mse_weight=0.5, min_steps=200),
     "paper": TrainingSizes(input_size=224, sequence_input_size=96, width=1.0, sequence_length=80,
                            gru_hidden=128, gru_layers=2, batch_size=64, clips_per_batch=10, max_epochs=30,
                            patience=5, learning_rate=1e-4, mse_weight=0.5, num_workers=8),

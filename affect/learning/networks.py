@@ -144,8 +144,12 @@ def _pooled_side(input_size: int, pools: int = 5) -> int:
     return side
 
 
-def _vgg_backbone(input_size: int, width: float, fc: tuple[int, ...], dropout: float) -> tuple[nn.Module, int]:
+def _vgg_backbone(input_size: int, width: float, fc: tuple[int, ...], dropout: float,
+                  batch_norm: bool = False) -> tuple[nn.Module, int]:
     """VGG-16 convolutions and ``len(fc)`` fully connected layers; returns (module, out width).
+
+    ``batch_norm`` puts a batch normalisation after each convolution (torchvision's
+    ``vgg16_bn`` layout).
 
     torchvision's ``AdaptiveAvgPool2d(7)`` is the identity at 224 px but silently copies a
     3 x 3 pool5 (96 px input) into 7 x 7 (networks.md 2), so it is replaced by the identity
@@ -153,7 +157,7 @@ def _vgg_backbone(input_size: int, width: float, fc: tuple[int, ...], dropout: f
     """
     config = [c if c == "M" else _scaled(c, width) for c in _VGG16]
     with torch.device("meta"):  # VGG() always makes a 120 M-parameter classifier: never allocate it
-        vgg = VGG(make_layers(config, batch_norm=False), init_weights=False)
+        vgg = VGG(make_layers(config, batch_norm=batch_norm), init_weights=False)
         vgg.avgpool = nn.Identity()
         flat = config[-2] * _pooled_side(input_size) ** 2
         layers: list[nn.Module] = []
@@ -172,6 +176,8 @@ def _vgg_init(module: nn.Module) -> None:
     elif isinstance(module, nn.Linear):
         nn.init.normal_(module.weight, 0, 0.01)
         nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        module.reset_parameters()  # scale 1, shift 0, fresh running statistics
 
 
 def _default_init(module: nn.Module) -> None:
@@ -222,7 +228,8 @@ def minimum_input_size(name: str) -> int:
 
 def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
                   n_classes: int | None = None, hidden_size: int = 128, num_layers: int = 2,
-                  landmarks: bool = False, dropout: float = 0.5) -> FrameNetwork | RecurrentNetwork:
+                  landmarks: bool = False, dropout: float = 0.5,
+                  batch_norm: bool = False) -> FrameNetwork | RecurrentNetwork:
     """Build one of the paper's networks, from scratch, at a given input size and width.
 
     Sec. 6.2: ``vggface`` (Tables 4, 6 to 8), ``vggface_gru`` (AffWildNet, Tables 2 and 5:
@@ -250,6 +257,11 @@ def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
         ``vggface_gru`` only: take 68 landmarks per frame as a second input.
     dropout : float
         Dropout after each fully connected layer (0.5 in VGG-Face and AffWildNet).
+    batch_norm : bool
+        VGG networks only: batch normalisation after each convolution. Plain VGG-16 learns
+        little from scratch on a few thousand faces (the kit's stand-ins: the loss of the
+        expression networks stayed at log K), so networks trained without pretrained weights
+        use it; the published layout, without it, is the one VGG-Face weights load into.
 
     Returns
     -------
@@ -260,7 +272,7 @@ def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
     if name in ("vggface", "vggface_bu3dfe", "vggface_gru"):
         fc = {"vggface": (_VGG_FC, _VGG_FC), "vggface_bu3dfe": _BU3DFE_FC, "vggface_gru": (_VGG_FC,)}[name]
         fc = fc if name == "vggface_bu3dfe" else tuple(_scaled(size, width) for size in fc)
-        backbone, features = _vgg_backbone(input_size, width, fc, dropout)
+        backbone, features = _vgg_backbone(input_size, width, fc, dropout, batch_norm)
         if name == "vggface_bu3dfe":
             backbone.features.requires_grad_(False)  # Sec. 6.2.2.2: only the FC layers learn
     elif name == "alexnet":

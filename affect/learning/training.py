@@ -22,7 +22,7 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -118,18 +118,20 @@ class AffectModule(pl.LightningModule):
         VGG-FACE-GRU's landmark input.
     pretrained : str
         Where the starting weights came from (recorded in checkpoints; :func:`fit` loads them).
+    batch_norm : bool
+        VGG networks with batch normalisation, as :func:`fit` builds them to train from scratch.
     """
 
     def __init__(self, network: str, task: str, sizes: dict, classes: Sequence[str] | None = None,
                  loss_weights: Sequence[float] | None = None, landmarks: bool = False,
-                 pretrained: str = "from scratch"):
+                 pretrained: str = "from scratch", batch_norm: bool = False):
         super().__init__()
         self.save_hyperparameters()
         self.sizes = TrainingSizes(**sizes)
         self.network = build_network(
             network, task, input_size=input_size(network, self.sizes), width=self.sizes.width,
             n_classes=len(classes) if classes else None, hidden_size=self.sizes.gru_hidden,
-            num_layers=self.sizes.gru_layers, landmarks=landmarks)
+            num_layers=self.sizes.gru_layers, landmarks=landmarks, batch_norm=batch_norm)
         self.recurrent = network in RECURRENT
         self.register_buffer("class_weights", None if loss_weights is None
                              else torch.tensor(loss_weights, dtype=torch.float32))
@@ -216,9 +218,13 @@ def make_loader(faces: PreparedFaces, network: str, task: str, classes: Sequence
                       drop_last=train and len(dataset) > batch, persistent_workers=sizes.num_workers > 0)
 
 
+def _saved_hparams(path: str | os.PathLike) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+
+
 def check_checkpoint(path: str | os.PathLike, network: str, task: str, classes: Sequence[str] | None) -> None:
     """Raise a one-line ValueError if a checkpoint holds another network, task or class list."""
-    saved = torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    saved = _saved_hparams(path)
     theirs = (saved.get("network"), saved.get("task"), list(saved.get("classes") or []))
     ours = (network, task, list(classes or []))
     if theirs != ours:
@@ -281,7 +287,11 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
     if task == "expression" and weighted_loss:
         labels = FrameDataset(train, task, classes, transforms.to_network_input()).values
         weights_of_classes = class_weights(labels, len(classes)).tolist()
-    module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks)
+    # From scratch, VGG networks get batch normalisation (build_network); a fine-tuned run
+    # keeps the layout of the checkpoint it starts from.
+    batch_norm = weights is None if initial is None else _saved_hparams(initial).get("batch_norm", False)
+    module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks,
+                          batch_norm=batch_norm)
     if weights is not None:
         module.hparams["pretrained"] = load_pretrained(module.network, weights).source
     if initial is not None:
@@ -294,8 +304,9 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
         check_checkpoint(last, network, task, classes)
     loaders = [make_loader(faces, network, task, classes, sizes, train=is_train, augment=augment and is_train,
                            seed=seed, landmarks=landmarks) for faces, is_train in ((train, True), (val, False))]
+    epochs = max(sizes.max_epochs, math.ceil(sizes.min_steps / max(1, len(loaders[0]))))
     with _quiet(progress):
-        trainer = _trainer(run_dir, sizes, device, progress, callbacks)
+        trainer = _trainer(run_dir, replace(sizes, max_epochs=epochs), device, progress, callbacks)
         try:
             trainer.fit(module, *loaders, ckpt_path=last if last.is_file() else None)
         finally:
@@ -332,7 +343,8 @@ def _trainer(run_dir: Path, sizes: TrainingSizes, device: str, progress: bool,
     stop = EarlyStopping(monitor="val_score", mode="max", patience=sizes.patience)
     attempt = len(list((run_dir / "logs").glob("*/")))  # a resumed run logs beside the killed one
     return pl.Trainer(
-        default_root_dir=run_dir, max_epochs=sizes.max_epochs, accelerator=_accelerator(device),
+        default_root_dir=run_dir, max_epochs=sizes.max_epochs, min_steps=sizes.min_steps,
+        accelerator=_accelerator(device),
         devices="auto", deterministic=True, logger=CSVLogger(run_dir, name="logs", version=str(attempt)),
         callbacks=[checkpoints, stop, *callbacks], enable_progress_bar=progress,
         enable_model_summary=progress, log_every_n_steps=1, num_sanity_val_steps=0)

@@ -153,3 +153,23 @@ def test_fine_tuning_starts_from_another_runs_weights_and_refuses_another_networ
     with pytest.raises(ValueError, match="checkpoint of vggface/va, not alexnet/va"):
         fit("alexnet", "va", toy_faces(tmp_path, 32, size=64), toy_faces(tmp_path, 16, size=64, seed=1),
             replace(sizes, input_size=64), tmp_path / "other", initial=best)
+
+
+def test_a_small_training_set_takes_at_least_min_steps(tmp_path, tiny_sizes, toy_faces):
+    train, val = toy_faces(tmp_path, 32, seed=0), toy_faces(tmp_path, 16, seed=1)
+    sizes = replace(tiny_sizes, max_epochs=1, patience=1, min_steps=3 * (32 // tiny_sizes.batch_size))
+    fit("vggface", "va", train, val, sizes, tmp_path / "run", seed=0)
+    assert len(_curves(tmp_path / "run")) == 3  # three epochs, not max_epochs' one
+
+
+def test_from_scratch_vgg_networks_have_batch_norm_and_pretrained_ones_do_not(tmp_path, tiny_sizes, toy_faces):
+    from affect.learning.networks import build_network
+
+    plain = build_network("vggface", "va", input_size=32, width=0.0625)
+    normed = build_network("vggface", "va", input_size=32, width=0.0625, batch_norm=True)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    norms = [m for m in normed.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 13 and all(torch.all(m.weight == 1) and torch.all(m.running_var == 1) for m in norms)
+    train, val = toy_faces(tmp_path, 32, seed=0), toy_faces(tmp_path, 16, seed=1)
+    module = fit("vggface", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run", seed=0)
+    assert module.hparams.batch_norm
