@@ -225,7 +225,8 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     -------
     The manifest rows of this plan (:data:`MANIFEST_COLUMNS`), in plan order (with
     ``shard_set``: the rows of those shards). ``attrs``: ``failed``, ``skipped_sources`` and
-    ``worker_seconds`` (the shards' run times summed over workers).
+    ``worker_seconds`` (the shards' run times summed over workers) and ``worker_cpu_seconds``
+    (their processes' CPU time: less than the run time where other jobs share the cores).
     """
     missing = set(PLAN_COLUMNS) - set(plan.columns)
     if missing:
@@ -274,12 +275,13 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
              for shard, shard_digest in pending)
 
     bar = _progress_bar(int(selected.sum()), done_jobs, progress)
-    failed, worker_seconds = 0, 0.0
+    failed, worker_seconds, worker_cpu_seconds = 0, 0.0, 0.0
     try:
         runs = run_shards(tasks, augmenter, engine=engine, jobs=int(jobs), scheduler=scheduler) if pending else ()
         for result in runs:
             failed += result.failed
             worker_seconds += result.seconds
+            worker_cpu_seconds += result.cpu_seconds
             bar.update(result.jobs)
     finally:
         bar.close()
@@ -309,6 +311,7 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     ours.attrs["failed"] = failed
     ours.attrs["skipped_sources"] = n_skipped
     ours.attrs["worker_seconds"] = worker_seconds
+    ours.attrs["worker_cpu_seconds"] = worker_cpu_seconds
     return ours
 
 
@@ -338,6 +341,7 @@ class ShardResult:
     failed: int
     skipped_sources: int
     seconds: float
+    cpu_seconds: float = 0.0  # CPU time of the worker process (all its threads) while it ran the shard
 
 
 def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every: int,
@@ -380,7 +384,7 @@ def _identity_sample(source: str, jobs: list[dict], seed: int, every: int) -> li
 
 def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
     """Run the pending jobs of one shard; every engine's task (idempotent, see :mod:`shards`)."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = Path(task.out)
     folder = shards.shard_folder(out, task.index)
     folder.mkdir(parents=True, exist_ok=True)
@@ -408,7 +412,8 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
         part.close()
     if not failed:
         shards.mark_done(folder, task.index, task.digest, len(done) + images, len(skipped))
-    return ShardResult(task.index, len(task.jobs), images, failed, len(skipped), time.perf_counter() - start)
+    return ShardResult(task.index, len(task.jobs), images, failed, len(skipped), time.perf_counter() - start,
+                       time.process_time() - cpu_start)
 
 
 def run_shards(tasks: Iterable[ShardTask], augmenter: Augmenter, *, engine: str, jobs: int,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from affect.augmentation.manifest import MANIFEST_COLUMNS
 from affect.augmentation.shards import SHARDS, shard_of
 
 #: Synthesized AffectNet images in the paper (Table 1: VA and basic expressions together).
@@ -105,51 +106,99 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
             "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
-def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6) -> dict:
-    """Where the time of one image goes, ms, measured in this process on a few photos.
+#: The calls of ``render_affect`` (:mod:`affect.face.reconstruction`, Sec. 4.3 and 4.4) that
+#: :func:`stage_costs` times one by one: stage name -> the module's functions it covers.
+SYNTHESIS_STAGES: dict[str, tuple[str, ...]] = {
+    "deform": ("deform",),                     # s_new = s_orig + delta_s
+    "render": ("_warp_mesh", "rasterize"),     # the deformed mesh's z-buffer and warp attributes
+    "warp_photo": ("_warped_colors",),         # each face pixel's colour from the photo (texture)
+    "inner_mouth": ("_paint_mouth",),          # teeth, tongue and cavity where the lips part
+    "blend": ("poisson_blend",),               # the Poisson seam
+}
 
-    Per photo: reading it, ``prepare`` (landmarks and 3DMM fit) and the source's identity
-    descriptor; per image: ``synthesize``, JPEG (quality 95) and PNG encoding, the atomic
-    file write and the output's identity descriptor. Medians; the first photo is a warm-up.
+
+def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6) -> dict:
+    """Where the time of one image goes: ms of CPU time of this thread, on a few photos.
+
+    Per photo (``_photo``): reading it, ``prepare`` (landmarks and 3DMM fit, texture) and the
+    source's identity descriptor. Per image: ``synthesize`` and, inside it, the calls of
+    :data:`SYNTHESIS_STAGES` (``synthesize_rest``: the rest of it, i.e. the projection, the affect
+    model's deformation, the per-photo cache lookup and copies); JPEG (quality 95) and PNG
+    encoding, the atomic file write, the manifest row, and the output's identity descriptor.
+    CPU time rather than wall time, so that other jobs on the machine barely change it; the
+    libraries run one thread each, as in a build's workers. Medians; the first photo is a warm-up.
     """
-    from affect.augmentation.build import _descriptor
+    import contextlib
+    from unittest import mock
+
+    import affect.face.reconstruction as reconstruction
+    from affect.augmentation.build import _descriptor, single_thread_libraries
+    from affect.augmentation.shards import PartAppender
     from affect.augmentation.targets import Target
     from affect.datasets import read_frame
     from affect.files import atomic_write
 
     times: dict[str, list[float]] = {key: [] for key in (
-        "read_photo", "prepare_photo", "identity_source_photo", "synthesize", "encode_jpg", "encode_png",
-        "write_file", "identity_output")}
+        "read_photo", "prepare_photo", "identity_source_photo", "synthesize", *SYNTHESIS_STAGES,
+        "synthesize_rest", "encode_jpg", "encode_png", "write_file", "manifest_row", "identity_output")}
+    inside = {stage: 0.0 for stage in SYNTHESIS_STAGES}  # CPU seconds of the current image's synthesis
 
     def timed(key, function, *args):
-        start = time.perf_counter()
+        start = time.thread_time()
         value = function(*args)
-        times[key].append(1000 * (time.perf_counter() - start))
+        times[key].append(1000 * (time.thread_time() - start))
         return value
 
-    done = 0
-    with tempfile.TemporaryDirectory() as scratch:
-        for source, group in jobs.groupby("source", sort=False):
-            if done > photos:
-                break
-            image = timed("read_photo", read_frame, source)
+    def counted(stage, function):
+        def call(*args, **kwargs):
+            start = time.thread_time()
             try:
-                state = timed("prepare_photo", augmenter.prepare, image, None)
-            except Exception:  # noqa: BLE001 - a stand-in photo without a detectable face
-                continue
-            timed("identity_source_photo", _descriptor, image, None)
-            for job in group.head(per_photo).to_dict("records"):
-                target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
-                output = timed("synthesize", augmenter.synthesize, state, target, 0)
-                encoded = {}
-                for key, name, options in (("encode_jpg", "JPEG", {"quality": 95}), ("encode_png", "PNG", {})):
-                    encoded[key] = timed(key, _encode, output, name, options)
-                timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
-                timed("identity_output", _descriptor, output, None)
-            if done == 0:  # warm-up photo
-                for values in times.values():
-                    values.clear()
-            done += 1
+                return function(*args, **kwargs)
+            finally:
+                inside[stage] += time.thread_time() - start
+        return call
+
+    restore = single_thread_libraries()
+    # The stages are timed by wrapping the functions render_affect looks up in its module (a
+    # profiler's view without a profiler's overhead on every other call).
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as patches:
+        for stage, names in SYNTHESIS_STAGES.items():
+            for name in names:
+                patches.enter_context(mock.patch.object(reconstruction, name,
+                                                        counted(stage, getattr(reconstruction, name))))
+        part = PartAppender(Path(scratch))
+        try:
+            done = 0
+            for source, group in jobs.groupby("source", sort=False):
+                if done > photos:
+                    break
+                image = timed("read_photo", read_frame, source)
+                try:
+                    state = timed("prepare_photo", augmenter.prepare, image, None)
+                except Exception:  # noqa: BLE001 - a stand-in photo without a detectable face
+                    continue
+                timed("identity_source_photo", _descriptor, image, None)
+                for job in group.head(per_photo).to_dict("records"):
+                    target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
+                    inside.update(dict.fromkeys(inside, 0.0))
+                    output = timed("synthesize", augmenter.synthesize, state, target, 0)
+                    for stage, seconds in inside.items():
+                        times[stage].append(1000 * seconds)
+                    times["synthesize_rest"].append(times["synthesize"][-1] - 1000 * sum(inside.values()))
+                    encoded = {}
+                    for key, name, options in (("encode_jpg", "JPEG", {"quality": 95}), ("encode_png", "PNG", {})):
+                        encoded[key] = timed(key, _encode, output, name, options)
+                    timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
+                    row = {column: job.get(column, "") for column in MANIFEST_COLUMNS} | {"identity_distance": 0.5}
+                    timed("manifest_row", part.append, [row])
+                    timed("identity_output", _descriptor, output, None)
+                if done == 0:  # warm-up photo
+                    for values in times.values():
+                        values.clear()
+                done += 1
+        finally:
+            part.close()
+            restore()
     return {key: round(float(np.median(values)), 2) for key, values in times.items() if values}
 
 
