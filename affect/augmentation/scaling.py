@@ -66,7 +66,9 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
     -------
     dict: ``runs`` (``<engine>_<workers>``: images, seconds, images_per_s, worker_seconds),
     ``images_per_s`` (the same key: the rate), ``speedup`` (2 workers over 1, per engine),
-    ``image_cost_s`` (core-seconds per image, from the serial run), ``bytes_per_image``.
+    ``image_cost_s`` (core-seconds per image, from the serial run's wall time), ``image_cpu_s``
+    (the serial run's CPU time per image: the cost on a core no other job shares),
+    ``bytes_per_image``. Each run records the 1-minute load average before and after it.
     """
     from affect.augmentation.build import SynthesizerAugmenter, build
 
@@ -79,19 +81,24 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
         results = {}
         for engine, workers in runs:
             out = Path(scratch) / f"{engine}_{workers}"
+            load = os.getloadavg()[0]
             start = time.perf_counter()
             manifest = build(jobs, augmenter, out, engine=engine, jobs=workers, seed=seed,
                              identity_every=identity_every, progress=False, skip_errors=True)
             seconds = time.perf_counter() - start
             sizes = [(out / name).stat().st_size for name in manifest["output"]]
             busy = float(manifest.attrs["worker_seconds"]) / workers
+            cpu = float(manifest.attrs.get("worker_cpu_seconds", 0.0))
             results[f"{engine}_{workers}"] = {
                 "images": len(manifest), "seconds": round(seconds, 3),
                 "images_per_s": round(len(manifest) / seconds, 2),
                 "worker_seconds": round(float(manifest.attrs["worker_seconds"]), 3),
+                # CPU time of the workers' processes per image: what one image costs a free core
+                "worker_cpu_ms_per_image": round(1000 * cpu / max(len(manifest), 1), 2),
                 # start-up (processes, model load), scheduling and the merge: wall time no worker was busy
                 "overhead_s": round(max(seconds - busy, 0.0), 3),
                 "bytes_per_image": int(np.mean(sizes)) if sizes else 0,
+                "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
             }
     rates = {key: entry["images_per_s"] for key, entry in results.items()}
     speedup = {engine: round(rates[f"{engine}_2"] / rates[f"{engine}_1"], 2)
@@ -101,6 +108,7 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
     return {"runs": results, "shards": n_shards, "shard_seconds": round(serial["worker_seconds"] / n_shards, 3),
             "images_per_s": rates, "speedup": speedup,
             "image_cost_s": round(serial["seconds"] / max(serial["images"], 1), 4),
+            "image_cpu_s": round(serial.get("worker_cpu_ms_per_image", 0.0) / 1000, 4),
             "bytes_per_image": serial["bytes_per_image"], "photos": int(jobs["source"].nunique()),
             "jobs": len(jobs), "identity_every": identity_every, "format": Path(jobs["output"].iloc[0]).suffix[1:],
             "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
@@ -307,6 +315,9 @@ def scale_benchmark(photos: int = 16, n_va: int = 12, *, identity_every: int = 5
     capacity = max(point["tasks_per_s"] for point in simulated["points"].values())
     measured["paper_estimate"] = paper_scale_estimate(measured["image_cost_s"], measured["bytes_per_image"],
                                                       tasks_per_s=capacity)
+    if measured.get("image_cpu_s"):  # the same on cores no other job shares
+        measured["paper_estimate_cpu"] = paper_scale_estimate(measured["image_cpu_s"], measured["bytes_per_image"],
+                                                              tasks_per_s=capacity)
     return measured
 
 
@@ -320,19 +331,30 @@ def scale_markdown(scale: dict) -> list[str]:
              f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores, load "
              f"average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds include "
              "each spawned worker's first photo (numba cache and dlib models load, about 3 s).", "",
-             "| engine_workers | images | seconds | images/s | worker seconds | start-up and coordination s |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| engine_workers | images | seconds | images/s | worker seconds | worker CPU ms/image | "
+             "start-up and coordination s | load before, after |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    nan = float("nan")
     for key, run in scale["runs"].items():
         lines.append(f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | "
-                     f"{run['worker_seconds']:.1f} | {run.get('overhead_s', float('nan')):.1f} |")
+                     f"{run['worker_seconds']:.1f} | {run.get('worker_cpu_ms_per_image', nan):.1f} | "
+                     f"{run.get('overhead_s', nan):.1f} | {run.get('load_before', nan):.1f}, "
+                     f"{run.get('load_after', nan):.1f} |")
+    cpu = f" ({1000 * scale['image_cpu_s']:.1f} ms of CPU time)" if scale.get("image_cpu_s") else ""
     lines += ["", "Speedup from 1 to 2 workers: " + ", ".join(f"{k} {v:.2f} x" for k, v in scale["speedup"].items())
-              + f". One image costs {1000 * scale['image_cost_s']:.0f} ms of one core (serial run), "
-              f"{scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
+              + f". One image costs {1000 * scale['image_cost_s']:.1f} ms of one core (serial run's wall time)"
+              f"{cpu}, {scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
     stages = scale.get("stages_ms")
     if stages:
-        lines += ["", "Where the time goes (ms, one process; `_photo` once per photo, the rest per image):", "",
-                  "| " + " | ".join(stages) + " |", "|" + "---:|" * len(stages),
-                  "| " + " | ".join(f"{value:.1f}" for value in stages.values()) + " |"]
+        per_photo = {k: v for k, v in stages.items() if k.endswith("_photo")}
+        per_image = {k: v for k, v in stages.items() if not k.endswith("_photo")}
+        lines += ["", "Where the time goes (ms of CPU time, one process, libraries on one thread; medians). "
+                  "Per photo:", "", "| " + " | ".join(per_photo) + " |", "|" + "---:|" * len(per_photo),
+                  "| " + " | ".join(f"{value:.1f}" for value in per_photo.values()) + " |", "",
+                  f"Per image (`synthesize` is the sum of {', '.join(f'`{k}`' for k in SYNTHESIS_STAGES)} and "
+                  "`synthesize_rest`):", "",
+                  "| " + " | ".join(per_image) + " |", "|" + "---:|" * len(per_image),
+                  "| " + " | ".join(f"{value:.2f}" for value in per_image.values()) + " |"]
     simulated = scale.get("simulated")
     if simulated:
         lines += ["", f"SIMULATED coordination (shard tasks that sleep {simulated['task_seconds']} s, "
@@ -349,6 +371,11 @@ def scale_markdown(scale: dict) -> list[str]:
                   f"core-hours: {hours} (in {estimate['n_shards']} shards of {estimate['shard_seconds']:g} s, "
                   f"handed out no faster than the simulated scheduler's best rate, {estimate['tasks_per_s']:g} "
                   f"tasks/s); {estimate['disk_gb']:g} GB of disk as JPEG."]
+    estimate = scale.get("paper_estimate_cpu")
+    if estimate:
+        hours = ", ".join(f"{h:g} h on {n} cores" for n, h in estimate["hours_on_cores"].items())
+        lines += ["", f"From the CPU time per image instead (cores no other job shares): "
+                  f"{estimate['core_hours']:g} core-hours: {hours}."]
     return lines
 
 
