@@ -164,6 +164,10 @@ class AffectSynthesizer:
             raise ValueError("landmarks: give one face's (68, 2) points for its reconstruction")
         return prepared.reconstruction
 
+    def forget_photos(self) -> None:
+        """Drop the reconstructions kept for reuse: the next call on any photo fits it again."""
+        self._cache.clear()
+
     def _prepare(self, image, landmarks) -> _Prepared | list[_Prepared]:
         if landmarks is not None and not isinstance(landmarks, (str, os.PathLike)):
             points = np.asarray(landmarks, dtype=np.float64)

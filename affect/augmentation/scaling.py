@@ -60,7 +60,8 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
 
     The synthesizer is warmed up first in this process on the whole plan (numba kernels, models,
     per-target caches), untimed; forked pool workers inherit that, while Dask's spawned workers
-    warm up inside their timed run (part of what a Dask run costs).
+    warm up inside their timed run (part of what a Dask run costs). The photos' fits are
+    forgotten before every run, so each run fits every photo once, as a real build does.
 
     Returns
     -------
@@ -81,6 +82,11 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
         results = {}
         for engine, workers in runs:
             out = Path(scratch) / f"{engine}_{workers}"
+            # Each run fits its photos, as a real build does: no fits kept from the warm-up or an
+            # earlier run (forked pool workers would inherit them).
+            forget = getattr(getattr(augmenter, "synthesizer", None), "forget_photos", None)
+            if callable(forget):
+                forget()
             load = os.getloadavg()[0]
             start = time.perf_counter()
             manifest = build(jobs, augmenter, out, engine=engine, jobs=workers, seed=seed,
