@@ -125,7 +125,7 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
 SYNTHESIS_STAGES: dict[str, tuple[str, ...]] = {
     "deform": ("deform",),                     # s_new = s_orig + delta_s
     "render": ("_warp_mesh", "rasterize"),     # the deformed mesh's z-buffer and warp attributes
-    "warp_photo": ("_warped_colors",),         # each face pixel's colour from the photo (texture)
+    "photo_warp": ("_warped_colors",),         # each face pixel's colour from the photo (texture)
     "inner_mouth": ("_paint_mouth",),          # teeth, tongue and cavity where the lips part
     "blend": ("poisson_blend",),               # the Poisson seam
 }
