@@ -135,6 +135,9 @@ def test_the_fit_is_made_once_per_photo_and_reused(synthesizer, affect_model, ph
     shifted[0, 0] ^= 1
     fresh.static(shifted, (0.5, 0.5))
     assert len(calls) == 3
+    fresh.forget_photos()  # a benchmark's fresh start: the next call fits again
+    fresh.static(photo, (0.5, 0.5))
+    assert len(calls) == 4
 
 
 @pytest.mark.slow  # fits the photo once (seconds)

@@ -23,7 +23,13 @@ from typing import Any
 import cloudpickle
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from affect.augmentation.build import ShardResult, ShardTask, _synthesizer_from_file, run_shard
+from affect.augmentation.build import (
+    ShardResult,
+    ShardTask,
+    _synthesizer_from_file,
+    run_shard,
+    single_thread_libraries,
+)
 
 PLUGIN = "affect-augmenter"
 #: Times a shard task is retried after an error (a worker's death counts separately, Dask's
@@ -40,12 +46,19 @@ class AugmenterPlugin(WorkerPlugin):
     def __init__(self, augmenter: Any):
         self.payload = cloudpickle.dumps(augmenter)
         self.augmenter = None
+        self.restore_threads = None
 
     def setup(self, worker) -> None:
+        # One thread per library pool while the plugin is on the worker (restored on teardown,
+        # for a shared cluster): a thread per core in every worker process would oversubscribe.
+        self.restore_threads = single_thread_libraries()
         self.augmenter = pickle.loads(self.payload)
 
     def teardown(self, worker) -> None:
         self.augmenter = None
+        if self.restore_threads is not None:
+            self.restore_threads()
+            self.restore_threads = None
         _synthesizer_from_file.cache_clear()  # the models an adapter from a file loaded in this worker
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from affect.augmentation.manifest import MANIFEST_COLUMNS
 from affect.augmentation.shards import SHARDS, shard_of
 
 #: Synthesized AffectNet images in the paper (Table 1: VA and basic expressions together).
@@ -59,13 +60,16 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
 
     The synthesizer is warmed up first in this process on the whole plan (numba kernels, models,
     per-target caches), untimed; forked pool workers inherit that, while Dask's spawned workers
-    warm up inside their timed run (part of what a Dask run costs).
+    warm up inside their timed run (part of what a Dask run costs). The photos' fits are
+    forgotten before every run, so each run fits every photo once, as a real build does.
 
     Returns
     -------
     dict: ``runs`` (``<engine>_<workers>``: images, seconds, images_per_s, worker_seconds),
     ``images_per_s`` (the same key: the rate), ``speedup`` (2 workers over 1, per engine),
-    ``image_cost_s`` (core-seconds per image, from the serial run), ``bytes_per_image``.
+    ``image_cost_s`` (core-seconds per image, from the serial run's wall time), ``image_cpu_s``
+    (the serial run's CPU time per image: the cost on a core no other job shares),
+    ``bytes_per_image``. Each run records the 1-minute load average before and after it.
     """
     from affect.augmentation.build import SynthesizerAugmenter, build
 
@@ -78,19 +82,29 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
         results = {}
         for engine, workers in runs:
             out = Path(scratch) / f"{engine}_{workers}"
+            # Each run fits its photos, as a real build does: no fits kept from the warm-up or an
+            # earlier run (forked pool workers would inherit them).
+            forget = getattr(getattr(augmenter, "synthesizer", None), "forget_photos", None)
+            if callable(forget):
+                forget()
+            load = os.getloadavg()[0]
             start = time.perf_counter()
             manifest = build(jobs, augmenter, out, engine=engine, jobs=workers, seed=seed,
                              identity_every=identity_every, progress=False, skip_errors=True)
             seconds = time.perf_counter() - start
             sizes = [(out / name).stat().st_size for name in manifest["output"]]
             busy = float(manifest.attrs["worker_seconds"]) / workers
+            cpu = float(manifest.attrs.get("worker_cpu_seconds", 0.0))
             results[f"{engine}_{workers}"] = {
                 "images": len(manifest), "seconds": round(seconds, 3),
                 "images_per_s": round(len(manifest) / seconds, 2),
                 "worker_seconds": round(float(manifest.attrs["worker_seconds"]), 3),
+                # CPU time of the workers' processes per image: what one image costs a free core
+                "worker_cpu_ms_per_image": round(1000 * cpu / max(len(manifest), 1), 2),
                 # start-up (processes, model load), scheduling and the merge: wall time no worker was busy
                 "overhead_s": round(max(seconds - busy, 0.0), 3),
                 "bytes_per_image": int(np.mean(sizes)) if sizes else 0,
+                "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
             }
     rates = {key: entry["images_per_s"] for key, entry in results.items()}
     speedup = {engine: round(rates[f"{engine}_2"] / rates[f"{engine}_1"], 2)
@@ -100,56 +114,105 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
     return {"runs": results, "shards": n_shards, "shard_seconds": round(serial["worker_seconds"] / n_shards, 3),
             "images_per_s": rates, "speedup": speedup,
             "image_cost_s": round(serial["seconds"] / max(serial["images"], 1), 4),
+            "image_cpu_s": round(serial.get("worker_cpu_ms_per_image", 0.0) / 1000, 4),
             "bytes_per_image": serial["bytes_per_image"], "photos": int(jobs["source"].nunique()),
             "jobs": len(jobs), "identity_every": identity_every, "format": Path(jobs["output"].iloc[0]).suffix[1:],
             "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
-def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6) -> dict:
-    """Where the time of one image goes, ms, measured in this process on a few photos.
+#: The calls of ``render_affect`` (:mod:`affect.face.reconstruction`, Sec. 4.3 and 4.4) that
+#: :func:`stage_costs` times one by one: stage name -> the module's functions it covers.
+SYNTHESIS_STAGES: dict[str, tuple[str, ...]] = {
+    "deform": ("deform",),                     # s_new = s_orig + delta_s
+    "render": ("_warp_mesh", "rasterize"),     # the deformed mesh's z-buffer and warp attributes
+    "photo_warp": ("_warped_colors",),         # each face pixel's colour from the photo (texture)
+    "inner_mouth": ("_paint_mouth",),          # teeth, tongue and cavity where the lips part
+    "blend": ("poisson_blend",),               # the Poisson seam
+}
 
-    Per photo: reading it, ``prepare`` (landmarks and 3DMM fit) and the source's identity
-    descriptor; per image: ``synthesize``, JPEG (quality 95) and PNG encoding, the atomic
-    file write and the output's identity descriptor. Medians; the first photo is a warm-up.
+
+def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6) -> dict:
+    """Where the time of one image goes: ms of CPU time of this thread, on a few photos.
+
+    Per photo (``_photo``): reading it, ``prepare`` (landmarks and 3DMM fit, texture) and the
+    source's identity descriptor. Per image: ``synthesize`` and, inside it, the calls of
+    :data:`SYNTHESIS_STAGES` (``synthesize_rest``: the rest of it, i.e. the projection, the affect
+    model's deformation, the per-photo cache lookup and copies); JPEG (quality 95) and PNG
+    encoding, the atomic file write, the manifest row, and the output's identity descriptor.
+    CPU time rather than wall time, so that other jobs on the machine barely change it; the
+    libraries run one thread each, as in a build's workers. Medians; the first photo is a warm-up.
     """
-    from affect.augmentation.build import _descriptor
+    import contextlib
+    from unittest import mock
+
+    import affect.face.reconstruction as reconstruction
+    from affect.augmentation.build import _descriptor, single_thread_libraries
+    from affect.augmentation.shards import PartAppender
     from affect.augmentation.targets import Target
     from affect.datasets import read_frame
     from affect.files import atomic_write
 
     times: dict[str, list[float]] = {key: [] for key in (
-        "read_photo", "prepare_photo", "identity_source_photo", "synthesize", "encode_jpg", "encode_png",
-        "write_file", "identity_output")}
+        "read_photo", "prepare_photo", "identity_source_photo", "synthesize", *SYNTHESIS_STAGES,
+        "synthesize_rest", "encode_jpg", "encode_png", "write_file", "manifest_row", "identity_output")}
+    inside = {stage: 0.0 for stage in SYNTHESIS_STAGES}  # CPU seconds of the current image's synthesis
 
     def timed(key, function, *args):
-        start = time.perf_counter()
+        start = time.thread_time()
         value = function(*args)
-        times[key].append(1000 * (time.perf_counter() - start))
+        times[key].append(1000 * (time.thread_time() - start))
         return value
 
-    done = 0
-    with tempfile.TemporaryDirectory() as scratch:
-        for source, group in jobs.groupby("source", sort=False):
-            if done > photos:
-                break
-            image = timed("read_photo", read_frame, source)
+    def counted(stage, function):
+        def call(*args, **kwargs):
+            start = time.thread_time()
             try:
-                state = timed("prepare_photo", augmenter.prepare, image, None)
-            except Exception:  # noqa: BLE001 - a stand-in photo without a detectable face
-                continue
-            timed("identity_source_photo", _descriptor, image, None)
-            for job in group.head(per_photo).to_dict("records"):
-                target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
-                output = timed("synthesize", augmenter.synthesize, state, target, 0)
-                encoded = {}
-                for key, name, options in (("encode_jpg", "JPEG", {"quality": 95}), ("encode_png", "PNG", {})):
-                    encoded[key] = timed(key, _encode, output, name, options)
-                timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
-                timed("identity_output", _descriptor, output, None)
-            if done == 0:  # warm-up photo
-                for values in times.values():
-                    values.clear()
-            done += 1
+                return function(*args, **kwargs)
+            finally:
+                inside[stage] += time.thread_time() - start
+        return call
+
+    restore = single_thread_libraries()
+    # The stages are timed by wrapping the functions render_affect looks up in its module (a
+    # profiler's view without a profiler's overhead on every other call).
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as patches:
+        for stage, names in SYNTHESIS_STAGES.items():
+            for name in names:
+                patches.enter_context(mock.patch.object(reconstruction, name,
+                                                        counted(stage, getattr(reconstruction, name))))
+        part = PartAppender(Path(scratch))
+        try:
+            done = 0
+            for source, group in jobs.groupby("source", sort=False):
+                if done > photos:
+                    break
+                image = timed("read_photo", read_frame, source)
+                try:
+                    state = timed("prepare_photo", augmenter.prepare, image, None)
+                except Exception:  # noqa: BLE001 - a stand-in photo without a detectable face
+                    continue
+                timed("identity_source_photo", _descriptor, image, None)
+                for job in group.head(per_photo).to_dict("records"):
+                    target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
+                    inside.update(dict.fromkeys(inside, 0.0))
+                    output = timed("synthesize", augmenter.synthesize, state, target, 0)
+                    for stage, seconds in inside.items():
+                        times[stage].append(1000 * seconds)
+                    times["synthesize_rest"].append(times["synthesize"][-1] - 1000 * sum(inside.values()))
+                    encoded = {}
+                    for key, name, options in (("encode_jpg", "JPEG", {"quality": 95}), ("encode_png", "PNG", {})):
+                        encoded[key] = timed(key, _encode, output, name, options)
+                    timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
+                    row = {column: job.get(column, "") for column in MANIFEST_COLUMNS} | {"identity_distance": 0.5}
+                    timed("manifest_row", part.append, [row])
+                    timed("identity_output", _descriptor, output, None)
+                if done == 0:  # warm-up photo
+                    for values in times.values():
+                        values.clear()
+                done += 1
+        finally:
+            part.close()
+            restore()
     return {key: round(float(np.median(values)), 2) for key, values in times.items() if values}
 
 
@@ -258,6 +321,9 @@ def scale_benchmark(photos: int = 16, n_va: int = 12, *, identity_every: int = 5
     capacity = max(point["tasks_per_s"] for point in simulated["points"].values())
     measured["paper_estimate"] = paper_scale_estimate(measured["image_cost_s"], measured["bytes_per_image"],
                                                       tasks_per_s=capacity)
+    if measured.get("image_cpu_s"):  # the same on cores no other job shares
+        measured["paper_estimate_cpu"] = paper_scale_estimate(measured["image_cpu_s"], measured["bytes_per_image"],
+                                                              tasks_per_s=capacity)
     return measured
 
 
@@ -271,19 +337,30 @@ def scale_markdown(scale: dict) -> list[str]:
              f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores, load "
              f"average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds include "
              "each spawned worker's first photo (numba cache and dlib models load, about 3 s).", "",
-             "| engine_workers | images | seconds | images/s | worker seconds | start-up and coordination s |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| engine_workers | images | seconds | images/s | worker seconds | worker CPU ms/image | "
+             "start-up and coordination s | load before, after |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    nan = float("nan")
     for key, run in scale["runs"].items():
         lines.append(f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | "
-                     f"{run['worker_seconds']:.1f} | {run.get('overhead_s', float('nan')):.1f} |")
+                     f"{run['worker_seconds']:.1f} | {run.get('worker_cpu_ms_per_image', nan):.1f} | "
+                     f"{run.get('overhead_s', nan):.1f} | {run.get('load_before', nan):.1f}, "
+                     f"{run.get('load_after', nan):.1f} |")
+    cpu = f" ({1000 * scale['image_cpu_s']:.1f} ms of CPU time)" if scale.get("image_cpu_s") else ""
     lines += ["", "Speedup from 1 to 2 workers: " + ", ".join(f"{k} {v:.2f} x" for k, v in scale["speedup"].items())
-              + f". One image costs {1000 * scale['image_cost_s']:.0f} ms of one core (serial run), "
-              f"{scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
+              + f". One image costs {1000 * scale['image_cost_s']:.1f} ms of one core (serial run's wall time)"
+              f"{cpu}, {scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
     stages = scale.get("stages_ms")
     if stages:
-        lines += ["", "Where the time goes (ms, one process; `_photo` once per photo, the rest per image):", "",
-                  "| " + " | ".join(stages) + " |", "|" + "---:|" * len(stages),
-                  "| " + " | ".join(f"{value:.1f}" for value in stages.values()) + " |"]
+        per_photo = {k: v for k, v in stages.items() if k.endswith("_photo")}
+        per_image = {k: v for k, v in stages.items() if not k.endswith("_photo")}
+        lines += ["", "Where the time goes (ms of CPU time, one process, libraries on one thread; medians). "
+                  "Per photo:", "", "| " + " | ".join(per_photo) + " |", "|" + "---:|" * len(per_photo),
+                  "| " + " | ".join(f"{value:.1f}" for value in per_photo.values()) + " |", "",
+                  f"Per image (`synthesize` is the sum of {', '.join(f'`{k}`' for k in SYNTHESIS_STAGES)} and "
+                  "`synthesize_rest`):", "",
+                  "| " + " | ".join(per_image) + " |", "|" + "---:|" * len(per_image),
+                  "| " + " | ".join(f"{value:.2f}" for value in per_image.values()) + " |"]
     simulated = scale.get("simulated")
     if simulated:
         lines += ["", f"SIMULATED coordination (shard tasks that sleep {simulated['task_seconds']} s, "
@@ -300,6 +377,11 @@ def scale_markdown(scale: dict) -> list[str]:
                   f"core-hours: {hours} (in {estimate['n_shards']} shards of {estimate['shard_seconds']:g} s, "
                   f"handed out no faster than the simulated scheduler's best rate, {estimate['tasks_per_s']:g} "
                   f"tasks/s); {estimate['disk_gb']:g} GB of disk as JPEG."]
+    estimate = scale.get("paper_estimate_cpu")
+    if estimate:
+        hours = ", ".join(f"{h:g} h on {n} cores" for n, h in estimate["hours_on_cores"].items())
+        lines += ["", f"From the CPU time per image instead (cores no other job shares): "
+                  f"{estimate['core_hours']:g} core-hours: {hours}."]
     return lines
 
 

@@ -277,18 +277,22 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     mesh = _warp_mesh(reconstruction, vertices)
     rendered = rasterize(*mesh, image.shape[:2], clip=False)
     pasted = image.copy()
-    rows, cols = np.nonzero(rendered.mask)
+    # Face pixels as row-major flat indices (flat gathers and scatters are 2-4 times faster than
+    # indexing by row and column arrays), and their rows and columns.
+    at = np.flatnonzero(rendered.mask)
+    rows, cols = np.divmod(at, image.shape[1])
     colors, moved = _warped_colors(image, reconstruction, rendered.image, rows, cols)
-    painted = _paint_mouth(reconstruction, shape, vertices, rendered.triangle_index[rows, cols], rows, cols, colors)
-    pasted[rows, cols] = colors
+    painted = _paint_mouth(reconstruction, shape, vertices, rendered.triangle_index.reshape(-1)[at], rows, cols,
+                           colors)
+    pasted.reshape(-1, 3)[at] = colors
     still = rendered.mask.copy()
-    still[rows[moved | painted], cols[moved | painted]] = False
+    still.reshape(-1)[at[moved | painted]] = False
     result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
                             seam_width=SEAM_WIDTH * _face_size(rendered.mask), edge_contrast=SEAM_EDGE_CONTRAST)
               if blend else pasted)
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
     inner_mouth = np.zeros_like(rendered.mask)
-    inner_mouth[rows[painted], cols[painted]] = True
+    inner_mouth.reshape(-1)[at[painted]] = True
     return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still,
                         inner_mouth=inner_mouth)
 
@@ -458,7 +462,7 @@ def _warped_colors(image: np.ndarray, reconstruction: Reconstruction, attributes
     moved = np.empty(len(rows), np.bool_)
     hidden = np.empty(len(rows), np.bool_)
     _sources(attributes, rows, cols, depth, tolerance, *TAPER_PX, x, y, moved, hidden)
-    samples = image[rows, cols]
+    samples = image.reshape(-1, 3).take(rows * image.shape[1] + cols, axis=0)  # image[rows, cols], faster
     if moved.any():  # the rest are the photo's own pixels: no resampling
         samples[moved] = _sample(image, x[moved], y[moved])
     if hidden.any():

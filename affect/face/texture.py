@@ -9,6 +9,7 @@ visible neighbours along mesh edges.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +76,26 @@ def _bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return samples.reshape(-1, 3)[:n_points]
 
 
+# Adjacency matrices of the meshes seen (at most a few), by the triangles' content.
+_ADJACENCY: dict[tuple, scipy.sparse.csr_matrix] = {}
+
+
 def _vertex_adjacency(triangles: np.ndarray, n_vertices: int) -> scipy.sparse.csr_matrix:
-    """Symmetric 0/1 vertex adjacency along triangle edges."""
+    """Symmetric 0/1 vertex adjacency along triangle edges (shared: read it, do not change it).
+
+    Built once per mesh, keyed by the triangles' content (0.3 ms to hash against 3 ms to
+    build): every photo fitted with one face model fills its texture over the same mesh, twice.
+    """
+    triangles = np.ascontiguousarray(triangles)
+    key = (hashlib.sha1(triangles).hexdigest(), triangles.shape, str(triangles.dtype), int(n_vertices))
+    if key not in _ADJACENCY:
+        if len(_ADJACENCY) >= 4:
+            _ADJACENCY.pop(next(iter(_ADJACENCY)))
+        _ADJACENCY[key] = _build_adjacency(triangles, n_vertices)
+    return _ADJACENCY[key]
+
+
+def _build_adjacency(triangles: np.ndarray, n_vertices: int) -> scipy.sparse.csr_matrix:
     edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
     rows = np.concatenate([edges[:, 0], edges[:, 1]])
     cols = np.concatenate([edges[:, 1], edges[:, 0]])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import pytest
+from augmentation_fakes import TintAugmenter, neutral_frame
 
+from affect import augmentation as aug
 from affect.augmentation import scaling
+from affect.augmentation.build import single_thread_libraries
 
 
 def test_paper_scale_estimate_divides_the_core_hours_by_busy_cores_and_scheduler_limit():
@@ -35,6 +39,42 @@ def test_scale_report_and_plot_name_the_simulated_part(tmp_path):
                            "points": {"8": {"wall_s": 1.1, "ideal_s": 1.0, "efficiency": 0.9}},
                            "predicted_images_per_s": {"8": 72.0}},
              "paper_estimate": scaling.paper_scale_estimate(0.1, 2048, tasks_per_s=100.0)}
+    scale["runs"]["pool_2"] |= {"worker_cpu_ms_per_image": 42.5, "load_before": 2.5, "load_after": 3.25}
+    scale["image_cpu_s"] = 0.05
+    scale["stages_ms"] = {"prepare_photo": 40.0, "synthesize": 9.0, "blend": 3.0, "synthesize_rest": 6.0}
+    scale["paper_estimate_cpu"] = scaling.paper_scale_estimate(0.05, 2048, tasks_per_s=100.0)
     text = "\n".join(scaling.scale_markdown(scale))
-    assert "pool_2 | 10 | 0.5 | 20.0" in text and "SIMULATED" in text and "2,476,235" in text
+    assert "pool_2 | 10 | 0.5 | 20.0 | 1.0 | 42.5 |" in text and "2.5, 3.2 |" in text
+    assert "SIMULATED" in text and "2,476,235" in text and "(50.0 ms of CPU time)" in text
+    assert "| prepare_photo |" in text and "| synthesize | blend | synthesize_rest |" in text
+    assert "From the CPU time per image instead" in text
     assert scaling.plot_scale(scale, tmp_path / "scale.png").stat().st_size > 1000
+
+
+def test_stage_costs_split_the_synthesis_and_leave_the_face_functions_as_they_were(tmp_path):
+    import affect.face.reconstruction as reconstruction
+
+    blend = reconstruction.poisson_blend
+    jobs = aug.plan(neutral_frame(tmp_path, per_subject=1), "expression")
+    stages = scaling.stage_costs(jobs, TintAugmenter(), photos=2, per_photo=3)
+    assert reconstruction.poisson_blend is blend
+    assert {"prepare_photo", "synthesize", "synthesize_rest", "encode_jpg", "write_file", "manifest_row"} <= set(stages)
+    assert set(scaling.SYNTHESIS_STAGES) <= set(stages)
+    assert all(value >= 0 for value in stages.values())
+    # The fake calls none of render_affect's steps: its whole synthesis is the rest.
+    assert sum(stages[stage] for stage in scaling.SYNTHESIS_STAGES) == 0
+    assert stages["synthesize_rest"] == pytest.approx(stages["synthesize"], abs=0.02)
+
+
+def test_single_thread_libraries_restores_the_callers_settings():
+    before = cv2.getNumThreads()
+    restore = single_thread_libraries()
+    assert cv2.getNumThreads() == 1
+    restore()
+    assert cv2.getNumThreads() == before
+
+
+def test_build_reports_the_workers_cpu_time(tmp_path):
+    jobs = aug.plan(neutral_frame(tmp_path, per_subject=1), "expression")
+    manifest = aug.build(jobs, TintAugmenter(), tmp_path / "out", progress=False)
+    assert 0 < manifest.attrs["worker_cpu_seconds"] < 60

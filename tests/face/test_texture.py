@@ -112,3 +112,14 @@ def test_texture_round_trips_through_npz(tmp_path):
     loaded = load_texture(tmp_path / "t.npz")
     np.testing.assert_array_equal(loaded.colors, texture.colors)
     np.testing.assert_array_equal(loaded.visible, texture.visible)
+
+
+def test_vertex_adjacency_is_built_once_per_mesh():
+    from affect.face import texture
+
+    triangles = np.array([[0, 1, 2], [1, 3, 2]])
+    first = texture._vertex_adjacency(triangles, 4)
+    assert texture._vertex_adjacency(triangles.copy(), 4) is first  # same content, same matrix
+    other = texture._vertex_adjacency(np.array([[0, 1, 3]]), 4)
+    assert other is not first and other.nnz == 6
+    np.testing.assert_array_equal(first.toarray(), [[0, 1, 1, 0], [1, 0, 1, 1], [1, 1, 0, 1], [0, 1, 1, 0]])
