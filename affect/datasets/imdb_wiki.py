@@ -123,7 +123,7 @@ def _read_part(collector: Collector, folder: Path, part: str, decode: bool, min_
                    else _text(columns["name"][i]))
         collector.add(str(path), subject=subject, age=float(age), age_low=float(age), age_high=float(age),
                       gender=None if math.isnan(gender) else ("male" if gender == 1 else "female"),
-                      box=tuple(box), face_score=score, part=part)
+                      box=tuple(float(v) for v in box), face_score=score, part=part)
 
 
 def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False,
@@ -224,7 +224,7 @@ def write_layout(root: str | os.PathLike, records: Sequence[AgeSample], *, part:
     if not records:
         raise ValueError("records: empty")
     folder = Path(root) / f"{part}_crop"
-    rows = []
+    rows, ids = [], {}
     for i, sample in enumerate(records):
         if not 0 <= sample.age <= 100:
             raise ValueError(f"records[{i}].age: {sample.age} is outside 0 to 100")
@@ -234,7 +234,8 @@ def write_layout(root: str | os.PathLike, records: Sequence[AgeSample], *, part:
         rows.append({"dob": _matlab_dob(birth), "photo_taken": photo_taken, "full_path": relative,
                      "gender": {"female": 0.0, "male": 1.0}.get(sample.gender, math.nan),
                      "name": sample.subject, "face_location": np.array(sample.box),
-                     "face_score": 4.0, "second_face_score": math.nan, "celeb_id": i})
+                     "face_score": 4.0, "second_face_score": math.nan,
+                     "celeb_id": ids.setdefault(sample.subject, len(ids) + 1)})  # 1-based, one per person
     defaults = {"dob": _matlab_dob(dt.date(1980, 3, 1)), "photo_taken": photo_taken, "full_path": "99/missing.jpg",
                 "gender": math.nan, "name": "", "face_location": np.array([1.0, 1.0, 2.0, 2.0]),
                 "face_score": 4.0, "second_face_score": math.nan, "celeb_id": 0}

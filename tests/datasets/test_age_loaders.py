@@ -109,7 +109,7 @@ def test_imdb_wiki_writer_round_trips_ages_boxes_and_the_imdb_ids(tmp_path: Path
     frame = load("imdb_wiki", tmp_path, "imdb")
     assert frame["age"].tolist() == [0.0, 37.0, 100.0]
     assert frame["gender"].tolist() == ["male", None, "female"]
-    assert frame["subject"].tolist() == ["0", "1", "2"]  # IMDB: the celeb_id
+    assert frame["subject"].tolist() == ["1", "2", "3"]  # IMDB: the celeb_id, one per person
     assert frame["part"].eq("imdb").all() and frame["box"].iloc[1] == (2.0, 3.0, 15.0, 16.0)
     assert frame.attrs["report"].excluded == {"no face (face_score -inf)": 1}
 
