@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from affect.datasets.common import Collector, DatasetFormatError, check_image, check_root, check_split, read_text
+from affect.datasets.common import Collector, DatasetFormatError, check_image, check_root, check_split
 from affect.datasets.imdb_wiki import AgeSample, with_object_gender
 from affect.image import write_image
 

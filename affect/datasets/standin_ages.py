@@ -19,6 +19,7 @@ are the ages drawn, not the appearance of real people.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import replace
@@ -74,6 +75,12 @@ def _square_crop(image: np.ndarray, box) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def _photo(scene, model: MorphableModel, crop) -> np.ndarray:
+    """Render a scene (when the writer asks for its pixels), cropped to ``crop`` if given."""
+    image = render_face(scene, model)[0]
+    return image if crop is None else _square_crop(image, crop)
+
+
 def write_age_proxy(root: str | os.PathLike, n_faces: int, *, seed: int = 0, image_size: int = 96,
                     model: MorphableModel | None = None) -> Path:
     """Write the stand-in IMDB-WIKI and Adience under ``root`` (``imdb_wiki/``, ``adience/``).
@@ -111,13 +118,12 @@ def write_age_proxy(root: str | os.PathLike, n_faces: int, *, seed: int = 0, ima
         gender = ("female", "male")[int(rng.integers(2))]
         for _ in range(int(photos[s])):
             scene, box = _face(model, rng, identity, idiosyncrasy, int(ages[s]), image_size)
-            if parts[s] == "adience":
-                image = (lambda scene=scene, box=box: _square_crop(render_face(scene, model)[0], box))
+            crop = box if parts[s] == "adience" else None  # Adience holds the face crop itself
+            if crop is not None:
                 side = max(box[2] - box[0], box[3] - box[1])
                 box = (0.0, 0.0, side, side)
-            else:
-                image = (lambda scene=scene: render_face(scene, model)[0])
-            records[str(parts[s])].append(AgeSample(image, f"p{s + 1:05d}", int(ages[s]), box, gender))
+            records[str(parts[s])].append(AgeSample(functools.partial(_photo, scene, model, crop),
+                                                    f"p{s + 1:05d}", int(ages[s]), box, gender))
     root = Path(root)
     for part in ("imdb", "wiki"):
         imdb_wiki.write_layout(root / "imdb_wiki", records[part], part=part)

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from affect.datasets import AGE_NAMES, DatasetFormatError, load
-from affect.datasets import adience, imdb_wiki
+from affect.datasets import AGE_NAMES, DatasetFormatError, adience, imdb_wiki, load
 
 SIZE = 8
 
