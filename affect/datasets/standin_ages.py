@@ -63,12 +63,17 @@ def _face(model: MorphableModel, rng: np.random.Generator, identity: np.ndarray,
     return scene, (*points.min(axis=0), *points.max(axis=0))
 
 
+#: Side of an Adience stand-in crop over its face box: the release's crops show the head around
+#: the face (the age estimator's context, :data:`affect.learning.age_estimator.CONTEXT`).
+_ADIENCE_CONTEXT = 1.6
+
+
 def _square_crop(image: np.ndarray, box) -> np.ndarray:
-    """The square of side max(box) around the box centre: Adience's face crop."""
+    """The square around the box centre, :data:`_ADIENCE_CONTEXT` times its larger side: Adience's crop."""
     import cv2
 
     x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1)
+    side = _ADIENCE_CONTEXT * max(x2 - x1, y2 - y1)
     left, top = (x1 + x2 - side) / 2, (y1 + y2 - side) / 2
     size = int(round(side))
     matrix = np.array([[1.0, 0.0, -left], [0.0, 1.0, -top]])
@@ -120,8 +125,8 @@ def write_age_proxy(root: str | os.PathLike, n_faces: int, *, seed: int = 0, ima
             scene, box = _face(model, rng, identity, idiosyncrasy, int(ages[s]), image_size)
             crop = box if parts[s] == "adience" else None  # Adience holds the face crop itself
             if crop is not None:
-                side = max(box[2] - box[0], box[3] - box[1])
-                box = (0.0, 0.0, side, side)
+                side = int(round(_ADIENCE_CONTEXT * max(box[2] - box[0], box[3] - box[1])))
+                box = (0.0, 0.0, float(side), float(side))
             records[str(parts[s])].append(AgeSample(functools.partial(_photo, scene, model, crop),
                                                     f"p{s + 1:05d}", int(ages[s]), box, gender))
     root = Path(root)
