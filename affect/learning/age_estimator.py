@@ -178,7 +178,8 @@ def read_estimator(run_dir: str | os.PathLike) -> AgeEstimator:
     path = Path(run_dir) / _RECORD
     if not path.is_file():
         raise ValueError(f"{path}: not found; train the age estimator first")
-    return AgeEstimator(**json.loads(path.read_text()))
+    # The folder it is read from, not the one it was trained in: a report folder may have moved.
+    return AgeEstimator(**{**json.loads(path.read_text()), "run_dir": str(Path(run_dir))})
 
 
 def box_frame(frame: pd.DataFrame) -> pd.DataFrame:
