@@ -5,9 +5,10 @@
 #   make test            the linter, then the test suite (unit tests plus a smoke run of every notebook)
 #   make lint            ruff on the package, tests and scripts (settings in pyproject.toml)
 #   make table-04        one notebook (here notebooks/04_*.ipynb)
+#   make table-13        the age analysis (13 and 14 reuse the networks 02 to 09 trained; Sec. 6.5)
 #   make figures         redraw every figure from saved results, without recomputing
 #   make bench           timing benchmark of the synthesis engine -> reports/bench.{json,md}
-#   make data            write the stand-in databases for PROFILE under data/
+#   make data            write the stand-in databases (and the age stand-in) for PROFILE under data/
 #   make lab             JupyterLab on notebooks/ with the project's kernel
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

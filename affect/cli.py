@@ -460,15 +460,24 @@ def _add_synthesize(commands) -> None:
 
 # --- databases and augmentation (Sec. 5, 6.2) ------------------------------------------------
 
+AGES = "ages"  # `affect data proxy ages`: the stand-in IMDB-WIKI and Adience (Sec. 6.5)
+
+
 def _data_proxy(args: argparse.Namespace) -> None:
     from affect.datasets import NAMES
     from affect.datasets.standin import ensure_proxy
 
-    names = list(NAMES) if args.name == "all" else [args.name]
-    if not set(names) <= set(NAMES):
-        raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}")
+    names = [*NAMES, AGES] if args.name == "all" else [args.name]
+    if not set(names) <= {*NAMES, AGES}:
+        raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}, {AGES}")
     root = Path(args.root) if args.root else data_paths.database_root(names[0], "proxy", args.profile).parent
     for name in names:
+        if name == AGES:  # the age databases of Sec. 6.5, IMDB-WIKI and Adience, written together
+            from affect.datasets.standin_ages import ensure_age_proxy
+
+            print(f"{AGES} (imdb_wiki, adience): writing if absent ...", flush=True)
+            print(f"{ensure_age_proxy(root, args.profile, args.seed, overwrite=args.overwrite)}: ready")
+            continue
         existed = (root / name).exists()
         print(f"{name}: {'kept' if existed and not args.overwrite else 'writing'} ...", flush=True)
         path = ensure_proxy(name, root, args.profile, args.seed, scale=args.scale, overwrite=args.overwrite)
@@ -484,7 +493,7 @@ def _add_data(commands) -> None:
                                   "real database's folders, file names and annotation formats, with faces "
                                   "rendered from the kit's 3D face model. Sizes follow Table 1 times the "
                                   "profile's scale.")
-    parser.add_argument("name", help="database name, or 'all'")
+    parser.add_argument("name", help="database name, 'ages' (IMDB-WIKI and Adience, Sec. 6.5), or 'all'")
     parser.add_argument("--root", default=None,
                         help="parent folder (default: data/proxy-PROFILE, where the notebooks look)")
     _add_profile(parser, help="sizes: smoke (tens of images), default (up to a few thousand per "

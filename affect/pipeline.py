@@ -157,7 +157,7 @@ def reproduce(profile: str = "default", data_source: str = "proxy", seed: int = 
     Parameters are injected into each notebook's ``parameters`` cell: ``profile``,
     ``data_source``, ``seed``, ``device``, ``out_dir`` (the absolute report folder),
     ``reuse_results`` (redraw from saved results, used by ``make figures``) and, in the
-    notebooks of Tables 2 to 9, ``gallery_source`` (whose affect model synthesizes) and
+    notebooks of Tables 2 to 9, 13 and 14, ``gallery_source`` (whose affect model synthesizes) and
     ``weights`` (a user-held pretrained weight file; None trains from scratch). A notebook
     receives only the names its parameters cell declares.
     """

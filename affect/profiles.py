@@ -164,3 +164,58 @@ def data_scale(profile: Profile, database_size: int, name: str | None = None) ->
     if profile.data_max_per_database is None:
         return profile.data_scale
     return min(profile.data_scale, profile.data_max_per_database / database_size)
+
+
+@dataclass(frozen=True)
+class AgeEstimatorSizes:
+    """Sizes of the age estimator of Sec. 6.5 and of its stand-in training set.
+
+    Attributes
+    ----------
+    input_size : int
+        Crop side, px (networks.md 5: 64, yu4u's demo).
+    width : float
+        Width multiplier of WRN-16-8 (1.0: k = 8; 0.25: k = 2).
+    batch_size, max_epochs, patience : int
+    learning_rate : float
+        Adam's step size (yu4u's train.py offers Adam beside SGD).
+    standin_faces : int
+        Faces of the stand-in age database (IMDB, Adience and WIKI parts together).
+    image_size : int
+        Side of the stand-in photos, px.
+    """
+
+    input_size: int
+    width: float
+    batch_size: int
+    max_epochs: int
+    patience: int
+    learning_rate: float
+    standin_faces: int
+    image_size: int
+
+    def training(self) -> TrainingSizes:
+        """The :class:`TrainingSizes` that :func:`affect.learning.training.fit` takes."""
+        return TrainingSizes(input_size=self.input_size, sequence_input_size=self.input_size, width=self.width,
+                             sequence_length=1, gru_hidden=1, gru_layers=1, batch_size=self.batch_size,
+                             clips_per_batch=1, max_epochs=self.max_epochs, patience=self.patience,
+                             learning_rate=self.learning_rate)
+
+
+# paper: WRN-16-8 at 64 px, batch 32, 30 epochs (networks.md 5); the real IMDB-WIKI and Adience
+# are the user's. default: WRN-16-1 at 32 px on 1,200 stand-in faces, minutes on 2 CPU cores (k = 2
+# at 48 px trained at under 3 images per second there); smoke: the same network on 160 faces.
+AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {
+    "smoke": AgeEstimatorSizes(input_size=32, width=0.125, batch_size=32, max_epochs=4, patience=4,
+                               learning_rate=3e-3, standin_faces=160, image_size=64),
+    "default": AgeEstimatorSizes(input_size=32, width=0.125, batch_size=32, max_epochs=10, patience=4,
+                                 learning_rate=3e-3, standin_faces=1200, image_size=64),
+    "paper": AgeEstimatorSizes(input_size=64, width=1.0, batch_size=32, max_epochs=30, patience=30,
+                               learning_rate=1e-3, standin_faces=20000, image_size=128),
+}
+
+
+def age_estimator(name: str) -> AgeEstimatorSizes:
+    """The age estimator's sizes in profile ``name`` (Sec. 6.5)."""
+    get(name)  # validates the name
+    return AGE_ESTIMATOR[name]

@@ -74,6 +74,19 @@ def test_data_proxy_writes_a_stand_in_once_and_keeps_it(tmp_path, capsys):
     assert not list(tmp_path.glob(".*partial"))
 
 
+def test_data_proxy_ages_writes_the_stand_in_imdb_wiki_and_adience(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from affect import profiles
+    from affect.datasets import load
+
+    small = replace(profiles.AGE_ESTIMATOR["smoke"], standin_faces=30, image_size=32)
+    monkeypatch.setitem(profiles.AGE_ESTIMATOR, "smoke", small)
+    assert main(["data", "proxy", "ages", "--root", str(tmp_path), "--profile", "smoke"]) == 0
+    counts = [len(load("imdb_wiki", tmp_path / "imdb_wiki", "all")), len(load("adience", tmp_path / "adience"))]
+    assert sum(counts) == 30 and not list(tmp_path.glob(".*partial"))
+
+
 # --- output paths are checked before any work ----------------------------------------------
 
 class WorkStarted(RuntimeError):

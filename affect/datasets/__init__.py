@@ -1,4 +1,5 @@
-"""Loaders and stand-in writers for the affect databases of the paper (Sec. 5, Table 1).
+"""Loaders and stand-in writers for the affect databases of the paper (Sec. 5, Table 1) and
+the age databases of its age analysis (Sec. 6.5: IMDB-WIKI, Adience; :data:`AGE_NAMES`).
 
 Every database has a module with ``load(root, split, ...)`` reading its released on-disk
 format and ``write_layout(root, records, ...)`` writing a copy in that same format (the
@@ -19,7 +20,7 @@ from types import ModuleType
 
 import pandas as pd
 
-from affect.datasets import afew, afew_va, affectnet, affwild, bu3dfe, rafdb, recola
+from affect.datasets import adience, afew, afew_va, affectnet, affwild, bu3dfe, imdb_wiki, rafdb, recola
 from affect.datasets.common import (
     COLUMNS,
     EXPRESSIONS,
@@ -34,7 +35,7 @@ from affect.datasets.common import (
 )
 
 __all__ = [
-    "NAMES", "EXPRESSIONS", "COLUMNS", "SPLITS", "FOLDS",
+    "NAMES", "AGE_NAMES", "EXPRESSIONS", "COLUMNS", "SPLITS", "FOLDS",
     "load", "folds", "neutral_frames", "write_layout", "read_frame",
     "Sample", "LoadReport", "Problem", "DatasetFormatError", "save_report", "load_report",
     "person_independent_folds",
@@ -45,15 +46,20 @@ _MODULES: dict[str, ModuleType] = {
     "rafdb": rafdb, "afew": afew, "bu3dfe": bu3dfe,
 }
 NAMES = tuple(_MODULES)
-SPLITS = {name: module.SPLITS for name, module in _MODULES.items()}
+#: The age-labelled databases of Sec. 6.5; :func:`load` reads them too (rows carry ``age``,
+#: ``age_low``, ``age_high`` and a face ``box``), but they are not affect databases.
+_AGE_MODULES: dict[str, ModuleType] = {"imdb_wiki": imdb_wiki, "adience": adience}
+AGE_NAMES = tuple(_AGE_MODULES)
+SPLITS = {name: module.SPLITS for name, module in {**_MODULES, **_AGE_MODULES}.items()}
 # Sec. 6.2.1.2 (AFEW-VA, 5 folds) and 6.2.2.2 (BU-3DFE, 10 folds), both person-independent.
 FOLDS = {"afew_va": 5, "bu3dfe": 10}
 
 
 def _module(name: str) -> ModuleType:
-    if name not in _MODULES:
-        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
-    return _MODULES[name]
+    modules = {**_MODULES, **_AGE_MODULES}
+    if name not in modules:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(modules)}")
+    return modules[name]
 
 
 def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool = False,
@@ -63,7 +69,7 @@ def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool
     Parameters
     ----------
     name : str
-        One of :data:`NAMES`.
+        One of :data:`NAMES` or :data:`AGE_NAMES`.
     root : path
         The database's folder (see each module's docstring for the layout).
     split : str

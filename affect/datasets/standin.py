@@ -4,7 +4,10 @@
 turns each label into a face (:mod:`affect.gallery.affect_mapping`: VA -> action units ->
 blendshapes with a per-subject idiosyncrasy, or a basic expression's prototype), renders it
 with :mod:`affect.datasets.standin_faces`, and writes it through the database's own ``write_layout``,
-so :func:`affect.datasets.load` reads the stand-in like the release. Sizes are Table 1's
+so :func:`affect.datasets.load` reads the stand-in like the release. Every subject (every image
+where a database has no identities) has an age, drawn as the stand-in age databases' ages
+(:func:`affect.datasets.standin_ages.draw_ages`) from a generator of its own, and the face shows
+it; so the age analysis of Sec. 6.5 has ages to find. Sizes are Table 1's
 database sizes times ``scale`` (with a floor so every split and class appears). Stand-in
 numbers are never real-data numbers: every picture is synthetic.
 """
@@ -20,7 +23,7 @@ import numpy as np
 
 from affect.datasets import NAMES, write_layout
 from affect.datasets.common import Sample
-from affect.datasets.standin_faces import render_face, sample_scene, scene_camera
+from affect.datasets.standin_faces import render_face, sample_scene, scene_camera, scene_shape
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.gallery.affect_mapping import (
     EXPRESSION_VA,
@@ -63,6 +66,7 @@ _VIDEO_SIZE = 160
 # Seeds of the label generator and of per-subject idiosyncrasies are offset from the seed
 # the VA gallery stand-in uses, so the same `seed` never gives the gallery's faces.
 _SEED_OFFSET = 7919
+_AGE_SEED_OFFSET = 7927  # ages have their own generator: labels and scenes do not depend on them
 
 
 def _expression_weights(model: MorphableModel, name: str, intensity: float, idiosyncrasy) -> np.ndarray:
@@ -189,8 +193,19 @@ def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: i
         split = {"affwild": lambda s: "train" if s % 4 else "test", "afew_va": lambda s: "all",
                  "recola": lambda s: "train" if s % 2 == 0 else "dev"}[name]
         drawn = _sequences(rng, model, condition, _VIDEO_SIZE, subjects, frames, clip, split)
+    drawn = _with_ages(drawn, seed)
     records = [_sample(model, *item) for item in drawn]
     return write_layout(name, root, records, **options)
+
+
+def _with_ages(drawn: list[tuple], seed: int) -> list[tuple]:
+    """Give every subject (else sequence, else image) one age and put it into its scenes."""
+    from affect.datasets.standin_ages import draw_ages
+
+    keys = [subject or sequence or f"#{i}" for i, (_, _, subject, sequence, _, _) in enumerate(drawn)]
+    unique = list(dict.fromkeys(keys))
+    ages = dict(zip(unique, draw_ages(np.random.default_rng([seed, _AGE_SEED_OFFSET]), len(unique))))
+    return [(replace(item[0], age=float(ages[key])), *item[1:]) for key, item in zip(keys, drawn)]
 
 
 def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *,
@@ -233,7 +248,7 @@ def _record(folder: Path) -> dict | None:
 
 def _sample(model, scene, split, subject, sequence, va, expression) -> Sample:
     camera = scene_camera(scene, model)
-    landmarks = camera.project(model.landmarks(model.shape(scene.identity, scene.expression)))
+    landmarks = camera.project(model.landmarks(scene_shape(scene, model)))
     return Sample(image=lambda: render_face(scene, model)[0], split=split, subject=subject,
                   sequence=sequence, valence=float(va[0]), arousal=float(va[1]),
                   expression=expression, landmarks=landmarks)

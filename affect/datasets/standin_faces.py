@@ -7,6 +7,9 @@ expression, a skin and hair colour, a head pose, Lambertian lighting, a backgrou
 degradations of a camera (blur, sensor noise, JPEG). Two conditions mimic the two kinds of
 database: ``"in-the-wild"`` (AffectNet, Aff-Wild, AFEW: varied pose, light, clutter, low
 quality) and ``"controlled"`` (RECOLA, BU-3DFE: near-frontal, even light, plain background).
+A scene may carry the subject's ``age`` (years); the face then shows it (:func:`aged_shape`
+and the ageing cues of :func:`render_face`: greying hair, wrinkles, a child's proportions), so
+an age estimator (Sec. 6.5) has something to learn on stand-in data.
 
 The model only covers the face area, so the head behind it (skull, hair, ears, neck) is an
 ellipsoid and a cylinder drawn into the same z-buffer; without the dark hair mass around the
@@ -44,6 +47,8 @@ __all__ = [
     "sample_scenes",
     "render_face",
     "render_faces",
+    "aged_shape",
+    "scene_shape",
     "save_scenes",
     "load_scenes",
 ]
@@ -99,6 +104,17 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722])
 _EXPOSURE_TARGET = 0.42
 
 _SCLERA = np.array([0.86, 0.82, 0.78])
+
+#: Ages a scene may carry, years (IMDB-WIKI's and the DEX estimator's 0 to 100).
+AGE_RANGE = (0, 100)
+# Ageing cues (kit choices, tuned by eye so that a 64 px crop shows them): hair greys from 35
+# and is white-grey by 75; wrinkles deepen from 25 to 80; below 16 the face is smaller under
+# an adult-sized head and its lower half shorter (a child's proportions), most so at 2.
+_GREY_HAIR = np.array([0.80, 0.79, 0.77])
+_GREYING_AGES = (35.0, 75.0)
+_WRINKLE_AGES = (25.0, 80.0)
+_WRINKLE_DEPTH = 0.5   # albedo darkening in the deepest fold
+_CHILD_AGES = (2.0, 16.0)
 _MOUTH_INTERIOR = np.array([0.22, 0.07, 0.07])
 
 
@@ -140,6 +156,9 @@ class SceneParameters:
         Position of the face centre relative to the image centre (x right, y down).
     seed : int
         Seed of the background pattern and the sensor noise.
+    age : float or None, years
+        The subject's age, shown by the face (:func:`aged_shape`, greying hair, wrinkles);
+        None renders the face without any ageing cue.
     """
 
     identity: np.ndarray
@@ -161,6 +180,7 @@ class SceneParameters:
     face_size: float = 128.0
     offset: np.ndarray = (0.0, 0.0)
     seed: int = 0
+    age: float | None = None
 
     def __post_init__(self) -> None:
         set_ = functools.partial(object.__setattr__, self)
@@ -213,6 +233,11 @@ class SceneParameters:
             raise ValueError(f"offset: expected a finite (2,) vector, got {self.offset!r}")
         set_("offset", _readonly(offset))
         set_("seed", int(self.seed))
+        if self.age is not None:
+            age = float(self.age)
+            if not np.isfinite(age) or not 0 <= age <= AGE_RANGE[1]:
+                raise ValueError(f"age: expected years in [0, {AGE_RANGE[1]}] or None, got {self.age!r}")
+            set_("age", age)
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -401,6 +426,8 @@ class _FaceLayout:
     head_triangles: np.ndarray  # (S, 3)
     head_hair: np.ndarray  # (M,) weight of hair colour on the head proxy
     skin_vertices: np.ndarray  # (N,) bool, cheeks, nose and forehead, for exposure
+    wrinkle: np.ndarray  # (N,) weight of the folds that deepen with age
+    eye_level: float  # cm, height of the eye centres; a child's face is shortened below it
 
 
 @functools.lru_cache(maxsize=4)
@@ -440,6 +467,28 @@ def _layout(model: MorphableModel) -> _FaceLayout:
         for part in (slice(36, 42), slice(42, 48)):
             cv2.polylines(canvas, [to_map(landmarks[part])], True, 1.0, int(0.2 * scale), cv2.LINE_AA, 2)
 
+    def wrinkles(canvas):
+        width = int(0.22 * scale)
+        brow_top = landmarks[17:27, 1].max()
+        for k in range(3):  # forehead lines between the brows and the hairline
+            y = brow_top + 1.0 + 0.8 * k
+            xs = np.linspace(-3.5 + 0.4 * k, 3.5 - 0.4 * k, 9)
+            line = np.stack([xs, y + 0.15 * np.cos(xs / 2.0), np.zeros_like(xs)], axis=1)
+            cv2.polylines(canvas, [to_map(line)], False, 1.0, width, cv2.LINE_AA, 2)
+        for corner, side in ((36, -1.0), (45, 1.0)):  # crow's feet fanning from the eye corners
+            start = landmarks[corner] + [0.3 * side, 0.0, 0.0]
+            for angle in (-25.0, 0.0, 25.0):
+                a = np.radians(angle)
+                end = start + [1.1 * side * np.cos(a), 1.1 * np.sin(a), 0.0]
+                cv2.polylines(canvas, [to_map(np.stack([start, end]))], False, 1.0, width, cv2.LINE_AA, 2)
+        for wing, mouth, chin in ((31, 48, 5), (35, 54, 11)):  # nasolabial and marionette folds
+            fold = np.stack([landmarks[wing] + [0.0, 0.3, 0.0], landmarks[mouth] * [1.15, 1.0, 1.0],
+                             (landmarks[mouth] + landmarks[chin]) / 2])
+            cv2.polylines(canvas, [to_map(fold)], False, 1.0, int(0.3 * scale), cv2.LINE_AA, 2)
+        for part in (slice(36, 42), slice(42, 48)):  # bags under the eyes
+            lower = landmarks[part][[0, 5, 4, 3]] - [0.0, 0.7, 0.0]
+            cv2.polylines(canvas, [to_map(lower)], False, 1.0, width, cv2.LINE_AA, 2)
+
     normals = vertex_normals(mean, model.triangles)
     front = np.clip((normals[:, 2] - 0.2) / 0.3, 0, 1)  # only the surface facing forwards
     hair = np.clip((mean[:, 1] - _HAIRLINE) / 1.5, 0, 1) ** 0.7
@@ -460,6 +509,8 @@ def _layout(model: MorphableModel) -> _FaceLayout:
         head_triangles=head_triangles,
         head_hair=head_hair,
         skin_vertices=(front > 0.5) & (np.abs(mean[:, 0]) < 5.0) & (mean[:, 1] > -7.0) & (hair == 0),
+        wrinkle=painted(wrinkles, 0.06) * front * (1 - hair),
+        eye_level=float(eye_level),
     )
 
 
@@ -531,6 +582,48 @@ def scene_camera(scene: SceneParameters, model: MorphableModel | None = None) ->
     return Camera.from_rotation_matrix(rotation, translation, focal, scene.image_shape)
 
 
+def _ramp(age: float, ages: tuple[float, float]) -> float:
+    """0 at ``ages[0]``, 1 at ``ages[1]``, linear between."""
+    return float(np.clip((age - ages[0]) / (ages[1] - ages[0]), 0.0, 1.0))
+
+
+def aged_shape(shape: np.ndarray, age: float | None, model: MorphableModel) -> np.ndarray:
+    """A face shape with a child's proportions when ``age`` is below 16 (a stand-in cue).
+
+    Children have a small face under a large cranium, and a short lower face (Farkas's
+    growth curves; the cue is a kit choice, not a growth model). Below 16 the face shrinks
+    about the landmark box centre (up to 15 % at age 2) while the head proxy keeps an adult's
+    size, and the part below the eyes shortens (up to 18 %). Adults' shapes are unchanged.
+
+    Parameters
+    ----------
+    shape : (N, 3) float, cm
+        A shape of ``model`` (:meth:`MorphableModel.shape`).
+    age : float or None, years
+    model : MorphableModel
+
+    Returns
+    -------
+    (N, 3) float, cm; ``shape`` itself when there is nothing to change.
+    """
+    if age is None:
+        return shape
+    child = 1.0 - _ramp(age, _CHILD_AGES)
+    if child == 0.0:
+        return shape
+    layout = _layout(model)
+    aged = shape.copy()
+    below = aged[:, 1] < layout.eye_level
+    aged[below, 1] = layout.eye_level + (aged[below, 1] - layout.eye_level) * (1 - 0.18 * child)
+    return layout.centre + (aged - layout.centre) * (1 - 0.15 * child)
+
+
+def scene_shape(scene: SceneParameters, model: MorphableModel | None = None) -> np.ndarray:
+    """The (N, 3) face shape of a scene, cm: identity and expression (Eq. 1), then its age."""
+    model = load_default() if model is None else model
+    return aged_shape(model.shape(scene.identity, scene.expression), scene.age, model)
+
+
 def render_face(
     scene: SceneParameters, model: MorphableModel | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -560,7 +653,7 @@ def render_face(
             f"coefficients for a model with {model.n_identity} / {model.n_expression}"
         )
     layout = _layout(model)
-    shape = model.shape(scene.identity, scene.expression)
+    shape = scene_shape(scene, model)
     camera = scene_camera(scene, model)
     rotation = camera.rotation_matrix
     light = scene.light_direction
@@ -571,6 +664,8 @@ def render_face(
         return albedo * (scene.ambient + scene.light_intensity * lambert)[:, None]
 
     skin, hair = scene.skin_tone, scene.hair_color
+    if scene.age is not None:  # hair greys, and brows with it (they are drawn in hair colour)
+        hair = hair + _ramp(scene.age, _GREYING_AGES) ** 0.8 * (_GREY_HAIR - hair)
     lip = skin * np.array([0.82, 0.56, 0.56])
     brow = 0.75 * hair + 0.25 * skin * 0.5
     albedo = (
@@ -579,6 +674,8 @@ def render_face(
         + layout.brow[:, None] * (brow - skin)
         + layout.lash[:, None] * (0.3 * skin - skin)
     )
+    if scene.age is not None:
+        albedo = albedo * (1 - _WRINKLE_DEPTH * _ramp(scene.age, _WRINKLE_AGES) * layout.wrinkle[:, None])
     albedo = albedo + layout.hair[:, None] * (hair - albedo)
     face_colours = shade(shape, model.triangles, albedo)
     head_albedo = skin + layout.head_hair[:, None] * (hair - skin)

@@ -3,8 +3,10 @@
 - :mod:`~affect.experiments.gallery_figures`: notebook 00, Sec. 3 and 4.5 (Figs. 3, 5)
 - :mod:`~affect.experiments.qualitative`: notebook 01, Sec. 6.1 (Figs. 7 to 10, identity)
 - :mod:`~affect.experiments.table1`: Table 1, images synthesized per database
+- :mod:`~affect.experiments.age_tables`: notebooks 13 and 14, Sec. 6.5 (Tables 13, 14: scores per
+  estimated age group)
 
 Submodules are imported on use.
 """
 
-__all__ = ["gallery_figures", "qualitative", "table1"]
+__all__ = ["gallery_figures", "qualitative", "table1", "age_tables"]

@@ -1,13 +1,14 @@
 """Learning from the augmented data (Sec. 6.2 to 6.5): networks, prepared faces, training, evaluation.
 
 - :mod:`affect.learning.networks`: VGG-FACE, VGG-FACE-GRU, ResNet-GRU, AlexNet and the BU-3DFE
-  variant, built from torchvision; the user's pretrained weights mapped onto them.
+  variant, built from torchvision, and the WideResNet age estimator; the user's pretrained weights mapped onto them.
 - :mod:`affect.learning.transforms`: network inputs and Table 9's on-the-fly augmentation.
 - :mod:`affect.learning.prepared`: face crops decoded once per split and cached on disk.
 - :mod:`affect.learning.data`: torch datasets of frames, and of clips cut inside each video.
 - :mod:`affect.learning.training`: one PyTorch Lightning engine for every table.
 - :mod:`affect.learning.evaluation`: predictions kept as CSV, metrics with bootstrap intervals.
 - :mod:`affect.learning.runs`: a run on one database (``affect prepare / train / evaluate``).
+- :mod:`affect.learning.age_estimator`: Sec. 6.5's WideResNet age estimator (IMDB + Adience, WIKI).
 - :mod:`affect.learning.throughput`: training and loader speed for ``affect bench``.
 
 Submodules import torch; this package itself does not, so ``import affect.learning`` is cheap.

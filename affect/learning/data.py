@@ -26,9 +26,15 @@ def targets(index: pd.DataFrame, task: str, classes: Sequence[str] | None) -> tu
 
     Returns
     -------
-    values : (N, 2) float32 valence-arousal, or (N,) int64 class indices (-1 when unknown)
+    values : (N, 2) float32 valence-arousal, (N, 2) float32 age range in years (task
+        ``'age'``: ``age_low, age_high``), or (N,) int64 class indices (-1 when unknown)
     known : (N,) bool
     """
+    if task == "age":
+        if "age_low" not in index:
+            raise ValueError("task 'age': the prepared faces have no age_low / age_high columns")
+        values = index[["age_low", "age_high"]].to_numpy(dtype=np.float32)
+        return values, np.isfinite(values).all(axis=1)
     if task == "va":
         values = index[["valence", "arousal"]].to_numpy(dtype=np.float32)
         return values, np.isfinite(values).all(axis=1)

@@ -3,7 +3,9 @@
 Every number of Tables 2 to 14 can be recomputed from the ``predictions.csv`` written here:
 
 - VA: ``id, subject[, video, frame][, fold], valence, arousal, valence_pred, arousal_pred``;
-- expressions: ``id, subject[, video, frame][, fold], label, label_pred`` (class names).
+- expressions: ``id, subject[, video, frame][, fold], label, label_pred`` (class names);
+- age (Sec. 6.5): ``id, subject[, fold], age, age_pred`` (years; ``age`` is the middle of the
+  labelled range, ``age_pred`` DEX's expected age).
 
 ``scores.csv`` holds each criterion of Sec. 6.2.1.1 / 6.2.2.1 (:mod:`affect.metrics`) with a
 95 % bootstrap interval over test subjects (or videos, or samples where a database has
@@ -85,7 +87,13 @@ def _prediction_frame(index: pd.DataFrame, output: np.ndarray, task: str,
                       classes: Sequence[str] | None) -> pd.DataFrame:
     columns = ["id", "subject"] + (["video", "frame"] if (index["video"] != "").any() else [])
     frame = index[columns].copy()
-    if task == "va":
+    if task == "age":
+        from affect.learning.networks import expected_age
+
+        frame["age"] = (index["age_low"] + index["age_high"]) / 2
+        frame["age_pred"] = expected_age(torch.from_numpy(output)).numpy()
+        known = np.isfinite(frame["age"].to_numpy())
+    elif task == "va":
         frame["valence"], frame["arousal"] = index["valence"], index["arousal"]
         frame["valence_pred"], frame["arousal_pred"] = output[:, 0], output[:, 1]
         known = np.isfinite(frame[["valence", "arousal"]].to_numpy()).all(axis=1)
@@ -100,8 +108,13 @@ def score(predictions: pd.DataFrame, classes: Sequence[str] | None = None) -> di
     """Every criterion of the task, from a predictions frame.
 
     VA: :func:`affect.metrics.score_va` (CCC, P-CC, SAGR, MSE per dimension and mean);
-    expressions: :func:`affect.metrics.score_expressions` over ``classes``.
+    expressions: :func:`affect.metrics.score_expressions` over ``classes``; age: the mean
+    absolute error in years (``mae``, scikit-learn's).
     """
+    if "age_pred" in predictions:
+        from sklearn.metrics import mean_absolute_error
+
+        return {"mae": float(mean_absolute_error(predictions["age"], predictions["age_pred"]))}
     if "valence_pred" in predictions:
         return metrics.score_va(predictions[["valence", "arousal"]].to_numpy(),
                                 predictions[["valence_pred", "arousal_pred"]].to_numpy())

@@ -1,4 +1,5 @@
-"""The networks of Sec. 6.2: VGG-FACE, VGG-FACE-GRU (AffWildNet), ResNet-GRU, AlexNet.
+"""The networks of Sec. 6.2 and 6.5: VGG-FACE, VGG-FACE-GRU (AffWildNet), ResNet-GRU, AlexNet,
+and the WideResNet age estimator.
 
 Every network is built from torchvision's constructors (VGG-16's configuration ``D`` through
 :func:`torchvision.models.vgg.make_layers`, ``resnet50``, ``alexnet``) with two knobs from the
@@ -13,7 +14,9 @@ of :mod:`affect.learning.transforms` do this). Outputs:
 
 - task ``'va'``: (valence, arousal), bounded to [-1, 1] by ``tanh`` (Sec. 6.2.1.1: the
   annotations lie in [-1, 1]);
-- task ``'expression'``: unnormalised logits over the database's classes.
+- task ``'expression'``: unnormalised logits over the database's classes;
+- task ``'age'``: unnormalised logits over the ages 0 to 100 in years (DEX's 101 one-year
+  bins, networks.md 5); :func:`expected_age` turns them into years.
 
 Frame networks map ``(B, 3, H, W)`` to ``(B, K)``; recurrent networks map
 ``(B, T, 3, H, W)`` to ``(B, T, K)``, one output per frame.
@@ -35,14 +38,19 @@ from torchvision.models.vgg import VGG, make_layers
 from affect.face.landmarks import N_LANDMARKS
 
 __all__ = [
-    "NETWORKS", "RECURRENT", "TASKS",
+    "NETWORKS", "AFFECT_NETWORKS", "RECURRENT", "TASKS",
     "FrameNetwork", "RecurrentNetwork", "LoadedWeights",
     "build_network", "load_pretrained", "minimum_input_size", "count_parameters",
+    "WideResNet", "AGES", "expected_age",
 ]
 
-NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe")
+NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe", "wideresnet")
+#: The networks of Tables 2 to 9 (``affect train``); the age estimator has its own entry point.
+AFFECT_NETWORKS = NETWORKS[:-1]
 RECURRENT = ("vggface_gru", "resnet_gru")
-TASKS = ("va", "expression")
+TASKS = ("va", "expression", "age")
+#: The age bins of the estimator, years: DEX's 0 to 100 (networks.md 5).
+AGES = 101
 
 # VGG-16 = configuration "D" of torchvision (13 convolutions in blocks of 2, 2, 3, 3, 3),
 # the layout of VGG-Face (Parkhi et al. 2015).
@@ -51,7 +59,8 @@ _VGG_FC = 4096          # fc6 and fc7 of VGG-Face
 _BU3DFE_FC = (256, 128)  # Sec. 6.2.2.2: "256 and 128 units in the two fully connected layers"
 _ALEXNET_FC = 4096
 _RESNET_FEATURES = 2048  # ResNet-50's pooled feature, whatever the bottleneck width
-_MIN_SIZE = {"alexnet": 63}  # AlexNet's third max-pool needs a 3x3 map: 63 px input at least
+_MIN_SIZE = {"alexnet": 63, "wideresnet": 16}  # AlexNet's third max-pool needs a 3x3 map: 63 px input at least
+_WRN_DEPTH, _WRN_WIDEN = 16, 8  # WRN-16-8, yu4u's default (networks.md 5)
 
 
 class FrameNetwork(nn.Module):
@@ -221,8 +230,83 @@ def _resnet_backbone(width: float) -> tuple[nn.Module, int]:
     return resnet, _RESNET_FEATURES
 
 
+class _PreActBlock(nn.Module):
+    """A pre-activation basic block of WideResNet: BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus a shortcut.
+
+    torchvision has only the ImageNet bottleneck WideResNet (``wide_resnet50_2``); the age
+    estimator is Zagoruyko & Komodakis's CIFAR-style network (networks.md 5), so its two-conv
+    block is written here.
+    """
+
+    def __init__(self, inputs: int, outputs: int, stride: int):
+        super().__init__()
+        self.bn1, self.conv1 = nn.BatchNorm2d(inputs), nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
+        self.bn2, self.conv2 = nn.BatchNorm2d(outputs), nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
+        self.shortcut = None if inputs == outputs and stride == 1 else nn.Conv2d(inputs, outputs, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        activated = torch.relu(self.bn1(x))
+        out = self.conv2(torch.relu(self.bn2(self.conv1(activated))))
+        # The projection takes the activated input, as in the WRN paper's code.
+        return out + (x if self.shortcut is None else self.shortcut(activated))
+
+
+class WideResNet(nn.Module):
+    """WRN-depth-k (Zagoruyko & Komodakis 2016): the feature extractor of the age estimator.
+
+    Sec. 6.5 trains "a Wide Residual Network" on IMDB and Adience without giving its size;
+    networks.md 5 takes yu4u's WRN-16-8 at 64 px: a 3x3 convolution of 16 channels, then three
+    groups of ``(depth - 4) / 6`` pre-activation blocks of 16k, 32k, 64k channels at strides 1, 2,
+    2, BN-ReLU and a global average pool (yu4u's commit aa273f0) to ``(B, 64k)``.
+
+    Parameters
+    ----------
+    depth : int
+        6n + 4 (16 in the paper profile).
+    widen : int
+        k (8 in the paper profile).
+    """
+
+    def __init__(self, depth: int = 16, widen: int = 8):
+        super().__init__()
+        if (depth - 4) % 6 or depth < 10:
+            raise ValueError(f"depth: WideResNet needs 6n + 4 layers (10, 16, 22, 28, ...), got {depth}")
+        blocks = (depth - 4) // 6
+        widths = [16, 16 * widen, 32 * widen, 64 * widen]
+        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, 1, 1, bias=False)]
+        for group, stride in zip(range(3), (1, 2, 2)):
+            for b in range(blocks):
+                layers.append(_PreActBlock(widths[group] if b == 0 else widths[group + 1], widths[group + 1],
+                                           stride if b == 0 else 1))
+        layers += [nn.BatchNorm2d(widths[3]), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.layers = nn.Sequential(*layers)
+        self.features = widths[3]
+        for module in self.modules():  # He-normal initialisation (networks.md 5)
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) float in [-1, 1] -> (B, 64k) pooled features."""
+        return self.layers(images)
+
+
+def expected_age(logits: torch.Tensor) -> torch.Tensor:
+    """DEX's estimate: the expected age under the softmax over 0 to 100 years (networks.md 5).
+
+    Parameters
+    ----------
+    logits : (..., 101) float
+
+    Returns
+    -------
+    (...) float, years in [0, 100].
+    """
+    ages = torch.arange(logits.shape[-1], dtype=logits.dtype, device=logits.device)
+    return torch.softmax(logits, dim=-1) @ ages
+
+
 def minimum_input_size(name: str) -> int:
-    """Smallest square input (px) the network accepts: 32 for VGG and ResNet, 63 for AlexNet."""
+    """Smallest square input (px) the network accepts: 32 for VGG and ResNet, 63 for AlexNet, 16 for WideResNet."""
     return _MIN_SIZE.get(name, 32)
 
 
@@ -236,19 +320,23 @@ def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
     VGG-FACE convolutions, one fully connected layer, a 2-layer GRU), ``resnet_gru``
     (Table 3: ResNet-50, a 2-layer GRU), ``alexnet`` (AffectNet's baseline [42], Tables 4
     and 7) and ``vggface_bu3dfe`` (Table 9: fully connected layers of 256 and 128 units,
-    convolutions frozen, Sec. 6.2.2.2).
+    convolutions frozen, Sec. 6.2.2.2). Sec. 6.5: ``wideresnet``, the age estimator
+    (:class:`WideResNet`, WRN-16-8 at ``width`` 1.0; ``task='age'`` only, 101 age logits
+    without bias, as yu4u's ``pred_age``).
 
     Parameters
     ----------
     name : str
         One of :data:`NETWORKS`.
-    task : {'va', 'expression'}
-        Two outputs in [-1, 1], or logits over ``n_classes`` classes.
+    task : {'va', 'expression', 'age'}
+        Two outputs in [-1, 1], logits over ``n_classes`` classes, or logits over the
+        :data:`AGES` ages (``wideresnet`` only).
     input_size : int
         Side of the square input crops, px (paper: 224 for VGG-FACE, 96 for AffWildNet).
     width : float
         Channel-width multiplier of the convolutions and fully connected layers; 1.0 is the
-        published network (AlexNet: fully connected layers only; ResNet: bottlenecks only).
+        published network (AlexNet: fully connected layers only; ResNet: bottlenecks only;
+        WideResNet: k = 8 x width, at least 1).
     n_classes : int, optional
         Number of expression classes; required when ``task == 'expression'``.
     hidden_size, num_layers : int
@@ -268,6 +356,11 @@ def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
     FrameNetwork or RecurrentNetwork, with ``weights == 'from scratch'``.
     """
     _check_arguments(name, task, input_size, width, n_classes, landmarks)
+    if name == "wideresnet":
+        backbone = WideResNet(_WRN_DEPTH, max(1, int(round(_WRN_WIDEN * width))))
+        network = FrameNetwork(name, task, backbone, backbone.features, AGES)
+        network.head = nn.Linear(backbone.features, AGES, bias=False)  # yu4u's Dense(101) has no bias
+        return network
     outputs = 2 if task == "va" else int(n_classes)
     if name in ("vggface", "vggface_bu3dfe", "vggface_gru"):
         fc = {"vggface": (_VGG_FC, _VGG_FC), "vggface_bu3dfe": _BU3DFE_FC, "vggface_gru": (_VGG_FC,)}[name]
@@ -290,6 +383,8 @@ def _check_arguments(name, task, input_size, width, n_classes, landmarks) -> Non
         raise ValueError(f"name: unknown network {name!r}; known: {', '.join(NETWORKS)}")
     if task not in TASKS:
         raise ValueError(f"task: {task!r} is not one of {TASKS}")
+    if (task == "age") != (name == "wideresnet"):
+        raise ValueError(f"task: the age estimator is 'wideresnet' with task 'age', got {name!r} with {task!r}")
     if task == "expression" and (n_classes is None or n_classes < 2):
         raise ValueError(f"n_classes: task 'expression' needs at least 2 classes, got {n_classes}")
     if not isinstance(input_size, int) or input_size < minimum_input_size(name):

@@ -8,7 +8,8 @@ over hundreds of thousands of frames). :func:`prepare` turns a database frame (t
 - ``landmarks.npy``: ``(N, 68, 2)`` float32, the landmarks in crop coordinates scaled to
   [-1, 1] (NaN where the database has none), the second input of VGG-FACE-GRU;
 - ``index.csv``: one row per crop with ``id, subject, video, frame, valence, arousal,
-  expression, path, crop`` (``crop`` says how the face was found).
+  expression, path, crop`` (``crop`` says how the face was found), plus ``age_low, age_high``
+  (years) when the frame has them (the age databases of Sec. 6.5).
 
 A face is aligned from the database's 68 landmarks (eyes level, the landmark box scaled by
 :data:`MARGIN`), else from a face box column ``box`` ``(left, top, right, bottom)``, else
@@ -46,6 +47,8 @@ __all__ = ["MARGIN", "INDEX_COLUMNS", "PreparedFaces", "prepare", "load_prepared
 #: span brows to chin, so 1.3 keeps the forehead and the jaw line (a kit choice).
 MARGIN = 1.3
 INDEX_COLUMNS = ("id", "subject", "video", "frame", "valence", "arousal", "expression", "path", "crop")
+#: Age targets carried into the index when the frame has them (the age estimator, Sec. 6.5).
+AGE_COLUMNS = ("age_low", "age_high")
 _VERSION = 1  # bump when the crop geometry or the file format changes
 _EYES = (slice(36, 42), slice(42, 48))  # iBUG 68-point indices of the two eyes
 
@@ -84,7 +87,8 @@ def load_prepared(folder: str | os.PathLike) -> PreparedFaces:
     meta = json.loads((folder / "meta.json").read_text())
     index = pd.read_csv(folder / "index.csv", dtype={"id": str, "subject": str, "video": str, "path": str,
                                                      "expression": object, "crop": str},
-                        keep_default_na=False, na_values={"valence": [""], "arousal": [""]})
+                        keep_default_na=False,
+                        na_values={"valence": [""], "arousal": [""], **{c: [""] for c in AGE_COLUMNS}})
     index["expression"] = index["expression"].replace("", None)
     faces = np.load(folder / "faces.npy", mmap_mode="r")
     landmarks = np.load(folder / "landmarks.npy")
@@ -102,6 +106,9 @@ def cache_key(frame: pd.DataFrame, size: int, margin: float = MARGIN) -> str:
         digest.update(b"-" if marks is None else np.asarray(marks, np.float32).tobytes())
     if "box" in frame:
         digest.update(repr([None if b is None else tuple(b) for b in frame["box"]]).encode())
+    for column in AGE_COLUMNS:
+        if column in frame:
+            digest.update(frame[column].to_numpy(dtype=np.float64).tobytes())
     for file in sorted({_file_of(p) for p in frame["path"]}):
         stat = os.stat(file) if os.path.exists(file) else None
         digest.update(f"{file}:{stat and stat.st_size}:{stat and stat.st_mtime_ns}".encode())
@@ -190,6 +197,7 @@ def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress
         "video": frame["sequence"].fillna("").astype(str), "frame": frame["frame"].astype(np.int64),
         "valence": frame["valence"], "arousal": frame["arousal"],
         "expression": frame["expression"].fillna(""), "path": frame["path"].astype(str), "crop": methods,
+        **{column: frame[column].astype(np.float64) for column in AGE_COLUMNS if column in frame},
     })
     index.to_csv(folder / "index.csv", index=False)
 

@@ -5,7 +5,9 @@
 - valence-arousal: loss ``1 - (CCC_valence + CCC_arousal) / 2`` over the batch (Eq. 6 as a
   loss, :func:`affect.metrics.ccc_loss`), plus ``mse_weight`` times the MSE (Eq. 7), which
   pins scale and offset while batch CCC is noisy (networks.md 7.2);
-- expressions: cross-entropy over the database's classes, with optional class weights.
+- expressions: cross-entropy over the database's classes, with optional class weights;
+- age (Sec. 6.5): cross-entropy over DEX's 101 one-year bins (:func:`age_loss`), scored by
+  the mean absolute error of the expected age.
 
 Recurrent networks train on windows of consecutive frames cut inside each video
 (:class:`affect.learning.data.ClipDataset`). Lightning supplies checkpoints (``best.ckpt`` by
@@ -38,11 +40,11 @@ from affect import metrics
 from affect.files import atomic_write_text
 from affect.learning import transforms
 from affect.learning.data import ClipDataset, EpochShuffle, FrameDataset
-from affect.learning.networks import RECURRENT, build_network, load_pretrained, minimum_input_size
+from affect.learning.networks import AGES, RECURRENT, build_network, expected_age, load_pretrained, minimum_input_size
 from affect.learning.prepared import PreparedFaces
 from affect.profiles import TrainingSizes
 
-__all__ = ["AffectModule", "va_loss", "expression_loss", "class_weights", "fit", "make_loader",
+__all__ = ["AffectModule", "va_loss", "expression_loss", "age_loss", "class_weights", "fit", "make_loader",
            "input_size", "check_checkpoint", "CHECKPOINTS"]
 
 CHECKPOINTS = "checkpoints"
@@ -80,6 +82,31 @@ def expression_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.T
     weights : (K,) float, optional
     """
     return F.cross_entropy(logits, labels, weight=weights)
+
+
+def age_loss(logits: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the age logits against a uniform distribution over each face's age range.
+
+    Sec. 6.5 trains on IMDB (one age in years) and Adience (age ranges such as 25 to 32). DEX
+    (networks.md 5) treats the 101 ages as classes and predicts their expected value; a range
+    becomes a uniform target over its years, so both databases train one head without
+    inventing a single age for an Adience face (a kit decision; a one-year range is DEX's
+    one-hot target).
+
+    Parameters
+    ----------
+    logits : (N, 101) float
+    ranges : (N, 2) float, ``(low, high)`` years, inclusive
+
+    Returns
+    -------
+    () tensor, >= 0.
+    """
+    ages = torch.arange(AGES, device=logits.device, dtype=ranges.dtype)
+    low, high = ranges.round().clamp(0, AGES - 1).unbind(dim=1)
+    inside = (ages >= low[:, None]) & (ages <= high[:, None])
+    target = inside.to(logits.dtype) / inside.sum(dim=1, keepdim=True).clamp(min=1).to(logits.dtype)
+    return F.cross_entropy(logits, target)
 
 
 def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -148,13 +175,15 @@ class AffectModule(pl.LightningModule):
         outputs, known = self(batch), batch["known"]
         width = outputs.shape[-1]
         outputs, target, known = outputs.reshape(-1, width), batch["target"], known.reshape(-1)
-        target = target.reshape(-1, 2) if self.hparams.task == "va" else target.reshape(-1)
+        target = target.reshape(-1, 2) if self.hparams.task in ("va", "age") else target.reshape(-1)
         return outputs[known], target[known]
 
     def loss(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The task's loss (:func:`va_loss` or :func:`expression_loss`)."""
         if self.hparams.task == "va":
             return va_loss(outputs, target, self.sizes.mse_weight)
+        if self.hparams.task == "age":
+            return age_loss(outputs, target)
         return expression_loss(outputs, target, self.class_weights)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> torch.Tensor | None:
@@ -189,8 +218,12 @@ class AffectModule(pl.LightningModule):
 
 def validation_score(task: str, outputs: torch.Tensor, target: torch.Tensor) -> float:
     """Early-stopping criterion: mean CCC of valence and arousal (Sec. 6.4's single measure),
-    or for expressions the mean per-class recall (Table 6's criterion), under which a network
-    that predicts only the majority class scores 1/K however imbalanced the validation set."""
+    for expressions the mean per-class recall (Table 6's criterion), under which a network
+    that predicts only the majority class scores 1/K however imbalanced the validation set,
+    and for ages minus the mean absolute error in years of the expected age (Sec. 6.5; negated
+    so that higher is better, like the others)."""
+    if task == "age":
+        return -float((expected_age(outputs.float()) - target.mean(dim=1)).abs().mean())
     if task == "va":
         return metrics.score_va(target.numpy(), outputs.float().numpy())["ccc_mean"]
     return metrics.confusion_mean_diagonal(target.numpy(), outputs.argmax(dim=1).numpy())

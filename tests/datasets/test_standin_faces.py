@@ -203,3 +203,27 @@ def test_hog_detector_finds_nine_in_ten_stand_ins_within_30_degrees_of_yaw(model
         images, _ = render_faces(scenes, model, progress=False)
         found = np.mean([len(detect_faces(image)) > 0 for image in images])
         assert found >= 0.9, (condition, found)
+
+
+def test_a_scene_without_age_renders_as_before_and_an_old_face_shows_its_age():
+    from dataclasses import replace
+
+    from affect.datasets.standin_faces import aged_shape
+
+    scene = sample_scene(3, "controlled", image_shape=(96, 96))
+    plain, _ = render_face(scene)
+    again, _ = render_face(replace(scene, age=None))
+    assert np.array_equal(plain, again)
+    young, _ = render_face(replace(scene, age=20))
+    old, _ = render_face(replace(scene, age=80))
+    assert np.abs(old.astype(int) - young.astype(int)).mean() > 1.0  # grey hair and wrinkles
+    model = load_default()
+    assert aged_shape(model.mean, 40, model) is model.mean  # adults keep their shape
+    child = aged_shape(model.mean, 3, model)
+    assert np.ptp(child[:, 1]) < 0.8 * np.ptp(model.mean[:, 1])  # a child's face is smaller and shorter
+
+
+def test_scene_age_is_validated():
+    scene = sample_scene(0)
+    with pytest.raises(ValueError, match="age"):
+        type(scene)(identity=scene.identity, expression=scene.expression, age=130)

@@ -4,7 +4,7 @@ import pandas as pd
 import torch
 
 from affect import cli
-from affect.learning.networks import NETWORKS
+from affect.learning.networks import AFFECT_NETWORKS
 
 
 def _run(capsys, *argv):
@@ -21,7 +21,7 @@ def _one_line_error(capsys, *argv):
 
 
 def test_the_command_line_lists_every_network():
-    assert cli.NETWORKS == NETWORKS
+    assert cli.NETWORKS == AFFECT_NETWORKS
 
 
 def test_train_then_evaluate_a_smoke_run(smoke, tmp_path, capsys):

@@ -231,3 +231,23 @@ def test_paper_profile_builds_every_network_at_the_paper_sizes(name):
     if name == "vggface":
         assert net.backbone.classifier[0].in_features == 25088
     assert count_parameters(net) > 10_000_000
+
+
+def test_wideresnet_age_estimator_has_wrn_16_8s_size_and_101_age_logits():
+    from affect.learning.networks import AGES, expected_age
+
+    network = build_network("wideresnet", "age", input_size=64, width=1.0)
+    assert 10_900_000 < count_parameters(network) < 11_100_000  # WRN-16-8: about 11.0 M parameters
+    assert network.head.bias is None and network.head.out_features == AGES == 101
+    small = build_network("wideresnet", "age", input_size=32, width=0.125)  # k = 1
+    logits = small(torch.zeros(3, 3, 32, 32))
+    assert logits.shape == (3, 101)
+    ages = expected_age(torch.tensor([[0.0] * 101, [-1e4] * 40 + [1e4] + [-1e4] * 60]))
+    assert ages.tolist() == pytest.approx([50.0, 40.0])
+
+
+def test_the_age_task_belongs_to_the_wideresnet_only():
+    with pytest.raises(ValueError, match="age estimator"):
+        build_network("vggface", "age", input_size=32)
+    with pytest.raises(ValueError, match="age estimator"):
+        build_network("wideresnet", "va", input_size=32)

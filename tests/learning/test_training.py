@@ -173,3 +173,32 @@ def test_from_scratch_vgg_networks_have_batch_norm_and_pretrained_ones_do_not(tm
     train, val = toy_faces(tmp_path, 32, seed=0), toy_faces(tmp_path, 16, seed=1)
     module = fit("vggface", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run", seed=0)
     assert module.hparams.batch_norm
+
+
+def test_age_loss_targets_every_year_of_a_range_equally():
+    from affect.learning.training import age_loss
+
+    logits = torch.full((1, 101), -20.0)
+    logits[0, 25:33] = 0.0  # all the mass on 25 to 32, evenly
+    assert age_loss(logits, torch.tensor([[25.0, 32.0]])) < age_loss(logits, torch.tensor([[28.0, 28.0]]))
+    one_year = torch.full((1, 101), -20.0)
+    one_year[0, 40] = 20.0
+    assert age_loss(one_year, torch.tensor([[40.0, 40.0]])) < 1e-6  # a one-year range is DEX's one-hot target
+
+
+def test_a_tiny_age_run_learns_age_from_the_pixels(tmp_path, tiny_sizes, toy_faces):
+    from affect.learning.evaluation import evaluate
+
+    def aged(seed: int, n: int):
+        faces = toy_faces(tmp_path, n, seed=seed)
+        age = np.round(50 + 45 * faces.index["valence"].to_numpy())  # brightness shows the age
+        index = faces.index.assign(age_low=age, age_high=age)
+        return replace(faces, index=index)
+
+    train, val, test = aged(0, 192), aged(1, 32), aged(2, 64)
+    module = fit("wideresnet", "age", train, val, replace(tiny_sizes, max_epochs=6, width=0.125), tmp_path / "run",
+                 seed=0)
+    scores = evaluate(module, test, tmp_path / "run", n_bootstrap=20).scores
+    spread = float(np.abs(test.index["age_low"] - test.index["age_low"].mean()).mean())
+    assert scores.loc["mae", "value"] < 0.6 * spread  # better than guessing the mean age
+    assert list(pd.read_csv(tmp_path / "run" / "predictions.csv").columns) == ["id", "subject", "age", "age_pred"]
