@@ -40,10 +40,11 @@ def budget_sentence(method: str, record: dict) -> str:
     """How one trained GAN's budget compares with the original's (iterations, resolution, device)."""
     sizes, paper = record["sizes"], profiles.gan_sizes("paper", method)
     share = record["iterations"] / paper.iterations
-    return (f"{_NAMES[method]} here: {record['iterations']:,} critic iterations ({share:.2%} of the original's "
-            f"{paper.iterations:,}) at {sizes['image_size']} px (original: {paper.image_size}), batch "
+    blocks = sizes["residual_blocks"]
+    return (f"{_NAMES[method]} here: {record['iterations']:,} critic iterations ({100 * share:.2g} % of the "
+            f"original's {paper.iterations:,}) at {sizes['image_size']} px (original: {paper.image_size}), batch "
             f"{sizes['batch_size']} ({paper.batch_size}), width {sizes['conv_dim']} ({paper.conv_dim}) with "
-            f"{sizes['residual_blocks']} residual blocks ({paper.residual_blocks}), trained in "
+            f"{blocks} residual block{'s' if blocks != 1 else ''} ({paper.residual_blocks}), trained in "
             f"{record['seconds']:.0f} s on {record['device']} ({record.get('threads', '?')} threads) on "
             f"{record['source']}; the original trains {ORIGINAL_DEVICES[method]}."
             + (" At this budget the generator is far from converged, so its faces say nothing about the "

@@ -61,7 +61,7 @@ def test_the_budget_sentence_compares_with_the_original():
     record = {"sizes": sizes.__dict__, "iterations": 400, "seconds": 321.0, "device": "cpu", "threads": 2,
               "source": "1500 frames of the stand-in gallery"}
     sentence = gan_baselines.budget_sentence("stargan", record)
-    assert "400 critic iterations (0.20% of the original's 200,000) at 64 px (original: 128)" in sentence
+    assert "400 critic iterations (0.2 % of the original's 200,000) at 64 px (original: 128)" in sentence
     assert "321 s on cpu" in sentence and "far from converged" in sentence and "Tesla M40" in sentence
 
 
