@@ -3,8 +3,10 @@
 - :mod:`~affect.experiments.gallery_figures`: notebook 00, Sec. 3 and 4.5 (Figs. 3, 5)
 - :mod:`~affect.experiments.qualitative`: notebook 01, Sec. 6.1 (Figs. 7 to 10, identity)
 - :mod:`~affect.experiments.table1`: Table 1, images synthesized per database
+- :mod:`~affect.experiments.gan_baselines`: Sec. 6.1.2, Fig. 11 (notebook 01) and the GAN budget notes of
+  Tables 2 to 5
 
 Submodules are imported on use.
 """
 
-__all__ = ["gallery_figures", "qualitative", "table1"]
+__all__ = ["gallery_figures", "qualitative", "table1", "gan_baselines"]
