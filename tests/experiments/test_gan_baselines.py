@@ -54,6 +54,7 @@ def test_gan_rows_get_cells_and_the_claim_against_both_gans_is_stated():
     reverse = affect_tables._claims(spec, _results(spec, 0.6, 0.1), seed=0)
     assert "does not hold" in affect_tables.gan_claim_sentence(spec, reverse)
     assert affect_tables.gan_claim_sentence(spec, pd.DataFrame()) == ""
+    assert affect_tables.gan_claim_sentence(TABLES[6], claims) == ""  # Table 6 has no GAN rows
 
 
 def test_the_budget_sentence_compares_with_the_original():
