@@ -86,3 +86,18 @@ def test_make_augmenter_names_the_valid_methods():
 
     with pytest.raises(ValueError, match="proposed, stargan, ganimation"):
         make_augmenter("cyclegan", profile="smoke")
+
+
+def test_the_gan_augmenter_pickles_as_its_files_and_edits_alike(run):
+    import pickle
+
+    from affect.learning.gans.augmenter import GANAugmenter
+
+    root, generators = run
+    augmenter = GANAugmenter(generators["ganimation"], root / "model.npz")
+    data = pickle.dumps(augmenter)
+    copy = pickle.loads(data)
+    assert len(data) < 2000  # paths, not weights, travel to worker processes
+    crop = np.random.default_rng(0).integers(0, 256, (augmenter.size, augmenter.size, 3), dtype=np.uint8)
+    assert np.array_equal(copy.edit_crop(crop, (0.5, -0.2)), augmenter.edit_crop(crop, (0.5, -0.2)))
+    assert copy.affect_model.n_classes == 8
