@@ -120,8 +120,9 @@ class GANSizes:
 
 # paper: the originals' sizes and schedules (a GPU's work: days each). default: 64 px crops,
 # a quarter of the channels, 3 residual blocks and batch 8, so that one GAN trains in at most
-# about 10 minutes on a shared 2-core CPU (0.5 to 0.8 s per critic iteration measured there):
-# a few hundred iterations, hundreds of times fewer than the originals, so its faces are poor.
+# about 10 minutes on a shared 2-core CPU (about 1.2 s per critic iteration measured there; 400
+# took GANimation 368 s): hundreds of times fewer iterations than the originals, so its faces
+# are poor.
 # smoke: seconds, for the tests.
 _GANS = {
     "smoke": {method: GANSizes(image_size=16, conv_dim=4, residual_blocks=1, max_channels=16, batch_size=4,
