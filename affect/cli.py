@@ -516,8 +516,25 @@ def _augment(args: argparse.Namespace) -> None:
         raise ValueError("--shard: cannot be combined with --merge or --overwrite (other shard sets may be running)")
     if args.scheduler and args.engine != "dask":
         raise ValueError("--scheduler: needs --engine dask")
-    synthesizer = SynthesizerAugmenter.from_file(args.affect_model)  # workers load it from the file
-    manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=args.kind or ("va", "expression"),
+    if args.method == "proposed":
+        if args.generator:
+            raise ValueError("--generator: only for --method stargan or ganimation")
+        synthesizer = SynthesizerAugmenter.from_file(args.affect_model)  # workers load it from the file
+    else:
+        from affect.augmentation.methods import make_augmenter
+        from affect.gallery.affect_model import default_affect_model_path
+
+        if args.kind and "expression" in args.kind:
+            raise ValueError(f"--kind expression: {args.method} is conditioned on valence and arousal only")
+        if args.generator:
+            if not Path(args.generator).is_file():
+                raise ValueError(f"{args.generator}: no such generator file")
+        # Trained on the run's gallery (--profile, --gallery-source, --seed) when no --generator is given.
+        synthesizer = make_augmenter(args.method, profile=args.profile, gallery_source=args.gallery_source,
+                                     seed=args.seed, affect_model=args.affect_model or default_affect_model_path(),
+                                     generator=args.generator, device=args.device, progress=not args.quiet)
+    kinds = args.kind or (("va", "expression") if args.method == "proposed" else ("va",))
+    manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=kinds, method=args.method,
                                  split=args.split, n_va=args.n, jobs=args.jobs, engine=args.engine,
                                  scheduler=args.scheduler, seed=args.seed, measure_identity=not args.no_identity,
                                  identity_every=args.identity_every, image_format=args.format,
@@ -545,8 +562,42 @@ def _shard_set(text: str) -> tuple[int, int]:
     return int(k), int(n)
 
 
+def _train_gan(args: argparse.Namespace) -> None:
+    import json
+
+    from affect.learning.gans.training import trained_generator
+
+    path = trained_generator(args.method, profile=args.profile, gallery_source=args.gallery_source, seed=args.seed,
+                             device=args.device, progress=not args.quiet)
+    record = json.loads((path.parent / "gan.json").read_text())
+    print(f"{path}: {record['iterations']} critic iterations at {record['sizes']['image_size']} px on "
+          f"{record['device']} in {record['seconds']:.0f} s (curves: {path.parent / 'curves.png'}; samples: "
+          f"{path.parent / 'samples'})")
+
+
+def _add_train_gan(commands) -> None:
+    from affect.augmentation.methods import GAN_METHODS
+
+    parser = _command(commands, "train-gan", _train_gan,
+                      help="train the StarGAN or GANimation baseline on the gallery's frames (Sec. 6.1.2)",
+                      description="Render a sample of the gallery's VA-labelled frames into face crops and "
+                                  "train StarGAN or GANimation conditioned on valence and arousal, with the "
+                                  "profile's sizes (paper: 128 px and the originals' iterations, for a GPU). "
+                                  "Resumes an interrupted run; writes checkpoints, curves, sample grids and "
+                                  "generator.pt under data/gans/.")
+    parser.add_argument("method", choices=GAN_METHODS)
+    _add_profile(parser)
+    parser.add_argument("--gallery-source", choices=data_paths.SOURCES, default="proxy",
+                        help="the stand-in gallery or 4DFAB (default: %(default)s)")
+    _add_seed(parser)
+    parser.add_argument("--device", default="auto",
+                        help="auto (a GPU if there is one), cpu, cuda (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _add_augment(commands) -> None:
     from affect.augmentation.build import ENGINES
+    from affect.augmentation.methods import METHODS
     from affect.augmentation.shards import SHARDS
     from affect.augmentation.targets import IMAGE_FORMATS, VA_TARGETS_PER_IMAGE
     from affect.datasets import NAMES
@@ -563,8 +614,19 @@ def _add_augment(commands) -> None:
     parser.add_argument("--root", required=True, help="the database's folder")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--kind", choices=("va", "expression"), action="append",
-                        help="only this kind of target (repeatable; default: both, as in Table 1)")
+                        help="only this kind of target (repeatable; default: both, as in Table 1; the GANs: va)")
     _add_affect_model(parser)
+    parser.add_argument("--method", choices=METHODS, default="proposed",
+                        help="the augmenter: the paper's method, or the StarGAN / GANimation baseline "
+                             "conditioned on VA (Sec. 6.1.2); default: %(default)s")
+    parser.add_argument("--generator", metavar="FILE.pt", default=None,
+                        help="a GAN's generator.pt from 'affect train-gan' (default: the one of --profile, "
+                             "--gallery-source and --seed, trained first if absent)")
+    _add_profile(parser, help="with a GAN --method and no --generator: the GAN's sizes (default: %(default)s)")
+    parser.add_argument("--gallery-source", choices=data_paths.SOURCES, default="proxy",
+                        help="with a GAN --method and no --generator: the gallery it trains on (default: %(default)s)")
+    parser.add_argument("--device", default="auto",
+                        help="where a GAN trains: auto (a GPU if there is one), cpu, cuda (default: %(default)s)")
     parser.add_argument("--n", type=int, default=None,
                         help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})")
     parser.add_argument("--split", default=None,
@@ -799,7 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for add in (_add_reproduce, _add_landmarks, _add_fit, _add_render, _add_gallery,
-                _add_affect_model_command, _add_synthesize, _add_data, _add_augment, _add_prepare,
+                _add_affect_model_command, _add_synthesize, _add_data, _add_augment, _add_train_gan, _add_prepare,
                 _add_train, _add_evaluate, _add_bench):
         add(commands)
     return parser

@@ -6,7 +6,8 @@ Layout under the data folder (``data/`` in the repository, or ``$AFFECT_DATA``):
     data/4dfab/                      the licensed VA-annotated 4D gallery (real)
     data/proxy-<profile>/<database>/ stand-in databases written by the kit (proxy)
     data/proxy-<profile>/gallery/    the stand-in gallery and its affect models, one per seed (proxy)
-    data/augmented/<source>-<profile>/gallery-<source>-seed<seed>/<database>/   augmented training sets
+    data/augmented/<source>-<profile>/gallery-<source>-seed<seed>[-<method>]/<database>/   augmented training sets
+    data/gans/<profile>/gallery-<source>-seed<seed>/<method>/   trained GAN baselines (StarGAN, GANimation)
 
 Stand-ins live in one folder per profile, so a smoke run never leaves tiny copies where a
 default or paper run would take them for its own.
@@ -54,13 +55,21 @@ def affect_model_path(data_source: str, profile: str, seed: int = 0) -> Path:
     return gallery_root(data_source, profile) / AFFECT_MODEL_FILE.format(seed=int(seed))
 
 
-def augmented_root(database: str, data_source: str, profile: str, gallery_source: str, seed: int) -> Path:
+def augmented_root(database: str, data_source: str, profile: str, gallery_source: str, seed: int,
+                   method: str = "proposed") -> Path:
     """Where the augmented training set of a database is built, one per run setting (Sec. 6.2).
 
-    Keyed by the databases (source and profile), the affect model (gallery source) and the
-    seed, so that every notebook of a run finds the same build and no run takes another's.
+    Keyed by the databases (source and profile), the affect model (gallery source), the seed
+    and the augmenter (``method``: the paper's, or a GAN baseline's folder suffix), so that
+    every notebook of a run finds the same build and no run takes another's.
     """
     _check(data_source)
     _check(gallery_source)
-    run = f"gallery-{gallery_source}-seed{int(seed)}"
+    run = f"gallery-{gallery_source}-seed{int(seed)}" + ("" if method == "proposed" else f"-{method}")
     return data_dir() / "augmented" / f"{data_source}-{profile}" / run / database
+
+
+def gan_root(method: str, gallery_source: str, profile: str, seed: int) -> Path:
+    """Where a GAN baseline trained on a run's gallery keeps its checkpoints, curves and samples."""
+    _check(gallery_source)
+    return data_dir() / "gans" / profile / f"gallery-{gallery_source}-seed{int(seed)}" / method

@@ -82,6 +82,74 @@ _TRAINING = {
 
 
 @dataclass(frozen=True)
+class GANSizes:
+    """Sizes of one GAN baseline's training (Sec. 6.1.2; peers.md 1 and scale.md 6 for the originals).
+
+    Attributes
+    ----------
+    image_size : int
+        Side of the face crops, px (originals: 128).
+    conv_dim : int
+        Channels of the first generator and discriminator layer (originals: 64).
+    residual_blocks : int
+        Residual blocks of the generator's bottleneck (originals: 6).
+    max_channels : int or None
+        Cap on the discriminator's channels (None: the originals' doubling).
+    batch_size : int
+        Crops per batch (StarGAN 16, GANimation 25).
+    iterations : int
+        Critic iterations (StarGAN 200,000; GANimation 30 epochs of 200,000 images at batch 25).
+    decay_iterations : int
+        Last iterations over which both learning rates fall linearly to 0 (StarGAN 100,000;
+        GANimation the last 10 of 30 epochs).
+    n_critic : int
+        Critic steps per generator step (both: 5).
+    learning_rate : float
+        Adam's step size for both networks (both: 1e-4, betas 0.5 and 0.999).
+    gallery_frames : int
+        Gallery frames rendered into training crops (GANimation used 200,000 images).
+    checkpoint_every : int
+        Iterations between checkpoints and sample grids.
+    """
+
+    image_size: int
+    conv_dim: int
+    residual_blocks: int
+    max_channels: int | None
+    batch_size: int
+    iterations: int
+    decay_iterations: int
+    n_critic: int
+    learning_rate: float
+    gallery_frames: int
+    checkpoint_every: int
+
+
+# paper: the originals' sizes and schedules (a GPU's work: days each). default: 64 px crops,
+# a quarter of the channels, 3 residual blocks and batch 8, so that one GAN trains in at most
+# about 10 minutes on a shared 2-core CPU (about 1.2 s per critic iteration measured there; 400
+# took GANimation 368 s): hundreds of times fewer iterations than the originals, so its faces
+# are poor.
+# smoke: seconds, for the tests.
+_GANS = {
+    "smoke": {method: GANSizes(image_size=16, conv_dim=4, residual_blocks=1, max_channels=16, batch_size=4,
+                               iterations=6, decay_iterations=3, n_critic=5, learning_rate=1e-4,
+                               gallery_frames=24, checkpoint_every=3)
+              for method in ("stargan", "ganimation")},
+    "default": {method: GANSizes(image_size=64, conv_dim=16, residual_blocks=3, max_channels=256, batch_size=8,
+                                 iterations=400, decay_iterations=200, n_critic=5, learning_rate=1e-4,
+                                 gallery_frames=1500, checkpoint_every=100)
+                for method in ("stargan", "ganimation")},
+    "paper": {"stargan": GANSizes(image_size=128, conv_dim=64, residual_blocks=6, max_channels=None, batch_size=16,
+                                  iterations=200_000, decay_iterations=100_000, n_critic=5, learning_rate=1e-4,
+                                  gallery_frames=200_000, checkpoint_every=10_000),
+              "ganimation": GANSizes(image_size=128, conv_dim=64, residual_blocks=6, max_channels=None,
+                                     batch_size=25, iterations=240_000, decay_iterations=80_000, n_critic=5,
+                                     learning_rate=1e-4, gallery_frames=200_000, checkpoint_every=10_000)},
+}
+
+
+@dataclass(frozen=True)
 class Profile:
     """Sizes of one run profile."""
 
@@ -111,6 +179,8 @@ class Profile:
     # Stand-in sizes of named databases, overriding scale and cap: images, video frames
     # (Aff-Wild, AFEW-VA, RECOLA) or 3-frame clips (AFEW).
     data_sizes: Mapping[str, int] = field(default_factory=dict)
+    # Sec. 6.1.2: the GAN baselines, per method ('stargan', 'ganimation').
+    gans: dict = field(default_factory=dict)
 
 
 # default's stand-ins: large enough that every class and fold of the small databases is learnt
@@ -126,7 +196,7 @@ PROFILES: dict[str, Profile] = {
                      n_variations=2, data_scale=0.0005,
                      data_max_per_database=40,
                      augment_neutral_per_database=1, augment_va_targets=2,
-                     augment_max_per_set=12, training=_TRAINING["smoke"]),
+                     augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"]),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
                        gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,
@@ -134,14 +204,14 @@ PROFILES: dict[str, Profile] = {
                        data_max_per_database=3000,
                        augment_neutral_per_database=2, augment_va_targets=57,
                        augment_max_per_set=None, training=_TRAINING["default"],
-                       data_sizes=_DEFAULT_SIZES),
+                       data_sizes=_DEFAULT_SIZES, gans=_GANS["default"]),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
                      gallery_apex_per_expression=2000, n_va_classes=550, sparse_components=8,
                      n_variations=6, data_scale=1.0,
                      data_max_per_database=None,
                      augment_neutral_per_database=None, augment_va_targets=57,
-                     augment_max_per_set=None, training=_TRAINING["paper"]),
+                     augment_max_per_set=None, training=_TRAINING["paper"], gans=_GANS["paper"]),
 }
 
 
@@ -155,6 +225,14 @@ def get(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {name!r}") from None
+
+
+def gan_sizes(profile: str | Profile, method: str) -> GANSizes:
+    """The training sizes of GAN baseline ``method`` ('stargan' or 'ganimation') in a profile."""
+    sizes = get(profile) if isinstance(profile, str) else profile
+    if method not in sizes.gans:
+        raise ValueError(f"method: expected one of {tuple(sizes.gans)}, got {method!r}")
+    return sizes.gans[method]
 
 
 def data_scale(profile: Profile, database_size: int, name: str | None = None) -> float:

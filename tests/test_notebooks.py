@@ -42,7 +42,7 @@ PROMISES = {
                                                    "expression_means", "sparse_components"]},
     "01_affect_synthesis": {"tables": ["table_01"], "figures": ["engine_round_trip", "fig07_08_static_va",
                                                                 "fig09_basic_expressions", "expression_variation",
-                                                                "fig10_temporal_va"]},
+                                                                "fig10_temporal_va", "fig11_gan_comparison"]},
     "02_affwild": {"tables": ["table_02"], "figures": ["fig12_affwild_va_mse"]},
     "03_recola": {"tables": ["table_03"], "figures": ["fig13_recola_va_mse"]},
     "04_affectnet_va": {"tables": ["table_04"], "figures": ["fig14_affectnet_va_mse", "fig15_affectnet_training_va"]},

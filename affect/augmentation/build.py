@@ -620,7 +620,7 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
                      measure_identity: bool = True, identity_every: int = 1, image_format: str | None = None,
                      n_shards: int = SHARDS, shard_set: tuple[int, int] | None = None, merge_only: bool = False,
                      progress: bool = True, overwrite: bool = False, check_settings: bool = True,
-                     retry_skipped: bool = False) -> dict[str, pd.DataFrame]:
+                     retry_skipped: bool = False, method: str = "proposed") -> dict[str, pd.DataFrame]:
     """Synthesize the paper's affects on every neutral face of a database (Sec. 6.2, Table 1).
 
     Loads database ``name`` from ``root``, selects its neutral faces
@@ -629,8 +629,13 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
 
     Parameters
     ----------
-    synthesizer : AffectSynthesizer
-        Holds the affect model whose VA classes the VA targets are drawn from.
+    synthesizer : AffectSynthesizer or Augmenter
+        Holds the affect model whose VA classes the VA targets are drawn from: the paper's
+        synthesizer, or the augmenter of ``method`` (:func:`affect.augmentation.methods.make_augmenter`).
+    method : {'proposed', 'stargan', 'ganimation'}
+        Which method ``synthesizer`` is; stored with the settings, so a folder built by one
+        method is never resumed by another. The GAN baselines are conditioned on VA only
+        (``kinds=('va',)``).
     kinds : subset of ``('va', 'expression')``
     split : str, optional
         Default: ``'train'`` where the database has one, else ``'all'``.
@@ -666,10 +671,16 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
     dict mapping each kind to its manifest (with ``shard_set``: the rows of those shards).
     """
     from affect import datasets
+    from affect.augmentation.methods import check_method
 
     unknown = set(kinds) - {"va", "expression"}
     if unknown:
         raise ValueError(f"kinds: unknown {sorted(unknown)}; expected 'va' and/or 'expression'")
+    if check_method(method) != "proposed" and "expression" in kinds:
+        raise ValueError(f"kinds: {method} is conditioned on valence and arousal; build kind 'va' only")
+    made_by = getattr(synthesizer, "method", "proposed")
+    if made_by != method:
+        raise ValueError(f"synthesizer: a {made_by} augmenter given for method {method!r}")
     if shard_set is not None and (overwrite or merge_only):
         raise ValueError("shard_set: cannot be combined with overwrite or merge_only (other shard sets may be "
                          "running); overwrite or merge without it")
@@ -677,7 +688,7 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
     out = Path(out_dir)
     with output_lock(out, shared=shard_set is not None):
         formats = {kind: image_format or stored_format(out / kind) or "jpg" for kind in kinds}
-        settings = {kind: run_settings(name, root, split, kind, n_va, max_neutral, seed, formats[kind])
+        settings = {kind: run_settings(name, root, split, kind, n_va, max_neutral, seed, formats[kind], method)
                     for kind in kinds}
         replaced = [kind for kind in kinds
                     if check_settings and claim_folder(out / kind, settings[kind], overwrite=overwrite)]
@@ -749,16 +760,19 @@ def output_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
 
 
 def run_settings(name: str, root: str | os.PathLike, split: str, kind: str, n_va: int | None,
-                 max_neutral: int | None, seed: int, image_format: str = "jpg") -> dict:
+                 max_neutral: int | None, seed: int, image_format: str = "jpg", method: str = "proposed") -> dict:
     """What decides which images a build of one kind makes (stored in :data:`SETTINGS_FILE`).
 
     The file also records how they were measured and split (:data:`RECORDED_SETTINGS`), which
-    does not change the images and is not compared.
+    does not change the images and is not compared. ``method`` is stored only for the GAN
+    baselines (folders of the paper's method built before it was a setting stay valid).
     """
     from affect.augmentation.targets import VA_TARGETS_PER_IMAGE
 
     settings = {"database": name, "root": str(Path(root).expanduser().resolve()), "split": split,
                 "kind": kind, "seed": int(seed), "max_neutral": max_neutral, "format": image_format}
+    if method != "proposed":
+        settings["method"] = method
     if kind == "va":
         settings["n_va"] = int(n_va) if n_va is not None else VA_TARGETS_PER_IMAGE
     return settings

@@ -625,7 +625,7 @@ def scene_shape(scene: SceneParameters, model: MorphableModel | None = None) -> 
 
 
 def render_face(
-    scene: SceneParameters, model: MorphableModel | None = None
+    scene: SceneParameters, model: MorphableModel | None = None, shape: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render one stand-in face photo and its 68 landmarks.
 
@@ -638,6 +638,9 @@ def render_face(
     scene : SceneParameters
     model : MorphableModel, optional
         Defaults to :func:`affect.face.morphable_model.load_default`.
+    shape : (N, 3) float, optional
+        A mesh in the model's topology (e.g. a frame of the 4D gallery) drawn instead of the
+        scene's identity and expression.
 
     Returns
     -------
@@ -653,7 +656,10 @@ def render_face(
             f"coefficients for a model with {model.n_identity} / {model.n_expression}"
         )
     layout = _layout(model)
-    shape = scene_shape(scene, model)
+    if shape is None:
+        shape = scene_shape(scene, model)
+    elif np.shape(shape) != (model.n_vertices, 3):
+        raise ValueError(f"shape: expected ({model.n_vertices}, 3) vertices, got {np.shape(shape)}")
     camera = scene_camera(scene, model)
     rotation = camera.rotation_matrix
     light = scene.light_direction

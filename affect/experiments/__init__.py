@@ -5,8 +5,10 @@
 - :mod:`~affect.experiments.table1`: Table 1, images synthesized per database
 - :mod:`~affect.experiments.age_tables`: notebooks 13 and 14, Sec. 6.5 (Tables 13, 14: scores per
   estimated age group)
+- :mod:`~affect.experiments.gan_baselines`: Sec. 6.1.2, Fig. 11 (notebook 01) and the GAN budget notes of
+  Tables 2 to 5
 
 Submodules are imported on use.
 """
 
-__all__ = ["gallery_figures", "qualitative", "table1", "age_tables"]
+__all__ = ["gallery_figures", "qualitative", "table1", "age_tables", "gan_baselines"]

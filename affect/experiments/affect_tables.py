@@ -8,8 +8,10 @@ the predictions. Every number of a table is then computed from those prediction 
 rows train with class-weighted cross-entropy (:func:`affect.learning.training.class_weights`),
 every row of a table alike.
 
-Rows the kit does not run keep the paper's number only ("paper's number, not re-run"); the
-StarGAN and GANimation rows wait for the GAN baselines ("not run yet").
+Rows the kit does not run keep the paper's number only ("paper's number, not re-run"). The
+StarGAN and GANimation rows (:func:`gan_rows`) train the proposed row's network with the same
+budget and seed on the training set plus that GAN's synthesized set (same neutral faces and VA
+targets, :func:`affect.experiments.augmented_sets.augmented_set` with ``method``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from affect import metrics, paper
 from affect.reporting import RunContext
 
 __all__ = ["Row", "TableSpec", "TABLES", "RunResult", "run_table", "table_frame", "paired_claim",
-           "video_predictions"]
+           "video_predictions", "gan_rows", "gan_claim_sentence"]
 
 PROPOSED = "proposed"
 BASELINE = "baseline"
 NOT_RERUN = "paper's number, not re-run"
 NOT_RUN_YET = "not run yet (GAN baselines)"
+#: The GAN baselines of the ``gans`` rows, in the paper's row order (StarGAN, then GANimation).
+GAN_ROLES = ("stargan", "ganimation")
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,14 @@ class TableSpec:
 
 def _gan_rows(prefix: str) -> tuple[str, ...]:
     return (f"{prefix} trained using StarGAN", f"{prefix} trained using Ganimation")
+
+
+def gan_rows(spec: TableSpec) -> tuple[Row, ...]:
+    """The StarGAN and GANimation rows of a table: the proposed row's network, each GAN's faces added."""
+    proposed = next((r for r in spec.rows if r.role == PROPOSED), None)
+    if proposed is None:
+        return ()
+    return tuple(Row(label, proposed.network, role) for label, role in zip(spec.gans, GAN_ROLES))
 
 
 #: The tables of Sec. 6.2 and what the kit runs of each.
@@ -212,8 +224,11 @@ def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
 
 
 def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-              weights: str | None = None, progress: bool = False) -> dict[str, RunResult]:
+              weights: str | None = None, progress: bool = False, gans: bool = True) -> dict[str, RunResult]:
     """Train and evaluate every row of ``spec`` the kit runs; reuse what is already saved.
+
+    With ``gans`` the StarGAN and GANimation rows (:func:`gan_rows`) are run too, each GAN
+    trained on the run's gallery first if it has not been.
 
     A row whose ``predictions.csv`` exists (from this or an earlier run with the same output
     folder) is not trained again, so an interrupted notebook resumes; with
@@ -230,12 +245,16 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
         from affect.datasets.standin import ensure_proxy
 
         ensure_proxy(spec.database, _database_root(ctx, spec).parent, ctx.profile, ctx.seed)
-    augmented = None
-    if not ctx.reuse_results and any(r.role == PROPOSED for r in spec.rows):
-        augmented = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
-                                  gallery_source=gallery_source, seed=ctx.seed, progress=progress)
+    rows = (*spec.rows, *(gan_rows(spec) if gans else ()))
+    augmented = {}
+    if not ctx.reuse_results:
+        for role in dict.fromkeys(r.role for r in rows if r.role in (PROPOSED, *GAN_ROLES)):
+            augmented[role] = augmented_set(spec.database, spec.kind, profile=ctx.profile,
+                                            data_source=ctx.data_source, gallery_source=gallery_source,
+                                            seed=ctx.seed, progress=progress,
+                                            method="proposed" if role == PROPOSED else role, device=device)
     results = {}
-    for row in (r for r in spec.rows if r.network is not None):
+    for row in (r for r in rows if r.network is not None):
         parts, files, pretrained = [], [], "from scratch"
         for run_dir, fold in _run_dirs(ctx, spec, row):
             predictions = run_dir / evaluation.PREDICTIONS
@@ -243,12 +262,12 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
                 if ctx.reuse_results:
                     raise FileNotFoundError(f"{predictions}: not saved; run the notebook without reuse_results first")
                 extra = None
-                if row.role == PROPOSED:
-                    extra = augmented.folder
+                if row.role in augmented:
+                    extra = augmented[row.role].folder
                     if fold is not None:
                         root = _database_root(ctx, spec)
                         split = runs.database_splits(spec.database, root, seed=ctx.seed, fold=fold)
-                        extra = fold_manifest(augmented, split["train"], split["test"], fold)
+                        extra = fold_manifest(augmented[row.role], split["train"], split["test"], fold)
                 initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, ctx, device, weights)
                 runs.train(row.network, spec.database, run_dir, profile=ctx.profile, data_source=ctx.data_source,
                            task=spec.task, seed=ctx.seed, device=device, weights=None if initial else weights,
@@ -314,9 +333,9 @@ def table_frame(spec: TableSpec, results: dict[str, RunResult], *, n_bootstrap: 
     classes = _classes(results)
     criterion = _criteria(spec, classes)
     records = {}
-    for row in spec.rows:
+    for row in (*spec.rows, *gan_rows(spec)):
         if row.label not in results:
-            records[row.label] = {"status": NOT_RERUN}
+            records[row.label] = {"status": NOT_RUN_YET if row.label in spec.gans else NOT_RERUN}
             continue
         result = results[row.label]
         scored = bootstrap(_scored(spec, result.predictions, classes), criterion, n=n_bootstrap, seed=seed)
@@ -328,8 +347,6 @@ def table_frame(spec: TableSpec, results: dict[str, RunResult], *, n_bootstrap: 
         files = [str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files]
         record["predictions"] = ";".join(files)
         records[row.label] = record
-    for label in spec.gans:
-        records[label] = {"status": NOT_RUN_YET}
     order = list(paper.table(spec.number).index) + [r.label for r in spec.rows
                                                     if r.label not in set(paper.table(spec.number).index)]
     frame = pd.DataFrame.from_dict(records, orient="index").reindex(order)
@@ -449,7 +466,7 @@ def _setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]
 
 def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int) -> pd.DataFrame:
     proposed = next((r for r in results.values() if r.row.role == PROPOSED), None)
-    others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly")]
+    others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly", *GAN_ROLES)]
     parts = {other.row.label: paired_claim(spec, proposed, other, seed=seed) for other in others if proposed}
     if not parts:
         return pd.DataFrame()
@@ -457,10 +474,24 @@ def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int) -> pd.Dat
     return frame
 
 
+def gan_claim_sentence(spec: TableSpec, claims: pd.DataFrame) -> str:
+    """The paper's claim that the proposed network beats both GAN rows, stated as holding or not."""
+    versus = [label for label in spec.gans if len(claims) and label in claims.index.get_level_values(0)]
+    if not spec.gans or len(versus) < len(spec.gans):
+        return ""  # a table without GAN rows, or a run without them
+    parts = [f"{label}: better on {int(claims.loc[label, 'holds'].sum())} of {len(claims.loc[label])} cells, "
+             f"{int(claims.loc[label, 'clear'].sum())} with the interval above 0" for label in versus]
+    verdict = "holds" if all(claims.loc[label, "holds"].all() for label in versus) else "does not hold"
+    return (f"Paper's claim (Table {spec.number}): the proposed network beats both GAN-augmented networks "
+            f"(StarGAN and GANimation) on every criterion. On this run it {verdict} ({'; '.join(parts)}).")
+
+
 def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-                 weights: str | None = None, progress: bool = False
+                 weights: str | None = None, progress: bool = False, gans: bool = True
                  ) -> tuple[dict[str, RunResult], pd.DataFrame, pd.DataFrame]:
     """Run a table's rows (or reuse them), score them and write the table beside the paper's.
+
+    ``gans``: run the StarGAN and GANimation rows too (:func:`gan_rows`).
 
     Returns
     -------
@@ -469,7 +500,8 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
     from affect import reporting
     from affect.experiments.augmented_sets import augmented_set
 
-    results = run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress)
+    results = run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress,
+                        gans=gans)
     if spec.number == 6:
         baseline = next(r for r in results.values() if r.row.role == BASELINE)
         results.update(feature_classifier_rows(spec, ctx, baseline, device=device))
@@ -487,11 +519,16 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
         if spec.folds:
             lines.append(f"Scores are the mean over the person-independent folds (up to {spec.folds}); each "
                          "fold trains only on faces synthesized from its own training subjects.")
+        if any(r.row.role in GAN_ROLES for r in results.values()):
+            from affect.experiments.gan_baselines import gan_table_notes
+
+            lines += gan_table_notes(spec, ctx, gallery_source, gan_rows(spec))
         return {"lines": lines, "setting": _setting(ctx, gallery_source, results)}
 
     saved = reporting.cached(ctx, f"{key}_notes", notes)
     sentences = [claim_sentence(spec, claims.loc[versus], f"'{versus}'")
                  for versus in dict.fromkeys(claims.index.get_level_values(0))] if len(claims) else []
+    sentences.append(gan_claim_sentence(spec, claims))
     write_affect_table(spec, frame, ctx, setting=saved["setting"], notes=saved["lines"] + sentences)
     return results, frame, claims
 

@@ -103,8 +103,13 @@ def synthesizer_for(gallery_source: str, profile: str, seed: int):
 
 
 def augmented_set(database: str, kind: str, *, profile: str, data_source: str, gallery_source: str = "proxy",
-                  seed: int = 0, jobs: int = 1, synthesizer=None, progress: bool = False) -> AugmentedSet:
+                  seed: int = 0, jobs: int = 1, synthesizer=None, progress: bool = False,
+                  method: str = "proposed", device: str = "cpu") -> AugmentedSet:
     """Build (or find) the augmented set of a table: ``kind`` affects synthesized on ``database``.
+
+    Each ``method`` (the paper's, StarGAN or GANimation, Sec. 6.1.2) has its own folder
+    (:func:`affect.data_paths.augmented_root`) with the same plan: the same neutral faces and
+    VA targets, the same manifest and layout.
 
     Parameters
     ----------
@@ -117,27 +122,34 @@ def augmented_set(database: str, kind: str, *, profile: str, data_source: str, g
     seed : int
     jobs : int
         Worker processes of the build.
-    synthesizer : AffectSynthesizer, optional
-        Default :func:`synthesizer_for`.
+    synthesizer : AffectSynthesizer or Augmenter, optional
+        Default :func:`synthesizer_for` (``method='proposed'``) or
+        :func:`affect.augmentation.methods.make_augmenter` (a GAN, trained first if absent).
+    method : {'proposed', 'stargan', 'ganimation'}
+    device : str
+        Where a GAN baseline trains, if it has to.
     """
     from affect.augmentation.build import augment_database
+    from affect.augmentation.methods import check_method, make_augmenter
 
     if (database, kind) not in PAPER_RATIO:
         raise ValueError(f"{database}/{kind}: no augmented set in Tables 2 to 9")
     root = data_paths.database_root(database, data_source, profile)
     split = "train" if "train" in datasets.SPLITS[database] else "all"
     train = datasets.load(database, root, split)
-    out = data_paths.augmented_root(database, data_source, profile, gallery_source, seed)
+    out = data_paths.augmented_root(database, data_source, profile, gallery_source, seed, check_method(method))
     built = out / kind / MANIFEST
     sizes = profiles.get(profile)
     faces, n_va = plan_counts(len(train), len(datasets.neutral_frames(train)), kind, PAPER_RATIO[database, kind],
                               sizes.augment_max_per_set, sizes.n_va_classes)
     stale = _stale(out / kind, root, faces, n_va)
     if stale or not built.exists():
-        synthesizer = synthesizer or synthesizer_for(gallery_source, profile, seed)
+        if synthesizer is None:
+            synthesizer = synthesizer_for(gallery_source, profile, seed) if method == "proposed" else \
+                make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed, device=device)
         augment_database(database, root, out, synthesizer, kinds=(kind,), split=split, n_va=n_va or None,
                          max_neutral=faces, jobs=jobs, seed=seed, measure_identity=False, progress=progress,
-                         overwrite=stale)
+                         overwrite=stale, method=method)
     manifest = read_manifest(built)
     return AugmentedSet(out / kind, database, kind, len(train), len(manifest), PAPER_RATIO[database, kind])
 

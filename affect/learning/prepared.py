@@ -41,7 +41,7 @@ from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
 from affect.files import atomic_write_text
 
 __all__ = ["MARGIN", "INDEX_COLUMNS", "PreparedFaces", "prepare", "load_prepared", "align_face",
-           "cache_key", "with_synthesized"]
+           "cache_key", "with_synthesized", "alignment_matrix"]
 
 #: Side of the crop over the larger side of the (levelled) 68-landmark box: the landmarks
 #: span brows to chin, so 1.3 keeps the forehead and the jaw line (a kit choice).
@@ -286,6 +286,13 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: int,
     crop : (size, size, 3) uint8
     moved : (68, 2) float, the landmarks in crop pixels
     """
+    matrix = alignment_matrix(landmarks, size, margin)
+    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return crop, landmarks @ matrix[:, :2].T + matrix[:, 2]
+
+
+def alignment_matrix(landmarks: np.ndarray, size: int, margin: float = MARGIN) -> np.ndarray:
+    """The (2, 3) similarity from photo to crop pixels used by :func:`align_face`."""
     left, right = (landmarks[eye].mean(axis=0) for eye in _EYES)
     angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
     centre = (landmarks.min(axis=0) + landmarks.max(axis=0)) / 2
@@ -294,8 +301,7 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: int,
     side = float(np.ptp(levelled, axis=0).max()) * margin
     matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, size / max(side, 1.0))
     matrix[:, 2] += size / 2 - centre  # the box centre goes to the crop centre
-    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-    return crop, landmarks @ matrix[:, :2].T + matrix[:, 2]
+    return matrix
 
 
 def _box_crop(image: np.ndarray, box, size: int, margin: float = 1.1) -> np.ndarray:
