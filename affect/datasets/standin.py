@@ -37,6 +37,9 @@ __all__ = ["RECORD", "TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
 
 #: File in a stand-in's folder recording the scale and seed it was written with.
 RECORD = "standin.json"
+#: Version of the stand-in pictures (:mod:`affect.datasets.standin_faces`), raised whenever they
+#: change (2: faces show the subject's age), so that older stand-ins are written again.
+FACES_VERSION = 2
 
 #: Database sizes of Table 1 (images, or video frames for A/V databases).
 TABLE_1_SIZES = {"affectnet": 450000, "affwild": 1224094, "afew_va": 30050, "recola": 345000,
@@ -216,8 +219,8 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
     given. The copy is written beside its final folder and renamed when complete, so a killed
     run never leaves half a database. An existing copy is kept unless ``overwrite``, or unless
     its record (:data:`RECORD`) is missing or says it was written at another size or seed or
-    with another affect mapping (:func:`affect.gallery.affect_mapping.fingerprint`): then it
-    is written again.
+    with another affect mapping (:func:`affect.gallery.affect_mapping.fingerprint`) or
+    version of the pictures (:data:`FACES_VERSION`): then it is written again.
     """
     import shutil
 
@@ -227,7 +230,8 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
         raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
     target = Path(data_root) / name
     scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name], name)
-    record = {"database": name, "scale": float(scale), "seed": int(seed), "mapping": fingerprint()}
+    record = {"database": name, "scale": float(scale), "seed": int(seed), "mapping": fingerprint(),
+              "faces": FACES_VERSION}
     if target.exists() and not overwrite and _record(target) == record:
         return target
     partial = target.with_name(f".{name}.partial")
