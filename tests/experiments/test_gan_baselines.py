@@ -55,6 +55,8 @@ def test_gan_rows_get_cells_and_the_claim_against_both_gans_is_stated():
     assert "does not hold" in affect_tables.gan_claim_sentence(spec, reverse)
     assert affect_tables.gan_claim_sentence(spec, pd.DataFrame()) == ""
     assert affect_tables.gan_claim_sentence(TABLES[6], claims) == ""  # Table 6 has no GAN rows
+    unclear = claims.assign(clear=False)
+    assert "holds on the point estimates only" in affect_tables.gan_claim_sentence(spec, unclear)
 
 
 def test_the_budget_sentence_compares_with_the_original():
