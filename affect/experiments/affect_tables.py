@@ -398,10 +398,16 @@ def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_boot
     return table[["improvement", "low", "high", "holds", "clear", "unit", "n_units"]]
 
 
+def _verdict(better: bool, clear: bool) -> str:
+    """A claim holds when every improvement's interval lies above 0; better point estimates alone
+    are said as such."""
+    return "holds" if better and clear else "holds on the point estimates only" if better else "does not hold"
+
+
 def claim_sentence(spec: TableSpec, claim: pd.DataFrame, versus: str) -> str:
     """The paper's claim for a table, stated as holding or not on this run, with intervals."""
-    holds, clear_all = bool(claim["holds"].all()), bool(claim["clear"].all())
-    verdict = "holds" if holds and clear_all else "holds on the point estimates only" if holds else "does not hold"
+    clear_all = bool(claim["clear"].all())
+    verdict = _verdict(bool(claim["holds"].all()), clear_all)
     clear = "every interval of the improvement lies above 0" if clear_all else \
         f"{int((~claim['clear']).sum())} of {len(claim)} intervals of the improvement include 0 or less"
     cells = "; ".join(f"{name} {row.improvement:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
@@ -481,9 +487,8 @@ def gan_claim_sentence(spec: TableSpec, claims: pd.DataFrame) -> str:
         return ""  # a table without GAN rows, or a run without them
     parts = [f"{label}: better on {int(claims.loc[label, 'holds'].sum())} of {len(claims.loc[label])} cells, "
              f"{int(claims.loc[label, 'clear'].sum())} with the interval above 0" for label in versus]
-    better = all(claims.loc[label, "holds"].all() for label in versus)
-    clear = all(claims.loc[label, "clear"].all() for label in versus)
-    verdict = "holds" if better and clear else "holds on the point estimates only" if better else "does not hold"
+    verdict = _verdict(all(claims.loc[label, "holds"].all() for label in versus),
+                       all(claims.loc[label, "clear"].all() for label in versus))
     return (f"Paper's claim (Table {spec.number}): the proposed network beats both GAN-augmented networks "
             f"(StarGAN and GANimation) on every criterion. On this run it {verdict} ({'; '.join(parts)}).")
 
