@@ -147,19 +147,24 @@ TABLES: dict[int, TableSpec] = {
 # --- criteria ---------------------------------------------------------------------------------
 
 _VA_NAMES = {"ccc": "CCC", "pcc": "PCC", "sagr": "SAGR", "mse": "MSE"}
+_VA_METRICS = {"ccc": metrics.ccc, "pcc": metrics.pcc, "sagr": metrics.sagr, "mse": metrics.mse}
 _TABLE6_CLASSES = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happiness": "happy",
                    "sadness": "sad", "surprise": "surprise", "neutral": "neutral"}
 
 
 def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], dict[tuple[str, str], float]]:
-    """Predictions -> the table's cells, keyed like the paper's columns (averaged over folds)."""
+    """Predictions -> the table's cells, keyed like the paper's columns (averaged over folds).
 
-    def per_fold(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+    The criterion is called once per bootstrap resample, so it reads the few columns it needs
+    as arrays once and scores each fold on array slices.
+    """
+    names = ("valence", "arousal", "valence_pred", "arousal_pred") if spec.task == "va" else ("label", "label_pred")
+
+    def per_fold(columns: dict[str, np.ndarray]) -> dict[tuple[str, str], float]:
         if spec.task == "va":
-            scores = metrics.score_va(predictions[["valence", "arousal"]].to_numpy(),
-                                      predictions[["valence_pred", "arousal_pred"]].to_numpy())
-            return {(_VA_NAMES[c], d): scores[f"{c}_{d}"] for c in spec.criteria for d in ("valence", "arousal")}
-        truth, predicted = predictions["label"].to_numpy(), predictions["label_pred"].to_numpy()
+            return {(_VA_NAMES[c], d): _VA_METRICS[c](columns[d], columns[f"{d}_pred"])
+                    for c in spec.criteria for d in ("valence", "arousal")}
+        truth, predicted = columns["label"], columns["label_pred"]
         if spec.criteria == ("diagonal",):
             matrix = metrics.confusion_matrix(truth, predicted, labels=classes, normalize="true")
             cells = {(_TABLE6_CLASSES.get(c, c), ""): float(matrix[i, i]) for i, c in enumerate(classes)}
@@ -171,9 +176,13 @@ def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], d
         return cells
 
     def criterion(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
-        if "fold" not in predictions or predictions["fold"].nunique() < 2:
-            return per_fold(predictions)
-        folds = [per_fold(rows) for _, rows in predictions.groupby("fold")]  # the paper averages folds
+        columns = {name: predictions[name].to_numpy() for name in names}
+        fold = predictions["fold"].to_numpy() if "fold" in predictions else np.zeros(len(predictions))
+        keys = np.unique(fold)
+        if len(keys) < 2:
+            return per_fold(columns)
+        folds = [per_fold({name: values[fold == k] for name, values in columns.items()})
+                 for k in keys]  # the paper averages folds
         return {key: float(np.mean([f[key] for f in folds if key in f])) for key in folds[0]}
 
     return criterion
@@ -386,8 +395,9 @@ def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_boot
     unit = bootstrap_unit(a)
 
     def difference(rows: pd.DataFrame) -> dict:
-        first = criterion(rows[list(a.columns)])
-        second = criterion(rows[key + list(other.values())].rename(columns={v: k for k, v in other.items()}))
+        first = criterion(rows)  # the first network's columns keep their names in ``joined``
+        second = criterion(pd.DataFrame({**{k: rows[k].to_numpy() for k in key},
+                                         **{k: rows[v].to_numpy() for k, v in other.items()}}))
         return {k: (second[k] - first[k]) if k[0] == "MSE" else (first[k] - second[k]) for k in first}
 
     table = bootstrap(joined, difference, unit=unit, n=n_bootstrap, seed=seed)
