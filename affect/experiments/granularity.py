@@ -515,8 +515,9 @@ def granularity_table(ctx: RunContext, *, gallery_source: str = "proxy", device:
         left_out = [c.name for c in CURVES if c not in curves(ctx.profile)]
         notes = {"setting": f"gallery: {gallery_source}; networks and budgets of Tables 2 to 9",
                  "runs": (f"Databases not run at this profile: {', '.join(left_out)}. " if left_out else "") +
-                         f"{trained} networks trained here, {reused} reused from Tables 2 to 9 (N = 0: the "
-                         f"baseline row; the whole set: the proposed row); intermediate points per database: "
+                         f"{trained} networks of this table's own (results/runs/granularity), {reused} reused "
+                         "from Tables 2 to 9 (N = 0: the baseline row; the whole set: the proposed row); "
+                         "intermediate points per database: "
                          f"{'all of the paper' if sizes.granularity_points is None else sizes.granularity_points}"
                          f"; seeds: {sizes.granularity_seeds}; folds of Tables 5 and 9: "
                          f"{'all' if sizes.granularity_folds is None else sizes.granularity_folds}"}
@@ -581,7 +582,7 @@ def granularity_figure(points: pd.DataFrame) -> object:
     """Fig. 20: improvement against N, (a) the VA databases, (b) the expression databases.
 
     Error bars: the main seed's 95 % paired bootstrap interval; with several seeds, grey bars
-    show the mean ± sd over seeds. N = 0 (the baseline, improvement 0 by definition) is left
+    just right of each point show the mean ± sd over seeds. N = 0 (the baseline, improvement 0 by definition) is left
     out of the logarithmic axis.
     """
     import matplotlib.pyplot as plt
@@ -601,8 +602,9 @@ def granularity_figure(points: pd.DataFrame) -> object:
                                label=f"{curve.name} ({curve.criterion})")
             if rows["seed"].nunique() > 1:
                 spread = rows.groupby("N")["improvement"].agg(["mean", "std"])
-                ax.errorbar(spread.index, spread["mean"], yerr=spread["std"], fmt="none", ecolor="grey",
-                            elinewidth=3, alpha=0.4, color=line.lines[0].get_color())
+                # a little to the right of the main seed's bar, so that both show
+                ax.errorbar(spread.index.to_numpy(float) * 1.08, spread["mean"], yerr=spread["std"], fmt="none",
+                            ecolor="grey", elinewidth=3, alpha=0.4, color=line.lines[0].get_color())
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xscale("log")
         ax.set(xlabel="N synthesized images added", ylabel="improvement over the baseline")
