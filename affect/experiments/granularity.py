@@ -35,8 +35,8 @@ from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult, Tabl
 from affect.reporting import RunContext
 
 __all__ = ["Curve", "CURVES", "curves", "paper_points", "fractions", "scaled_points", "chosen_points", "nested_subset",
-           "subset_manifest", "point_dir", "granularity_table", "deductions", "write_granularity_table",
-           "granularity_figure"]
+           "subset_manifest", "point_dir", "CurveRuns", "curve_runs", "improvement", "curve_frame", "curve_steps",
+           "DEDUCTIONS", "deductions", "granularity_table", "write_granularity_table", "granularity_figure"]
 
 #: Sec. 6.4: AffectNet VA's curve flattens beyond about 1.5M added images (deduction 3).
 PLATEAU_N = 1_500_000
