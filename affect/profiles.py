@@ -181,6 +181,16 @@ class Profile:
     data_sizes: Mapping[str, int] = field(default_factory=dict)
     # Sec. 6.1.2: the GAN baselines, per method ('stargan', 'ganimation').
     gans: dict = field(default_factory=dict)
+    # Sec. 6.4 (Table 12, Fig. 20): the tables whose databases get a curve (None: Tables 2 to 9),
+    # Table 12's points run between N = 0 and the whole synthesized set (None: all of the
+    # paper's), folds of the cross-validated Tables 5 and 9 (None: all), and
+    # seeds (each extra seed trains every point again, endpoints included), and the resamples of
+    # each paired bootstrap interval (a few seconds per thousand for each pair of networks).
+    granularity_tables: tuple[int, ...] | None = None
+    granularity_points: int | None = None
+    granularity_folds: int | None = None
+    granularity_seeds: int = 1
+    granularity_bootstrap: int = 1000
 
 
 # default's stand-ins: large enough that every class and fold of the small databases is learnt
@@ -196,7 +206,10 @@ PROFILES: dict[str, Profile] = {
                      n_variations=2, data_scale=0.0005,
                      data_max_per_database=40,
                      augment_neutral_per_database=1, augment_va_targets=2,
-                     augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"]),
+                     augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"],
+                     granularity_tables=(4, 5, 7, 9), granularity_points=1, granularity_folds=1,
+                     granularity_seeds=1,
+                     granularity_bootstrap=100),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
                        gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,
@@ -204,14 +217,17 @@ PROFILES: dict[str, Profile] = {
                        data_max_per_database=3000,
                        augment_neutral_per_database=2, augment_va_targets=57,
                        augment_max_per_set=None, training=_TRAINING["default"],
-                       data_sizes=_DEFAULT_SIZES, gans=_GANS["default"]),
+                       data_sizes=_DEFAULT_SIZES, gans=_GANS["default"],
+                       granularity_points=2, granularity_folds=1, granularity_seeds=1,
+                       granularity_bootstrap=500),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
                      gallery_apex_per_expression=2000, n_va_classes=550, sparse_components=8,
                      n_variations=6, data_scale=1.0,
                      data_max_per_database=None,
                      augment_neutral_per_database=None, augment_va_targets=57,
-                     augment_max_per_set=None, training=_TRAINING["paper"], gans=_GANS["paper"]),
+                     augment_max_per_set=None, training=_TRAINING["paper"], gans=_GANS["paper"],
+                     granularity_points=None, granularity_folds=None, granularity_seeds=3),
 }
 
 

@@ -218,11 +218,12 @@ class RunResult:
     pretrained: str
 
 
-def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row) -> list[tuple[Path, int | None]]:
+def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row, folds: int | None = None) -> list[tuple[Path, int | None]]:
     base = ctx.out_dir / "results" / "runs" / f"table_{spec.number:02d}" / row.slug
     if spec.folds is None:
         return [(base, None)]
-    return [(base / f"fold{k}", k) for k in range(_fold_count(ctx, spec))]
+    count = _fold_count(ctx, spec)
+    return [(base / f"fold{k}", k) for k in range(count if folds is None else min(folds, count))]
 
 
 def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
@@ -233,11 +234,13 @@ def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
 
 
 def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-              weights: str | None = None, progress: bool = False, gans: bool = True) -> dict[str, RunResult]:
+              weights: str | None = None, progress: bool = False, gans: bool = True,
+              folds: int | None = None) -> dict[str, RunResult]:
     """Train and evaluate every row of ``spec`` the kit runs; reuse what is already saved.
 
     With ``gans`` the StarGAN and GANimation rows (:func:`gan_rows`) are run too, each GAN
-    trained on the run's gallery first if it has not been.
+    trained on the run's gallery first if it has not been. ``folds``: of a cross-validated
+    table, only the first ``folds`` folds (None: all).
 
     A row whose ``predictions.csv`` exists (from this or an earlier run with the same output
     folder) is not trained again, so an interrupted notebook resumes; with
@@ -265,7 +268,7 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
     results = {}
     for row in (r for r in rows if r.network is not None):
         parts, files, pretrained = [], [], "from scratch"
-        for run_dir, fold in _run_dirs(ctx, spec, row):
+        for run_dir, fold in _run_dirs(ctx, spec, row, folds):
             predictions = run_dir / evaluation.PREDICTIONS
             if not predictions.exists():
                 if ctx.reuse_results:
@@ -372,12 +375,14 @@ def value_columns(frame: pd.DataFrame) -> list[str]:
 # --- the paper's claim ----------------------------------------------------------------------------
 
 def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_bootstrap: int = 1000,
-                 seed: int = 0) -> pd.DataFrame:
+                 seed: int = 0, summary: Callable[[dict], dict] | None = None) -> pd.DataFrame:
     """The difference ``better - worse`` of every cell, with a paired 95 % bootstrap interval.
 
     Both networks are scored on the same test set; resampling its subjects (or videos) once
     for both keeps the pairing, so the interval is that of the difference itself. For MSE a
-    lower value is better, so the improvement is ``worse - better`` there.
+    lower value is better, so the improvement is ``worse - better`` there. ``summary`` maps
+    the cells of one network to the cells compared instead (e.g. the mean CCC of valence and
+    arousal, Fig. 20), applied inside every resample.
 
     Returns
     -------
@@ -398,6 +403,8 @@ def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_boot
         first = criterion(rows)  # the first network's columns keep their names in ``joined``
         second = criterion(pd.DataFrame({**{k: rows[k].to_numpy() for k in key},
                                          **{k: rows[v].to_numpy() for k, v in other.items()}}))
+        if summary is not None:
+            first, second = summary(first), summary(second)
         return {k: (second[k] - first[k]) if k[0] == "MSE" else (first[k] - second[k]) for k in first}
 
     table = bootstrap(joined, difference, unit=unit, n=n_bootstrap, seed=seed)
