@@ -181,6 +181,9 @@ class Profile:
     data_sizes: Mapping[str, int] = field(default_factory=dict)
     # Sec. 6.1.2: the GAN baselines, per method ('stargan', 'ganimation').
     gans: dict = field(default_factory=dict)
+    # Resamples of a table's 95 % bootstrap intervals (Tables 10 and 11); smoke takes fewer so
+    # that a notebook scoring nine prediction files twice stays within its minute.
+    bootstrap_resamples: int = 1000
 
 
 # default's stand-ins: large enough that every class and fold of the small databases is learnt
@@ -196,7 +199,8 @@ PROFILES: dict[str, Profile] = {
                      n_variations=2, data_scale=0.0005,
                      data_max_per_database=40,
                      augment_neutral_per_database=1, augment_va_targets=2,
-                     augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"]),
+                     augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"],
+                     bootstrap_resamples=200),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
                        gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,

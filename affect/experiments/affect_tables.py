@@ -155,10 +155,11 @@ def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], d
     """Predictions -> the table's cells, keyed like the paper's columns (averaged over folds)."""
 
     def per_fold(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
-        if spec.task == "va":
-            scores = metrics.score_va(predictions[["valence", "arousal"]].to_numpy(),
-                                      predictions[["valence_pred", "arousal_pred"]].to_numpy())
-            return {(_VA_NAMES[c], d): scores[f"{c}_{d}"] for c in spec.criteria for d in ("valence", "arousal")}
+        if spec.task == "va":  # only the table's criteria: the bootstrap calls this a thousand times
+            truth = predictions[["valence", "arousal"]].to_numpy(dtype=float)
+            predicted = predictions[["valence_pred", "arousal_pred"]].to_numpy(dtype=float)
+            return {(_VA_NAMES[c], d): getattr(metrics, c)(truth[:, j], predicted[:, j])
+                    for c in spec.criteria for j, d in enumerate(("valence", "arousal"))}
         truth, predicted = predictions["label"].to_numpy(), predictions["label_pred"].to_numpy()
         if spec.criteria == ("diagonal",):
             matrix = metrics.confusion_matrix(truth, predicted, labels=classes, normalize="true")
