@@ -502,9 +502,13 @@ def synthetic_table(number: int, ctx: RunContext, *, gallery_source: str = "prox
 # --- the figure -----------------------------------------------------------------------------------
 
 def ccc_figure(number: int, frame: pd.DataFrame) -> object:
-    """CCC of valence and arousal per database, one bar per method, with 95 % interval whiskers."""
+    """CCC of valence and arousal per database, one bar per method, with 95 % interval whiskers.
+
+    The paper's value of each bar is marked beside it (a black diamond).
+    """
     import matplotlib.pyplot as plt
 
+    theirs = _paper_cells(number, frame)
     databases = list(dict.fromkeys(frame.index.get_level_values("database")))
     methods = [m for m in METHODS.values() if m in set(frame.index.get_level_values("method"))]
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2), sharey=True)
@@ -516,8 +520,10 @@ def ccc_figure(number: int, frame: pd.DataFrame) -> object:
             rows = frame.xs(method, level="method").reindex(databases)
             values = rows[column].to_numpy(dtype=float)
             errors = np.abs(rows[[f"{column} low", f"{column} high"]].to_numpy(dtype=float).T - values)
-            ax.bar(x + (k - (len(methods) - 1) / 2) * width, values, width, yerr=np.nan_to_num(errors), capsize=2,
-                   label=method)
+            at = x + (k - (len(methods) - 1) / 2) * width
+            ax.bar(at, values, width, yerr=np.nan_to_num(errors), capsize=2, label=method)
+            printed = theirs.xs(method, level="method").reindex(databases)[column].to_numpy(dtype=float)
+            ax.plot(at, printed, "kD", ms=3, label="paper" if k == 0 else None)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(x, databases)
         ax.set_title(f"CCC {dimension}", fontsize="small")
