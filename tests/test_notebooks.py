@@ -10,8 +10,8 @@ from affect import pipeline
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = pipeline.find_notebooks(ROOT / "notebooks")
 REQUIRED = ("profile", "data_source", "seed", "device", "out_dir", "reuse_results")
-#: Notebooks of Tables 2 to 9 (and 12 to 14, which reuse their networks) also choose the affect
-#: model and the pretrained weights.
+#: Notebooks of Tables 2 to 9 (and 10 to 14, which reuse their networks and synthesized sets)
+#: also choose the affect model and the pretrained weights.
 REQUIRED_TABLES = ("gallery_source", "weights")
 
 
@@ -24,7 +24,7 @@ def test_notebook_has_exactly_one_parameters_cell_with_the_run_settings(path):
     cells = nbformat.read(path, as_version=4).cells
     tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    required = REQUIRED + (REQUIRED_TABLES if "02" <= path.name[:2] <= "09" or path.name[:2] in ("12", "13", "14")
+    required = REQUIRED + (REQUIRED_TABLES if "02" <= path.name[:2] <= "14"
                            else ())
     for name in required:
         assert any(line.startswith(f"{name} =") for line in tagged[0].source.splitlines()), name
@@ -51,6 +51,8 @@ PROMISES = {
     "07_affectnet_expr": {"tables": ["table_07"], "figures": ["fig18_affectnet_confusion"]},
     "08_afew": {"tables": ["table_08"], "figures": ["fig19_afew_confusion"]},
     "09_bu3dfe": {"tables": ["table_09"], "figures": []},
+    "10_synthetic_as_test": {"tables": ["table_10"], "figures": ["fig_table10_ccc"]},
+    "11_synthetic_as_train": {"tables": ["table_11"], "figures": ["fig_table11_ccc"]},
     "12_granularity": {"tables": ["table_12"], "figures": ["fig20_granularity"]},
     "13_age_va": {"tables": ["table_13"], "figures": ["age_estimator_wiki_13", "table13_age_groups"]},
     "14_age_expr": {"tables": ["table_14"], "figures": ["age_estimator_wiki_14", "table14_age_groups"]},

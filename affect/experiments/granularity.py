@@ -500,7 +500,7 @@ def granularity_table(ctx: RunContext, *, gallery_source: str = "proxy", device:
     """
     from affect import reporting
 
-    n_bootstrap = n_bootstrap or profiles.get(ctx.profile).granularity_bootstrap
+    n_bootstrap = n_bootstrap or profiles.get(ctx.profile).bootstrap_resamples
 
     def compute() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         frames, steps, trained, reused = [], [], 0, 0

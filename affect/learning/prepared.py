@@ -41,7 +41,7 @@ from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
 from affect.files import atomic_write_text
 
 __all__ = ["MARGIN", "INDEX_COLUMNS", "PreparedFaces", "prepare", "load_prepared", "align_face",
-           "cache_key", "with_synthesized", "alignment_matrix"]
+           "cache_key", "synthesized_rows", "with_synthesized", "alignment_matrix"]
 
 #: Side of the crop over the larger side of the (levelled) 68-landmark box: the landmarks
 #: span brows to chin, so 1.3 keeps the forehead and the jaw line (a kit choice).
@@ -321,18 +321,23 @@ def _detect(image: np.ndarray):
     return found[0].box if found else None
 
 
-def with_synthesized(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFrame:
-    """Training rows plus the synthesized images of an augmentation build (Sec. 6.2).
+def synthesized_rows(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFrame:
+    """The synthesized images of an augmentation build as database rows, with their source's landmarks.
 
     A synthesized face keeps the pose and place of its neutral source (Sec. 4), so it is
-    cropped from the source's landmarks where ``train`` holds the source.
+    cropped from the source's landmarks where ``train`` holds the source. Labels are the
+    targets each image was synthesized for.
 
     Parameters
     ----------
     train : DataFrame
-        The training split, :data:`affect.datasets.COLUMNS`.
+        The rows the sources come from, :data:`affect.datasets.COLUMNS`.
     built : path
         The augmentation output folder (holding ``manifest.csv``) or the manifest itself.
+
+    Returns
+    -------
+    DataFrame of :data:`affect.datasets.COLUMNS` plus ``source`` (the neutral photo's path).
 
     Raises
     ------
@@ -349,4 +354,30 @@ def with_synthesized(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFr
         raise ValueError(f"{manifest_path}: {len(missing)} synthesized images are missing (first: {missing[0]})")
     sources = dict(zip(train["path"].astype(str), train["landmarks"]))
     synthesized["landmarks"] = [sources.get(str(s)) for s in synthesized["source"]]
-    return pd.concat([train, synthesized.drop(columns=["source"])], ignore_index=True)
+    return synthesized
+
+
+def with_synthesized(train: pd.DataFrame, built: str | os.PathLike, *, only: bool = False,
+                     sources: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Training rows plus the synthesized images of an augmentation build (Sec. 6.2).
+
+    See :func:`synthesized_rows` for how they are cropped and labelled.
+
+    Parameters
+    ----------
+    train : DataFrame
+        The training split, :data:`affect.datasets.COLUMNS`.
+    built : path
+        The augmentation output folder (holding ``manifest.csv``) or the manifest itself.
+    only : bool
+        Return the synthesized images alone, no row of ``train`` (Table 11, Sec. 6.3).
+    sources : DataFrame, optional
+        Rows whose landmarks crop the synthesized faces; default ``train``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the manifest and the first synthesized image that is missing.
+    """
+    synthesized = synthesized_rows(train if sources is None else sources, built).drop(columns=["source"])
+    return synthesized if only else pd.concat([train, synthesized], ignore_index=True)

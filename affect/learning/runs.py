@@ -66,6 +66,8 @@ class TrainingRun:
         Table 9's on-the-fly augmentation.
     prepared : dict of str to str
         Cache folder of each split.
+    synthesized_only : bool
+        The training split held the synthesized faces alone (Table 11).
     """
 
     run_dir: str
@@ -82,6 +84,7 @@ class TrainingRun:
     augmented: str | None
     on_the_fly: bool
     prepared: dict[str, str]
+    synthesized_only: bool = False  # absent from run.json files written before Table 11
 
 
 def default_task(database: str) -> str:
@@ -158,27 +161,34 @@ def _classes(task: str, frames: dict[str, pd.DataFrame]) -> list[str]:
 
 def prepare_database(database: str, network: str, *, profile: str = "default", data_source: str = "proxy",
                      seed: int = 0, fold: int | None = None, augmented: str | os.PathLike | None = None,
-                     cache_root: str | os.PathLike | None = None,
-                     progress: bool = False) -> tuple[dict[str, PreparedFaces], dict[str, pd.DataFrame]]:
+                     cache_root: str | os.PathLike | None = None, progress: bool = False,
+                     synthesized_only: bool = False) -> tuple[dict[str, PreparedFaces], dict[str, pd.DataFrame]]:
     """Prepared faces of a database's train (plus synthesized), val and test splits.
 
     This is ``affect prepare``: the crops are made once at the profile's input size of
-    ``network`` and reused by every later run.
+    ``network`` and reused by every later run. With ``synthesized_only`` the training split is
+    every synthesized face of ``augmented`` and no real image
+    (:func:`affect.learning.prepared.with_synthesized`); val and test stay real.
 
     Returns
     -------
     (prepared faces by split, the split frames)
     """
+    if synthesized_only and augmented is None:
+        raise ValueError("synthesized_only: needs an augmentation build (augmented) to train on")
     sizes = profiles.get(profile).training
     frames = database_splits(database, _root(database, data_source, profile), seed=seed, fold=fold)
     if augmented is not None:
-        frames["train"] = with_synthesized(frames["train"], augmented)
+        # Alone, every synthesized face is a training sample, also those made from the photos of the
+        # subjects held out for validation (as in Tables 2 to 4); their sources' landmarks crop them.
+        sources = pd.concat([frames["train"], frames["val"]], ignore_index=True) if synthesized_only else None
+        frames["train"] = with_synthesized(frames["train"], augmented, only=synthesized_only, sources=sources)
     size = training.input_size(network, sizes)
     cache = Path(cache_root) if cache_root is not None else prepared_root()
     tag = f"{data_source}-{database}" + ("" if fold is None else f"-fold{fold}")
     faces = {}
     for split, frame in frames.items():
-        suffix = "-augmented" if augmented is not None and split == "train" else ""
+        suffix = "" if augmented is None or split != "train" else "-synthesized" if synthesized_only else "-augmented"
         faces[split] = prepare(frame, cache, size, label=f"{tag}-{split}{suffix}", progress=progress)
     return faces, frames
 
@@ -188,7 +198,8 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
           weights: str | os.PathLike | None = None, augmented: str | os.PathLike | None = None,
           fold: int | None = None, augment: bool = False, weighted_loss: bool = False,
           landmarks: bool = False, cache_root: str | os.PathLike | None = None,
-          progress: bool = False, initial: str | os.PathLike | None = None) -> TrainingRun:
+          progress: bool = False, initial: str | os.PathLike | None = None,
+          synthesized_only: bool = False) -> TrainingRun:
     """Train ``network`` on ``database`` at the profile's sizes; resume if the run was killed.
 
     Parameters
@@ -220,6 +231,9 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
     progress : bool
     initial : path, optional
         A checkpoint of this kit to start from (fine-tuning, :func:`affect.learning.training.fit`).
+    synthesized_only : bool
+        Train on the synthesized faces of ``augmented`` alone (Table 11, Sec. 6.3); the real
+        validation split still picks the best epoch. See :func:`prepare_database`.
 
     Returns
     -------
@@ -232,7 +246,8 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
         raise ValueError(f"task: {database} has no valence-arousal labels; use --task expression")
     sizes = profiles.get(profile).training
     faces, frames = prepare_database(database, network, profile=profile, data_source=data_source, seed=seed,
-                                     fold=fold, augmented=augmented, cache_root=cache_root, progress=progress)
+                                     fold=fold, augmented=augmented, cache_root=cache_root, progress=progress,
+                                     synthesized_only=synthesized_only)
     classes = _classes(task, frames)
     module = training.fit(network, task, faces["train"], faces["val"], sizes, run_dir, classes=classes or None,
                           seed=seed, device=device, weights=weights, augment=augment,
@@ -240,7 +255,7 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
                           initial=initial)
     run = TrainingRun(str(run_dir), network, task, database, data_source, profile, classes, asdict(sizes), seed,
                       fold, module.hparams.pretrained, None if augmented is None else str(augmented), augment,
-                      {split: str(f.folder) for split, f in faces.items()})
+                      {split: str(f.folder) for split, f in faces.items()}, synthesized_only)
     atomic_write_text(Path(run_dir) / RUN_FILE, json.dumps(asdict(run), indent=1))
     return run
 
