@@ -373,9 +373,9 @@ def _identity_sample(source: str, jobs: list[dict], seed: int, every: int) -> li
     its images is measured, so the sample is gathered in groups of :data:`IDENTITY_GROUP`
     images of one photo: a photo with ``n`` images is picked with probability ``n / (g *
     every)``, where ``g = min(n, IDENTITY_GROUP)``, and then ``g`` of its images are measured
-    (the source's descriptor costs a sixth of an output's, not as much again). A photo with
-    ``n >= IDENTITY_GROUP * every`` images has each measured with probability ``1 / every``
-    instead. Either way 1 image in ``every`` is measured on average, and the choice depends
+    (each measured image then carries a sixth of the source's descriptor, not all of it). A
+    photo with ``n >= IDENTITY_GROUP * every`` images has each measured with probability
+    ``1 / every`` instead. Either way 1 image in ``every`` is measured on average, and the choice depends
     only on the seed and the names, not on the engine or the order.
     """
     if every == 1:
