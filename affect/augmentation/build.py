@@ -194,8 +194,9 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
         (:mod:`affect.face.recognition`); NaN when False, when no face is found, or for jobs
         outside the sample (``identity_every``).
     identity_every : int
-        Measure identity on 1 job in ``identity_every`` (a seeded choice per output name): at
-        scale the check costs more than the synthesis.
+        Measure identity on 1 job in ``identity_every`` on average (a seeded choice by photo and
+        output name, in groups of up to :data:`IDENTITY_GROUP` images of a photo, see
+        ``_identity_sample``): at scale the check costs more than the synthesis.
     n_shards : int
         Shards the photos are split into (:data:`SHARDS`); fixed for an output folder.
     shard_set : (k, n), optional
