@@ -194,8 +194,9 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
         (:mod:`affect.face.recognition`); NaN when False, when no face is found, or for jobs
         outside the sample (``identity_every``).
     identity_every : int
-        Measure identity on 1 job in ``identity_every`` (a seeded choice per output name): at
-        scale the check costs more than the synthesis.
+        Measure identity on 1 job in ``identity_every`` on average (a seeded choice by photo and
+        output name, in groups of up to :data:`IDENTITY_GROUP` images of a photo, see
+        ``_identity_sample``): at scale the check costs more than the synthesis.
     n_shards : int
         Shards the photos are split into (:data:`SHARDS`); fixed for an output folder.
     shard_set : (k, n), optional
@@ -362,24 +363,31 @@ def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every:
     return [job for photo_jobs in by_photo.values() for job in photo_jobs]  # plan order within a photo
 
 
+#: Images of one photo measured together in the identity sample (see :func:`_identity_sample`).
+IDENTITY_GROUP = 6
+
+
 def _identity_sample(source: str, jobs: list[dict], seed: int, every: int) -> list[dict]:
     """The jobs of one photo whose identity is measured: a seeded 1 in ``every`` of all images.
 
-    The source's own descriptor (a face detection, about 130 ms) is needed wherever one of
-    its images is measured, so the sample is gathered on few photos: a photo with ``n <
-    every`` images is picked with probability ``n / every`` and then one of its images is
-    measured; a photo with more has each image measured with probability ``1 / every``.
-    Either way 1 image in ``every`` is measured on average, and the choice depends only on
-    the seed and the names, not on the engine or the order.
+    The source's own descriptor (dlib's ResNet, about 80 ms of CPU) is needed wherever one of
+    its images is measured, so the sample is gathered in groups of :data:`IDENTITY_GROUP`
+    images of one photo: a photo with ``n`` images is picked with probability ``n / (g *
+    every)``, where ``g = min(n, IDENTITY_GROUP)``, and then ``g`` of its images are measured
+    (each measured image then carries a sixth of the source's descriptor, not all of it). A
+    photo with ``n >= IDENTITY_GROUP * every`` images has each measured with probability
+    ``1 / every`` instead. Either way 1 image in ``every`` is measured on average, and the choice depends
+    only on the seed and the names, not on the engine or the order.
     """
     if every == 1:
         return jobs
     n = len(jobs)
-    if n >= every:
+    group = min(n, IDENTITY_GROUP)
+    if n >= IDENTITY_GROUP * every:
         return [job for job in jobs if derived_seed(seed, "identity", job["output"]) % every == 0]
-    if derived_seed(seed, "identity-photo", source) % every >= n:
+    if derived_seed(seed, "identity-photo", source) % (group * every) >= n:
         return []
-    return [min(jobs, key=lambda job: derived_seed(seed, "identity", job["output"]))]
+    return sorted(jobs, key=lambda job: derived_seed(seed, "identity", job["output"]))[:group]
 
 
 def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
@@ -392,7 +400,7 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
     if task.retry_skipped:
         skipped_path.unlink(missing_ok=True)
     skipped = read_skipped(skipped_path) if task.skip_errors else {}
-    done = set(shards.finished_rows(out, folder)["output"])
+    done = shards.finished_outputs(out, folder)
     todo = [job for job in task.jobs if job["output"] not in done and job["source"] not in skipped]
     groups: dict[str, list[dict]] = {}
     for job in todo:
@@ -561,12 +569,14 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
     """
     first = group[0]
     source_descriptor: np.ndarray | None = None
+    face_box = None
     try:
         image = read_frame(first["source"])
         landmarks = _landmarks(first.get("landmarks"))
         state = augmenter.prepare(image, landmarks)
         if any(job["identity"] for job in group):
-            source_descriptor = _descriptor(image, landmarks)
+            face_box = _face_box(image)
+            source_descriptor = _descriptor(image, _landmarks_in(image, face_box) if landmarks is None else landmarks)
     except Exception as error:  # noqa: BLE001 - any failure of a third-party augmenter
         if not skip_errors:
             raise
@@ -587,7 +597,10 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             continue
         distance = math.nan
         if source_descriptor is not None and job["identity"]:
-            output_descriptor = _descriptor(synthesized, None)
+            # The synthesized face lies where the source's did: its landmarks are located in the
+            # source's face box (dlib's shape predictor), not searched for by the detector again.
+            same_frame = synthesized.shape[:2] == image.shape[:2]
+            output_descriptor = _descriptor(synthesized, _landmarks_in(synthesized, face_box) if same_frame else None)
             if output_descriptor is not None:
                 distance = float(np.linalg.norm(source_descriptor - output_descriptor))
         row = {column: job[column] for column in MANIFEST_COLUMNS[:-1]}
@@ -603,7 +616,7 @@ def _landmarks(value: Any) -> np.ndarray | None:
 
 
 def _descriptor(image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
-    """dlib identity descriptor, None where no face is found."""
+    """dlib identity descriptor, None where no face is found (``landmarks`` None: detected)."""
     from affect.face.landmarks import FaceNotFoundError
     from affect.face.recognition import face_descriptor
 
@@ -611,6 +624,21 @@ def _descriptor(image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray |
         return face_descriptor(image, landmarks)
     except FaceNotFoundError:
         return None
+
+
+def _face_box(image: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The most confident face's detector box (left, top, right, bottom), None where none is found."""
+    from affect.face.landmarks import detect_faces
+
+    found = detect_faces(image)
+    return found[0].box if found else None
+
+
+def _landmarks_in(image: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray | None:
+    """(68, 2) landmarks located in a known face box (None: detect the face, see :func:`_descriptor`)."""
+    from affect.face.landmarks import detect_landmarks
+
+    return None if box is None else detect_landmarks(image, box)
 
 
 def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathLike, synthesizer: Any, *,
@@ -718,7 +746,10 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         for kind in kinds:
             if check_settings:
                 recorded = settings[kind] | {"measure_identity": bool(measure_identity),
-                                             "identity_every": int(identity_every), "shards": int(n_shards),
+                                             "identity_every": int(identity_every),
+                                             "identity_sample": IDENTITY_SAMPLE.format(every=int(identity_every),
+                                                                                      group=IDENTITY_GROUP),
+                                             "shards": int(n_shards),
                                              "source_root": source_root}
                 atomic_write_text(out / kind / SETTINGS_FILE, json.dumps(recorded, indent=1) + "\n")
             manifests[kind] = build(plans[kind], augmenter, out / kind, jobs=jobs, engine=engine,
@@ -821,7 +852,12 @@ def claim_folder(folder: Path, settings: Mapping, *, overwrite: bool) -> bool:
 
 
 #: Settings stored for the record only: a build resumed with other values is not refused.
-RECORDED_SETTINGS = ("measure_identity", "identity_every", "shards", "source_root")
+RECORDED_SETTINGS = ("measure_identity", "identity_every", "identity_sample", "shards", "source_root")
+
+#: How the identity distances of a kind's manifest were measured (recorded in :data:`SETTINGS_FILE`).
+IDENTITY_SAMPLE = ("1 image in {every} on average, in groups of up to {group} images of one source photo; "
+                   "dlib descriptor distance between source and output, the output's landmarks located in "
+                   "the source's detected face box")
 
 # atomic_path's temporaries: "." + the destination's stem + "." + mkstemp's 8 characters + suffix
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.(png|jpg|jpeg|csv)")

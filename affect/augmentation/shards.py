@@ -37,8 +37,9 @@ from affect.augmentation.manifest import (
     MANIFEST,
     MANIFEST_COLUMNS,
     ManifestAppender,
+    manifest_frame,
     read_manifest,
-    typed_columns,
+    read_manifest_rows,
     write_manifest,
 )
 from affect.augmentation.targets import _short_source
@@ -159,28 +160,46 @@ class PartAppender:
 
 def part_rows(folder: Path) -> pd.DataFrame:
     """The rows of every manifest part in a shard's folder (cut-off last lines dropped)."""
-    parts = sorted(Path(folder).glob(f"{PART_PREFIX}*.csv"))
-    frames = [read_manifest(path) for path in parts if path.stat().st_size]
-    if not frames:
-        return typed_columns(pd.DataFrame(columns=list(MANIFEST_COLUMNS)))
-    return typed_columns(pd.concat(frames, ignore_index=True))
+    return manifest_frame(_part_records(Path(folder)))
+
+
+def _part_records(folder: Path) -> list[dict]:
+    parts = sorted(folder.glob(f"{PART_PREFIX}*.csv"))
+    return [row for path in parts if path.stat().st_size for row in read_manifest_rows(path)]
+
+
+def _finished_records(out: Path, folder: Path, seen: set[str]) -> list[dict]:
+    """The rows of a shard's parts whose image exists and whose output is not in ``seen`` (updated)."""
+    finished = []
+    for row in _part_records(folder):
+        if row["output"] not in seen and (out / row["output"]).is_file():
+            seen.add(row["output"])
+            finished.append(row)
+    return finished
 
 
 def finished_rows(out: Path, folder: Path) -> pd.DataFrame:
     """A shard's rows whose image exists, one per output (the first listing wins)."""
-    rows = part_rows(folder).drop_duplicates("output", keep="first")
-    exists = np.array([(Path(out) / name).is_file() for name in rows["output"]], dtype=bool)
-    return rows[exists].reset_index(drop=True)
+    return manifest_frame(_finished_records(Path(out), Path(folder), set()))
+
+
+def finished_outputs(out: Path, folder: Path) -> set[str]:
+    """The outputs of :func:`finished_rows`, without building a frame (a shard run's first step)."""
+    seen: set[str] = set()
+    _finished_records(Path(out), Path(folder), seen)
+    return seen
 
 
 def all_finished_rows(out: str | os.PathLike) -> pd.DataFrame:
-    """Every shard's finished rows (image on disk), one per output: what a merge would list."""
+    """Every shard's finished rows (image on disk), one per output: what a merge would list.
+
+    The parts' rows are gathered first and made into one frame (a frame per shard costs
+    milliseconds each, which a short build's merge would spend mostly on pandas).
+    """
     out = Path(out)
     folders = sorted(p for p in (out / SHARDS_FOLDER).glob("[0-9]*") if p.is_dir())
-    frames = [finished_rows(out, folder) for folder in folders]
-    if not frames:
-        return typed_columns(pd.DataFrame(columns=list(MANIFEST_COLUMNS)))
-    return typed_columns(pd.concat(frames, ignore_index=True).drop_duplicates("output", keep="first"))
+    seen: set[str] = set()
+    return manifest_frame([row for folder in folders for row in _finished_records(out, folder, seen)])
 
 
 def is_done(folder: Path, shard_digest: str, *, retry_skipped: bool = False) -> bool:

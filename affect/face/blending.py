@@ -171,15 +171,22 @@ def _dst_clone(rendered: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> np.
     inside = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=_OPENCV_INNER_EROSION) > 0
     rhs = np.empty((rendered.shape[0] - 2, rendered.shape[1] - 2, rendered.shape[2]), np.float32)
     _guidance_divergence(rendered, photo, inside, rhs)
-    rows, cols = rhs.shape[:2]
-    # Eigenvalues of the 5-point Laplacian with zero Dirichlet borders in the DST-I basis.
-    eigen = ((2 * np.cos(np.pi * np.arange(1, rows + 1) / (rows + 1)) - 2)[:, None]
-             + (2 * np.cos(np.pi * np.arange(1, cols + 1) / (cols + 1)) - 2)[None, :])
     coefficients = scipy.fft.dstn(rhs, type=1, axes=(0, 1), workers=1)
-    coefficients /= eigen[..., None].astype(np.float32)
+    coefficients /= _laplacian_eigenvalues(*rhs.shape[:2])
     result = photo.astype(np.float32)
     result[1:-1, 1:-1] += scipy.fft.idstn(coefficients, type=1, axes=(0, 1), workers=1)
     return np.clip(np.rint(result), 0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=64)
+def _laplacian_eigenvalues(rows: int, cols: int) -> np.ndarray:
+    """Eigenvalues (rows, cols, 1) float32 of the 5-point Laplacian with zero Dirichlet borders
+    in the DST-I basis; windows come in few sizes (:func:`_fast_dst_size`), so they are kept."""
+    eigen = ((2 * np.cos(np.pi * np.arange(1, rows + 1) / (rows + 1)) - 2)[:, None]
+             + (2 * np.cos(np.pi * np.arange(1, cols + 1) / (cols + 1)) - 2)[None, :])
+    eigen = eigen[..., None].astype(np.float32)
+    eigen.flags.writeable = False
+    return eigen
 
 
 @functools.lru_cache(maxsize=4)
@@ -315,7 +322,6 @@ def poisson_blend(
         inside = _within_seam(inside, rendered_rgb[rows, cols], region, seam_width, edge_contrast)
     result = photo.copy()
     converted = _from_uint8(inside, photo)
-    if converted.ndim == 3:
-        region = region[:, :, None]
-    np.copyto(result[rows, cols], converted, where=region)
+    # OpenCV's masked copy: a fortieth of the time of np.copyto(..., where=region) at 256 px.
+    result[rows, cols] = cv2.copyTo(converted, region.astype(np.uint8), np.ascontiguousarray(result[rows, cols]))
     return result
