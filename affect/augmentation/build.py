@@ -357,8 +357,8 @@ def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every:
         job["identity"] = False
         by_photo.setdefault(job["source"], []).append(job)
     if measure_identity:
-        for source, photo_jobs in by_photo.items():
-            for job in _identity_sample(source, photo_jobs, seed, identity_every):
+        for photo_jobs in by_photo.values():
+            for job in _identity_sample(photo_jobs, seed, identity_every):
                 job["identity"] = True
     return [job for photo_jobs in by_photo.values() for job in photo_jobs]  # plan order within a photo
 
@@ -367,7 +367,7 @@ def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every:
 IDENTITY_GROUP = 6
 
 
-def _identity_sample(source: str, jobs: list[dict], seed: int, every: int) -> list[dict]:
+def _identity_sample(jobs: list[dict], seed: int, every: int) -> list[dict]:
     """The jobs of one photo whose identity is measured: a seeded 1 in ``every`` of all images.
 
     The source's own descriptor (dlib's ResNet, about 80 ms of CPU) is needed wherever one of
@@ -377,7 +377,8 @@ def _identity_sample(source: str, jobs: list[dict], seed: int, every: int) -> li
     (each measured image then carries a sixth of the source's descriptor, not all of it). A
     photo with ``n >= IDENTITY_GROUP * every`` images has each measured with probability
     ``1 / every`` instead. Either way 1 image in ``every`` is measured on average, and the choice depends
-    only on the seed and the names, not on the engine or the order.
+    only on the seed and the output names (a photo is named by its first output, so the choice
+    does not change when the database moves), not on the engine or the order.
     """
     if every == 1:
         return jobs
@@ -385,7 +386,8 @@ def _identity_sample(source: str, jobs: list[dict], seed: int, every: int) -> li
     group = min(n, IDENTITY_GROUP)
     if n >= IDENTITY_GROUP * every:
         return [job for job in jobs if derived_seed(seed, "identity", job["output"]) % every == 0]
-    if derived_seed(seed, "identity-photo", source) % (group * every) >= n:
+    photo = min(job["output"] for job in jobs)
+    if derived_seed(seed, "identity-photo", photo) % (group * every) >= n:
         return []
     return sorted(jobs, key=lambda job: derived_seed(seed, "identity", job["output"]))[:group]
 
