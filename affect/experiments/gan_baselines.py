@@ -108,7 +108,6 @@ def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targ
     from affect.experiments.qualitative import CROP_PIXELS, _crop, face_crop
     from affect.face.landmarks import landmarks_for
     from affect.face.quality import sharpness_ratio
-    from affect.face.recognition import identity_distance
     from affect.image import read_image
 
     gans = {method: make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed,
@@ -118,6 +117,7 @@ def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targ
     for photo in photos:
         image = read_image(photo)
         landmarks = landmarks_for(image)
+        box = _face_box(image, landmarks)
         window, region = face_crop(image, landmarks), _face_region(image.shape[:2], landmarks)
         states = {method: gan.prepare(image, landmarks) for method, gan in gans.items()}
         for va in va_targets:
@@ -129,21 +129,35 @@ def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targ
             names.append([f"input ({target})"] + titles[1:])
             for method, output in outputs.items():
                 rows.append({"photo": os.path.basename(str(photo)), "target": target, "method": method,
-                             "identity distance": _identity(identity_distance, image, output, landmarks),
+                             "identity distance": _identity(image, output, landmarks, box),
                              "sharpness kept": sharpness_ratio(image, output, region)})
     grid = ImageGrid(np.asarray(panels, np.uint8).reshape(len(panels), len(titles), CROP_PIXELS, CROP_PIXELS, 3),
                      np.asarray(names, dtype=str))
     return grid, pd.DataFrame(rows)
 
 
-def _identity(distance, photo: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
-    """dlib's identity distance between photo and output (NaN when dlib finds no face in the output)."""
-    from affect.face.landmarks import FaceNotFoundError
+def _face_box(image: np.ndarray, landmarks: np.ndarray) -> tuple[int, int, int, int]:
+    """The photo's face box (left, top, right, bottom): the detector's, else the landmarks' bounds."""
+    from affect.face.landmarks import detect_faces
 
-    try:
-        return float(distance(photo, output, landmarks))
-    except FaceNotFoundError:
-        return float("nan")
+    found = detect_faces(image)
+    if found:
+        return found[0].box
+    (left, top), (right, bottom) = np.floor(landmarks.min(axis=0)), np.ceil(landmarks.max(axis=0))
+    return int(left), int(top), int(right), int(bottom)
+
+
+def _identity(photo: np.ndarray, output: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """dlib's identity distance between photo and output.
+
+    Every method leaves the face where it was, so the output's landmarks are located inside the
+    photo's face box: a detector run on the whole output can settle on another face or on a
+    false one (it did on Einstein's photo, giving one distance to five different outputs).
+    """
+    from affect.face.landmarks import detect_landmarks
+    from affect.face.recognition import identity_distance
+
+    return float(identity_distance(photo, output, landmarks, detect_landmarks(output, box)))
 
 
 def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:

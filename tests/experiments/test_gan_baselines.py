@@ -75,3 +75,23 @@ def test_comparison_summary_averages_per_method():
     assert summary.loc["proposed", "mean identity distance"] == pytest.approx(0.3)
     assert summary.loc["stargan", "same person (< 0.6)"] == 0.5
     assert summary.loc["stargan", "mean sharpness kept"] == pytest.approx(0.3)
+
+
+def test_fig11_identity_is_measured_on_the_face_where_the_photo_has_it():
+    """Another face in the output, which the detector prefers, must not be the one compared (Fig. 11)."""
+    from affect.experiments import qualitative
+    from affect.face.landmarks import landmarks_for
+    from affect.face.recognition import identity_distance
+    from affect.image import read_image
+
+    photos = {p.name: p for p in map(Path, qualitative.builtin_photos(4))}
+    face, other = read_image(photos["lenna.png"]), read_image(photos["takeo.ppm"])
+    height, width = face.shape[:2]
+    photo = np.full((height, width + other.shape[1], 3), 128, np.uint8)
+    photo[:, :width] = face
+    output = photo.copy()
+    output[:other.shape[0], width:] = other  # takeo's face beside lenna's, the detector's first choice
+    landmarks = landmarks_for(photo)
+    box = gan_baselines._face_box(photo, landmarks)
+    assert identity_distance(photo, output, landmarks) > 0.6
+    assert gan_baselines._identity(photo, output, landmarks, box) < 1e-6
