@@ -189,8 +189,8 @@ class Profile:
     granularity_points: int | None = None
     granularity_folds: int | None = None
     granularity_seeds: int = 1
-    # Resamples of a table's 95 % bootstrap intervals (Tables 10 to 12); smoke takes fewer so
-    # that a notebook scoring nine prediction files twice stays within its minute.
+    # Resamples of every table's 95 % bootstrap intervals (Tables 2 to 14); smoke takes fewer so
+    # that a notebook scoring many prediction files stays within its minute.
     bootstrap_resamples: int = 1000
 
 
@@ -210,7 +210,7 @@ PROFILES: dict[str, Profile] = {
                      augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"],
                      granularity_tables=(4, 5, 7, 9), granularity_points=1, granularity_folds=1,
                      granularity_seeds=1,
-                     bootstrap_resamples=200),
+                     bootstrap_resamples=100),
     "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
                        gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
                        gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,

@@ -487,10 +487,11 @@ def _setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]
             f"width x{sizes.width:g}; weights: {', '.join(pretrained)}")
 
 
-def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int) -> pd.DataFrame:
+def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int, n_bootstrap: int = 1000) -> pd.DataFrame:
     proposed = next((r for r in results.values() if r.row.role == PROPOSED), None)
     others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly", *GAN_ROLES)]
-    parts = {other.row.label: paired_claim(spec, proposed, other, seed=seed) for other in others if proposed}
+    parts = {other.row.label: paired_claim(spec, proposed, other, n_bootstrap=n_bootstrap, seed=seed)
+             for other in others if proposed}
     if not parts:
         return pd.DataFrame()
     frame = pd.concat(parts, names=["versus", "cell"])
@@ -521,7 +522,7 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
     -------
     (the re-run rows' results, the table as :func:`table_frame`, the paired claims).
     """
-    from affect import reporting
+    from affect import profiles, reporting
     from affect.experiments.augmented_sets import augmented_set
 
     results = run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress,
@@ -530,8 +531,10 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
         baseline = next(r for r in results.values() if r.row.role == BASELINE)
         results.update(feature_classifier_rows(spec, ctx, baseline, device=device))
     key = f"table_{spec.number:02d}"
-    frame = reporting.cached(ctx, key, lambda: table_frame(spec, results, seed=ctx.seed, reports_dir=ctx.out_dir))
-    claims = reporting.cached(ctx, f"{key}_claims", lambda: _claims(spec, results, ctx.seed))
+    n = profiles.get(ctx.profile).bootstrap_resamples
+    frame = reporting.cached(ctx, key, lambda: table_frame(spec, results, n_bootstrap=n, seed=ctx.seed,
+                                                            reports_dir=ctx.out_dir))
+    claims = reporting.cached(ctx, f"{key}_claims", lambda: _claims(spec, results, ctx.seed, n))
 
     def notes() -> dict:
         built = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,

@@ -290,7 +290,7 @@ def _two_rows(spec: TableSpec) -> TableSpec:
 
 
 def age_table(number: int, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-              weights: str | None = None, n_bootstrap: int = 1000, progress: bool = False
+              weights: str | None = None, n_bootstrap: int | None = None, progress: bool = False
               ) -> tuple[pd.DataFrame, dict]:
     """Table 13 or 14 of this run: every block's rows, the estimator's record and the notes.
 
@@ -303,12 +303,13 @@ def age_table(number: int, ctx: RunContext, *, gallery_source: str = "proxy", de
     (the table as :func:`age_rows` blocks one under the other, a dict of notes:
     ``estimator`` (its sentence), ``files`` (prediction and age files), ``setting``).
     """
-    from affect import reporting
+    from affect import profiles, reporting
     from affect.experiments.augmented_sets import augmented_set
 
     if number not in AGE_TABLES:
         raise ValueError(f"number: Tables 13 and 14 are the age tables, got {number}")
     key = f"table_{number:02d}"
+    n_bootstrap = n_bootstrap or profiles.get(ctx.profile).bootstrap_resamples
 
     def compute() -> tuple[pd.DataFrame, dict]:
         found = estimator(ctx, device=device, progress=progress)
