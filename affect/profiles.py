@@ -219,7 +219,7 @@ PROFILES: dict[str, Profile] = {
                        augment_neutral_per_database=2, augment_va_targets=57,
                        augment_max_per_set=None, training=_TRAINING["default"],
                        data_sizes=_DEFAULT_SIZES, gans=_GANS["default"],
-                       granularity_points=2, granularity_folds=1, granularity_seeds=1,
+                       granularity_points=1, granularity_folds=1, granularity_seeds=1,
                        ),
     "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
                      gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
