@@ -571,14 +571,16 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
     """
     first = group[0]
     source_descriptor: np.ndarray | None = None
-    face_box = None
+    box = None
     try:
         image = read_frame(first["source"])
         landmarks = _landmarks(first.get("landmarks"))
         state = augmenter.prepare(image, landmarks)
         if any(job["identity"] for job in group):
-            face_box = _face_box(image)
-            source_descriptor = _descriptor(image, _landmarks_in(image, face_box) if landmarks is None else landmarks)
+            from affect.face.landmarks import face_box
+
+            box = face_box(image)
+            source_descriptor = _descriptor(image, _landmarks_in(image, box) if landmarks is None else landmarks)
     except Exception as error:  # noqa: BLE001 - any failure of a third-party augmenter
         if not skip_errors:
             raise
@@ -602,7 +604,7 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             # The synthesized face lies where the source's did: its landmarks are located in the
             # source's face box (dlib's shape predictor), not searched for by the detector again.
             same_frame = synthesized.shape[:2] == image.shape[:2]
-            output_descriptor = _descriptor(synthesized, _landmarks_in(synthesized, face_box) if same_frame else None)
+            output_descriptor = _descriptor(synthesized, _landmarks_in(synthesized, box) if same_frame else None)
             if output_descriptor is not None:
                 distance = float(np.linalg.norm(source_descriptor - output_descriptor))
         row = {column: job[column] for column in MANIFEST_COLUMNS[:-1]}
@@ -626,14 +628,6 @@ def _descriptor(image: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray |
         return face_descriptor(image, landmarks)
     except FaceNotFoundError:
         return None
-
-
-def _face_box(image: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The most confident face's detector box (left, top, right, bottom), None where none is found."""
-    from affect.face.landmarks import detect_faces
-
-    found = detect_faces(image)
-    return found[0].box if found else None
 
 
 def _landmarks_in(image: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray | None:

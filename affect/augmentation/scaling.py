@@ -148,10 +148,11 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     from unittest import mock
 
     import affect.face.reconstruction as reconstruction
-    from affect.augmentation.build import _descriptor, _face_box, _landmarks_in, single_thread_libraries
+    from affect.augmentation.build import _descriptor, _landmarks_in, single_thread_libraries
     from affect.augmentation.shards import PartAppender
     from affect.augmentation.targets import Target
     from affect.datasets import read_frame
+    from affect.face.landmarks import face_box
     from affect.files import atomic_write
 
     times: dict[str, list[float]] = {key: [] for key in (
@@ -175,7 +176,7 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
         return call
 
     def source_identity(image):
-        box = _face_box(image)
+        box = face_box(image)
         _descriptor(image, _landmarks_in(image, box))
         return box
 

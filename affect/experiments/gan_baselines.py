@@ -138,11 +138,11 @@ def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targ
 
 def _face_box(image: np.ndarray, landmarks: np.ndarray) -> tuple[int, int, int, int]:
     """The photo's face box (left, top, right, bottom): the detector's, else the landmarks' bounds."""
-    from affect.face.landmarks import detect_faces
+    from affect.face.landmarks import face_box
 
-    found = detect_faces(image)
-    if found:
-        return found[0].box
+    found = face_box(image)
+    if found is not None:
+        return found
     (left, top), (right, bottom) = np.floor(landmarks.min(axis=0)), np.ceil(landmarks.max(axis=0))
     return int(left), int(top), int(right), int(bottom)
 

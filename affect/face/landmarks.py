@@ -40,6 +40,7 @@ __all__ = [
     "ModelFileError",
     "Detection",
     "detect_faces",
+    "face_box",
     "detect_landmarks",
     "landmarks_for",
     "read_pts",
@@ -205,6 +206,12 @@ def detect_faces(
         if found:
             return found if all_faces else found[:1]
     return []
+
+
+def face_box(image: np.ndarray) -> Box | None:
+    """The most confident face's box (left, top, right, bottom) by the HOG detector; None if none."""
+    found = detect_faces(image)
+    return found[0].box if found else None
 
 
 def _is_count(value) -> bool:

@@ -315,10 +315,9 @@ def _box_crop(image: np.ndarray, box, size: int, margin: float = 1.1) -> np.ndar
 
 
 def _detect(image: np.ndarray):
-    from affect.face.landmarks import detect_faces  # dlib is loaded only when a database lacks landmarks
+    from affect.face.landmarks import face_box  # dlib is loaded only when a database lacks landmarks
 
-    found = detect_faces(image)
-    return found[0].box if found else None
+    return face_box(image)
 
 
 def synthesized_rows(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFrame:
