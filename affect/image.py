@@ -7,13 +7,14 @@ applied). This module turns files on disk into that form and writes results back
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from affect.files import atomic_write
+from affect.files import atomic_write_bytes
 
 __all__ = ["ImageReadError", "read_image", "write_image", "as_rgb_image"]
 
@@ -161,4 +162,6 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
         )
     pixels = as_rgb_image(image, name="image")
     options = {"quality": _JPEG_QUALITY} if file_format == "JPEG" else {}
-    return atomic_write(path, lambda stream: Image.fromarray(pixels).save(stream, format=file_format, **options))
+    encoded = io.BytesIO()  # encoded in memory, then written in one call (an augmented set has millions)
+    Image.fromarray(pixels).save(encoded, format=file_format, **options)
+    return atomic_write_bytes(path, encoded.getbuffer())

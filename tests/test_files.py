@@ -1,8 +1,12 @@
 """Atomic writes leave either the old file or the whole new one."""
 
+import os
+import stat
+
 import pytest
 
-from affect.files import atomic_path, atomic_write, atomic_write_text
+from affect.augmentation.build import _TEMPORARY
+from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text
 
 
 def test_text_is_written_and_no_temporary_file_remains(tmp_path):
@@ -22,6 +26,33 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(path, broken)
     assert path.read_bytes() == b"old" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_bytes_are_written_in_a_new_folder_with_the_umask_and_no_temporary(tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = atomic_write_bytes(tmp_path / "a" / "b" / "face.jpg", b"\xff\xd8jpeg")
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"\xff\xd8jpeg"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in path.parent.iterdir()] == ["face.jpg"]
+
+
+def test_a_failed_bytes_write_keeps_the_old_file_and_names_temporaries_as_builds_find_them(tmp_path, monkeypatch):
+    path = tmp_path / "face.jpg"
+    path.write_bytes(b"old")
+    temporaries = []
+
+    def refuse(source, target):
+        temporaries.append(os.path.basename(source))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["face.jpg"]
+    assert _TEMPORARY.fullmatch(temporaries[0]), temporaries
 
 
 def test_atomic_path_gives_a_temporary_with_the_same_suffix(tmp_path):

@@ -32,14 +32,15 @@ ENGINE_RUNS: tuple[tuple[str, int], ...] = (("serial", 1), ("pool", 1), ("pool",
 SIMULATED_WORKERS: tuple[int, ...] = (8, 32, 128, 512)
 
 
-def bench_plan(photos: int = 24, n_va: int = 12, seed: int = 0, image_format: str = "jpg",
+def bench_plan(photos: int = 24, n_va: int | None = None, seed: int = 0, image_format: str = "jpg",
                profile: str = "default") -> tuple[pd.DataFrame, object]:
     """The fixed plan of the scale benchmark and its synthesizer.
 
     ``photos`` neutral faces of the AffectNet stand-in of ``profile`` (a seeded sample), each
-    with ``n_va`` VA targets and the six basic expressions; the default affect model.
+    with ``n_va`` VA targets (None: the profile's, as ``affect augment`` plans them: 57, Table 1)
+    and the six basic expressions; the default affect model.
     """
-    from affect import data_paths, datasets
+    from affect import data_paths, datasets, profiles
     from affect.augmentation.build import SynthesizerAugmenter
     from affect.augmentation.targets import plan
     from affect.datasets.standin import ensure_proxy
@@ -49,6 +50,7 @@ def bench_plan(photos: int = 24, n_va: int = 12, seed: int = 0, image_format: st
     neutral = datasets.neutral_frames(datasets.load("affectnet", root, "train"))
     neutral = neutral.sample(n=min(photos, len(neutral)), random_state=seed).sort_index()
     synthesizer = SynthesizerAugmenter.from_file(None)
+    n_va = profiles.get(profile).augment_va_targets if n_va is None else n_va
     jobs = pd.concat([plan(neutral, "va", synthesizer.affect_model.va_classes, n_va, seed, image_format=image_format),
                       plan(neutral, "expression", seed=seed, image_format=image_format)], ignore_index=True)
     return jobs, synthesizer
@@ -308,10 +310,13 @@ def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Seq
             "disk_gb": round(images * bytes_per_image / 1e9, 1)}
 
 
-def scale_benchmark(photos: int = 16, n_va: int = 12, *, identity_every: int = 50,
+def scale_benchmark(photos: int = 16, n_va: int | None = None, *, identity_every: int = 50,
                     workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0) -> dict:
     """The ``scale`` part of ``make bench``: measured engines, the simulated curve, the paper-scale estimate.
 
+    The plan is what ``affect augment affectnet`` builds from ``photos`` neutral faces of the
+    default stand-in: each photo's VA targets (the profile's 57 unless ``n_va`` is given) and
+    six basic expressions, 1,008 JPEG images for 16 photos.
     ``images_per_s`` is keyed ``<engine>_<workers>``; ``predicted_images_per_s`` (SIMULATED)
     is W times the measured one-core rate (``1 / image_cost_s``) times the simulated
     coordination efficiency at W workers.
