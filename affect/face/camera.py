@@ -131,9 +131,13 @@ class Camera:
         The depth is the camera-frame Z, growing away from the camera (for z-buffering).
         """
         camera_points = self.transform(points)
-        depth = camera_points[:, 2:3]
-        pixels = self.focal_length * camera_points[:, :2] / depth + self.principal_point
-        return np.concatenate([pixels, depth], axis=1)
+        depth = camera_points[:, 2]
+        image_points = np.empty_like(camera_points)
+        # Column by column: numpy broadcasts (N, 2) / (N, 1) several times slower.
+        for axis, centre in enumerate(self.principal_point):
+            image_points[:, axis] = self.focal_length * camera_points[:, axis] / depth + centre
+        image_points[:, 2] = depth
+        return image_points
 
     def update(self, delta: np.ndarray) -> Camera:
         """Apply a (7,) increment of the free camera parameters (see the module docstring).

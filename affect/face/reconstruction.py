@@ -128,10 +128,19 @@ class Reconstruction:
     def _photo_depth(self) -> np.ndarray:
         """The z-buffer (H, W) of ``s_orig`` in the photo, eye and mouth holes closed; +inf off the face."""
         vertices = self.image_vertices
-        used, local, _ = _holes(self.model)
-        triangles = np.concatenate([self.model.triangles, len(vertices) + local])
-        all_vertices = np.concatenate([vertices, vertices[used]])
-        return rasterize(all_vertices, triangles, np.zeros((len(all_vertices), 0)), self.fit.image_shape).depth
+        all_vertices = np.concatenate([vertices, vertices[_holes(self.model)[0]]])
+        return rasterize(all_vertices, _closed_triangles(self.model), np.zeros((len(all_vertices), 0)),
+                         self.fit.image_shape).depth
+
+    @functools.cached_property
+    def warp_attributes(self) -> np.ndarray:
+        """The photo warp's per-vertex attributes (N + U, 6) that do not depend on the deformation
+        (:func:`_warp_mesh`; U copies for the eye and mouth holes): zero offsets, the depth in the
+        photo and the fallback colour."""
+        attributes = np.zeros((self.model.n_vertices, 6))
+        attributes[:, _DEPTH] = self.image_vertices[:, 2]
+        attributes[:, _COLOR] = self.fallback_colors
+        return np.concatenate([attributes, attributes[_holes(self.model)[0]]])
 
     @functools.cached_property
     def fallback_colors(self) -> np.ndarray:
@@ -387,17 +396,12 @@ def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray):
     """The deformed mesh (eye and mouth holes closed on copies of their vertices) and its warp
     attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
     the photo's pixels."""
-    source = reconstruction.image_vertices
-    model, colors = reconstruction.model, reconstruction.fallback_colors
-    attributes = np.empty((len(vertices), 6))
-    attributes[:, _OFFSET] = source[:, :2] - vertices[:, :2]
-    attributes[:, _DEPTH] = source[:, 2]
-    attributes[:, _COLOR] = colors
-    used, local, _ = _holes(model)
-    if len(used) == 0:
-        return vertices, model.triangles, attributes
-    triangles = np.concatenate([model.triangles, len(vertices) + local])
-    return np.concatenate([vertices, vertices[used]]), triangles, np.concatenate([attributes, attributes[used]])
+    used = _holes(reconstruction.model)[0]
+    offsets = reconstruction.image_vertices[:, :2] - vertices[:, :2]
+    attributes = reconstruction.warp_attributes.copy()  # depth and colour are the photo's, per photo
+    attributes[:len(vertices), _OFFSET] = offsets
+    attributes[len(vertices):, _OFFSET] = offsets[used]
+    return np.concatenate([vertices, vertices[used]]), _closed_triangles(reconstruction.model), attributes
 
 
 def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np.ndarray,
@@ -587,6 +591,14 @@ def _holes(model: MorphableModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     used, local = np.unique(model.hole_triangles, return_inverse=True)
     mouth = (model.hole_triangles[:, None] == mouth_hole_triangles(model)[None]).all(axis=2).any(axis=1)
     return used, local.reshape(-1, 3).astype(np.int32), mouth
+
+
+@functools.lru_cache(maxsize=4)
+def _closed_triangles(model: MorphableModel) -> np.ndarray:
+    """The model's triangles (T, 3) and its hole triangles on copies of their vertices, indexed
+    from ``n_vertices`` on (see :func:`_holes`): the eyes and mouth closed."""
+    used, local, _ = _holes(model)
+    return np.concatenate([model.triangles, model.n_vertices + local]) if len(used) else model.triangles
 
 
 @functools.lru_cache(maxsize=4)
