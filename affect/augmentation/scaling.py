@@ -310,13 +310,14 @@ def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Seq
             "disk_gb": round(images * bytes_per_image / 1e9, 1)}
 
 
-def scale_benchmark(photos: int = 16, n_va: int | None = None, *, identity_every: int = 50,
+def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every: int = 50,
                     workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0) -> dict:
     """The ``scale`` part of ``make bench``: measured engines, the simulated curve, the paper-scale estimate.
 
     The plan is what ``affect augment affectnet`` builds from ``photos`` neutral faces of the
     default stand-in: each photo's VA targets (the profile's 57 unless ``n_va`` is given) and
-    six basic expressions, 1,008 JPEG images for 16 photos.
+    six basic expressions: 1,512 JPEG images for 24 photos.
+
     ``images_per_s`` is keyed ``<engine>_<workers>``; ``predicted_images_per_s`` (SIMULATED)
     is W times the measured one-core rate (``1 / image_cost_s``) times the simulated
     coordination efficiency at W workers.
