@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affect import paper
+from affect import paper, profiles
 from affect.experiments import affect_tables
 from affect.experiments.affect_tables import Row, RunResult, TableSpec
 from affect.reporting import RunContext
@@ -461,8 +461,12 @@ def _notes(number: int, ctx: RunContext, gallery_source: str, results: dict[tupl
                  "recurrent networks see it as a sequence of one frame. The three methods synthesized from the "
                  "same neutral faces and targets."]
     else:
+        most = profiles.get(ctx.profile).synthetic_train_max
+        share = ("every face of the set" if most is None else
+                 f"every face of the set, or a seeded {most:,} of them where it holds more: the same sources and "
+                 "targets for every method (the profile's synthetic_train_max; column 'training faces')")
         lines = ["Each network is trained, with the budget, seed and sizes of Tables 2 to 4, on one method's "
-                 "synthesized set alone (every face of the set, no real image). The real validation split (the "
+                 f"synthesized set alone ({share}; no real image). The real validation split (the "
                  "held-out training subjects; AffectNet's 15 % part) picks the best epoch, and the real test split "
                  "(RECOLA: dev) is scored, the same for every method."]
     return {"setting": setting, "lines": lines}

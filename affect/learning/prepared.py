@@ -380,3 +380,19 @@ def with_synthesized(train: pd.DataFrame, built: str | os.PathLike, *, only: boo
     """
     synthesized = synthesized_rows(train if sources is None else sources, built).drop(columns=["source"])
     return synthesized if only else pd.concat([train, synthesized], ignore_index=True)
+
+
+def synthesized_subset(frame: pd.DataFrame, most: int | None, seed: int) -> pd.DataFrame:
+    """At most ``most`` rows of ``frame`` (synthesized faces), in their order; all where ``most`` is None.
+
+    Rows are chosen by a seeded hash of each image's file name, which the plan fixes
+    (:mod:`affect.augmentation.targets`): the sets of every method built from one plan keep the
+    same sources and targets (Table 11 compares the methods on equal footing).
+    """
+    if most is None or len(frame) <= most:
+        return frame
+    from affect.augmentation.targets import derived_seed
+
+    keys = np.array([derived_seed(seed, "synthesized-subset", Path(str(path)).stem) for path in frame["path"]])
+    keep = np.sort(np.argsort(keys, kind="stable")[:most])
+    return frame.iloc[keep].reset_index(drop=True)

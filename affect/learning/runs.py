@@ -29,7 +29,7 @@ from affect.datasets.common import EXPRESSIONS
 from affect.files import atomic_write_text
 from affect.learning import evaluation, training
 from affect.learning.networks import NETWORKS
-from affect.learning.prepared import PreparedFaces, load_prepared, prepare, with_synthesized
+from affect.learning.prepared import PreparedFaces, load_prepared, prepare, synthesized_subset, with_synthesized
 
 __all__ = ["TEST_SPLITS", "VA_DATABASES", "VAL_FRACTION", "RUN_FILE", "TrainingRun", "default_task",
            "database_splits", "fold_count", "prepare_database", "prepared_root", "train", "evaluate_run", "read_run"]
@@ -167,8 +167,10 @@ def prepare_database(database: str, network: str, *, profile: str = "default", d
 
     This is ``affect prepare``: the crops are made once at the profile's input size of
     ``network`` and reused by every later run. With ``synthesized_only`` the training split is
-    every synthesized face of ``augmented`` and no real image
-    (:func:`affect.learning.prepared.with_synthesized`); val and test stay real.
+    the synthesized faces of ``augmented`` and no real image
+    (:func:`affect.learning.prepared.with_synthesized`), at most the profile's
+    ``synthetic_train_max`` of them (:func:`affect.learning.prepared.synthesized_subset`); val and
+    test stay real.
 
     Returns
     -------
@@ -183,6 +185,8 @@ def prepare_database(database: str, network: str, *, profile: str = "default", d
         # subjects held out for validation (as in Tables 2 to 4); their sources' landmarks crop them.
         sources = pd.concat([frames["train"], frames["val"]], ignore_index=True) if synthesized_only else None
         frames["train"] = with_synthesized(frames["train"], augmented, only=synthesized_only, sources=sources)
+        if synthesized_only:
+            frames["train"] = synthesized_subset(frames["train"], profiles.get(profile).synthetic_train_max, seed)
     size = training.input_size(network, sizes)
     cache = Path(cache_root) if cache_root is not None else prepared_root()
     tag = f"{data_source}-{database}" + ("" if fold is None else f"-fold{fold}")

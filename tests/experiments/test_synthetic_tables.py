@@ -72,6 +72,20 @@ def test_the_synthesized_only_training_split_holds_no_real_image(tmp_path):
     assert len(with_synthesized(train, built)) == len(train) + 2  # Tables 2 to 4 keep the real rows
 
 
+def test_the_synthesized_subset_keeps_the_same_images_of_every_method_and_is_seeded(tmp_path):
+    from affect.learning.prepared import synthesized_subset
+
+    names = [f"_{k % 7}/{k:04d}_va{k}" for k in range(40)]
+    ours = pd.DataFrame({"path": [str(tmp_path / "proposed" / f"{n}.jpg") for n in names], "valence": range(40)})
+    stargan = pd.DataFrame({"path": [str(tmp_path / "stargan" / f"{n}.png") for n in reversed(names)]})
+    kept = synthesized_subset(ours, 12, seed=0)
+    assert len(kept) == 12 and kept["valence"].is_monotonic_increasing  # plan order kept
+    stems = lambda frame: sorted(Path(p).stem for p in frame["path"])  # noqa: E731
+    assert stems(kept) == stems(synthesized_subset(stargan, 12, seed=0))
+    assert stems(kept) != stems(synthesized_subset(ours, 12, seed=1))
+    assert synthesized_subset(ours, None, seed=0) is ours and synthesized_subset(ours, 40, seed=0) is ours
+
+
 def test_training_on_synthesized_faces_alone_needs_a_build():
     from affect.learning import runs
 
