@@ -518,7 +518,7 @@ def run_benchmark(
     return replace(result, quality=quality_benchmark(photos, model)) if quality else result
 
 
-#: Targets of the quality figures (issue "synthesis that looks like the photo"): the undeformed
+#: Targets of the quality figures (synthesis that looks like the photo): the undeformed
 #: rendering is the photo, the upper face keeps its detail, the person stays the same.
 QUALITY_TARGETS = {"round_trip_error": 1.0, "sharpness_ratio": 0.95, "identity_distance_mean": 0.35}
 

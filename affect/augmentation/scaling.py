@@ -345,7 +345,7 @@ def scale_markdown(scale: dict) -> list[str]:
     """The ``scale`` part of ``bench.md``."""
     if not scale:
         return []
-    lines = ["", "## Augmentation throughput (issue 15)", "",
+    lines = ["", "## Augmentation throughput", "",
              f"One plan of {scale['jobs']} images from {scale['photos']} neutral photos of the default AffectNet "
              f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
              f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores, load "
