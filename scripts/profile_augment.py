@@ -10,7 +10,7 @@ real build fits it. For line-level samples of the same run use py-spy::
 
 Usage::
 
-    .venv/bin/python scripts/profile_augment.py [--photos 16] [--n-va 12] [--identity-every 50] [--top 30]
+    .venv/bin/python scripts/profile_augment.py [--photos 24] [--n-va 57] [--identity-every 50] [--top 30]
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from affect.augmentation.scaling import bench_plan
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=16, help="neutral photos (default: %(default)s)")
-    parser.add_argument("--n-va", type=int, default=12, help="VA targets per photo (default: %(default)s)")
+    parser.add_argument("--photos", type=int, default=24, help="neutral photos (default: %(default)s)")
+    parser.add_argument("--n-va", type=int, default=None, help="VA targets per photo (default: the profile's, 57)")
     parser.add_argument("--identity-every", type=int, default=50, help="identity sample, 1 in K (default: %(default)s)")
     parser.add_argument("--top", type=int, default=30, help="functions listed (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="plan and synthesis seed (default: %(default)s)")
