@@ -178,7 +178,7 @@ def prepare_database(database: str, network: str, *, profile: str = "default", d
     """
     if synthesized_only and augmented is None:
         raise ValueError("synthesized_only: needs an augmentation build (augmented) to train on")
-    sizes = profiles.get(profile).training
+    chosen = profiles.get(profile)
     frames = database_splits(database, _root(database, data_source, profile), seed=seed, fold=fold)
     if augmented is not None:
         # Alone, every synthesized face is a training sample, also those made from the photos of the
@@ -186,8 +186,8 @@ def prepare_database(database: str, network: str, *, profile: str = "default", d
         sources = pd.concat([frames["train"], frames["val"]], ignore_index=True) if synthesized_only else None
         frames["train"] = with_synthesized(frames["train"], augmented, only=synthesized_only, sources=sources)
         if synthesized_only:
-            frames["train"] = synthesized_subset(frames["train"], profiles.get(profile).synthetic_train_max, seed)
-    size = training.input_size(network, sizes)
+            frames["train"] = synthesized_subset(frames["train"], chosen.synthetic_train_max, seed)
+    size = training.input_size(network, chosen.training)
     cache = Path(cache_root) if cache_root is not None else prepared_root()
     tag = f"{data_source}-{database}" + ("" if fold is None else f"-fold{fold}")
     faces = {}
