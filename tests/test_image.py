@@ -109,6 +109,15 @@ def test_write_image_picks_jpeg_by_suffix_and_accepts_float_input(tmp_path):
     assert np.all(np.abs(read_image(path).astype(int) - 128) <= 2)
 
 
+def test_write_image_jpeg_bytes_are_pillows_at_quality_95(tmp_path):
+    import io
+
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    expected = io.BytesIO()
+    Image.fromarray(pixels).save(expected, format="JPEG", quality=95)
+    assert write_image(tmp_path / "face.jpg", pixels).read_bytes() == expected.getvalue()
+
+
 def test_write_image_replaces_an_existing_file(tmp_path):
     write_image(tmp_path / "face.png", np.zeros((2, 2, 3), dtype=np.uint8))
     write_image(tmp_path / "face.png", np.full((2, 2, 3), 9, dtype=np.uint8))

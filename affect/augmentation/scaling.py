@@ -76,7 +76,7 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
     from affect.augmentation.build import SynthesizerAugmenter, build
 
     augmenter = synthesizer if isinstance(synthesizer, SynthesizerAugmenter) else SynthesizerAugmenter(synthesizer)
-    with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix=".scale-bench-") as scratch:
         # The whole plan once: the synthesizer fills per-target caches on first use, which would
         # otherwise fall on whichever engine runs first (forked pool workers inherit them).
         build(jobs, augmenter, Path(scratch) / "warm-up", identity_every=identity_every, seed=seed, progress=False,
@@ -133,14 +133,17 @@ SYNTHESIS_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6) -> dict:
+def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6,
+                work_dir: str | os.PathLike | None = None) -> dict:
     """Where the time of one image goes: ms of CPU time of this thread, on a few photos.
 
     Per photo (``_photo``): reading it, ``prepare`` (landmarks and 3DMM fit, texture) and the
     source's identity descriptor. Per image: ``synthesize`` and, inside it, the calls of
     :data:`SYNTHESIS_STAGES` (``synthesize_rest``: the rest of it, i.e. the projection, the affect
     model's deformation, the per-photo cache lookup and copies); JPEG (quality 95) and PNG
-    encoding, the atomic file write, the manifest row, and the output's identity descriptor. The
+    encoding as :func:`affect.image.write_image` encodes, the atomic file write (in a scratch
+    folder of ``work_dir``: default, the system's), the manifest row, and the output's identity
+    descriptor. The
     identity check is timed as a build runs it: the source's face detected once, each output's
     landmarks located in the source's face box (:func:`affect.augmentation.build._run_group`).
     CPU time rather than wall time, so that other jobs on the machine barely change it; the
@@ -155,7 +158,8 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     from affect.augmentation.targets import Target
     from affect.datasets import read_frame
     from affect.face.landmarks import face_box
-    from affect.files import atomic_write
+    from affect.files import atomic_write_bytes
+    from affect.image import encode_image
 
     times: dict[str, list[float]] = {key: [] for key in (
         "read_photo", "prepare_photo", "identity_source_photo", "synthesize", *SYNTHESIS_STAGES,
@@ -185,7 +189,8 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     restore = single_thread_libraries()
     # The stages are timed by wrapping the functions render_affect looks up in its module (a
     # profiler's view without a profiler's overhead on every other call).
-    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as patches:
+    with (tempfile.TemporaryDirectory(dir=work_dir, prefix=".scale-bench-") as scratch,
+          contextlib.ExitStack() as patches):
         for stage, names in SYNTHESIS_STAGES.items():
             for name in names:
                 patches.enter_context(mock.patch.object(reconstruction, name,
@@ -209,10 +214,9 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
                     for stage, seconds in inside.items():
                         times[stage].append(1000 * seconds)
                     times["synthesize_rest"].append(times["synthesize"][-1] - 1000 * sum(inside.values()))
-                    encoded = {}
-                    for key, name, options in (("encode_jpg", "JPEG", {"quality": 95}), ("encode_png", "PNG", {})):
-                        encoded[key] = timed(key, _encode, output, name, options)
-                    timed("write_file", atomic_write, Path(scratch) / "face.jpg", encoded["encode_jpg"].write_to)
+                    jpeg = timed("encode_jpg", encode_image, output, ".jpg")
+                    timed("encode_png", encode_image, output, ".png")
+                    timed("write_file", atomic_write_bytes, Path(scratch) / "face.jpg", jpeg)
                     row = {column: job.get(column, "") for column in MANIFEST_COLUMNS} | {"identity_distance": 0.5}
                     timed("manifest_row", part.append, [row])
                     timed("identity_output", lambda face, box=box: _descriptor(face, _landmarks_in(face, box)), output)
@@ -224,21 +228,6 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
             part.close()
             restore()
     return {key: round(float(np.median(values)), 2) for key, values in times.items() if values}
-
-
-class _Encoded(bytes):
-    def write_to(self, stream) -> None:
-        stream.write(self)
-
-
-def _encode(image: np.ndarray, name: str, options: dict) -> _Encoded:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format=name, **options)
-    return _Encoded(buffer.getvalue())
 
 
 def _sleep(seconds: float) -> float:
@@ -311,20 +300,29 @@ def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Seq
 
 
 def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every: int = 50,
-                    workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0) -> dict:
+                    workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0,
+                    work_dir: str | os.PathLike | None = None) -> dict:
     """The ``scale`` part of ``make bench``: measured engines, the simulated curve, the paper-scale estimate.
 
     The plan is what ``affect augment affectnet`` builds from ``photos`` neutral faces of the
     default stand-in: each photo's VA targets (the profile's 57 unless ``n_va`` is given) and
-    six basic expressions: 1,512 JPEG images for 24 photos.
+    six basic expressions: 1,512 JPEG images for 24 photos. The images are written to a scratch
+    folder in ``work_dir`` (default: the data folder, where ``affect augment`` writes its sets;
+    creating a file in the system's temporary folder can cost far more: ten times as much in
+    ``/tmp`` as in ``data/`` on the machine of the README's figures).
 
     ``images_per_s`` is keyed ``<engine>_<workers>``; ``predicted_images_per_s`` (SIMULATED)
     is W times the measured one-core rate (``1 / image_cost_s``) times the simulated
     coordination efficiency at W workers.
     """
     jobs, augmenter = bench_plan(photos, n_va, seed)
-    measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed)
-    measured["stages_ms"] = stage_costs(jobs, augmenter)
+    if work_dir is None:
+        from affect import data_paths
+
+        work_dir = data_paths.data_dir()
+    Path(work_dir).mkdir(parents=True, exist_ok=True)
+    measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed, work_dir=work_dir)
+    measured["stages_ms"] = stage_costs(jobs, augmenter, work_dir=work_dir)
     # Sleep for the measured time of one shard of this plan (one photo's targets): real shards
     # of AffectNet (256 of them, 115 photos each) last far longer, so coordination costs less.
     simulated = simulate_coordination(workers, task_seconds=measured["shard_seconds"])

@@ -34,6 +34,7 @@ no initial weights.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,18 @@ class VAClasses:
         """Number of classes K."""
         return len(self.centroids)
 
+    # Built on the first lookup and kept: a synthesis looks up one point per image, and these
+    # took most of the time of each lookup.
+    @functools.cached_property
+    def _cell_table(self) -> np.ndarray:
+        """The occupied cells' codes (m,), in the order of ``cell_index`` (sorted)."""
+        return _cell_codes(self.cell_index, self.grid_step)
+
+    @functools.cached_property
+    def _cell_tree(self) -> scipy.spatial.cKDTree:
+        """A k-d tree of the occupied cells' centroids, for points in empty cells."""
+        return scipy.spatial.cKDTree(self.cell_points)
+
     def lookup(self, valence: float | np.ndarray, arousal: float | np.ndarray) -> int | np.ndarray:
         """Return the class of VA points (Sec. 4.5.2, static and temporal synthesis).
 
@@ -137,13 +150,13 @@ class VAClasses:
         found = np.full(len(points), -1, dtype=np.int64)
         if self.grid_step > 0:
             codes = _cell_codes(_cell_index(points, self.grid_step), self.grid_step)
-            table = _cell_codes(self.cell_index, self.grid_step)
+            table = self._cell_table
             at = np.minimum(np.searchsorted(table, codes), len(table) - 1)
             hit = table[at] == codes
             found[hit] = self.cell_labels[at[hit]]
         missing = found < 0
         if missing.any():
-            _, nearest = scipy.spatial.cKDTree(self.cell_points).query(points[missing])
+            _, nearest = self._cell_tree.query(points[missing])
             found[missing] = self.cell_labels[nearest]
         found = found.reshape(v.shape)
         return int(found) if found.ndim == 0 else found
