@@ -34,6 +34,7 @@ from affect.va_paths import read_va_path
 
 __all__ = [
     "AffectSynthesizer",
+    "PreparedPhoto",
     "SynthesizedImage",
 ]
 
@@ -75,8 +76,9 @@ class SynthesizedImage:
 
 
 @dataclass(eq=False)
-class _Prepared:
-    """What is computed once per photo: the pixels, the reconstruction, the input descriptor."""
+class PreparedPhoto:
+    """What is computed once per photo (:meth:`AffectSynthesizer.prepare`): the pixels, the
+    reconstruction (Sec. 4.1 to 4.3) and, on first use, the input's identity descriptor."""
 
     pixels: np.ndarray
     reconstruction: Reconstruction
@@ -132,7 +134,7 @@ class AffectSynthesizer:
             raise ValueError(f"blend_method: expected 'opencv' or 'dst', got {blend_method!r}")
         self.blend_method = blend_method
         self.keep_expression = bool(keep_expression)
-        self._cache: OrderedDict[tuple, _Prepared] = OrderedDict()
+        self._cache: OrderedDict[tuple, PreparedPhoto] = OrderedDict()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike | None = None, face_model: MorphableModel | None = None,
@@ -153,7 +155,7 @@ class AffectSynthesizer:
 
         Parameters
         ----------
-        image : path or (H, W, 3) array
+        image : path, (H, W, 3) array, or the photo's :meth:`prepare`
             The neutral photo.
         landmarks : (68, 2) array or path to a ``.pts`` file, optional
             The face's landmarks (x, y pixels); detected when omitted (the most confident face).
@@ -164,11 +166,26 @@ class AffectSynthesizer:
             raise ValueError("landmarks: give one face's (68, 2) points for its reconstruction")
         return prepared.reconstruction
 
+    def prepare(self, image: str | os.PathLike | np.ndarray, landmarks=None) -> PreparedPhoto | list[PreparedPhoto]:
+        """Fit a photo once, for many affects: the synthesis methods take the result in place of
+        the image (and its landmarks), and then skip the lookup of the photo's fit by content.
+
+        Parameters
+        ----------
+        image, landmarks : see :meth:`reconstruction`; (F, 68, 2) landmarks give a list of F.
+        """
+        return self._prepare(image, landmarks)
+
     def forget_photos(self) -> None:
         """Drop the reconstructions kept for reuse: the next call on any photo fits it again."""
         self._cache.clear()
 
-    def _prepare(self, image, landmarks) -> _Prepared | list[_Prepared]:
+    def _prepare(self, image, landmarks) -> PreparedPhoto | list[PreparedPhoto]:
+        if isinstance(image, PreparedPhoto) or (isinstance(image, list) and image
+                                                and all(isinstance(face, PreparedPhoto) for face in image)):
+            if landmarks is not None:
+                raise ValueError("landmarks: a prepared photo carries its own; give none")
+            return image
         if landmarks is not None and not isinstance(landmarks, (str, os.PathLike)):
             points = np.asarray(landmarks, dtype=np.float64)
             if points.ndim == 3:  # several faces: one fit each
@@ -178,7 +195,7 @@ class AffectSynthesizer:
                 return faces[0] if len(faces) == 1 else faces
         return self._prepare_one(image, landmarks)
 
-    def _prepare_one(self, image, landmarks) -> _Prepared:
+    def _prepare_one(self, image, landmarks) -> PreparedPhoto:
         key = (_cache_key(image), _cache_key(landmarks))
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -187,7 +204,7 @@ class AffectSynthesizer:
         # Detection gets the path when there is one, so that "no face" names the file.
         photo = image if isinstance(image, (str, os.PathLike)) else pixels
         recon = reconstruct(photo, landmarks=landmarks, model=self.face_model, detector=self.detector)
-        prepared = _Prepared(pixels=pixels, reconstruction=recon)
+        prepared = PreparedPhoto(pixels=pixels, reconstruction=recon)
         self._cache[key] = prepared
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -200,7 +217,7 @@ class AffectSynthesizer:
 
         Parameters
         ----------
-        image : path or (H, W, 3) array
+        image : path, (H, W, 3) array, or the photo's :meth:`prepare`
         va : (valence, arousal), each in [-1, 1]
         landmarks : optional, see :meth:`reconstruction`
         seed : int, optional
@@ -222,7 +239,7 @@ class AffectSynthesizer:
 
         Parameters
         ----------
-        image : path or (H, W, 3) array
+        image : path, (H, W, 3) array, or the photo's :meth:`prepare`
         path : (T, 2) array-like of (valence, arousal), or a CSV file (see :func:`read_va_path`)
         landmarks : optional, see :meth:`reconstruction`
 
@@ -255,7 +272,7 @@ class AffectSynthesizer:
 
         Parameters
         ----------
-        image : path or (H, W, 3) array
+        image : path, (H, W, 3) array, or the photo's :meth:`prepare`
         expression : str
             anger, disgust, fear, happiness, sadness or surprise.
         landmarks : optional, see :meth:`reconstruction`
@@ -270,7 +287,7 @@ class AffectSynthesizer:
                  else self.affect_model.sample_delta(expression, seed))
         return self._render(self._prepare(image, landmarks), delta, expression, -1)
 
-    def _render(self, prepared: _Prepared | list[_Prepared], delta: np.ndarray, target,
+    def _render(self, prepared: PreparedPhoto | list[PreparedPhoto], delta: np.ndarray, target,
                 va_class: int) -> SynthesizedImage:
         faces = prepared if isinstance(prepared, list) else [prepared]
         pixels = faces[0].pixels
@@ -286,7 +303,7 @@ class AffectSynthesizer:
                                 identity_distance=max(distances), unchanged_outside=unchanged, mask=mask,
                                 landmarks=landmarks[0] if len(faces) == 1 else np.stack(landmarks))
 
-    def _identity_distance(self, prepared: _Prepared, image: np.ndarray, landmarks: np.ndarray) -> float:
+    def _identity_distance(self, prepared: PreparedPhoto, image: np.ndarray, landmarks: np.ndarray) -> float:
         if not self.measure_identity:
             return float("nan")
         from affect.face.recognition import face_descriptor

@@ -140,6 +140,17 @@ def test_the_fit_is_made_once_per_photo_and_reused(synthesizer, affect_model, ph
     assert len(calls) == 4
 
 
+def test_a_prepared_photo_gives_the_images_of_the_photo_itself(synthesizer, photo):
+    prepared = synthesizer.prepare(photo)
+    assert prepared.reconstruction is synthesizer.reconstruction(photo)
+    for make in (lambda image: synthesizer.static(image, (0.4, -0.3)), lambda image: synthesizer.basic(image, "fear")):
+        np.testing.assert_array_equal(make(prepared).image, make(photo).image)
+    frames = synthesizer.temporal(prepared, [[0.1, 0.1], [0.2, 0.3]])
+    np.testing.assert_array_equal(frames[1].image, synthesizer.static(photo, (0.2, 0.3)).image)
+    with pytest.raises(ValueError, match="landmarks: a prepared photo"):
+        synthesizer.static(prepared, (0.4, -0.3), landmarks=np.zeros((68, 2)))
+
+
 @pytest.mark.slow  # fits the photo once (seconds)
 def test_given_landmarks_are_used_instead_of_detection(affect_model, synthesizer, photo, monkeypatch):
     fitted = synthesizer.reconstruction(PHOTO)

@@ -121,12 +121,17 @@ class SynthesizerAugmenter:
         else:
             self.__dict__.update(state)
 
-    def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Fit the photo once, if the synthesizer can (it caches the fit); return it and its landmarks.
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray | None) -> tuple[Any, np.ndarray | None]:
+        """Fit the photo once, if the synthesizer can; return what ``synthesize`` hands it.
 
-        Fitting here makes a photo without a face fail once, in preparation, rather than once
-        per target.
+        A synthesizer with ``prepare`` (AffectSynthesizer) gets its prepared photo back in place
+        of the image, with no landmarks; one with ``reconstruction`` caches its fit by the photo's
+        content; any other gets the photo and its landmarks. Fitting here makes a photo without a
+        face fail once, in preparation, rather than once per target.
         """
+        prepare = getattr(self.synthesizer, "prepare", None)
+        if callable(prepare):
+            return prepare(image, landmarks), None
         reconstruction = getattr(self.synthesizer, "reconstruction", None)
         if callable(reconstruction):
             reconstruction(image, landmarks)
