@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -57,8 +58,14 @@ def bench_plan(photos: int = 24, n_va: int | None = None, seed: int = 0, image_f
 
 
 def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str, int]] = ENGINE_RUNS,
-                    identity_every: int = 50, seed: int = 0, work_dir: str | os.PathLike | None = None) -> dict:
-    """Build ``jobs`` once per (engine, workers) into a fresh folder; images per second end to end.
+                    identity_every: int = 50, seed: int = 0, work_dir: str | os.PathLike | None = None,
+                    repeats: int = 1) -> dict:
+    """Build ``jobs`` ``repeats`` times per (engine, workers), each into a fresh folder; images
+    per second end to end, of the median run.
+
+    The repeats go round all the runs in turn, so that a slow spell of a shared machine falls on
+    every engine alike; each (engine, workers) reports its median run (the lower middle one for
+    an even count) and the rates of all its runs (``rates``).
 
     The synthesizer is warmed up first in this process on the whole plan (numba kernels, models,
     per-target caches), untimed; forked pool workers inherit that, while Dask's spawned workers
@@ -75,15 +82,17 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
     """
     from affect.augmentation.build import SynthesizerAugmenter, build
 
+    if int(repeats) != repeats or repeats < 1:
+        raise ValueError(f"repeats: expected a positive whole number of runs, got {repeats!r}")
     augmenter = synthesizer if isinstance(synthesizer, SynthesizerAugmenter) else SynthesizerAugmenter(synthesizer)
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=".scale-bench-") as scratch:
         # The whole plan once: the synthesizer fills per-target caches on first use, which would
         # otherwise fall on whichever engine runs first (forked pool workers inherit them).
         build(jobs, augmenter, Path(scratch) / "warm-up", identity_every=identity_every, seed=seed, progress=False,
               skip_errors=True)
-        results = {}
-        for engine, workers in runs:
-            out = Path(scratch) / f"{engine}_{workers}"
+        every: dict[str, list[dict]] = {}
+        for (engine, workers), repeat in ((run, repeat) for repeat in range(repeats) for run in runs):
+            out = Path(scratch) / f"{engine}_{workers}_{repeat}"
             # Each run fits its photos, as a real build does: no fits kept from the warm-up or an
             # earlier run (forked pool workers would inherit them).
             forget = getattr(getattr(augmenter, "synthesizer", None), "forget_photos", None)
@@ -97,7 +106,7 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
             sizes = [(out / name).stat().st_size for name in manifest["output"]]
             busy = float(manifest.attrs["worker_seconds"]) / workers
             cpu = float(manifest.attrs.get("worker_cpu_seconds", 0.0))
-            results[f"{engine}_{workers}"] = {
+            every.setdefault(f"{engine}_{workers}", []).append({
                 "images": len(manifest), "seconds": round(seconds, 3),
                 "images_per_s": round(len(manifest) / seconds, 2),
                 "worker_seconds": round(float(manifest.attrs["worker_seconds"]), 3),
@@ -107,7 +116,9 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
                 "overhead_s": round(max(seconds - busy, 0.0), 3),
                 "bytes_per_image": int(np.mean(sizes)) if sizes else 0,
                 "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
-            }
+            })
+            shutil.rmtree(out)  # the images are not kept: a repeat would need the disk twice over
+    results = {key: _median_run(entries) for key, entries in every.items()}
     rates = {key: entry["images_per_s"] for key, entry in results.items()}
     speedup = {engine: round(rates[f"{engine}_2"] / rates[f"{engine}_1"], 2)
                for engine in ("pool", "dask") if f"{engine}_1" in rates and f"{engine}_2" in rates}
@@ -118,8 +129,15 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
             "image_cost_s": round(serial["seconds"] / max(serial["images"], 1), 4),
             "image_cpu_s": round(serial.get("worker_cpu_ms_per_image", 0.0) / 1000, 4),
             "bytes_per_image": serial["bytes_per_image"], "photos": int(jobs["source"].nunique()),
-            "jobs": len(jobs), "identity_every": identity_every, "format": Path(jobs["output"].iloc[0]).suffix[1:],
+            "jobs": len(jobs), "repeats": repeats,
+            "identity_every": identity_every, "format": Path(jobs["output"].iloc[0]).suffix[1:],
             "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _median_run(entries: list[dict]) -> dict:
+    """The run of median rate (the lower middle one for an even count), with every run's rate."""
+    chosen = sorted(entries, key=lambda entry: entry["images_per_s"])[(len(entries) - 1) // 2]
+    return chosen | {"rates": [entry["images_per_s"] for entry in entries]}
 
 
 #: The calls of ``render_affect`` (:mod:`affect.face.reconstruction`, Sec. 4.3 and 4.4) that
@@ -301,7 +319,7 @@ def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Seq
 
 def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every: int = 50,
                     workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0,
-                    work_dir: str | os.PathLike | None = None) -> dict:
+                    work_dir: str | os.PathLike | None = None, repeats: int = 3) -> dict:
     """The ``scale`` part of ``make bench``: measured engines, the simulated curve, the paper-scale estimate.
 
     The plan is what ``affect augment affectnet`` builds from ``photos`` neutral faces of the
@@ -309,7 +327,9 @@ def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every
     six basic expressions: 1,512 JPEG images for 24 photos. The images are written to a scratch
     folder in ``work_dir`` (default: the data folder, where ``affect augment`` writes its sets;
     creating a file in the system's temporary folder can cost far more: ten times as much in
-    ``/tmp`` as in ``data/`` on the machine of the README's figures).
+    ``/tmp`` as in ``data/`` on the machine of the README's figures). Each engine runs
+    ``repeats`` times, in turn with the others, and reports its median run
+    (:func:`measure_engines`).
 
     ``images_per_s`` is keyed ``<engine>_<workers>``; ``predicted_images_per_s`` (SIMULATED)
     is W times the measured one-core rate (``1 / image_cost_s``) times the simulated
@@ -321,7 +341,8 @@ def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every
 
         work_dir = data_paths.data_dir()
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed, work_dir=work_dir)
+    measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed, work_dir=work_dir,
+                               repeats=repeats)
     measured["stages_ms"] = stage_costs(jobs, augmenter, work_dir=work_dir)
     # Sleep for the measured time of one shard of this plan (one photo's targets): real shards
     # of AffectNet (256 of them, 115 photos each) last far longer, so coordination costs less.
@@ -346,15 +367,18 @@ def scale_markdown(scale: dict) -> list[str]:
     lines = ["", "## Augmentation throughput", "",
              f"One plan of {scale['jobs']} images from {scale['photos']} neutral photos of the default AffectNet "
              f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
-             f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores, load "
+             f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores; each "
+             f"engine ran {scale.get('repeats', 1)} times, in turn with the others, and the table shows its median "
+             "run; load "
              f"average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds include "
              "each spawned worker's first photo (numba cache and dlib models load, about 3 s).", "",
-             "| engine_workers | images | seconds | images/s | worker seconds | worker CPU ms/image | "
-             "start-up and coordination s | load before, after |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| engine_workers | images | seconds | images/s | images/s of each run | worker seconds | "
+             "worker CPU ms/image | start-up and coordination s | load before, after |",
+             "|---|---:|---:|---:|---|---:|---:|---:|---|"]
     nan = float("nan")
     for key, run in scale["runs"].items():
-        lines.append(f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | "
+        each = ", ".join(f"{rate:.1f}" for rate in run.get("rates", [run["images_per_s"]]))
+        lines.append(f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | {each} | "
                      f"{run['worker_seconds']:.1f} | {run.get('worker_cpu_ms_per_image', nan):.1f} | "
                      f"{run.get('overhead_s', nan):.1f} | {run.get('load_before', nan):.1f}, "
                      f"{run.get('load_after', nan):.1f} |")

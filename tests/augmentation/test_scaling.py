@@ -39,16 +39,28 @@ def test_scale_report_and_plot_name_the_simulated_part(tmp_path):
                            "points": {"8": {"wall_s": 1.1, "ideal_s": 1.0, "efficiency": 0.9}},
                            "predicted_images_per_s": {"8": 72.0}},
              "paper_estimate": scaling.paper_scale_estimate(0.1, 2048, tasks_per_s=100.0)}
-    scale["runs"]["pool_2"] |= {"worker_cpu_ms_per_image": 42.5, "load_before": 2.5, "load_after": 3.25}
+    scale["runs"]["pool_2"] |= {"worker_cpu_ms_per_image": 42.5, "load_before": 2.5, "load_after": 3.25,
+                                "rates": [18.0, 20.0, 23.5]}
+    scale["repeats"] = 3
     scale["image_cpu_s"] = 0.05
     scale["stages_ms"] = {"prepare_photo": 40.0, "synthesize": 9.0, "blend": 3.0, "synthesize_rest": 6.0}
     scale["paper_estimate_cpu"] = scaling.paper_scale_estimate(0.05, 2048, tasks_per_s=100.0)
     text = "\n".join(scaling.scale_markdown(scale))
-    assert "pool_2 | 10 | 0.5 | 20.0 | 1.0 | 42.5 |" in text and "2.5, 3.2 |" in text
+    assert "pool_2 | 10 | 0.5 | 20.0 | 18.0, 20.0, 23.5 | 1.0 | 42.5 |" in text and "2.5, 3.2 |" in text
+    assert "serial_1 | 10 | 1.0 | 10.0 | 10.0 | 1.0 |" in text and "ran 3 times" in text
     assert "SIMULATED" in text and "2,476,235" in text and "(50.0 ms of CPU time)" in text
     assert "| prepare_photo |" in text and "| synthesize | blend | synthesize_rest |" in text
     assert "From the CPU time per image instead" in text
     assert scaling.plot_scale(scale, tmp_path / "scale.png").stat().st_size > 1000
+
+
+def test_each_engine_reports_its_median_run_with_every_rate():
+    runs = [{"images_per_s": rate, "seconds": 100 / rate} for rate in (150.0, 120.0, 170.0, 140.0)]
+    median = scaling._median_run(runs[:3])
+    assert median == {"images_per_s": 150.0, "seconds": 100 / 150, "rates": [150.0, 120.0, 170.0]}
+    assert scaling._median_run(runs)["images_per_s"] == 140.0  # the lower middle of an even count
+    with pytest.raises(ValueError, match="repeats"):
+        scaling.measure_engines(None, None, repeats=0)
 
 
 def test_stage_costs_split_the_synthesis_and_leave_the_face_functions_as_they_were(tmp_path):
