@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from affect import data_paths
 from affect.augmentation.build import build
 from affect.augmentation.scaling import bench_plan
 
@@ -38,7 +39,10 @@ def main() -> None:
 
     jobs, augmenter = bench_plan(args.photos, args.n_va, args.seed)
     options = dict(identity_every=args.identity_every, seed=args.seed, progress=False, skip_errors=True)
-    with tempfile.TemporaryDirectory() as scratch:
+    # In the data folder, where ``affect augment`` writes (see affect.augmentation.scaling.scale_benchmark).
+    work_dir = data_paths.data_dir()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix=".profile-augment-") as scratch:
         build(jobs, augmenter, Path(scratch) / "warm-up", **options)
         augmenter.synthesizer.forget_photos()
         profile = cProfile.Profile(time.thread_time)
