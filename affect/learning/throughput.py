@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from affect.learning.age_estimator import NETWORK as AGE_NETWORK
 from affect.learning.networks import NETWORKS
 from affect.learning.prepared import INDEX_COLUMNS, PreparedFaces
 from affect.learning.training import AffectModule, input_size, make_loader
@@ -39,6 +40,8 @@ def _cache(folder: Path, size: int, rows: int, videos: int) -> PreparedFaces:
                           "video": [f"v{i % videos}" for i in range(rows)], "frame": np.arange(rows) // videos,
                           "valence": va[:, 0], "arousal": va[:, 1], "expression": "", "path": "", "crop": ""},
                          columns=list(INDEX_COLUMNS))
+    low = np.random.default_rng(2).integers(0, 90, rows)  # age ranges in years, for the age estimator
+    index["age_low"], index["age_high"] = low.astype(float), (low + 5).astype(float)
     mapped = np.load(folder / f"faces-{size}.npy", mmap_mode="r")
     return PreparedFaces(folder, size, index, mapped, np.zeros((rows, 68, 2), np.float32))
 
@@ -81,9 +84,10 @@ def measure(network: str, sizes, *, rounds: int = 4, loader_batches: int = 4, se
     size = input_size(network, sizes)
     with tempfile.TemporaryDirectory() as folder:
         faces = _cache(Path(folder), size, rows=max(4 * sizes.batch_size, 64), videos=4)
-        module = AffectModule(network, "va", asdict(sizes)).train()
+        task = "age" if network == AGE_NETWORK else "va"  # the age estimator of Sec. 6.5; the rest regress VA
+        module = AffectModule(network, task, asdict(sizes)).train()
         optimizer = module.configure_optimizers()
-        loaders = [_cycle(make_loader(faces, network, "va", None, sizes, train=True, augment=augment, seed=seed))
+        loaders = [_cycle(make_loader(faces, network, task, None, sizes, train=True, augment=augment, seed=seed))
                    for augment in (False, True)]
         batch = next(loaders[0])
         frames = batch["known"].numel()
