@@ -28,6 +28,20 @@ def test_simulated_coordination_is_labelled_and_close_to_ideal_for_few_workers()
     assert point["tasks"] == 8 and 0.2 < point["efficiency"] <= 1.0
 
 
+def test_a_simulated_point_that_times_out_twice_is_reported_not_fatal(monkeypatch):
+    tries = []
+
+    def point(n, task_seconds, tasks_per_worker):
+        tries.append(n)
+        if n == 512 or len(tries) == 1:  # 8 stalls once, 512 every time
+            raise TimeoutError
+        return {"tasks": n, "wall_s": 1.0, "ideal_s": 1.0, "efficiency": 1.0, "tasks_per_s": float(n)}
+
+    monkeypatch.setattr(scaling, "_simulated_point", point)
+    result = scaling.simulate_coordination((8, 512))
+    assert tries == [8, 8, 512, 512] and list(result["points"]) == ["8"] and result["timed_out"] == [512]
+
+
 def test_scale_report_and_plot_name_the_simulated_part(tmp_path):
     scale = {"jobs": 10, "photos": 2, "format": "jpg", "identity_every": 50, "cpu_count": 2, "load_average": [1.0],
              "runs": {"serial_1": {"images": 10, "seconds": 1.0, "images_per_s": 10.0, "worker_seconds": 1.0},
