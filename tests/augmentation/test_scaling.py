@@ -37,7 +37,7 @@ def test_a_simulated_point_that_times_out_twice_is_reported_not_fatal(monkeypatc
             raise TimeoutError
         return {"tasks": n, "wall_s": 1.0, "ideal_s": 1.0, "efficiency": 1.0, "tasks_per_s": float(n)}
 
-    monkeypatch.setattr(scaling, "_simulated_point", point)
+    monkeypatch.setattr(scaling, "_point_in_fresh_process", point)
     result = scaling.simulate_coordination((8, 512))
     assert tries == [8, 8, 512, 512] and list(result["points"]) == ["8"] and result["timed_out"] == [512]
 
