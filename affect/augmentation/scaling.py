@@ -263,8 +263,8 @@ def simulate_coordination(workers: Sequence[int] = SIMULATED_WORKERS, *, task_se
     Each point submits ``tasks_per_worker * W`` tasks of ``task_seconds`` through the same
     window the builder keeps (``2 * W`` in flight, topped up as results come back) and
     compares the wall time with the ideal ``tasks_per_worker * task_seconds``. Sleeping tasks
-    do no compute and the workers share one process (a fresh one per point) and two cores, so this measures what the
-    scheduler and the driver loop cost per task, nothing else. Real shards last minutes, so
+    do no compute and the workers share one process (a fresh one per point) and two cores, so
+    this measures what the scheduler and the driver loop cost per task, nothing else. Real shards last minutes, so
     the efficiency here (sub-second tasks) is a lower bound.
 
     Returns
@@ -397,9 +397,8 @@ def scale_markdown(scale: dict) -> list[str]:
              f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
              f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores; each "
              f"engine ran {scale.get('repeats', 1)} times, in turn with the others, and the table shows its median "
-             "run; load "
-             f"average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds include "
-             "each spawned worker's first photo (numba cache and dlib models load, about 3 s).", "",
+             f"run; load average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds "
+             "include each spawned worker's first photo (numba cache and dlib models load, about 3 s).", "",
              "| engine_workers | images | seconds | images/s | images/s of each run | worker seconds | "
              "worker CPU ms/image | start-up and coordination s | load before, after |",
              "|---|---:|---:|---:|---|---:|---:|---:|---|"]

@@ -128,7 +128,7 @@ class Reconstruction:
     def _photo_depth(self) -> np.ndarray:
         """The z-buffer (H, W) of ``s_orig`` in the photo, eye and mouth holes closed; +inf off the face."""
         vertices = self.image_vertices
-        all_vertices = np.concatenate([vertices, vertices[_holes(self.model)[0]]])
+        all_vertices = _with_hole_copies(self.model, vertices)
         return rasterize(all_vertices, _closed_triangles(self.model), np.zeros((len(all_vertices), 0)),
                          self.fit.image_shape).depth
 
@@ -140,7 +140,7 @@ class Reconstruction:
         attributes = np.zeros((self.model.n_vertices, 6))
         attributes[:, _DEPTH] = self.image_vertices[:, 2]
         attributes[:, _COLOR] = self.fallback_colors
-        return np.concatenate([attributes, attributes[_holes(self.model)[0]]])
+        return _with_hole_copies(self.model, attributes)
 
     @functools.cached_property
     def fallback_colors(self) -> np.ndarray:
@@ -396,12 +396,10 @@ def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray):
     """The deformed mesh (eye and mouth holes closed on copies of their vertices) and its warp
     attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
     the photo's pixels."""
-    used = _holes(reconstruction.model)[0]
-    offsets = reconstruction.image_vertices[:, :2] - vertices[:, :2]
+    model = reconstruction.model
     attributes = reconstruction.warp_attributes.copy()  # depth and colour are the photo's, per photo
-    attributes[:len(vertices), _OFFSET] = offsets
-    attributes[len(vertices):, _OFFSET] = offsets[used]
-    return np.concatenate([vertices, vertices[used]]), _closed_triangles(reconstruction.model), attributes
+    attributes[:, _OFFSET] = _with_hole_copies(model, reconstruction.image_vertices[:, :2] - vertices[:, :2])
+    return _with_hole_copies(model, vertices), _closed_triangles(model), attributes
 
 
 def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np.ndarray,
@@ -591,6 +589,12 @@ def _holes(model: MorphableModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     used, local = np.unique(model.hole_triangles, return_inverse=True)
     mouth = (model.hole_triangles[:, None] == mouth_hole_triangles(model)[None]).all(axis=2).any(axis=1)
     return used, local.reshape(-1, 3).astype(np.int32), mouth
+
+
+def _with_hole_copies(model: MorphableModel, per_vertex: np.ndarray) -> np.ndarray:
+    """Per-vertex rows (N, ...) followed by those of the hole vertices' copies (U, ...): the
+    vertices of :func:`_closed_triangles`."""
+    return np.concatenate([per_vertex, per_vertex[_holes(model)[0]]])
 
 
 @functools.lru_cache(maxsize=4)

@@ -21,7 +21,7 @@ import torch
 
 from affect.learning.age_estimator import NETWORK as AGE_NETWORK
 from affect.learning.networks import NETWORKS
-from affect.learning.prepared import INDEX_COLUMNS, PreparedFaces
+from affect.learning.prepared import AGE_COLUMNS, INDEX_COLUMNS, PreparedFaces
 from affect.learning.training import AffectModule, input_size, make_loader
 
 __all__ = ["TARGET_RATIO", "measure", "training_throughput"]
@@ -41,7 +41,7 @@ def _cache(folder: Path, size: int, rows: int, videos: int) -> PreparedFaces:
                           "valence": va[:, 0], "arousal": va[:, 1], "expression": "", "path": "", "crop": ""},
                          columns=list(INDEX_COLUMNS))
     low = np.random.default_rng(2).integers(0, 90, rows)  # age ranges in years, for the age estimator
-    index["age_low"], index["age_high"] = low.astype(float), (low + 5).astype(float)
+    index[list(AGE_COLUMNS)] = np.stack([low, low + 5], axis=1).astype(float)
     mapped = np.load(folder / f"faces-{size}.npy", mmap_mode="r")
     return PreparedFaces(folder, size, index, mapped, np.zeros((rows, 68, 2), np.float32))
 
