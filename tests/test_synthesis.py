@@ -192,6 +192,39 @@ def test_a_photo_without_a_face_is_named_in_the_error(synthesizer, tmp_path):
         synthesizer.static(blank, (0.5, 0.5))
 
 
+def test_intensity_scales_the_movement_and_zero_is_the_neutral_face(synthesizer, photo):
+    neutral = synthesizer.basic(photo, "surprise", intensity=0.0)
+    full = synthesizer.basic(photo, "surprise")
+    strong = synthesizer.basic(photo, "surprise", intensity=1.5)
+    brow = slice(17, 27)
+    rise = [neutral.landmarks[brow, 1].mean() - r.landmarks[brow, 1].mean() for r in (full, strong)]
+    assert 0 < rise[0] < rise[1]  # image y points down: the brows rise further with intensity
+    assert rise[1] == pytest.approx(1.5 * rise[0], rel=0.1)
+    with pytest.raises(ValueError, match=r"intensity: expected a number in \[0, 2\]"):
+        synthesizer.static(photo, (0.5, 0.5), intensity=-0.1)
+
+
+def test_action_units_move_the_face_as_facs_says(synthesizer, photo):
+    neutral = synthesizer.action_units(photo, {})
+    lowered = synthesizer.action_units(photo, {4: 1.0})
+    assert lowered.target == "AU4=1"
+    brows, inner = slice(17, 27), [21, 22]
+    assert lowered.landmarks[brows, 1].mean() > neutral.landmarks[brows, 1].mean()  # the brows come down
+    gap = np.diff(lowered.landmarks[inner, 0])[0], np.diff(neutral.landmarks[inner, 0])[0]
+    assert gap[0] < gap[1]  # and together
+    smile = synthesizer.action_units(photo, {12: 1.0})
+    assert smile.landmarks[[48, 54], 1].mean() < neutral.landmarks[[48, 54], 1].mean()  # the corners rise
+    with pytest.raises(ValueError, match="unknown action unit 3"):
+        synthesizer.action_units(photo, {3: 1.0})
+
+
+def test_an_undeformed_rendering_is_unchanged_by_shading_and_creases(synthesizer, photo):
+    neutral = synthesizer.action_units(photo, {})
+    assert neutral.unchanged_outside
+    shaded = synthesizer.action_units(photo, {4: 1.0, 9: 1.0})
+    assert shaded.unchanged_outside and not np.array_equal(shaded.image, neutral.image)
+
+
 # ------------------------------------------------------------------------------------ CLI
 
 
@@ -228,6 +261,11 @@ def test_cli_writes_the_image_and_prints_the_identity_distance(synthesizer, mode
     (["--va", "1.5", "0"], ValueError, "valence 1.5 is outside"),
     (["--expression", "contempt"], ValueError, "anger, disgust, fear, happiness, sadness, surprise"),
     (["--va", "0.5", "0.5", "-o", "out.gif"], ValueError, "name it .png"),
+    (["--expression", "anger", "--intensity", "2.5"], ValueError, r"--intensity: expected a number in \[0, 2\]"),
+    (["--au", "99=1"], ValueError, "AU99 is not supported; supported: 1, 2, 4"),
+    (["--au", "4=high"], ValueError, "'4=high' is not AU=INTENSITY"),
+    (["--au", "4=3"], ValueError, r"intensity of AU4 must lie in \[0, 2\]"),
+    (["--au", "4=1", "--intensity", "1.5"], ValueError, "give each action unit its own intensity"),
 ])
 def test_cli_refuses_bad_arguments_before_any_work(tmp_path, argv, error, message):
     argv = ["synthesize", str(tmp_path / "missing.jpg"), *argv]

@@ -300,7 +300,8 @@ def prototype_deltas(model) -> dict[str, np.ndarray]:
 
 
 def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndarray] | None = None, *,
-                  keep_expression: bool = False, measure_identity: bool = True, model=None) -> pd.DataFrame:
+                  keep_expression: bool = False, measure_identity: bool = True, model=None,
+                  judge=None) -> pd.DataFrame:
     """How closely the synthesized faces keep each photo (Sec. 4.4, 6.1; :mod:`affect.face.quality`).
 
     Per photo: the round-trip error of the undeformed rendering (grey levels inside the face);
@@ -309,6 +310,8 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
     identity distance (NaN unless ``measure_identity``) and how the affect moved the face
     (:func:`expression_geometry`, the columns of :data:`GEOMETRY`). The photo's own expression is
     removed first unless ``keep_expression``, as :class:`affect.synthesis.AffectSynthesizer` does.
+    With a ``judge`` (:class:`affect.face.expression_judge.ExpressionJudge`), also how
+    recognisable each basic expression is (:func:`recognisability`).
 
     Returns
     -------
@@ -329,6 +332,7 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
         same = render_affect(image, recon)
         error = round_trip_error(image, same.image, same.mask)
         faces = detect_faces(image)
+        before = judge.probabilities(image, recon.fit.landmarks) if judge is not None else None
         for name, delta in deltas.items():
             out = render_affect(image, recon, delta if keep_expression else delta - recon.expression_offset)
             geometry = (expression_geometry(image, out.image, faces[0]) if faces
@@ -340,8 +344,32 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
                 "identity distance": (identity_distance(image, out.image, recon.fit.landmarks, out.landmarks)
                                       if measure_identity else float("nan")),
                 **geometry,
+                **(recognisability(judge, before, out.image, recon.fit.landmarks, name) if judge is not None else {}),
             })
     return pd.DataFrame(rows)
+
+
+#: Columns of :func:`recognisability`.
+RECOGNISABILITY = ("judge gain", "judge top", "judged as")
+
+
+def recognisability(judge, before: np.ndarray, output: np.ndarray, landmarks: np.ndarray, target: str) -> dict:
+    """How recognisable a synthesized basic expression is to a classifier trained on real faces.
+
+    ``judge gain``: the probability the classifier (FER2013 mini-Xception,
+    :mod:`affect.face.expression_judge`) gives ``target`` on the output minus its probability on
+    the input (``before``, (7,)); ``judge top``: whether ``target`` is the output's most probable
+    class; ``judged as``: that class. The face is cropped by the input's landmarks (68, 2) both
+    times, so only the expression differs. Targets the classifier does not know give NaN.
+    """
+    from affect.face.expression_judge import JUDGE_LABELS
+
+    if target not in JUDGE_LABELS:
+        return {"judge gain": float("nan"), "judge top": float("nan"), "judged as": ""}
+    after = judge.probabilities(output, landmarks)
+    k = JUDGE_LABELS.index(target)
+    return {"judge gain": float(after[k] - before[k]), "judge top": float(np.argmax(after) == k),
+            "judged as": JUDGE_LABELS[int(np.argmax(after))]}
 
 
 def quality_results(synthesizer, photos: Sequence[str | os.PathLike]) -> pd.DataFrame:

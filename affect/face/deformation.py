@@ -8,9 +8,11 @@ the photo: ``s_new = s_orig + delta_s``. All three meshes share the template's t
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-__all__ = ["affect_delta", "deform"]
+__all__ = ["affect_delta", "deform", "expression_weights"]
 
 
 def _check_shape(name: str, points: np.ndarray) -> np.ndarray:
@@ -75,3 +77,30 @@ def deform(s_orig: np.ndarray, delta: np.ndarray) -> np.ndarray:
     delta = _check_shape("delta", delta)
     _check_same_vertices("s_orig", s_orig, "delta", delta)
     return s_orig + delta
+
+
+@functools.lru_cache(maxsize=4)
+def _expression_solver(model) -> np.ndarray:
+    """The (K_exp, N * 3) least-squares solver of a model's expression basis (its pseudo-inverse)."""
+    basis = np.asarray(model.expression_basis, dtype=np.float64).reshape(len(model.expression_basis), -1)
+    return np.linalg.pinv(basis.T) if len(basis) else np.zeros((0, basis.shape[1]))
+
+
+def expression_weights(model, delta: np.ndarray) -> np.ndarray:
+    """Blendshape weights (K_exp,) whose expression is closest to a deformation, least squares.
+
+    Exact for the kit's affect models, whose deformations are means of blendshape combinations
+    (:mod:`affect.gallery.affect_model`); for a real 4D gallery, the nearest such face. Used to
+    drive what the blendshapes stand for but do not move: the creases of
+    :mod:`affect.face.creases`.
+
+    Parameters
+    ----------
+    model : MorphableModel
+    delta : (N, 3) float, model units
+
+    Returns
+    -------
+    (K_exp,) float64, in ``model.expression_names`` order.
+    """
+    return _expression_solver(model) @ np.asarray(delta, dtype=np.float64).reshape(-1)

@@ -35,12 +35,14 @@ import numba
 import numpy as np
 
 from affect.face.blending import poisson_blend
-from affect.face.deformation import deform
+from affect.face.creases import crease_activations, crease_factor
+from affect.face.deformation import deform, expression_weights
 from affect.face.fitting import Fit, fit_landmarks
 from affect.face.inner_mouth import paint_inner_mouth, reveal_weight
 from affect.face.landmarks import landmarks_for
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.rendering import rasterize
+from affect.face.shading import apply_ratio, fit_lighting, shading_ratio, vertex_normals
 from affect.face.texture import VertexTexture, fill_from_neighbours, sample_texture
 from affect.image import as_rgb_image
 
@@ -134,13 +136,28 @@ class Reconstruction:
 
     @functools.cached_property
     def warp_attributes(self) -> np.ndarray:
-        """The photo warp's per-vertex attributes (N + U, 6) that do not depend on the deformation
+        """The photo warp's per-vertex attributes (N + U, 9) that do not depend on the deformation
         (:func:`_warp_mesh`; U copies for the eye and mouth holes): zero offsets, the depth in the
-        photo and the fallback colour."""
-        attributes = np.zeros((self.model.n_vertices, 6))
+        photo, the fallback colour, a unit shading ratio and the template's (x, y), cm: the face's
+        UV space for the creases (:mod:`affect.face.creases`)."""
+        attributes = np.zeros((self.model.n_vertices, _N_ATTRIBUTES))
         attributes[:, _DEPTH] = self.image_vertices[:, 2]
         attributes[:, _COLOR] = self.fallback_colors
+        attributes[:, _SHADE] = 1.0
+        attributes[:, _UV] = self.model.mean[:, :2]
         return _with_hole_copies(self.model, attributes)
+
+    @functools.cached_property
+    def normals(self) -> np.ndarray:
+        """Unit normals (N, 3) of ``s_orig``, model frame."""
+        return vertex_normals(self.shape, self.model.triangles)
+
+    @functools.cached_property
+    def lighting(self) -> np.ndarray:
+        """The photo's lighting on the face (9,), second-order spherical harmonics in the model
+        frame, fitted to the grey levels of the seen vertices (:func:`affect.face.shading.fit_lighting`)."""
+        grey = self.texture.colors @ np.array([0.299, 0.587, 0.114])
+        return fit_lighting(self.normals, grey, self.texture.visible)
 
     @functools.cached_property
     def fallback_colors(self) -> np.ndarray:
@@ -241,7 +258,7 @@ def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model:
     # map (for the warp's visibility), the colours of unseen surface, the neutral face and the
     # mouth's lighting.
     _ = reconstruction.source_depth, reconstruction.fallback_colors, reconstruction.neutral_shape
-    _ = reconstruction.mouth_lighting
+    _ = reconstruction.mouth_lighting, reconstruction.lighting
     return reconstruction
 
 
@@ -283,7 +300,9 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     shape = (reconstruction.shape if delta is None
              else deform(reconstruction.shape, lashes_with_the_lids(reconstruction.model, delta)))
     vertices = reconstruction.fit.camera.to_image(shape)
-    mesh = _warp_mesh(reconstruction, vertices)
+    shading = None if delta is None else shading_ratio(reconstruction.lighting, reconstruction.normals,
+                                                       vertex_normals(shape, reconstruction.model.triangles))
+    mesh = _warp_mesh(reconstruction, vertices, shading)
     rendered = rasterize(*mesh, image.shape[:2], clip=False)
     pasted = image.copy()
     # Face pixels as row-major flat indices (flat gathers and scatters are 2-4 times faster than
@@ -293,6 +312,10 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     colors, moved = _warped_colors(image, reconstruction, rendered.image, rows, cols)
     painted = _paint_mouth(reconstruction, shape, vertices, rendered.triangle_index.reshape(-1)[at], rows, cols,
                            colors)
+    if delta is not None:
+        moved |= _shade(colors, rendered.image.reshape(-1, _N_ATTRIBUTES)[at], painted,
+                        crease_activations(reconstruction.model, expression_weights(reconstruction.model, delta)),
+                        reconstruction.model)
     _set_rows(pasted.reshape(-1, 3), at, colors)
     still = rendered.mask.copy()
     still.reshape(-1)[at[moved | painted]] = False
@@ -388,17 +411,21 @@ def lashes_with_the_lids(model: MorphableModel, delta: np.ndarray) -> np.ndarray
 
 
 # Per-vertex attributes of the warp, in this order: image offset to the vertex's position in
-# the photo (x, y pixels), its depth in the photo, the fallback colour.
-_OFFSET, _DEPTH, _COLOR = slice(0, 2), 2, slice(3, 6)
+# the photo (x, y pixels), its depth in the photo, the fallback colour, the shading ratio of the
+# deformed to the fitted surface, the template's (x, y) (cm).
+_OFFSET, _DEPTH, _COLOR, _SHADE, _UV = slice(0, 2), 2, slice(3, 6), 6, slice(7, 9)
+_N_ATTRIBUTES = 9
 
 
-def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray):
+def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, shading: np.ndarray | None = None):
     """The deformed mesh (eye and mouth holes closed on copies of their vertices) and its warp
     attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
-    the photo's pixels."""
+    the photo's pixels. ``shading`` (N,) is the shading ratio of each vertex (None: 1)."""
     model = reconstruction.model
     attributes = reconstruction.warp_attributes.copy()  # depth and colour are the photo's, per photo
     attributes[:, _OFFSET] = _with_hole_copies(model, reconstruction.image_vertices[:, :2] - vertices[:, :2])
+    if shading is not None:
+        attributes[:model.n_vertices, _SHADE] = shading  # the holes' copies keep 1
     return _with_hole_copies(model, vertices), _closed_triangles(model), attributes
 
 
@@ -428,6 +455,26 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     painted = np.zeros_like(in_mouth)
     painted[at] = True
     return painted
+
+
+#: Shading factors within this of 1 leave a pixel as it is (under a quarter of a grey level at 255).
+SHADE_TOLERANCE = 1e-3
+
+
+def _shade(colors: np.ndarray, attributes: np.ndarray, painted: np.ndarray, activations: np.ndarray,
+           model: MorphableModel) -> np.ndarray:
+    """Multiply the face pixels' colours (M, 3) uint8, in place, by the shading ratio of the deformed
+    surface (:mod:`affect.face.shading`) and the creases' factor (:mod:`affect.face.creases`), both
+    read from the rendered attributes (M, 9); the painted inner mouth is left as painted. Returns
+    which pixels (M,) changed."""
+    factor = attributes[:, _SHADE].astype(np.float32)
+    creases = crease_factor(model, activations, attributes[:, _UV])
+    if creases is not None:
+        factor = factor * creases
+    change = (np.abs(factor - 1.0) > SHADE_TOLERANCE) & ~painted
+    if change.any():
+        _set_rows(colors, change, apply_ratio(colors[change], factor[change]))
+    return change
 
 
 #: Gaussian sigma (pixels) over which the painted interior fades in across the mouth hole.

@@ -54,6 +54,7 @@ from affect.face.morphable_model import MorphableModel
 from affect.gallery.affect_mapping import (
     BASIC_EXPRESSIONS,
     EXPRESSION_VA,
+    WEIGHT_LIMIT,
     Idiosyncrasy,
     expression_to_blendshapes,
     fingerprint,
@@ -307,7 +308,7 @@ def simulate_sequence(
     Returns
     -------
     table : DataFrame with the columns of va.csv (frame, per-annotator values, label).
-    weights : (n_frames, K_exp) float32 in [0, 1].
+    weights : (n_frames, K_exp) float32 in [0, WEIGHT_LIMIT].
     """
     true_va = simulate_va_path(n_frames, rng, fps)
     weights = va_to_blendshapes(true_va, names, idiosyncrasy)
@@ -327,7 +328,7 @@ def simulate_sequence(
     columns["valence"] = annotations[:, :, 0].mean(axis=1)
     columns["arousal"] = annotations[:, :, 1].mean(axis=1)
     table = pd.DataFrame(columns)[va_columns(k)].round(4)
-    return table, np.clip(weights, 0.0, 1.0).astype(np.float32)
+    return table, np.clip(weights, 0.0, WEIGHT_LIMIT).astype(np.float32)
 
 
 def simulate_apex(
@@ -348,7 +349,7 @@ def simulate_apex(
     Returns
     -------
     subject : (n,) str
-    weights : (n, K_exp) float32 in [0, 1]
+    weights : (n, K_exp) float32 in [0, WEIGHT_LIMIT]
     """
     if expression not in BASIC_EXPRESSIONS:
         raise ValueError(f"expression: expected one of {BASIC_EXPRESSIONS}, got {expression!r}")
@@ -359,7 +360,7 @@ def simulate_apex(
     for i, subject in enumerate(chosen):
         w = expression_to_blendshapes(expression, 1.0, names, idiosyncrasies[subject])
         w = w + (w > 0) * rng.normal(0.0, 0.03, len(names))
-        weights[i] = np.clip(w, 0.0, 1.0)
+        weights[i] = np.clip(w, 0.0, WEIGHT_LIMIT)
     return chosen.astype(str), weights
 
 

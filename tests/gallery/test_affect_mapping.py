@@ -3,11 +3,14 @@ import pytest
 
 from affect.gallery.affect_mapping import (
     ACTION_UNITS,
+    AU_AMPLITUDE,
     AU_BLENDSHAPES,
     BASIC_EXPRESSIONS,
     EXPRESSION_AUS,
     EXPRESSION_VA,
+    WEIGHT_LIMIT,
     Idiosyncrasy,
+    au_landmark_motion,
     au_to_blendshapes,
     expression_to_blendshapes,
     sample_idiosyncrasy,
@@ -77,11 +80,11 @@ def test_neutral_va_gives_a_neutral_face():
     assert not va_to_blendshapes(np.zeros((1, 2)), NAMES).any()
 
 
-def test_weights_lie_in_unit_interval_over_the_whole_va_square():
+def test_weights_stay_within_the_weight_limit_over_the_whole_va_square():
     grid = np.stack(np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41)), -1).reshape(-1, 2)
     w = va_to_blendshapes(grid, NAMES, sample_idiosyncrasy(seed=3, spread=0.5))
     assert w.shape == (len(grid), len(NAMES))
-    assert w.min() >= 0 and w.max() <= 1
+    assert w.min() >= 0 and w.max() <= WEIGHT_LIMIT
 
 
 def test_mapping_is_continuous_in_va_including_the_centre_and_the_angle_wrap():
@@ -111,12 +114,34 @@ def test_high_arousal_opens_eyes_and_jaw_and_low_arousal_lowers_the_lids():
 def test_au_to_blendshapes_sums_contributions_and_clips():
     w = au_to_blendshapes({25: 1.0, 26: 1.0}, NAMES)
     assert weight(w, "jawOpen") == pytest.approx(0.6)
-    assert weight(au_to_blendshapes({26: 1.0, 27: 1.0}, NAMES), "jawOpen") == 1.0
+    assert weight(au_to_blendshapes({26: 1.0, 27: 1.0}, NAMES), "jawOpen") == pytest.approx(1.5)
+    assert weight(au_to_blendshapes({26: 1.0, 27: 1.0, 25: 1.0}, NAMES), "jawOpen") == WEIGHT_LIMIT
+
+
+def test_calibrated_action_units_scale_their_shapes_by_their_amplitude():
+    assert weight(au_to_blendshapes({4: 1.0}, NAMES), "browDown_L") == pytest.approx(AU_AMPLITUDE[4])
+    assert weight(au_to_blendshapes({2: 1.0}, NAMES), "browOuterUp_L") == pytest.approx(1.0)
+
+
+def test_intensities_above_one_are_accepted_only_when_allowed():
+    w = au_to_blendshapes({12: 2.0}, NAMES, max_intensity=2.0)
+    assert weight(w, "mouthSmile_L") == pytest.approx(2.0)
+    with pytest.raises(ValueError, match=r"AU12 must lie in \[0, 1\]"):
+        au_to_blendshapes({12: 2.0}, NAMES)
+
+
+def test_landmark_motion_of_the_calibrated_brow_lowerer_is_larger_than_the_raw_shape():
+    from affect.face.morphable_model import load_default
+
+    model = load_default()
+    moved, landmark = au_landmark_motion(model, 4)
+    assert 17 <= landmark <= 26  # a brow point
+    assert moved == pytest.approx(AU_AMPLITUDE[4] * au_landmark_motion(model, 4, 1.0 / AU_AMPLITUDE[4])[0])
 
 
 def test_au_to_blendshapes_ignores_shapes_missing_from_the_model():
     w = au_to_blendshapes({12: 1.0, 10: 1.0}, ("mouthSmile_L", "somethingElse"))
-    assert w.tolist() == [1.0, 0.0]
+    assert w.tolist() == [AU_AMPLITUDE.get(12, 1.0), 0.0]
 
 
 def test_au_to_blendshapes_rejects_unknown_au_and_bad_intensity():
@@ -136,7 +161,7 @@ def test_va_outside_the_unit_square_is_rejected_with_the_argument_named():
 def test_expression_to_blendshapes_scales_the_prototype_with_intensity():
     full = expression_to_blendshapes("anger", 1.0, NAMES)
     half = expression_to_blendshapes("anger", 0.5, NAMES)
-    assert weight(full, "browDown_L") == pytest.approx(1.0)
+    assert weight(full, "browDown_L") == pytest.approx(AU_AMPLITUDE[4])
     np.testing.assert_allclose(half, full / 2)
     with pytest.raises(ValueError, match="name"):
         expression_to_blendshapes("joy", 1.0, NAMES)
