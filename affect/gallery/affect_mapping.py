@@ -156,13 +156,13 @@ AU_BLENDSHAPES: dict[int, dict[str, float]] = {
 #: Action units known to the mapping, in the column order of AU arrays.
 ACTION_UNITS: tuple[int, ...] = tuple(sorted(AU_BLENDSHAPES))
 
-#: Amplitude calibration: the factor on an AU's blendshape weights so that, at intensity 1, its
-#: largest landmark movement on the default model matches a posed apex of that AU. The
-#: blendshapes of the face model move less than a real face for several AUs (the brows' lowering
-#: under AU4 is 6.5 mm of mostly inward motion, the lip-corner depression of AU15 5 mm); the
-#: targets, the model's movement before and after, and their sources are in
-#: ``docs/action_units.md`` (:func:`au_landmark_motion` recomputes the movements). AUs not
-#: listed keep factor 1.
+#: Amplitude calibration: the factor on an AU's blendshape weights. The blendshapes of the face
+#: model move several AUs less than a posed apex shows them (the brows' lowering under AU4 is
+#: 6.5 mm of mostly inward motion, the lip-corner depression of AU15 5 mm); the factors raise
+#: them to about a centimetre for the brows and lip corners and a few millimetres for the lids.
+#: Design choices, checked by eye and by the recognisability measure of ``make bench``; the
+#: movements before and after are in ``docs/action_units.md`` (:func:`au_landmark_motion`
+#: recomputes them). AUs not listed keep factor 1.
 AU_AMPLITUDE: dict[int, float] = {1: 1.5, 4: 1.6, 5: 1.3, 6: 1.3, 7: 1.6, 9: 1.0, 10: 1.2, 15: 1.5, 17: 1.0,
                                   20: 1.0, 23: 1.6, 24: 1.3}
 #: Largest blendshape weight of a face at intensity 1: a calibrated AU (at most 1.6 times its

@@ -133,3 +133,47 @@ def test_each_basic_expression_moves_the_landmarks_as_its_prototype(lenna_geomet
         assert sign * geometry[measure] > least, (measure, geometry)
     if expression in ("anger", "sadness", "fear"):  # no smile in a negative expression
         assert geometry["mouth-corner lift"] < 0.01, geometry
+
+
+class _FakeJudge:
+    """Says 'happiness' with the share of bright pixels: enough to test the bookkeeping."""
+
+    def probabilities(self, image, landmarks):
+        from affect.face.expression_judge import JUDGE_LABELS
+
+        bright = float((np.asarray(image) > 128).mean())
+        out = np.full(len(JUDGE_LABELS), (1 - bright) / (len(JUDGE_LABELS) - 1))
+        out[JUDGE_LABELS.index("happiness")] = bright
+        return out
+
+
+def test_recognisability_is_the_gain_of_the_target_and_whether_it_is_on_top():
+    judge = _FakeJudge()
+    dark, bright = np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)
+    before = judge.probabilities(dark, None)
+    row = qualitative.recognisability(judge, before, bright, None, "happiness")
+    assert row == {"judge gain": pytest.approx(1.0), "judge top": 1.0, "judged as": "happiness"}
+    row = qualitative.recognisability(judge, before, bright, None, "anger")
+    assert row["judge gain"] == pytest.approx(-1 / 6) and row["judge top"] == 0.0
+    assert np.isnan(qualitative.recognisability(judge, before, bright, None, "contempt")["judge gain"])
+    table = pd.DataFrame([{"affect": "anger", "judge gain": 0.1, "judge top": 1.0},
+                          {"affect": "anger", "judge gain": 0.3, "judge top": 0.0}])
+    summary = qualitative.recognisability_summary(table)
+    assert summary.loc["anger"].tolist() == pytest.approx([0.2, 0.5])
+
+
+@pytest.mark.slow  # fits a photo and renders 30 affects (seconds)
+def test_intensity_grid_has_a_row_per_intensity_and_grows_with_it(tmp_path):
+    from affect.gallery.affect_model import build_affect_model
+    from affect.gallery.fourdfab import load_gallery
+    from affect.gallery.standin import write_proxy_gallery
+    from affect.synthesis import AffectSynthesizer
+
+    write_proxy_gallery(tmp_path, "smoke", seed=0, progress=False)
+    model = build_affect_model(load_gallery(tmp_path), n_classes=12, progress=False)
+    synthesizer = AffectSynthesizer(model, measure_identity=False)
+    grid = qualitative.intensity_results(synthesizer, qualitative.builtin_photos(1))
+    assert grid.images.shape[:2] == (3, 1 + 6 + len(qualitative.QUADRANT_VA))
+    assert grid.titles[1, 0] == "input; intensity 1"
+    change = [np.abs(grid.images[r, 1:].astype(int) - grid.images[r, :1]).mean() for r in range(3)]
+    assert change[0] < change[1] < change[2]
