@@ -70,6 +70,10 @@ MAX_ACTIVATION = 1.5
 #: :data:`MAX_ACTIVATION` (its valley at 0.52 or above, its shoulder below 1.15).
 FACTOR_RANGE = (0.5, 1.3)
 
+#: Scale of every crease's depth in :data:`CREASES`: on smooth, evenly lit skin (a young face, a
+#: retouched portrait) the table's depths read as grey strokes; at this scale the creases of a
+#: full expression stay visible on textured skin and soft on smooth skin.
+DEPTH_SCALE = 0.7
 #: Light shoulder of a fold, as a fraction of its valley's darkening. The skin pushed up beside
 #: a fold catches more light than the flat skin around it; about a third reads as relief in
 #: photos, while as much light as dark turns parallel lines into painted stripes.
@@ -518,7 +522,8 @@ def _geometry(model: MorphableModel) -> _Geometry:
         # A fold's shoulder reaches two radii from its line (see _contribution); dimples one.
         reach = radius if crease.texture == "dimples" else 2.0 * radius
         params.append([lengths.sum(), crease.fade[0] * frame.iod, crease.fade[1] * frame.iod, radius, reach,
-                       crease.depth, crease.bulge, crease.texture == "dimples", *points[0], _phase(crease.name),
+                       DEPTH_SCALE * crease.depth, crease.bulge, crease.texture == "dimples", *points[0],
+                       _phase(crease.name),
                        crease.irregularity])
     segments, owners, params = np.concatenate(segments), np.concatenate(owners), np.asarray(params, dtype=float)
     grid, cell_start, items = _segment_grid(segments, params[owners, _REACH], model.mean[:, :2], _CELL * frame.iod)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["paint_inner_mouth", "reveal_weight"]
+__all__ = ["anisotropy", "paint_inner_mouth", "reveal_weight"]
 
 #: Upper incisor shown below the relaxed upper lip, cm: 2 to 3 mm in adults at rest, plus the
 #: 2 mm by which the default model's upper lip drops as the jaw opens (it has no teeth of its own).
@@ -57,15 +57,41 @@ _LOWER_INNER_LIP = [60, 67, 66, 65, 64]
 _CHIN = 8
 
 
-def reveal_weight(area_photo: np.ndarray, area_now: np.ndarray) -> np.ndarray:
+#: Anisotropy (ratio of the larger to the smaller stretch) of a mouth-hole triangle's change from
+#: the photo at which the painted interior starts to replace the photo's mouth, and at which it has
+#: replaced it: a smile's teeth warped into a funnel or a tall oval are no longer teeth.
+DISTORTION_START, DISTORTION_FULL = 1.6, 2.6
+
+
+def reveal_weight(area_photo: np.ndarray, area_now: np.ndarray, anisotropy: np.ndarray | None = None) -> np.ndarray:
     """How much of the painted interior each mouth-hole triangle shows, in [0, 1].
 
     0 where the triangle is no larger than ``REVEAL_START`` times its area in the photo (the
     photo's own mouth, its teeth included, is kept), 1 from ``REVEAL_FULL`` times; a triangle
-    that was closed in the photo (under a square pixel) counts from its current size.
+    that was closed in the photo (under a square pixel) counts from its current size. With
+    ``anisotropy`` (T,), the ratio of the larger to the smaller stretch of each triangle's change
+    from the photo, a triangle distorted beyond :data:`DISTORTION_START` also shows the painted
+    interior (fully from :data:`DISTORTION_FULL`): the photo's teeth keep their shape or give way.
     """
     grown = area_now / np.maximum(area_photo, 1.0)
-    return np.clip((grown - REVEAL_START) / (REVEAL_FULL - REVEAL_START), 0.0, 1.0)
+    weight = np.clip((grown - REVEAL_START) / (REVEAL_FULL - REVEAL_START), 0.0, 1.0)
+    if anisotropy is None:
+        return weight
+    distorted = np.clip((anisotropy - DISTORTION_START) / (DISTORTION_FULL - DISTORTION_START), 0.0, 1.0)
+    return np.maximum(weight, np.where(area_photo >= 1.0, distorted, 0.0))
+
+
+def anisotropy(corners_photo: np.ndarray, corners_now: np.ndarray) -> np.ndarray:
+    """Ratio (T,) of the larger to the smaller singular value of the 2D affine map taking each
+    triangle's corners in the photo (T, 3, 2) to its corners now; 1 for a degenerate triangle."""
+    before = np.stack([corners_photo[:, 1] - corners_photo[:, 0], corners_photo[:, 2] - corners_photo[:, 0]], axis=2)
+    after = np.stack([corners_now[:, 1] - corners_now[:, 0], corners_now[:, 2] - corners_now[:, 0]], axis=2)
+    ok = np.abs(np.linalg.det(before)) > 1e-6
+    ratio = np.ones(len(before))
+    if ok.any():
+        values = np.linalg.svd(after[ok] @ np.linalg.inv(before[ok]), compute_uv=False)
+        ratio[ok] = values[:, 0] / np.maximum(values[:, 1], 1e-6)
+    return ratio
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ from affect.face.blending import poisson_blend
 from affect.face.creases import crease_activations, crease_factor
 from affect.face.deformation import deform, expression_weights
 from affect.face.fitting import Fit, fit_landmarks
-from affect.face.inner_mouth import paint_inner_mouth, reveal_weight
+from affect.face.inner_mouth import anisotropy, paint_inner_mouth, reveal_weight
 from affect.face.landmarks import landmarks_for
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.rendering import rasterize
@@ -441,7 +441,8 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     if not in_mouth.any():
         return in_mouth
     corners_now, corners_photo = vertices[used][local][..., :2], reconstruction.image_vertices[used][local][..., :2]
-    reveal = _smooth_reveal(reveal_weight(_areas(corners_photo), _areas(corners_now))[hole[in_mouth]],
+    weights = reveal_weight(_areas(corners_photo), _areas(corners_now), anisotropy(corners_photo, corners_now))
+    reveal = _smooth_reveal(weights[hole[in_mouth]],
                             rows[in_mouth], cols[in_mouth])
     shown = reveal > 0
     if not shown.any():

@@ -1,6 +1,6 @@
 """The painted inner mouth (affect.face.inner_mouth)."""
-
 import numpy as np
+import pytest
 
 from affect.face.inner_mouth import REVEAL_FULL, REVEAL_START, paint_inner_mouth, reveal_weight
 from affect.face.morphable_model import load_default
@@ -74,3 +74,16 @@ def test_no_painted_mouth_of_the_basic_expressions_is_a_flat_blob():
         # No black hole: the cavity is shaded and the tongue shows (surprise's full jaw drop opens a
         # deeper, darker cavity than a half-open mouth, so the floor is a small share of the skin's).
         assert np.percentile(luminance, 5) > 0.12 * skin, name
+
+
+def test_a_mouth_triangle_distorted_beyond_its_shape_shows_the_painted_interior():
+    from affect.face.inner_mouth import DISTORTION_FULL, anisotropy
+
+    photo = np.array([[[0, 0], [10, 0], [0, 10]]], float)
+    squeezed = np.array([[[0, 0], [3, 0], [0, 30]]], float)  # same area, ten times taller than wide
+    assert anisotropy(photo, photo)[0] == pytest.approx(1.0)
+    assert anisotropy(photo, squeezed)[0] == pytest.approx(10.0)
+    area = np.array([50.0])
+    assert reveal_weight(area, area, np.array([1.2]))[0] == 0.0  # the photo's own mouth is kept
+    assert reveal_weight(area, area, np.array([DISTORTION_FULL]))[0] == 1.0
+    assert reveal_weight(np.array([0.0]), area * 0, np.array([5.0]))[0] == 0.0  # closed in the photo
