@@ -565,6 +565,8 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
     return {"affects": "FACS prototypes of the six basic expressions on the face model's blendshapes, "
                        "the photo's own expression removed first",
             "targets": QUALITY_TARGETS, "photos": per_photo,
+            "identity_distance_mean": float(table["identity distance"].mean()),
+            "identity_distance_max": float(table["identity distance"].max()),
             "recognisability": _recognisability_summary(table) if judge is not None else {}}
 
 
@@ -609,6 +611,10 @@ def _quality_markdown(quality: Mapping) -> list[str]:
                      f"{entry['sharpness_ratio_mean']:.3f} | {entry['colour_drift_max']:.2f} | "
                      f"{entry['colour_drift_mean']:.2f} | {entry['identity_distance_mean']:.3f} | "
                      f"{entry['identity_distance_max']:.3f} |")
+    if "identity_distance_mean" in quality:
+        lines += ["", f"Identity distance over every edit: mean {quality['identity_distance_mean']:.3f} (target <= "
+                  f"{targets['identity_distance_mean']:g}), largest {quality['identity_distance_max']:.3f} (target <= "
+                  f"{targets['identity_distance_max']:g})."]
     return lines + _recognisability_markdown(quality.get("recognisability", {}), quality["photos"], targets)
 
 

@@ -146,3 +146,12 @@ def test_benchmark_of_one_small_photo_writes_positive_timings(tmp_path):
     assert quality["per_expression"]["happiness"]["geometry"]["mouth-corner lift"] > 0.05  # a smile
     assert "## Quality on photos" in markdown and "| takeo.ppm | 0.00 |" in markdown
     assert bench.load_bench(json_path).quality == payload["quality"]
+    assert payload["quality"]["identity_distance_max"] >= payload["quality"]["identity_distance_mean"] > 0
+    from affect.face import expression_judge
+
+    if expression_judge.is_available():  # the judge extra: every basic expression judged
+        judged = payload["quality"]["recognisability"]
+        assert set(judged["per_expression"]) == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
+        assert -1 <= judged["gain_non_happy_mean"] <= 1 and 0 <= judged["top_share"] <= 1
+        assert "judged_as" in quality["per_expression"]["anger"] and "### Recognisability" in markdown
+        assert quality["per_expression"]["happiness"]["judge_gain"] > 0.2  # a smile reads as one

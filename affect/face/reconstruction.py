@@ -37,6 +37,7 @@ import numpy as np
 from affect.face.blending import poisson_blend
 from affect.face.creases import crease_activations, crease_factor
 from affect.face.deformation import deform, expression_weights
+from affect.face.eyes import EyeAppearance, eye_appearance, paint_revealed_eye
 from affect.face.fitting import Fit, fit_landmarks
 from affect.face.inner_mouth import anisotropy, paint_inner_mouth, reveal_weight
 from affect.face.landmarks import landmarks_for
@@ -146,6 +147,22 @@ class Reconstruction:
         attributes[:, _SHADE] = 1.0
         attributes[:, _UV] = self.model.mean[:, :2]
         return _with_hole_copies(self.model, attributes)
+
+    @functools.cached_property
+    def eye_openings(self) -> np.ndarray:
+        """(H, W) bool: the photo's eye openings, the fitted face's eye holes as the photo shows them."""
+        used, local, mouth = _holes(self.model)
+        if not len(used):
+            return np.zeros(self.fit.image_shape, bool)
+        corners = self.image_vertices[used]
+        return rasterize(corners, local[~mouth], np.zeros((len(corners), 0)), self.fit.image_shape).mask
+
+    def eye_appearances(self, photo: np.ndarray) -> tuple[EyeAppearance, EyeAppearance]:
+        """Each eye's appearance in the photo (right then left, iBUG order), read once
+        (:func:`affect.face.eyes.eye_appearance` on the fitted landmarks)."""
+        if "_eyes" not in self.__dict__:
+            self.__dict__["_eyes"] = tuple(eye_appearance(photo, self.fit.landmarks[eye]) for eye in _EYES)
+        return self.__dict__["_eyes"]
 
     @functools.cached_property
     def normals(self) -> np.ndarray:
@@ -313,7 +330,10 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     painted = _paint_mouth(reconstruction, shape, vertices, rendered.triangle_index.reshape(-1)[at], rows, cols,
                            colors)
     if delta is not None:
-        moved |= _shade(colors, rendered.image.reshape(-1, _N_ATTRIBUTES)[at], painted,
+        eyes = _paint_eyes(reconstruction, image, vertices, rendered.triangle_index.reshape(-1)[at], rows, cols,
+                           colors)
+        moved |= eyes
+        moved |= _shade(colors, rendered.image.reshape(-1, _N_ATTRIBUTES)[at], painted | eyes,
                         crease_activations(reconstruction.model, expression_weights(reconstruction.model, delta)),
                         reconstruction.model)
     _set_rows(pasted.reshape(-1, 3), at, colors)
@@ -419,11 +439,14 @@ _N_ATTRIBUTES = 9
 
 def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, shading: np.ndarray | None = None):
     """The deformed mesh (eye and mouth holes closed on copies of their vertices) and its warp
-    attributes: the eyes are warped with their lids, so the lids move while the eyeballs keep
-    the photo's pixels. ``shading`` (N,) is the shading ratio of each vertex (None: 1)."""
+    attributes: the eye openings move with their lids but sample the photo in place, so the lids
+    move over still eyeballs. ``shading`` (N,) is the shading ratio of each vertex (None: 1)."""
     model = reconstruction.model
     attributes = reconstruction.warp_attributes.copy()  # depth and colour are the photo's, per photo
     attributes[:, _OFFSET] = _with_hole_copies(model, reconstruction.image_vertices[:, :2] - vertices[:, :2])
+    # The eyeballs stay where they are when the lids move: an eye opening samples the photo in place
+    # (the iris keeps its shape), and the lids' mesh slides over it.
+    attributes[model.n_vertices + _eye_hole_copies(model), _OFFSET] = 0.0
     if shading is not None:
         attributes[:model.n_vertices, _SHADE] = shading  # the holes' copies keep 1
     return _with_hole_copies(model, vertices), _closed_triangles(model), attributes
@@ -456,6 +479,61 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
     painted = np.zeros_like(in_mouth)
     painted[at] = True
     return painted
+
+
+_EYES = (slice(36, 42), slice(42, 48))  # iBUG 68 (0-based): each eye's corners and lids
+_UPPER_LIDS = ([36, 37, 38, 39], [42, 43, 44, 45])  # each eye's outer corner, upper lid, inner corner
+#: Band under the photo's upper-lid margin, as a share of the eye's height, that is repainted as
+#: eyeball where the lid rose: the landmarks (and the fitted eye holes) lie 1 to 3 pixels below the
+#: real margin, so the lashes lie inside the photo's opening and would stay behind as a dark line
+#: under the painted strip.
+LASH_LINE_SHARE = 0.15
+
+
+def _lid_height(points: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """y (pixels) of the upper-lid polyline ``points`` (4, 2) at each x (M,)."""
+    order = np.argsort(points[:, 0])
+    return np.interp(x, points[order, 0], points[order, 1])
+
+
+def _paint_eyes(reconstruction: Reconstruction, image: np.ndarray, vertices: np.ndarray,
+                triangle_index: np.ndarray, rows: np.ndarray, cols: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """Paint the eyeball where a lid opened beyond the photo's opening (the photo shows lid skin
+    and lashes there), in place in ``colors`` (M, 3) uint8: sclera and the iris' continuation of a
+    2D eye model read from the photo (:mod:`affect.face.eyes`). Returns which of the M pixels were
+    painted."""
+    model = reconstruction.model
+    hole = triangle_index - len(model.triangles)
+    in_eye = hole >= 0
+    in_eye[in_eye] = ~_holes(model)[2][hole[in_eye]]
+    if not in_eye.any():
+        return in_eye
+    at = np.flatnonzero(in_eye)
+    xy = np.stack([cols[at], rows[at]], axis=1).astype(np.float64)
+    # The lids' rise is the deformation's (the fitted landmarks before and after), not the fit's error;
+    # the lash line lies under the photo's own (detected) lid margin.
+    now, fitted = vertices[model.landmark_indices, :2], reconstruction.image_vertices[model.landmark_indices, :2]
+    photo = reconstruction.fit.landmarks
+    which = np.argmin([np.linalg.norm(xy - now[eye].mean(axis=0), axis=1) for eye in _EYES], axis=0)
+    outside = ~reconstruction.eye_openings[rows[at], cols[at]]
+    painted = np.zeros(len(at), bool)
+    below_lid = np.zeros(len(at))
+    for side, (eye, lid) in enumerate(zip(_EYES, _UPPER_LIDS)):
+        mine = which == side
+        lid_now, lid_photo = _lid_height(now[lid], xy[mine, 0]), _lid_height(photo[lid], xy[mine, 0])
+        rise = _lid_height(fitted[lid], xy[mine, 0]) - lid_now
+        band = LASH_LINE_SHARE * (photo[eye][[5, 4], 1].mean() - photo[eye][[1, 2], 1].mean())
+        lashes = (rise > 0.5) & (xy[mine, 1] < lid_photo + max(band, 1.0))
+        painted[mine] = outside[mine] | lashes
+        below_lid[mine] = np.maximum(xy[mine, 1] - lid_now, 0.0)
+    appearances = reconstruction.eye_appearances(image)
+    for side in (0, 1):
+        chosen = painted & (which == side)
+        if chosen.any():
+            colors[at[chosen]] = paint_revealed_eye(appearances[side], xy[chosen], below_lid[chosen])
+    result = np.zeros_like(in_eye)
+    result[at[painted]] = True
+    return result
 
 
 #: Shading factors within this of 1 leave a pixel as it is (under a quarter of a grey level at 255).
@@ -651,6 +729,13 @@ def _closed_triangles(model: MorphableModel) -> np.ndarray:
     from ``n_vertices`` on (see :func:`_holes`): the eyes and mouth closed."""
     used, local, _ = _holes(model)
     return np.concatenate([model.triangles, model.n_vertices + local]) if len(used) else model.triangles
+
+
+@functools.lru_cache(maxsize=4)
+def _eye_hole_copies(model: MorphableModel) -> np.ndarray:
+    """Indices, among the hole vertices' copies, of those that close the eyes (not the mouth)."""
+    used, local, mouth = _holes(model)
+    return np.unique(local[~mouth]) if len(used) else np.zeros(0, np.intp)
 
 
 @functools.lru_cache(maxsize=4)

@@ -91,8 +91,11 @@ EXPRESSION_AUS: dict[str, dict[int, float]] = {
     # the eyes (Ekman, Friesen & Hager 2002), given here as 6+7. Without AU10: with AU9 it bares
     # a block of teeth that changes the person.
     "disgust": {6: 0.4, 7: 0.6, 9: 1.0, 15: 0.8, 16: 0.5, 26: 0.5},
-    # Fear 1+2+4+5+20+26 (EMFACS / FACS table), AU7 kept out: it acts against AU5 on the lids.
-    "fear": {1: 0.8, 2: 0.6, 4: 0.6, 5: 1.0, 20: 1.0, 26: 0.6},
+    # Fear 1+2+4+5+20+26 (EMFACS / FACS table), AU7 kept out: it acts against AU5 on the lids. The
+    # upper lids raised in full (the eyes' whites show above the irises); the lip stretcher and the
+    # jaw drop at "C" and "B": stretched further, the mouth reads as a grimace and the face as
+    # another person's (dlib's identity distance on the photos of ``make bench`` rises by 0.04).
+    "fear": {1: 0.8, 2: 0.6, 4: 0.6, 5: 1.0, 20: 0.6, 26: 0.4},
     # Happiness 6+12 (EMFACS), +25 (FACS 1978); AU12 dominant as in a felt smile (Duchenne
     # marker AU6 with AU12; Ambadar, Cohn & Reed 2009).
     "happiness": {6: 0.8, 12: 1.0, 25: 0.4},
@@ -100,10 +103,11 @@ EXPRESSION_AUS: dict[str, dict[int, float]] = {
     # not read as anger on the brows; AU17 at "A" (0.2): on the model it lifts the chin and the
     # mouth corners, against AU15's lowering.
     "sadness": {1: 1.0, 4: 0.6, 15: 1.0, 17: 0.2},
-    # Surprise 1+2+5B+26 (EMFACS): the brows raised in full, the upper lids at "D" (0.8; at "B"
-    # the model's eyeWide raises the lid by under 2 mm, which a viewer barely sees), the jaw
-    # dropped.
-    "surprise": {1: 1.0, 2: 1.0, 5: 0.8, 26: 1.0},
+    # Surprise 1+2+5B+26 and 1+2+5B+27 (EMFACS): the upper lids raised in full (at "B" the model's
+    # eyeWide raises the lid by under 2 mm, which a viewer barely sees), the jaw dropped with a
+    # little of AU27's stretch, the brows at openFACS' 3 of 5 (0.6): raised further, the warp
+    # stretches the photo's lid crease and lashes into dark bands.
+    "surprise": {1: 0.6, 2: 0.6, 5: 1.0, 26: 1.0, 27: 0.2},
 }
 
 #: Anchors of the lower half of the VA circle (arousal < 0), where no basic expression

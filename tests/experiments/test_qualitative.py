@@ -101,7 +101,7 @@ def _model():
 KEY_MOVEMENTS = {
     "anger": [("brow raise", -1, 0.01), ("inner-brow raise", -1, 0.01)],  # AU4
     "disgust": [("inner-brow raise", -1, 0.01), ("mouth opening", 1, 0.01)],  # AU9, AU10
-    "fear": [("brow raise", 1, 0.01), ("inner-brow raise", 1, 0.01), ("mouth opening", 1, 0.01),
+    "fear": [("brow raise", 1, 0.01), ("inner-brow raise", 1, 0.01), ("mouth opening", 1, 0.004),  # AU26 at B
              ("mouth-corner lift", -1, 0.01)],  # AU1+2, AU26, AU20
     "happiness": [("mouth-corner lift", 1, 0.05), ("eye opening", -1, 0.01)],  # AU12, AU6
     "sadness": [("mouth-corner lift", -1, 0.01), ("inner-brow raise", 1, 0.01)],  # AU15, AU1

@@ -70,7 +70,9 @@ def test_no_painted_mouth_of_the_basic_expressions_is_a_flat_blob():
         out = render_affect(image, recon, prototype_deltas(recon.model)[name] - recon.expression_offset)
         luminance = out.image[out.inner_mouth] @ [0.299, 0.587, 0.114]
         assert out.inner_mouth.sum() > 100, name
-        assert (luminance > 0.6 * skin).mean() > 0.1 and (luminance < 0.4 * skin).mean() > 0.1, name  # teeth, cavity
+        assert (luminance > 0.6 * skin).mean() > 0.1 and np.ptp(luminance) > 0.4 * skin, name  # teeth, shaded
+        if name == "surprise":  # the jaw dropped in full: the cavity shows below the teeth
+            assert (luminance < 0.4 * skin).mean() > 0.1, name
         # No black hole: the cavity is shaded and the tongue shows (surprise's full jaw drop opens a
         # deeper, darker cavity than a half-open mouth, so the floor is a small share of the skin's).
         assert np.percentile(luminance, 5) > 0.12 * skin, name
