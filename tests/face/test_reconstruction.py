@@ -181,7 +181,8 @@ def test_raised_upper_lids_uncover_painted_eyeball_and_lowered_ones_uncover_none
         rendered = rasterize(mesh, triangles, np.zeros((len(mesh), 0)), image.shape[:2])
         rows, cols = np.nonzero(rendered.mask)
         colors = image[rows, cols].copy()
-        return _paint_eyes(recon, image, vertices, rendered.triangle_index[rows, cols], rows, cols, colors), colors, rows
+        shown = _paint_eyes(recon, image, vertices, rendered.triangle_index[rows, cols], rows, cols, colors)
+        return shown, colors, rows
 
     wide, colors, rows = painted({"eyeWide_L": 1.0, "eyeWide_R": 1.0})
     assert wide.sum() > 5
