@@ -73,7 +73,11 @@ FACTOR_RANGE = (0.5, 1.3)
 #: Scale of every crease's depth in :data:`CREASES`: on smooth, evenly lit skin (a young face, a
 #: retouched portrait) the table's depths read as grey strokes; at this scale the creases of a
 #: full expression stay visible on textured skin and soft on smooth skin.
-DEPTH_SCALE = 0.7
+DEPTH_SCALE = 0.5
+#: Scale of every crease's width in :data:`CREASES`: in photos where the face is large (eyes 80
+#: pixels wide and more) the table's widths read as lines drawn with a pen; a fold in skin is a
+#: soft valley.
+WIDTH_SCALE = 1.4
 #: Light shoulder of a fold, as a fraction of its valley's darkening. The skin pushed up beside
 #: a fold catches more light than the flat skin around it; about a third reads as relief in
 #: photos, while as much light as dark turns parallel lines into painted stripes.
@@ -518,7 +522,7 @@ def _geometry(model: MorphableModel) -> _Geometry:
         arc = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
         segments.append(np.column_stack([starts, vectors / lengths[:, None], lengths, arc]))
         owners.append(np.full(len(lengths), c))
-        radius = crease.width * frame.iod / _FWHM_PER_RADIUS
+        radius = WIDTH_SCALE * crease.width * frame.iod / _FWHM_PER_RADIUS
         # A fold's shoulder reaches two radii from its line (see _contribution); dimples one.
         reach = radius if crease.texture == "dimples" else 2.0 * radius
         params.append([lengths.sum(), crease.fade[0] * frame.iod, crease.fade[1] * frame.iod, radius, reach,

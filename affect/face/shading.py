@@ -135,14 +135,23 @@ def shading_ratio(lighting: np.ndarray, before: np.ndarray, after: np.ndarray) -
     return ratio
 
 
+#: Exponents of a darkening ratio per colour channel (R, G, B): shadows on skin are warmer than the
+#: lit skin, since light scattered under the skin comes back reddened (Jimenez et al. 2009,
+#: "Screen-space perceptual rendering of human skin", ACM TAP); an even darkening of the three
+#: channels reads as grey paint.
+SHADOW_TINT = (0.8, 1.0, 1.15)
+
+
 def apply_ratio(colors: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     """Colours (M, 3) uint8 multiplied by per-pixel ratios (M,), with the highlights rolled off.
 
-    A ratio below 1 scales the colour; one above 1 brightens it as ``x r / (1 + (r - 1) x)`` on
-    ``x`` in [0, 1]: ``x r`` in the shadows and midtones, and no clipping to white where the
-    photo is already bright (a lit cheek that rises would otherwise burn out).
+    A ratio below 1 darkens the colour, the red channel less and the blue more
+    (:data:`SHADOW_TINT`); one above 1 brightens it as ``x r / (1 + (r - 1) x)`` on ``x`` in
+    [0, 1]: ``x r`` in the shadows and midtones, and no clipping to white where the photo is
+    already bright (a lit cheek that rises would otherwise burn out).
     """
     x = colors.astype(np.float32) / 255.0
     r = ratio.astype(np.float32)[:, None]
-    out = np.where(r > 1.0, x * r / (1.0 + (r - 1.0) * x), x * r)
+    shade = np.minimum(r, 1.0) ** np.asarray(SHADOW_TINT, np.float32)
+    out = np.where(r > 1.0, x * r / (1.0 + (r - 1.0) * x), x * shade)
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)

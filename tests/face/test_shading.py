@@ -41,7 +41,8 @@ def test_turning_towards_the_light_brightens_and_away_darkens_within_the_limits(
 def test_apply_ratio_scales_shadows_and_rolls_off_highlights():
     colors = np.array([[100, 100, 100], [250, 250, 250], [100, 100, 100]], np.uint8)
     out = apply_ratio(colors, np.array([1.1, 1.1, 0.8]))
-    assert out[0, 0] > 100 and out[1, 0] < 255 and out[2, 0] == 80
+    assert out[0, 0] > 100 and out[1, 0] < 255 and out[2, 1] == 80  # green darkens by the ratio
+    assert out[2, 0] > out[2, 1] > out[2, 2]  # a warm shadow: red darkens least, blue most
     assert (apply_ratio(colors, np.ones(3)) == colors).all()
 
 
