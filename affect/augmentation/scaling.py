@@ -150,6 +150,8 @@ SYNTHESIS_STAGES: dict[str, tuple[str, ...]] = {
     "render": ("_warp_mesh", "rasterize"),     # the deformed mesh's z-buffer and warp attributes
     "photo_warp": ("_warped_colors",),         # each face pixel's colour from the photo (texture)
     "inner_mouth": ("_paint_mouth",),          # teeth, tongue and cavity where the lips part
+    "eyes": ("_paint_eyes",),                  # the eyeball where a lid rose past the photo's opening
+    "shading": ("vertex_normals", "shading_ratio", "expression_weights", "_shade"),  # ratio image, creases
     "blend": ("poisson_blend",),               # the Poisson seam
 }
 

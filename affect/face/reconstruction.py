@@ -15,13 +15,20 @@ Poisson solve only has to hide the seam where the face's edge moved: its correct
 to a band along the edge (:data:`SEAM_WIDTH`), so no colour from outside the face drifts in.
 
 The default face model has open eyes and mouth. Both openings are filled by the model's hole
-triangles, drawn on copies of their boundary vertices: the eyes are warped with their lids
-(a lid that rises or falls takes the eye's edge with it; the eyeball keeps the photo's
-pixels), and so is the mouth, which keeps the photo's own mouth (its teeth, if it shows them)
-where it is about as open as in the photo. Where the lips part further, teeth, tongue and a
-shaded cavity are painted in (:mod:`affect.face.inner_mouth`). Round the eyes, the band that
-holds the lashes moves with the lid margin and the lids' stretch is spread up to the brows
-(:func:`lashes_with_the_lids`), so that lashes are not drawn out into streaks.
+triangles, drawn on copies of their boundary vertices. The eye openings move with their lids but
+sample the photo in place, so the lids slide over still eyeballs; where a lid rises past the
+photo's opening, the eyeball it uncovers is painted from the photo's own eye (:mod:`affect.face.eyes`).
+The mouth is warped with the lips and keeps the photo's own mouth (its teeth, if it shows them)
+where it is about as open, and about as shaped, as in the photo. Where the lips part further or
+the opening is distorted, teeth, tongue and a shaded cavity are painted in
+(:mod:`affect.face.inner_mouth`). Round the eyes, the band that holds the lashes moves with the
+lid margin and the lids' stretch is spread up to the brows (:func:`lashes_with_the_lids`), so
+that lashes are not drawn out into streaks.
+
+A warp moves the skin but neither shades nor folds it: every deformed face is also multiplied by
+the ratio of its shading to the fitted face's under the photo's lighting
+(:mod:`affect.face.shading`) and by the creases of the action units it contains
+(:mod:`affect.face.creases`).
 """
 
 from __future__ import annotations
