@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from affect.face.morphable_model import MorphableModel, load_default
-from affect.face.reconstruction import Reconstruction, reconstruct, render_affect
+from affect.face.reconstruction import Reconstruction, StageTimer, reconstruct, render_affect
 from affect.gallery.affect_mapping import ACTION_UNITS, au_to_blendshapes
 from affect.gallery.affect_model import AffectModel, check_va_path, ensure_default_affect_model
 from affect.image import as_rgb_image
@@ -140,6 +140,9 @@ class AffectSynthesizer:
             raise ValueError(f"blend_method: expected 'opencv' or 'dst', got {blend_method!r}")
         self.blend_method = blend_method
         self.keep_expression = bool(keep_expression)
+        #: A :data:`affect.face.reconstruction.StageTimer` that every rendering runs its stages in
+        #: (None: untimed); ``make bench`` sets it to see where the time of an image goes.
+        self.stage_timer: StageTimer | None = None
         self._cache: OrderedDict[tuple, PreparedPhoto] = OrderedDict()
 
     @classmethod
@@ -333,7 +336,8 @@ class AffectSynthesizer:
         canvas, mask, landmarks, distances = pixels, np.zeros(pixels.shape[:2], bool), [], []
         for face in faces:  # several faces are edited one after another into the same image
             face_delta = delta if self.keep_expression else delta - face.reconstruction.expression_offset
-            rendered = render_affect(canvas, face.reconstruction, face_delta, blend_method=self.blend_method)
+            rendered = render_affect(canvas, face.reconstruction, face_delta, blend_method=self.blend_method,
+                                     timer=self.stage_timer)
             canvas, mask = rendered.image, mask | rendered.mask
             landmarks.append(rendered.landmarks)
             distances.append(self._identity_distance(face, canvas, rendered.landmarks))

@@ -25,6 +25,7 @@ import pandas as pd
 
 from affect.augmentation.manifest import MANIFEST_COLUMNS
 from affect.augmentation.shards import SHARDS, shard_of
+from affect.face.reconstruction import RENDER_STAGES
 
 log = logging.getLogger(__name__)
 
@@ -143,17 +144,9 @@ def _median_run(entries: list[dict]) -> dict:
     return chosen | {"rates": [entry["images_per_s"] for entry in entries]}
 
 
-#: The calls of ``render_affect`` (:mod:`affect.face.reconstruction`, Sec. 4.3 and 4.4) that
-#: :func:`stage_costs` times one by one: stage name -> the module's functions it covers.
-SYNTHESIS_STAGES: dict[str, tuple[str, ...]] = {
-    "deform": ("deform",),                     # s_new = s_orig + delta_s
-    "render": ("_warp_mesh", "rasterize"),     # the deformed mesh's z-buffer and warp attributes
-    "photo_warp": ("_warped_colors",),         # each face pixel's colour from the photo (texture)
-    "inner_mouth": ("_paint_mouth",),          # teeth, tongue and cavity where the lips part
-    "eyes": ("_paint_eyes",),                  # the eyeball where a lid rose past the photo's opening
-    "shading": ("vertex_normals", "shading_ratio", "expression_weights", "_shade"),  # ratio image, creases
-    "blend": ("poisson_blend",),               # the Poisson seam
-}
+#: The stages of ``render_affect`` (:data:`affect.face.reconstruction.RENDER_STAGES`, Sec. 4.3 and
+#: 4.4) that :func:`stage_costs` times one by one, through the synthesizer's stage timer.
+SYNTHESIS_STAGES: tuple[str, ...] = RENDER_STAGES
 
 
 def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6,
@@ -173,9 +166,7 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     libraries run one thread each, as in a build's workers. Medians; the first photo is a warm-up.
     """
     import contextlib
-    from unittest import mock
 
-    import affect.face.reconstruction as reconstruction
     from affect.augmentation.build import _descriptor, _landmarks_in, single_thread_libraries
     from affect.augmentation.shards import PartAppender
     from affect.augmentation.targets import Target
@@ -195,14 +186,13 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
         times[key].append(1000 * (time.thread_time() - start))
         return value
 
-    def counted(stage, function):
-        def call(*args, **kwargs):
-            start = time.thread_time()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                inside[stage] += time.thread_time() - start
-        return call
+    @contextlib.contextmanager
+    def counted(stage):  # the synthesizer's stage timer
+        start = time.thread_time()
+        try:
+            yield
+        finally:
+            inside[stage] += time.thread_time() - start
 
     def source_identity(image):
         box = face_box(image)
@@ -210,14 +200,11 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
         return box
 
     restore = single_thread_libraries()
-    # The stages are timed by wrapping the functions render_affect looks up in its module (a
-    # profiler's view without a profiler's overhead on every other call).
-    with (tempfile.TemporaryDirectory(dir=work_dir, prefix=".scale-bench-") as scratch,
-          contextlib.ExitStack() as patches):
-        for stage, names in SYNTHESIS_STAGES.items():
-            for name in names:
-                patches.enter_context(mock.patch.object(reconstruction, name,
-                                                        counted(stage, getattr(reconstruction, name))))
+    # Augmenters that do not render through the synthesizer (a GAN's) have no stages to time.
+    synthesizer = getattr(augmenter, "synthesizer", None)
+    if synthesizer is not None:
+        synthesizer.stage_timer = counted
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix=".scale-bench-") as scratch:
         part = PartAppender(Path(scratch))
         try:
             done = 0
@@ -250,6 +237,8 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
         finally:
             part.close()
             restore()
+            if synthesizer is not None:
+                synthesizer.stage_timer = None
     return {key: round(float(np.median(values)), 2) for key, values in times.items() if values}
 
 

@@ -33,8 +33,11 @@ the ratio of its shading to the fitted face's under the photo's lighting
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import cv2
@@ -286,9 +289,20 @@ def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model:
     return reconstruction
 
 
+#: A stage timer: called with a stage's name, it returns the context that the stage runs in
+#: (:data:`RENDER_STAGES`); a benchmark passes one to see where the time goes.
+StageTimer = Callable[[str], AbstractContextManager]
+#: The stages of :func:`render_affect`, in order, as its ``timer`` sees them.
+RENDER_STAGES = ("deform", "render", "photo_warp", "inner_mouth", "eyes", "shading", "blend")
+
+
+def _untimed(_stage: str) -> AbstractContextManager:
+    return contextlib.nullcontext()
+
+
 def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconstruction,
                   delta: np.ndarray | None = None, *, blend: bool = True,
-                  blend_method: str = "dst") -> RenderedFace:
+                  blend_method: str = "dst", timer: StageTimer | None = None) -> RenderedFace:
     """Render the reconstructed face, deformed by ``delta``, back into the photo (Sec. 4.3, 4.4).
 
     The face is drawn from the photo itself, at the photo's resolution (a 3D-guided warp): the
@@ -317,38 +331,47 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
         (default; it matches OpenCV's ``seamlessClone`` to about half a grey level, tested, in
         a third of the time, which keeps one new affect at 256 px under 20 ms) or OpenCV's
         ``seamlessClone`` itself.
+    timer : callable, optional
+        A :data:`StageTimer`: each stage of :data:`RENDER_STAGES` runs inside ``timer(stage)``.
     """
+    stage = timer or _untimed
     image = as_rgb_image(photo, "photo")
     if image.shape[:2] != tuple(reconstruction.fit.image_shape):
         raise ValueError(f"photo: size {image.shape[:2]} differs from the fitted {reconstruction.fit.image_shape}")
-    shape = (reconstruction.shape if delta is None
-             else deform(reconstruction.shape, lashes_with_the_lids(reconstruction.model, delta)))
-    vertices = reconstruction.fit.camera.to_image(shape)
-    shading = None if delta is None else shading_ratio(reconstruction.lighting, reconstruction.normals,
-                                                       vertex_normals(shape, reconstruction.model.triangles))
-    mesh = _warp_mesh(reconstruction, vertices, shading)
-    rendered = rasterize(*mesh, image.shape[:2], clip=False)
+    model = reconstruction.model
+    with stage("deform"):
+        shape = (reconstruction.shape if delta is None
+                 else deform(reconstruction.shape, lashes_with_the_lids(model, delta)))
+        vertices = reconstruction.fit.camera.to_image(shape)
+    with stage("shading"):
+        shading = None if delta is None else shading_ratio(reconstruction.lighting, reconstruction.normals,
+                                                           vertex_normals(shape, model.triangles))
+    with stage("render"):
+        rendered = rasterize(*_warp_mesh(reconstruction, vertices, shading), image.shape[:2], clip=False)
     pasted = image.copy()
     # Face pixels as row-major flat indices (flat gathers and scatters are 2-4 times faster than
     # indexing by row and column arrays), and their rows and columns.
     at = np.flatnonzero(rendered.mask)
     rows, cols = np.divmod(at, image.shape[1])
-    colors, moved = _warped_colors(image, reconstruction, rendered.image, rows, cols)
-    painted = _paint_mouth(reconstruction, shape, vertices, rendered.triangle_index.reshape(-1)[at], rows, cols,
-                           colors)
+    triangles = rendered.triangle_index.reshape(-1)[at]
+    with stage("photo_warp"):
+        colors, moved = _warped_colors(image, reconstruction, rendered.image, rows, cols)
+    with stage("inner_mouth"):
+        painted = _paint_mouth(reconstruction, shape, vertices, triangles, rows, cols, colors)
     if delta is not None:
-        eyes = _paint_eyes(reconstruction, image, vertices, rendered.triangle_index.reshape(-1)[at], rows, cols,
-                           colors)
-        moved |= eyes
-        moved |= _shade(colors, rendered.image.reshape(-1, _N_ATTRIBUTES)[at], painted | eyes,
-                        crease_activations(reconstruction.model, expression_weights(reconstruction.model, delta)),
-                        reconstruction.model)
+        with stage("eyes"):
+            eyes = _paint_eyes(reconstruction, image, vertices, triangles, rows, cols, colors)
+        with stage("shading"):
+            activations = crease_activations(model, expression_weights(model, delta))
+            shaded = _shade(colors, rendered.image.reshape(-1, _N_ATTRIBUTES)[at], painted | eyes, activations, model)
+        moved |= eyes | shaded
     _set_rows(pasted.reshape(-1, 3), at, colors)
     still = rendered.mask.copy()
     still.reshape(-1)[at[moved | painted]] = False
-    result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
-                            seam_width=SEAM_WIDTH * _face_size(rendered.mask), edge_contrast=SEAM_EDGE_CONTRAST)
-              if blend else pasted)
+    with stage("blend"):
+        result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
+                                seam_width=SEAM_WIDTH * _face_size(rendered.mask), edge_contrast=SEAM_EDGE_CONTRAST)
+                  if blend else pasted)
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
     inner_mouth = np.zeros_like(rendered.mask)
     inner_mouth.reshape(-1)[at[painted]] = True

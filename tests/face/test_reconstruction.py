@@ -190,3 +190,22 @@ def test_raised_upper_lids_uncover_painted_eyeball_and_lowered_ones_uncover_none
     assert eyes[:, 1].min() - 5 <= rows[wide].min() and rows[wide].max() <= eyes[:, 1].max()
     assert not painted({"eyeBlink_L": 0.6, "eyeBlink_R": 0.6})[0].any()
     assert not painted({})[0].any()
+
+
+def test_a_stage_timer_sees_every_stage_of_a_rendering(takeo):
+    import contextlib
+
+    from affect.face.reconstruction import RENDER_STAGES
+
+    image, recon = takeo
+    seen = []
+
+    def timer(stage):
+        seen.append(stage)
+        return contextlib.nullcontext()
+
+    delta = np.tensordot(recon.model.expression_vector({"jawOpen": 0.4, "eyeWide_L": 1.0}),
+                         recon.model.expression_basis, 1)
+    timed = render_affect(image, recon, delta, timer=timer)
+    assert set(seen) == set(RENDER_STAGES)
+    assert np.array_equal(timed.image, render_affect(image, recon, delta).image)  # timing changes nothing
