@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class TrainingSizes:
-    """Sizes of the learning runs of one profile (Sec. 6.2; networks.md for the paper's values).
+    """Sizes of the learning runs of one profile (Sec. 6.2; docs/networks.md for the paper's values).
 
     Attributes
     ----------
@@ -61,11 +61,11 @@ class TrainingSizes:
 
 
 # Sizes of the networks and their training. paper: VGG-Face's 224 px input, AffWildNet's 96 px
-# and 80-frame clips, 10 clips per batch (networks.md 1.1, 1.2); the paper names no optimiser
+# and 80-frame clips, 10 clips per batch (docs/networks.md 1.1, 1.2); the paper names no optimiser
 # or learning rate for VGG-FACE, so Adam at 1e-4 for fine-tuning is a kit choice. default: a
 # 2-core CPU trains one network on a 3,000-image stand-in in a few minutes (64 px, a quarter of
 # the channels); its recurrent batches hold 8 short clips rather than 4 longer ones, since a
-# batch CCC over few videos of slowly moving labels is noisy (networks.md 7.1), and Adam at 3e-4
+# batch CCC over few videos of slowly moving labels is noisy (docs/networks.md 7.1), and Adam at 3e-4
 # (on the Aff-Wild stand-in, 1e-3 left VGG-FACE-GRU's test CCC at 0), and at least 200 steps
 # (RAF-DB's 750 faces: VGG-FACE's validation recall left chance after about 170). smoke: seconds.
 _TRAINING = {
@@ -83,7 +83,7 @@ _TRAINING = {
 
 @dataclass(frozen=True)
 class GANSizes:
-    """Sizes of one GAN baseline's training (Sec. 6.1.2; peers.md 1 and scale.md 6 for the originals).
+    """Sizes of one GAN baseline's training (Sec. 6.1.2; docs/gan_baselines.md 1 and 2 for the originals).
 
     Attributes
     ----------
@@ -271,7 +271,7 @@ class AgeEstimatorSizes:
     Attributes
     ----------
     input_size : int
-        Crop side, px (networks.md 5: 64, yu4u's demo).
+        Crop side, px (docs/networks.md 5: 64, yu4u's demo).
     width : float
         Width multiplier of WRN-16-8 (1.0: k = 8; 0.25: k = 2).
     batch_size, max_epochs, patience : int
@@ -300,7 +300,7 @@ class AgeEstimatorSizes:
                              learning_rate=self.learning_rate)
 
 
-# paper: WRN-16-8 at 64 px, batch 32, 30 epochs (networks.md 5); the real IMDB-WIKI and Adience
+# paper: WRN-16-8 at 64 px, batch 32, 30 epochs (docs/networks.md 5); the real IMDB-WIKI and Adience
 # are the user's. default: WRN-16-1 at 32 px on 1,200 stand-in faces, minutes on 2 CPU cores (k = 2
 # at 48 px trained at under 3 images per second there); smoke: the same network on 160 faces.
 AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {

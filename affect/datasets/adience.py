@@ -1,7 +1,7 @@
 """Adience (Eidinger et al. 2014): Flickr face crops labelled with an age range, in five folds.
 
 Paper Sec. 6.5: the age estimator trains on IMDB plus Adience, whose young faces IMDB lacks.
-On disk (networks.md 5)::
+On disk (docs/networks.md 5)::
 
     <root>/fold_0_data.txt ... fold_4_data.txt     tab-separated, with a header
     <root>/faces/<user_id>/coarse_tilt_aligned_face.<face_id>.<original_image>

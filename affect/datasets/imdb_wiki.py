@@ -8,7 +8,7 @@ file and 100 sub-folders of face crops::
     <root>/imdb_crop/00/nm0000100_rm46373120_1955-1-6_2003.jpg, ...
     <root>/wiki_crop/wiki.mat     struct 'wiki' (no celeb_names / celeb_id)
 
-Fields (networks.md 5): ``dob`` (MATLAB serial date number of the birth date),
+Fields (docs/networks.md 5): ``dob`` (MATLAB serial date number of the birth date),
 ``photo_taken`` (year), ``full_path`` (cell of paths relative to the crop folder), ``gender``
 (0 female, 1 male, NaN unknown), ``name``, ``face_location`` (cell of ``[x1 y1 x2 y2]`` in the
 crop, pixels), ``face_score`` (-inf: no face found), ``second_face_score`` (NaN: no second
@@ -40,7 +40,7 @@ __all__ = ["SPLITS", "PARTS", "MIN_FACE_SCORE", "AgeSample", "age_from_dob", "lo
 
 PARTS = ("imdb", "wiki")
 SPLITS = (*PARTS, "all")
-#: yu4u's filter keeps faces the detector scored at least 1 (networks.md 5).
+#: yu4u's filter keeps faces the detector scored at least 1 (docs/networks.md 5).
 MIN_FACE_SCORE = 1.0
 LAYOUT = "<root>/imdb_crop/imdb.mat and/or <root>/wiki_crop/wiki.mat beside the 00..99 crop folders"
 _FIELDS = ("dob", "photo_taken", "full_path", "gender", "name", "face_location", "face_score",

@@ -24,7 +24,7 @@ __all__ = ["ORIGINAL_DEVICES", "gan_record", "budget_sentence", "budget_notes", 
            "gan_table_notes", "comparison_summary", "write_comparison"]
 
 #: What the original papers report for one training run (quoted by third parties,
-#: reference/scale.md 6): StarGAN Sec. 5.3, GANimation Sec. 5.
+#: docs/gan_baselines.md 2): StarGAN Sec. 5.3, GANimation Sec. 5.
 ORIGINAL_DEVICES = {"stargan": "about one day on one NVIDIA Tesla M40 GPU",
                     "ganimation": "about two days on one GeForce GTX 1080 Ti"}
 _NAMES = {"stargan": "StarGAN", "ganimation": "GANimation"}

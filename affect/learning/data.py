@@ -1,7 +1,7 @@
 """Torch datasets over prepared faces: single frames, and clips cut inside each video.
 
 Per-frame networks see one crop per sample. Recurrent networks see clips of ``T`` consecutive
-frames of one video (networks.md 7.3): windows never straddle two videos, the last window of
+frames of one video (docs/networks.md 7.3): windows never straddle two videos, the last window of
 a video is padded and its padding masked, so at test time every frame of every video is
 scored exactly once. Labels a frame lacks (NaN valence-arousal, an expression outside the
 task's classes) are masked rather than dropped, which keeps the time axis intact.

@@ -16,7 +16,7 @@ of :mod:`affect.learning.transforms` do this). Outputs:
   annotations lie in [-1, 1]);
 - task ``'expression'``: unnormalised logits over the database's classes;
 - task ``'age'``: unnormalised logits over the ages 0 to 100 in years (DEX's 101 one-year
-  bins, networks.md 5); :func:`expected_age` turns them into years.
+  bins, docs/networks.md 5); :func:`expected_age` turns them into years.
 
 Frame networks map ``(B, 3, H, W)`` to ``(B, K)``; recurrent networks map
 ``(B, T, 3, H, W)`` to ``(B, T, K)``, one output per frame.
@@ -49,7 +49,7 @@ NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe",
 AFFECT_NETWORKS = NETWORKS[:-1]
 RECURRENT = ("vggface_gru", "resnet_gru")
 TASKS = ("va", "expression", "age")
-#: The age bins of the estimator, years: DEX's 0 to 100 (networks.md 5).
+#: The age bins of the estimator, years: DEX's 0 to 100 (docs/networks.md 5).
 AGES = 101
 
 # VGG-16 = configuration "D" of torchvision (13 convolutions in blocks of 2, 2, 3, 3, 3),
@@ -60,7 +60,7 @@ _BU3DFE_FC = (256, 128)  # Sec. 6.2.2.2: "256 and 128 units in the two fully con
 _ALEXNET_FC = 4096
 _RESNET_FEATURES = 2048  # ResNet-50's pooled feature, whatever the bottleneck width
 _MIN_SIZE = {"alexnet": 63, "wideresnet": 16}  # AlexNet's third max-pool needs a 3x3 map: 63 px input at least
-_WRN_DEPTH, _WRN_WIDEN = 16, 8  # WRN-16-8, yu4u's default (networks.md 5)
+_WRN_DEPTH, _WRN_WIDEN = 16, 8  # WRN-16-8, yu4u's default (docs/networks.md 5)
 
 
 class FrameNetwork(nn.Module):
@@ -95,7 +95,7 @@ class RecurrentNetwork(nn.Module):
     """A CNN on every frame, a GRU over the clip, one output per frame.
 
     VGG-FACE-GRU (AffWildNet, Tables 2 and 5; Sec. 6.2.1.2, refs. [29, 30]) and ResNet-GRU
-    (Table 3). The GRU's state starts at zero in every clip (networks.md 1.1).
+    (Table 3). The GRU's state starts at zero in every clip (docs/networks.md 1.1).
 
     Parameters
     ----------
@@ -149,7 +149,7 @@ def _scaled(channels: int, width: float) -> int:
 def _pooled_side(input_size: int, pools: int = 5) -> int:
     side = input_size
     for _ in range(pools):
-        side //= 2  # MaxPool2d(2, 2) floors; at even sizes it equals TF 'SAME' (networks.md 1.1)
+        side //= 2  # MaxPool2d(2, 2) floors; at even sizes it equals TF 'SAME' (docs/networks.md 1.1)
     return side
 
 
@@ -161,7 +161,7 @@ def _vgg_backbone(input_size: int, width: float, fc: tuple[int, ...], dropout: f
     ``vgg16_bn`` layout).
 
     torchvision's ``AdaptiveAvgPool2d(7)`` is the identity at 224 px but silently copies a
-    3 x 3 pool5 (96 px input) into 7 x 7 (networks.md 2), so it is replaced by the identity
+    3 x 3 pool5 (96 px input) into 7 x 7 (docs/networks.md 2), so it is replaced by the identity
     and fc6 takes the true flattened size (4608 at 96 px, as AffWildNet's).
     """
     config = [c if c == "M" else _scaled(c, width) for c in _VGG16]
@@ -234,7 +234,7 @@ class _PreActBlock(nn.Module):
     """A pre-activation basic block of WideResNet: BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus a shortcut.
 
     torchvision has only the ImageNet bottleneck WideResNet (``wide_resnet50_2``); the age
-    estimator is Zagoruyko & Komodakis's CIFAR-style network (networks.md 5), so its two-conv
+    estimator is Zagoruyko & Komodakis's CIFAR-style network (docs/networks.md 5), so its two-conv
     block is written here.
     """
 
@@ -255,7 +255,7 @@ class WideResNet(nn.Module):
     """WRN-depth-k (Zagoruyko & Komodakis 2016): the feature extractor of the age estimator.
 
     Sec. 6.5 trains "a Wide Residual Network" on IMDB and Adience without giving its size;
-    networks.md 5 takes yu4u's WRN-16-8 at 64 px: a 3x3 convolution of 16 channels, then three
+    docs/networks.md 5 takes yu4u's WRN-16-8 at 64 px: a 3x3 convolution of 16 channels, then three
     groups of ``(depth - 4) / 6`` pre-activation blocks of 16k, 32k, 64k channels at strides 1, 2,
     2, BN-ReLU and a global average pool (yu4u's commit aa273f0) to ``(B, 64k)``.
 
@@ -281,7 +281,7 @@ class WideResNet(nn.Module):
         layers += [nn.BatchNorm2d(widths[3]), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.layers = nn.Sequential(*layers)
         self.features = widths[3]
-        for module in self.modules():  # He-normal initialisation (networks.md 5)
+        for module in self.modules():  # He-normal initialisation (docs/networks.md 5)
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
@@ -291,7 +291,7 @@ class WideResNet(nn.Module):
 
 
 def expected_age(logits: torch.Tensor) -> torch.Tensor:
-    """DEX's estimate: the expected age under the softmax over 0 to 100 years (networks.md 5).
+    """DEX's estimate: the expected age under the softmax over 0 to 100 years (docs/networks.md 5).
 
     Parameters
     ----------
@@ -425,7 +425,7 @@ class LoadedWeights:
     kept: tuple[str, ...]
 
 
-# Conv / linear naming of the public VGG-Face conversions (networks.md 2): pytorch-mcn
+# Conv / linear naming of the public VGG-Face conversions (docs/networks.md 2): pytorch-mcn
 # "conv1_1", "fc6"; PyVGGFace "features.conv_1_1", "fc.fc6"; prlz77 "conv_1_1", "fc6".
 _VGGFACE_CONV = re.compile(r"^(?:features\.)?conv_?(\d)_(\d)\.(weight|bias)$")
 _VGGFACE_FC = re.compile(r"^(?:fc\.)?fc([678])\.(weight|bias)$")
@@ -515,7 +515,7 @@ def _map_vgg(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, torc
         mapped.update({f"features.{slot}.{kind}": v for kind, v in convs[key].items()})
     for slot, key in zip((0, 3, 6), sorted(linears)):
         for kind, value in linears[key].items():
-            # One public copy stores fc6 as (4096, 512, 7, 7); C.H.W flatten order (networks.md 2).
+            # One public copy stores fc6 as (4096, 512, 7, 7); C.H.W flatten order (docs/networks.md 2).
             mapped[f"classifier.{slot}.{kind}"] = value.flatten(1) if value.ndim > 2 else value
     return mapped, f"VGG-Face, {_VGG_LAYOUTS[layout]}" if layout != "torchvision" else _VGG_LAYOUTS[layout]
 

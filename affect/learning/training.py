@@ -4,7 +4,7 @@
 
 - valence-arousal: loss ``1 - (CCC_valence + CCC_arousal) / 2`` over the batch (Eq. 6 as a
   loss, :func:`affect.metrics.ccc_loss`), plus ``mse_weight`` times the MSE (Eq. 7), which
-  pins scale and offset while batch CCC is noisy (networks.md 7.2);
+  pins scale and offset while batch CCC is noisy (docs/networks.md 7.2);
 - expressions: cross-entropy over the database's classes, with optional class weights;
 - age (Sec. 6.5): cross-entropy over DEX's 101 one-year bins (:func:`age_loss`), scored by
   the mean absolute error of the expected age.
@@ -73,7 +73,7 @@ def va_loss(prediction: torch.Tensor, target: torch.Tensor, mse_weight: float = 
 
 
 def expression_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-entropy over the classes (Sec. 6.2.2), optionally class-weighted (networks.md 7.4).
+    """Cross-entropy over the classes (Sec. 6.2.2), optionally class-weighted (docs/networks.md 7.4).
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ def age_loss(logits: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the age logits against a uniform distribution over each face's age range.
 
     Sec. 6.5 trains on IMDB (one age in years) and Adience (age ranges such as 25 to 32). DEX
-    (networks.md 5) treats the 101 ages as classes and predicts their expected value; a range
+    (docs/networks.md 5) treats the 101 ages as classes and predicts their expected value; a range
     becomes a uniform target over its years, so both databases train one head without
     inventing a single age for an Adience face (a kit decision; a one-year range is DEX's
     one-hot target).
@@ -110,7 +110,7 @@ def age_loss(logits: torch.Tensor, ranges: torch.Tensor) -> torch.Tensor:
 
 
 def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Weights ``max_k n_k / n_c``, normalised to sum to 1 (AffectNet's weighted loss, networks.md 3).
+    """Weights ``max_k n_k / n_c``, normalised to sum to 1 (AffectNet's weighted loss, docs/networks.md 3).
 
     A class absent from ``labels`` gets the largest weight.
     """
@@ -211,7 +211,7 @@ class AffectModule(pl.LightningModule):
         self.log("val_score", validation_score(self.hparams.task, outputs, target), prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        # Adam at 1e-3 is Kollias's released AffWildNet setting (networks.md 1.2); the profile sets it.
+        # Adam at 1e-3 is Kollias's released AffWildNet setting (docs/networks.md 1.2); the profile sets it.
         learning = [p for p in self.parameters() if p.requires_grad]  # BU-3DFE's frozen convolutions stay out
         return torch.optim.Adam(learning, lr=self.sizes.learning_rate)
 

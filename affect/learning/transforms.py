@@ -2,7 +2,7 @@
 
 Prepared faces are stored as uint8 crops (:mod:`affect.learning.prepared`); these transforms
 turn a ``(3, S, S)`` crop, or a ``(T, 3, S, S)`` clip, into floats in [-1, 1], AffWildNet's
-``(x - 128) / 128`` scaling (networks.md 1.1). A clip goes through one draw of the random
+``(x - 128) / 128`` scaling (docs/networks.md 1.1). A clip goes through one draw of the random
 parameters, so its frames stay consistent in time.
 """
 

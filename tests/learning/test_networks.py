@@ -74,7 +74,7 @@ def test_96_px_vgg_has_affwildnet_fc6_of_4608_inputs_not_an_upsampled_7x7():
 def test_paper_size_vggface_has_vgg16_parameter_count():
     with torch.device("meta"):  # sized, not allocated
         net = build_network("vggface", "expression", input_size=224, width=1.0, n_classes=2622)
-    # torchvision vgg16(num_classes=2622) has exactly VGG-Face's shapes (networks.md 2).
+    # torchvision vgg16(num_classes=2622) has exactly VGG-Face's shapes (docs/networks.md 2).
     assert count_parameters(net) == 145_002_878
 
 
@@ -108,7 +108,7 @@ _TV_CONV = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
 
 
 def _layout_keys(layout):
-    """(conv keys, fc keys) of one public VGG-Face conversion (networks.md 2)."""
+    """(conv keys, fc keys) of one public VGG-Face conversion (docs/networks.md 2)."""
     if layout == "torchvision":
         return [f"features.{i}" for i in _TV_CONV], [f"classifier.{i}" for i in (0, 3, 6)]
     if layout == "pytorch-mcn":

@@ -1,6 +1,6 @@
 """GANimation (Pumarola et al., ECCV 2018) on valence and arousal: the paper's second GAN baseline (Sec. 6.1.2).
 
-Follows the authors' code (``albertpumarola/GANimation``; ``reference/peers.md`` 1.2): StarGAN's
+Follows the authors' code (``albertpumarola/GANimation``; docs/gan_baselines.md 1.2): StarGAN's
 generator body with two heads, a colour mask ``C`` (7x7 conv + tanh) and an attention mask
 ``A`` (7x7 conv + sigmoid), composed as in the code, ``I_out = A * I_in + (1 - A) * C`` (A = 1
 keeps the input pixel); the same PatchGAN discriminator, whose auxiliary head regresses the

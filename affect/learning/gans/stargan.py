@@ -1,7 +1,7 @@
 """StarGAN (Choi et al., CVPR 2018) on valence and arousal: the paper's first GAN baseline (Sec. 6.1.2).
 
 Architecture and losses follow the authors' code (``yunjey/stargan``; see
-``reference/peers.md`` 1.1): the generator of :class:`~affect.learning.gans.layers.GeneratorBody`
+docs/gan_baselines.md 1.1): the generator of :class:`~affect.learning.gans.layers.GeneratorBody`
 with a 7x7 conv + tanh output, the PatchGAN discriminator with an auxiliary head, WGAN-GP with
 ``lambda_gp = 10``, an L1 cycle term with ``lambda_rec = 10``, Adam 1e-4 (0.5, 0.999), five
 critic steps per generator step and target conditions drawn by permuting the batch's own.
