@@ -46,7 +46,6 @@ MAX_INTENSITY = 2.0
 
 #: Frames per second of GIF and MP4 sequences unless told otherwise.
 DEFAULT_FPS = 10.0
-_SEQUENCE_SUFFIXES = (".gif", ".mp4")
 
 
 @dataclass(frozen=True, eq=False)

@@ -158,11 +158,6 @@ class PartAppender:
             self.appender.close()
 
 
-def part_rows(folder: Path) -> pd.DataFrame:
-    """The rows of every manifest part in a shard's folder (cut-off last lines dropped)."""
-    return manifest_frame(_part_records(Path(folder)))
-
-
 def _part_records(folder: Path) -> list[dict]:
     parts = sorted(folder.glob(f"{PART_PREFIX}*.csv"))
     return [row for path in parts if path.stat().st_size for row in read_manifest_rows(path)]

@@ -72,7 +72,6 @@ CURVES: tuple[Curve, ...] = (
     Curve(5, "AFEW-VA", "mean CCC"), Curve(6, "RAF-DB", "mean diagonal"),
     Curve(7, "AffectNet (Expressions)", "F1"), Curve(8, "AFEW", "accuracy"), Curve(9, "BU-3DFE", "accuracy"),
 )
-_CURVE_OF = {c.table: c for c in CURVES}
 
 
 def curves(profile: str) -> tuple[Curve, ...]:

@@ -44,7 +44,6 @@ __all__ = [
     "ACTION_UNITS",
     "Idiosyncrasy",
     "sample_idiosyncrasy",
-    "au_matrix",
     "au_to_blendshapes",
     "au_landmark_motion",
     "AU_AMPLITUDE",
@@ -267,6 +266,8 @@ def sample_idiosyncrasy(seed: int, spread: float = 0.25, asymmetry: float = 0.1)
 
 @functools.lru_cache(maxsize=16)
 def _au_matrix(names: tuple[str, ...]) -> np.ndarray:
+    """The (len(ACTION_UNITS), K_exp) matrix taking AU intensities to blendshape weights, with
+    :data:`AU_AMPLITUDE`; shapes no AU drives get a zero column (any model works)."""
     matrix = np.zeros((len(ACTION_UNITS), len(names)))
     column = {name: k for k, name in enumerate(names)}
     for au, shapes in AU_BLENDSHAPES.items():
@@ -275,15 +276,6 @@ def _au_matrix(names: tuple[str, ...]) -> np.ndarray:
                 matrix[_AU_COLUMN[au], column[name]] = weight * AU_AMPLITUDE.get(au, 1.0)
     matrix.setflags(write=False)
     return matrix
-
-
-def au_matrix(names: Sequence[str]) -> np.ndarray:
-    """Return the (len(ACTION_UNITS), K_exp) matrix taking AU intensities to blendshape weights.
-
-    Blendshape names that no action unit drives get a zero column, so any model works,
-    including one without blendshapes (K_exp = 0).
-    """
-    return _au_matrix(tuple(str(n) for n in names))
 
 
 def _side_scale(names: tuple[str, ...], asymmetry: float) -> np.ndarray:
