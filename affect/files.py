@@ -66,6 +66,7 @@ def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(stream)`` on a binary stream to a temporary sibling, then move it onto ``path``."""
+
     def to_file(temporary: str) -> None:
         with open(temporary, "wb") as stream:
             write(stream)

@@ -64,9 +64,7 @@ def _as_1d(values: ArrayLike, name: str) -> np.ndarray:
 
 def _check_lengths(y_true: np.ndarray, y_pred: np.ndarray) -> None:
     if y_true.shape[0] != y_pred.shape[0]:
-        raise ValueError(
-            f"y_true and y_pred have different lengths: {y_true.shape[0]} != {y_pred.shape[0]}"
-        )
+        raise ValueError(f"y_true and y_pred have different lengths: {y_true.shape[0]} != {y_pred.shape[0]}")
 
 
 def _continuous_pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -97,9 +95,7 @@ def _label_pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.nd
     return arrays[0], arrays[1]
 
 
-def _resolve_labels(
-    y_true: np.ndarray, y_pred: np.ndarray, labels: ArrayLike | None
-) -> np.ndarray:
+def _resolve_labels(y_true: np.ndarray, y_pred: np.ndarray, labels: ArrayLike | None) -> np.ndarray:
     if labels is None:
         return np.unique(np.concatenate([y_true, y_pred]))
     resolved = np.asarray(labels)
@@ -352,9 +348,7 @@ def confusion_matrix(
     return _confusion(t, p, classes, normalize)
 
 
-def _confusion(
-    t: np.ndarray, p: np.ndarray, classes: np.ndarray, normalize: str | None
-) -> np.ndarray:
+def _confusion(t: np.ndarray, p: np.ndarray, classes: np.ndarray, normalize: str | None) -> np.ndarray:
     index = {label: i for i, label in enumerate(classes.tolist())}
     rows = np.array([index.get(label, -1) for label in t.tolist()], dtype=np.int64)
     cols = np.array([index.get(label, -1) for label in p.tolist()], dtype=np.int64)
@@ -403,8 +397,9 @@ def f1_macro(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = No
     return float(np.mean(_per_class_f1(_label_counts(y_true, y_pred, labels)[2])))
 
 
-def _label_counts(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _label_counts(
+    y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validated labels and their (K, K) confusion counts, rows true and columns predicted."""
     t, p = _label_pair(y_true, y_pred)
     return t, p, _confusion(t, p, _resolve_labels(t, p, labels), None)
@@ -417,9 +412,7 @@ def _per_class_f1(counts: np.ndarray) -> np.ndarray:
     return np.divide(2.0 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
 
 
-def confusion_mean_diagonal(
-    y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None
-) -> float:
+def confusion_mean_diagonal(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None) -> float:
     """Mean of the diagonal of the row-normalised confusion matrix.
 
     Sec. 6.2.2.1 ("the average of the diagonal values of the confusion matrix";
@@ -463,14 +456,11 @@ def _va_columns(values: Any, name: str) -> np.ndarray:
     """Read VA as an (N, 2) array, or a tuple (valence, arousal) of 1-D arrays."""
     if isinstance(values, tuple):
         if len(values) != 2:
-            raise ValueError(
-                f"{name}: a tuple must be (valence, arousal), got {len(values)} items"
-            )
+            raise ValueError(f"{name}: a tuple must be (valence, arousal), got {len(values)} items")
         columns = [_as_1d(v, f"{name}[{i}]") for i, v in enumerate(values)]
         if columns[0].shape != columns[1].shape:
             raise ValueError(
-                f"{name}: valence and arousal have different lengths: "
-                f"{columns[0].shape[0]} != {columns[1].shape[0]}"
+                f"{name}: valence and arousal have different lengths: {columns[0].shape[0]} != {columns[1].shape[0]}"
             )
         return np.stack(columns, axis=1)
     array = np.asarray(values)
@@ -508,9 +498,7 @@ def score_va(y_true: Any, y_pred: Any) -> dict[str, float]:
     """
     truth, prediction = _va_columns(y_true, "y_true"), _va_columns(y_pred, "y_pred")
     if truth.shape[0] != prediction.shape[0]:
-        raise ValueError(
-            f"y_true and y_pred have different lengths: {truth.shape[0]} != {prediction.shape[0]}"
-        )
+        raise ValueError(f"y_true and y_pred have different lengths: {truth.shape[0]} != {prediction.shape[0]}")
     scores: dict[str, float] = {}
     for metric in (ccc, pcc, sagr, mse):
         per_dim = [metric(truth[:, j], prediction[:, j]) for j in range(2)]
@@ -520,9 +508,7 @@ def score_va(y_true: Any, y_pred: Any) -> dict[str, float]:
     return scores
 
 
-def score_expressions(
-    y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None
-) -> dict[str, float]:
+def score_expressions(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None) -> dict[str, float]:
     """All categorical criteria of Sec. 6.2.2.1 for basic-expression labels.
 
     The paper defines three criteria: total accuracy (Tables 8, 9, 14),
@@ -593,9 +579,7 @@ def ccc_loss(y_true: ArrayLike | torch.Tensor, y_pred: torch.Tensor) -> torch.Te
         raise ValueError("y_pred: expected a floating-point torch.Tensor")
     target = torch.as_tensor(y_true, dtype=y_pred.dtype, device=y_pred.device)
     if target.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred have different shapes: {tuple(target.shape)} != {tuple(y_pred.shape)}"
-        )
+        raise ValueError(f"y_true and y_pred have different shapes: {tuple(target.shape)} != {tuple(y_pred.shape)}")
     if y_pred.ndim not in (1, 2):
         raise ValueError(f"y_pred: expected shape (N,) or (N, D), got {tuple(y_pred.shape)}")
     if y_pred.shape[0] == 0:

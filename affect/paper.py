@@ -70,8 +70,7 @@ import pandas as pd
 TABLES: tuple[int, ...] = tuple(range(1, 15))
 """Numbers of the paper's tables available here."""
 
-FIELDS: tuple[str, ...] = ("table", "database", "row", "model", "metric", "dimension", "value",
-                           "text", "note")
+FIELDS: tuple[str, ...] = ("table", "database", "row", "model", "metric", "dimension", "value", "text", "note")
 """Fields of the long form, in order."""
 
 _ASSET_DIR = ("assets", "paper")  # inside the affect package
@@ -90,14 +89,21 @@ class _Layout:
 
 _NETWORK_ROWS = dict(index=("row",), index_names=("network",))
 _VA_COLUMNS = dict(columns=("metric", "dimension"), column_names=("metric", "dimension"))
-_PAIR_TABLE = _Layout(index=("database", "row", "metric"),
-                      index_names=("database", "method", "metric"),
-                      columns=("model", "dimension"), column_names=("network", "dimension"))
+_PAIR_TABLE = _Layout(
+    index=("database", "row", "metric"),
+    index_names=("database", "method", "metric"),
+    columns=("model", "dimension"),
+    column_names=("network", "dimension"),
+)
 _AGE_ROWS = dict(index=("database", "row"), index_names=("database", "age"))
 
 _LAYOUTS: dict[int, _Layout] = {
-    1: _Layout(index=("database",), index_names=("database",),
-               columns=("metric", "dimension"), column_names=("column", "subcolumn")),
+    1: _Layout(
+        index=("database",),
+        index_names=("database",),
+        columns=("metric", "dimension"),
+        column_names=("column", "subcolumn"),
+    ),
     2: _Layout(**_NETWORK_ROWS, **_VA_COLUMNS),
     3: _Layout(**_NETWORK_ROWS, **_VA_COLUMNS),
     4: _Layout(**_NETWORK_ROWS, **_VA_COLUMNS),
@@ -108,20 +114,21 @@ _LAYOUTS: dict[int, _Layout] = {
     9: _Layout(**_NETWORK_ROWS, columns=("metric",), column_names=("metric",)),
     10: _PAIR_TABLE,
     11: _PAIR_TABLE,
-    12: _Layout(index=("database",), index_names=("database",),
-                columns=("metric",), column_names=("subset",)),
-    13: _Layout(**_AGE_ROWS, columns=("model", "metric", "dimension"),
-                column_names=("model", "metric", "dimension")),
+    12: _Layout(index=("database",), index_names=("database",), columns=("metric",), column_names=("subset",)),
+    13: _Layout(**_AGE_ROWS, columns=("model", "metric", "dimension"), column_names=("model", "metric", "dimension")),
     # The paper's header says 'Performance Metric'; the criterion differs by database.
-    14: _Layout(**_AGE_ROWS, columns=("model", "metric"), column_names=("model", "metric"),
-                metric_alias=(("F1", "performance"), ("accuracy", "performance"))),
+    14: _Layout(
+        **_AGE_ROWS,
+        columns=("model", "metric"),
+        column_names=("model", "metric"),
+        metric_alias=(("F1", "performance"), ("accuracy", "performance")),
+    ),
 }
 
 
 def _check_number(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, Integral) or int(n) not in TABLES:
-        raise ValueError(f"n: table number must be an integer from {TABLES[0]} to "
-                         f"{TABLES[-1]}, got {n!r}")
+        raise ValueError(f"n: table number must be an integer from {TABLES[0]} to {TABLES[-1]}, got {n!r}")
     return int(n)
 
 
@@ -160,8 +167,12 @@ def caption(n: int) -> str:
 
 def _attrs(n: int) -> dict[str, object]:
     captions = _captions_csv()
-    return {"source": "paper", "table": n, "caption": str(captions.loc[n, "caption"]),
-            "section": str(captions.loc[n, "section"])}
+    return {
+        "source": "paper",
+        "table": n,
+        "caption": str(captions.loc[n, "caption"]),
+        "section": str(captions.loc[n, "section"]),
+    }
 
 
 def long_table(n: int | None = None) -> pd.DataFrame:
@@ -194,8 +205,7 @@ def _ordered_unique(keys: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(keys))
 
 
-def _column_order(row_keys: list[tuple[str, ...]],
-                  col_keys: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+def _column_order(row_keys: list[tuple[str, ...]], col_keys: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     """Order columns as the paper does, from their order within each row of the long form.
 
     A row may lack a column (a '-' cell), so first appearance alone would misplace it
@@ -276,13 +286,12 @@ def table(n: int) -> pd.DataFrame:
     if alias:
         long = long.assign(metric=long["metric"].map(lambda m: alias.get(m, m)))
     row_keys = [tuple(r) for r in long[list(layout.index)].itertuples(index=False)]
-    col_keys = [_left_justify(tuple(c))
-                for c in long[list(layout.columns)].itertuples(index=False)]
-    cells = {(r, c): (text if text else value)
-             for r, c, value, text in zip(row_keys, col_keys, long["value"], long["text"])}
+    col_keys = [_left_justify(tuple(c)) for c in long[list(layout.columns)].itertuples(index=False)]
+    cells = {
+        (r, c): (text if text else value) for r, c, value, text in zip(row_keys, col_keys, long["value"], long["text"])
+    }
     rows, columns = _ordered_unique(row_keys), _column_order(row_keys, col_keys)
-    frame = pd.concat([_column([cells.get((r, c)) for r in rows]) for c in columns],
-                      axis=1, ignore_index=True)
+    frame = pd.concat([_column([cells.get((r, c)) for r in rows]) for c in columns], axis=1, ignore_index=True)
     frame.index = _make_index(rows, layout.index_names)
     frame.columns = _make_index(columns, layout.column_names)
     frame.attrs = _attrs(number)

@@ -81,18 +81,24 @@ def kernel_name() -> str:
 def git_commit(directory: Path) -> str:
     """Short commit id of the checkout (with ``+dirty`` when it has local changes), or ``unknown``."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=directory, check=True,
-                                capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
-                               capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=directory, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory, capture_output=True, text=True
+        ).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 def _outputs_since(reports_dir: Path, start: float) -> list[str]:
-    return sorted(str(p.relative_to(reports_dir)) for kind in ("tables", "figures")
-                  for p in (reports_dir / kind).glob("*") if p.is_file() and p.stat().st_mtime >= start)
+    return sorted(
+        str(p.relative_to(reports_dir))
+        for kind in ("tables", "figures")
+        for p in (reports_dir / kind).glob("*")
+        if p.is_file() and p.stat().st_mtime >= start
+    )
 
 
 def declared_parameters(path: Path) -> set[str]:
@@ -101,8 +107,11 @@ def declared_parameters(path: Path) -> set[str]:
 
     for cell in nbformat.read(path, as_version=4).cells:
         if "parameters" in cell.metadata.get("tags", []):
-            return {line.split("=")[0].strip() for line in cell.source.splitlines()
-                    if "=" in line and not line.lstrip().startswith("#")}
+            return {
+                line.split("=")[0].strip()
+                for line in cell.source.splitlines()
+                if "=" in line and not line.lstrip().startswith("#")
+            }
     return set()
 
 
@@ -121,16 +130,28 @@ def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | 
     declared = declared_parameters(path)
     given = {name: value for name, value in parameters.items() if name in declared}
     try:
-        papermill.execute_notebook(str(path), str(out), parameters=given, cwd=str(path.parent),
-                                   kernel_name=kernel or kernel_name(), progress_bar=False)
+        papermill.execute_notebook(
+            str(path),
+            str(out),
+            parameters=given,
+            cwd=str(path.parent),
+            kernel_name=kernel or kernel_name(),
+            progress_bar=False,
+        )
     except papermill.PapermillExecutionError as failure:
         error = f"cell {failure.exec_count}: {failure.ename}: {failure.evalue}"
     run = NotebookRun(
-        notebook=path.stem, date=dt.datetime.now().isoformat(timespec="seconds"),
-        commit=git_commit(path.parent), profile=parameters["profile"],
-        data_source=parameters["data_source"], seed=parameters["seed"],
-        wall_s=time.perf_counter() - wall, status="failed" if error else "ok",
-        title=notebook_title(path), error=error, outputs=_outputs_since(reports_dir, started - 1),
+        notebook=path.stem,
+        date=dt.datetime.now().isoformat(timespec="seconds"),
+        commit=git_commit(path.parent),
+        profile=parameters["profile"],
+        data_source=parameters["data_source"],
+        seed=parameters["seed"],
+        wall_s=time.perf_counter() - wall,
+        status="failed" if error else "ok",
+        title=notebook_title(path),
+        error=error,
+        outputs=_outputs_since(reports_dir, started - 1),
     )
     if error:
         exc = NotebookError(f"{path.name} failed in {error}")
@@ -148,10 +169,18 @@ def record_run(reports_dir: Path, run: NotebookRun) -> None:
     reporting.write_readme(reports_dir)
 
 
-def reproduce(profile: str = "default", data_source: str = "proxy", seed: int = 0, device: str = "cpu",
-              only: list[str] | None = None, reuse_results: bool = False, gallery_source: str = "proxy",
-              weights: str | None = None,
-              notebooks_dir: str | Path = "notebooks", reports_dir: str | Path = "reports") -> list[NotebookRun]:
+def reproduce(
+    profile: str = "default",
+    data_source: str = "proxy",
+    seed: int = 0,
+    device: str = "cpu",
+    only: list[str] | None = None,
+    reuse_results: bool = False,
+    gallery_source: str = "proxy",
+    weights: str | None = None,
+    notebooks_dir: str | Path = "notebooks",
+    reports_dir: str | Path = "reports",
+) -> list[NotebookRun]:
     """Run the numbered notebooks in order and rebuild ``reports/README.md``.
 
     Parameters are injected into each notebook's ``parameters`` cell: ``profile``,
@@ -164,9 +193,16 @@ def reproduce(profile: str = "default", data_source: str = "proxy", seed: int = 
     reporting.run_context(profile, data_source, seed, reports_dir)  # validates the settings
     reports = Path(reports_dir).resolve()
     notebooks = find_notebooks(notebooks_dir, only)
-    parameters = dict(profile=profile, data_source=data_source, seed=seed, device=device,
-                      out_dir=str(reports), reuse_results=reuse_results, gallery_source=gallery_source,
-                      weights=None if weights is None else str(Path(weights).resolve()))
+    parameters = dict(
+        profile=profile,
+        data_source=data_source,
+        seed=seed,
+        device=device,
+        out_dir=str(reports),
+        reuse_results=reuse_results,
+        gallery_source=gallery_source,
+        weights=None if weights is None else str(Path(weights).resolve()),
+    )
     kernel = kernel_name()
     runs = []
     for index, path in enumerate(notebooks, 1):

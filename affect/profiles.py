@@ -69,15 +69,50 @@ class TrainingSizes:
 # (on the Aff-Wild stand-in, 1e-3 left VGG-FACE-GRU's test CCC at 0), and at least 200 steps
 # (RAF-DB's 750 faces: VGG-FACE's validation recall left chance after about 170). smoke: seconds.
 _TRAINING = {
-    "smoke": TrainingSizes(input_size=32, sequence_input_size=32, width=0.0625, sequence_length=4,
-                           gru_hidden=16, gru_layers=2, batch_size=16, clips_per_batch=4, max_epochs=1,
-                           patience=1, learning_rate=1e-3, mse_weight=0.5),
-    "default": TrainingSizes(input_size=64, sequence_input_size=64, width=0.25, sequence_length=4,
-                             gru_hidden=64, gru_layers=2, batch_size=32, clips_per_batch=8, max_epochs=6,
-                             patience=2, learning_rate=3e-4, mse_weight=0.5, min_steps=200),
-    "paper": TrainingSizes(input_size=224, sequence_input_size=96, width=1.0, sequence_length=80,
-                           gru_hidden=128, gru_layers=2, batch_size=64, clips_per_batch=10, max_epochs=30,
-                           patience=5, learning_rate=1e-4, mse_weight=0.5, num_workers=8),
+    "smoke": TrainingSizes(
+        input_size=32,
+        sequence_input_size=32,
+        width=0.0625,
+        sequence_length=4,
+        gru_hidden=16,
+        gru_layers=2,
+        batch_size=16,
+        clips_per_batch=4,
+        max_epochs=1,
+        patience=1,
+        learning_rate=1e-3,
+        mse_weight=0.5,
+    ),
+    "default": TrainingSizes(
+        input_size=64,
+        sequence_input_size=64,
+        width=0.25,
+        sequence_length=4,
+        gru_hidden=64,
+        gru_layers=2,
+        batch_size=32,
+        clips_per_batch=8,
+        max_epochs=6,
+        patience=2,
+        learning_rate=3e-4,
+        mse_weight=0.5,
+        min_steps=200,
+    ),
+    "paper": TrainingSizes(
+        input_size=224,
+        sequence_input_size=96,
+        width=1.0,
+        sequence_length=80,
+        gru_hidden=128,
+        gru_layers=2,
+        batch_size=64,
+        clips_per_batch=10,
+        max_epochs=30,
+        patience=5,
+        learning_rate=1e-4,
+        mse_weight=0.5,
+        num_workers=8,
+    ),
 }
 
 
@@ -132,20 +167,66 @@ class GANSizes:
 # are poor.
 # smoke: seconds, for the tests.
 _GANS = {
-    "smoke": {method: GANSizes(image_size=16, conv_dim=4, residual_blocks=1, max_channels=16, batch_size=4,
-                               iterations=6, decay_iterations=3, n_critic=5, learning_rate=1e-4,
-                               gallery_frames=24, checkpoint_every=3)
-              for method in ("stargan", "ganimation")},
-    "default": {method: GANSizes(image_size=64, conv_dim=16, residual_blocks=3, max_channels=256, batch_size=8,
-                                 iterations=400, decay_iterations=200, n_critic=5, learning_rate=1e-4,
-                                 gallery_frames=1500, checkpoint_every=100)
-                for method in ("stargan", "ganimation")},
-    "paper": {"stargan": GANSizes(image_size=128, conv_dim=64, residual_blocks=6, max_channels=None, batch_size=16,
-                                  iterations=200_000, decay_iterations=100_000, n_critic=5, learning_rate=1e-4,
-                                  gallery_frames=200_000, checkpoint_every=10_000),
-              "ganimation": GANSizes(image_size=128, conv_dim=64, residual_blocks=6, max_channels=None,
-                                     batch_size=25, iterations=240_000, decay_iterations=80_000, n_critic=5,
-                                     learning_rate=1e-4, gallery_frames=200_000, checkpoint_every=10_000)},
+    "smoke": {
+        method: GANSizes(
+            image_size=16,
+            conv_dim=4,
+            residual_blocks=1,
+            max_channels=16,
+            batch_size=4,
+            iterations=6,
+            decay_iterations=3,
+            n_critic=5,
+            learning_rate=1e-4,
+            gallery_frames=24,
+            checkpoint_every=3,
+        )
+        for method in ("stargan", "ganimation")
+    },
+    "default": {
+        method: GANSizes(
+            image_size=64,
+            conv_dim=16,
+            residual_blocks=3,
+            max_channels=256,
+            batch_size=8,
+            iterations=400,
+            decay_iterations=200,
+            n_critic=5,
+            learning_rate=1e-4,
+            gallery_frames=1500,
+            checkpoint_every=100,
+        )
+        for method in ("stargan", "ganimation")
+    },
+    "paper": {
+        "stargan": GANSizes(
+            image_size=128,
+            conv_dim=64,
+            residual_blocks=6,
+            max_channels=None,
+            batch_size=16,
+            iterations=200_000,
+            decay_iterations=100_000,
+            n_critic=5,
+            learning_rate=1e-4,
+            gallery_frames=200_000,
+            checkpoint_every=10_000,
+        ),
+        "ganimation": GANSizes(
+            image_size=128,
+            conv_dim=64,
+            residual_blocks=6,
+            max_channels=None,
+            batch_size=25,
+            iterations=240_000,
+            decay_iterations=80_000,
+            n_critic=5,
+            learning_rate=1e-4,
+            gallery_frames=200_000,
+            checkpoint_every=10_000,
+        ),
+    },
 }
 
 
@@ -155,23 +236,23 @@ class Profile:
 
     name: str
     # Sec. 6.1: qualitative synthesis on photos.
-    n_photos: int            # builtin photos used for the figures
-    n_va_targets: int        # VA points per photo for static synthesis (Figs. 7, 8)
-    n_path_frames: int       # frames of a temporal sequence along a VA path (Fig. 10)
+    n_photos: int  # builtin photos used for the figures
+    n_va_targets: int  # VA points per photo for static synthesis (Figs. 7, 8)
+    n_path_frames: int  # frames of a temporal sequence along a VA path (Fig. 10)
     # Sec. 3.1 to 3.3: the 4D gallery (4DFAB: 180 subjects, 1,580 sequences, about 600,000 frames).
     gallery_subjects: int
     gallery_sequences: int
     gallery_mean_frames: int
     gallery_apex_per_expression: int  # posed apex meshes per basic expression (paper: 2,000)
-    n_va_classes: int                 # Sec. 4.5.1: 550 agglomerative classes
-    sparse_components: int            # Sec. 4.5.3: sparse blendshapes per basic expression
-    n_variations: int                 # sampled variations per expression shown (Sec. 4.5.3)
+    n_va_classes: int  # Sec. 4.5.1: 550 agglomerative classes
+    sparse_components: int  # Sec. 4.5.3: sparse blendshapes per basic expression
+    n_variations: int  # sampled variations per expression shown (Sec. 4.5.3)
     # Sec. 5: stand-in databases, as a fraction of Table 1's sizes, capped per database.
     data_scale: float
     data_max_per_database: int | None
     # Table 1: augmentation of the stand-ins (None: every neutral face, as the paper).
     augment_neutral_per_database: int | None
-    augment_va_targets: int              # paper's Table 1 implies 57 per neutral face
+    augment_va_targets: int  # paper's Table 1 implies 57 per neutral face
     # Tables 2 to 9: most synthesized images added to one training set (None: the paper's share).
     augment_max_per_set: int | None
     # Sec. 6.2: the networks and their training.
@@ -204,34 +285,79 @@ class Profile:
 _DEFAULT_SIZES = {"affectnet": 1000, "rafdb": 1000, "afew": 450, "bu3dfe": 500}
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", n_photos=1, n_va_targets=2, n_path_frames=3,
-                     gallery_subjects=6, gallery_sequences=12, gallery_mean_frames=40,
-                     gallery_apex_per_expression=10, n_va_classes=20, sparse_components=3,
-                     n_variations=2, data_scale=0.0005,
-                     data_max_per_database=40,
-                     augment_neutral_per_database=1, augment_va_targets=2,
-                     augment_max_per_set=12, training=_TRAINING["smoke"], gans=_GANS["smoke"],
-                     granularity_tables=(4, 5, 7, 9), granularity_points=1, granularity_folds=1,
-                     granularity_seeds=1,
-                     bootstrap_resamples=100),
-    "default": Profile("default", n_photos=4, n_va_targets=6, n_path_frames=12,
-                       gallery_subjects=60, gallery_sequences=240, gallery_mean_frames=200,
-                       gallery_apex_per_expression=200, n_va_classes=550, sparse_components=8,
-                       n_variations=4, data_scale=0.01,
-                       data_max_per_database=3000,
-                       augment_neutral_per_database=2, augment_va_targets=57,
-                       augment_max_per_set=None, training=_TRAINING["default"],
-                       data_sizes=_DEFAULT_SIZES, gans=_GANS["default"],
-                       granularity_points=1, granularity_folds=1, granularity_seeds=1,
-                       synthetic_train_max=1000),
-    "paper": Profile("paper", n_photos=4, n_va_targets=12, n_path_frames=30,
-                     gallery_subjects=180, gallery_sequences=1580, gallery_mean_frames=380,
-                     gallery_apex_per_expression=2000, n_va_classes=550, sparse_components=8,
-                     n_variations=6, data_scale=1.0,
-                     data_max_per_database=None,
-                     augment_neutral_per_database=None, augment_va_targets=57,
-                     augment_max_per_set=None, training=_TRAINING["paper"], gans=_GANS["paper"],
-                     granularity_points=None, granularity_folds=None, granularity_seeds=3),
+    "smoke": Profile(
+        "smoke",
+        n_photos=1,
+        n_va_targets=2,
+        n_path_frames=3,
+        gallery_subjects=6,
+        gallery_sequences=12,
+        gallery_mean_frames=40,
+        gallery_apex_per_expression=10,
+        n_va_classes=20,
+        sparse_components=3,
+        n_variations=2,
+        data_scale=0.0005,
+        data_max_per_database=40,
+        augment_neutral_per_database=1,
+        augment_va_targets=2,
+        augment_max_per_set=12,
+        training=_TRAINING["smoke"],
+        gans=_GANS["smoke"],
+        granularity_tables=(4, 5, 7, 9),
+        granularity_points=1,
+        granularity_folds=1,
+        granularity_seeds=1,
+        bootstrap_resamples=100,
+    ),
+    "default": Profile(
+        "default",
+        n_photos=4,
+        n_va_targets=6,
+        n_path_frames=12,
+        gallery_subjects=60,
+        gallery_sequences=240,
+        gallery_mean_frames=200,
+        gallery_apex_per_expression=200,
+        n_va_classes=550,
+        sparse_components=8,
+        n_variations=4,
+        data_scale=0.01,
+        data_max_per_database=3000,
+        augment_neutral_per_database=2,
+        augment_va_targets=57,
+        augment_max_per_set=None,
+        training=_TRAINING["default"],
+        data_sizes=_DEFAULT_SIZES,
+        gans=_GANS["default"],
+        granularity_points=1,
+        granularity_folds=1,
+        granularity_seeds=1,
+        synthetic_train_max=1000,
+    ),
+    "paper": Profile(
+        "paper",
+        n_photos=4,
+        n_va_targets=12,
+        n_path_frames=30,
+        gallery_subjects=180,
+        gallery_sequences=1580,
+        gallery_mean_frames=380,
+        gallery_apex_per_expression=2000,
+        n_va_classes=550,
+        sparse_components=8,
+        n_variations=6,
+        data_scale=1.0,
+        data_max_per_database=None,
+        augment_neutral_per_database=None,
+        augment_va_targets=57,
+        augment_max_per_set=None,
+        training=_TRAINING["paper"],
+        gans=_GANS["paper"],
+        granularity_points=None,
+        granularity_folds=None,
+        granularity_seeds=3,
+    ),
 }
 
 
@@ -294,22 +420,55 @@ class AgeEstimatorSizes:
 
     def training(self) -> TrainingSizes:
         """The :class:`TrainingSizes` that :func:`affect.learning.training.fit` takes."""
-        return TrainingSizes(input_size=self.input_size, sequence_input_size=self.input_size, width=self.width,
-                             sequence_length=1, gru_hidden=1, gru_layers=1, batch_size=self.batch_size,
-                             clips_per_batch=1, max_epochs=self.max_epochs, patience=self.patience,
-                             learning_rate=self.learning_rate)
+        return TrainingSizes(
+            input_size=self.input_size,
+            sequence_input_size=self.input_size,
+            width=self.width,
+            sequence_length=1,
+            gru_hidden=1,
+            gru_layers=1,
+            batch_size=self.batch_size,
+            clips_per_batch=1,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            learning_rate=self.learning_rate,
+        )
 
 
 # paper: WRN-16-8 at 64 px, batch 32, 30 epochs (docs/networks.md 5); the real IMDB-WIKI and Adience
 # are the user's. default: WRN-16-1 at 32 px on 1,200 stand-in faces, minutes on 2 CPU cores (k = 2
 # at 48 px trained at under 3 images per second there); smoke: the same network on 160 faces.
 AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {
-    "smoke": AgeEstimatorSizes(input_size=32, width=0.125, batch_size=32, max_epochs=4, patience=4,
-                               learning_rate=3e-3, standin_faces=160, image_size=64),
-    "default": AgeEstimatorSizes(input_size=32, width=0.125, batch_size=32, max_epochs=10, patience=4,
-                                 learning_rate=3e-3, standin_faces=1200, image_size=64),
-    "paper": AgeEstimatorSizes(input_size=64, width=1.0, batch_size=32, max_epochs=30, patience=30,
-                               learning_rate=1e-3, standin_faces=20000, image_size=128),
+    "smoke": AgeEstimatorSizes(
+        input_size=32,
+        width=0.125,
+        batch_size=32,
+        max_epochs=4,
+        patience=4,
+        learning_rate=3e-3,
+        standin_faces=160,
+        image_size=64,
+    ),
+    "default": AgeEstimatorSizes(
+        input_size=32,
+        width=0.125,
+        batch_size=32,
+        max_epochs=10,
+        patience=4,
+        learning_rate=3e-3,
+        standin_faces=1200,
+        image_size=64,
+    ),
+    "paper": AgeEstimatorSizes(
+        input_size=64,
+        width=1.0,
+        batch_size=32,
+        max_epochs=30,
+        patience=30,
+        learning_rate=1e-3,
+        standin_faces=20000,
+        image_size=128,
+    ),
 }
 
 

@@ -66,8 +66,9 @@ class RunContext:
         return self.out_dir / kind / name
 
 
-def run_context(profile: str, data_source: str, seed: int, out_dir: str | os.PathLike,
-                reuse_results: bool = False) -> RunContext:
+def run_context(
+    profile: str, data_source: str, seed: int, out_dir: str | os.PathLike, reuse_results: bool = False
+) -> RunContext:
     """Validate a notebook's parameters and return its :class:`RunContext`."""
     if profile not in profiles.NAMES:
         raise ValueError(f"profile must be one of {profiles.NAMES}, got {profile!r}")
@@ -82,8 +83,9 @@ def run_context(profile: str, data_source: str, seed: int, out_dir: str | os.Pat
 # --- tables ----------------------------------------------------------------------------------
 
 #: Said under every table made from stand-in data.
-STAND_IN_NOTICE = ("This run used stand-in data: its numbers test the pipeline, they do not reproduce the "
-                   "paper's values.")
+STAND_IN_NOTICE = (
+    "This run used stand-in data: its numbers test the pipeline, they do not reproduce the paper's values."
+)
 
 
 def flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -118,8 +120,9 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return flat.to_markdown(disable_numparse=True, colalign=["left"] + ["right"] * len(flat.columns))
 
 
-def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
-                notes: str = "", paper_columns: list | None = None) -> Path:
+def write_table(
+    number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str, notes: str = "", paper_columns: list | None = None
+) -> Path:
     """Write Table ``number`` of this run beside the paper's as Markdown and CSV.
 
     ``paper_columns`` selects the paper's columns to show (default: all). Returns the Markdown
@@ -147,14 +150,17 @@ def write_table(number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str,
 
 # --- figures ---------------------------------------------------------------------------------
 
+
 def save_figure(fig: Any, name: str, ctx: RunContext, title: str) -> Path:
     """Title a matplotlib figure with the data source and profile, and save it as PNG."""
     fig.suptitle(ctx.title(title), fontsize="medium", y=1.0, va="bottom")  # above the panels' titles
-    return atomic_path(ctx.path("figures", f"{name}.png"),
-                       lambda temporary: fig.savefig(temporary, dpi=110, bbox_inches="tight"))
+    return atomic_path(
+        ctx.path("figures", f"{name}.png"), lambda temporary: fig.savefig(temporary, dpi=110, bbox_inches="tight")
+    )
 
 
 # --- saved results ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class ImageGrid:
@@ -179,8 +185,9 @@ class ImageGrid:
         import matplotlib.pyplot as plt
 
         rows, columns = self.titles.shape
-        fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, (panel_inches + 0.2) * rows),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            rows, columns, figsize=(panel_inches * columns, (panel_inches + 0.2) * rows), squeeze=False
+        )
         for r in range(rows):
             for c in range(columns):
                 ax = axes[r, c]
@@ -218,16 +225,20 @@ def save_result(ctx: RunContext, key: str, value: Any) -> Path:
             save_result(ctx, f"{key}.{i}", item)
         return atomic_write_text(ctx.path("results", f"{key}.tuple.json"), json.dumps({"items": len(value)}))
     if isinstance(value, pd.DataFrame):
-        layout = {"index": value.index.nlevels, "columns": value.columns.nlevels,
-                  "dtypes": [str(t) for t in value.dtypes]}
+        layout = {
+            "index": value.index.nlevels,
+            "columns": value.columns.nlevels,
+            "dtypes": [str(t) for t in value.dtypes],
+        }
         atomic_write_text(ctx.path("results", f"{key}.csv.json"), json.dumps(layout))
         return atomic_write_text(ctx.path("results", f"{key}.csv"), value.to_csv())
     if isinstance(value, dict):
         return atomic_write_text(ctx.path("results", f"{key}.json"), json.dumps(value, indent=2, default=_json_default))
     if isinstance(value, ImageGrid):
         return value.save(ctx.path("results", f"{key}.npz"))
-    raise ValueError(f"result {key!r} must be a DataFrame, a dict, an ImageGrid or a tuple of them, "
-                     f"got {type(value).__name__}")
+    raise ValueError(
+        f"result {key!r} must be a DataFrame, a dict, an ImageGrid or a tuple of them, got {type(value).__name__}"
+    )
 
 
 def load_result(ctx: RunContext, key: str) -> Any:
@@ -276,28 +287,37 @@ def _json_default(value: Any) -> Any:
 
 # --- the summary -----------------------------------------------------------------------------
 
+
 def write_readme(reports_dir: str | os.PathLike) -> Path:
     """Regenerate ``reports/README.md`` from ``runs.json`` and the files each notebook wrote."""
     reports = Path(reports_dir)
     runs = json.loads((reports / "runs.json").read_text()) if (reports / "runs.json").exists() else {}
-    lines = ["# Reports", "",
-             "Generated by `make reproduce`; do not edit by hand. Every number below was computed "
-             "by the run named in its section. Sections made from stand-in data say **PROXY data**: "
-             "those numbers exercise the pipeline and are not comparable with the paper's.", ""]
+    lines = [
+        "# Reports",
+        "",
+        "Generated by `make reproduce`; do not edit by hand. Every number below was computed "
+        "by the run named in its section. Sections made from stand-in data say **PROXY data**: "
+        "those numbers exercise the pipeline and are not comparable with the paper's.",
+        "",
+    ]
     if not runs:
         lines.append("No notebook has run yet.")
     # A file belongs to the latest run that wrote it (``make table-NN`` reruns one notebook).
-    owner = {output: name for name in sorted(runs, key=lambda n: runs[n]["date"])
-             for output in runs[name].get("outputs", [])}
+    owner = {
+        output: name for name in sorted(runs, key=lambda n: runs[n]["date"]) for output in runs[name].get("outputs", [])
+    }
     for name in sorted(runs):
         run = runs[name]
         lines += [f"## {name}", ""]
         if run.get("title"):
             lines += [run["title"], ""]
-        lines += ["| date | commit | profile | data source | seed | wall time | status |",
-                  "|---|---|---|---|---|---|---|",
-                  f"| {run['date']} | {run['commit']} | {run['profile']} | {source_label(run['data_source'])} "
-                  f"| {run['seed']} | {run['wall_s']:.1f} s | {run['status']} |", ""]
+        lines += [
+            "| date | commit | profile | data source | seed | wall time | status |",
+            "|---|---|---|---|---|---|---|",
+            f"| {run['date']} | {run['commit']} | {run['profile']} | {source_label(run['data_source'])} "
+            f"| {run['seed']} | {run['wall_s']:.1f} s | {run['status']} |",
+            "",
+        ]
         if run.get("error"):
             lines += [f"Error: `{run['error']}`", ""]
         lines += [f"Executed notebook: [notebooks/{name}.ipynb](notebooks/{name}.ipynb)", ""]

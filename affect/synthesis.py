@@ -116,16 +116,25 @@ class AffectSynthesizer:
         neutral face plus the affect), so that a smiling photo can be made sad or angry.
     """
 
-    def __init__(self, affect_model: AffectModel, face_model: MorphableModel | None = None, *,
-                 detector: str = "hog", measure_identity: bool = True, cache_size: int = 16,
-                 blend_method: str = "dst", keep_expression: bool = False):
+    def __init__(
+        self,
+        affect_model: AffectModel,
+        face_model: MorphableModel | None = None,
+        *,
+        detector: str = "hog",
+        measure_identity: bool = True,
+        cache_size: int = 16,
+        blend_method: str = "dst",
+        keep_expression: bool = False,
+    ):
         if not isinstance(affect_model, AffectModel):
             raise ValueError(f"affect_model: expected an AffectModel, got {type(affect_model).__name__}")
         face_model = face_model or load_default()
         if face_model.n_vertices != affect_model.n_vertices:
             raise ValueError(
                 f"face_model: {face_model.name!r} has {face_model.n_vertices} vertices but the affect "
-                f"model ({affect_model.face_model or 'unnamed'}) deforms {affect_model.n_vertices}")
+                f"model ({affect_model.face_model or 'unnamed'}) deforms {affect_model.n_vertices}"
+            )
         if detector not in ("hog", "cnn"):
             raise ValueError(f"detector: expected 'hog' or 'cnn', got {detector!r}")
         if int(cache_size) != cache_size or cache_size < 1:
@@ -145,8 +154,9 @@ class AffectSynthesizer:
         self._cache: OrderedDict[tuple, PreparedPhoto] = OrderedDict()
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike | None = None, face_model: MorphableModel | None = None,
-                  **options) -> AffectSynthesizer:
+    def from_file(
+        cls, path: str | os.PathLike | None = None, face_model: MorphableModel | None = None, **options
+    ) -> AffectSynthesizer:
         """Load the affect model at ``path``; by default :func:`affect.gallery.affect_model.default_affect_model_path`,
         built on first use (:func:`affect.gallery.affect_model.ensure_default_affect_model`)."""
         return cls(AffectModel.load(ensure_default_affect_model() if path is None else path), face_model, **options)
@@ -189,8 +199,9 @@ class AffectSynthesizer:
         self._cache.clear()
 
     def _prepare(self, image, landmarks) -> PreparedPhoto | list[PreparedPhoto]:
-        if isinstance(image, PreparedPhoto) or (isinstance(image, list) and image
-                                                and all(isinstance(face, PreparedPhoto) for face in image)):
+        if isinstance(image, PreparedPhoto) or (
+            isinstance(image, list) and image and all(isinstance(face, PreparedPhoto) for face in image)
+        ):
             if landmarks is not None:
                 raise ValueError("landmarks: a prepared photo carries its own; give none")
             return image
@@ -219,8 +230,15 @@ class AffectSynthesizer:
         return prepared
 
     # ------------------------------------------------------------------------ affects
-    def static(self, image: str | os.PathLike | np.ndarray, va: Sequence[float], *, landmarks=None,
-               seed: int | None = None, intensity: float = 1.0) -> SynthesizedImage:
+    def static(
+        self,
+        image: str | os.PathLike | np.ndarray,
+        va: Sequence[float],
+        *,
+        landmarks=None,
+        seed: int | None = None,
+        intensity: float = 1.0,
+    ) -> SynthesizedImage:
         """Add the mean face of a VA point's class to the photo (static synthesis, Sec. 4.5.2).
 
         Parameters
@@ -242,12 +260,16 @@ class AffectSynthesizer:
         scale = check_intensity(intensity)
         valence, arousal = _va_pair(va)
         va_class = self.affect_model.va_class(valence, arousal)
-        delta = (self.affect_model.class_means[va_class].astype(np.float64) if seed is None
-                 else self.affect_model.sample_delta(va_class, seed))
+        delta = (
+            self.affect_model.class_means[va_class].astype(np.float64)
+            if seed is None
+            else self.affect_model.sample_delta(va_class, seed)
+        )
         return self._render(self._prepare(image, landmarks), scale * delta, (valence, arousal), va_class)
 
-    def temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None,
-                 intensity: float = 1.0) -> list[SynthesizedImage]:
+    def temporal(
+        self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None, intensity: float = 1.0
+    ) -> list[SynthesizedImage]:
         """Follow a VA path with one synthesized frame per point (temporal synthesis, Sec. 4.5.2).
 
         Parameters
@@ -264,8 +286,9 @@ class AffectSynthesizer:
         """
         return list(self.iter_temporal(image, path, landmarks=landmarks, intensity=intensity))
 
-    def iter_temporal(self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None,
-                      intensity: float = 1.0) -> Iterator[SynthesizedImage]:
+    def iter_temporal(
+        self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None, intensity: float = 1.0
+    ) -> Iterator[SynthesizedImage]:
         """:meth:`temporal` one frame at a time, so a long path is written as it is made.
 
         The path is read and checked and the photo fitted before the first frame is yielded.
@@ -277,13 +300,21 @@ class AffectSynthesizer:
 
         def frames() -> Iterator[SynthesizedImage]:
             for (v, a), k in zip(points, classes):
-                yield self._render(prepared, scale * self.affect_model.class_means[k].astype(np.float64),
-                                   (float(v), float(a)), int(k))
+                yield self._render(
+                    prepared, scale * self.affect_model.class_means[k].astype(np.float64), (float(v), float(a)), int(k)
+                )
 
         return frames()
 
-    def basic(self, image: str | os.PathLike | np.ndarray, expression: str, *, landmarks=None,
-              seed: int | None = None, intensity: float = 1.0) -> SynthesizedImage:
+    def basic(
+        self,
+        image: str | os.PathLike | np.ndarray,
+        expression: str,
+        *,
+        landmarks=None,
+        seed: int | None = None,
+        intensity: float = 1.0,
+    ) -> SynthesizedImage:
         """Add the mean face of a basic expression to the photo (Sec. 4.5.2).
 
         Parameters
@@ -302,12 +333,16 @@ class AffectSynthesizer:
         SynthesizedImage
         """
         scale = check_intensity(intensity)
-        delta = (self.affect_model.delta_for_expression(expression) if seed is None
-                 else self.affect_model.sample_delta(expression, seed))
+        delta = (
+            self.affect_model.delta_for_expression(expression)
+            if seed is None
+            else self.affect_model.sample_delta(expression, seed)
+        )
         return self._render(self._prepare(image, landmarks), scale * delta, expression, -1)
 
-    def action_units(self, image: str | os.PathLike | np.ndarray, aus: Mapping[int, float], *,
-                     landmarks=None) -> SynthesizedImage:
+    def action_units(
+        self, image: str | os.PathLike | np.ndarray, aus: Mapping[int, float], *, landmarks=None
+    ) -> SynthesizedImage:
         """Add action units at chosen intensities to the photo (FACS; :data:`ACTION_UNITS`).
 
         The AUs drive the face model's blendshapes by :data:`affect.gallery.affect_mapping.AU_BLENDSHAPES`
@@ -328,22 +363,30 @@ class AffectSynthesizer:
         label = " ".join(f"AU{int(au)}={float(value):g}" for au, value in sorted(aus.items()))
         return self._render(self._prepare(image, landmarks), delta, label, -1)
 
-    def _render(self, prepared: PreparedPhoto | list[PreparedPhoto], delta: np.ndarray, target,
-                va_class: int) -> SynthesizedImage:
+    def _render(
+        self, prepared: PreparedPhoto | list[PreparedPhoto], delta: np.ndarray, target, va_class: int
+    ) -> SynthesizedImage:
         faces = prepared if isinstance(prepared, list) else [prepared]
         pixels = faces[0].pixels
         canvas, mask, landmarks, distances = pixels, np.zeros(pixels.shape[:2], bool), [], []
         for face in faces:  # several faces are edited one after another into the same image
             face_delta = delta if self.keep_expression else delta - face.reconstruction.expression_offset
-            rendered = render_affect(canvas, face.reconstruction, face_delta, blend_method=self.blend_method,
-                                     timer=self.stage_timer)
+            rendered = render_affect(
+                canvas, face.reconstruction, face_delta, blend_method=self.blend_method, timer=self.stage_timer
+            )
             canvas, mask = rendered.image, mask | rendered.mask
             landmarks.append(rendered.landmarks)
             distances.append(self._identity_distance(face, canvas, rendered.landmarks))
         unchanged = _unchanged_outside(canvas, pixels, mask)
-        return SynthesizedImage(image=canvas, target=target, va_class=int(va_class),
-                                identity_distance=max(distances), unchanged_outside=unchanged, mask=mask,
-                                landmarks=landmarks[0] if len(faces) == 1 else np.stack(landmarks))
+        return SynthesizedImage(
+            image=canvas,
+            target=target,
+            va_class=int(va_class),
+            identity_distance=max(distances),
+            unchanged_outside=unchanged,
+            mask=mask,
+            landmarks=landmarks[0] if len(faces) == 1 else np.stack(landmarks),
+        )
 
     def _identity_distance(self, prepared: PreparedPhoto, image: np.ndarray, landmarks: np.ndarray) -> float:
         if not self.measure_identity:

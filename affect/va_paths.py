@@ -33,8 +33,11 @@ def read_va_path(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such VA path file")
     with open(path, newline="", encoding="utf-8-sig") as handle:  # Excel writes a byte-order mark
-        rows = [(n, [c.strip() for c in row]) for n, row in enumerate(csv.reader(handle), start=1)
-                if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")]
+        rows = [
+            (n, [c.strip() for c in row])
+            for n, row in enumerate(csv.reader(handle), start=1)
+            if row and any(c.strip() for c in row) and not row[0].lstrip().startswith("#")
+        ]
     if not rows:
         raise ValueError(f"{path}: no VA points")
     columns = (0, 1)

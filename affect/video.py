@@ -19,8 +19,7 @@ from affect.image import as_rgb_image
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float,
-                fourcc: str | None = None) -> int:
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, fourcc: str | None = None) -> int:
     """Write RGB frames as a video, atomically; returns the number of frames written.
 
     Parameters
@@ -52,8 +51,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
                     size = image.shape[:2]
                     # MPEG-4 needs even frame sizes; OpenCV silently crops odd ones, so pad by edge pixels.
                     height, width = size[0] + size[0] % 2, size[1] + size[1] % 2
-                    writer = cv2.VideoWriter(temporary, cv2.VideoWriter_fourcc(*fourcc), float(fps),
-                                             (width, height))
+                    writer = cv2.VideoWriter(temporary, cv2.VideoWriter_fourcc(*fourcc), float(fps), (width, height))
                     if not writer.isOpened():
                         raise ValueError(f"{path}: OpenCV cannot write {fourcc} video on this system")
                 elif image.shape[:2] != size:
@@ -79,15 +77,20 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
         raise ValueError(f"fps: expected a positive number, got {fps!r}")
     # Each frame is reduced to its GIF palette as it arrives (what Pillow's GIF writer does to an
     # RGB frame anyway), so a long sequence holds one byte per pixel, not three.
-    pictures = [Image.fromarray(as_rgb_image(frame, "frames")).convert("P", palette=Image.Palette.ADAPTIVE)
-                for frame in frames]
+    pictures = [
+        Image.fromarray(as_rgb_image(frame, "frames")).convert("P", palette=Image.Palette.ADAPTIVE) for frame in frames
+    ]
     if not pictures:
         raise ValueError(f"{path}: the sequence is empty")
     if len({p.size for p in pictures}) > 1:
         raise ValueError(f"{path}: all frames must have one size")
     duration = max(20, int(round(1000.0 / fps)))  # ms; browsers slow down GIF frames under 20 ms
-    atomic_path(path, lambda p: pictures[0].save(p, format="GIF", save_all=True, append_images=pictures[1:],
-                                                  duration=duration, loop=0))
+    atomic_path(
+        path,
+        lambda p: pictures[0].save(
+            p, format="GIF", save_all=True, append_images=pictures[1:], duration=duration, loop=0
+        ),
+    )
     return len(pictures)
 
 

@@ -76,9 +76,7 @@ def read_vertices(path: Path, n_expected: int) -> np.ndarray:
     return vertices
 
 
-def crop_and_triangulate(
-    polygons: list[list[int]], n_polygons: int, n_vertices: int
-) -> tuple[np.ndarray, np.ndarray]:
+def crop_and_triangulate(polygons: list[list[int]], n_polygons: int, n_vertices: int) -> tuple[np.ndarray, np.ndarray]:
     """Keep the first ``n_polygons`` polygons, split them into triangles, reindex vertices.
 
     Returns
@@ -126,9 +124,7 @@ def hole_loops(triangles: np.ndarray) -> list[np.ndarray]:
 
 def fan_triangles(loop: np.ndarray) -> np.ndarray:
     """Triangulate a closed vertex loop as a fan from its first vertex; (len - 2, 3) int32."""
-    return np.stack([np.full(len(loop) - 2, loop[0]), loop[1:-1], loop[2:]], axis=1).astype(
-        np.int32
-    )
+    return np.stack([np.full(len(loop) - 2, loop[0]), loop[1:-1], loop[2:]], axis=1).astype(np.int32)
 
 
 def git_commit(root: Path) -> str:
@@ -195,8 +191,7 @@ def convert(root: Path, output: Path, commit: str | None = None) -> Path:
         mirror_indices=mirror,
         hole_triangles=holes,
         name="ict-facekit",
-        source=f"ICT-FaceKit face model ({REPOSITORY}, commit {commit or git_commit(root)}); "
-        f"face area only; {LICENCE}",
+        source=f"ICT-FaceKit face model ({REPOSITORY}, commit {commit or git_commit(root)}); face area only; {LICENCE}",
     )
     return save_model(model, output, compact=True)
 
@@ -210,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     parser.add_argument("ict_root", type=Path, help="folder of an ICT-FaceKit checkout")
-    parser.add_argument(
-        "-o", "--output", type=Path, default=DEFAULT_OUTPUT, help="asset to write (.npz)"
-    )
+    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, help="asset to write (.npz)")
     parser.add_argument(
         "--commit",
         help="ICT-FaceKit commit to record in the asset (default: read from the checkout)",

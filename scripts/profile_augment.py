@@ -51,8 +51,10 @@ def main() -> None:
         manifest = build(jobs, augmenter, Path(scratch) / "profiled", **options)
         profile.disable()
         seconds = time.thread_time() - start
-    print(f"{len(manifest)} images, {1000 * seconds / max(len(manifest), 1):.1f} ms of CPU time per image "
-          "(this thread, with the profiler's overhead)")
+    print(
+        f"{len(manifest)} images, {1000 * seconds / max(len(manifest), 1):.1f} ms of CPU time per image "
+        "(this thread, with the profiler's overhead)"
+    )
     for order in ("cumulative", "tottime"):
         text = io.StringIO()
         pstats.Stats(profile, stream=text).sort_stats(order).print_stats(args.top)

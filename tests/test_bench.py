@@ -22,11 +22,18 @@ def _result(fit_ms: float = 10.0, affect_ms: float = 50.0, eos_ms: float | None 
     if eos_ms is not None:
         timings += (StageTiming("eos_fitting", "native", "all", 3, eos_ms, eos_ms, eos_ms, eos_ms, eos_ms),)
     return BenchResult(
-        timings=timings, fit_ms=fit_ms, one_affect_256_ms=affect_ms, one_affect_256_opencv_ms=affect_ms * 2,
+        timings=timings,
+        fit_ms=fit_ms,
+        one_affect_256_ms=affect_ms,
+        one_affect_256_opencv_ms=affect_ms * 2,
         eos_fit_ms=eos_ms,
         eos_note="eos skipped: not installed" if eos_ms is None else "eos-py 1.5.0 fit_shape_and_pose",
-        repeats=3, photos=("a.png (64x48)",), machine={"cpu_count": 2, "platform": "test"},
-        versions={"numpy": "2"}, date="2026-01-01T00:00:00+00:00", notes=("one note",),
+        repeats=3,
+        photos=("a.png (64x48)",),
+        machine={"cpu_count": 2, "platform": "test"},
+        versions={"numpy": "2"},
+        date="2026-01-01T00:00:00+00:00",
+        notes=("one note",),
     )
 
 
@@ -125,8 +132,16 @@ def test_benchmark_of_one_small_photo_writes_positive_timings(tmp_path):
     json_path, md_path = bench.save_bench(result, tmp_path)
 
     payload = json.loads(json_path.read_text())
-    for key in ("fit_ms", "one_affect_256_ms", "one_affect_256_opencv_ms", "eos_fit_ms", "machine", "versions", "date",
-                "repeats"):
+    for key in (
+        "fit_ms",
+        "one_affect_256_ms",
+        "one_affect_256_opencv_ms",
+        "eos_fit_ms",
+        "machine",
+        "versions",
+        "date",
+        "repeats",
+    ):
         assert key in payload
     assert payload["fit_ms"] > 0 and payload["one_affect_256_ms"] > 0
     assert payload["eos_fit_ms"] is None and payload["eos_note"].startswith("eos skipped")

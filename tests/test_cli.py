@@ -30,8 +30,7 @@ def test_console_script_is_installed_and_runs():
 
 def test_bad_notebook_number_gives_a_one_line_error(tmp_path, capsys):
     (tmp_path / "nb").mkdir()
-    status = main(["reproduce", "--notebooks", str(tmp_path / "nb"), "--reports", str(tmp_path / "r"),
-                   "--only", "42"])
+    status = main(["reproduce", "--notebooks", str(tmp_path / "nb"), "--reports", str(tmp_path / "r"), "--only", "42"])
     err = capsys.readouterr().err
     assert status == 1
     assert err.startswith("affect: error:") and "42" in err and err.count("\n") == 1
@@ -46,8 +45,20 @@ def test_fit_then_render_round_trips_on_a_photo(tmp_path):
 
     photo = mio.data_path_to("takeo.ppm")
     assert main(["fit", str(photo), "-o", str(tmp_path / "fit.npz")]) == 0
-    assert main(["render", str(photo), str(tmp_path / "fit.npz"), "--expression", "jawOpen=0.6",
-                 "-o", str(tmp_path / "open.png")]) == 0
+    assert (
+        main(
+            [
+                "render",
+                str(photo),
+                str(tmp_path / "fit.npz"),
+                "--expression",
+                "jawOpen=0.6",
+                "-o",
+                str(tmp_path / "open.png"),
+            ]
+        )
+        == 0
+    )
     original, opened = read_image(photo), read_image(tmp_path / "open.png")
     assert opened.shape == original.shape and not np.array_equal(opened, original)
 
@@ -57,8 +68,9 @@ def test_unknown_blendshape_is_a_one_line_error(tmp_path, capsys):
 
     photo = mio.data_path_to("takeo.ppm")
     assert main(["fit", str(photo), "-o", str(tmp_path / "fit.npz")]) == 0
-    status = main(["render", str(photo), str(tmp_path / "fit.npz"), "--expression", "smile=1",
-                   "-o", str(tmp_path / "x.png")])
+    status = main(
+        ["render", str(photo), str(tmp_path / "fit.npz"), "--expression", "smile=1", "-o", str(tmp_path / "x.png")]
+    )
     err = capsys.readouterr().err
     assert status == 1 and "smile" in err and err.count("\n") == 1
 
@@ -88,6 +100,7 @@ def test_data_proxy_ages_writes_the_stand_in_imdb_wiki_and_adience(tmp_path, mon
 
 
 # --- output paths are checked before any work ----------------------------------------------
+
 
 class WorkStarted(RuntimeError):
     """Raised by the stand-ins of the heavy steps: the command got past its checks."""
@@ -175,9 +188,11 @@ def test_a_read_only_folder_is_refused_before_the_work(tmp_path, photo, no_work,
     else:
         locked.chmod(0o555)
     try:
-        for argv in (["fit", str(photo), "-o", str(locked / "fit.npz")],
-                     ["synthesize", str(photo), "--va", "0", "0", "-o", str(locked / "new" / "x.png")],
-                     ["augment", "rafdb", "--root", str(tmp_path), "--out", str(locked / "aug")]):
+        for argv in (
+            ["fit", str(photo), "-o", str(locked / "fit.npz")],
+            ["synthesize", str(photo), "--va", "0", "0", "-o", str(locked / "new" / "x.png")],
+            ["augment", "rafdb", "--root", str(tmp_path), "--out", str(locked / "aug")],
+        ):
             assert main(argv) == 1, argv
             _one_line_error(capsys, "cannot write", f"({locked} is not writable)")
     finally:
@@ -185,13 +200,17 @@ def test_a_read_only_folder_is_refused_before_the_work(tmp_path, photo, no_work,
 
 
 def test_output_equal_to_the_input_photo_needs_overwrite(tmp_path, photo, no_work, capsys):
-    for argv in (["landmarks", str(photo), "-o", str(photo)],
-                 ["render", str(photo), str(tmp_path / "fit.npz"), "-o", str(photo)],
-                 ["synthesize", str(photo), "--va", "0", "0", "-o", str(tmp_path / "." / "photo.png")]):
+    for argv in (
+        ["landmarks", str(photo), "-o", str(photo)],
+        ["render", str(photo), str(tmp_path / "fit.npz"), "-o", str(photo)],
+        ["synthesize", str(photo), "--va", "0", "0", "-o", str(tmp_path / "." / "photo.png")],
+    ):
         assert main(argv) == 1, argv
         _one_line_error(capsys, "is the input photo", "--overwrite")
-    for argv in (["landmarks", str(photo), "-o", str(photo), "--overwrite"],
-                 ["synthesize", str(photo), "--va", "0", "0", "-o", str(photo), "--overwrite"]):
+    for argv in (
+        ["landmarks", str(photo), "-o", str(photo), "--overwrite"],
+        ["synthesize", str(photo), "--va", "0", "0", "-o", str(photo), "--overwrite"],
+    ):
         assert main(argv) == 1
         _one_line_error(capsys, "work started")
 
@@ -203,8 +222,22 @@ def test_empty_or_foreign_npz_inputs_are_one_line_errors(tmp_path, photo, capsys
     empty.write_bytes(b"")
     np.savez(tmp_path / "other.npz", x=np.zeros(2))
     for model in (empty, tmp_path / "other.npz"):
-        assert main(["synthesize", str(photo), "--va", "0", "0", "--affect-model", str(model),
-                     "-o", str(tmp_path / "out.png")]) == 1
+        assert (
+            main(
+                [
+                    "synthesize",
+                    str(photo),
+                    "--va",
+                    "0",
+                    "0",
+                    "--affect-model",
+                    str(model),
+                    "-o",
+                    str(tmp_path / "out.png"),
+                ]
+            )
+            == 1
+        )
         _one_line_error(capsys, f"{model}: not an affect model")
         assert main(["render", str(photo), str(model), "-o", str(tmp_path / "out.png")]) == 1
         _one_line_error(capsys, f"{model}: not a fit file")
@@ -212,26 +245,60 @@ def test_empty_or_foreign_npz_inputs_are_one_line_errors(tmp_path, photo, capsys
 
 # --- render weights, expression names, suffixes ---------------------------------------------
 
-@pytest.mark.parametrize("pair, problem", [
-    ("jawOpen=1.5", "the weight must be in [0, 1]"),
-    ("jawOpen=-0.1", "the weight must be in [0, 1]"),
-    ("jawOpen=nan", "the weight must be in [0, 1]"),
-    ("jawOpen", "give NAME=WEIGHT"),
-    ("=0.5", "give NAME=WEIGHT"),
-    ("jawOpen=wide", "the weight must be a number"),
-])
+
+@pytest.mark.parametrize(
+    "pair, problem",
+    [
+        ("jawOpen=1.5", "the weight must be in [0, 1]"),
+        ("jawOpen=-0.1", "the weight must be in [0, 1]"),
+        ("jawOpen=nan", "the weight must be in [0, 1]"),
+        ("jawOpen", "give NAME=WEIGHT"),
+        ("=0.5", "give NAME=WEIGHT"),
+        ("jawOpen=wide", "the weight must be a number"),
+    ],
+)
 def test_render_rejects_bad_weights_before_loading_the_fit(tmp_path, photo, capsys, pair, problem):
-    assert main(["render", str(photo), str(tmp_path / "missing.npz"), "--expression", pair,
-                 "-o", str(tmp_path / "out.png")]) == 1
+    assert (
+        main(
+            ["render", str(photo), str(tmp_path / "missing.npz"), "--expression", pair, "-o", str(tmp_path / "out.png")]
+        )
+        == 1
+    )
     _one_line_error(capsys, f"--expression {pair}: {problem}")
 
 
 def test_render_rejects_a_name_given_twice(tmp_path, photo, capsys):
-    assert main(["render", str(photo), str(tmp_path / "missing.npz"), "--expression", "jawOpen=0.2",
-                 "jawOpen=0.3", "-o", str(tmp_path / "out.png")]) == 1
+    assert (
+        main(
+            [
+                "render",
+                str(photo),
+                str(tmp_path / "missing.npz"),
+                "--expression",
+                "jawOpen=0.2",
+                "jawOpen=0.3",
+                "-o",
+                str(tmp_path / "out.png"),
+            ]
+        )
+        == 1
+    )
     _one_line_error(capsys, "--expression: jawOpen is given twice")
-    assert main(["render", str(photo), str(tmp_path / "missing.npz"), "--expression", "jawOpen=0",
-                 "mouthSmile_L=1", "-o", str(tmp_path / "out.png")]) == 1
+    assert (
+        main(
+            [
+                "render",
+                str(photo),
+                str(tmp_path / "missing.npz"),
+                "--expression",
+                "jawOpen=0",
+                "mouthSmile_L=1",
+                "-o",
+                str(tmp_path / "out.png"),
+            ]
+        )
+        == 1
+    )
     _one_line_error(capsys, "missing.npz")  # valid weights: on to reading the fit
 
 
@@ -261,18 +328,34 @@ class RecordingSynthesizer:
         from affect.synthesis import SynthesizedImage
 
         self.asked.append(expression)
-        return SynthesizedImage(image=np.zeros((4, 4, 3), np.uint8), target=expression, va_class=-1,
-                                identity_distance=0.1, unchanged_outside=True,
-                                mask=np.zeros((4, 4), bool), landmarks=np.zeros((68, 2)))
+        return SynthesizedImage(
+            image=np.zeros((4, 4, 3), np.uint8),
+            target=expression,
+            va_class=-1,
+            identity_distance=0.1,
+            unchanged_outside=True,
+            mask=np.zeros((4, 4), bool),
+            landmarks=np.zeros((68, 2)),
+        )
 
 
-@pytest.mark.parametrize("word, expression", [
-    ("Happiness", "happiness"), ("HAPPY", "happiness"), ("joy", "happiness"), ("angry", "anger"),
-    ("sad", "sadness"), ("Surprised", "surprise"), ("scared", "fear"), ("afraid", "fear"),
-    ("disgusted", "disgust"),
-])
-def test_synthesize_expression_accepts_any_case_and_synonyms(tmp_path, photo, monkeypatch, face_found, word,
-                                                             expression):
+@pytest.mark.parametrize(
+    "word, expression",
+    [
+        ("Happiness", "happiness"),
+        ("HAPPY", "happiness"),
+        ("joy", "happiness"),
+        ("angry", "anger"),
+        ("sad", "sadness"),
+        ("Surprised", "surprise"),
+        ("scared", "fear"),
+        ("afraid", "fear"),
+        ("disgusted", "disgust"),
+    ],
+)
+def test_synthesize_expression_accepts_any_case_and_synonyms(
+    tmp_path, photo, monkeypatch, face_found, word, expression
+):
     import affect.synthesis
 
     monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", RecordingSynthesizer)
@@ -307,8 +390,7 @@ def test_augment_rejects_counts_below_one_before_loading_the_model(tmp_path, no_
     _one_line_error(capsys, f"{option}: expected a positive integer, got 0")
 
 
-def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, photo, monkeypatch, capsys,
-                                                                      face_found):
+def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, photo, monkeypatch, capsys, face_found):
     import numpy as np
 
     import affect.synthesis

@@ -18,8 +18,9 @@ _HEADING = re.compile(r"^#+\s+(.*)$", re.MULTILINE)
 
 def _cites_a_bare_page(text):
     """Whether ``text`` names networks.md, scale.md or peers.md anywhere but directly under docs/."""
-    return any(page.rsplit("/", 1)[-1] in _REFERENCE_PAGES and not page.startswith("docs/")
-               for page in _PAGE.findall(text))
+    return any(
+        page.rsplit("/", 1)[-1] in _REFERENCE_PAGES and not page.startswith("docs/") for page in _PAGE.findall(text)
+    )
 
 
 def _sources():
@@ -59,8 +60,11 @@ def test_every_cited_page_exists():
 
 
 def test_every_cited_section_has_a_heading():
-    unresolved = sorted(f"{where}: docs/{name}.md {number}" for where, name, number in CITATIONS
-                        if number and (DOCS / f"{name}.md").is_file() and not _has_section(name, number))
+    unresolved = sorted(
+        f"{where}: docs/{name}.md {number}"
+        for where, name, number in CITATIONS
+        if number and (DOCS / f"{name}.md").is_file() and not _has_section(name, number)
+    )
     assert not unresolved, "cited sections without a heading:\n" + "\n".join(unresolved)
 
 
@@ -73,9 +77,16 @@ def test_no_citation_of_a_page_outside_the_repository():
     assert not bare, "cite docs/<name>.md instead:\n" + "\n".join(bare)
 
 
-@pytest.mark.parametrize("text, bare", [("(networks.md 5)", True), ("reference/peers.md 1.1", True),
-                                        ("``reference/scale.md`` 6", True), ("(docs/networks.md 5)", False),
-                                        ("docs/gan_baselines.md 1.2", False)])
+@pytest.mark.parametrize(
+    "text, bare",
+    [
+        ("(networks.md 5)", True),
+        ("reference/peers.md 1.1", True),
+        ("``reference/scale.md`` 6", True),
+        ("(docs/networks.md 5)", False),
+        ("docs/gan_baselines.md 1.2", False),
+    ],
+)
 def test_the_bare_citation_pattern(text, bare):
     assert _cites_a_bare_page(text) is bare
 

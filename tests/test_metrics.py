@@ -185,9 +185,7 @@ def _labels(seed, n=60, k=7):
 def test_accuracy_and_f1_macro_match_sklearn(seed):
     y_true, y_pred = _labels(seed)
     assert metrics.accuracy(y_true, y_pred) == pytest.approx(skm.accuracy_score(y_true, y_pred))
-    assert metrics.f1_macro(y_true, y_pred) == pytest.approx(
-        skm.f1_score(y_true, y_pred, average="macro"), abs=1e-12
-    )
+    assert metrics.f1_macro(y_true, y_pred) == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"), abs=1e-12)
 
 
 def test_f1_macro_scores_a_listed_class_with_no_samples_as_zero_like_sklearn():
@@ -229,9 +227,7 @@ def test_confusion_mean_diagonal_equals_balanced_accuracy(seed):
     y_true, y_pred = _labels(seed)
     expected = np.mean(np.diag(skm.confusion_matrix(y_true, y_pred, normalize="true")))
     assert metrics.confusion_mean_diagonal(y_true, y_pred) == pytest.approx(expected)
-    assert metrics.confusion_mean_diagonal(y_true, y_pred) == pytest.approx(
-        skm.balanced_accuracy_score(y_true, y_pred)
-    )
+    assert metrics.confusion_mean_diagonal(y_true, y_pred) == pytest.approx(skm.balanced_accuracy_score(y_true, y_pred))
 
 
 def test_confusion_mean_diagonal_skips_classes_without_true_samples():
@@ -248,9 +244,7 @@ def test_score_va_reports_each_metric_per_dimension_and_their_mean():
     truth = rng.uniform(-1, 1, size=(40, 2))
     prediction = np.clip(truth + rng.normal(scale=0.3, size=(40, 2)), -1, 1)
     scores = metrics.score_va(truth, prediction)
-    assert set(scores) == {
-        f"{m}_{d}" for m in ("ccc", "pcc", "sagr", "mse") for d in ("valence", "arousal", "mean")
-    }
+    assert set(scores) == {f"{m}_{d}" for m in ("ccc", "pcc", "sagr", "mse") for d in ("valence", "arousal", "mean")}
     assert scores["ccc_arousal"] == metrics.ccc(truth[:, 1], prediction[:, 1])
     assert scores["sagr_valence"] == metrics.sagr(truth[:, 0], prediction[:, 0])
     assert scores["ccc_mean"] == pytest.approx((scores["ccc_valence"] + scores["ccc_arousal"]) / 2)

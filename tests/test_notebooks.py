@@ -24,8 +24,7 @@ def test_notebook_has_exactly_one_parameters_cell_with_the_run_settings(path):
     cells = nbformat.read(path, as_version=4).cells
     tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    required = REQUIRED + (REQUIRED_TABLES if "02" <= path.name[:2] <= "14"
-                           else ())
+    required = REQUIRED + (REQUIRED_TABLES if "02" <= path.name[:2] <= "14" else ())
     for name in required:
         assert any(line.startswith(f"{name} =") for line in tagged[0].source.splitlines()), name
 
@@ -38,11 +37,21 @@ def test_notebook_has_no_function_definitions(path):
 
 #: What each notebook promises to write under reports/: its tables and figures (file stems).
 PROMISES = {
-    "00_gallery_4dfab": {"tables": [], "figures": ["fig03_va_histogram", "va_classes", "fig05_mean_faces",
-                                                   "expression_means", "sparse_components"]},
-    "01_affect_synthesis": {"tables": ["table_01"], "figures": ["engine_round_trip", "fig07_08_static_va",
-                                                                "fig09_basic_expressions", "expression_variation",
-                                                                "fig10_temporal_va", "fig11_gan_comparison"]},
+    "00_gallery_4dfab": {
+        "tables": [],
+        "figures": ["fig03_va_histogram", "va_classes", "fig05_mean_faces", "expression_means", "sparse_components"],
+    },
+    "01_affect_synthesis": {
+        "tables": ["table_01"],
+        "figures": [
+            "engine_round_trip",
+            "fig07_08_static_va",
+            "fig09_basic_expressions",
+            "expression_variation",
+            "fig10_temporal_va",
+            "fig11_gan_comparison",
+        ],
+    },
     "02_affwild": {"tables": ["table_02"], "figures": ["fig12_affwild_va_mse"]},
     "03_recola": {"tables": ["table_03"], "figures": ["fig13_recola_va_mse"]},
     "04_affectnet_va": {"tables": ["table_04"], "figures": ["fig14_affectnet_va_mse", "fig15_affectnet_training_va"]},
@@ -65,10 +74,10 @@ def test_every_notebook_states_what_it_writes():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_with_the_smoke_profile_writes_what_it_promises_and_redraws_from_saved_results(
-        path, tmp_path):
-    parameters = dict(profile="smoke", data_source="proxy", seed=0, device="cpu",
-                      out_dir=str(tmp_path), reuse_results=False)
+def test_notebook_runs_with_the_smoke_profile_writes_what_it_promises_and_redraws_from_saved_results(path, tmp_path):
+    parameters = dict(
+        profile="smoke", data_source="proxy", seed=0, device="cpu", out_dir=str(tmp_path), reuse_results=False
+    )
     run = pipeline.run_notebook(path, tmp_path, parameters)
     assert run.status == "ok"
     promised = PROMISES[path.stem]
@@ -105,8 +114,9 @@ def _real_affectnet_copy(data: Path) -> Path:
     extra = [",".join(template[:6] + [code] + template[7:]) for code in ("8", "9", "10")]  # not expressions
     unannotated = template[:7] + ["-2", "-2"]  # Uncertain / No-Face rows carry valence and arousal -2
     missing = ["1/missing.jpg"] + template[1:]
-    (annotated / "validation.csv").write_text("\n".join(rows + extra + [",".join(unannotated), ",".join(missing)])
-                                              + "\n")
+    (annotated / "validation.csv").write_text(
+        "\n".join(rows + extra + [",".join(unannotated), ",".join(missing)]) + "\n"
+    )
     return root
 
 
@@ -117,8 +127,11 @@ def test_notebook_04_runs_on_a_real_layout_affectnet(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_DATA", str(data))
     path = ROOT / "notebooks" / "04_affectnet_va.ipynb"
     out = tmp_path / "reports"
-    run = pipeline.run_notebook(path, out, dict(profile="smoke", data_source="real", seed=0, device="cpu",
-                                                out_dir=str(out), reuse_results=False))
+    run = pipeline.run_notebook(
+        path,
+        out,
+        dict(profile="smoke", data_source="real", seed=0, device="cpu", out_dir=str(out), reuse_results=False),
+    )
     assert run.status == "ok"
     title = (out / "tables" / "table_04.md").read_text().splitlines()[0]
     assert "real data" in title

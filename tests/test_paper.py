@@ -9,9 +9,22 @@ import pytest
 from affect import paper
 
 # (rows, columns) of each table in wide form; valence-arousal pairs count as two columns.
-SHAPES = {1: (15, 8), 2: (5, 4), 3: (5, 2), 4: (5, 8), 5: (4, 4), 6: (5, 8), 7: (3, 2),
-          8: (5, 1), 9: (3, 1), 10: (15, 6), 11: (15, 6), 12: (8, 17), 13: (22, 10),
-          14: (29, 5)}
+SHAPES = {
+    1: (15, 8),
+    2: (5, 4),
+    3: (5, 2),
+    4: (5, 8),
+    5: (4, 4),
+    6: (5, 8),
+    7: (3, 2),
+    8: (5, 1),
+    9: (3, 1),
+    10: (15, 6),
+    11: (15, 6),
+    12: (8, 17),
+    13: (22, 10),
+    14: (29, 5),
+}
 
 # Cells the extraction left unambiguous, read off the paper's tables.
 SPOT_CHECKS = [
@@ -125,8 +138,7 @@ def test_table1_keeps_text_as_text_and_counts_as_integers():
 
 def test_table1_columns_follow_the_papers_order():
     top = list(dict.fromkeys(paper.table(1).columns.get_level_values(0)))
-    assert top == ["type", "model of affect", "condition", "size", "subjects", "age range",
-                   "synthesized images"]
+    assert top == ["type", "model of affect", "condition", "size", "subjects", "age range", "synthesized images"]
 
 
 def test_table6_averages_agree_with_the_class_values():
@@ -153,25 +165,33 @@ def test_table14_age_groups_add_up_to_the_total(database):
 
 def test_printed_totals_that_disagree_with_their_groups_carry_a_note():
     long = paper.long_table(13)
-    flagged = long[(long["database"] == "AFEW-VA") & (long["row"] == "total")
-                   & long["metric"].isin(["test samples", "synthesized samples"])]
+    flagged = long[
+        (long["database"] == "AFEW-VA")
+        & (long["row"] == "total")
+        & long["metric"].isin(["test samples", "synthesized samples"])
+    ]
     assert len(flagged) == 2 and flagged["note"].str.contains("sum").all()
 
 
 def test_age_totals_repeat_the_main_results():
     t13, t14 = paper.table(13), paper.table(14)
     ours = "VGG-FACE-GRU trained using the proposed approach"
-    assert t13.loc[("Aff-Wild", "total"), ("Network-Augmented", "MSE", "arousal")] == \
-        paper.table(2).loc[ours, ("MSE", "arousal")]
-    assert t13.loc[("AffectNet", "total"), ("Network", "CCC", "valence")] == \
-        paper.table(4).loc["the VGG-FACE baseline", ("CCC", "valence")]
+    assert (
+        t13.loc[("Aff-Wild", "total"), ("Network-Augmented", "MSE", "arousal")]
+        == paper.table(2).loc[ours, ("MSE", "arousal")]
+    )
+    assert (
+        t13.loc[("AffectNet", "total"), ("Network", "CCC", "valence")]
+        == paper.table(4).loc["the VGG-FACE baseline", ("CCC", "valence")]
+    )
     proposed = "VGG-FACE trained using the proposed approach"
-    assert t14.loc[("AFEW", "total"), ("VGG-FACE-Augmented", "performance")] == \
-        paper.table(8).loc[proposed, "accuracy"]
-    assert t14.loc[("BU-3DFE", "total"), ("VGG-FACE-Augmented", "performance")] == \
-        paper.table(9).loc[proposed, "accuracy"]
-    assert t14.loc[("AffectNet", "total"), ("VGG-FACE", "performance")] == \
-        pytest.approx(paper.table(7).loc["the VGG-FACE baseline", "F1"])
+    assert t14.loc[("AFEW", "total"), ("VGG-FACE-Augmented", "performance")] == paper.table(8).loc[proposed, "accuracy"]
+    assert (
+        t14.loc[("BU-3DFE", "total"), ("VGG-FACE-Augmented", "performance")] == paper.table(9).loc[proposed, "accuracy"]
+    )
+    assert t14.loc[("AffectNet", "total"), ("VGG-FACE", "performance")] == pytest.approx(
+        paper.table(7).loc["the VGG-FACE baseline", "F1"]
+    )
 
 
 def test_resolved_garbled_cells_record_the_rejected_reading():

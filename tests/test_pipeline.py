@@ -10,8 +10,9 @@ from affect import pipeline
 
 def _notebook(path, body):
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("profile = 'default'\ndata_source = 'proxy'\nseed = 0\n"
-                                       "device = 'cpu'\nout_dir = '.'\nreuse_results = False")
+    params = nbformat.v4.new_code_cell(
+        "profile = 'default'\ndata_source = 'proxy'\nseed = 0\ndevice = 'cpu'\nout_dir = '.'\nreuse_results = False"
+    )
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), params, nbformat.v4.new_code_cell(body)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -29,9 +30,11 @@ def test_find_notebooks_keeps_numbered_ones_in_order(tmp_path):
 def test_reproduce_runs_injects_parameters_and_stops_at_a_failure(tmp_path):
     notebooks, reports = tmp_path / "nb", tmp_path / "reports"
     notebooks.mkdir()
-    _notebook(notebooks / "00_ok.ipynb",
-              "import pathlib\npathlib.Path(out_dir, 'tables').mkdir(parents=True, exist_ok=True)\n"
-              "pathlib.Path(out_dir, 'tables', 'table_99.md').write_text(profile + ' ' + str(seed))")
+    _notebook(
+        notebooks / "00_ok.ipynb",
+        "import pathlib\npathlib.Path(out_dir, 'tables').mkdir(parents=True, exist_ok=True)\n"
+        "pathlib.Path(out_dir, 'tables', 'table_99.md').write_text(profile + ' ' + str(seed))",
+    )
     _notebook(notebooks / "01_fails.ipynb", "raise ValueError('broken input')")
     _notebook(notebooks / "02_never.ipynb", "pass")
 

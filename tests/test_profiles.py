@@ -8,8 +8,7 @@ from affect.datasets.standin import TABLE_1_SIZES
 
 def test_default_sizes_name_the_small_databases():
     default = profiles.get("default")
-    assert profiles.data_scale(default, TABLE_1_SIZES["rafdb"], "rafdb") * TABLE_1_SIZES["rafdb"] == \
-        pytest.approx(1000)
+    assert profiles.data_scale(default, TABLE_1_SIZES["rafdb"], "rafdb") * TABLE_1_SIZES["rafdb"] == pytest.approx(1000)
     # BU-3DFE: 25 images a subject, 2 subjects per fold of the 10-fold protocol
     assert profiles.data_scale(default, TABLE_1_SIZES["bu3dfe"], "bu3dfe") * TABLE_1_SIZES["bu3dfe"] // 25 >= 20
 
@@ -17,7 +16,8 @@ def test_default_sizes_name_the_small_databases():
 def test_unnamed_databases_follow_scale_and_cap():
     default = profiles.get("default")
     assert profiles.data_scale(default, TABLE_1_SIZES["affwild"], "affwild") == pytest.approx(
-        default.data_max_per_database / TABLE_1_SIZES["affwild"])
+        default.data_max_per_database / TABLE_1_SIZES["affwild"]
+    )
     assert profiles.data_scale(default, 1000) == default.data_scale
     assert profiles.data_scale(profiles.get("paper"), TABLE_1_SIZES["rafdb"], "rafdb") == 1.0
 

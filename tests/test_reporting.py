@@ -76,9 +76,21 @@ def test_reuse_without_saved_result_names_the_key(tmp_path):
 def test_readme_lists_each_run_with_its_settings(tmp_path):
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "fig.png").write_bytes(b"png")
-    runs = {"01_demo": dict(notebook="01_demo", date="2026-01-01T00:00:00", commit="abc123", profile="smoke",
-                            data_source="proxy", seed=0, wall_s=1.25, status="ok", title="Demo",
-                            error="", outputs=["figures/fig.png"])}
+    runs = {
+        "01_demo": dict(
+            notebook="01_demo",
+            date="2026-01-01T00:00:00",
+            commit="abc123",
+            profile="smoke",
+            data_source="proxy",
+            seed=0,
+            wall_s=1.25,
+            status="ok",
+            title="Demo",
+            error="",
+            outputs=["figures/fig.png"],
+        )
+    }
     (tmp_path / "runs.json").write_text(json.dumps(runs))
     text = reporting.write_readme(tmp_path).read_text()
     for expected in ("## 01_demo", "abc123", "smoke", "PROXY", "1.2 s", "![fig](figures/fig.png)"):
@@ -89,8 +101,10 @@ def test_saved_results_load_back_with_index_columns_and_dtypes_intact(tmp_path):
     ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
     columns = pd.MultiIndex.from_tuples([("images", "VA"), ("images", "basic")])
     frame = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index(["a", "b"], name="database"), columns=columns)
-    flags = pd.DataFrame({"same": [True, False], "d": [0.5, 0.25]},
-                         index=pd.MultiIndex.from_tuples([("p", 1), ("p", 2)], names=["photo", "k"]))
+    flags = pd.DataFrame(
+        {"same": [True, False], "d": [0.5, 0.25]},
+        index=pd.MultiIndex.from_tuples([("p", 1), ("p", 2)], names=["photo", "k"]),
+    )
     reporting.save_result(ctx, "counts", frame)
     reporting.save_result(ctx, "flags", flags)
     pd.testing.assert_frame_equal(reporting.load_result(ctx, "counts"), frame)

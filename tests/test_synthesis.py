@@ -235,38 +235,82 @@ def _run(argv):
 
 
 @pytest.mark.slow  # fits the photo once (seconds)
-def test_cli_writes_the_image_and_prints_the_identity_distance(synthesizer, model_file, tmp_path, capsys,
-                                                               monkeypatch):
+def test_cli_writes_the_image_and_prints_the_identity_distance(synthesizer, model_file, tmp_path, capsys, monkeypatch):
     fitted = synthesizer.reconstruction(PHOTO)
     monkeypatch.setattr(synthesis, "reconstruct", lambda image, **options: fitted)
-    _run(["synthesize", PHOTO, "--va", "0.6", "0.3", "--affect-model", str(model_file),
-          "-o", str(tmp_path / "happy.png")])
+    _run(
+        [
+            "synthesize",
+            PHOTO,
+            "--va",
+            "0.6",
+            "0.3",
+            "--affect-model",
+            str(model_file),
+            "-o",
+            str(tmp_path / "happy.png"),
+        ]
+    )
     assert read_image(tmp_path / "happy.png").shape == read_image(PHOTO).shape
     assert "identity distance 0." in capsys.readouterr().out
-    _run(["synthesize", PHOTO, "--expression", "sadness", "--affect-model", str(model_file),
-          "-o", str(tmp_path / "sad.png")])
-    _run(["synthesize", PHOTO, "--expression", "sadness", "--keep-expression", "--affect-model", str(model_file),
-          "-o", str(tmp_path / "sad_on_top.png")])
+    _run(
+        [
+            "synthesize",
+            PHOTO,
+            "--expression",
+            "sadness",
+            "--affect-model",
+            str(model_file),
+            "-o",
+            str(tmp_path / "sad.png"),
+        ]
+    )
+    _run(
+        [
+            "synthesize",
+            PHOTO,
+            "--expression",
+            "sadness",
+            "--keep-expression",
+            "--affect-model",
+            str(model_file),
+            "-o",
+            str(tmp_path / "sad_on_top.png"),
+        ]
+    )
     assert not np.array_equal(read_image(tmp_path / "sad.png"), read_image(tmp_path / "sad_on_top.png"))
     (tmp_path / "path.csv").write_text("0.0,0.0\n0.5,0.5\n")
-    _run(["synthesize", PHOTO, "--path", str(tmp_path / "path.csv"), "--affect-model", str(model_file),
-          "-o", str(tmp_path / "seq.gif")])
+    _run(
+        [
+            "synthesize",
+            PHOTO,
+            "--path",
+            str(tmp_path / "path.csv"),
+            "--affect-model",
+            str(model_file),
+            "-o",
+            str(tmp_path / "seq.gif"),
+        ]
+    )
     out = capsys.readouterr().out
     assert "frame 1: valence +0.50, arousal +0.50" in out
     with Image.open(tmp_path / "seq.gif") as gif:
         assert gif.n_frames == 2
 
 
-@pytest.mark.parametrize("argv, error, message", [
-    (["--va", "1.5", "0"], ValueError, "valence 1.5 is outside"),
-    (["--expression", "contempt"], ValueError, "anger, disgust, fear, happiness, sadness, surprise"),
-    (["--va", "0.5", "0.5", "-o", "out.gif"], ValueError, "name it .png"),
-    (["--expression", "anger", "--intensity", "2.5"], ValueError, r"--intensity: expected a number in \[0, 2\]"),
-    (["--au", "99=1"], ValueError, "AU99 is not supported; supported: 1, 2, 4"),
-    (["--au", "4=high"], ValueError, "'4=high' is not AU=INTENSITY"),
-    (["--au", "4=3"], ValueError, r"intensity of AU4 must lie in \[0, 2\]"),
-    (["--au", "4=1", "--intensity", "1.5"], ValueError, "give each action unit its own intensity"),
-])
+@pytest.mark.parametrize(
+    "argv, error, message",
+    [
+        (["--va", "1.5", "0"], ValueError, "valence 1.5 is outside"),
+        (["--expression", "contempt"], ValueError, "anger, disgust, fear, happiness, sadness, surprise"),
+        (["--va", "0.5", "0.5", "-o", "out.gif"], ValueError, "name it .png"),
+        (["--expression", "anger", "--intensity", "2.5"], ValueError, r"--intensity: expected a number in \[0, 2\]"),
+        (["--au", "99=1"], ValueError, "AU99 is not supported; supported: 1, 2, 4"),
+        (["--au", "4=high"], ValueError, "'4=high' is not AU=INTENSITY"),
+        (["--au", "4=3"], ValueError, r"intensity of AU4 must lie in \[0, 2\]"),
+        (["--au", "4=1", "--intensity", "1.5"], ValueError, "give each action unit its own intensity"),
+    ],
+)
 def test_cli_refuses_bad_arguments_before_any_work(tmp_path, argv, error, message):
     argv = ["synthesize", str(tmp_path / "missing.jpg"), *argv]
     if "-o" not in argv:
@@ -277,21 +321,54 @@ def test_cli_refuses_bad_arguments_before_any_work(tmp_path, argv, error, messag
 
 def test_cli_missing_affect_model_hints_at_building_one(tmp_path):
     with pytest.raises(AffectModelError, match="affect gallery build"):
-        _run(["synthesize", PHOTO, "--va", "0.5", "0.5", "--affect-model", str(tmp_path / "none.npz"),
-              "-o", str(tmp_path / "out.png")])
+        _run(
+            [
+                "synthesize",
+                PHOTO,
+                "--va",
+                "0.5",
+                "0.5",
+                "--affect-model",
+                str(tmp_path / "none.npz"),
+                "-o",
+                str(tmp_path / "out.png"),
+            ]
+        )
 
 
 def test_cli_unreadable_image_is_named(model_file, tmp_path):
     (tmp_path / "photo.jpg").write_text("not an image")
     with pytest.raises(ImageReadError, match="photo.jpg"):
-        _run(["synthesize", str(tmp_path / "photo.jpg"), "--va", "0.5", "0.5", "--affect-model",
-              str(model_file), "-o", str(tmp_path / "out.png")])
+        _run(
+            [
+                "synthesize",
+                str(tmp_path / "photo.jpg"),
+                "--va",
+                "0.5",
+                "0.5",
+                "--affect-model",
+                str(model_file),
+                "-o",
+                str(tmp_path / "out.png"),
+            ]
+        )
 
 
 def test_cli_checks_the_photo_before_loading_the_affect_model(tmp_path):
     with pytest.raises(ImageReadError, match="missing.jpg"):
-        _run(["synthesize", str(tmp_path / "missing.jpg"), "--va", "0.5", "0.5", "--affect-model",
-              str(tmp_path / "none.npz"), "-o", str(tmp_path / "out.png")])
+        _run(
+            [
+                "synthesize",
+                str(tmp_path / "missing.jpg"),
+                "--va",
+                "0.5",
+                "0.5",
+                "--affect-model",
+                str(tmp_path / "none.npz"),
+                "-o",
+                str(tmp_path / "out.png"),
+            ]
+        )
 
 
 def test_pickled_synthesizer_keeps_the_models_and_drops_the_fits(affect_model):
@@ -318,28 +395,43 @@ def two_faces(tmp_path_factory):
 
 
 @pytest.mark.slow  # fits two faces (seconds)
-@pytest.mark.parametrize("face, edited, message", [
-    (None, "left", "2 faces found (numbered from the left); editing the largest, face 1"),
-    ("all", "both", "editing all: face 1 at"),
-    ("2", "right", "editing face 2 at"),
-])
-def test_cli_face_chooses_which_faces_are_edited_and_says_so(two_faces, model_file, tmp_path, capsys,
-                                                              face, edited, message):
+@pytest.mark.parametrize(
+    "face, edited, message",
+    [
+        (None, "left", "2 faces found (numbered from the left); editing the largest, face 1"),
+        ("all", "both", "editing all: face 1 at"),
+        ("2", "right", "editing face 2 at"),
+    ],
+)
+def test_cli_face_chooses_which_faces_are_edited_and_says_so(
+    two_faces, model_file, tmp_path, capsys, face, edited, message
+):
     path, left, right = two_faces
     out = tmp_path / "out.png"
-    _run(["synthesize", str(path), "--expression", "surprise", "--affect-model", str(model_file), "-o", str(out)]
-         + (["--face", face] if face else []))
+    _run(
+        ["synthesize", str(path), "--expression", "surprise", "--affect-model", str(model_file), "-o", str(out)]
+        + (["--face", face] if face else [])
+    )
     assert message in capsys.readouterr().out
     before, after = read_image(path), read_image(out)
-    changed = {side: not np.array_equal(before[:, cols], after[:, cols])
-               for side, cols in (("left", left), ("right", right))}
+    changed = {
+        side: not np.array_equal(before[:, cols], after[:, cols]) for side, cols in (("left", left), ("right", right))
+    }
     assert changed == {"left": edited in ("left", "both"), "right": edited in ("right", "both")}
 
 
 def test_cli_face_refuses_a_number_past_the_faces_found_and_with_given_landmarks(two_faces, model_file, tmp_path):
     path, _, _ = two_faces
-    argv = ["synthesize", str(path), "--expression", "surprise", "--affect-model", str(model_file),
-            "-o", str(tmp_path / "out.png")]
+    argv = [
+        "synthesize",
+        str(path),
+        "--expression",
+        "surprise",
+        "--affect-model",
+        str(model_file),
+        "-o",
+        str(tmp_path / "out.png"),
+    ]
     with pytest.raises(ValueError, match="has 2 faces"):
         _run(argv + ["--face", "3"])
     with pytest.raises(ValueError, match="largest, all or a face number"):

@@ -20,16 +20,32 @@ from affect.augmentation.build import (
     read_skipped,
 )
 from affect.augmentation.manifest import (
-                                          MANIFEST,
-                                          MANIFEST_COLUMNS,
-                                          augment_folds,
-                                          read_manifest,
-                                          synthesized_frame,
-                                          write_manifest,
+    MANIFEST,
+    MANIFEST_COLUMNS,
+    augment_folds,
+    read_manifest,
+    synthesized_frame,
+    write_manifest,
 )
 from affect.augmentation.targets import BASIC_EXPRESSIONS, VA_TARGETS_PER_IMAGE, Target, class_targets, plan
 
-__all__ = ["Augmenter", "SynthesizerAugmenter", "augment_database", "augment_stand_ins", "build", "read_skipped",
-           "SKIPPED", "MANIFEST",
-           "MANIFEST_COLUMNS", "augment_folds", "read_manifest", "synthesized_frame", "write_manifest",
-           "BASIC_EXPRESSIONS", "VA_TARGETS_PER_IMAGE", "Target", "class_targets", "plan"]
+__all__ = [
+    "Augmenter",
+    "SynthesizerAugmenter",
+    "augment_database",
+    "augment_stand_ins",
+    "build",
+    "read_skipped",
+    "SKIPPED",
+    "MANIFEST",
+    "MANIFEST_COLUMNS",
+    "augment_folds",
+    "read_manifest",
+    "synthesized_frame",
+    "write_manifest",
+    "BASIC_EXPRESSIONS",
+    "VA_TARGETS_PER_IMAGE",
+    "Target",
+    "class_targets",
+    "plan",
+]

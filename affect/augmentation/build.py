@@ -57,6 +57,7 @@ SKIPPED = shards.SKIPPED  # in each kind's folder (merged from its shards'): sou
 LOCK_FILE = ".augment.lock"  # in the output folder; holds the pid of the augment writing it
 SETTINGS_FILE = manifest_module.SETTINGS_FILE  # in each kind's folder: the settings its images were made with
 
+
 @runtime_checkable
 class Augmenter(Protocol):
     """What :func:`build` needs from a face synthesizer (ours, or a GAN baseline).
@@ -158,12 +159,26 @@ def _synthesizer_from_file(path: str | None, options: tuple) -> Any:
 
 # --- the build -------------------------------------------------------------------------------
 
-def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, *, jobs: int = 1,
-          engine: str | None = None, scheduler: str | None = None, seed: int = 0,
-          measure_identity: bool = True, identity_every: int = 1, n_shards: int = SHARDS,
-          shard_set: tuple[int, int] | None = None, merge_only: bool = False, progress: bool = True,
-          skip_errors: bool = False, retry_skipped: bool = False,
-          source_root: str | os.PathLike | None = None) -> pd.DataFrame:
+
+def build(
+    plan: pd.DataFrame,
+    augmenter: Augmenter,
+    out_dir: str | os.PathLike,
+    *,
+    jobs: int = 1,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
+    measure_identity: bool = True,
+    identity_every: int = 1,
+    n_shards: int = SHARDS,
+    shard_set: tuple[int, int] | None = None,
+    merge_only: bool = False,
+    progress: bool = True,
+    skip_errors: bool = False,
+    retry_skipped: bool = False,
+    source_root: str | os.PathLike | None = None,
+) -> pd.DataFrame:
     """Synthesize every job of a plan into ``out_dir``, shard by shard, and merge ``manifest.csv``.
 
     Sec. 6.2: the synthesized images that are added to the training sets. The plan's photos
@@ -267,18 +282,29 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
     for shard in np.unique(index[selected]):
         rows = plan.iloc[rows_of[shard]]
         shard_digest = shards.digest(rows["output"])
-        if shards.is_done(shards.shard_folder(out, int(shard)), shard_digest,
-                          retry_skipped=retry_skipped and skip_errors):
+        if shards.is_done(
+            shards.shard_folder(out, int(shard)), shard_digest, retry_skipped=retry_skipped and skip_errors
+        ):
             done_jobs += len(rows)
         else:
             pending.append((int(shard), shard_digest))
     if merge_only and pending:
-        raise ValueError(f"{out}: {len(pending)} of {len(np.unique(index))} shards are not finished (first: "
-                         f"{shards.shard_folder(out, pending[0][0])}); run their --shard sets first")
+        raise ValueError(
+            f"{out}: {len(pending)} of {len(np.unique(index))} shards are not finished (first: "
+            f"{shards.shard_folder(out, pending[0][0])}); run their --shard sets first"
+        )
     root_text = None if source_root is None else str(source_root)
-    tasks = (ShardTask(shard, str(out), _jobs(plan.iloc[rows_of[shard]], seed, measure_identity, identity_every,
-                                              root_text), shard_digest, skip_errors, retry_skipped)
-             for shard, shard_digest in pending)
+    tasks = (
+        ShardTask(
+            shard,
+            str(out),
+            _jobs(plan.iloc[rows_of[shard]], seed, measure_identity, identity_every, root_text),
+            shard_digest,
+            skip_errors,
+            retry_skipped,
+        )
+        for shard, shard_digest in pending
+    )
 
     bar = _progress_bar(int(selected.sum()), done_jobs, progress)
     failed, worker_seconds, worker_cpu_seconds = 0, 0.0, 0.0
@@ -312,8 +338,9 @@ def build(plan: pd.DataFrame, augmenter: Augmenter, out_dir: str | os.PathLike, 
             skipped.update(read_skipped(shards.shard_folder(out, int(s)) / SKIPPED))
     n_skipped = int(plan.loc[selected, "source"].drop_duplicates().isin(set(skipped)).sum())
     if n_skipped:
-        log.warning("%s: %d source photos left out (unreadable or no face), listed in %s", out, n_skipped,
-                    out / SKIPPED)
+        log.warning(
+            "%s: %d source photos left out (unreadable or no face), listed in %s", out, n_skipped, out / SKIPPED
+        )
     ours.attrs["failed"] = failed
     ours.attrs["skipped_sources"] = n_skipped
     ours.attrs["worker_seconds"] = worker_seconds
@@ -350,8 +377,9 @@ class ShardResult:
     cpu_seconds: float = 0.0  # CPU time of the worker process (all its threads) while it ran the shard
 
 
-def _jobs(rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every: int,
-          source_root: str | None = None) -> list[dict]:
+def _jobs(
+    rows: pd.DataFrame, seed: int, measure_identity: bool, identity_every: int, source_root: str | None = None
+) -> list[dict]:
     """A shard's jobs with their seeds, whether identity is measured and the source as the manifest
     lists it, grouped by photo."""
     jobs = rows.to_dict("records")
@@ -427,12 +455,20 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
         part.close()
     if not failed:
         shards.mark_done(folder, task.index, task.digest, len(done) + images, len(skipped))
-    return ShardResult(task.index, len(task.jobs), images, failed, len(skipped), time.perf_counter() - start,
-                       time.process_time() - cpu_start)
+    return ShardResult(
+        task.index,
+        len(task.jobs),
+        images,
+        failed,
+        len(skipped),
+        time.perf_counter() - start,
+        time.process_time() - cpu_start,
+    )
 
 
-def run_shards(tasks: Iterable[ShardTask], augmenter: Augmenter, *, engine: str, jobs: int,
-               scheduler: str | None = None) -> Iterator[ShardResult]:
+def run_shards(
+    tasks: Iterable[ShardTask], augmenter: Augmenter, *, engine: str, jobs: int, scheduler: str | None = None
+) -> Iterator[ShardResult]:
     """Run shard tasks on an engine, yielding each result as its shard finishes.
 
     ``tasks`` is consumed lazily, at most ``2 * workers`` ahead of the finished ones.
@@ -642,14 +678,32 @@ def _landmarks_in(image: np.ndarray, box: tuple[int, int, int, int] | None) -> n
     return None if box is None else detect_landmarks(image, box)
 
 
-def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathLike, synthesizer: Any, *,
-                     kinds: Sequence[str] = ("va", "expression"), split: str | None = None,
-                     n_va: int | None = None, max_neutral: int | None = None, jobs: int = 1,
-                     engine: str | None = None, scheduler: str | None = None, seed: int = 0,
-                     measure_identity: bool = True, identity_every: int = 1, image_format: str | None = None,
-                     n_shards: int = SHARDS, shard_set: tuple[int, int] | None = None, merge_only: bool = False,
-                     progress: bool = True, overwrite: bool = False, check_settings: bool = True,
-                     retry_skipped: bool = False, method: str = "proposed") -> dict[str, pd.DataFrame]:
+def augment_database(
+    name: str,
+    root: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    synthesizer: Any,
+    *,
+    kinds: Sequence[str] = ("va", "expression"),
+    split: str | None = None,
+    n_va: int | None = None,
+    max_neutral: int | None = None,
+    jobs: int = 1,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
+    measure_identity: bool = True,
+    identity_every: int = 1,
+    image_format: str | None = None,
+    n_shards: int = SHARDS,
+    shard_set: tuple[int, int] | None = None,
+    merge_only: bool = False,
+    progress: bool = True,
+    overwrite: bool = False,
+    check_settings: bool = True,
+    retry_skipped: bool = False,
+    method: str = "proposed",
+) -> dict[str, pd.DataFrame]:
     """Synthesize the paper's affects on every neutral face of a database (Sec. 6.2, Table 1).
 
     Loads database ``name`` from ``root``, selects its neutral faces
@@ -711,16 +765,21 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
     if made_by != method:
         raise ValueError(f"synthesizer: a {made_by} augmenter given for method {method!r}")
     if shard_set is not None and (overwrite or merge_only):
-        raise ValueError("shard_set: cannot be combined with overwrite or merge_only (other shard sets may be "
-                         "running); overwrite or merge without it")
+        raise ValueError(
+            "shard_set: cannot be combined with overwrite or merge_only (other shard sets may be "
+            "running); overwrite or merge without it"
+        )
     split = split or ("train" if "train" in datasets.SPLITS[name] else "all")
     out = Path(out_dir)
     with output_lock(out, shared=shard_set is not None):
         formats = {kind: image_format or stored_format(out / kind) or "jpg" for kind in kinds}
-        settings = {kind: run_settings(name, root, split, kind, n_va, max_neutral, seed, formats[kind], method)
-                    for kind in kinds}
-        replaced = [kind for kind in kinds
-                    if check_settings and claim_folder(out / kind, settings[kind], overwrite=overwrite)]
+        settings = {
+            kind: run_settings(name, root, split, kind, n_va, max_neutral, seed, formats[kind], method)
+            for kind in kinds
+        }
+        replaced = [
+            kind for kind in kinds if check_settings and claim_folder(out / kind, settings[kind], overwrite=overwrite)
+        ]
         neutral = datasets.neutral_frames(datasets.load(name, root, split))
         if neutral.empty:
             raise ValueError(f"{root}: no neutral faces in {name}/{split}")
@@ -735,8 +794,7 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         plans = {}
         for kind in kinds:
             classes = synthesizer.affect_model.va_classes if kind == "va" else None
-            plans[kind] = plan(neutral, kind, classes, n_va if kind == "va" else None, seed,
-                               image_format=formats[kind])
+            plans[kind] = plan(neutral, kind, classes, n_va if kind == "va" else None, seed, image_format=formats[kind])
             if shard_set is None:
                 remove_temporaries(out / kind)
             else:
@@ -746,18 +804,32 @@ def augment_database(name: str, root: str | os.PathLike, out_dir: str | os.PathL
         manifests = {}
         for kind in kinds:
             if check_settings:
-                recorded = settings[kind] | {"measure_identity": bool(measure_identity),
-                                             "identity_every": int(identity_every),
-                                             "identity_sample": IDENTITY_SAMPLE.format(every=int(identity_every),
-                                                                                      group=IDENTITY_GROUP),
-                                             "shards": int(n_shards),
-                                             "source_root": source_root}
+                recorded = settings[kind] | {
+                    "measure_identity": bool(measure_identity),
+                    "identity_every": int(identity_every),
+                    "identity_sample": IDENTITY_SAMPLE.format(every=int(identity_every), group=IDENTITY_GROUP),
+                    "shards": int(n_shards),
+                    "source_root": source_root,
+                }
                 atomic_write_text(out / kind / SETTINGS_FILE, json.dumps(recorded, indent=1) + "\n")
-            manifests[kind] = build(plans[kind], augmenter, out / kind, jobs=jobs, engine=engine,
-                                    scheduler=scheduler, seed=seed, measure_identity=measure_identity,
-                                    identity_every=identity_every, n_shards=n_shards, shard_set=shard_set,
-                                    merge_only=merge_only, progress=progress, skip_errors=True,
-                                    retry_skipped=retry_skipped, source_root=source_root)
+            manifests[kind] = build(
+                plans[kind],
+                augmenter,
+                out / kind,
+                jobs=jobs,
+                engine=engine,
+                scheduler=scheduler,
+                seed=seed,
+                measure_identity=measure_identity,
+                identity_every=identity_every,
+                n_shards=n_shards,
+                shard_set=shard_set,
+                merge_only=merge_only,
+                progress=progress,
+                skip_errors=True,
+                retry_skipped=retry_skipped,
+                source_root=source_root,
+            )
     return manifests
 
 
@@ -791,8 +863,17 @@ def output_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
         handle.close()
 
 
-def run_settings(name: str, root: str | os.PathLike, split: str, kind: str, n_va: int | None,
-                 max_neutral: int | None, seed: int, image_format: str = "jpg", method: str = "proposed") -> dict:
+def run_settings(
+    name: str,
+    root: str | os.PathLike,
+    split: str,
+    kind: str,
+    n_va: int | None,
+    max_neutral: int | None,
+    seed: int,
+    image_format: str = "jpg",
+    method: str = "proposed",
+) -> dict:
     """What decides which images a build of one kind makes (stored in :data:`SETTINGS_FILE`).
 
     The file also records how they were measured and split (:data:`RECORDED_SETTINGS`), which
@@ -801,8 +882,15 @@ def run_settings(name: str, root: str | os.PathLike, split: str, kind: str, n_va
     """
     from affect.augmentation.targets import VA_TARGETS_PER_IMAGE
 
-    settings = {"database": name, "root": str(Path(root).expanduser().resolve()), "split": split,
-                "kind": kind, "seed": int(seed), "max_neutral": max_neutral, "format": image_format}
+    settings = {
+        "database": name,
+        "root": str(Path(root).expanduser().resolve()),
+        "split": split,
+        "kind": kind,
+        "seed": int(seed),
+        "max_neutral": max_neutral,
+        "format": image_format,
+    }
     if method != "proposed":
         settings["method"] = method
     if kind == "va":
@@ -845,10 +933,15 @@ def claim_folder(folder: Path, settings: Mapping, *, overwrite: bool) -> bool:
     if stored == settings:
         return False
     if not overwrite:
-        changed = ", ".join(f"{key} {stored.get(key)!r} -> {settings.get(key)!r}"
-                            for key in sorted(set(stored) | set(settings)) if stored.get(key) != settings.get(key))
-        raise ValueError(f"{folder}: holds images made with other settings ({changed}); "
-                         "choose another --out or add --overwrite to replace them")
+        changed = ", ".join(
+            f"{key} {stored.get(key)!r} -> {settings.get(key)!r}"
+            for key in sorted(set(stored) | set(settings))
+            if stored.get(key) != settings.get(key)
+        )
+        raise ValueError(
+            f"{folder}: holds images made with other settings ({changed}); "
+            "choose another --out or add --overwrite to replace them"
+        )
     return True
 
 
@@ -856,9 +949,11 @@ def claim_folder(folder: Path, settings: Mapping, *, overwrite: bool) -> bool:
 RECORDED_SETTINGS = ("measure_identity", "identity_every", "identity_sample", "shards", "source_root")
 
 #: How the identity distances of a kind's manifest were measured (recorded in :data:`SETTINGS_FILE`).
-IDENTITY_SAMPLE = ("1 image in {every} on average, in groups of up to {group} images of one source photo; "
-                   "dlib descriptor distance between source and output, the output's landmarks located in "
-                   "the source's detected face box")
+IDENTITY_SAMPLE = (
+    "1 image in {every} on average, in groups of up to {group} images of one source photo; "
+    "dlib descriptor distance between source and output, the output's landmarks located in "
+    "the source's detected face box"
+)
 
 # atomic_path's temporaries: "." + the destination's stem + "." + mkstemp's 8 characters + suffix
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.(png|jpg|jpeg|csv)")
@@ -910,9 +1005,17 @@ def clear_build(folder: Path) -> None:
     log.warning("%s: removed the images of a build with other settings", folder)
 
 
-def augment_stand_ins(synthesizer: Any, out_root: str | os.PathLike, *, data_source: str, profile: str,
-                     names: Sequence[str] | None = None, seed: int = 0, measure_identity: bool = True,
-                     progress: bool = True) -> dict[str, pd.DataFrame]:
+def augment_stand_ins(
+    synthesizer: Any,
+    out_root: str | os.PathLike,
+    *,
+    data_source: str,
+    profile: str,
+    names: Sequence[str] | None = None,
+    seed: int = 0,
+    measure_identity: bool = True,
+    progress: bool = True,
+) -> dict[str, pd.DataFrame]:
     """Augment every database of a run, both kinds, sized by the profile (Table 1).
 
     Stand-ins (``data_source='proxy'``) are written first if absent
@@ -932,9 +1035,18 @@ def augment_stand_ins(synthesizer: Any, out_root: str | os.PathLike, *, data_sou
         # A run's results folder holds the builds of every profile and seed run into it, each
         # returning only its own rows, so stored settings are not enforced here. PNG: the
         # stand-in runs' results folders were built so, and resume.
-        built = augment_database(name, root, Path(out_root) / name, synthesizer, n_va=sizes.augment_va_targets,
-                                 max_neutral=sizes.augment_neutral_per_database, seed=seed,
-                                 measure_identity=measure_identity, image_format="png", progress=progress,
-                                 check_settings=False)
+        built = augment_database(
+            name,
+            root,
+            Path(out_root) / name,
+            synthesizer,
+            n_va=sizes.augment_va_targets,
+            max_neutral=sizes.augment_neutral_per_database,
+            seed=seed,
+            measure_identity=measure_identity,
+            image_format="png",
+            progress=progress,
+            check_settings=False,
+        )
         manifests[name] = pd.concat(built.values(), ignore_index=True)
     return manifests

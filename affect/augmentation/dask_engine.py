@@ -66,8 +66,9 @@ def _run_on_worker(task: ShardTask) -> ShardResult:
     return run_shard(task, get_worker().plugins[PLUGIN].augmenter)
 
 
-def run_dask(tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int,
-             scheduler: str | None = None) -> Iterator[ShardResult]:
+def run_dask(
+    tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int, scheduler: str | None = None
+) -> Iterator[ShardResult]:
     """Run shard tasks on Dask, yielding each result as its shard finishes.
 
     Parameters
@@ -84,8 +85,9 @@ def run_dask(tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int,
     """
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
     client = Client(cluster if cluster is not None else scheduler)
     try:
         client.register_plugin(AugmenterPlugin(augmenter), name=PLUGIN)
@@ -94,8 +96,7 @@ def run_dask(tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int,
         token = uuid.uuid4().hex[:8]  # keys unique per build: a shared scheduler may hold old ones
 
         def submit(task: ShardTask):
-            return client.submit(_run_on_worker, task, key=f"affect-shard-{task.index:04d}-{token}",
-                                 retries=RETRIES)
+            return client.submit(_run_on_worker, task, key=f"affect-shard-{task.index:04d}-{token}", retries=RETRIES)
 
         pending = iter(tasks)
         running = as_completed([submit(task) for task in itertools.islice(pending, window)])
@@ -103,9 +104,11 @@ def run_dask(tasks: Iterable[ShardTask], augmenter: Any, *, jobs: int,
             try:
                 result = future.result()
             except KilledWorker as error:
-                raise RuntimeError(f"{future.key}: every worker that ran it died (distributed.scheduler."
-                                   f"allowed-failures; out of memory? {error}); what finished is kept, run "
-                                   "again to resume") from None
+                raise RuntimeError(
+                    f"{future.key}: every worker that ran it died (distributed.scheduler."
+                    f"allowed-failures; out of memory? {error}); what finished is kept, run "
+                    "again to resume"
+                ) from None
             future.release()
             task = next(pending, None)
             if task is not None:

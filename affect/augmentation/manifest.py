@@ -28,8 +28,17 @@ MANIFEST = "manifest.csv"
 #: database folder its relative ``source`` paths start from).
 SETTINGS_FILE = "augment.json"
 #: Columns of the manifest, in file order.
-MANIFEST_COLUMNS: tuple[str, ...] = ("output", "source", "subject", "sequence", "valence", "arousal",
-                                     "expression", "va_class", "identity_distance")
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "output",
+    "source",
+    "subject",
+    "sequence",
+    "valence",
+    "arousal",
+    "expression",
+    "va_class",
+    "identity_distance",
+)
 _FLOAT_COLUMNS = ("valence", "arousal", "identity_distance")
 _TEXT_COLUMNS = ("output", "source", "subject", "sequence", "expression")
 # Manifest rows are flushed to the OS after every finished photo (so a killed process loses
@@ -45,8 +54,9 @@ def typed_columns(frame: pd.DataFrame) -> pd.DataFrame:
         elif column == "va_class":
             frame[column] = frame[column].astype(np.int64)
         elif column == "expression":  # None for VA rows, also where concatenation made it NaN
-            frame[column] = pd.Series([value if isinstance(value, str) else None for value in frame[column]],
-                                      index=frame.index, dtype=object)
+            frame[column] = pd.Series(
+                [value if isinstance(value, str) else None for value in frame[column]], index=frame.index, dtype=object
+            )
         elif column in _TEXT_COLUMNS:
             frame[column] = pd.Series(list(frame[column]), index=frame.index, dtype=object)
     return frame
@@ -146,7 +156,7 @@ def relative_source(source: str, root: str | None) -> str:
     if root is None:
         return source
     prefix = str(root).rstrip("/" + os.sep) + os.sep
-    return source[len(prefix):] if source.startswith(prefix) else source
+    return source[len(prefix) :] if source.startswith(prefix) else source
 
 
 def resolve_sources(frame: pd.DataFrame, root: str | os.PathLike | None) -> pd.DataFrame:
@@ -157,8 +167,11 @@ def resolve_sources(frame: pd.DataFrame, root: str | os.PathLike | None) -> pd.D
     # rows, e.g. one fold's) is kept as it is.
     prefix = str(root).rstrip("/" + os.sep) + os.sep
     frame = frame.copy()
-    frame["source"] = pd.Series([s if os.path.isabs(s) or s.startswith(prefix) else str(Path(root) / s)
-                                 for s in frame["source"]], index=frame.index, dtype=object)
+    frame["source"] = pd.Series(
+        [s if os.path.isabs(s) or s.startswith(prefix) else str(Path(root) / s) for s in frame["source"]],
+        index=frame.index,
+        dtype=object,
+    )
     return frame
 
 
@@ -239,21 +252,22 @@ def synthesized_frame(manifest: pd.DataFrame, out_dir: str | os.PathLike) -> pd.
     if missing:
         raise ValueError(f"manifest: missing columns {sorted(missing)}")
     out = Path(out_dir)
-    return pd.DataFrame({
-        "path": [str(out / name) for name in manifest["output"]],
-        "subject": manifest["subject"].to_numpy(dtype=object),
-        "sequence": manifest["sequence"].to_numpy(dtype=object),
-        "frame": np.full(len(manifest), -1, dtype=np.int64),
-        "valence": manifest["valence"].to_numpy(dtype=np.float64),
-        "arousal": manifest["arousal"].to_numpy(dtype=np.float64),
-        "expression": pd.Series(list(manifest["expression"]), dtype=object),
-        "landmarks": pd.Series([None] * len(manifest), dtype=object),
-        "source": manifest["source"].to_numpy(dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "path": [str(out / name) for name in manifest["output"]],
+            "subject": manifest["subject"].to_numpy(dtype=object),
+            "sequence": manifest["sequence"].to_numpy(dtype=object),
+            "frame": np.full(len(manifest), -1, dtype=np.int64),
+            "valence": manifest["valence"].to_numpy(dtype=np.float64),
+            "arousal": manifest["arousal"].to_numpy(dtype=np.float64),
+            "expression": pd.Series(list(manifest["expression"]), dtype=object),
+            "landmarks": pd.Series([None] * len(manifest), dtype=object),
+            "source": manifest["source"].to_numpy(dtype=object),
+        }
+    )
 
 
-def augment_folds(folds: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
-                  manifest: pd.DataFrame) -> list[pd.DataFrame]:
+def augment_folds(folds: Iterable[tuple[pd.DataFrame, pd.DataFrame]], manifest: pd.DataFrame) -> list[pd.DataFrame]:
     """The synthesized rows each fold may train on (Sec. 6.2.1.2, 6.2.2.2).
 
     The paper augments "the training set with the synthesized images of people appearing

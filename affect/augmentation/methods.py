@@ -29,9 +29,17 @@ def check_method(method: str) -> str:
     return method
 
 
-def make_augmenter(method: str, *, profile: str, gallery_source: str = "proxy", seed: int = 0,
-                   affect_model: str | os.PathLike | None = None, generator: str | os.PathLike | None = None,
-                   device: str = "cpu", progress: bool = False) -> Any:
+def make_augmenter(
+    method: str,
+    *,
+    profile: str,
+    gallery_source: str = "proxy",
+    seed: int = 0,
+    affect_model: str | os.PathLike | None = None,
+    generator: str | os.PathLike | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> Any:
     """The augmenter of ``method`` for a run.
 
     Parameters
@@ -59,6 +67,7 @@ def make_augmenter(method: str, *, profile: str, gallery_source: str = "proxy", 
     from affect.learning.gans.training import trained_generator
 
     if generator is None:
-        generator = trained_generator(method, profile=profile, gallery_source=gallery_source, seed=seed,
-                                      device=device, progress=progress)
+        generator = trained_generator(
+            method, profile=profile, gallery_source=gallery_source, seed=seed, device=device, progress=progress
+        )
     return GANAugmenter(generator, affect_model, device="cpu" if device == "auto" else device)

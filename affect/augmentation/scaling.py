@@ -37,8 +37,9 @@ ENGINE_RUNS: tuple[tuple[str, int], ...] = (("serial", 1), ("pool", 1), ("pool",
 SIMULATED_WORKERS: tuple[int, ...] = (8, 32, 128, 512)
 
 
-def bench_plan(photos: int = 24, n_va: int | None = None, seed: int = 0, image_format: str = "jpg",
-               profile: str = "default") -> tuple[pd.DataFrame, object]:
+def bench_plan(
+    photos: int = 24, n_va: int | None = None, seed: int = 0, image_format: str = "jpg", profile: str = "default"
+) -> tuple[pd.DataFrame, object]:
     """The fixed plan of the scale benchmark and its synthesizer.
 
     ``photos`` neutral faces of the AffectNet stand-in of ``profile`` (a seeded sample), each
@@ -56,14 +57,26 @@ def bench_plan(photos: int = 24, n_va: int | None = None, seed: int = 0, image_f
     neutral = neutral.sample(n=min(photos, len(neutral)), random_state=seed).sort_index()
     synthesizer = SynthesizerAugmenter.from_file(None)
     n_va = profiles.get(profile).augment_va_targets if n_va is None else n_va
-    jobs = pd.concat([plan(neutral, "va", synthesizer.affect_model.va_classes, n_va, seed, image_format=image_format),
-                      plan(neutral, "expression", seed=seed, image_format=image_format)], ignore_index=True)
+    jobs = pd.concat(
+        [
+            plan(neutral, "va", synthesizer.affect_model.va_classes, n_va, seed, image_format=image_format),
+            plan(neutral, "expression", seed=seed, image_format=image_format),
+        ],
+        ignore_index=True,
+    )
     return jobs, synthesizer
 
 
-def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str, int]] = ENGINE_RUNS,
-                    identity_every: int = 50, seed: int = 0, work_dir: str | os.PathLike | None = None,
-                    repeats: int = 1) -> dict:
+def measure_engines(
+    jobs: pd.DataFrame,
+    synthesizer,
+    *,
+    runs: Sequence[tuple[str, int]] = ENGINE_RUNS,
+    identity_every: int = 50,
+    seed: int = 0,
+    work_dir: str | os.PathLike | None = None,
+    repeats: int = 1,
+) -> dict:
     """Build ``jobs`` ``repeats`` times per (engine, workers), each into a fresh folder; images
     per second end to end, of the median run.
 
@@ -92,8 +105,15 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=".scale-bench-") as scratch:
         # The whole plan once: the synthesizer fills per-target caches on first use, which would
         # otherwise fall on whichever engine runs first (forked pool workers inherit them).
-        build(jobs, augmenter, Path(scratch) / "warm-up", identity_every=identity_every, seed=seed, progress=False,
-              skip_errors=True)
+        build(
+            jobs,
+            augmenter,
+            Path(scratch) / "warm-up",
+            identity_every=identity_every,
+            seed=seed,
+            progress=False,
+            skip_errors=True,
+        )
         every: dict[str, list[dict]] = {}
         for (engine, workers), repeat in ((run, repeat) for repeat in range(repeats) for run in runs):
             out = Path(scratch) / f"{engine}_{workers}_{repeat}"
@@ -104,38 +124,63 @@ def measure_engines(jobs: pd.DataFrame, synthesizer, *, runs: Sequence[tuple[str
                 forget()
             load = os.getloadavg()[0]
             start = time.perf_counter()
-            manifest = build(jobs, augmenter, out, engine=engine, jobs=workers, seed=seed,
-                             identity_every=identity_every, progress=False, skip_errors=True)
+            manifest = build(
+                jobs,
+                augmenter,
+                out,
+                engine=engine,
+                jobs=workers,
+                seed=seed,
+                identity_every=identity_every,
+                progress=False,
+                skip_errors=True,
+            )
             seconds = time.perf_counter() - start
             sizes = [(out / name).stat().st_size for name in manifest["output"]]
             busy = float(manifest.attrs["worker_seconds"]) / workers
             cpu = float(manifest.attrs.get("worker_cpu_seconds", 0.0))
-            every.setdefault(f"{engine}_{workers}", []).append({
-                "images": len(manifest), "seconds": round(seconds, 3),
-                "images_per_s": round(len(manifest) / seconds, 2),
-                "worker_seconds": round(float(manifest.attrs["worker_seconds"]), 3),
-                # CPU time of the workers' processes per image: what one image costs a free core
-                "worker_cpu_ms_per_image": round(1000 * cpu / max(len(manifest), 1), 2),
-                # start-up (processes, model load), scheduling and the merge: wall time no worker was busy
-                "overhead_s": round(max(seconds - busy, 0.0), 3),
-                "bytes_per_image": int(np.mean(sizes)) if sizes else 0,
-                "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
-            })
+            every.setdefault(f"{engine}_{workers}", []).append(
+                {
+                    "images": len(manifest),
+                    "seconds": round(seconds, 3),
+                    "images_per_s": round(len(manifest) / seconds, 2),
+                    "worker_seconds": round(float(manifest.attrs["worker_seconds"]), 3),
+                    # CPU time of the workers' processes per image: what one image costs a free core
+                    "worker_cpu_ms_per_image": round(1000 * cpu / max(len(manifest), 1), 2),
+                    # start-up (processes, model load), scheduling and the merge: wall time no worker was busy
+                    "overhead_s": round(max(seconds - busy, 0.0), 3),
+                    "bytes_per_image": int(np.mean(sizes)) if sizes else 0,
+                    "load_before": round(load, 2),
+                    "load_after": round(os.getloadavg()[0], 2),
+                }
+            )
             shutil.rmtree(out)  # the images are not kept: a repeat would need the disk twice over
     results = {key: _median_run(entries) for key, entries in every.items()}
     rates = {key: entry["images_per_s"] for key, entry in results.items()}
-    speedup = {engine: round(rates[f"{engine}_2"] / rates[f"{engine}_1"], 2)
-               for engine in ("pool", "dask") if f"{engine}_1" in rates and f"{engine}_2" in rates}
+    speedup = {
+        engine: round(rates[f"{engine}_2"] / rates[f"{engine}_1"], 2)
+        for engine in ("pool", "dask")
+        if f"{engine}_1" in rates and f"{engine}_2" in rates
+    }
     serial = results.get("serial_1") or next(iter(results.values()))
     n_shards = len(np.unique(shard_of(jobs["source"], SHARDS)))
-    return {"runs": results, "shards": n_shards, "shard_seconds": round(serial["worker_seconds"] / n_shards, 3),
-            "images_per_s": rates, "speedup": speedup,
-            "image_cost_s": round(serial["seconds"] / max(serial["images"], 1), 4),
-            "image_cpu_s": round(serial.get("worker_cpu_ms_per_image", 0.0) / 1000, 4),
-            "bytes_per_image": serial["bytes_per_image"], "photos": int(jobs["source"].nunique()),
-            "jobs": len(jobs), "repeats": repeats,
-            "identity_every": identity_every, "format": Path(jobs["output"].iloc[0]).suffix[1:],
-            "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "runs": results,
+        "shards": n_shards,
+        "shard_seconds": round(serial["worker_seconds"] / n_shards, 3),
+        "images_per_s": rates,
+        "speedup": speedup,
+        "image_cost_s": round(serial["seconds"] / max(serial["images"], 1), 4),
+        "image_cpu_s": round(serial.get("worker_cpu_ms_per_image", 0.0) / 1000, 4),
+        "bytes_per_image": serial["bytes_per_image"],
+        "photos": int(jobs["source"].nunique()),
+        "jobs": len(jobs),
+        "repeats": repeats,
+        "identity_every": identity_every,
+        "format": Path(jobs["output"].iloc[0]).suffix[1:],
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def _median_run(entries: list[dict]) -> dict:
@@ -149,8 +194,9 @@ def _median_run(entries: list[dict]) -> dict:
 SYNTHESIS_STAGES: tuple[str, ...] = RENDER_STAGES
 
 
-def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6,
-                work_dir: str | os.PathLike | None = None) -> dict:
+def stage_costs(
+    jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: int = 6, work_dir: str | os.PathLike | None = None
+) -> dict:
     """Where the time of one image goes: ms of CPU time of this thread, on a few photos.
 
     Per photo (``_photo``): reading it, ``prepare`` (landmarks and 3DMM fit, texture) and the
@@ -175,9 +221,22 @@ def stage_costs(jobs: pd.DataFrame, augmenter, *, photos: int = 4, per_photo: in
     from affect.files import atomic_write_bytes
     from affect.image import encode_image
 
-    times: dict[str, list[float]] = {key: [] for key in (
-        "read_photo", "prepare_photo", "identity_source_photo", "synthesize", *SYNTHESIS_STAGES,
-        "synthesize_rest", "encode_jpg", "encode_png", "write_file", "manifest_row", "identity_output")}
+    times: dict[str, list[float]] = {
+        key: []
+        for key in (
+            "read_photo",
+            "prepare_photo",
+            "identity_source_photo",
+            "synthesize",
+            *SYNTHESIS_STAGES,
+            "synthesize_rest",
+            "encode_jpg",
+            "encode_png",
+            "write_file",
+            "manifest_row",
+            "identity_output",
+        )
+    }
     inside = {stage: 0.0 for stage in SYNTHESIS_STAGES}  # CPU seconds of the current image's synthesis
 
     def timed(key, function, *args):
@@ -247,8 +306,9 @@ def _sleep(seconds: float) -> float:
     return seconds
 
 
-def simulate_coordination(workers: Sequence[int] = SIMULATED_WORKERS, *, task_seconds: float = 0.25,
-                          tasks_per_worker: int = 4) -> dict:
+def simulate_coordination(
+    workers: Sequence[int] = SIMULATED_WORKERS, *, task_seconds: float = 0.25, tasks_per_worker: int = 4
+) -> dict:
     """SIMULATED: shard tasks that sleep, on a Dask cluster of ``W`` in-process worker threads.
 
     Each point submits ``tasks_per_worker * W`` tasks of ``task_seconds`` through the same
@@ -273,8 +333,13 @@ def simulate_coordination(workers: Sequence[int] = SIMULATED_WORKERS, *, task_se
                 log.warning("simulated coordination at %d workers timed out (try %d of 2)", n, attempt + 1)
         else:
             timed_out.append(n)
-    return {"simulated": True, "task_seconds": task_seconds, "tasks_per_worker": tasks_per_worker, "points": points,
-            "timed_out": timed_out}
+    return {
+        "simulated": True,
+        "task_seconds": task_seconds,
+        "tasks_per_worker": tasks_per_worker,
+        "points": points,
+        "timed_out": timed_out,
+    }
 
 
 def _point_in_fresh_process(n: int, task_seconds: float, tasks_per_worker: int) -> dict:
@@ -293,15 +358,25 @@ def _simulated_point(n: int, task_seconds: float, tasks_per_worker: int) -> dict
     from distributed import Client, LocalCluster, as_completed
 
     processes = min(n, 16)  # in-process workers, each with n / 16 threads: one event loop per 32 tasks
-    with LocalCluster(n_workers=processes, threads_per_worker=math.ceil(n / processes), processes=False,
-                      dashboard_address=None, silence_logs=50) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=processes,
+            threads_per_worker=math.ceil(n / processes),
+            processes=False,
+            dashboard_address=None,
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(processes)
         total = tasks_per_worker * n
         start = time.perf_counter()
         submitted = min(2 * n, total)
         # A bounded wait: a scheduler that stops answering fails this point instead of hanging the bench.
-        running = as_completed([client.submit(_sleep, task_seconds, pure=False) for _ in range(submitted)],
-                               timeout=max(60.0, 10 * tasks_per_worker * task_seconds))
+        running = as_completed(
+            [client.submit(_sleep, task_seconds, pure=False) for _ in range(submitted)],
+            timeout=max(60.0, 10 * tasks_per_worker * task_seconds),
+        )
         for future in running:
             future.result()
             future.release()
@@ -310,13 +385,23 @@ def _simulated_point(n: int, task_seconds: float, tasks_per_worker: int) -> dict
                 submitted += 1
         wall = time.perf_counter() - start
     ideal = tasks_per_worker * task_seconds
-    return {"tasks": total, "wall_s": round(wall, 3), "ideal_s": ideal, "efficiency": round(min(ideal / wall, 1.0), 3),
-            "tasks_per_s": round(total / wall, 1)}
+    return {
+        "tasks": total,
+        "wall_s": round(wall, 3),
+        "ideal_s": ideal,
+        "efficiency": round(min(ideal / wall, 1.0), 3),
+        "tasks_per_s": round(total / wall, 1),
+    }
 
 
-def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Sequence[int] = (2, 32, 256, 1024),
-                         tasks_per_s: float | None = None, n_shards: int = 1024,
-                         images: int = PAPER_AFFECTNET_IMAGES) -> dict:
+def paper_scale_estimate(
+    image_cost_s: float,
+    bytes_per_image: float,
+    cores: Sequence[int] = (2, 32, 256, 1024),
+    tasks_per_s: float | None = None,
+    n_shards: int = 1024,
+    images: int = PAPER_AFFECTNET_IMAGES,
+) -> dict:
     """Hours and disk for the paper's AffectNet set from the measured per-image cost.
 
     The set is split into ``n_shards`` shards of ``images / n_shards * image_cost_s`` seconds
@@ -331,14 +416,27 @@ def paper_scale_estimate(image_cost_s: float, bytes_per_image: float, cores: Seq
         busy = min(n, n_shards)
         share = 1.0 if not tasks_per_s else min(1.0, tasks_per_s / (busy / shard_seconds))
         hours[str(n)] = round(core_hours / busy / share, 3)
-    return {"images": images, "core_hours": round(core_hours, 1), "n_shards": n_shards, "tasks_per_s": tasks_per_s,
-            "shard_seconds": round(shard_seconds, 1), "hours_on_cores": hours,
-            "disk_gb": round(images * bytes_per_image / 1e9, 1)}
+    return {
+        "images": images,
+        "core_hours": round(core_hours, 1),
+        "n_shards": n_shards,
+        "tasks_per_s": tasks_per_s,
+        "shard_seconds": round(shard_seconds, 1),
+        "hours_on_cores": hours,
+        "disk_gb": round(images * bytes_per_image / 1e9, 1),
+    }
 
 
-def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every: int = 50,
-                    workers: Sequence[int] = SIMULATED_WORKERS, seed: int = 0,
-                    work_dir: str | os.PathLike | None = None, repeats: int = 3) -> dict:
+def scale_benchmark(
+    photos: int = 24,
+    n_va: int | None = None,
+    *,
+    identity_every: int = 50,
+    workers: Sequence[int] = SIMULATED_WORKERS,
+    seed: int = 0,
+    work_dir: str | os.PathLike | None = None,
+    repeats: int = 3,
+) -> dict:
     """The ``scale`` part of ``make bench``: measured engines, the simulated curve, the paper-scale estimate.
 
     The plan is what ``affect augment affectnet`` builds from ``photos`` neutral faces of the
@@ -360,22 +458,26 @@ def scale_benchmark(photos: int = 24, n_va: int | None = None, *, identity_every
 
         work_dir = data_paths.data_dir()
     Path(work_dir).mkdir(parents=True, exist_ok=True)
-    measured = measure_engines(jobs, augmenter, identity_every=identity_every, seed=seed, work_dir=work_dir,
-                               repeats=repeats)
+    measured = measure_engines(
+        jobs, augmenter, identity_every=identity_every, seed=seed, work_dir=work_dir, repeats=repeats
+    )
     measured["stages_ms"] = stage_costs(jobs, augmenter, work_dir=work_dir)
     # Sleep for the measured time of one shard of this plan (one photo's targets): real shards
     # of AffectNet (256 of them, 115 photos each) last far longer, so coordination costs less.
     simulated = simulate_coordination(workers, task_seconds=measured["shard_seconds"])
     rate = 1 / measured["image_cost_s"]
     simulated["predicted_images_per_s"] = {
-        n: round(int(n) * rate * point["efficiency"], 1) for n, point in simulated["points"].items()}
+        n: round(int(n) * rate * point["efficiency"], 1) for n, point in simulated["points"].items()
+    }
     measured["simulated"] = simulated
     capacity = max((point["tasks_per_s"] for point in simulated["points"].values()), default=None)
-    measured["paper_estimate"] = paper_scale_estimate(measured["image_cost_s"], measured["bytes_per_image"],
-                                                      tasks_per_s=capacity)
+    measured["paper_estimate"] = paper_scale_estimate(
+        measured["image_cost_s"], measured["bytes_per_image"], tasks_per_s=capacity
+    )
     if measured.get("image_cpu_s"):  # the same on cores no other job shares
-        measured["paper_estimate_cpu"] = paper_scale_estimate(measured["image_cpu_s"], measured["bytes_per_image"],
-                                                              tasks_per_s=capacity)
+        measured["paper_estimate_cpu"] = paper_scale_estimate(
+            measured["image_cpu_s"], measured["bytes_per_image"], tasks_per_s=capacity
+        )
     return measured
 
 
@@ -383,61 +485,92 @@ def scale_markdown(scale: dict) -> list[str]:
     """The ``scale`` part of ``bench.md``."""
     if not scale:
         return []
-    lines = ["", "## Augmentation throughput", "",
-             f"One plan of {scale['jobs']} images from {scale['photos']} neutral photos of the default AffectNet "
-             f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
-             f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores; each "
-             f"engine ran {scale.get('repeats', 1)} times, in turn with the others, and the table shows its median "
-             f"run; load average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds "
-             "include each spawned worker's first photo (numba cache and dlib models load, about 3 s).", "",
-             "| engine_workers | images | seconds | images/s | images/s of each run | worker seconds | "
-             "worker CPU ms/image | start-up and coordination s | load before, after |",
-             "|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    lines = [
+        "",
+        "## Augmentation throughput",
+        "",
+        f"One plan of {scale['jobs']} images from {scale['photos']} neutral photos of the default AffectNet "
+        f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
+        f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores; each "
+        f"engine ran {scale.get('repeats', 1)} times, in turn with the others, and the table shows its median "
+        f"run; load average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds "
+        "include each spawned worker's first photo (numba cache and dlib models load, about 3 s).",
+        "",
+        "| engine_workers | images | seconds | images/s | images/s of each run | worker seconds | "
+        "worker CPU ms/image | start-up and coordination s | load before, after |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---|",
+    ]
     nan = float("nan")
     for key, run in scale["runs"].items():
         each = ", ".join(f"{rate:.1f}" for rate in run.get("rates", [run["images_per_s"]]))
-        lines.append(f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | {each} | "
-                     f"{run['worker_seconds']:.1f} | {run.get('worker_cpu_ms_per_image', nan):.1f} | "
-                     f"{run.get('overhead_s', nan):.1f} | {run.get('load_before', nan):.1f}, "
-                     f"{run.get('load_after', nan):.1f} |")
+        lines.append(
+            f"| {key} | {run['images']} | {run['seconds']:.1f} | {run['images_per_s']:.1f} | {each} | "
+            f"{run['worker_seconds']:.1f} | {run.get('worker_cpu_ms_per_image', nan):.1f} | "
+            f"{run.get('overhead_s', nan):.1f} | {run.get('load_before', nan):.1f}, "
+            f"{run.get('load_after', nan):.1f} |"
+        )
     cpu = f" ({1000 * scale['image_cpu_s']:.1f} ms of CPU time)" if scale.get("image_cpu_s") else ""
-    lines += ["", "Speedup from 1 to 2 workers: " + ", ".join(f"{k} {v:.2f} x" for k, v in scale["speedup"].items())
-              + f". One image costs {1000 * scale['image_cost_s']:.1f} ms of one core (serial run's wall time)"
-              f"{cpu}, {scale['bytes_per_image'] / 1024:.0f} KiB on disk."]
+    lines += [
+        "",
+        "Speedup from 1 to 2 workers: "
+        + ", ".join(f"{k} {v:.2f} x" for k, v in scale["speedup"].items())
+        + f". One image costs {1000 * scale['image_cost_s']:.1f} ms of one core (serial run's wall time)"
+        f"{cpu}, {scale['bytes_per_image'] / 1024:.0f} KiB on disk.",
+    ]
     stages = scale.get("stages_ms")
     if stages:
         per_photo = {k: v for k, v in stages.items() if k.endswith("_photo")}
         per_image = {k: v for k, v in stages.items() if not k.endswith("_photo")}
-        lines += ["", "Where the time goes (ms of CPU time, one process, libraries on one thread; medians). "
-                  "Per photo:", "", "| " + " | ".join(per_photo) + " |", "|" + "---:|" * len(per_photo),
-                  "| " + " | ".join(f"{value:.1f}" for value in per_photo.values()) + " |", "",
-                  f"Per image (`synthesize` is the sum of {', '.join(f'`{k}`' for k in SYNTHESIS_STAGES)} and "
-                  "`synthesize_rest`):", "",
-                  "| " + " | ".join(per_image) + " |", "|" + "---:|" * len(per_image),
-                  "| " + " | ".join(f"{value:.2f}" for value in per_image.values()) + " |"]
+        lines += [
+            "",
+            "Where the time goes (ms of CPU time, one process, libraries on one thread; medians). Per photo:",
+            "",
+            "| " + " | ".join(per_photo) + " |",
+            "|" + "---:|" * len(per_photo),
+            "| " + " | ".join(f"{value:.1f}" for value in per_photo.values()) + " |",
+            "",
+            f"Per image (`synthesize` is the sum of {', '.join(f'`{k}`' for k in SYNTHESIS_STAGES)} and "
+            "`synthesize_rest`):",
+            "",
+            "| " + " | ".join(per_image) + " |",
+            "|" + "---:|" * len(per_image),
+            "| " + " | ".join(f"{value:.2f}" for value in per_image.values()) + " |",
+        ]
     simulated = scale.get("simulated")
     if simulated:
-        lines += ["", f"SIMULATED coordination (shard tasks that sleep {simulated['task_seconds']} s, "
-                  f"{simulated['tasks_per_worker']} per worker, on in-process Dask workers; no compute):", "",
-                  "| workers | wall s | ideal s | efficiency | predicted images/s (simulated) |",
-                  "|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"SIMULATED coordination (shard tasks that sleep {simulated['task_seconds']} s, "
+            f"{simulated['tasks_per_worker']} per worker, on in-process Dask workers; no compute):",
+            "",
+            "| workers | wall s | ideal s | efficiency | predicted images/s (simulated) |",
+            "|---:|---:|---:|---:|---:|",
+        ]
         for n, point in simulated["points"].items():
-            lines.append(f"| {n} | {point['wall_s']:.2f} | {point['ideal_s']:.2f} | {point['efficiency']:.2f} | "
-                         f"{simulated['predicted_images_per_s'][n]:.0f} |")
+            lines.append(
+                f"| {n} | {point['wall_s']:.2f} | {point['ideal_s']:.2f} | {point['efficiency']:.2f} | "
+                f"{simulated['predicted_images_per_s'][n]:.0f} |"
+            )
         for n in simulated.get("timed_out", []):
             lines.append(f"| {n} | timed out twice | | | |")
     estimate = scale.get("paper_estimate")
     if estimate:
         hours = ", ".join(f"{h:g} h on {n} cores" for n, h in estimate["hours_on_cores"].items())
-        lines += ["", f"The paper's AffectNet set ({estimate['images']:,} images): {estimate['core_hours']:g} "
-                  f"core-hours: {hours} (in {estimate['n_shards']} shards of {estimate['shard_seconds']:g} s, "
-                  f"handed out no faster than the simulated scheduler's best rate, {estimate['tasks_per_s']:g} "
-                  f"tasks/s); {estimate['disk_gb']:g} GB of disk as JPEG."]
+        lines += [
+            "",
+            f"The paper's AffectNet set ({estimate['images']:,} images): {estimate['core_hours']:g} "
+            f"core-hours: {hours} (in {estimate['n_shards']} shards of {estimate['shard_seconds']:g} s, "
+            f"handed out no faster than the simulated scheduler's best rate, {estimate['tasks_per_s']:g} "
+            f"tasks/s); {estimate['disk_gb']:g} GB of disk as JPEG.",
+        ]
     estimate = scale.get("paper_estimate_cpu")
     if estimate:
         hours = ", ".join(f"{h:g} h on {n} cores" for n, h in estimate["hours_on_cores"].items())
-        lines += ["", f"From the CPU time per image instead (cores no other job shares): "
-                  f"{estimate['core_hours']:g} core-hours: {hours}."]
+        lines += [
+            "",
+            f"From the CPU time per image instead (cores no other job shares): "
+            f"{estimate['core_hours']:g} core-hours: {hours}.",
+        ]
     return lines
 
 
@@ -457,10 +590,20 @@ def plot_scale(scale: dict, path: str | os.PathLike) -> Path:
             axes.plot(*zip(*sorted(points)), marker=marker, label=f"{engine}, measured")
     simulated = scale.get("simulated", {}).get("predicted_images_per_s", {})
     if simulated:
-        axes.plot([int(n) for n in simulated], list(simulated.values()), "k--", marker="x",
-                  label="SIMULATED: W x one-core rate x coordination efficiency")
-    axes.set(xscale="log", yscale="log", xlabel="workers", ylabel="images / s",
-             title="Augmentation throughput (simulated beyond 2 workers)")
+        axes.plot(
+            [int(n) for n in simulated],
+            list(simulated.values()),
+            "k--",
+            marker="x",
+            label="SIMULATED: W x one-core rate x coordination efficiency",
+        )
+    axes.set(
+        xscale="log",
+        yscale="log",
+        xlabel="workers",
+        ylabel="images / s",
+        title="Augmentation throughput (simulated beyond 2 workers)",
+    )
     axes.legend(fontsize=8)
     figure.tight_layout()
     path = Path(path)

@@ -41,8 +41,17 @@ VA_TARGETS_PER_IMAGE = 57
 #: Columns of a plan (plus ``landmarks``, carried for the augmenter when the frame has them).
 #: Image formats of a plan's outputs (the suffix of ``output``).
 IMAGE_FORMATS: tuple[str, ...] = ("png", "jpg")
-PLAN_COLUMNS: tuple[str, ...] = ("output", "source", "subject", "sequence", "valence", "arousal",
-                                 "expression", "va_class")
+PLAN_COLUMNS: tuple[str, ...] = (
+    "output",
+    "source",
+    "subject",
+    "sequence",
+    "valence",
+    "arousal",
+    "expression",
+    "va_class",
+)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -104,8 +113,17 @@ def class_targets(classes: Any) -> np.ndarray:
 
 # --- the plan --------------------------------------------------------------------------------
 
-def plan(neutral_frame: pd.DataFrame, kind: str = "va", classes: Any = None, n: int | None = None,
-         seed: int = 0, *, weights: str = "counts", image_format: str = "png") -> pd.DataFrame:
+
+def plan(
+    neutral_frame: pd.DataFrame,
+    kind: str = "va",
+    classes: Any = None,
+    n: int | None = None,
+    seed: int = 0,
+    *,
+    weights: str = "counts",
+    image_format: str = "png",
+) -> pd.DataFrame:
     """List the synthesis jobs for a set of neutral images (Sec. 6.2.1, 6.2.2).
 
     Parameters
@@ -174,15 +192,34 @@ def plan(neutral_frame: pd.DataFrame, kind: str = "va", classes: Any = None, n: 
         if kind == "va":
             chosen = np.sort(rng.choice(k, size=int(n), replace=False, p=p))
             for c in chosen:
-                rows.append(dict(base, output=f"{stem}_va{c:03d}.{image_format}", valence=float(targets[c, 0]),
-                                 arousal=float(targets[c, 1]), expression=None, va_class=int(c)))
+                rows.append(
+                    dict(
+                        base,
+                        output=f"{stem}_va{c:03d}.{image_format}",
+                        valence=float(targets[c, 0]),
+                        arousal=float(targets[c, 1]),
+                        expression=None,
+                        va_class=int(c),
+                    )
+                )
         else:
-            order = np.arange(len(BASIC_EXPRESSIONS)) if n == len(BASIC_EXPRESSIONS) \
+            order = (
+                np.arange(len(BASIC_EXPRESSIONS))
+                if n == len(BASIC_EXPRESSIONS)
                 else np.sort(rng.permutation(len(BASIC_EXPRESSIONS))[: int(n)])
+            )
             for i in order:
                 expression = BASIC_EXPRESSIONS[i]
-                rows.append(dict(base, output=f"{stem}_{expression}.{image_format}", valence=math.nan,
-                                 arousal=math.nan, expression=expression, va_class=-1))
+                rows.append(
+                    dict(
+                        base,
+                        output=f"{stem}_{expression}.{image_format}",
+                        valence=math.nan,
+                        arousal=math.nan,
+                        expression=expression,
+                        va_class=-1,
+                    )
+                )
     columns = list(PLAN_COLUMNS) + (["landmarks"] if has_landmarks else [])
     return typed_columns(pd.DataFrame(rows, columns=columns))
 

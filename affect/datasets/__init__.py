@@ -35,15 +35,34 @@ from affect.datasets.common import (
 )
 
 __all__ = [
-    "NAMES", "AGE_NAMES", "EXPRESSIONS", "COLUMNS", "SPLITS", "FOLDS",
-    "load", "folds", "neutral_frames", "write_layout", "read_frame",
-    "Sample", "LoadReport", "Problem", "DatasetFormatError", "save_report", "load_report",
+    "NAMES",
+    "AGE_NAMES",
+    "EXPRESSIONS",
+    "COLUMNS",
+    "SPLITS",
+    "FOLDS",
+    "load",
+    "folds",
+    "neutral_frames",
+    "write_layout",
+    "read_frame",
+    "Sample",
+    "LoadReport",
+    "Problem",
+    "DatasetFormatError",
+    "save_report",
+    "load_report",
     "person_independent_folds",
 ]
 
 _MODULES: dict[str, ModuleType] = {
-    "affectnet": affectnet, "affwild": affwild, "afew_va": afew_va, "recola": recola,
-    "rafdb": rafdb, "afew": afew, "bu3dfe": bu3dfe,
+    "affectnet": affectnet,
+    "affwild": affwild,
+    "afew_va": afew_va,
+    "recola": recola,
+    "rafdb": rafdb,
+    "afew": afew,
+    "bu3dfe": bu3dfe,
 }
 NAMES = tuple(_MODULES)
 #: The age-labelled databases of Sec. 6.5; :func:`load` reads them too (rows carry ``age``,
@@ -62,8 +81,7 @@ def _module(name: str) -> ModuleType:
     return modules[name]
 
 
-def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         **options) -> pd.DataFrame:
+def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool = False, **options) -> pd.DataFrame:
     """Load one split of a database from its released on-disk format.
 
     Parameters
@@ -89,8 +107,9 @@ def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool
     return _module(name).load(root, split, strict=strict, **options)
 
 
-def folds(name: str, root: str | os.PathLike, k: int | None = None, seed: int = 0, *,
-          strict: bool = False) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+def folds(
+    name: str, root: str | os.PathLike, k: int | None = None, seed: int = 0, *, strict: bool = False
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Person-independent k-fold (train, test) frames of a whole database.
 
     Sec. 6.2.1.2 and 6.2.2.2: AFEW-VA uses 5 folds and BU-3DFE 10, with no person in both
@@ -149,4 +168,3 @@ def write_layout(name: str, root: str | os.PathLike, records: Sequence[Sample], 
     See each module's ``write_layout`` for which fields it needs and its ``options``.
     """
     return _module(name).write_layout(root, records, **options)
-

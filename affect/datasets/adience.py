@@ -38,14 +38,28 @@ __all__ = ["SPLITS", "HEADER", "AGE_BINS", "parse_age", "load", "write_layout"]
 
 FOLDS = 5
 SPLITS = tuple(f"fold{k}" for k in range(FOLDS)) + ("all",)
-HEADER = ("user_id", "original_image", "face_id", "age", "gender", "x", "y", "dx", "dy", "tilt_ang",
-          "fiducial_yaw_angle", "fiducial_score")
+HEADER = (
+    "user_id",
+    "original_image",
+    "face_id",
+    "age",
+    "gender",
+    "x",
+    "y",
+    "dx",
+    "dy",
+    "tilt_ang",
+    "fiducial_yaw_angle",
+    "fiducial_score",
+)
 #: The eight age ranges of the release, years.
 AGE_BINS = ((0, 2), (4, 6), (8, 12), (15, 20), (25, 32), (38, 43), (48, 53), (60, 100))
 _RANGE = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _FOLDERS = (("faces", "coarse_tilt_aligned_face"), ("aligned", "landmark_aligned_face"))
-LAYOUT = ("tab-separated <root>/fold_<k>_data.txt with a header naming faces "
-          "<root>/faces/<user_id>/coarse_tilt_aligned_face.<face_id>.<original_image>")
+LAYOUT = (
+    "tab-separated <root>/fold_<k>_data.txt with a header naming faces "
+    "<root>/faces/<user_id>/coarse_tilt_aligned_face.<face_id>.<original_image>"
+)
 
 
 def parse_age(text: str) -> tuple[int, int] | None:
@@ -87,7 +101,7 @@ def _read_fold(collector: Collector, root: Path, fold: int, decode: bool) -> Non
         return
     lines = text.splitlines()
     header = tuple(h.strip() for h in lines[0].split("\t")) if lines else ()
-    if header[:len(HEADER)] != HEADER:
+    if header[: len(HEADER)] != HEADER:
         raise DatasetFormatError(f"{path}:1: expected the tab-separated header {', '.join(HEADER)}")
     for line, row in enumerate(lines[1:], start=2):
         if not row.strip():
@@ -109,12 +123,21 @@ def _read_fold(collector: Collector, root: Path, fold: int, decode: bool) -> Non
         if not check_image(collector, image, decode, line, path):
             continue
         gender = {"m": "male", "f": "female"}.get(values["gender"])
-        collector.add(str(image), subject=values["user_id"], age=(age[0] + age[1]) / 2, age_low=float(age[0]),
-                      age_high=float(age[1]), gender=gender, box=_image_box(image), fold=fold)
+        collector.add(
+            str(image),
+            subject=values["user_id"],
+            age=(age[0] + age[1]) / 2,
+            age_low=float(age[0]),
+            age_high=float(age[1]),
+            gender=gender,
+            box=_image_box(image),
+            fold=fold,
+        )
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load Adience's face crops with their age ranges.
 
     Parameters
@@ -185,8 +208,24 @@ def write_layout(root: str | os.PathLike, records: Sequence[AgeSample], *, extra
         low, high = _bin(sample.age)
         gender = {"male": "m", "female": "f"}.get(sample.gender, "u")
         height, width = image.shape[:2]
-        lines[fold].append("\t".join([sample.subject, original, str(i + 1), f"({low}, {high})", gender, "0", "0",
-                                      str(width), str(height), "0", "0", "90"]))
+        lines[fold].append(
+            "\t".join(
+                [
+                    sample.subject,
+                    original,
+                    str(i + 1),
+                    f"({low}, {high})",
+                    gender,
+                    "0",
+                    "0",
+                    str(width),
+                    str(height),
+                    "0",
+                    "0",
+                    "90",
+                ]
+            )
+        )
     lines[0] += list(extra_lines)
     for fold, text in lines.items():
         (root / f"fold_{fold}_data.txt").write_text("\n".join(text) + "\n")

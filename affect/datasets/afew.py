@@ -35,20 +35,26 @@ from affect.video import write_video
 __all__ = ["SPLITS", "FOLDERS", "load", "write_layout"]
 
 SPLITS = ("train", "val", "all")
-FOLDERS = {"Angry": "anger", "Disgust": "disgust", "Fear": "fear", "Happy": "happiness",
-           "Neutral": "neutral", "Sad": "sadness", "Surprise": "surprise"}
-_SPLIT_FOLDERS = {"train": ("Train", "train_afew", "Train_AFEW"),
-                  "val": ("Val", "val_afew", "Val_AFEW")}
-LAYOUT = ("<root>/Train/<emotion>/<clip>.avi and <root>/Val/<emotion>/<clip>.avi "
-          f"(emotion: {', '.join(FOLDERS)})")
+FOLDERS = {
+    "Angry": "anger",
+    "Disgust": "disgust",
+    "Fear": "fear",
+    "Happy": "happiness",
+    "Neutral": "neutral",
+    "Sad": "sadness",
+    "Surprise": "surprise",
+}
+_SPLIT_FOLDERS = {"train": ("Train", "train_afew", "Train_AFEW"), "val": ("Val", "val_afew", "Val_AFEW")}
+LAYOUT = f"<root>/Train/<emotion>/<clip>.avi and <root>/Val/<emotion>/<clip>.avi (emotion: {', '.join(FOLDERS)})"
 
 
 def _split_folder(root: Path, split: str) -> Path | None:
     return next((root / d for d in _SPLIT_FOLDERS[split] if (root / d).is_dir()), None)
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load AFEW's clip frames with the clip's basic-expression label.
 
     Parameters
@@ -81,8 +87,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
                 if n_frames == 0:
                     collector.problem(clip, 0, "clip cannot be opened or has no frames")
                 for index in range(n_frames):
-                    collector.add(f"{clip}#{index}", sequence=clip.stem, frame=index,
-                                  expression=expression, part=part)
+                    collector.add(f"{clip}#{index}", sequence=clip.stem, frame=index, expression=expression, part=part)
     collector.require_rows(root, LAYOUT)
     return collector.frame(extra_columns=("part",))
 

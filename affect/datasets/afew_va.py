@@ -78,8 +78,10 @@ def _load_clip(collector: Collector, folder: Path, decode: bool) -> None:
         row = _parse_frame(collector, file, text, key, frames[key])
         if row is None:
             continue
-        image = next((p for ext in FRAME_EXTENSIONS if (p := folder / f"{key}{ext}").exists()),
-                     folder / f"{key}{FRAME_EXTENSIONS[0]}")
+        image = next(
+            (p for ext in FRAME_EXTENSIONS if (p := folder / f"{key}{ext}").exists()),
+            folder / f"{key}{FRAME_EXTENSIONS[0]}",
+        )
         if check_image(collector, image, decode, _line_of(text, key), file):
             collector.add(str(image), subject=subject, sequence=folder.name, **row)
 
@@ -108,8 +110,9 @@ def _parse_frame(collector: Collector, file: Path, text: str, key: str, value) -
     return dict(frame=int(key), valence=valence / SCALE, arousal=arousal / SCALE, landmarks=landmarks)
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load AFEW-VA's frames with valence and arousal scaled from [-10, 10] to [-1, 1].
 
     Parameters
@@ -159,8 +162,7 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample]) -> Path:
         for index, sample in enumerate(group):
             key = f"{index:05d}"
             write_image(root / clip / f"{key}.png", sample.pixels())
-            entry = {"valence": int(round(sample.valence * SCALE)),
-                     "arousal": int(round(sample.arousal * SCALE))}
+            entry = {"valence": int(round(sample.valence * SCALE)), "arousal": int(round(sample.arousal * SCALE))}
             if sample.landmarks is not None:
                 entry["landmarks"] = np.asarray(sample.landmarks, dtype=float).tolist()
             frames[key] = entry
@@ -169,4 +171,3 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample]) -> Path:
             data["actor"] = group[0].subject
         (root / clip / f"{clip}.json").write_text(json.dumps(data, indent=1))
     return root
-

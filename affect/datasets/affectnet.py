@@ -43,8 +43,17 @@ __all__ = ["SPLITS", "load", "write_layout"]
 SPLITS = ("train", "val", "test", "all")
 VAL_FRACTION = 0.15  # Sec. 5: "randomly divide the training set ... (with a 85/15 split)"
 
-HEADER = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
-          "facial_landmarks", "expression", "valence", "arousal")
+HEADER = (
+    "subDirectory_filePath",
+    "face_x",
+    "face_y",
+    "face_width",
+    "face_height",
+    "facial_landmarks",
+    "expression",
+    "valence",
+    "arousal",
+)
 # The database's own code order (AffectNet paper; codes 8-10 are not expressions).
 CODES = ("neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt")
 UNUSED_CODES = {8: "None", 9: "Uncertain", 10: "No-Face"}
@@ -54,16 +63,17 @@ UNANNOTATED_VA = -2.0  # documented value of valence/arousal for Uncertain and N
 # Manually_Annotated/, in a sibling Manually_Annotated_file_lists/, or at the root.
 _LIST_DIRS = ("Manually_Annotated", "Manually_Annotated_file_lists", ".")
 _IMAGE_DIRS = ("Manually_Annotated/Manually_Annotated_Images", "Manually_Annotated_Images")
-LAYOUT = (f"comma-separated rows {','.join(HEADER)} (header optional) naming images under "
-          f"{_IMAGE_DIRS[0]}")
+LAYOUT = f"comma-separated rows {','.join(HEADER)} (header optional) naming images under {_IMAGE_DIRS[0]}"
 
 
 def _find(root: Path) -> tuple[Path, Path]:
     """The folder holding training.csv and the image folder (handles a doubled unzip folder)."""
     lists = next((root / d for d in _LIST_DIRS if (root / d / "training.csv").is_file()), None)
     if lists is None:
-        raise DatasetFormatError(f"{root}: no training.csv (looked in {', '.join(_LIST_DIRS)}); "
-                                 f"expected {_LIST_DIRS[0]}/training.csv and validation.csv")
+        raise DatasetFormatError(
+            f"{root}: no training.csv (looked in {', '.join(_LIST_DIRS)}); "
+            f"expected {_LIST_DIRS[0]}/training.csv and validation.csv"
+        )
     images = next((root / d for d in _IMAGE_DIRS if (root / d).is_dir()), root / _IMAGE_DIRS[0])
     if (images / images.name).is_dir():  # some unzipped copies nest the folder in itself
         images = images / images.name
@@ -107,8 +117,9 @@ def _check_delimiter(path: Path, line: int, fields: list[str]) -> None:
         raise DatasetFormatError(f"{path}:{line}: fields are separated by ';'; expected {LAYOUT}")
 
 
-def _parse_row(collector: Collector, path: Path, line: int, fields: list[str], images: Path,
-               part: str, decode: bool) -> None:
+def _parse_row(
+    collector: Collector, path: Path, line: int, fields: list[str], images: Path, part: str, decode: bool
+) -> None:
     if len(fields) != len(HEADER):
         collector.problem(path, line, f"expected {len(HEADER)} fields, found {len(fields)}")
         return
@@ -139,12 +150,14 @@ def _parse_row(collector: Collector, path: Path, line: int, fields: list[str], i
             return
     image = images / fields[0].strip()
     if check_image(collector, image, decode, line, path):
-        collector.add(str(image), valence=valence, arousal=arousal, expression=CODES[code],
-                      landmarks=landmarks, part=part)
+        collector.add(
+            str(image), valence=valence, arousal=arousal, expression=CODES[code], landmarks=landmarks, part=part
+        )
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False, seed: int = 0) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False, seed: int = 0
+) -> pd.DataFrame:
     """Load AffectNet's manually annotated images with valence, arousal and expression.
 
     Sec. 5: ``test`` is the released validation set; ``train`` and ``val`` are a seeded
@@ -184,8 +197,9 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     return collector.frame(extra_columns=("part",))
 
 
-def write_layout(root: str | os.PathLike, records: Sequence[Sample], *,
-                 validation_header: bool = True, seed: int = 0) -> Path:
+def write_layout(
+    root: str | os.PathLike, records: Sequence[Sample], *, validation_header: bool = True, seed: int = 0
+) -> Path:
     """Write samples as an AffectNet copy that :func:`load` reads unchanged.
 
     Samples with ``split='train'`` go to ``training.csv`` (always with a header), those
@@ -217,11 +231,24 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *,
         relative = f"{1 + i // 500}/{name}.jpg"
         pixels = sample.pixels()
         write_image(images / relative, pixels)
-        marks = "" if sample.landmarks is None else ";".join(
-            f"{v:.3f}" for v in np.asarray(sample.landmarks, dtype=float).ravel())
-        rows[sample.split].append([relative, "0", "0", str(pixels.shape[1]), str(pixels.shape[0]),
-                                   marks, str(CODES.index(sample.expression)),
-                                   repr(float(sample.valence)), repr(float(sample.arousal))])
+        marks = (
+            ""
+            if sample.landmarks is None
+            else ";".join(f"{v:.3f}" for v in np.asarray(sample.landmarks, dtype=float).ravel())
+        )
+        rows[sample.split].append(
+            [
+                relative,
+                "0",
+                "0",
+                str(pixels.shape[1]),
+                str(pixels.shape[0]),
+                marks,
+                str(CODES.index(sample.expression)),
+                repr(float(sample.valence)),
+                repr(float(sample.arousal)),
+            ]
+        )
     base.mkdir(parents=True, exist_ok=True)
     for part, file, header in (("train", "training.csv", True), ("test", "validation.csv", validation_header)):
         with open(base / file, "w", newline="") as handle:
@@ -230,4 +257,3 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *,
                 writer.writerow(HEADER)
             writer.writerows(rows[part])
     return base
-

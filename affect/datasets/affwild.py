@@ -41,8 +41,10 @@ __all__ = ["SPLITS", "load", "write_layout"]
 
 SPLITS = ("train", "test", "all")
 VIDEO_EXTENSIONS = (".mp4", ".avi")  # both occur in the release
-LAYOUT = ("<root>/annotations/<split>/valence/<id>.txt and arousal/<id>.txt beside "
-          "<root>/videos/<split>/<id>.mp4 (split: train or test)")
+LAYOUT = (
+    "<root>/annotations/<split>/valence/<id>.txt and arousal/<id>.txt beside "
+    "<root>/videos/<split>/<id>.mp4 (split: train or test)"
+)
 
 
 def _read_values(collector: Collector, path: Path) -> list[float] | None:
@@ -76,8 +78,7 @@ def _load_video(collector: Collector, root: Path, split: str, vid: str) -> None:
     if not arousal_file.is_file():
         collector.problem(valence_file, 0, f"no arousal file {arousal_file}")
         return
-    video = next((p for ext in VIDEO_EXTENSIONS
-                  if (p := root / "videos" / split / f"{vid}{ext}").is_file()), None)
+    video = next((p for ext in VIDEO_EXTENSIONS if (p := root / "videos" / split / f"{vid}{ext}").is_file()), None)
     if video is None:
         collector.problem(valence_file, 0, f"no video {vid}.mp4/.avi in {root / 'videos' / split}")
         return
@@ -88,11 +89,12 @@ def _load_video(collector: Collector, root: Path, split: str, vid: str) -> None:
     valence, arousal = _read_values(collector, valence_file), _read_values(collector, arousal_file)
     if valence is None or arousal is None:
         return
-    for longer, other, extra in ((valence_file, arousal_file, valence[len(arousal):]),
-                                 (arousal_file, valence_file, arousal[len(valence):])):
+    for longer, other, extra in (
+        (valence_file, arousal_file, valence[len(arousal) :]),
+        (arousal_file, valence_file, arousal[len(valence) :]),
+    ):
         for offset in range(len(extra)):
-            collector.problem(longer, min(len(valence), len(arousal)) + offset + 1,
-                              f"no matching line in {other.name}")
+            collector.problem(longer, min(len(valence), len(arousal)) + offset + 1, f"no matching line in {other.name}")
     n_labels = min(len(valence), len(arousal))
     collector.exclude("annotation lines past the video's last frame", n_labels - n_frames)
     marks_dir = root / "landmarks" / split / vid
@@ -107,12 +109,21 @@ def _load_video(collector: Collector, root: Path, split: str, vid: str) -> None:
             except ValueError as error:
                 collector.problem(marks_dir / f"{index + 1}.pts", 0, str(error))
                 continue
-        collector.add(f"{video}#{index}", subject=vid, sequence=vid, frame=index,
-                      valence=valence[index], arousal=arousal[index], landmarks=landmarks, part=split)
+        collector.add(
+            f"{video}#{index}",
+            subject=vid,
+            sequence=vid,
+            frame=index,
+            valence=valence[index],
+            arousal=arousal[index],
+            landmarks=landmarks,
+            part=split,
+        )
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load Aff-Wild's annotated video frames with valence and arousal in [-1, 1].
 
     Parameters
@@ -144,8 +155,9 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     return collector.frame(extra_columns=("part",))
 
 
-def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, fps: float = 25.0,
-                 unannotated_tail: int = 0) -> Path:
+def write_layout(
+    root: str | os.PathLike, records: Sequence[Sample], *, fps: float = 25.0, unannotated_tail: int = 0
+) -> Path:
     """Write samples as an Aff-Wild copy (mp4v videos, annotation txt, .pts) for :func:`load`.
 
     Samples are grouped by (split, sequence); each group becomes one video whose frames
@@ -163,8 +175,7 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, fps: flo
         if not vid or "/" in vid or "\\" in vid:
             raise ValueError(f"records: sequence {vid!r} is not a usable video id")
         frames = [s.pixels() for s in group]
-        write_video(root / "videos" / split / f"{vid}.mp4",
-                    frames + [frames[-1]] * unannotated_tail, fps)
+        write_video(root / "videos" / split / f"{vid}.mp4", frames + [frames[-1]] * unannotated_tail, fps)
         for name in ("valence", "arousal"):
             folder = root / "annotations" / split / name
             folder.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,15 @@ from affect.image import write_image
 __all__ = ["SPLITS", "CODES", "load", "write_layout"]
 
 SPLITS = ("all",)  # no official split; the paper uses person-independent folds
-CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "SA": "sadness",
-         "SU": "surprise", "NE": "neutral"}
+CODES = {
+    "AN": "anger",
+    "DI": "disgust",
+    "FE": "fear",
+    "HA": "happiness",
+    "SA": "sadness",
+    "SU": "surprise",
+    "NE": "neutral",
+}
 _SUBJECT = re.compile(r"[FM]\d{4}")
 _NAME = re.compile(r"(?P<subject>[FM]\d{4})_(?P<code>[A-Z]{2})(?P<intensity>\d{2})(?P<race>[A-Z]{2})_F2D")
 _IMAGE_EXTENSIONS = (".bmp", ".png")
@@ -49,12 +56,12 @@ def _parse(collector: Collector, folder: Path, file: Path, decode: bool) -> None
         collector.problem(file, 0, f"subject {match['subject']} in a folder named {folder.name}")
         return
     if check_image(collector, file, decode):
-        collector.add(str(file), subject=folder.name, expression=CODES[code],
-                      intensity=intensity, race=match["race"])
+        collector.add(str(file), subject=folder.name, expression=CODES[code], intensity=intensity, race=match["race"])
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load BU-3DFE's frontal 2D images with expression, intensity and subject.
 
     Parameters
@@ -83,8 +90,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
     return collector.frame(extra_columns=("intensity", "race"))
 
 
-def write_layout(root: str | os.PathLike, records: Sequence[Sample], *,
-                 races: Mapping[str, str] | None = None) -> Path:
+def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, races: Mapping[str, str] | None = None) -> Path:
     """Write samples as BU-3DFE frontal images (``<S>_<EE><II><RR>_F2D.bmp``) for :func:`load`.
 
     Per subject, at most one neutral (intensity 00) and four samples per expression, which

@@ -185,34 +185,54 @@ class Collector:
         if count > 0:
             self.excluded[reason] = self.excluded.get(reason, 0) + count
 
-    def add(self, path: str, subject: str = "", sequence: str = "", frame: int = -1,
-            valence: float = math.nan, arousal: float = math.nan,
-            expression: str | None = None, landmarks: np.ndarray | None = None, **extra) -> None:
+    def add(
+        self,
+        path: str,
+        subject: str = "",
+        sequence: str = "",
+        frame: int = -1,
+        valence: float = math.nan,
+        arousal: float = math.nan,
+        expression: str | None = None,
+        landmarks: np.ndarray | None = None,
+        **extra,
+    ) -> None:
         """Append one row of the common schema (plus database-specific columns)."""
-        self.rows.append(dict(path=path, subject=subject, sequence=sequence, frame=int(frame),
-                              valence=float(valence), arousal=float(arousal),
-                              expression=expression, landmarks=landmarks, **extra))
+        self.rows.append(
+            dict(
+                path=path,
+                subject=subject,
+                sequence=sequence,
+                frame=int(frame),
+                valence=float(valence),
+                arousal=float(arousal),
+                expression=expression,
+                landmarks=landmarks,
+                **extra,
+            )
+        )
 
     def frame(self, extra_columns: Sequence[str] = ()) -> pd.DataFrame:
         """Build the DataFrame, attach the report and log a warning if anything was skipped."""
-        dtypes = dict(frame=np.int64, valence=np.float64, arousal=np.float64,
-                      expression=object, landmarks=object)
+        dtypes = dict(frame=np.int64, valence=np.float64, arousal=np.float64, expression=object, landmarks=object)
         # Built column by column so that None stays None in the object columns (pandas 3
         # would otherwise infer a string dtype for `expression` and turn None into NaN).
-        frame = pd.DataFrame({
-            column: pd.Series([row[column] for row in self.rows], dtype=dtypes.get(column))
-            for column in list(COLUMNS) + list(extra_columns)
-        })
-        report = LoadReport(self.database, self.split, len(frame), tuple(self.problems),
-                            dict(self.excluded))
+        frame = pd.DataFrame(
+            {
+                column: pd.Series([row[column] for row in self.rows], dtype=dtypes.get(column))
+                for column in list(COLUMNS) + list(extra_columns)
+            }
+        )
+        report = LoadReport(self.database, self.split, len(frame), tuple(self.problems), dict(self.excluded))
         frame.attrs["report"] = report
         if self.problems or self.excluded:
             log.warning(report.summary())
         return frame
 
 
-def check_image(collector: Collector, path: Path, decode: bool, line: int = 0,
-                file: str | os.PathLike | None = None) -> bool:
+def check_image(
+    collector: Collector, path: Path, decode: bool, line: int = 0, file: str | os.PathLike | None = None
+) -> bool:
     """Whether an image file exists (and decodes, if asked); records a problem if not.
 
     The existence test is ``os.path.exists``, so a load of AffectNet's 400,000 rows does not
@@ -311,8 +331,9 @@ class Sample:
         return image
 
 
-def check_samples(samples: Sequence[Sample], splits: Sequence[str] | None, *, va: bool,
-                  expressions: Sequence[str] | None) -> list[Sample]:
+def check_samples(
+    samples: Sequence[Sample], splits: Sequence[str] | None, *, va: bool, expressions: Sequence[str] | None
+) -> list[Sample]:
     """Validate writer input: known splits (None: any), VA in range, allowed expressions."""
     samples = list(samples)
     if not samples:

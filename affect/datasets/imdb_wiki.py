@@ -43,8 +43,7 @@ SPLITS = (*PARTS, "all")
 #: yu4u's filter keeps faces the detector scored at least 1 (docs/networks.md 5).
 MIN_FACE_SCORE = 1.0
 LAYOUT = "<root>/imdb_crop/imdb.mat and/or <root>/wiki_crop/wiki.mat beside the 00..99 crop folders"
-_FIELDS = ("dob", "photo_taken", "full_path", "gender", "name", "face_location", "face_score",
-           "second_face_score")
+_FIELDS = ("dob", "photo_taken", "full_path", "gender", "name", "face_location", "face_score", "second_face_score")
 _MATLAB_EPOCH = 366  # MATLAB's datenum counts from year 0; Python's ordinal from year 1
 
 
@@ -70,8 +69,9 @@ def _text(cell) -> str:
 
 def with_object_gender(frame: pd.DataFrame) -> pd.DataFrame:
     """``gender`` as an object column holding None where unknown (pandas would infer NaN)."""
-    frame["gender"] = pd.Series([g if isinstance(g, str) else None for g in frame["gender"]], dtype=object,
-                                index=frame.index)
+    frame["gender"] = pd.Series(
+        [g if isinstance(g, str) else None for g in frame["gender"]], dtype=object, index=frame.index
+    )
     return frame
 
 
@@ -119,15 +119,28 @@ def _read_part(collector: Collector, folder: Path, part: str, decode: bool, min_
         if not check_image(collector, path, decode, line, mat):
             continue
         gender = float(columns["gender"][i])
-        subject = (str(int(columns["celeb_id"][i])) if "celeb_id" in columns
-                   else _text(columns["name"][i]))
-        collector.add(str(path), subject=subject, age=float(age), age_low=float(age), age_high=float(age),
-                      gender=None if math.isnan(gender) else ("male" if gender == 1 else "female"),
-                      box=tuple(float(v) for v in box), face_score=score, part=part)
+        subject = str(int(columns["celeb_id"][i])) if "celeb_id" in columns else _text(columns["name"][i])
+        collector.add(
+            str(path),
+            subject=subject,
+            age=float(age),
+            age_low=float(age),
+            age_high=float(age),
+            gender=None if math.isnan(gender) else ("male" if gender == 1 else "female"),
+            box=tuple(float(v) for v in box),
+            face_score=score,
+            part=part,
+        )
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False,
-         min_face_score: float = MIN_FACE_SCORE) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike,
+    split: str = "all",
+    *,
+    strict: bool = False,
+    decode_check: bool = False,
+    min_face_score: float = MIN_FACE_SCORE,
+) -> pd.DataFrame:
     """Load IMDB and/or WIKI faces with their ages.
 
     Parameters
@@ -165,6 +178,7 @@ def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False, d
 
 # --- writing a copy in the release's format -------------------------------------------------------
 
+
 class AgeSample:
     """One face photo with its age, for the age databases' writers.
 
@@ -193,8 +207,14 @@ class AgeSample:
         return image
 
 
-def write_layout(root: str | os.PathLike, records: Sequence[AgeSample], *, part: str = "wiki",
-                 photo_taken: int = 2015, extra_rows: Sequence[dict] = ()) -> Path:
+def write_layout(
+    root: str | os.PathLike,
+    records: Sequence[AgeSample],
+    *,
+    part: str = "wiki",
+    photo_taken: int = 2015,
+    extra_rows: Sequence[dict] = (),
+) -> Path:
     """Write faces as an IMDB-WIKI part (``<part>_crop/<part>.mat`` and crop folders) for :func:`load`.
 
     The birth date is chosen so that :func:`age_from_dob` gives back each sample's age in a
@@ -231,14 +251,30 @@ def write_layout(root: str | os.PathLike, records: Sequence[AgeSample], *, part:
         birth = dt.date(photo_taken - sample.age, 3, 1)
         relative = f"{i % 100:02d}/{part}{i:07d}_{birth.year}-{birth.month}-{birth.day}_{photo_taken}.jpg"
         write_image(folder / relative, sample.pixels())
-        rows.append({"dob": _matlab_dob(birth), "photo_taken": photo_taken, "full_path": relative,
-                     "gender": {"female": 0.0, "male": 1.0}.get(sample.gender, math.nan),
-                     "name": sample.subject, "face_location": np.array(sample.box),
-                     "face_score": 4.0, "second_face_score": math.nan,
-                     "celeb_id": ids.setdefault(sample.subject, len(ids) + 1)})  # 1-based, one per person
-    defaults = {"dob": _matlab_dob(dt.date(1980, 3, 1)), "photo_taken": photo_taken, "full_path": "99/missing.jpg",
-                "gender": math.nan, "name": "", "face_location": np.array([1.0, 1.0, 2.0, 2.0]),
-                "face_score": 4.0, "second_face_score": math.nan, "celeb_id": 0}
+        rows.append(
+            {
+                "dob": _matlab_dob(birth),
+                "photo_taken": photo_taken,
+                "full_path": relative,
+                "gender": {"female": 0.0, "male": 1.0}.get(sample.gender, math.nan),
+                "name": sample.subject,
+                "face_location": np.array(sample.box),
+                "face_score": 4.0,
+                "second_face_score": math.nan,
+                "celeb_id": ids.setdefault(sample.subject, len(ids) + 1),
+            }
+        )  # 1-based, one per person
+    defaults = {
+        "dob": _matlab_dob(dt.date(1980, 3, 1)),
+        "photo_taken": photo_taken,
+        "full_path": "99/missing.jpg",
+        "gender": math.nan,
+        "name": "",
+        "face_location": np.array([1.0, 1.0, 2.0, 2.0]),
+        "face_score": 4.0,
+        "second_face_score": math.nan,
+        "celeb_id": 0,
+    }
     rows += [{**defaults, **extra} for extra in extra_rows]
     fields = _FIELDS + (("celeb_names", "celeb_id") if part == "imdb" else ())
     struct = {}

@@ -37,12 +37,15 @@ LABELS = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutr
 LABEL_FILE = Path("EmoLabel") / "list_patition_label.txt"
 ALIGNED = Path("Image") / "aligned"
 _DIGITS = {"train": 5, "test": 4}  # train_00001 but test_0001 in the release
-LAYOUT = (f"lines '<name> <label>' in <root>/{LABEL_FILE.as_posix()} naming images "
-          f"<root>/{ALIGNED.as_posix()}/<stem>_aligned.jpg")
+LAYOUT = (
+    f"lines '<name> <label>' in <root>/{LABEL_FILE.as_posix()} naming images "
+    f"<root>/{ALIGNED.as_posix()}/<stem>_aligned.jpg"
+)
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load RAF-DB's aligned images with their basic-expression labels.
 
     Parameters

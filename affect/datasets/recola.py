@@ -40,8 +40,10 @@ __all__ = ["SPLITS", "FRAME_STEP", "load", "write_layout"]
 SPLITS = ("train", "dev", "all")
 FRAME_STEP = 0.04  # seconds between gold-standard rows (AVEC 2016: 25 Hz)
 _RECORDING = re.compile(r"(train|dev|test)_\d+")
-LAYOUT = ("<root>/ratings_gold_standard/{valence,arousal}/<split>_<n>.arff beside "
-          "<root>/recordings_video/<split>_<n>.mp4 (split: train or dev)")
+LAYOUT = (
+    "<root>/ratings_gold_standard/{valence,arousal}/<split>_<n>.arff beside "
+    "<root>/recordings_video/<split>_<n>.mp4 (split: train or dev)"
+)
 
 
 def _read_arff(collector: Collector, path: Path) -> dict[int, tuple[float, int]] | None:
@@ -95,20 +97,30 @@ def _load_recording(collector: Collector, root: Path, name: str) -> None:
     valence, arousal = _read_arff(collector, valence_file), _read_arff(collector, arousal_file)
     if valence is None or arousal is None:
         return
-    for file, own, other, other_name in ((valence_file, valence, arousal, "arousal"),
-                                         (arousal_file, arousal, valence, "valence")):
+    for file, own, other, other_name in (
+        (valence_file, valence, arousal, "arousal"),
+        (arousal_file, arousal, valence, "valence"),
+    ):
         for index in sorted(set(own) - set(other)):
             collector.problem(file, own[index][1], f"frameTime {index * FRAME_STEP:.2f} has no {other_name} row")
     indices = sorted(set(valence) & set(arousal))
     collector.exclude("labels past the video's last frame", sum(i >= n_frames for i in indices))
     for index in indices:
         if index < n_frames:
-            collector.add(f"{video}#{index}", subject=name, sequence=name, frame=index,
-                          valence=valence[index][0], arousal=arousal[index][0], part=name.split("_")[0])
+            collector.add(
+                f"{video}#{index}",
+                subject=name,
+                sequence=name,
+                frame=index,
+                valence=valence[index][0],
+                arousal=arousal[index][0],
+                part=name.split("_")[0],
+            )
 
 
-def load(root: str | os.PathLike, split: str = "all", *, strict: bool = False,
-         decode_check: bool = False) -> pd.DataFrame:
+def load(
+    root: str | os.PathLike, split: str = "all", *, strict: bool = False, decode_check: bool = False
+) -> pd.DataFrame:
     """Load RECOLA's video frames with gold-standard valence and arousal.
 
     Parameters
@@ -158,12 +170,17 @@ def write_layout(root: str | os.PathLike, records: Sequence[Sample], *, fps: flo
             raise ValueError(f"records: sequence {name!r} is not a RECOLA recording name '{split}_<n>'")
         write_video(root / "recordings_video" / f"{name}.mp4", [s.pixels() for s in group], fps)
         for dimension in ("valence", "arousal"):
-            lines = ["@relation GoldStandard", "", "@attribute Instance_name string",
-                     "@attribute frameTime numeric", "@attribute GoldStandard numeric", "", "@data"]
-            lines += [f"'{name}',{i * FRAME_STEP:.6f},{float(getattr(s, dimension))!r}"
-                      for i, s in enumerate(group)]
+            lines = [
+                "@relation GoldStandard",
+                "",
+                "@attribute Instance_name string",
+                "@attribute frameTime numeric",
+                "@attribute GoldStandard numeric",
+                "",
+                "@data",
+            ]
+            lines += [f"'{name}',{i * FRAME_STEP:.6f},{float(getattr(s, dimension))!r}" for i, s in enumerate(group)]
             folder = root / "ratings_gold_standard" / dimension
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.arff").write_text("\n".join(lines) + "\n")
     return root
-

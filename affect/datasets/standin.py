@@ -42,28 +42,63 @@ RECORD = "standin.json"
 FACES_VERSION = 2
 
 #: Database sizes of Table 1 (images, or video frames for A/V databases).
-TABLE_1_SIZES = {"affectnet": 450000, "affwild": 1224094, "afew_va": 30050, "recola": 345000,
-                 "rafdb": 19293, "afew": 41406, "bu3dfe": 2500}
+TABLE_1_SIZES = {
+    "affectnet": 450000,
+    "affwild": 1224094,
+    "afew_va": 30050,
+    "recola": 345000,
+    "rafdb": 19293,
+    "afew": 41406,
+    "bu3dfe": 2500,
+}
 
 #: Class counts of the real databases, which shape the stand-ins' label distributions.
 #: AffectNet: manually annotated training set (Mollahosseini et al. 2017, Table 4);
 #: RAF-DB: basic-emotion subset, train + test (Li et al. 2017); AFEW 5.0: Train + Val clips
 #: per class (Dhall et al., EmotiW 2015), approximate.
 CLASS_COUNTS = {
-    "affectnet": {"neutral": 74874, "happiness": 134415, "sadness": 25459, "surprise": 14090,
-                  "fear": 6378, "disgust": 3803, "anger": 24882, "contempt": 3750},
-    "rafdb": {"surprise": 1619, "fear": 355, "disgust": 877, "happiness": 5957,
-              "sadness": 2460, "anger": 867, "neutral": 3204},
-    "afew": {"anger": 197, "disgust": 114, "fear": 127, "happiness": 212, "neutral": 216,
-             "sadness": 178, "surprise": 120},
+    "affectnet": {
+        "neutral": 74874,
+        "happiness": 134415,
+        "sadness": 25459,
+        "surprise": 14090,
+        "fear": 6378,
+        "disgust": 3803,
+        "anger": 24882,
+        "contempt": 3750,
+    },
+    "rafdb": {
+        "surprise": 1619,
+        "fear": 355,
+        "disgust": 877,
+        "happiness": 5957,
+        "sadness": 2460,
+        "anger": 867,
+        "neutral": 3204,
+    },
+    "afew": {
+        "anger": 197,
+        "disgust": 114,
+        "fear": 127,
+        "happiness": 212,
+        "neutral": 216,
+        "sadness": 178,
+        "surprise": 120,
+    },
 }
 
 # Valence-arousal of the two classes without a Russell & Mehrabian anchor (design choice):
 # neutral at the centre, contempt mildly negative and calm.
 _EXTRA_VA = {"neutral": (0.0, 0.0), "contempt": (-0.45, 0.15)}
-_CONDITION = {"affectnet": "in-the-wild", "affwild": "in-the-wild", "afew_va": "in-the-wild",
-              "rafdb": "in-the-wild", "afew": "in-the-wild", "recola": "controlled",
-              "bu3dfe": "controlled"}
+_CONDITION = {
+    "affectnet": "in-the-wild",
+    "affwild": "in-the-wild",
+    "afew_va": "in-the-wild",
+    "rafdb": "in-the-wild",
+    "afew": "in-the-wild",
+    "recola": "controlled",
+    "bu3dfe": "controlled",
+}
 _IMAGE_SIZE = {"affectnet": 256, "rafdb": 100, "bu3dfe": 256}  # RAF-DB aligned faces: 100 px
 _VIDEO_SIZE = 160
 # Seeds of the label generator and of per-subject idiosyncrasies are offset from the seed
@@ -120,8 +155,7 @@ def _sequences(rng, model, condition, size, subjects, frames, clip_name, split_o
         # first expression, which gives the VA databases their neutral frames (Sec. 6.2.1).
         path[: max(2, frames // 5)] = 0.0
         weights = va_to_blendshapes(path, model.expression_names, idiosyncrasy)
-        base = sample_scene(rng, condition, model=model, identity=identity, image_shape=(size, size),
-                            max_yaw=30)
+        base = sample_scene(rng, condition, model=model, identity=identity, image_shape=(size, size), max_yaw=30)
         for t in range(frames):
             scene = _drift(base, weights[t], t)
             samples.append((scene, split_of(s), f"{s + 1:03d}", clip_name(s), path[t], None))
@@ -130,12 +164,18 @@ def _sequences(rng, model, condition, size, subjects, frames, clip_name, split_o
 
 def _drift(base, expression, t: int):
     """The subject's scene at frame t: same person and setting, slowly moving head."""
-    return replace(base, expression=expression, yaw=float(np.clip(base.yaw + 8 * np.sin(t / 40), -90, 90)),
-                   pitch=float(np.clip(base.pitch + 4 * np.sin(t / 55 + 1), -90, 90)), seed=base.seed + t)
+    return replace(
+        base,
+        expression=expression,
+        yaw=float(np.clip(base.yaw + 8 * np.sin(t / 40), -90, 90)),
+        pitch=float(np.clip(base.pitch + 4 * np.sin(t / 55 + 1), -90, 90)),
+        seed=base.seed + t,
+    )
 
 
-def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: int = 0,
-                model: MorphableModel | None = None) -> Path:
+def write_proxy(
+    name: str, root: str | os.PathLike, scale: float = 1e-3, seed: int = 0, model: MorphableModel | None = None
+) -> Path:
     """Write a stand-in copy of database ``name`` under ``root`` that its loader reads.
 
     Parameters
@@ -171,8 +211,11 @@ def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: i
         splits = ["train", "train", "train", "test"] if name != "afew" else ["train", "val"]
         drawn = _categorical(name, count, rng, model, condition, size, splits)
         if name == "afew":  # one short clip per sample, the frames share the expression
-            drawn = [(scene, split, "", f"{i + 1:09d}", va, expr) for i, (scene, split, _, _, va, expr)
-                     in enumerate(drawn) for _ in range(3)]
+            drawn = [
+                (scene, split, "", f"{i + 1:09d}", va, expr)
+                for i, (scene, split, _, _, va, expr) in enumerate(drawn)
+                for _ in range(3)
+            ]
         if name == "affectnet":
             options["seed"] = seed
     elif name == "bu3dfe":
@@ -184,17 +227,29 @@ def write_proxy(name: str, root: str | os.PathLike, scale: float = 1e-3, seed: i
             labels = [("neutral", 0.0)] + [(e, i / 4) for e in sorted(EXPRESSION_VA) for i in range(1, 5)]
             for expression, intensity in labels:
                 weights = _expression_weights(model, expression, intensity, idiosyncrasy)
-                scene = sample_scene(rng, condition, model=model, identity=identity, expression=weights,
-                                     image_shape=(_IMAGE_SIZE[name],) * 2)
+                scene = sample_scene(
+                    rng,
+                    condition,
+                    model=model,
+                    identity=identity,
+                    expression=weights,
+                    image_shape=(_IMAGE_SIZE[name],) * 2,
+                )
                 drawn.append((scene, "all", subject, "", (np.nan, np.nan), expression))
     else:
         # Frames per sequence: a few seconds at 25 fps, fewer for tiny stand-ins.
         frames = int(np.clip(n // 2, 5, {"affwild": 50, "afew_va": 30, "recola": 100}[name]))
         subjects = max(2, n // frames)
-        clip = {"affwild": lambda s: f"{s + 1:03d}", "afew_va": lambda s: f"{s + 1:03d}",
-                "recola": lambda s: f"{'train' if s % 2 == 0 else 'dev'}_{s // 2 + 1}"}[name]
-        split = {"affwild": lambda s: "train" if s % 4 else "test", "afew_va": lambda s: "all",
-                 "recola": lambda s: "train" if s % 2 == 0 else "dev"}[name]
+        clip = {
+            "affwild": lambda s: f"{s + 1:03d}",
+            "afew_va": lambda s: f"{s + 1:03d}",
+            "recola": lambda s: f"{'train' if s % 2 == 0 else 'dev'}_{s // 2 + 1}",
+        }[name]
+        split = {
+            "affwild": lambda s: "train" if s % 4 else "test",
+            "afew_va": lambda s: "all",
+            "recola": lambda s: "train" if s % 2 == 0 else "dev",
+        }[name]
         drawn = _sequences(rng, model, condition, _VIDEO_SIZE, subjects, frames, clip, split)
     drawn = _with_ages(drawn, seed)
     records = [_sample(model, *item) for item in drawn]
@@ -211,8 +266,15 @@ def _with_ages(drawn: list[tuple], seed: int) -> list[tuple]:
     return [(replace(item[0], age=float(ages[key])), *item[1:]) for key, item in zip(keys, drawn)]
 
 
-def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *,
-                 scale: float | None = None, overwrite: bool = False) -> Path:
+def ensure_proxy(
+    name: str,
+    data_root: str | os.PathLike,
+    profile: str = "default",
+    seed: int = 0,
+    *,
+    scale: float | None = None,
+    overwrite: bool = False,
+) -> Path:
     """The stand-in of database ``name`` under ``data_root/name``, written if absent.
 
     Sizes come from the run profile (:func:`affect.profiles.data_scale`) unless ``scale`` is
@@ -230,8 +292,13 @@ def ensure_proxy(name: str, data_root: str | os.PathLike, profile: str = "defaul
         raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
     target = Path(data_root) / name
     scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name], name)
-    record = {"database": name, "scale": float(scale), "seed": int(seed), "mapping": fingerprint(),
-              "faces": FACES_VERSION}
+    record = {
+        "database": name,
+        "scale": float(scale),
+        "seed": int(seed),
+        "mapping": fingerprint(),
+        "faces": FACES_VERSION,
+    }
     if target.exists() and not overwrite and _record(target) == record:
         return target
     partial = target.with_name(f".{name}.partial")
@@ -253,6 +320,13 @@ def _record(folder: Path) -> dict | None:
 def _sample(model, scene, split, subject, sequence, va, expression) -> Sample:
     camera = scene_camera(scene, model)
     landmarks = camera.project(model.landmarks(scene_shape(scene, model)))
-    return Sample(image=lambda: render_face(scene, model)[0], split=split, subject=subject,
-                  sequence=sequence, valence=float(va[0]), arousal=float(va[1]),
-                  expression=expression, landmarks=landmarks)
+    return Sample(
+        image=lambda: render_face(scene, model)[0],
+        split=split,
+        subject=subject,
+        sequence=sequence,
+        valence=float(va[0]),
+        arousal=float(va[1]),
+        expression=expression,
+        landmarks=landmarks,
+    )

@@ -48,16 +48,23 @@ def draw_ages(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.rint(np.where(young, rng.uniform(1, 20, n), adults)).astype(int)
 
 
-def _face(model: MorphableModel, rng: np.random.Generator, identity: np.ndarray, idiosyncrasy, age: int,
-          image_size: int):
+def _face(
+    model: MorphableModel, rng: np.random.Generator, identity: np.ndarray, idiosyncrasy, age: int, image_size: int
+):
     """A scene of one photo and the landmark box ``(x1, y1, x2, y2)`` of its face, pixels."""
     expression = None
     if rng.random() < 0.5:
         name = BASIC_EXPRESSIONS[int(rng.integers(len(BASIC_EXPRESSIONS)))]
-        expression = expression_to_blendshapes(name, float(rng.uniform(0.3, 1.0)), model.expression_names,
-                                               idiosyncrasy)
-    scene = sample_scene(rng, "in-the-wild", model=model, identity=identity, expression=expression,
-                         image_shape=(image_size, image_size), max_yaw=35)
+        expression = expression_to_blendshapes(name, float(rng.uniform(0.3, 1.0)), model.expression_names, idiosyncrasy)
+    scene = sample_scene(
+        rng,
+        "in-the-wild",
+        model=model,
+        identity=identity,
+        expression=expression,
+        image_shape=(image_size, image_size),
+        max_yaw=35,
+    )
     scene = replace(scene, age=float(age))
     points = scene_camera(scene, model).project(model.landmarks(scene_shape(scene, model)))
     return scene, (*points.min(axis=0), *points.max(axis=0))
@@ -86,8 +93,9 @@ def _photo(scene, model: MorphableModel, crop) -> np.ndarray:
     return image if crop is None else _square_crop(image, crop)
 
 
-def write_age_proxy(root: str | os.PathLike, n_faces: int, *, seed: int = 0, image_size: int = 96,
-                    model: MorphableModel | None = None) -> Path:
+def write_age_proxy(
+    root: str | os.PathLike, n_faces: int, *, seed: int = 0, image_size: int = 96, model: MorphableModel | None = None
+) -> Path:
     """Write the stand-in IMDB-WIKI and Adience under ``root`` (``imdb_wiki/``, ``adience/``).
 
     Parameters
@@ -127,8 +135,9 @@ def write_age_proxy(root: str | os.PathLike, n_faces: int, *, seed: int = 0, ima
             if crop is not None:
                 side = int(round(_ADIENCE_CONTEXT * max(box[2] - box[0], box[3] - box[1])))
                 box = (0.0, 0.0, float(side), float(side))
-            records[str(parts[s])].append(AgeSample(functools.partial(_photo, scene, model, crop),
-                                                    f"p{s + 1:05d}", int(ages[s]), box, gender))
+            records[str(parts[s])].append(
+                AgeSample(functools.partial(_photo, scene, model, crop), f"p{s + 1:05d}", int(ages[s]), box, gender)
+            )
     root = Path(root)
     for part in ("imdb", "wiki"):
         imdb_wiki.write_layout(root / "imdb_wiki", records[part], part=part)
@@ -136,8 +145,9 @@ def write_age_proxy(root: str | os.PathLike, n_faces: int, *, seed: int = 0, ima
     return root
 
 
-def ensure_age_proxy(data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *,
-                     overwrite: bool = False) -> Path:
+def ensure_age_proxy(
+    data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *, overwrite: bool = False
+) -> Path:
     """The stand-in age databases under ``data_root`` (``imdb_wiki/``, ``adience/``), written if absent.
 
     Sizes come from :func:`affect.profiles.age_estimator`. The copy is written beside its final

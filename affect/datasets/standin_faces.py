@@ -60,21 +60,24 @@ BACKGROUNDS: tuple[str, ...] = ("plain", "gradient", "noise", "clutter")
 #: Skin albedo anchors in sRGB, light to dark: the ten swatches of the Monk Skin Tone scale
 #: (Monk 2019, released by Google under CC-BY 4.0 in 2022), from hex #f6ede4 to #292420.
 #: Sampled tones interpolate between neighbouring swatches.
-SKIN_TONES = np.array(
-    [
-        [0xF6, 0xED, 0xE4],
-        [0xF3, 0xE7, 0xDB],
-        [0xF7, 0xEA, 0xD0],
-        [0xEA, 0xDA, 0xBA],
-        [0xD7, 0xBD, 0x96],
-        [0xA0, 0x7E, 0x56],
-        [0x82, 0x5C, 0x43],
-        [0x60, 0x41, 0x34],
-        [0x3A, 0x31, 0x2A],
-        [0x29, 0x24, 0x20],
-    ],
-    dtype=np.float64,
-) / 255.0
+SKIN_TONES = (
+    np.array(
+        [
+            [0xF6, 0xED, 0xE4],
+            [0xF3, 0xE7, 0xDB],
+            [0xF7, 0xEA, 0xD0],
+            [0xEA, 0xDA, 0xBA],
+            [0xD7, 0xBD, 0x96],
+            [0xA0, 0x7E, 0x56],
+            [0x82, 0x5C, 0x43],
+            [0x60, 0x41, 0x34],
+            [0x3A, 0x31, 0x2A],
+            [0x29, 0x24, 0x20],
+        ],
+        dtype=np.float64,
+    )
+    / 255.0
+)
 
 #: Hair colours in sRGB, from black through browns to blond and grey.
 _HAIR_COLORS = np.array(
@@ -113,7 +116,7 @@ AGE_RANGE = (0, 100)
 _GREY_HAIR = np.array([0.80, 0.79, 0.77])
 _GREYING_AGES = (35.0, 75.0)
 _WRINKLE_AGES = (25.0, 80.0)
-_WRINKLE_DEPTH = 0.5   # albedo darkening in the deepest fold
+_WRINKLE_DEPTH = 0.5  # albedo darkening in the deepest fold
 _CHILD_AGES = (2.0, 16.0)
 _MOUTH_INTERIOR = np.array([0.22, 0.07, 0.07])
 
@@ -404,9 +407,7 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     n = len(vertices)
     # bincount over the three corners is ~5x faster than np.add.at (numpy 2.4).
     index = triangles.T.reshape(-1)
-    normals = np.stack(
-        [np.bincount(index, np.tile(face[:, c], 3), minlength=n) for c in range(3)], axis=1
-    )
+    normals = np.stack([np.bincount(index, np.tile(face[:, c], 3), minlength=n) for c in range(3)], axis=1)
     length = np.linalg.norm(normals, axis=1, keepdims=True)
     return np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
 
@@ -482,8 +483,13 @@ def _layout(model: MorphableModel) -> _FaceLayout:
                 end = start + [1.1 * side * np.cos(a), 1.1 * np.sin(a), 0.0]
                 cv2.polylines(canvas, [to_map(np.stack([start, end]))], False, 1.0, width, cv2.LINE_AA, 2)
         for wing, mouth, chin in ((31, 48, 5), (35, 54, 11)):  # nasolabial and marionette folds
-            fold = np.stack([landmarks[wing] + [0.0, 0.3, 0.0], landmarks[mouth] * [1.15, 1.0, 1.0],
-                             (landmarks[mouth] + landmarks[chin]) / 2])
+            fold = np.stack(
+                [
+                    landmarks[wing] + [0.0, 0.3, 0.0],
+                    landmarks[mouth] * [1.15, 1.0, 1.0],
+                    (landmarks[mouth] + landmarks[chin]) / 2,
+                ]
+            )
             cv2.polylines(canvas, [to_map(fold)], False, 1.0, int(0.3 * scale), cv2.LINE_AA, 2)
         for part in (slice(36, 42), slice(42, 48)):  # bags under the eyes
             lower = landmarks[part][[0, 5, 4, 3]] - [0.0, 0.7, 0.0]
@@ -523,9 +529,7 @@ def _head_proxy(rings: int = 28, segments: int = 48) -> tuple[np.ndarray, np.nda
     skull = (_HEAD_CENTRE + _HEAD_RADII * unit).reshape(-1, 3)
     heights = np.linspace(_NECK_RANGE[1], _NECK_RANGE[0], 6)
     h, a2 = np.meshgrid(heights, azimuth, indexing="ij")
-    neck = np.stack(
-        [_NECK_RADIUS * np.sin(a2), h, _NECK_RADIUS * np.cos(a2) - 1.5], axis=-1
-    ).reshape(-1, 3)
+    neck = np.stack([_NECK_RADIUS * np.sin(a2), h, _NECK_RADIUS * np.cos(a2) - 1.5], axis=-1).reshape(-1, 3)
 
     def grid(rows: int, offset: int) -> np.ndarray:
         r, s = np.meshgrid(np.arange(rows - 1), np.arange(segments), indexing="ij")
@@ -540,9 +544,7 @@ def _head_proxy(rings: int = 28, segments: int = 48) -> tuple[np.ndarray, np.nda
     corners = vertices[triangles]
     normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     centroid = corners.mean(axis=1)
-    outward = centroid - np.where(
-        centroid[:, 1:2] > _NECK_RANGE[1], _HEAD_CENTRE, [0.0, 0.0, -1.5] * np.ones(3)
-    )
+    outward = centroid - np.where(centroid[:, 1:2] > _NECK_RANGE[1], _HEAD_CENTRE, [0.0, 0.0, -1.5] * np.ones(3))
     outward[centroid[:, 1] <= _NECK_RANGE[1], 1] = 0.0
     flip = np.einsum("ij,ij->i", normal, outward) < 0
     triangles[flip] = triangles[flip][:, ::-1]
@@ -760,8 +762,17 @@ def _background(scene: SceneParameters) -> np.ndarray:
             if kind == 0:
                 cv2.rectangle(image, (int(x0), int(y0)), (int(x0 + w), int(y0 + h)), colour, -1)
             elif kind == 1:
-                cv2.ellipse(image, (int(x0), int(y0)), (int(w / 2), int(h / 2)),
-                            float(rng.uniform(0, 180)), 0, 360, colour, -1, cv2.LINE_AA)
+                cv2.ellipse(
+                    image,
+                    (int(x0), int(y0)),
+                    (int(w / 2), int(h / 2)),
+                    float(rng.uniform(0, 180)),
+                    0,
+                    360,
+                    colour,
+                    -1,
+                    cv2.LINE_AA,
+                )
             else:
                 thickness = max(1, int(rng.uniform(0.005, 0.03) * width))
                 cv2.line(image, (int(x0), int(y0)), (int(x0 + w), int(y0 - h)), colour, thickness, cv2.LINE_AA)

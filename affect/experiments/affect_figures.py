@@ -29,8 +29,10 @@ def _grid_index(values: np.ndarray, bins: int) -> np.ndarray:
 def _cell_mse(predictions: pd.DataFrame, bins: int) -> np.ndarray:
     """(bins, bins) mean squared error of valence and arousal per grid area (NaN where empty)."""
     v, a = _grid_index(predictions["valence"].to_numpy(), bins), _grid_index(predictions["arousal"].to_numpy(), bins)
-    error = ((predictions["valence_pred"] - predictions["valence"]) ** 2
-             + (predictions["arousal_pred"] - predictions["arousal"]) ** 2).to_numpy() / 2.0
+    error = (
+        (predictions["valence_pred"] - predictions["valence"]) ** 2
+        + (predictions["arousal_pred"] - predictions["arousal"]) ** 2
+    ).to_numpy() / 2.0
     total, count = np.zeros((bins, bins)), np.zeros((bins, bins))
     np.add.at(total, (a, v), error)
     np.add.at(count, (a, v), 1)
@@ -49,8 +51,9 @@ def va_histogram_figure(frame: pd.DataFrame, title: str = "annotations", bins: i
     from matplotlib.colors import LogNorm
 
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    counts, _, _, image = ax.hist2d(frame["valence"], frame["arousal"], bins=bins, range=[[-1, 1], [-1, 1]],
-                                    norm=LogNorm(), cmap="viridis")
+    counts, _, _, image = ax.hist2d(
+        frame["valence"], frame["arousal"], bins=bins, range=[[-1, 1], [-1, 1]], norm=LogNorm(), cmap="viridis"
+    )
     fig.colorbar(image, ax=ax, label="images")
     _va_axes(ax, f"{title} ({len(frame)} images)")
     return fig
@@ -85,8 +88,15 @@ def confusion_figure(predictions: dict[str, pd.DataFrame], classes: Sequence[str
         matrix = metrics.confusion_matrix(frame["label"], frame["label_pred"], labels=list(classes), normalize="true")
         ax.imshow(matrix, vmin=0, vmax=1, cmap="Blues")
         for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="x-small",
-                    color="white" if value > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                color="white" if value > 0.5 else "black",
+            )
         ax.set_xticks(range(len(classes)), classes, rotation=60, fontsize="small")
         ax.set_yticks(range(len(classes)), classes, fontsize="small")
         ax.set(xlabel="predicted", ylabel="true", title=name)

@@ -27,8 +27,18 @@ import pandas as pd
 from affect import metrics, paper
 from affect.reporting import RunContext
 
-__all__ = ["Row", "TableSpec", "TABLES", "RunResult", "run_table", "table_frame", "paired_claim",
-           "video_predictions", "gan_rows", "gan_claim_sentence"]
+__all__ = [
+    "Row",
+    "TableSpec",
+    "TABLES",
+    "RunResult",
+    "run_table",
+    "table_frame",
+    "paired_claim",
+    "video_predictions",
+    "gan_rows",
+    "gan_claim_sentence",
+]
 
 PROPOSED = "proposed"
 BASELINE = "baseline"
@@ -78,8 +88,8 @@ class TableSpec:
     title: str
     rows: tuple[Row, ...]
     criteria: tuple[str, ...]
-    folds: int | None = None          # person-independent cross-validation (Tables 5 and 9)
-    video_level: bool = False         # Table 8 scores videos, not frames
+    folds: int | None = None  # person-independent cross-validation (Tables 5 and 9)
+    video_level: bool = False  # Table 8 scores videos, not frames
     gans: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -102,45 +112,113 @@ def gan_rows(spec: TableSpec) -> tuple[Row, ...]:
 
 #: The tables of Sec. 6.2 and what the kit runs of each.
 TABLES: dict[int, TableSpec] = {
-    2: TableSpec(2, "affwild", "va", "Aff-Wild: VGG-FACE-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
-                 (Row("FATAUVA-Net [13]"), Row("AffWildNet [29,30]", "vggface_gru", BASELINE),
-                  Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED)),
-                 ("ccc", "mse"), gans=_gan_rows("VGG-FACE-GRU")),
-    3: TableSpec(3, "recola", "va", "RECOLA: ResNet-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
-                 (Row("ResNet-GRU [30]", "resnet_gru", BASELINE),
-                  Row("fine-tuned AffWildNet [30]", "vggface_gru", "fine-tuned", fine_tune=(2, "AffWildNet [29,30]")),
-                  Row("ResNet-GRU trained using the proposed approach", "resnet_gru", PROPOSED)),
-                 ("ccc",), gans=_gan_rows("ResNet-GRU")),
-    4: TableSpec(4, "affectnet", "va", "AffectNet: VGG-FACE without and with the synthesized faces (Sec. 6.2.1.2)",
-                 (Row("AlexNet [42]", "alexnet", "alexnet"), Row("the VGG-FACE baseline", "vggface", BASELINE),
-                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
-                 ("ccc", "pcc", "sagr", "mse"), gans=_gan_rows("VGG-FACE")),
-    5: TableSpec(5, "afew_va", "va", "AFEW-VA: VGG-FACE-GRU, 5-fold person-independent CV (Sec. 6.2.1.2)",
-                 (Row("best of [31]"), Row("the VGG-FACE-GRU baseline", "vggface_gru", BASELINE),
-                  Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED)),
-                 ("pcc", "mse"), folds=5, gans=_gan_rows("VGG-FACE")),
-    6: TableSpec(6, "rafdb", "expression", "RAF-DB: VGG-FACE without and with the synthesized faces (Sec. 6.2.2.2)",
-                 (Row("LDA-VGG-FACE [35]"), Row("mSVM-VGG-FACE [35]"),
-                  Row("the VGG-FACE baseline", "vggface", BASELINE), Row("mSVM-DLP-CNN [35]"),
-                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
-                 ("diagonal",)),
-    7: TableSpec(7, "affectnet", "expression", "AffectNet: 8 expressions, VGG-FACE without and with the "
-                 "synthesized faces (Sec. 6.2.2.2)",
-                 (Row("AlexNet [42]", "alexnet", "alexnet"), Row("the VGG-FACE baseline", "vggface", BASELINE),
-                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
-                 ("accuracy", "f1")),
-    8: TableSpec(8, "afew", "expression", "AFEW: video-level accuracy, VGG-FACE without and with the "
-                 "synthesized faces (Sec. 6.2.2.2)",
-                 (Row("the VGG-FACE baseline", "vggface", BASELINE), Row("VGG-FACE-external [65]"),
-                  Row("VGG-FACE-FER [28]"), Row("VGG-FACE-LSTM-external-augmentation [65]"),
-                  Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED)),
-                 ("accuracy",), video_level=True),
-    9: TableSpec(9, "bu3dfe", "expression", "BU-3DFE: VGG-FACE (frozen convolutions, FC 256/128), 10-fold "
-                 "person-independent CV (Sec. 6.2.2.2)",
-                 (Row("the VGG-FACE baseline", "vggface_bu3dfe", BASELINE),
-                  Row("VGG-FACE-augmentation", "vggface_bu3dfe", "on-the-fly", on_the_fly=True),
-                  Row("VGG-FACE trained using the proposed approach", "vggface_bu3dfe", PROPOSED)),
-                 ("accuracy",), folds=10),
+    2: TableSpec(
+        2,
+        "affwild",
+        "va",
+        "Aff-Wild: VGG-FACE-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
+        (
+            Row("FATAUVA-Net [13]"),
+            Row("AffWildNet [29,30]", "vggface_gru", BASELINE),
+            Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED),
+        ),
+        ("ccc", "mse"),
+        gans=_gan_rows("VGG-FACE-GRU"),
+    ),
+    3: TableSpec(
+        3,
+        "recola",
+        "va",
+        "RECOLA: ResNet-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
+        (
+            Row("ResNet-GRU [30]", "resnet_gru", BASELINE),
+            Row("fine-tuned AffWildNet [30]", "vggface_gru", "fine-tuned", fine_tune=(2, "AffWildNet [29,30]")),
+            Row("ResNet-GRU trained using the proposed approach", "resnet_gru", PROPOSED),
+        ),
+        ("ccc",),
+        gans=_gan_rows("ResNet-GRU"),
+    ),
+    4: TableSpec(
+        4,
+        "affectnet",
+        "va",
+        "AffectNet: VGG-FACE without and with the synthesized faces (Sec. 6.2.1.2)",
+        (
+            Row("AlexNet [42]", "alexnet", "alexnet"),
+            Row("the VGG-FACE baseline", "vggface", BASELINE),
+            Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED),
+        ),
+        ("ccc", "pcc", "sagr", "mse"),
+        gans=_gan_rows("VGG-FACE"),
+    ),
+    5: TableSpec(
+        5,
+        "afew_va",
+        "va",
+        "AFEW-VA: VGG-FACE-GRU, 5-fold person-independent CV (Sec. 6.2.1.2)",
+        (
+            Row("best of [31]"),
+            Row("the VGG-FACE-GRU baseline", "vggface_gru", BASELINE),
+            Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED),
+        ),
+        ("pcc", "mse"),
+        folds=5,
+        gans=_gan_rows("VGG-FACE"),
+    ),
+    6: TableSpec(
+        6,
+        "rafdb",
+        "expression",
+        "RAF-DB: VGG-FACE without and with the synthesized faces (Sec. 6.2.2.2)",
+        (
+            Row("LDA-VGG-FACE [35]"),
+            Row("mSVM-VGG-FACE [35]"),
+            Row("the VGG-FACE baseline", "vggface", BASELINE),
+            Row("mSVM-DLP-CNN [35]"),
+            Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED),
+        ),
+        ("diagonal",),
+    ),
+    7: TableSpec(
+        7,
+        "affectnet",
+        "expression",
+        "AffectNet: 8 expressions, VGG-FACE without and with the synthesized faces (Sec. 6.2.2.2)",
+        (
+            Row("AlexNet [42]", "alexnet", "alexnet"),
+            Row("the VGG-FACE baseline", "vggface", BASELINE),
+            Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED),
+        ),
+        ("accuracy", "f1"),
+    ),
+    8: TableSpec(
+        8,
+        "afew",
+        "expression",
+        "AFEW: video-level accuracy, VGG-FACE without and with the synthesized faces (Sec. 6.2.2.2)",
+        (
+            Row("the VGG-FACE baseline", "vggface", BASELINE),
+            Row("VGG-FACE-external [65]"),
+            Row("VGG-FACE-FER [28]"),
+            Row("VGG-FACE-LSTM-external-augmentation [65]"),
+            Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED),
+        ),
+        ("accuracy",),
+        video_level=True,
+    ),
+    9: TableSpec(
+        9,
+        "bu3dfe",
+        "expression",
+        "BU-3DFE: VGG-FACE (frozen convolutions, FC 256/128), 10-fold person-independent CV (Sec. 6.2.2.2)",
+        (
+            Row("the VGG-FACE baseline", "vggface_bu3dfe", BASELINE),
+            Row("VGG-FACE-augmentation", "vggface_bu3dfe", "on-the-fly", on_the_fly=True),
+            Row("VGG-FACE trained using the proposed approach", "vggface_bu3dfe", PROPOSED),
+        ),
+        ("accuracy",),
+        folds=10,
+    ),
 }
 
 
@@ -148,8 +226,15 @@ TABLES: dict[int, TableSpec] = {
 
 _VA_NAMES = {"ccc": "CCC", "pcc": "PCC", "sagr": "SAGR", "mse": "MSE"}
 _VA_METRICS = {"ccc": metrics.ccc, "pcc": metrics.pcc, "sagr": metrics.sagr, "mse": metrics.mse}
-_TABLE6_CLASSES = {"anger": "anger", "disgust": "disgust", "fear": "fear", "happiness": "happy",
-                   "sadness": "sad", "surprise": "surprise", "neutral": "neutral"}
+_TABLE6_CLASSES = {
+    "anger": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happiness": "happy",
+    "sadness": "sad",
+    "surprise": "surprise",
+    "neutral": "neutral",
+}
 
 
 def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], dict[tuple[str, str], float]]:
@@ -162,8 +247,11 @@ def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], d
 
     def per_fold(columns: dict[str, np.ndarray]) -> dict[tuple[str, str], float]:
         if spec.task == "va":
-            return {(_VA_NAMES[c], d): _VA_METRICS[c](columns[d], columns[f"{d}_pred"])
-                    for c in spec.criteria for d in ("valence", "arousal")}
+            return {
+                (_VA_NAMES[c], d): _VA_METRICS[c](columns[d], columns[f"{d}_pred"])
+                for c in spec.criteria
+                for d in ("valence", "arousal")
+            }
         truth, predicted = columns["label"], columns["label_pred"]
         if spec.criteria == ("diagonal",):
             matrix = metrics.confusion_matrix(truth, predicted, labels=classes, normalize="true")
@@ -181,8 +269,9 @@ def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], d
         keys = np.unique(fold)
         if len(keys) < 2:
             return per_fold(columns)
-        folds = [per_fold({name: values[fold == k] for name, values in columns.items()})
-                 for k in keys]  # the paper averages folds
+        folds = [
+            per_fold({name: values[fold == k] for name, values in columns.items()}) for k in keys
+        ]  # the paper averages folds
         return {key: float(np.mean([f[key] for f in folds if key in f])) for key in folds[0]}
 
     return criterion
@@ -200,13 +289,21 @@ def video_predictions(predictions: pd.DataFrame, classes: list[str]) -> pd.DataF
     for video, frames in predictions.groupby("video", sort=True):
         counts = frames["label_pred"].value_counts()
         best = min(counts[counts == counts.max()].index, key=lambda c: order.get(c, len(order)))
-        rows.append({"id": video, "subject": frames["subject"].iloc[0], "video": video,
-                     "label": frames["label"].mode().iloc[0], "label_pred": best,
-                     **({"fold": frames["fold"].iloc[0]} if "fold" in frames else {})})
+        rows.append(
+            {
+                "id": video,
+                "subject": frames["subject"].iloc[0],
+                "video": video,
+                "label": frames["label"].mode().iloc[0],
+                "label_pred": best,
+                **({"fold": frames["fold"].iloc[0]} if "fold" in frames else {}),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # --- running the rows ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -233,9 +330,17 @@ def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
     return fold_count(spec.database, datasets.load(spec.database, _database_root(ctx, spec), "all"))
 
 
-def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-              weights: str | None = None, progress: bool = False, gans: bool = True,
-              folds: int | None = None) -> dict[str, RunResult]:
+def run_table(
+    spec: TableSpec,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    progress: bool = False,
+    gans: bool = True,
+    folds: int | None = None,
+) -> dict[str, RunResult]:
     """Train and evaluate every row of ``spec`` the kit runs; reuse what is already saved.
 
     With ``gans`` the StarGAN and GANimation rows (:func:`gan_rows`) are run too, each GAN
@@ -261,10 +366,17 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
     augmented = {}
     if not ctx.reuse_results:
         for role in dict.fromkeys(r.role for r in rows if r.role in (PROPOSED, *GAN_ROLES)):
-            augmented[role] = augmented_set(spec.database, spec.kind, profile=ctx.profile,
-                                            data_source=ctx.data_source, gallery_source=gallery_source,
-                                            seed=ctx.seed, progress=progress,
-                                            method="proposed" if role == PROPOSED else role, device=device)
+            augmented[role] = augmented_set(
+                spec.database,
+                spec.kind,
+                profile=ctx.profile,
+                data_source=ctx.data_source,
+                gallery_source=gallery_source,
+                seed=ctx.seed,
+                progress=progress,
+                method="proposed" if role == PROPOSED else role,
+                device=device,
+            )
     results = {}
     for row in (r for r in rows if r.network is not None):
         parts, files, pretrained = [], [], "from scratch"
@@ -281,10 +393,23 @@ def run_table(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy"
                         split = runs.database_splits(spec.database, root, seed=ctx.seed, fold=fold)
                         extra = fold_manifest(augmented[row.role], split["train"], split["test"], fold)
                 initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, ctx, device, weights)
-                runs.train(row.network, spec.database, run_dir, profile=ctx.profile, data_source=ctx.data_source,
-                           task=spec.task, seed=ctx.seed, device=device, weights=None if initial else weights,
-                           augmented=extra, fold=fold, augment=row.on_the_fly, progress=progress,
-                           initial=initial, weighted_loss=spec.task == "expression")
+                runs.train(
+                    row.network,
+                    spec.database,
+                    run_dir,
+                    profile=ctx.profile,
+                    data_source=ctx.data_source,
+                    task=spec.task,
+                    seed=ctx.seed,
+                    device=device,
+                    weights=None if initial else weights,
+                    augmented=extra,
+                    fold=fold,
+                    augment=row.on_the_fly,
+                    progress=progress,
+                    initial=initial,
+                    weighted_loss=spec.task == "expression",
+                )
                 runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
             parts.append(pd.read_csv(predictions, keep_default_na=False, na_values=[""]))
             files.append(predictions)
@@ -302,8 +427,12 @@ def _checkpoint_of(number: int, label: str, ctx: RunContext, device: str, weight
     [(run_dir, _)] = _run_dirs(ctx, spec, row)
     best = run_dir / training.CHECKPOINTS / "best.ckpt"
     if not (run_dir / "predictions.csv").exists():
-        run_table(TableSpec(spec.number, spec.database, spec.task, spec.title, (row,), spec.criteria), ctx,
-                  device=device, weights=weights)
+        run_table(
+            TableSpec(spec.number, spec.database, spec.task, spec.title, (row,), spec.criteria),
+            ctx,
+            device=device,
+            weights=weights,
+        )
     return best
 
 
@@ -314,6 +443,7 @@ def _database_root(ctx: RunContext, spec: TableSpec) -> Path:
 
 
 # --- the table ------------------------------------------------------------------------------------
+
 
 def _classes(results: dict[str, RunResult]) -> list[str]:
     from affect.datasets.common import EXPRESSIONS
@@ -329,8 +459,14 @@ def _scored(spec: TableSpec, predictions: pd.DataFrame, classes: list[str]) -> p
     return video_predictions(predictions, classes) if spec.video_level else predictions
 
 
-def table_frame(spec: TableSpec, results: dict[str, RunResult], *, n_bootstrap: int = 1000,
-                seed: int = 0, reports_dir: Path | None = None) -> pd.DataFrame:
+def table_frame(
+    spec: TableSpec,
+    results: dict[str, RunResult],
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    reports_dir: Path | None = None,
+) -> pd.DataFrame:
     """This run's rows of a table: each cell's value and 95 % interval, from the predictions.
 
     Returns
@@ -359,8 +495,9 @@ def table_frame(spec: TableSpec, results: dict[str, RunResult], *, n_bootstrap: 
         files = [str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files]
         record["predictions"] = ";".join(files)
         records[row.label] = record
-    order = list(paper.table(spec.number).index) + [r.label for r in spec.rows
-                                                    if r.label not in set(paper.table(spec.number).index)]
+    order = list(paper.table(spec.number).index) + [
+        r.label for r in spec.rows if r.label not in set(paper.table(spec.number).index)
+    ]
     frame = pd.DataFrame.from_dict(records, orient="index").reindex(order)
     frame.index.name = "network"
     return frame
@@ -374,8 +511,16 @@ def value_columns(frame: pd.DataFrame) -> list[str]:
 
 # --- the paper's claim ----------------------------------------------------------------------------
 
-def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_bootstrap: int = 1000,
-                 seed: int = 0, summary: Callable[[dict], dict] | None = None) -> pd.DataFrame:
+
+def paired_claim(
+    spec: TableSpec,
+    better: RunResult,
+    worse: RunResult,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    summary: Callable[[dict], dict] | None = None,
+) -> pd.DataFrame:
     """The difference ``better - worse`` of every cell, with a paired 95 % bootstrap interval.
 
     Both networks are scored on the same test set; resampling its subjects (or videos) once
@@ -401,8 +546,9 @@ def paired_claim(spec: TableSpec, better: RunResult, worse: RunResult, *, n_boot
 
     def difference(rows: pd.DataFrame) -> dict:
         first = criterion(rows)  # the first network's columns keep their names in ``joined``
-        second = criterion(pd.DataFrame({**{k: rows[k].to_numpy() for k in key},
-                                         **{k: rows[v].to_numpy() for k, v in other.items()}}))
+        second = criterion(
+            pd.DataFrame({**{k: rows[k].to_numpy() for k in key}, **{k: rows[v].to_numpy() for k, v in other.items()}})
+        )
         if summary is not None:
             first, second = summary(first), summary(second)
         return {k: (second[k] - first[k]) if k[0] == "MSE" else (first[k] - second[k]) for k in first}
@@ -425,23 +571,31 @@ def claim_sentence(spec: TableSpec, claim: pd.DataFrame, versus: str) -> str:
     """The paper's claim for a table, stated as holding or not on this run, with intervals."""
     clear_all = bool(claim["clear"].all())
     verdict = _verdict(bool(claim["holds"].all()), clear_all)
-    clear = "every interval of the improvement lies above 0" if clear_all else \
-        f"{int((~claim['clear']).sum())} of {len(claim)} intervals of the improvement include 0 or less"
-    cells = "; ".join(f"{name} {row.improvement:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
-                      for name, row in claim.iterrows())
-    return (f"Paper's claim (Table {spec.number}): the proposed network beats {versus} on every criterion. "
-            f"On this run it {verdict} ({clear}; improvement, 95 % paired bootstrap interval over test "
-            f"{claim['unit'].iloc[0]}s: {cells}).")
+    clear = (
+        "every interval of the improvement lies above 0"
+        if clear_all
+        else f"{int((~claim['clear']).sum())} of {len(claim)} intervals of the improvement include 0 or less"
+    )
+    cells = "; ".join(
+        f"{name} {row.improvement:+.3f} [{row.low:+.3f}, {row.high:+.3f}]" for name, row in claim.iterrows()
+    )
+    return (
+        f"Paper's claim (Table {spec.number}): the proposed network beats {versus} on every criterion. "
+        f"On this run it {verdict} ({clear}; improvement, 95 % paired bootstrap interval over test "
+        f"{claim['unit'].iloc[0]}s: {cells})."
+    )
 
 
 # --- writing the table ------------------------------------------------------------------------------
+
 
 def _cell(value: float, low: float, high: float) -> str:
     return "" if pd.isna(value) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def write_affect_table(spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *, setting: str,
-                       notes: list[str]) -> Path:
+def write_affect_table(
+    spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *, setting: str, notes: list[str]
+) -> Path:
     """Write ``tables/table_NN.md`` and ``.csv``: this run's cells with intervals beside the paper's.
 
     ``setting`` names the gallery source, the network sizes and whether weights were
@@ -462,12 +616,18 @@ def write_affect_table(spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *,
     shown = pd.DataFrame(index=frame.index)
     for column in cells:
         if column in frame:
-            shown[f"{column}: this run"] = [_cell(*v) for v in frame[[column, f"{column} low", f"{column} high"]]
-                                            .to_numpy(dtype=float)]
+            shown[f"{column}: this run"] = [
+                _cell(*v) for v in frame[[column, f"{column} low", f"{column} high"]].to_numpy(dtype=float)
+            ]
         shown[f"{column}: paper"] = theirs[column].reindex(frame.index) if column in theirs else np.nan
     shown["this run"] = frame["status"].fillna("")
-    text = [f"### Table {spec.number}: {ctx.title(spec.title)} [{setting}]", "", markdown_table(shown), "",
-            f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them."]
+    text = [
+        f"### Table {spec.number}: {ctx.title(spec.title)} [{setting}]",
+        "",
+        markdown_table(shown),
+        "",
+        f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them.",
+    ]
     if ctx.data_source == "proxy":
         text += [STAND_IN_NOTICE]
     text += [""] + [n for n in notes if n]
@@ -478,20 +638,26 @@ def write_affect_table(spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *,
 
 # --- one call per notebook ------------------------------------------------------------------------
 
+
 def _setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]) -> str:
     from affect import profiles
 
     sizes = profiles.get(ctx.profile).training
     pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
-    return (f"gallery: {gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
-            f"width x{sizes.width:g}; weights: {', '.join(pretrained)}")
+    return (
+        f"gallery: {gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
+        f"width x{sizes.width:g}; weights: {', '.join(pretrained)}"
+    )
 
 
 def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int, n_bootstrap: int = 1000) -> pd.DataFrame:
     proposed = next((r for r in results.values() if r.row.role == PROPOSED), None)
     others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly", *GAN_ROLES)]
-    parts = {other.row.label: paired_claim(spec, proposed, other, n_bootstrap=n_bootstrap, seed=seed)
-             for other in others if proposed}
+    parts = {
+        other.row.label: paired_claim(spec, proposed, other, n_bootstrap=n_bootstrap, seed=seed)
+        for other in others
+        if proposed
+    }
     if not parts:
         return pd.DataFrame()
     frame = pd.concat(parts, names=["versus", "cell"])
@@ -503,17 +669,31 @@ def gan_claim_sentence(spec: TableSpec, claims: pd.DataFrame) -> str:
     versus = [label for label in spec.gans if len(claims) and label in claims.index.get_level_values(0)]
     if not spec.gans or len(versus) < len(spec.gans):
         return ""  # a table without GAN rows, or a run without them
-    parts = [f"{label}: better on {int(claims.loc[label, 'holds'].sum())} of {len(claims.loc[label])} cells, "
-             f"{int(claims.loc[label, 'clear'].sum())} with the interval above 0" for label in versus]
-    verdict = _verdict(all(claims.loc[label, "holds"].all() for label in versus),
-                       all(claims.loc[label, "clear"].all() for label in versus))
-    return (f"Paper's claim (Table {spec.number}): the proposed network beats both GAN-augmented networks "
-            f"(StarGAN and GANimation) on every criterion. On this run it {verdict} ({'; '.join(parts)}).")
+    parts = [
+        f"{label}: better on {int(claims.loc[label, 'holds'].sum())} of {len(claims.loc[label])} cells, "
+        f"{int(claims.loc[label, 'clear'].sum())} with the interval above 0"
+        for label in versus
+    ]
+    verdict = _verdict(
+        all(claims.loc[label, "holds"].all() for label in versus),
+        all(claims.loc[label, "clear"].all() for label in versus),
+    )
+    return (
+        f"Paper's claim (Table {spec.number}): the proposed network beats both GAN-augmented networks "
+        f"(StarGAN and GANimation) on every criterion. On this run it {verdict} ({'; '.join(parts)})."
+    )
 
 
-def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-                 weights: str | None = None, progress: bool = False, gans: bool = True
-                 ) -> tuple[dict[str, RunResult], pd.DataFrame, pd.DataFrame]:
+def table_report(
+    spec: TableSpec,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    progress: bool = False,
+    gans: bool = True,
+) -> tuple[dict[str, RunResult], pd.DataFrame, pd.DataFrame]:
     """Run a table's rows (or reuse them), score them and write the table beside the paper's.
 
     ``gans``: run the StarGAN and GANimation rows too (:func:`gan_rows`).
@@ -525,27 +705,39 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
     from affect import profiles, reporting
     from affect.experiments.augmented_sets import augmented_set
 
-    results = run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress,
-                        gans=gans)
+    results = run_table(
+        spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress, gans=gans
+    )
     if spec.number == 6:
         baseline = next(r for r in results.values() if r.row.role == BASELINE)
         results.update(feature_classifier_rows(spec, ctx, baseline, device=device))
     key = f"table_{spec.number:02d}"
     n = profiles.get(ctx.profile).bootstrap_resamples
-    frame = reporting.cached(ctx, key, lambda: table_frame(spec, results, n_bootstrap=n, seed=ctx.seed,
-                                                            reports_dir=ctx.out_dir))
+    frame = reporting.cached(
+        ctx, key, lambda: table_frame(spec, results, n_bootstrap=n, seed=ctx.seed, reports_dir=ctx.out_dir)
+    )
     claims = reporting.cached(ctx, f"{key}_claims", lambda: _claims(spec, results, ctx.seed, n))
 
     def notes() -> dict:
-        built = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
-                              gallery_source=gallery_source, seed=ctx.seed)
+        built = augmented_set(
+            spec.database,
+            spec.kind,
+            profile=ctx.profile,
+            data_source=ctx.data_source,
+            gallery_source=gallery_source,
+            seed=ctx.seed,
+        )
         lines = [built.note()]
         if spec.video_level:
-            lines.append("A video's prediction is the most frequent label of its frames (the paper does not "
-                         "say how it pooled frames).")
+            lines.append(
+                "A video's prediction is the most frequent label of its frames (the paper does not "
+                "say how it pooled frames)."
+            )
         if spec.folds:
-            lines.append(f"Scores are the mean over the person-independent folds (up to {spec.folds}); each "
-                         "fold trains only on faces synthesized from its own training subjects.")
+            lines.append(
+                f"Scores are the mean over the person-independent folds (up to {spec.folds}); each "
+                "fold trains only on faces synthesized from its own training subjects."
+            )
         if any(r.row.role in GAN_ROLES for r in results.values()):
             from affect.experiments.gan_baselines import gan_table_notes
 
@@ -553,14 +745,21 @@ def table_report(spec: TableSpec, ctx: RunContext, *, gallery_source: str = "pro
         return {"lines": lines, "setting": _setting(ctx, gallery_source, results)}
 
     saved = reporting.cached(ctx, f"{key}_notes", notes)
-    sentences = [claim_sentence(spec, claims.loc[versus], f"'{versus}'")
-                 for versus in dict.fromkeys(claims.index.get_level_values(0))] if len(claims) else []
+    sentences = (
+        [
+            claim_sentence(spec, claims.loc[versus], f"'{versus}'")
+            for versus in dict.fromkeys(claims.index.get_level_values(0))
+        ]
+        if len(claims)
+        else []
+    )
     sentences.append(gan_claim_sentence(spec, claims))
     write_affect_table(spec, frame, ctx, setting=saved["setting"], notes=saved["lines"] + sentences)
     return results, frame, claims
 
 
 # --- what the figures draw -----------------------------------------------------------------------
+
 
 def table_classes(results: dict[str, RunResult]) -> list[str]:
     """The expression classes of a table's predictions, in the datasets' order."""
@@ -613,8 +812,9 @@ def _features(module, faces, device: str = "cpu") -> np.ndarray:
     return torch.cat(features).numpy()[order]
 
 
-def feature_classifier_rows(spec: TableSpec, ctx: RunContext, baseline: RunResult, *,
-                            device: str = "cpu") -> dict[str, RunResult]:
+def feature_classifier_rows(
+    spec: TableSpec, ctx: RunContext, baseline: RunResult, *, device: str = "cpu"
+) -> dict[str, RunResult]:
     """LDA-VGG-FACE and mSVM-VGG-FACE (Table 6): scikit-learn on the baseline's features.
 
     The paper takes these rows from ref. [35], which classifies VGG-FACE features with LDA and
@@ -645,8 +845,11 @@ def feature_classifier_rows(spec: TableSpec, ctx: RunContext, baseline: RunResul
             known = pd.Series(labels).isin(run.classes).to_numpy()
             features = _features(module, train, device)[known]
             # LDA's shrinkage keeps the within-class scatter invertible when features outnumber images.
-            model = (LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto") if kind == "lda"
-                     else make_pipeline(StandardScaler(), LinearSVC(C=1.0, random_state=ctx.seed)))
+            model = (
+                LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+                if kind == "lda"
+                else make_pipeline(StandardScaler(), LinearSVC(C=1.0, random_state=ctx.seed))
+            )
             model.fit(features, labels[known])
             predicted = model.predict(_features(module, test, device))
             predictions = evaluation.predict(module, test, device=device)  # the rows and labels scored

@@ -28,8 +28,19 @@ from affect.experiments import affect_tables
 from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult, TableSpec
 from affect.reporting import RunContext
 
-__all__ = ["AgeSource", "AGE_TABLES", "MODELS", "age_groups", "group_labels", "estimator", "test_ages",
-           "synthesized_ages", "age_rows", "age_table", "write_age_table"]
+__all__ = [
+    "AgeSource",
+    "AGE_TABLES",
+    "MODELS",
+    "age_groups",
+    "group_labels",
+    "estimator",
+    "test_ages",
+    "synthesized_ages",
+    "age_rows",
+    "age_table",
+    "write_age_table",
+]
 
 
 @dataclass(frozen=True)
@@ -57,22 +68,32 @@ class AgeSource:
 #: The blocks of Tables 13 and 14 (Sec. 6.5: VGG-FACE-GRU for Aff-Wild and AFEW-VA, ResNet-GRU
 #: for RECOLA, VGG-FACE elsewhere; F1 for RAF-DB and AffectNet, total accuracy for AFEW and BU-3DFE).
 AGE_TABLES: dict[int, tuple[AgeSource, ...]] = {
-    13: (AgeSource("affwild", "Aff-Wild", 2, "va"), AgeSource("recola", "RECOLA", 3, "va"),
-         AgeSource("affectnet", "AffectNet", 4, "va"), AgeSource("afew_va", "AFEW-VA", 5, "va")),
-    14: (AgeSource("rafdb", "RAF-DB", 6, "F1"), AgeSource("affectnet", "AffectNet", 7, "F1"),
-         AgeSource("afew", "AFEW", 8, "accuracy"), AgeSource("bu3dfe", "BU-3DFE", 9, "accuracy")),
+    13: (
+        AgeSource("affwild", "Aff-Wild", 2, "va"),
+        AgeSource("recola", "RECOLA", 3, "va"),
+        AgeSource("affectnet", "AffectNet", 4, "va"),
+        AgeSource("afew_va", "AFEW-VA", 5, "va"),
+    ),
+    14: (
+        AgeSource("rafdb", "RAF-DB", 6, "F1"),
+        AgeSource("affectnet", "AffectNet", 7, "F1"),
+        AgeSource("afew", "AFEW", 8, "accuracy"),
+        AgeSource("bu3dfe", "BU-3DFE", 9, "accuracy"),
+    ),
 }
 #: The paper's column names of (augmented, baseline) in each table.
 MODELS = {13: ("Network-Augmented", "Network"), 14: ("VGG-FACE-Augmented", "VGG-FACE")}
-_TITLES = {13: "Age analysis of the dimensionally annotated databases: CCC and MSE per estimated age group "
-               "(Sec. 6.5)",
-           14: "Age analysis of the categorically annotated databases: F1 (RAF-DB, AffectNet) or total accuracy "
-               "(AFEW, BU-3DFE) per estimated age group (Sec. 6.5)"}
+_TITLES = {
+    13: "Age analysis of the dimensionally annotated databases: CCC and MSE per estimated age group (Sec. 6.5)",
+    14: "Age analysis of the categorically annotated databases: F1 (RAF-DB, AffectNet) or total accuracy "
+    "(AFEW, BU-3DFE) per estimated age group (Sec. 6.5)",
+}
 _GROUP = re.compile(r"(\d+)-(\d+)")
 TOTAL = "total"
 
 
 # --- age groups ------------------------------------------------------------------------------------
+
 
 def age_groups(number: int, name: str) -> list[tuple[str, int, int]]:
     """The paper's age groups of one database, widened to cover 0 to 100 years.
@@ -106,6 +127,7 @@ def group_labels(ages: np.ndarray, groups: list[tuple[str, int, int]]) -> np.nda
 
 # --- ages ----------------------------------------------------------------------------------------
 
+
 def estimator(ctx: RunContext, *, device: str = "cpu", progress: bool = False):
     """The run's age estimator: trained once under ``results/runs/age_estimator`` (or read back)."""
     from affect.learning import age_estimator
@@ -113,8 +135,9 @@ def estimator(ctx: RunContext, *, device: str = "cpu", progress: bool = False):
     run_dir = ctx.out_dir / "results" / "runs" / "age_estimator"
     if ctx.reuse_results:
         return age_estimator.read_estimator(run_dir)
-    return age_estimator.train_estimator(run_dir, profile=ctx.profile, data_source=ctx.data_source, seed=ctx.seed,
-                                         device=device, progress=progress)
+    return age_estimator.train_estimator(
+        run_dir, profile=ctx.profile, data_source=ctx.data_source, seed=ctx.seed, device=device, progress=progress
+    )
 
 
 def _database_frame(ctx: RunContext, database: str, split: str) -> pd.DataFrame:
@@ -123,8 +146,9 @@ def _database_frame(ctx: RunContext, database: str, split: str) -> pd.DataFrame:
     return datasets.load(database, data_paths.database_root(database, ctx.data_source, ctx.profile), split)
 
 
-def _estimated(module, ctx: RunContext, database: str, split: str, paths: list[str], label: str,
-               device: str) -> dict[str, float]:
+def _estimated(
+    module, ctx: RunContext, database: str, split: str, paths: list[str], label: str, device: str
+) -> dict[str, float]:
     """Estimated age of each path (rows of ``split`` of ``database``)."""
     from affect.learning.age_estimator import estimate_ages
 
@@ -132,8 +156,10 @@ def _estimated(module, ctx: RunContext, database: str, split: str, paths: list[s
     frame = frame[frame["path"].astype(str).isin(set(paths))].reset_index(drop=True)
     missing = set(paths) - set(frame["path"].astype(str))
     if missing:
-        raise ValueError(f"{database}/{split}: {len(missing)} scored images are not in the database "
-                         f"(first: {sorted(missing)[0]}); was it rewritten after the runs?")
+        raise ValueError(
+            f"{database}/{split}: {len(missing)} scored images are not in the database "
+            f"(first: {sorted(missing)[0]}); was it rewritten after the runs?"
+        )
     ages = estimate_ages(module, frame, label=f"{ctx.data_source}-{database}-{label}-age", device=device)
     return dict(zip(frame["path"].astype(str), ages))
 
@@ -162,8 +188,9 @@ def test_ages(source: AgeSource, result: RunResult, module, ctx: RunContext, *, 
     return frame
 
 
-def synthesized_ages(source: AgeSource, augmented_folder: Path, module, ctx: RunContext, *,
-                     device: str = "cpu") -> np.ndarray:
+def synthesized_ages(
+    source: AgeSource, augmented_folder: Path, module, ctx: RunContext, *, device: str = "cpu"
+) -> np.ndarray:
     """The age of every synthesized image of a table's augmented set: its source photo's estimate."""
     from affect.augmentation.manifest import read_manifest
 
@@ -176,6 +203,7 @@ def synthesized_ages(source: AgeSource, augmented_folder: Path, module, ctx: Run
 
 # --- scoring per group ------------------------------------------------------------------------------
 
+
 def _criterion(number: int, source: AgeSource, spec: TableSpec, classes: list[str]):
     """Predictions -> {column: value}: CCC and MSE per dimension, or the table's F1 / accuracy."""
     criteria = ("ccc", "mse") if source.criterion == "va" else ("accuracy", "f1")
@@ -186,19 +214,31 @@ def _criterion(number: int, source: AgeSource, spec: TableSpec, classes: list[st
     return lambda p: {"performance": scoring(p)[key]}
 
 
-def _group_of_rows(source: AgeSource, predictions: pd.DataFrame, ages: pd.DataFrame,
-                   groups: list[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _group_of_rows(
+    source: AgeSource, predictions: pd.DataFrame, ages: pd.DataFrame, groups: list[tuple[str, int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
     """(age, group label) of every prediction row; a video's age is its frames' median (Table 8)."""
     age = ages["age"].to_numpy(dtype=float)
     if affect_tables.TABLES[source.table].video_level:
-        keys = predictions["video"].astype(str) + "|" + predictions.get("fold", pd.Series(0, index=predictions.index)
-                                                                         ).astype(str)
+        keys = (
+            predictions["video"].astype(str)
+            + "|"
+            + predictions.get("fold", pd.Series(0, index=predictions.index)).astype(str)
+        )
         age = pd.Series(age).groupby(keys.to_numpy()).transform("median").to_numpy()
     return age, group_labels(age, groups)
 
 
-def age_rows(number: int, source: AgeSource, results: dict[str, RunResult], ages: pd.DataFrame,
-             synthesized: np.ndarray, *, n_bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
+def age_rows(
+    number: int,
+    source: AgeSource,
+    results: dict[str, RunResult],
+    ages: pd.DataFrame,
+    synthesized: np.ndarray,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One database block of Table 13 or 14: counts and both networks' scores per age group.
 
     Parameters
@@ -250,33 +290,43 @@ def age_rows(number: int, source: AgeSource, results: dict[str, RunResult], ages
             records[(source.name, name)] = record
             continue
         for model, result in chosen.items():
-            scored = bootstrap(affect_tables._scored(spec, result.predictions, classes), criterion,
-                               n=n_bootstrap, seed=seed)
+            scored = bootstrap(
+                affect_tables._scored(spec, result.predictions, classes), criterion, n=n_bootstrap, seed=seed
+            )
             for cell, values in scored.iterrows():
                 column = f"{model} {cell}"
                 record[column], record[f"{column} low"], record[f"{column} high"] = (
-                    values["value"], values["low"], values["high"])
+                    values["value"],
+                    values["low"],
+                    values["high"],
+                )
             record["bootstrap unit"] = scored["unit"].iloc[0]
         gain = _paired(number, source, spec, chosen[augmented_name], chosen[baseline_name], n_bootstrap, seed)
         for cell, values in gain.iterrows():
             column = f"improvement {cell}"
             record[column], record[f"{column} low"], record[f"{column} high"] = (
-                values["improvement"], values["low"], values["high"])
+                values["improvement"],
+                values["low"],
+                values["high"],
+            )
         records[(source.name, name)] = record
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["database", "age"])
-    frame["mean estimated age"] = [float(np.mean(age)) if n == TOTAL else
-                                   float(np.mean(age[label == n])) if (label == n).any() else np.nan
-                                   for _, n in frame.index]
+    frame["mean estimated age"] = [
+        float(np.mean(age)) if n == TOTAL else float(np.mean(age[label == n])) if (label == n).any() else np.nan
+        for _, n in frame.index
+    ]
     return frame
 
 
-def _paired(number: int, source: AgeSource, spec: TableSpec, better: RunResult, worse: RunResult,
-            n_bootstrap: int, seed: int) -> pd.DataFrame:
+def _paired(
+    number: int, source: AgeSource, spec: TableSpec, better: RunResult, worse: RunResult, n_bootstrap: int, seed: int
+) -> pd.DataFrame:
     """Improvement of the augmented network in each cell, with its paired bootstrap interval."""
     criteria = ("ccc", "mse") if source.criterion == "va" else ("accuracy", "f1")
-    claim = affect_tables.paired_claim(replace(spec, criteria=criteria), better, worse,
-                                       n_bootstrap=n_bootstrap, seed=seed)
+    claim = affect_tables.paired_claim(
+        replace(spec, criteria=criteria), better, worse, n_bootstrap=n_bootstrap, seed=seed
+    )
     if number == 13:
         return claim
     return claim.loc[["F1" if source.criterion == "F1" else "accuracy"]].rename(lambda _: "performance")
@@ -284,14 +334,22 @@ def _paired(number: int, source: AgeSource, spec: TableSpec, better: RunResult, 
 
 # --- the table ----------------------------------------------------------------------------------
 
+
 def _two_rows(spec: TableSpec) -> TableSpec:
     """The table with only its baseline and proposed rows (the others are not scored by age)."""
     return replace(spec, rows=tuple(r for r in spec.rows if r.role in (BASELINE, PROPOSED)), gans=())
 
 
-def age_table(number: int, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-              weights: str | None = None, n_bootstrap: int | None = None, progress: bool = False
-              ) -> tuple[pd.DataFrame, dict]:
+def age_table(
+    number: int,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    n_bootstrap: int | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, dict]:
     """Table 13 or 14 of this run: every block's rows, the estimator's record and the notes.
 
     The baseline and proposed networks of Tables 2 to 9 are reused from
@@ -317,22 +375,31 @@ def age_table(number: int, ctx: RunContext, *, gallery_source: str = "proxy", de
         blocks, files = [], []
         for source in AGE_TABLES[number]:
             spec = _two_rows(affect_tables.TABLES[source.table])
-            results = affect_tables.run_table(spec, ctx, gallery_source=gallery_source, device=device,
-                                              weights=weights, progress=progress)
+            results = affect_tables.run_table(
+                spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
+            )
             baseline = next(r for r in results.values() if r.row.role == BASELINE)
             ages = test_ages(source, baseline, module, ctx, device=device)
-            built = augmented_set(source.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
-                                  gallery_source=gallery_source, seed=ctx.seed)
+            built = augmented_set(
+                source.database,
+                spec.kind,
+                profile=ctx.profile,
+                data_source=ctx.data_source,
+                gallery_source=gallery_source,
+                seed=ctx.seed,
+            )
             synthesized = synthesized_ages(source, built.folder, module, ctx, device=device)
             ages_file = ctx.path("results", f"{key}_ages_{source.database}.csv")
             reporting.atomic_write_text(ages_file, ages.to_csv(index=False))
-            blocks.append(age_rows(number, source, results, ages, synthesized, n_bootstrap=n_bootstrap,
-                                   seed=ctx.seed))
+            blocks.append(age_rows(number, source, results, ages, synthesized, n_bootstrap=n_bootstrap, seed=ctx.seed))
             files += [str(f.relative_to(ctx.out_dir)) for r in results.values() for f in r.files]
             files.append(str(ages_file.relative_to(ctx.out_dir)))
-        notes = {"estimator": found.sentence(), "files": files,
-                 "setting": f"gallery: {gallery_source}; networks and budgets of Tables "
-                            f"{', '.join(str(s.table) for s in AGE_TABLES[number])}"}
+        notes = {
+            "estimator": found.sentence(),
+            "files": files,
+            "setting": f"gallery: {gallery_source}; networks and budgets of Tables "
+            f"{', '.join(str(s.table) for s in AGE_TABLES[number])}",
+        }
         return pd.concat(blocks), notes
 
     frame, notes = reporting.cached(ctx, key, compute)
@@ -360,10 +427,12 @@ def claim_sentence(number: int, frame: pd.DataFrame) -> str:
     known = np.isfinite(values)
     better, clear = int((values[known] > 0).sum()), int((lows[known] > 0).sum())
     verdict = "holds" if known.any() and better == known.sum() else "does not hold"
-    return (f"Paper's claim (Sec. 6.5): the network trained with the synthesized faces is better in every age "
-            f"group, on every criterion (for MSE: lower). On this run it {verdict}: better in {better} of "
-            f"{int(known.sum())} (group, criterion) cells, with the whole 95 % paired bootstrap interval of the "
-            f"improvement above 0 in {clear}.")
+    return (
+        f"Paper's claim (Sec. 6.5): the network trained with the synthesized faces is better in every age "
+        f"group, on every criterion (for MSE: lower). On this run it {verdict}: better in {better} of "
+        f"{int(known.sum())} (group, criterion) cells, with the whole 95 % paired bootstrap interval of the "
+        f"improvement above 0 in {clear}."
+    )
 
 
 def write_age_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: dict) -> Path:
@@ -397,30 +466,42 @@ def write_age_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: di
         if number == 13:
             for metric in ("CCC", "MSE"):
                 valence, arousal = _cell(ours, f"{model} {metric} valence"), _cell(ours, f"{model} {metric} arousal")
-                shown[f"{model} {metric} (V - A): this run"] = [f"{v} - {a}" if v else "" for v, a in
-                                                                 zip(valence, arousal)]
+                shown[f"{model} {metric} (V - A): this run"] = [
+                    f"{v} - {a}" if v else "" for v, a in zip(valence, arousal)
+                ]
                 pv = theirs.get(f"{model} {metric} valence", pd.Series(dtype=float)).reindex(rows)
                 pa = theirs.get(f"{model} {metric} arousal", pd.Series(dtype=float)).reindex(rows)
-                shown[f"{model} {metric} (V - A): paper"] = ["" if pd.isna(v) else f"{v:.3f} - {a:.3f}"
-                                                             for v, a in zip(pv, pa)]
+                shown[f"{model} {metric} (V - A): paper"] = [
+                    "" if pd.isna(v) else f"{v:.3f} - {a:.3f}" for v, a in zip(pv, pa)
+                ]
         else:
             shown[f"{model}: this run"] = _cell(ours, f"{model} performance")
-            shown[f"{model}: paper"] = [("" if pd.isna(v) else f"{v:.3f}") for v in
-                                        theirs[f"{model} performance"].reindex(rows)]
+            shown[f"{model}: paper"] = [
+                ("" if pd.isna(v) else f"{v:.3f}") for v in theirs[f"{model} performance"].reindex(rows)
+            ]
     shown.index = [f"{db} {age}" for db, age in shown.index]
     shown.index.name = "database, age"
-    criterion = ("criteria: CCC and MSE of valence - arousal" if number == 13 else
-                 "criterion: F1 (RAF-DB, AffectNet), total accuracy (AFEW per video, BU-3DFE)")
-    text = [f"### Table {number}: {ctx.title(_TITLES[number])} [{notes['setting']}]", "",
-            markdown_table(shown), "",
-            f"This run ({ctx.label}): value [95 % bootstrap interval over test subjects or videos]; {criterion}; "
-            "the paper's printed numbers beside them. Age groups are those of the paper, with groups of their own "
-            "for estimates outside them; test faces are grouped by their estimated age, synthesized faces by "
-            "the estimated age of their source photo (all synthesized faces of the table's augmented set; "
-            "the cross-validated tables train each fold on its own part)."]
+    criterion = (
+        "criteria: CCC and MSE of valence - arousal"
+        if number == 13
+        else "criterion: F1 (RAF-DB, AffectNet), total accuracy (AFEW per video, BU-3DFE)"
+    )
+    text = [
+        f"### Table {number}: {ctx.title(_TITLES[number])} [{notes['setting']}]",
+        "",
+        markdown_table(shown),
+        "",
+        f"This run ({ctx.label}): value [95 % bootstrap interval over test subjects or videos]; {criterion}; "
+        "the paper's printed numbers beside them. Age groups are those of the paper, with groups of their own "
+        "for estimates outside them; test faces are grouped by their estimated age, synthesized faces by "
+        "the estimated age of their source photo (all synthesized faces of the table's augmented set; "
+        "the cross-validated tables train each fold on its own part).",
+    ]
     if ctx.data_source == "proxy":
-        text += [STAND_IN_NOTICE + " The stand-in faces show the ages drawn for them (greying hair, wrinkles, "
-                 "a child's proportions), and the estimator learnt them from the stand-in IMDB-WIKI and Adience."]
+        text += [
+            STAND_IN_NOTICE + " The stand-in faces show the ages drawn for them (greying hair, wrinkles, "
+            "a child's proportions), and the estimator learnt them from the stand-in IMDB-WIKI and Adience."
+        ]
     text += ["", notes["estimator"], "", claim_sentence(number, frame)]
     md = ctx.path("tables", f"{stem}.md")
     atomic_write_text(md, "\n".join(text) + "\n")
@@ -436,6 +517,7 @@ def _group_order(label: str) -> tuple[int, int]:
 
 # --- figures --------------------------------------------------------------------------------------
 
+
 def estimator_figure(found) -> object:
     """Estimated against labelled age on the estimator's held-out WIKI set (Sec. 6.5), with its MAE."""
     import matplotlib.pyplot as plt
@@ -446,9 +528,13 @@ def estimator_figure(found) -> object:
     fig, ax = plt.subplots(figsize=(4.2, 4.0))
     ax.scatter(predictions["age"], predictions["age_pred"], s=8, alpha=0.6)
     ax.plot([0, 100], [0, 100], color="grey", lw=1, ls="--")
-    ax.set(xlim=(0, 100), ylim=(0, 100), xlabel="labelled age, years", ylabel="estimated age, years",
-           title=f"WIKI: MAE {found.mae:.1f} [{found.mae_low:.1f}, {found.mae_high:.1f}] years, "
-                 f"{len(predictions)} faces")
+    ax.set(
+        xlim=(0, 100),
+        ylim=(0, 100),
+        xlabel="labelled age, years",
+        ylabel="estimated age, years",
+        title=f"WIKI: MAE {found.mae:.1f} [{found.mae_low:.1f}, {found.mae_high:.1f}] years, {len(predictions)} faces",
+    )
     ax.title.set_fontsize("small")
     fig.tight_layout()
     return fig
@@ -474,8 +560,17 @@ def age_group_figure(number: int, frame: pd.DataFrame) -> object:
                     continue
                 values = rows[column].to_numpy(dtype=float)
                 errors = np.abs(rows[[f"{column} low", f"{column} high"]].to_numpy(dtype=float).T - values)
-                ax.errorbar(x + offset, values, yerr=np.nan_to_num(errors), color=colour, ls=style, marker="o",
-                            ms=3, capsize=2, label=f"{model} {cell}" if number == 13 else model)
+                ax.errorbar(
+                    x + offset,
+                    values,
+                    yerr=np.nan_to_num(errors),
+                    color=colour,
+                    ls=style,
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    label=f"{model} {cell}" if number == 13 else model,
+                )
         ax.set_xticks(x, rows.index, rotation=45, fontsize="small")
         ax.set_title(block, fontsize="small")
         ax.set_xlabel("estimated age, years")

@@ -26,8 +26,13 @@ __all__ = ["PAPER_RATIO", "AugmentedSet", "augmented_set", "plan_counts", "synth
 #: over the training sizes of Sec. 5 (AffectNet VA "more than 5"; AffectNet expressions: about
 #: 0.4 of the database, synthesized for the six basic expressions only).
 PAPER_RATIO: dict[tuple[str, str], float] = {
-    ("affwild", "va"): 0.06, ("recola", "va"): 0.39, ("affectnet", "va"): 5.0, ("afew_va", "va"): 3.6,
-    ("rafdb", "expression"): 1.05, ("affectnet", "expression"): 0.4, ("afew", "expression"): 1.4,
+    ("affwild", "va"): 0.06,
+    ("recola", "va"): 0.39,
+    ("affectnet", "va"): 5.0,
+    ("afew_va", "va"): 3.6,
+    ("rafdb", "expression"): 1.05,
+    ("affectnet", "expression"): 0.4,
+    ("afew", "expression"): 1.4,
     ("bu3dfe", "expression"): 0.24,
 }
 _EXPRESSIONS_PER_FACE = 6  # the six basic expressions (Sec. 6.2.2)
@@ -64,12 +69,15 @@ class AugmentedSet:
 
     def note(self) -> str:
         """One sentence for a table's note: the share reached beside the paper's."""
-        return (f"Synthesized training images: {self.synthesized} beside {self.real} real "
-                f"(ratio {self.ratio:.2f}; the paper's: {self.target_ratio:g}).")
+        return (
+            f"Synthesized training images: {self.synthesized} beside {self.real} real "
+            f"(ratio {self.ratio:.2f}; the paper's: {self.target_ratio:g})."
+        )
 
 
-def plan_counts(n_real: int, n_neutral: int, kind: str, ratio: float, cap: int | None,
-                n_classes: int) -> tuple[int, int]:
+def plan_counts(
+    n_real: int, n_neutral: int, kind: str, ratio: float, cap: int | None, n_classes: int
+) -> tuple[int, int]:
     """How many neutral faces to use and how many VA targets each, to reach ``ratio``.
 
     Targets per face follow Table 1 (57 VA targets or the 6 expressions per neutral face);
@@ -98,13 +106,25 @@ def synthesizer_for(gallery_source: str, profile: str, seed: int):
     from affect.gallery.affect_model import ensure_affect_model
     from affect.synthesis import AffectSynthesizer
 
-    return AffectSynthesizer.from_file(ensure_affect_model(gallery_source, profile, seed, progress=False),
-                                       measure_identity=False)
+    return AffectSynthesizer.from_file(
+        ensure_affect_model(gallery_source, profile, seed, progress=False), measure_identity=False
+    )
 
 
-def augmented_set(database: str, kind: str, *, profile: str, data_source: str, gallery_source: str = "proxy",
-                  seed: int = 0, jobs: int = 1, synthesizer=None, progress: bool = False,
-                  method: str = "proposed", device: str = "cpu") -> AugmentedSet:
+def augmented_set(
+    database: str,
+    kind: str,
+    *,
+    profile: str,
+    data_source: str,
+    gallery_source: str = "proxy",
+    seed: int = 0,
+    jobs: int = 1,
+    synthesizer=None,
+    progress: bool = False,
+    method: str = "proposed",
+    device: str = "cpu",
+) -> AugmentedSet:
     """Build (or find) the augmented set of a table: ``kind`` affects synthesized on ``database``.
 
     Each ``method`` (the paper's, StarGAN or GANimation, Sec. 6.1.2) has its own folder
@@ -140,16 +160,38 @@ def augmented_set(database: str, kind: str, *, profile: str, data_source: str, g
     out = data_paths.augmented_root(database, data_source, profile, gallery_source, seed, check_method(method))
     built = out / kind / MANIFEST
     sizes = profiles.get(profile)
-    faces, n_va = plan_counts(len(train), len(datasets.neutral_frames(train)), kind, PAPER_RATIO[database, kind],
-                              sizes.augment_max_per_set, sizes.n_va_classes)
+    faces, n_va = plan_counts(
+        len(train),
+        len(datasets.neutral_frames(train)),
+        kind,
+        PAPER_RATIO[database, kind],
+        sizes.augment_max_per_set,
+        sizes.n_va_classes,
+    )
     stale = _stale(out / kind, root, faces, n_va)
     if stale or not built.exists():
         if synthesizer is None:
-            synthesizer = synthesizer_for(gallery_source, profile, seed) if method == "proposed" else \
-                make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed, device=device)
-        augment_database(database, root, out, synthesizer, kinds=(kind,), split=split, n_va=n_va or None,
-                         max_neutral=faces, jobs=jobs, seed=seed, measure_identity=False, progress=progress,
-                         overwrite=stale, method=method)
+            synthesizer = (
+                synthesizer_for(gallery_source, profile, seed)
+                if method == "proposed"
+                else make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed, device=device)
+            )
+        augment_database(
+            database,
+            root,
+            out,
+            synthesizer,
+            kinds=(kind,),
+            split=split,
+            n_va=n_va or None,
+            max_neutral=faces,
+            jobs=jobs,
+            seed=seed,
+            measure_identity=False,
+            progress=progress,
+            overwrite=stale,
+            method=method,
+        )
     manifest = read_manifest(built)
     return AugmentedSet(out / kind, database, kind, len(train), len(manifest), PAPER_RATIO[database, kind])
 

@@ -48,12 +48,12 @@ __all__ = [
 #: VA points whose class mean faces make up Fig. 5: one or two per quadrant of the VA
 #: circle, near the points of the basic expressions (Russell's circumplex) plus neutral.
 EXAMPLE_VA: tuple[tuple[float, float], ...] = (
-    (0.0, 0.0),     # neutral
-    (0.8, 0.4),     # positive, aroused (delighted)
-    (0.6, -0.4),    # positive, calm (relaxed)
-    (-0.6, 0.6),    # negative, aroused (angry, afraid)
-    (-0.6, -0.4),   # negative, calm (sad)
-    (0.2, 0.8),     # high arousal, near neutral valence (surprised)
+    (0.0, 0.0),  # neutral
+    (0.8, 0.4),  # positive, aroused (delighted)
+    (0.6, -0.4),  # positive, calm (relaxed)
+    (-0.6, 0.6),  # negative, aroused (angry, afraid)
+    (-0.6, -0.4),  # negative, calm (sad)
+    (0.2, 0.8),  # high arousal, near neutral valence (surprised)
 )
 
 # Stand-in files written by affect.gallery.standin; removed when the stand-in is rewritten
@@ -77,8 +77,13 @@ SPARSE_EXPRESSION = "happiness"
 SPARSE_COMPONENTS = 4
 # Sec. 3.1 and 4.5.1: 180 subjects, 1,580 sequences, about 600,000 annotated frames,
 # 12,000 posed apex meshes (2,000 per basic expression), 550 VA classes.
-_PAPER_GALLERY = {"subjects": 180, "sequences": 1580, "annotated frames": 600_000,
-                  "apex meshes": 12_000, "VA classes": 550}
+_PAPER_GALLERY = {
+    "subjects": 180,
+    "sequences": 1580,
+    "annotated frames": 600_000,
+    "apex meshes": 12_000,
+    "VA classes": 550,
+}
 
 
 # ------------------------------------------------------------------------------- the data
@@ -108,8 +113,9 @@ def va_histogram(gallery: Gallery, bins: int = 100) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.6, 4.8), layout="constrained")
     counts, edges, _ = np.histogram2d(va[:, 0], va[:, 1], bins=bins, range=[[-1, 1], [-1, 1]])
     shown = np.ma.masked_equal(counts.T, 0)
-    image = ax.pcolormesh(edges, edges, shown, cmap="viridis",
-                          norm=matplotlib.colors.LogNorm(vmin=1, vmax=max(counts.max(), 2)))
+    image = ax.pcolormesh(
+        edges, edges, shown, cmap="viridis", norm=matplotlib.colors.LogNorm(vmin=1, vmax=max(counts.max(), 2))
+    )
     fig.colorbar(image, ax=ax, label="frames per bin (log scale)")
     _va_axes(ax)
     ax.set_title(f"{len(va):,} annotated frames", fontsize="small")
@@ -141,10 +147,14 @@ def annotator_table(gallery: Gallery) -> pd.DataFrame:
     if len(gallery.frames) < 2:
         raise ValueError(f"gallery: {gallery.root} needs at least 2 frames for correlations")
     ours = mean_annotator_correlations(gallery.annotator_correlations())
-    paper = [PAPER_ANNOTATOR_CORRELATIONS[d][a - 1] if a <= len(PAPER_ANNOTATOR_CORRELATIONS[d]) else np.nan
-             for d, a in zip(ours["dimension"], ours["annotator"])]
-    table = pd.DataFrame({"this run": ours["mean_correlation"].to_numpy(), "paper": paper},
-                         index=pd.MultiIndex.from_frame(ours[["dimension", "annotator"]]))
+    paper = [
+        PAPER_ANNOTATOR_CORRELATIONS[d][a - 1] if a <= len(PAPER_ANNOTATOR_CORRELATIONS[d]) else np.nan
+        for d, a in zip(ours["dimension"], ours["annotator"])
+    ]
+    table = pd.DataFrame(
+        {"this run": ours["mean_correlation"].to_numpy(), "paper": paper},
+        index=pd.MultiIndex.from_frame(ours[["dimension", "annotator"]]),
+    )
     return table
 
 
@@ -169,8 +179,7 @@ def gallery_summary(gallery: Gallery, affect_model: AffectModel) -> pd.DataFrame
         "share of classes with valence > 0": float(np.mean(classes.centroids[:, 0] > 0)),
     }
     paper = [_PAPER_GALLERY.get(name, np.nan) for name in ours]
-    return pd.DataFrame({"this run": list(ours.values()), "paper": paper},
-                        index=pd.Index(list(ours), name="quantity"))
+    return pd.DataFrame({"this run": list(ours.values()), "paper": paper}, index=pd.Index(list(ours), name="quantity"))
 
 
 def va_class_map(affect_model: AffectModel, cells: int = _MAP_CELLS, seed: int = 0) -> plt.Figure:
@@ -201,10 +210,16 @@ def va_class_map(affect_model: AffectModel, cells: int = _MAP_CELLS, seed: int =
     labels = classes.lookup(valence, arousal)
     palette = matplotlib.colormaps["tab20"](np.arange(20) % 20)
     colours = palette[np.random.default_rng(seed).integers(0, 20, classes.n_classes)]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8), width_ratios=(1.1, 1),
-                                     layout="constrained")
-    left.imshow(labels, origin="lower", extent=(-1, 1, -1, 1), interpolation="nearest",
-                cmap=matplotlib.colors.ListedColormap(colours), vmin=-0.5, vmax=classes.n_classes - 0.5)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8), width_ratios=(1.1, 1), layout="constrained")
+    left.imshow(
+        labels,
+        origin="lower",
+        extent=(-1, 1, -1, 1),
+        interpolation="nearest",
+        cmap=matplotlib.colors.ListedColormap(colours),
+        vmin=-0.5,
+        vmax=classes.n_classes - 0.5,
+    )
     left.scatter(*classes.centroids.T, s=3, c="k")
     _va_axes(left)
     left.set_title(f"{classes.n_classes} classes (dots: centroids)", fontsize="small")
@@ -220,8 +235,9 @@ def va_class_map(affect_model: AffectModel, cells: int = _MAP_CELLS, seed: int =
 # ------------------------------------------------------------------------------- renders
 
 
-def render_mesh(shape: np.ndarray, model: MorphableModel, size: int = 256, yaw: float = 0.0,
-                colours: np.ndarray | None = None) -> np.ndarray:
+def render_mesh(
+    shape: np.ndarray, model: MorphableModel, size: int = 256, yaw: float = 0.0, colours: np.ndarray | None = None
+) -> np.ndarray:
     """Render a mesh of the model's topology, grey and Lambertian-shaded, on white.
 
     The face is seen through a pinhole camera (:class:`affect.face.camera.Camera`) from the front
@@ -299,8 +315,9 @@ def _heat(magnitude: np.ndarray, vmax: float, cmap: str = "magma_r") -> np.ndarr
     return matplotlib.colormaps[cmap](np.clip(magnitude / max(vmax, 1e-12), 0, 1))[:, :3]
 
 
-def mean_faces_figure(affect_model: AffectModel, model: MorphableModel,
-                      va_points: Sequence[Sequence[float]] = EXAMPLE_VA, size: int = 256) -> plt.Figure:
+def mean_faces_figure(
+    affect_model: AffectModel, model: MorphableModel, va_points: Sequence[Sequence[float]] = EXAMPLE_VA, size: int = 256
+) -> plt.Figure:
     """Render the mean faces of the VA classes of some VA points (Fig. 5).
 
     Each face is the model's mean (template) face plus the mean deformation of the class the
@@ -330,12 +347,20 @@ def mean_faces_figure(affect_model: AffectModel, model: MorphableModel,
     classes = [affect_model.va_class(v, a) for v, a in points]
     deltas = [affect_model.class_means[k].astype(np.float64) for k in classes]
     vmax = max(float(np.linalg.norm(d, axis=1).max()) for d in deltas)
-    fig, axes = plt.subplots(2, len(points) + 1, figsize=(2.3 * (len(points) + 1), 5.0), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        2, len(points) + 1, figsize=(2.3 * (len(points) + 1), 5.0), squeeze=False, layout="constrained"
+    )
     _show(axes[0, 0], render_mesh(template, model, size), "template")
     axes[1, 0].set_axis_off()
-    axes[1, 0].text(0.5, 0.5, f"row 2: |deformation|\n0 to {vmax:.2f} cm", ha="center", va="center",
-                    fontsize="small", transform=axes[1, 0].transAxes)
+    axes[1, 0].text(
+        0.5,
+        0.5,
+        f"row 2: |deformation|\n0 to {vmax:.2f} cm",
+        ha="center",
+        va="center",
+        fontsize="small",
+        transform=axes[1, 0].transAxes,
+    )
     counts = affect_model.va_classes.counts
     for column, ((v, a), k, delta) in enumerate(zip(points, classes, deltas), 1):
         title = f"V {v:+.2f}, A {a:+.2f}\nclass {k} ({counts[k]} frames)"
@@ -358,8 +383,7 @@ def expression_means_figure(affect_model: AffectModel, model: MorphableModel, si
     if not names:
         raise ValueError("affect_model: has no basic-expression mean faces (its gallery had no apex meshes)")
     template = np.asarray(model.mean, dtype=np.float64)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.3 * len(names), 2.8), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(names), figsize=(2.3 * len(names), 2.8), squeeze=False, layout="constrained")
     for ax, name in zip(axes[0], names):
         _show(ax, render_mesh(template + affect_model.delta_for_expression(name), model, size), name)
     return fig
@@ -367,12 +391,18 @@ def expression_means_figure(affect_model: AffectModel, model: MorphableModel, si
 
 def _check_topology(affect_model: AffectModel, model: MorphableModel) -> None:
     if affect_model.n_vertices != model.n_vertices:
-        raise ValueError(f"model: has {model.n_vertices} vertices, the affect model's deformations "
-                         f"{affect_model.n_vertices}")
+        raise ValueError(
+            f"model: has {model.n_vertices} vertices, the affect model's deformations {affect_model.n_vertices}"
+        )
 
 
-def sparse_components_figure(sparse: SparseComponents, model: MorphableModel, expression: str,
-                             n_components: int = SPARSE_COMPONENTS, size: int = 200) -> plt.Figure:
+def sparse_components_figure(
+    sparse: SparseComponents,
+    model: MorphableModel,
+    expression: str,
+    n_components: int = SPARSE_COMPONENTS,
+    size: int = 200,
+) -> plt.Figure:
     """Show the first sparse localized components of one expression's model (Sec. 4.5.3).
 
     ``sparse`` is the affect model's own component model of ``expression``
@@ -393,15 +423,22 @@ def sparse_components_figure(sparse: SparseComponents, model: MorphableModel, ex
         raise ValueError(f"model: has {model.n_vertices} vertices, the components {sparse.components.shape[1]}")
     components = sparse.components[:n_components]
     template = np.asarray(model.mean, dtype=np.float64)
-    fig, axes = plt.subplots(2, len(components), figsize=(2.3 * len(components), 5.0), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        2, len(components), figsize=(2.3 * len(components), 5.0), squeeze=False, layout="constrained"
+    )
     for column, component in enumerate(components):
         magnitude = np.linalg.norm(component, axis=1)
         peak = float(magnitude.max())
-        _show(axes[0, column], render_mesh(template, model, size, colours=_heat(magnitude, peak)),
-              f"component {column + 1}\npeak {peak:.2f} cm")
+        _show(
+            axes[0, column],
+            render_mesh(template, model, size, colours=_heat(magnitude, peak)),
+            f"component {column + 1}\npeak {peak:.2f} cm",
+        )
         _show(axes[1, column], render_mesh(template + component, model, size), "")
-    fig.supxlabel(f"{expression}: {len(components)} of {len(sparse.components)} components, fitted to "
-                  f"{len(sparse.weights)} deformations; row 1: |component| (light: 0, dark: peak); "
-                  "row 2: template + component", fontsize="small")
+    fig.supxlabel(
+        f"{expression}: {len(components)} of {len(sparse.components)} components, fitted to "
+        f"{len(sparse.weights)} deformations; row 1: |component| (light: 0, dark: peak); "
+        "row 2: template + component",
+        fontsize="small",
+    )
     return fig

@@ -20,13 +20,23 @@ import pandas as pd
 from affect import data_paths, profiles
 from affect.reporting import ImageGrid
 
-__all__ = ["ORIGINAL_DEVICES", "gan_record", "budget_sentence", "budget_notes", "comparison_results",
-           "gan_table_notes", "comparison_summary", "write_comparison"]
+__all__ = [
+    "ORIGINAL_DEVICES",
+    "gan_record",
+    "budget_sentence",
+    "budget_notes",
+    "comparison_results",
+    "gan_table_notes",
+    "comparison_summary",
+    "write_comparison",
+]
 
 #: What the original papers report for one training run (quoted by third parties,
 #: docs/gan_baselines.md 2): StarGAN Sec. 5.3, GANimation Sec. 5.
-ORIGINAL_DEVICES = {"stargan": "about one day on one NVIDIA Tesla M40 GPU",
-                    "ganimation": "about two days on one GeForce GTX 1080 Ti"}
+ORIGINAL_DEVICES = {
+    "stargan": "about one day on one NVIDIA Tesla M40 GPU",
+    "ganimation": "about two days on one GeForce GTX 1080 Ti",
+}
 _NAMES = {"stargan": "StarGAN", "ganimation": "GANimation"}
 
 
@@ -41,14 +51,20 @@ def budget_sentence(method: str, record: dict) -> str:
     sizes, paper = record["sizes"], profiles.gan_sizes("paper", method)
     share = record["iterations"] / paper.iterations
     blocks = sizes["residual_blocks"]
-    return (f"{_NAMES[method]} here: {record['iterations']:,} critic iterations ({100 * share:.2g} % of the "
-            f"original's {paper.iterations:,}) at {sizes['image_size']} px (original: {paper.image_size}), batch "
-            f"{sizes['batch_size']} ({paper.batch_size}), width {sizes['conv_dim']} ({paper.conv_dim}) with "
-            f"{blocks} residual block{'s' if blocks != 1 else ''} ({paper.residual_blocks}), trained in "
-            f"{record['seconds']:.0f} s on {record['device']} ({record.get('threads', '?')} threads) on "
-            f"{record['source']}; the original trains {ORIGINAL_DEVICES[method]}."
-            + (" At this budget the generator is far from converged, so its faces say nothing about the "
-               "original's quality." if share < 0.1 else ""))
+    return (
+        f"{_NAMES[method]} here: {record['iterations']:,} critic iterations ({100 * share:.2g} % of the "
+        f"original's {paper.iterations:,}) at {sizes['image_size']} px (original: {paper.image_size}), batch "
+        f"{sizes['batch_size']} ({paper.batch_size}), width {sizes['conv_dim']} ({paper.conv_dim}) with "
+        f"{blocks} residual block{'s' if blocks != 1 else ''} ({paper.residual_blocks}), trained in "
+        f"{record['seconds']:.0f} s on {record['device']} ({record.get('threads', '?')} threads) on "
+        f"{record['source']}; the original trains {ORIGINAL_DEVICES[method]}."
+        + (
+            " At this budget the generator is far from converged, so its faces say nothing about the "
+            "original's quality."
+            if share < 0.1
+            else ""
+        )
+    )
 
 
 def budget_notes(*, profile: str, gallery_source: str, seed: int) -> list[str]:
@@ -64,13 +80,17 @@ def budget_notes(*, profile: str, gallery_source: str, seed: int) -> list[str]:
 def gan_table_notes(spec, ctx, gallery_source: str, rows) -> list[str]:
     """Notes under a table with GAN rows: what they train, and each GAN's budget beside the original's."""
     networks = sorted({r.network for r in rows})
-    lines = [f"The StarGAN and GANimation rows train the proposed row's network ({', '.join(networks)}) with the "
-             "same budget and seed on the training set plus that GAN's faces, synthesized on the same neutral "
-             "faces with the same VA targets; each GAN edits the aligned face crop, pasted back into the photo."]
+    lines = [
+        f"The StarGAN and GANimation rows train the proposed row's network ({', '.join(networks)}) with the "
+        "same budget and seed on the training set plus that GAN's faces, synthesized on the same neutral "
+        "faces with the same VA targets; each GAN edits the aligned face crop, pasted back into the photo."
+    ]
     paper_networks = {label.split(" trained using")[0] for label in spec.gans}
     if spec.number == 5 and paper_networks == {"VGG-FACE"}:
-        lines.append("The paper labels Table 5's GAN rows VGG-FACE; here they train the proposed row's "
-                     "VGG-FACE-GRU, so that the rows differ only in the synthesized faces.")
+        lines.append(
+            "The paper labels Table 5's GAN rows VGG-FACE; here they train the proposed row's "
+            "VGG-FACE-GRU, so that the rows differ only in the synthesized faces."
+        )
     return lines + budget_notes(profile=ctx.profile, gallery_source=gallery_source, seed=ctx.seed)
 
 
@@ -83,9 +103,16 @@ def _face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     return mask.astype(bool)
 
 
-def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targets: Sequence[Sequence[float]], *,
-                       profile: str, gallery_source: str = "proxy", seed: int = 0, device: str = "cpu"
-                       ) -> tuple[ImageGrid, pd.DataFrame]:
+def comparison_results(
+    synthesizer,
+    photos: Sequence[str | os.PathLike],
+    va_targets: Sequence[Sequence[float]],
+    *,
+    profile: str,
+    gallery_source: str = "proxy",
+    seed: int = 0,
+    device: str = "cpu",
+) -> tuple[ImageGrid, pd.DataFrame]:
     """Fig. 11: each photo and VA target through the paper's method, StarGAN and GANimation.
 
     Parameters
@@ -110,8 +137,10 @@ def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targ
     from affect.face.quality import sharpness_ratio
     from affect.image import read_image
 
-    gans = {method: make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed,
-                                   device=device) for method in _NAMES}
+    gans = {
+        method: make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed, device=device)
+        for method in _NAMES
+    }
     titles = ["input", "proposed", *_NAMES.values()]
     rows, panels, names = [], [], []
     for photo in photos:
@@ -128,11 +157,19 @@ def comparison_results(synthesizer, photos: Sequence[str | os.PathLike], va_targ
             target = "V {:+.2f}, A {:+.2f}".format(*va)
             names.append([f"input ({target})"] + titles[1:])
             for method, output in outputs.items():
-                rows.append({"photo": os.path.basename(str(photo)), "target": target, "method": method,
-                             "identity distance": _identity(image, output, landmarks, box),
-                             "sharpness kept": sharpness_ratio(image, output, region)})
-    grid = ImageGrid(np.asarray(panels, np.uint8).reshape(len(panels), len(titles), CROP_PIXELS, CROP_PIXELS, 3),
-                     np.asarray(names, dtype=str))
+                rows.append(
+                    {
+                        "photo": os.path.basename(str(photo)),
+                        "target": target,
+                        "method": method,
+                        "identity distance": _identity(image, output, landmarks, box),
+                        "sharpness kept": sharpness_ratio(image, output, region),
+                    }
+                )
+    grid = ImageGrid(
+        np.asarray(panels, np.uint8).reshape(len(panels), len(titles), CROP_PIXELS, CROP_PIXELS, 3),
+        np.asarray(names, dtype=str),
+    )
     return grid, pd.DataFrame(rows)
 
 
@@ -165,10 +202,15 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
     from affect.face.recognition import SAME_PERSON_THRESHOLD
 
     grouped = table.groupby("method", sort=False)
-    return pd.DataFrame({"mean identity distance": grouped["identity distance"].mean(),
-                         "same person (< 0.6)": grouped["identity distance"].apply(
-                             lambda d: float((d < SAME_PERSON_THRESHOLD).mean())),
-                         "mean sharpness kept": grouped["sharpness kept"].mean()})
+    return pd.DataFrame(
+        {
+            "mean identity distance": grouped["identity distance"].mean(),
+            "same person (< 0.6)": grouped["identity distance"].apply(
+                lambda d: float((d < SAME_PERSON_THRESHOLD).mean())
+            ),
+            "mean sharpness kept": grouped["sharpness kept"].mean(),
+        }
+    )
 
 
 def write_comparison(ctx, table: pd.DataFrame, notes: Sequence[str]) -> os.PathLike:
@@ -178,11 +220,15 @@ def write_comparison(ctx, table: pd.DataFrame, notes: Sequence[str]) -> os.PathL
 
     atomic_write_text(ctx.path("figures", "fig11_gan_comparison.csv"), table.to_csv(index=False))
     title = ctx.title("the proposed method, StarGAN and GANimation on the same photos and VA targets")
-    text = [f"### Fig. 11: {title}",
-            "", markdown_table(comparison_summary(table)), "",
-            "Identity distance: dlib's face-descriptor distance between photo and output (the same person below "
-            "0.6). Sharpness kept: variance of the Laplacian inside the face (the landmarks' convex hull), output "
-            "over input. Every output is in fig11_gan_comparison.csv."]
+    text = [
+        f"### Fig. 11: {title}",
+        "",
+        markdown_table(comparison_summary(table)),
+        "",
+        "Identity distance: dlib's face-descriptor distance between photo and output (the same person below "
+        "0.6). Sharpness kept: variance of the Laplacian inside the face (the landmarks' convex hull), output "
+        "over input. Every output is in fig11_gan_comparison.csv.",
+    ]
     if ctx.data_source == "proxy":
         text.append(STAND_IN_NOTICE)
     text += ["", *notes]

@@ -34,9 +34,28 @@ from affect.experiments import affect_tables
 from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult, TableSpec
 from affect.reporting import RunContext
 
-__all__ = ["Curve", "CURVES", "curves", "paper_points", "fractions", "scaled_points", "chosen_points", "nested_subset",
-           "subset_manifest", "point_dir", "CurveRuns", "curve_runs", "improvement", "curve_frame", "curve_steps",
-           "DEDUCTIONS", "deductions", "granularity_table", "write_granularity_table", "granularity_figure"]
+__all__ = [
+    "Curve",
+    "CURVES",
+    "curves",
+    "paper_points",
+    "fractions",
+    "scaled_points",
+    "chosen_points",
+    "nested_subset",
+    "subset_manifest",
+    "point_dir",
+    "CurveRuns",
+    "curve_runs",
+    "improvement",
+    "curve_frame",
+    "curve_steps",
+    "DEDUCTIONS",
+    "deductions",
+    "granularity_table",
+    "write_granularity_table",
+    "granularity_figure",
+]
 
 #: Sec. 6.4: AffectNet VA's curve flattens beyond about 1.5M added images (deduction 3).
 PLATEAU_N = 1_500_000
@@ -68,9 +87,14 @@ class Curve:
 
 #: Fig. 20's curves, in Table 12's order.
 CURVES: tuple[Curve, ...] = (
-    Curve(2, "Aff-Wild", "mean CCC"), Curve(3, "RECOLA", "mean CCC"), Curve(4, "AffectNet (VA)", "mean CCC"),
-    Curve(5, "AFEW-VA", "mean CCC"), Curve(6, "RAF-DB", "mean diagonal"),
-    Curve(7, "AffectNet (Expressions)", "F1"), Curve(8, "AFEW", "accuracy"), Curve(9, "BU-3DFE", "accuracy"),
+    Curve(2, "Aff-Wild", "mean CCC"),
+    Curve(3, "RECOLA", "mean CCC"),
+    Curve(4, "AffectNet (VA)", "mean CCC"),
+    Curve(5, "AFEW-VA", "mean CCC"),
+    Curve(6, "RAF-DB", "mean diagonal"),
+    Curve(7, "AffectNet (Expressions)", "F1"),
+    Curve(8, "AFEW", "accuracy"),
+    Curve(9, "BU-3DFE", "accuracy"),
 )
 
 
@@ -81,6 +105,7 @@ def curves(profile: str) -> tuple[Curve, ...]:
 
 
 # --- the points ---------------------------------------------------------------------------------
+
 
 def paper_points(name: str) -> list[int]:
     """Table 12's N values of one database, ascending (images)."""
@@ -155,6 +180,7 @@ def point_dir(ctx: RunContext, table: int, n: int, seed: int, fold: int | None) 
 
 # --- the runs -----------------------------------------------------------------------------------
 
+
 def _two_rows(spec: TableSpec) -> TableSpec:
     return replace(spec, rows=tuple(r for r in spec.rows if r.role in (BASELINE, PROPOSED)), gans=())
 
@@ -191,8 +217,18 @@ def _extra(manifest: pd.DataFrame, share: float | None, seed: int, folder: Path,
     return lambda: subset_manifest(manifest, n, seed, folder, "all" if fold is None else f"fold{fold}")
 
 
-def _train(ctx: RunContext, spec: TableSpec, network: str, run_dir: Path, seed: int, fold: int | None,
-           extra, device: str, weights: str | None, progress: bool) -> Path:
+def _train(
+    ctx: RunContext,
+    spec: TableSpec,
+    network: str,
+    run_dir: Path,
+    seed: int,
+    fold: int | None,
+    extra,
+    device: str,
+    weights: str | None,
+    progress: bool,
+) -> Path:
     """Train and evaluate one point (as :func:`affect_tables.run_table` trains a row); its predictions file.
 
     ``extra``: callable returning the synthesized images' manifest (None: the training set alone).
@@ -203,9 +239,21 @@ def _train(ctx: RunContext, spec: TableSpec, network: str, run_dir: Path, seed: 
     if not predictions.exists():
         if ctx.reuse_results:
             raise FileNotFoundError(f"{predictions}: not saved; run the notebook without reuse_results first")
-        runs.train(network, spec.database, run_dir, profile=ctx.profile, data_source=ctx.data_source, task=spec.task,
-                   seed=seed, device=device, weights=weights, augmented=extra(), fold=fold, progress=progress,
-                   weighted_loss=spec.task == "expression")
+        runs.train(
+            network,
+            spec.database,
+            run_dir,
+            profile=ctx.profile,
+            data_source=ctx.data_source,
+            task=spec.task,
+            seed=seed,
+            device=device,
+            weights=weights,
+            augmented=extra(),
+            fold=fold,
+            progress=progress,
+            weighted_loss=spec.task == "expression",
+        )
         runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps the differences
     return predictions
 
@@ -222,28 +270,49 @@ class CurveRuns:
     """One database's runs: per seed, N -> the network's predictions (N = 0 the baseline)."""
 
     curve: Curve
-    real: int                                   # real training images of the database
-    full: int                                   # synthesized images of the whole set (first fold's share)
-    points: list[tuple[int, int]]               # every (Table 12 index, N) at this scale
-    chosen: list[tuple[int, int]]               # the ones run
-    results: dict[int, dict[int, RunResult]]    # seed -> N -> result
-    reused: dict[int, str]                      # N -> where the main seed's run came from
+    real: int  # real training images of the database
+    full: int  # synthesized images of the whole set (first fold's share)
+    points: list[tuple[int, int]]  # every (Table 12 index, N) at this scale
+    chosen: list[tuple[int, int]]  # the ones run
+    results: dict[int, dict[int, RunResult]]  # seed -> N -> result
+    reused: dict[int, str]  # N -> where the main seed's run came from
 
 
-def curve_runs(curve: Curve, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-               weights: str | None = None, progress: bool = False) -> CurveRuns:
+def curve_runs(
+    curve: Curve,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    progress: bool = False,
+) -> CurveRuns:
     """Every run of one curve: the table's endpoints reused, the points between trained."""
     from affect.experiments.augmented_sets import augmented_set
 
     spec = _two_rows(affect_tables.TABLES[curve.table])
     sizes = profiles.get(ctx.profile)
     folds = _folds(ctx, spec)
-    table = affect_tables.run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights,
-                                    progress=progress, gans=False, folds=len(folds) if folds != [None] else None)
+    table = affect_tables.run_table(
+        spec,
+        ctx,
+        gallery_source=gallery_source,
+        device=device,
+        weights=weights,
+        progress=progress,
+        gans=False,
+        folds=len(folds) if folds != [None] else None,
+    )
     baseline = next(r for r in table.values() if r.row.role == BASELINE)
     proposed = next(r for r in table.values() if r.row.role == PROPOSED)
-    built = augmented_set(spec.database, spec.kind, profile=ctx.profile, data_source=ctx.data_source,
-                          gallery_source=gallery_source, seed=ctx.seed)
+    built = augmented_set(
+        spec.database,
+        spec.kind,
+        profile=ctx.profile,
+        data_source=ctx.data_source,
+        gallery_source=gallery_source,
+        seed=ctx.seed,
+    )
     first = _synthesized(ctx, spec, built, ctx.seed, folds[0])
     points = scaled_points(fractions(curve.name), len(first))
     chosen = chosen_points(points, sizes.granularity_points)
@@ -256,10 +325,21 @@ def curve_runs(curve: Curve, ctx: RunContext, *, gallery_source: str = "proxy", 
             if n in own:
                 continue
             row = baseline.row if index is None else proposed.row
-            files = [_train(ctx, spec, row.network, point_dir(ctx, curve.table, n, seed, fold), seed, fold,
-                            _extra(manifest, None if index is None else share[index], seed, built.folder, fold),
-                            device, weights, progress)
-                     for fold, manifest in per_fold.items()]
+            files = [
+                _train(
+                    ctx,
+                    spec,
+                    row.network,
+                    point_dir(ctx, curve.table, n, seed, fold),
+                    seed,
+                    fold,
+                    _extra(manifest, None if index is None else share[index], seed, built.folder, fold),
+                    device,
+                    weights,
+                    progress,
+                )
+                for fold, manifest in per_fold.items()
+            ]
             own[n] = _result(row, files)
         results[seed] = dict(sorted(own.items()))
     reused = {0: f"baseline run of Table {curve.table}", chosen[-1][1]: f"proposed run of Table {curve.table}"}
@@ -267,6 +347,7 @@ def curve_runs(curve: Curve, ctx: RunContext, *, gallery_source: str = "proxy", 
 
 
 # --- the improvements -----------------------------------------------------------------------------
+
 
 def _criterion_spec(curve: Curve) -> TableSpec:
     """The table with the cells Fig. 20's criterion is made from (CCC for the VA databases)."""
@@ -282,16 +363,18 @@ def _summary(curve: Curve):
     return lambda cells: {(curve.criterion, ""): cells[key]}
 
 
-def improvement(curve: Curve, better: RunResult, worse: RunResult, *, n_bootstrap: int = 1000,
-                seed: int = 0) -> pd.Series:
+def improvement(
+    curve: Curve, better: RunResult, worse: RunResult, *, n_bootstrap: int = 1000, seed: int = 0
+) -> pd.Series:
     """Fig. 20's criterion of ``better`` minus that of ``worse``, with the paired 95 % bootstrap interval.
 
     Returns
     -------
     Series ``improvement, low, high, unit, n_units``.
     """
-    claim = affect_tables.paired_claim(_criterion_spec(curve), better, worse, n_bootstrap=n_bootstrap, seed=seed,
-                                       summary=_summary(curve))
+    claim = affect_tables.paired_claim(
+        _criterion_spec(curve), better, worse, n_bootstrap=n_bootstrap, seed=seed, summary=_summary(curve)
+    )
     return claim.iloc[0][["improvement", "low", "high", "unit", "n_units"]]
 
 
@@ -309,12 +392,20 @@ def curve_frame(runs: CurveRuns, out_dir: Path, *, n_bootstrap: int = 1000, seed
     same = {index: n for index, n in runs.points}
     records = []
     for index, paper_n in enumerate(paper_points(curve.name)):
-        base = {"database": curve.name, "table": curve.table, "criterion": curve.criterion, "paper N": paper_n,
-                "fraction": float(share[index])}
+        base = {
+            "database": curve.name,
+            "table": curve.table,
+            "criterion": curve.criterion,
+            "paper N": paper_n,
+            "fraction": float(share[index]),
+        }
         if index not in run_n:
             scaled = max(1, round(float(share[index]) * runs.full))
-            status = ("not run at this profile" if index in same else
-                      f"rounds to N = {scaled}, as another of the paper's N, at this scale")
+            status = (
+                "not run at this profile"
+                if index in same
+                else f"rounds to N = {scaled}, as another of the paper's N, at this scale"
+            )
             records.append({**base, "N": np.nan, "status": status})
             continue
         n = run_n[index]
@@ -323,8 +414,17 @@ def curve_frame(runs: CurveRuns, out_dir: Path, *, n_bootstrap: int = 1000, seed
             status = runs.reused.get(n, "trained") if run_seed == min(runs.results) else "trained"
             files = ";".join(str(Path(f).relative_to(out_dir)) for f in by_n[n].files)
             baseline_files = ";".join(str(Path(f).relative_to(out_dir)) for f in by_n[0].files)
-            records.append({**base, "N": n, "seed": run_seed, "status": status, **gain.to_dict(),
-                            "predictions": files, "baseline predictions": baseline_files})
+            records.append(
+                {
+                    **base,
+                    "N": n,
+                    "seed": run_seed,
+                    "status": status,
+                    **gain.to_dict(),
+                    "predictions": files,
+                    "baseline predictions": baseline_files,
+                }
+            )
     frame = pd.DataFrame.from_records(records)
     frame["real training images"] = runs.real
     frame["synthesized set"] = runs.full
@@ -349,8 +449,17 @@ def curve_steps(runs: CurveRuns, *, n_bootstrap: int = 1000, seed: int = 0) -> p
         if low_n not in gains:  # one point below the full set: both steps are the same pair
             gains[low_n] = improvement(runs.curve, by_n[ns[-1]], by_n[low_n], n_bootstrap=n_bootstrap, seed=seed)
         gain = gains[low_n]
-        rows.append({"database": runs.curve.name, "step": step, "from N": low_n, "to N": ns[-1],
-                     "difference": gain["improvement"], "low": gain["low"], "high": gain["high"]})
+        rows.append(
+            {
+                "database": runs.curve.name,
+                "step": step,
+                "from N": low_n,
+                "to N": ns[-1],
+                "difference": gain["improvement"],
+                "low": gain["low"],
+                "high": gain["high"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -360,8 +469,7 @@ def curve_steps(runs: CurveRuns, *, n_bootstrap: int = 1000, seed: int = 0) -> p
 DEDUCTIONS = (
     "the smaller the database, the bigger the increase in performance from the synthesized data",
     "the improvement is small when few synthesized images are added in proportion to the training set",
-    "in the dimensionally annotated databases a plateau is reached when a lot of data (more than about 1.5M) "
-    "are added",
+    "in the dimensionally annotated databases a plateau is reached when a lot of data (more than about 1.5M) are added",
     "the gain does not grow commensurately with N: on AffectNet VA it saturates as N increases",
     "the increase is larger in the categorically annotated databases than in the dimensionally annotated ones",
 )
@@ -391,10 +499,16 @@ def _deduction_size(points: pd.DataFrame) -> str:
         return _sentence(1, NOT_TESTABLE, f"{len(final)} databases reached the full synthesized set; 3 are needed")
     rho, p = spearmanr(final["real training images"], final["improvement"])
     verdict = affect_tables._verdict(bool(rho < 0), bool(rho < 0 and p < 0.05))
-    listed = ", ".join(f"{db} {int(r['real training images']):,} images: {r['improvement']:+.3f}"
-                       for db, r in final.sort_values("real training images").iterrows())
-    return _sentence(1, verdict, f"Spearman rank correlation between real training images and the final improvement "
-                                 f"across {len(final)} databases: {rho:+.2f}, p = {p:.2f}; {listed}")
+    listed = ", ".join(
+        f"{db} {int(r['real training images']):,} images: {r['improvement']:+.3f}"
+        for db, r in final.sort_values("real training images").iterrows()
+    )
+    return _sentence(
+        1,
+        verdict,
+        f"Spearman rank correlation between real training images and the final improvement "
+        f"across {len(final)} databases: {rho:+.2f}, p = {p:.2f}; {listed}",
+    )
 
 
 def _deduction_few(points: pd.DataFrame, steps: pd.DataFrame) -> str:
@@ -403,28 +517,41 @@ def _deduction_few(points: pd.DataFrame, steps: pd.DataFrame) -> str:
         return _sentence(2, NOT_TESTABLE, "no database ran a point below its full synthesized set")
     main = _main(points).set_index(["database", "N"])
     verdict = affect_tables._verdict(bool((chosen["difference"] > 0).all()), bool((chosen["low"] > 0).all()))
-    listed = "; ".join(f"{db}: N = {int(r['from N'])} {main.loc[(db, r['from N']), 'improvement']:+.3f}, "
-                       f"N = {int(r['to N'])} {main.loc[(db, r['to N']), 'improvement']:+.3f}, paired difference "
-                       f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]" for db, r in chosen.iterrows())
-    return _sentence(2, verdict, f"the improvement with the smallest N run below that with the whole set in every "
-                                 f"database: {listed}")
+    listed = "; ".join(
+        f"{db}: N = {int(r['from N'])} {main.loc[(db, r['from N']), 'improvement']:+.3f}, "
+        f"N = {int(r['to N'])} {main.loc[(db, r['to N']), 'improvement']:+.3f}, paired difference "
+        f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
+        for db, r in chosen.iterrows()
+    )
+    return _sentence(
+        2, verdict, f"the improvement with the smallest N run below that with the whole set in every database: {listed}"
+    )
 
 
 def _deduction_plateau(points: pd.DataFrame, steps: pd.DataFrame) -> str:
     va = _main(points)[_main(points)["criterion"] == "mean CCC"]
     last = steps[(steps["step"] == "last step") & steps["database"].isin(set(va["database"]))] if len(steps) else steps
-    listed = "; ".join(f"{r['database']}: N {int(r['from N'])} -> {int(r['to N'])} changes the mean CCC by "
-                       f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]" for _, r in last.iterrows())
+    listed = "; ".join(
+        f"{r['database']}: N {int(r['from N'])} -> {int(r['to N'])} changes the mean CCC by "
+        f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
+        for _, r in last.iterrows()
+    )
     largest = int(va["N"].max()) if len(va) else 0
     beyond = last[last["from N"] >= PLATEAU_N] if len(last) else last
     if not len(beyond):
-        return _sentence(3, "not testable at this scale",
-                         f"the largest N of a VA database here is {largest:,}, not above {PLATEAU_N:,}"
-                         + (f"; for scale, the last step of each VA curve: {listed}" if listed else ""))
+        return _sentence(
+            3,
+            "not testable at this scale",
+            f"the largest N of a VA database here is {largest:,}, not above {PLATEAU_N:,}"
+            + (f"; for scale, the last step of each VA curve: {listed}" if listed else ""),
+        )
     flat = bool((beyond["low"] <= 0).all())
-    return _sentence(3, "holds" if flat else "does not hold",
-                     f"a plateau means no clear gain beyond {PLATEAU_N:,}: the paired interval of the last step "
-                     f"includes 0 or lies below it; {listed}")
+    return _sentence(
+        3,
+        "holds" if flat else "does not hold",
+        f"a plateau means no clear gain beyond {PLATEAU_N:,}: the paired interval of the last step "
+        f"includes 0 or lies below it; {listed}",
+    )
 
 
 def _deduction_saturation(points: pd.DataFrame, steps: pd.DataFrame) -> str:
@@ -438,28 +565,37 @@ def _deduction_saturation(points: pd.DataFrame, steps: pd.DataFrame) -> str:
     per_first = np.array([first["improvement"], first["low"], first["high"]]) / first["N"]
     per_last = np.array([step["difference"], step["low"], step["high"]]) / added
     verdict = affect_tables._verdict(bool(per_last[0] < per_first[0]), bool(per_last[2] < per_first[1]))
-    return _sentence(4, verdict, f"mean CCC gained per added image: first step (0 -> {int(first['N'])}) "
-                                 f"{per_first[0]:+.2e} [{per_first[1]:+.2e}, {per_first[2]:+.2e}], last step "
-                                 f"({int(step['from N'])} -> {int(step['to N'])}) {per_last[0]:+.2e} "
-                                 f"[{per_last[1]:+.2e}, {per_last[2]:+.2e}]; it holds only when the last step's "
-                                 "interval lies below the first's")
+    return _sentence(
+        4,
+        verdict,
+        f"mean CCC gained per added image: first step (0 -> {int(first['N'])}) "
+        f"{per_first[0]:+.2e} [{per_first[1]:+.2e}, {per_first[2]:+.2e}], last step "
+        f"({int(step['from N'])} -> {int(step['to N'])}) {per_last[0]:+.2e} "
+        f"[{per_last[1]:+.2e}, {per_last[2]:+.2e}]; it holds only when the last step's "
+        "interval lies below the first's",
+    )
 
 
 def _deduction_kinds(points: pd.DataFrame) -> str:
     final = _final(points)
     expression, va = final[final["criterion"] != "mean CCC"], final[final["criterion"] == "mean CCC"]
     if not len(expression) or not len(va):
-        return _sentence(5, NOT_TESTABLE, f"{len(expression)} expression and {len(va)} VA databases reached the "
-                                          "full synthesized set")
+        return _sentence(
+            5, NOT_TESTABLE, f"{len(expression)} expression and {len(va)} VA databases reached the full synthesized set"
+        )
     gap = expression["improvement"].mean() - va["improvement"].mean()
     # Independent test sets: the standard error of the gap from each interval's width (normal approximation).
-    se = np.sqrt(sum(((g["high"] - g["low"]) / 3.92) .pow(2).sum() / len(g) ** 2 for g in (expression, va)))
+    se = np.sqrt(sum(((g["high"] - g["low"]) / 3.92).pow(2).sum() / len(g) ** 2 for g in (expression, va)))
     verdict = affect_tables._verdict(bool(gap > 0), bool(gap - 1.96 * se > 0))
-    return _sentence(5, verdict, f"mean final improvement of {len(expression)} expression databases "
-                                 f"{expression['improvement'].mean():+.3f} against {va['improvement'].mean():+.3f} of "
-                                 f"{len(va)} VA databases: gap {gap:+.3f} [{gap - 1.96 * se:+.3f}, "
-                                 f"{gap + 1.96 * se:+.3f}] (normal approximation from the bootstrap intervals; "
-                                 "accuracy, F1 and mean diagonal against mean CCC, as in Fig. 20)")
+    return _sentence(
+        5,
+        verdict,
+        f"mean final improvement of {len(expression)} expression databases "
+        f"{expression['improvement'].mean():+.3f} against {va['improvement'].mean():+.3f} of "
+        f"{len(va)} VA databases: gap {gap:+.3f} [{gap - 1.96 * se:+.3f}, "
+        f"{gap + 1.96 * se:+.3f}] (normal approximation from the bootstrap intervals; "
+        "accuracy, F1 and mean diagonal against mean CCC, as in Fig. 20)",
+    )
 
 
 def deductions(points: pd.DataFrame, steps: pd.DataFrame) -> list[str]:
@@ -477,15 +613,27 @@ def deductions(points: pd.DataFrame, steps: pd.DataFrame) -> list[str]:
     Five sentences: 'holds' (every interval it rests on agrees), 'holds on the point estimates
     only', 'does not hold', or not testable (and why), each with its numbers.
     """
-    return [_deduction_size(points), _deduction_few(points, steps), _deduction_plateau(points, steps),
-            _deduction_saturation(points, steps), _deduction_kinds(points)]
+    return [
+        _deduction_size(points),
+        _deduction_few(points, steps),
+        _deduction_plateau(points, steps),
+        _deduction_saturation(points, steps),
+        _deduction_kinds(points),
+    ]
 
 
 # --- Table 12 and Fig. 20 ----------------------------------------------------------------------------
 
-def granularity_table(ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-                      weights: str | None = None, n_bootstrap: int | None = None, progress: bool = False
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+
+def granularity_table(
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    n_bootstrap: int | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Table 12 of this run: every database's points, their improvements and the deductions' steps.
 
     The runs of Tables 2 to 9 are reused from ``results/runs/table_NN`` (trained there first
@@ -504,24 +652,30 @@ def granularity_table(ctx: RunContext, *, gallery_source: str = "proxy", device:
     def compute() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         frames, steps, trained, reused = [], [], 0, 0
         for curve in curves(ctx.profile):
-            runs = curve_runs(curve, ctx, gallery_source=gallery_source, device=device, weights=weights,
-                              progress=progress)
+            runs = curve_runs(
+                curve, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
+            )
             frames.append(curve_frame(runs, ctx.out_dir, n_bootstrap=n_bootstrap, seed=ctx.seed))
             steps.append(curve_steps(runs, n_bootstrap=n_bootstrap, seed=ctx.seed))
             reused += 2
             trained += sum(len(by_n) for by_n in runs.results.values()) - 2
         sizes = profiles.get(ctx.profile)
         left_out = [c.name for c in CURVES if c not in curves(ctx.profile)]
-        notes = {"setting": f"gallery: {gallery_source}; networks and budgets of Tables 2 to 9",
-                 "runs": (f"Databases not run at this profile: {', '.join(left_out)}. " if left_out else "") +
-                         f"{trained} networks of this table's own (results/runs/granularity), {reused} reused "
-                         "from Tables 2 to 9 (N = 0: the baseline row; the whole set: the proposed row); "
-                         "intermediate points per database: "
-                         f"{'all of the paper' if sizes.granularity_points is None else sizes.granularity_points}"
-                         f"; seeds: {sizes.granularity_seeds}; folds of Tables 5 and 9: "
-                         f"{'all' if sizes.granularity_folds is None else sizes.granularity_folds}"}
-        return pd.concat(frames, ignore_index=True), pd.concat([s for s in steps if len(s)] or [steps[0]],
-                                                               ignore_index=True), notes
+        notes = {
+            "setting": f"gallery: {gallery_source}; networks and budgets of Tables 2 to 9",
+            "runs": (f"Databases not run at this profile: {', '.join(left_out)}. " if left_out else "")
+            + f"{trained} networks of this table's own (results/runs/granularity), {reused} reused "
+            "from Tables 2 to 9 (N = 0: the baseline row; the whole set: the proposed row); "
+            "intermediate points per database: "
+            f"{'all of the paper' if sizes.granularity_points is None else sizes.granularity_points}"
+            f"; seeds: {sizes.granularity_seeds}; folds of Tables 5 and 9: "
+            f"{'all' if sizes.granularity_folds is None else sizes.granularity_folds}",
+        }
+        return (
+            pd.concat(frames, ignore_index=True),
+            pd.concat([s for s in steps if len(s)] or [steps[0]], ignore_index=True),
+            notes,
+        )
 
     points, steps, notes = reporting.cached(ctx, "table_12", compute)
     write_granularity_table(points, steps, ctx, notes)
@@ -557,18 +711,27 @@ def write_granularity_table(points: pd.DataFrame, steps: pd.DataFrame, ctx: RunC
     from affect.reporting import STAND_IN_NOTICE, markdown_table
 
     atomic_write_text(ctx.path("tables", "table_12.csv"), points.to_csv(index=False))
-    title = ("Effect of the synthesized data's granularity: improvement over the baseline against the number N "
-             "of synthesized images added (Sec. 6.4)")
+    title = (
+        "Effect of the synthesized data's granularity: improvement over the baseline against the number N "
+        "of synthesized images added (Sec. 6.4)"
+    )
     sizes = points.drop_duplicates("database").set_index("database")
-    scale = "; ".join(f"{db}: {int(r['synthesized set']):,} synthesized beside {int(r['real training images']):,} "
-                      f"real" for db, r in sizes.iterrows())
-    text = [f"### Table 12: {ctx.title(title)} [{notes['setting']}]", "", markdown_table(_shown(points)), "",
-            f"This run ({ctx.label}): each N is the paper's N over the last N of its row, times this run's whole "
-            f"synthesized set ({scale}; cross-validated tables: the first fold's share); the subsets are nested "
-            "(one seeded permutation of the set, its first N images). Improvement: Fig. 20's criterion (mean CCC "
-            "of valence and arousal; mean diagonal of the confusion matrix for RAF-DB; F1 for AffectNet; total "
-            "accuracy for AFEW, per video, and BU-3DFE) of the augmented network minus the baseline's, with the 95 % "
-            "paired bootstrap interval over test subjects or videos. " + notes["runs"] + "."]
+    scale = "; ".join(
+        f"{db}: {int(r['synthesized set']):,} synthesized beside {int(r['real training images']):,} real"
+        for db, r in sizes.iterrows()
+    )
+    text = [
+        f"### Table 12: {ctx.title(title)} [{notes['setting']}]",
+        "",
+        markdown_table(_shown(points)),
+        "",
+        f"This run ({ctx.label}): each N is the paper's N over the last N of its row, times this run's whole "
+        f"synthesized set ({scale}; cross-validated tables: the first fold's share); the subsets are nested "
+        "(one seeded permutation of the set, its first N images). Improvement: Fig. 20's criterion (mean CCC "
+        "of valence and arousal; mean diagonal of the confusion matrix for RAF-DB; F1 for AffectNet; total "
+        "accuracy for AFEW, per video, and BU-3DFE) of the augmented network minus the baseline's, with the 95 % "
+        "paired bootstrap interval over test subjects or videos. " + notes["runs"] + ".",
+    ]
     if ctx.data_source == "proxy":
         text += [STAND_IN_NOTICE]
     text += ["", *deductions(points, steps)]
@@ -588,22 +751,41 @@ def granularity_figure(points: pd.DataFrame) -> object:
 
     run = points[points["N"].notna()]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, (kind, label) in zip(axes, (("va", "(a) mean CCC of valence and arousal"),
-                                        ("expression", "(b) mean diagonal (RAF-DB), F1 (AffectNet), accuracy "
-                                                       "(AFEW, BU-3DFE)"))):
+    for ax, (kind, label) in zip(
+        axes,
+        (
+            ("va", "(a) mean CCC of valence and arousal"),
+            ("expression", "(b) mean diagonal (RAF-DB), F1 (AffectNet), accuracy (AFEW, BU-3DFE)"),
+        ),
+    ):
         for curve in (c for c in CURVES if c.panel == kind):
             rows = run[run["database"] == curve.name]
             if not len(rows):
                 continue
             main = rows[rows["seed"] == rows["seed"].min()].sort_values("N")
             errors = np.abs(main[["low", "high"]].to_numpy(dtype=float).T - main["improvement"].to_numpy(float))
-            line = ax.errorbar(main["N"], main["improvement"], yerr=errors, marker="o", ms=3, capsize=2,
-                               label=f"{curve.name} ({curve.criterion})")
+            line = ax.errorbar(
+                main["N"],
+                main["improvement"],
+                yerr=errors,
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=f"{curve.name} ({curve.criterion})",
+            )
             if rows["seed"].nunique() > 1:
                 spread = rows.groupby("N")["improvement"].agg(["mean", "std"])
                 # a little to the right of the main seed's bar, so that both show
-                ax.errorbar(spread.index.to_numpy(float) * 1.08, spread["mean"], yerr=spread["std"], fmt="none",
-                            ecolor="grey", elinewidth=3, alpha=0.4, color=line.lines[0].get_color())
+                ax.errorbar(
+                    spread.index.to_numpy(float) * 1.08,
+                    spread["mean"],
+                    yerr=spread["std"],
+                    fmt="none",
+                    ecolor="grey",
+                    elinewidth=3,
+                    alpha=0.4,
+                    color=line.lines[0].get_color(),
+                )
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xscale("log")
         ax.set(xlabel="N synthesized images added", ylabel="improvement over the baseline")

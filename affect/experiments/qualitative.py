@@ -27,8 +27,14 @@ BUILTIN_PHOTOS = ("takeo.ppm", "lenna.png", "einstein.jpg", "breakingbad.jpg")
 ENGINE_EDITS = {
     "jaw open": {"jawOpen": 0.5},
     "smile": {"mouthSmile_L": 0.9, "mouthSmile_R": 0.9, "cheekSquint_L": 0.5, "cheekSquint_R": 0.5},
-    "brows raised": {"browInnerUp_L": 1.0, "browInnerUp_R": 1.0, "browOuterUp_L": 1.0,
-                     "browOuterUp_R": 1.0, "eyeWide_L": 0.7, "eyeWide_R": 0.7},
+    "brows raised": {
+        "browInnerUp_L": 1.0,
+        "browInnerUp_R": 1.0,
+        "browOuterUp_L": 1.0,
+        "browOuterUp_R": 1.0,
+        "eyeWide_L": 0.7,
+        "eyeWide_R": 0.7,
+    },
 }
 
 
@@ -68,8 +74,9 @@ def _in_crop(points: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
     return (points - [window[1].start, window[0].start]) * scale
 
 
-def reconstruction_results(photos: Sequence[str | os.PathLike],
-                           expressions: dict[str, dict[str, float]]) -> tuple[ImageGrid, pd.DataFrame]:
+def reconstruction_results(
+    photos: Sequence[str | os.PathLike], expressions: dict[str, dict[str, float]]
+) -> tuple[ImageGrid, pd.DataFrame]:
     """Photo, fitted landmarks, the undeformed re-rendering and blendshape edits of each photo.
 
     The engine check of Sec. 4.1 to 4.4 before any affect model: re-rendering the fitted face
@@ -96,8 +103,11 @@ def reconstruction_results(photos: Sequence[str | os.PathLike],
         window = face_crop(image, fit.landmarks)
         same = render_affect(image, recon)
         error = np.abs(same.image[same.mask].astype(float) - image[same.mask]).mean()
-        row = {"photo": os.path.basename(photo), "landmark error (IOD)": fit.landmark_error_iod,
-               "re-render error (grey levels)": error}
+        row = {
+            "photo": os.path.basename(photo),
+            "landmark error (IOD)": fit.landmark_error_iod,
+            "re-render error (grey levels)": error,
+        }
         panels = [image, image, same.image]
         for name, weights in expressions.items():
             delta = np.tensordot(model.expression_vector(weights), model.expression_basis, axes=1)
@@ -170,8 +180,20 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
 
 
 #: VA targets of the static-synthesis figure (Figs. 7, 8): one or two per quadrant of the circumplex.
-EXAMPLE_VA = ((0.8, 0.4), (0.4, 0.8), (-0.7, 0.6), (-0.6, -0.4), (0.5, -0.5), (0.0, 0.0),
-              (0.9, 0.1), (-0.3, 0.9), (-0.9, 0.1), (0.1, -0.8), (0.6, 0.6), (-0.5, -0.7))
+EXAMPLE_VA = (
+    (0.8, 0.4),
+    (0.4, 0.8),
+    (-0.7, 0.6),
+    (-0.6, -0.4),
+    (0.5, -0.5),
+    (0.0, 0.0),
+    (0.9, 0.1),
+    (-0.3, 0.9),
+    (-0.9, 0.1),
+    (0.1, -0.8),
+    (0.6, 0.6),
+    (-0.5, -0.7),
+)
 
 #: Corners of the VA path of the temporal-synthesis figure (Fig. 10): from neutral through joy and
 #: surprise to fear and sadness, and back.
@@ -192,14 +214,19 @@ def _result_row(photo: str, result) -> dict:
     from affect.face.recognition import SAME_PERSON_THRESHOLD
 
     target = result.target if isinstance(result.target, str) else "V {:+.2f}, A {:+.2f}".format(*result.target)
-    return {"photo": os.path.basename(photo), "target": target, "VA class": result.va_class,
-            "identity distance": result.identity_distance,
-            "same person (< 0.6)": bool(result.identity_distance < SAME_PERSON_THRESHOLD),
-            "unchanged outside the face": result.unchanged_outside}
+    return {
+        "photo": os.path.basename(photo),
+        "target": target,
+        "VA class": result.va_class,
+        "identity distance": result.identity_distance,
+        "same person (< 0.6)": bool(result.identity_distance < SAME_PERSON_THRESHOLD),
+        "unchanged outside the face": result.unchanged_outside,
+    }
 
 
-def _grid(photos: Sequence[str], results_per_photo: list[list], titles: Sequence[str],
-          crop_margin: float = 0.6) -> ImageGrid:
+def _grid(
+    photos: Sequence[str], results_per_photo: list[list], titles: Sequence[str], crop_margin: float = 0.6
+) -> ImageGrid:
     """Input then one panel per result, a row per photo, cropped around the output face."""
     columns = 1 + max(len(r) for r in results_per_photo)
     images = np.zeros((len(photos), columns, CROP_PIXELS, CROP_PIXELS, 3), np.uint8)
@@ -213,8 +240,9 @@ def _grid(photos: Sequence[str], results_per_photo: list[list], titles: Sequence
     return ImageGrid(images, grid_titles.astype(str))
 
 
-def static_results(synthesizer, photos: Sequence[str], va_targets: Sequence[Sequence[float]]
-                   ) -> tuple[ImageGrid, pd.DataFrame]:
+def static_results(
+    synthesizer, photos: Sequence[str], va_targets: Sequence[Sequence[float]]
+) -> tuple[ImageGrid, pd.DataFrame]:
     """Static VA synthesis (Sec. 4.5.2; Figs. 7, 8): each photo with each VA target.
 
     Returns the panels (input, then one column per target) and one row per synthesized image:
@@ -252,8 +280,12 @@ QUADRANT_VA = ((0.7, 0.5), (0.6, -0.5), (-0.6, 0.6), (-0.6, -0.5))
 GRID_INTENSITIES = (0.5, 1.0, 1.5)
 
 
-def intensity_results(synthesizer, photos: Sequence[str], intensities: Sequence[float] = GRID_INTENSITIES,
-                      va_targets: Sequence[Sequence[float]] = QUADRANT_VA) -> ImageGrid:
+def intensity_results(
+    synthesizer,
+    photos: Sequence[str],
+    intensities: Sequence[float] = GRID_INTENSITIES,
+    va_targets: Sequence[Sequence[float]] = QUADRANT_VA,
+) -> ImageGrid:
     """The six basic expressions and one VA point per quadrant on each photo, at several
     intensities (:meth:`affect.synthesis.AffectSynthesizer.basic`'s ``intensity``): a row per
     photo and intensity, a column per affect. No identity descriptors (the grid is for the eye)."""
@@ -267,8 +299,10 @@ def intensity_results(synthesizer, photos: Sequence[str], intensities: Sequence[
     for photo in photos:
         prepared = quick.prepare(photo)
         for intensity in intensities:
-            rows.append([quick.basic(prepared, name, intensity=intensity) for name in BASIC_EXPRESSIONS]
-                        + [quick.static(prepared, va, intensity=intensity) for va in va_targets])
+            rows.append(
+                [quick.basic(prepared, name, intensity=intensity) for name in BASIC_EXPRESSIONS]
+                + [quick.static(prepared, va, intensity=intensity) for va in va_targets]
+            )
             row_photos.append(photo)
     grid = _grid(row_photos, rows, [*BASIC_EXPRESSIONS, *("V {:+.1f} A {:+.1f}".format(*va) for va in va_targets)])
     titles = grid.titles.astype(object)
@@ -294,15 +328,21 @@ def recognisability_results(synthesizer, photos: Sequence[str]) -> pd.DataFrame:
         before = judge.probabilities(prepared.pixels, landmarks)
         for name in BASIC_EXPRESSIONS:
             result = synthesizer.basic(prepared, name)
-            rows.append({"photo": os.path.basename(photo), "affect": name,
-                         **recognisability(judge, before, result.image, landmarks, name)})
+            rows.append(
+                {
+                    "photo": os.path.basename(photo),
+                    "affect": name,
+                    **recognisability(judge, before, result.image, landmarks, name),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def recognisability_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per expression: the mean judge gain and the share of edits judged as the target."""
-    return table.groupby("affect", sort=False).agg(mean_gain=("judge gain", "mean"),
-                                                   judged_as_target=("judge top", "mean"))
+    return table.groupby("affect", sort=False).agg(
+        mean_gain=("judge gain", "mean"), judged_as_target=("judge top", "mean")
+    )
 
 
 def temporal_results(synthesizer, photo: str, path: np.ndarray) -> tuple[ImageGrid, pd.DataFrame]:
@@ -330,22 +370,26 @@ def identity_summary(*tables: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def variation_results(synthesizer, photo: str, expressions: Sequence[str], seeds: Sequence[int]
-                      ) -> tuple[ImageGrid, pd.DataFrame]:
+def variation_results(
+    synthesizer, photo: str, expressions: Sequence[str], seeds: Sequence[int]
+) -> tuple[ImageGrid, pd.DataFrame]:
     """Variation around each expression's mean face from its sparse blendshape model (Sec. 4.5.3).
 
     Each row: the input, the expression's mean face, then one synthesis per seed, each drawing
     the sparse components' weights from those seen in the gallery. Needs an affect model built
     with ``sparse_components > 0``.
     """
-    results = [[synthesizer.basic(photo, name)] + [synthesizer.basic(photo, name, seed=seed) for seed in seeds]
-               for name in expressions]
+    results = [
+        [synthesizer.basic(photo, name)] + [synthesizer.basic(photo, name, seed=seed) for seed in seeds]
+        for name in expressions
+    ]
     titles = ["mean"] + [f"seed {seed}" for seed in seeds]
     grids = [_grid([photo], [row], titles) for row in results]
     names = np.array([[f"input ({name})"] + titles for name in expressions])
     grid = ImageGrid(np.concatenate([g.images for g in grids]), names)
-    table = pd.DataFrame([dict(_result_row(photo, r), variation=title)
-                          for row in results for title, r in zip(titles, row)])
+    table = pd.DataFrame(
+        [dict(_result_row(photo, r), variation=title) for row in results for title, r in zip(titles, row)]
+    )
     return grid, table
 
 
@@ -354,14 +398,23 @@ def prototype_deltas(model) -> dict[str, np.ndarray]:
     on the face model's blendshapes, as a deformation (N, 3): affects that need no gallery."""
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS, expression_to_blendshapes
 
-    return {name: np.tensordot(expression_to_blendshapes(name, 1.0, model.expression_names),
-                               model.expression_basis, axes=1).astype(np.float64)
-            for name in BASIC_EXPRESSIONS}
+    return {
+        name: np.tensordot(
+            expression_to_blendshapes(name, 1.0, model.expression_names), model.expression_basis, axes=1
+        ).astype(np.float64)
+        for name in BASIC_EXPRESSIONS
+    }
 
 
-def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndarray] | None = None, *,
-                  keep_expression: bool = False, measure_identity: bool = True, model=None,
-                  judge=None) -> pd.DataFrame:
+def photo_quality(
+    photos: Sequence[str | os.PathLike],
+    deltas: dict[str, np.ndarray] | None = None,
+    *,
+    keep_expression: bool = False,
+    measure_identity: bool = True,
+    model=None,
+    judge=None,
+) -> pd.DataFrame:
     """How closely the synthesized faces keep each photo (Sec. 4.4, 6.1; :mod:`affect.face.quality`).
 
     Per photo: the round-trip error of the undeformed rendering (grey levels inside the face);
@@ -395,17 +448,31 @@ def photo_quality(photos: Sequence[str | os.PathLike], deltas: dict[str, np.ndar
         before = judge.probabilities(image, recon.fit.landmarks) if judge is not None else None
         for name, delta in deltas.items():
             out = render_affect(image, recon, delta if keep_expression else delta - recon.expression_offset)
-            geometry = (expression_geometry(image, out.image, faces[0]) if faces
-                        else dict.fromkeys(GEOMETRY, float("nan")))
-            rows.append({
-                "photo": os.path.basename(photo), "affect": name, "round-trip error": error,
-                "sharpness ratio": sharpness_ratio(image, out.image, upper_face(out.mask & same.mask, out.landmarks)),
-                "colour drift": colour_drift(image, out.image, out.still),
-                "identity distance": (identity_distance(image, out.image, recon.fit.landmarks, out.landmarks)
-                                      if measure_identity else float("nan")),
-                **geometry,
-                **(recognisability(judge, before, out.image, recon.fit.landmarks, name) if judge is not None else {}),
-            })
+            geometry = (
+                expression_geometry(image, out.image, faces[0]) if faces else dict.fromkeys(GEOMETRY, float("nan"))
+            )
+            rows.append(
+                {
+                    "photo": os.path.basename(photo),
+                    "affect": name,
+                    "round-trip error": error,
+                    "sharpness ratio": sharpness_ratio(
+                        image, out.image, upper_face(out.mask & same.mask, out.landmarks)
+                    ),
+                    "colour drift": colour_drift(image, out.image, out.still),
+                    "identity distance": (
+                        identity_distance(image, out.image, recon.fit.landmarks, out.landmarks)
+                        if measure_identity
+                        else float("nan")
+                    ),
+                    **geometry,
+                    **(
+                        recognisability(judge, before, out.image, recon.fit.landmarks, name)
+                        if judge is not None
+                        else {}
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -428,8 +495,11 @@ def recognisability(judge, before: np.ndarray, output: np.ndarray, landmarks: np
         return {"judge gain": float("nan"), "judge top": float("nan"), "judged as": ""}
     after = judge.probabilities(output, landmarks)
     k = JUDGE_LABELS.index(target)
-    return {"judge gain": float(after[k] - before[k]), "judge top": float(np.argmax(after) == k),
-            "judged as": JUDGE_LABELS[int(np.argmax(after))]}
+    return {
+        "judge gain": float(after[k] - before[k]),
+        "judge top": float(np.argmax(after) == k),
+        "judged as": JUDGE_LABELS[int(np.argmax(after))],
+    }
 
 
 def quality_results(synthesizer, photos: Sequence[str | os.PathLike]) -> pd.DataFrame:
@@ -437,5 +507,4 @@ def quality_results(synthesizer, photos: Sequence[str | os.PathLike]) -> pd.Data
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
     deltas = {name: synthesizer.affect_model.delta_for_expression(name) for name in BASIC_EXPRESSIONS}
-    return photo_quality(photos, deltas, keep_expression=synthesizer.keep_expression,
-                         model=synthesizer.face_model)
+    return photo_quality(photos, deltas, keep_expression=synthesizer.keep_expression, model=synthesizer.face_model)

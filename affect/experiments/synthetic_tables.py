@@ -36,9 +36,24 @@ from affect.experiments import affect_tables
 from affect.experiments.affect_tables import Row, RunResult, TableSpec
 from affect.reporting import RunContext
 
-__all__ = ["SyntheticSource", "SOURCES", "METHODS", "OURS", "baseline_run", "synthesized_test_frame",
-           "synthetic_test_run", "synthetic_train_run", "synthetic_runs", "score_runs", "interval_claims",
-           "paired_claims", "claim_sentences", "write_synthetic_table", "synthetic_table", "ccc_figure"]
+__all__ = [
+    "SyntheticSource",
+    "SOURCES",
+    "METHODS",
+    "OURS",
+    "baseline_run",
+    "synthesized_test_frame",
+    "synthetic_test_run",
+    "synthetic_train_run",
+    "synthetic_runs",
+    "score_runs",
+    "interval_claims",
+    "paired_claims",
+    "claim_sentences",
+    "write_synthetic_table",
+    "synthetic_table",
+    "ccc_figure",
+]
 
 
 @dataclass(frozen=True)
@@ -87,10 +102,12 @@ METHODS = {"stargan": "StarGAN", "ganimation": "Ganimation", "proposed": "Ours"}
 OURS = "proposed"
 _CRITERIA = ("ccc", "mse")
 _CELLS = ("CCC valence", "CCC arousal", "MSE valence", "MSE arousal")
-_TITLES = {10: "The baselines of Tables 2 to 4 tested on the faces synthesized by StarGAN, GANimation and the "
-               "proposed approach (Sec. 6.3)",
-           11: "The networks of Tables 2 to 4 trained on the faces synthesized by StarGAN, GANimation or the "
-               "proposed approach alone, tested on the real test sets (Sec. 6.3)"}
+_TITLES = {
+    10: "The baselines of Tables 2 to 4 tested on the faces synthesized by StarGAN, GANimation and the "
+    "proposed approach (Sec. 6.3)",
+    11: "The networks of Tables 2 to 4 trained on the faces synthesized by StarGAN, GANimation or the "
+    "proposed approach alone, tested on the real test sets (Sec. 6.3)",
+}
 
 
 def _check_number(number: int) -> None:
@@ -102,13 +119,20 @@ def _run_folder(ctx: RunContext, number: int, source: SyntheticSource, method: s
     return ctx.out_dir / "results" / "runs" / f"table_{number}" / f"{source.database}_{method}"
 
 
-def _augmented(source: SyntheticSource, method: str, ctx: RunContext, gallery_source: str, device: str,
-               progress: bool):
+def _augmented(source: SyntheticSource, method: str, ctx: RunContext, gallery_source: str, device: str, progress: bool):
     from affect.experiments.augmented_sets import augmented_set
 
-    return augmented_set(source.database, "va", profile=ctx.profile, data_source=ctx.data_source,
-                         gallery_source=gallery_source, seed=ctx.seed, method=method, device=device,
-                         progress=progress)
+    return augmented_set(
+        source.database,
+        "va",
+        profile=ctx.profile,
+        data_source=ctx.data_source,
+        gallery_source=gallery_source,
+        seed=ctx.seed,
+        method=method,
+        device=device,
+        progress=progress,
+    )
 
 
 def _read_predictions(path: Path) -> pd.DataFrame:
@@ -121,12 +145,21 @@ def _missing(path: Path) -> FileNotFoundError:
 
 # --- Table 10: the synthesized faces as a test set ----------------------------------------------
 
-def baseline_run(source: SyntheticSource, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-                 weights: str | None = None, progress: bool = False) -> RunResult:
+
+def baseline_run(
+    source: SyntheticSource,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    progress: bool = False,
+) -> RunResult:
     """The baseline of Table 2, 3 or 4 as its notebook saved it; trained here only if it has no run."""
     spec = source.spec
-    results = affect_tables.run_table(spec, ctx, gallery_source=gallery_source, device=device, weights=weights,
-                                      progress=progress, gans=False)
+    results = affect_tables.run_table(
+        spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress, gans=False
+    )
     return results[source.row]
 
 
@@ -152,8 +185,16 @@ def synthesized_test_frame(source: SyntheticSource, built: str | Path, ctx: RunC
     return frame.assign(sequence="")
 
 
-def synthetic_test_run(source: SyntheticSource, method: str, baseline: RunResult, ctx: RunContext, *,
-                       gallery_source: str = "proxy", device: str = "cpu", progress: bool = False) -> RunResult:
+def synthetic_test_run(
+    source: SyntheticSource,
+    method: str,
+    baseline: RunResult,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    progress: bool = False,
+) -> RunResult:
     """Table 10's cell: ``baseline`` predicting the faces ``method`` synthesized from its database.
 
     The predictions (one row per synthesized face, with its ``source`` photo) are saved in
@@ -175,8 +216,13 @@ def synthetic_test_run(source: SyntheticSource, method: str, baseline: RunResult
         frame = synthesized_test_frame(source, built.folder, ctx)
         module = training.load_module(baseline.files[0].parent / training.CHECKPOINTS / "best.ckpt")
         size = training.input_size(source.kit_network, profiles.get(ctx.profile).training)
-        faces = prepare(frame, prepared_root(), size, label=f"{ctx.data_source}-{source.database}-{method}-as-test",
-                        progress=progress)
+        faces = prepare(
+            frame,
+            prepared_root(),
+            size,
+            label=f"{ctx.data_source}-{source.database}-{method}-as-test",
+            progress=progress,
+        )
         predictions = evaluation.predict(module, faces, device=device)
         paths = dict(zip(faces.index["id"].astype(str), faces.index["path"].astype(str)))
         sources = dict(zip(frame["path"].astype(str), frame["source"].astype(str)))
@@ -188,8 +234,17 @@ def synthetic_test_run(source: SyntheticSource, method: str, baseline: RunResult
 
 # --- Table 11: the synthesized faces as a training set ------------------------------------------
 
-def synthetic_train_run(source: SyntheticSource, method: str, ctx: RunContext, *, gallery_source: str = "proxy",
-                        device: str = "cpu", weights: str | None = None, progress: bool = False) -> RunResult:
+
+def synthetic_train_run(
+    source: SyntheticSource,
+    method: str,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    progress: bool = False,
+) -> RunResult:
     """Table 11's cell: the source's network trained on ``method``'s synthesized set alone.
 
     Same network, profile sizes, budget and seed as the baseline of Table 2, 3 or 4
@@ -205,16 +260,34 @@ def synthetic_train_run(source: SyntheticSource, method: str, ctx: RunContext, *
         if ctx.reuse_results:
             raise _missing(predictions)
         built = _augmented(source, method, ctx, gallery_source, device, progress)
-        runs.train(source.kit_network, source.database, run_dir, profile=ctx.profile, data_source=ctx.data_source,
-                   task="va", seed=ctx.seed, device=device, weights=weights, augmented=built.folder,
-                   synthesized_only=True, progress=progress)
+        runs.train(
+            source.kit_network,
+            source.database,
+            run_dir,
+            profile=ctx.profile,
+            data_source=ctx.data_source,
+            task="va",
+            seed=ctx.seed,
+            device=device,
+            weights=weights,
+            augmented=built.folder,
+            synthesized_only=True,
+            progress=progress,
+        )
         runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
     row = Row(METHODS[method], source.kit_network, method)
     return RunResult(row, _read_predictions(predictions), (predictions,), runs.read_run(run_dir).pretrained)
 
 
-def synthetic_runs(number: int, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-                   weights: str | None = None, progress: bool = False) -> dict[tuple[str, str], RunResult]:
+def synthetic_runs(
+    number: int,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    progress: bool = False,
+) -> dict[tuple[str, str], RunResult]:
     """Every cell of Table 10 or 11, run or read back.
 
     Returns
@@ -227,20 +300,33 @@ def synthetic_runs(number: int, ctx: RunContext, *, gallery_source: str = "proxy
     results = {}
     for source in SOURCES:
         if ctx.data_source == "proxy" and not ctx.reuse_results:
-            ensure_proxy(source.database, affect_tables._database_root(ctx, source.spec).parent, ctx.profile,
-                         ctx.seed)
-        baseline = baseline_run(source, ctx, gallery_source=gallery_source, device=device, weights=weights,
-                                progress=progress) if number == 10 else None
+            ensure_proxy(source.database, affect_tables._database_root(ctx, source.spec).parent, ctx.profile, ctx.seed)
+        baseline = (
+            baseline_run(source, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress)
+            if number == 10
+            else None
+        )
         for method in METHODS:
             results[source.database, method] = (
-                synthetic_test_run(source, method, baseline, ctx, gallery_source=gallery_source, device=device,
-                                   progress=progress) if number == 10 else
-                synthetic_train_run(source, method, ctx, gallery_source=gallery_source, device=device,
-                                    weights=weights, progress=progress))
+                synthetic_test_run(
+                    source, method, baseline, ctx, gallery_source=gallery_source, device=device, progress=progress
+                )
+                if number == 10
+                else synthetic_train_run(
+                    source,
+                    method,
+                    ctx,
+                    gallery_source=gallery_source,
+                    device=device,
+                    weights=weights,
+                    progress=progress,
+                )
+            )
     return results
 
 
 # --- scores and claims --------------------------------------------------------------------------
+
 
 def _source(database: str) -> SyntheticSource:
     return next(s for s in SOURCES if s.database == database)
@@ -253,8 +339,14 @@ def _training_faces(result: RunResult) -> int:
     return len(load_prepared(read_run(result.files[0].parent).prepared["train"]))
 
 
-def score_runs(number: int, results: dict[tuple[str, str], RunResult], *, n_bootstrap: int = 1000, seed: int = 0,
-               reports_dir: Path | None = None) -> pd.DataFrame:
+def score_runs(
+    number: int,
+    results: dict[tuple[str, str], RunResult],
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    reports_dir: Path | None = None,
+) -> pd.DataFrame:
     """CCC and MSE of valence and arousal of every cell, with 95 % bootstrap intervals (Eq. 6, 10).
 
     Returns
@@ -280,8 +372,9 @@ def score_runs(number: int, results: dict[tuple[str, str], RunResult], *, n_boot
         record["test faces"] = len(result.predictions)
         if number == 11:
             record["training faces"] = _training_faces(result)
-        record["predictions"] = ";".join(str(f.relative_to(reports_dir)) if reports_dir else str(f)
-                                         for f in result.files)
+        record["predictions"] = ";".join(
+            str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files
+        )
         records[source.name, METHODS[method]] = record
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["database", "method"])
@@ -324,20 +417,27 @@ def interval_claims(frame: pd.DataFrame) -> pd.DataFrame:
             theirs = frame.loc[(database, METHODS[method])]
             for cell in (c for c in _CELLS if c in frame.columns and pd.notna(ours[c])):
                 mse = cell.startswith("MSE")
-                clear = ours[f"{cell} high"] < theirs[f"{cell} low"] if mse else \
-                    ours[f"{cell} low"] > theirs[f"{cell} high"]
+                clear = (
+                    ours[f"{cell} high"] < theirs[f"{cell} low"]
+                    if mse
+                    else ours[f"{cell} low"] > theirs[f"{cell} high"]
+                )
                 records[database, METHODS[method], cell] = {
-                    "ours": ours[cell], "ours low": ours[f"{cell} low"], "ours high": ours[f"{cell} high"],
-                    "theirs": theirs[cell], "theirs low": theirs[f"{cell} low"],
+                    "ours": ours[cell],
+                    "ours low": ours[f"{cell} low"],
+                    "ours high": ours[f"{cell} high"],
+                    "theirs": theirs[cell],
+                    "theirs low": theirs[f"{cell} low"],
                     "theirs high": theirs[f"{cell} high"],
-                    "holds": bool(_better(cell, ours[cell], theirs[cell])), "clear": bool(clear)}
+                    "holds": bool(_better(cell, ours[cell], theirs[cell])),
+                    "clear": bool(clear),
+                }
     claims = pd.DataFrame.from_dict(records, orient="index")
     claims.index = pd.MultiIndex.from_tuples(claims.index, names=["database", "versus", "cell"])
     return claims
 
 
-def paired_claims(results: dict[tuple[str, str], RunResult], *, n_bootstrap: int = 1000,
-                  seed: int = 0) -> pd.DataFrame:
+def paired_claims(results: dict[tuple[str, str], RunResult], *, n_bootstrap: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Table 11's comparison: the network trained on the proposed faces against each GAN's.
 
     All of a database's networks are scored on the same real test set, so the difference of
@@ -355,8 +455,9 @@ def paired_claims(results: dict[tuple[str, str], RunResult], *, n_bootstrap: int
             theirs = results.get((source.database, method))
             if ours is None or theirs is None:
                 continue
-            claim = affect_tables.paired_claim(replace(source.spec, criteria=_CRITERIA), ours, theirs,
-                                               n_bootstrap=n_bootstrap, seed=seed)
+            claim = affect_tables.paired_claim(
+                replace(source.spec, criteria=_CRITERIA), ours, theirs, n_bootstrap=n_bootstrap, seed=seed
+            )
             parts[source.name, METHODS[method]] = claim
     claims = pd.concat(parts, names=["database", "versus", "cell"])
     return claims
@@ -371,25 +472,32 @@ def claim_sentences(number: int, claims: pd.DataFrame) -> list[str]:
     """
     _check_number(number)
     if number == 10:
-        claim = ("Paper's claim (Table 10, Sec. 6.3): each network does better on the faces synthesized by the "
-                 "proposed approach than on StarGAN's or GANimation's (CCC higher, MSE lower). The test sets differ, "
-                 "so a cell is clear when the two 95 % bootstrap intervals do not overlap.")
+        claim = (
+            "Paper's claim (Table 10, Sec. 6.3): each network does better on the faces synthesized by the "
+            "proposed approach than on StarGAN's or GANimation's (CCC higher, MSE lower). The test sets differ, "
+            "so a cell is clear when the two 95 % bootstrap intervals do not overlap."
+        )
     else:
-        claim = ("Paper's claim (Table 11, Sec. 6.3): each network trained on the faces synthesized by the proposed "
-                 "approach does better on the real test set than trained on StarGAN's or GANimation's (CCC higher, "
-                 "MSE lower). A cell is clear when the 95 % paired bootstrap interval of the improvement lies "
-                 "above 0.")
+        claim = (
+            "Paper's claim (Table 11, Sec. 6.3): each network trained on the faces synthesized by the proposed "
+            "approach does better on the real test set than trained on StarGAN's or GANimation's (CCC higher, "
+            "MSE lower). A cell is clear when the 95 % paired bootstrap interval of the improvement lies "
+            "above 0."
+        )
     sentences = [claim]
     for database in dict.fromkeys(claims.index.get_level_values("database")):
         block = claims.loc[database]
         verdict = affect_tables._verdict(bool(block["holds"].all()), bool(block["clear"].all()))
-        parts = [f"vs {versus}: better in {int(rows['holds'].sum())} of {len(rows)} cells, "
-                 f"{int(rows['clear'].sum())} clear" for versus, rows in block.groupby(level="versus", sort=False)]
+        parts = [
+            f"vs {versus}: better in {int(rows['holds'].sum())} of {len(rows)} cells, {int(rows['clear'].sum())} clear"
+            for versus, rows in block.groupby(level="versus", sort=False)
+        ]
         sentences.append(f"{database}: on this run it {verdict} ({'; '.join(parts)}).")
     return sentences
 
 
 # --- the table ------------------------------------------------------------------------------------
+
 
 def _cell(frame: pd.DataFrame, column: str) -> list[str]:
     if column not in frame:
@@ -407,13 +515,11 @@ def _paper_cells(number: int, frame: pd.DataFrame) -> pd.DataFrame:
         for cell in _CELLS:
             metric, dimension = cell.split()
             key = (database, method, metric)
-            values.setdefault(cell, []).append(theirs.loc[key, (network, dimension)] if key in theirs.index
-                                               else np.nan)
+            values.setdefault(cell, []).append(theirs.loc[key, (network, dimension)] if key in theirs.index else np.nan)
     return pd.DataFrame(values, index=frame.index)
 
 
-def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: dict,
-                          claims: pd.DataFrame) -> Path:
+def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: dict, claims: pd.DataFrame) -> Path:
     """Write ``tables/table_NN.md`` and ``.csv``: this run's cells with intervals beside the paper's.
 
     The Markdown prints valence - arousal per criterion as the paper does; the CSV holds every
@@ -431,18 +537,25 @@ def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, not
     for metric in ("CCC", "MSE"):
         valence, arousal = _cell(frame, f"{metric} valence"), _cell(frame, f"{metric} arousal")
         shown[f"{metric} (V - A): this run"] = [f"{v} - {a}" if v else "" for v, a in zip(valence, arousal)]
-        shown[f"{metric} (V - A): paper"] = ["" if pd.isna(v) else f"{v:.2f} - {a:.2f}"
-                                             for v, a in zip(theirs[f"{metric} valence"], theirs[f"{metric} arousal"])]
+        shown[f"{metric} (V - A): paper"] = [
+            "" if pd.isna(v) else f"{v:.2f} - {a:.2f}"
+            for v, a in zip(theirs[f"{metric} valence"], theirs[f"{metric} arousal"])
+        ]
     counts = ["test faces"] + (["training faces"] if number == 11 else [])
     for column in counts:
         shown[column] = [f"{int(v):,}" for v in frame[column]]
     shown.index = [f"{database} {method}" for database, method in frame.index]
     shown.index.name = "database, method"
     unit = "source subjects" if number == 10 else "test subjects"
-    text = [f"### Table {number}: {ctx.title(_TITLES[number])} [{notes['setting']}]", "", markdown_table(shown), "",
-            f"This run ({ctx.label}): value [95 % bootstrap interval over {unit}, or the unit of the CSV's "
-            "'bootstrap unit' where there are too few]; the paper's printed numbers (valence - arousal) beside "
-            "them ('' where it prints none: RECOLA's MSE)."]
+    text = [
+        f"### Table {number}: {ctx.title(_TITLES[number])} [{notes['setting']}]",
+        "",
+        markdown_table(shown),
+        "",
+        f"This run ({ctx.label}): value [95 % bootstrap interval over {unit}, or the unit of the CSV's "
+        "'bootstrap unit' where there are too few]; the paper's printed numbers (valence - arousal) beside "
+        "them ('' where it prints none: RECOLA's MSE).",
+    ]
     if ctx.data_source == "proxy":
         text += [STAND_IN_NOTICE]
     text += [""] + notes["lines"] + [""] + claim_sentences(number, claims)
@@ -456,25 +569,39 @@ def _notes(number: int, ctx: RunContext, gallery_source: str, results: dict[tupl
     setting = affect_tables._setting(ctx, gallery_source, {f"{k}": r for k, r in results.items()})
     if number == 10:
         reused = ", ".join(f"{s.name}: results/runs/table_{s.table:02d}/{s.spec.rows[0].slug}" for s in SOURCES)
-        lines = [f"The networks are the baselines of Tables 2 to 4, trained on the real (stand-in) training sets "
-                 f"({reused}). Each synthesized face is scored against the VA target it was synthesized for; "
-                 "recurrent networks see it as a sequence of one frame. The three methods synthesized from the "
-                 "same neutral faces and targets."]
+        lines = [
+            f"The networks are the baselines of Tables 2 to 4, trained on the real (stand-in) training sets "
+            f"({reused}). Each synthesized face is scored against the VA target it was synthesized for; "
+            "recurrent networks see it as a sequence of one frame. The three methods synthesized from the "
+            "same neutral faces and targets."
+        ]
     else:
         most = profiles.get(ctx.profile).synthetic_train_max
-        share = ("every face of the set" if most is None else
-                 f"every face of the set, or a seeded {most:,} of them where it holds more: the same sources and "
-                 "targets for every method (the profile's synthetic_train_max; column 'training faces')")
-        lines = ["Each network is trained, with the budget, seed and sizes of Tables 2 to 4, on one method's "
-                 f"synthesized set alone ({share}; no real image). The real validation split (the "
-                 "held-out training subjects; AffectNet's 15 % part) picks the best epoch, and the real test split "
-                 "(RECOLA: dev) is scored, the same for every method."]
+        share = (
+            "every face of the set"
+            if most is None
+            else f"every face of the set, or a seeded {most:,} of them where it holds more: the same sources and "
+            "targets for every method (the profile's synthetic_train_max; column 'training faces')"
+        )
+        lines = [
+            "Each network is trained, with the budget, seed and sizes of Tables 2 to 4, on one method's "
+            f"synthesized set alone ({share}; no real image). The real validation split (the "
+            "held-out training subjects; AffectNet's 15 % part) picks the best epoch, and the real test split "
+            "(RECOLA: dev) is scored, the same for every method."
+        ]
     return {"setting": setting, "lines": lines}
 
 
-def synthetic_table(number: int, ctx: RunContext, *, gallery_source: str = "proxy", device: str = "cpu",
-                    weights: str | None = None, n_bootstrap: int | None = None, progress: bool = False
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_table(
+    number: int,
+    ctx: RunContext,
+    *,
+    gallery_source: str = "proxy",
+    device: str = "cpu",
+    weights: str | None = None,
+    n_bootstrap: int | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 10 or 11 of this run: run (or reuse) every cell, score it, write it beside the paper's.
 
     ``n_bootstrap`` resamples (default: the profile's ``bootstrap_resamples``) give each interval.
@@ -491,19 +618,27 @@ def synthetic_table(number: int, ctx: RunContext, *, gallery_source: str = "prox
 
     _check_number(number)
     n_bootstrap = n_bootstrap or profiles.get(ctx.profile).bootstrap_resamples
-    results = synthetic_runs(number, ctx, gallery_source=gallery_source, device=device, weights=weights,
-                             progress=progress)
+    results = synthetic_runs(
+        number, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
+    )
     key = f"table_{number}"
-    frame = reporting.cached(ctx, key, lambda: score_runs(number, results, n_bootstrap=n_bootstrap, seed=ctx.seed,
-                                                          reports_dir=ctx.out_dir))
-    claims = reporting.cached(ctx, f"{key}_claims", lambda: interval_claims(frame) if number == 10 else
-                              paired_claims(results, n_bootstrap=n_bootstrap, seed=ctx.seed))
+    frame = reporting.cached(
+        ctx, key, lambda: score_runs(number, results, n_bootstrap=n_bootstrap, seed=ctx.seed, reports_dir=ctx.out_dir)
+    )
+    claims = reporting.cached(
+        ctx,
+        f"{key}_claims",
+        lambda: (
+            interval_claims(frame) if number == 10 else paired_claims(results, n_bootstrap=n_bootstrap, seed=ctx.seed)
+        ),
+    )
     notes = reporting.cached(ctx, f"{key}_notes", lambda: _notes(number, ctx, gallery_source, results))
     write_synthetic_table(number, frame, ctx, notes, claims)
     return frame, claims
 
 
 # --- the figure -----------------------------------------------------------------------------------
+
 
 def ccc_figure(number: int, frame: pd.DataFrame) -> object:
     """CCC of valence and arousal per database, one bar per method, with 95 % interval whiskers.
@@ -532,7 +667,8 @@ def ccc_figure(number: int, frame: pd.DataFrame) -> object:
         ax.set_xticks(x, databases)
         ax.set_title(f"CCC {dimension}", fontsize="small")
     axes[0].set_ylabel("CCC (95 % bootstrap interval)")
-    axes[1].legend(fontsize="x-small", title="synthesized by" if number == 10 else "trained on",
-                   title_fontsize="x-small")
+    axes[1].legend(
+        fontsize="x-small", title="synthesized by" if number == 10 else "trained on", title_fontsize="x-small"
+    )
     fig.tight_layout()
     return fig

@@ -13,8 +13,13 @@ from affect.reporting import RunContext, beside_paper, write_table
 
 #: Our database names -> the row labels of the paper's Table 1.
 PAPER_NAMES: dict[str, str] = {
-    "affectnet": "AffectNet", "affwild": "Aff-Wild", "afew_va": "AFEW-VA", "recola": "RECOLA",
-    "rafdb": "RAF-DB", "afew": "AFEW 5.0", "bu3dfe": "BU-3DFE",
+    "affectnet": "AffectNet",
+    "affwild": "Aff-Wild",
+    "afew_va": "AFEW-VA",
+    "recola": "RECOLA",
+    "rafdb": "RAF-DB",
+    "afew": "AFEW 5.0",
+    "bu3dfe": "BU-3DFE",
 }
 _COUNT_COLUMNS = (("synthesized images", "VA"), ("synthesized images", "basic expressions"))
 
@@ -39,8 +44,7 @@ def synthesized_counts(manifests: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             raise ValueError(f"manifests[{name!r}]: needs the columns 'source' and 'expression'")
         basic = manifest["expression"].notna() & (manifest["expression"] != "")
         rows[name] = [int((~basic).sum()), int(basic.sum()), int(manifest["source"].nunique())]
-    columns = pd.MultiIndex.from_tuples(list(_COUNT_COLUMNS) + [("neutral images", "")],
-                                        names=["column", "subcolumn"])
+    columns = pd.MultiIndex.from_tuples(list(_COUNT_COLUMNS) + [("neutral images", "")], names=["column", "subcolumn"])
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     frame.index.name = "database"
     return frame.astype(np.int64)
@@ -62,9 +66,17 @@ def table_1(counts: pd.DataFrame) -> pd.DataFrame:
 def write_table_1(counts: pd.DataFrame, ctx: RunContext) -> Path:
     """Write Table 1 of this run beside the paper's (``tables/table_01.md`` and ``.csv``)."""
     ours = counts.rename(index=lambda name: PAPER_NAMES.get(name, name))
-    notes = ("Counts depend on how many neutral images a database holds; the comparable "
-             "quantity is the count per neutral image: the paper's Table 1 implies 6 basic "
-             f"expressions and {VA_TARGETS_PER_IMAGE} VA targets per neutral image for most "
-             "databases.")
-    return write_table(1, ours, ctx, title="Databases and number of synthesized images", notes=notes,
-                       paper_columns=list(_COUNT_COLUMNS))
+    notes = (
+        "Counts depend on how many neutral images a database holds; the comparable "
+        "quantity is the count per neutral image: the paper's Table 1 implies 6 basic "
+        f"expressions and {VA_TARGETS_PER_IMAGE} VA targets per neutral image for most "
+        "databases."
+    )
+    return write_table(
+        1,
+        ours,
+        ctx,
+        title="Databases and number of synthesized images",
+        notes=notes,
+        paper_columns=list(_COUNT_COLUMNS),
+    )

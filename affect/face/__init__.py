@@ -16,5 +16,15 @@ The modules follow the data flow of Fig. 4:
 Submodules are imported on use: some load numba kernels or dlib models.
 """
 
-__all__ = ["blending", "camera", "deformation", "fitting", "landmarks", "morphable_model", "recognition",
-           "reconstruction", "rendering", "texture"]
+__all__ = [
+    "blending",
+    "camera",
+    "deformation",
+    "fitting",
+    "landmarks",
+    "morphable_model",
+    "recognition",
+    "reconstruction",
+    "rendering",
+    "texture",
+]

@@ -121,10 +121,13 @@ def _window(mask: np.ndarray) -> tuple[int, int, int, int]:
 def _crop_reflect(image: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
     """Crop a window that may run past the image, filling the outside by reflection."""
     height, width = image.shape[:2]
-    inner = image[max(top, 0):min(bottom, height), max(left, 0):min(right, width)]
+    inner = image[max(top, 0) : min(bottom, height), max(left, 0) : min(right, width)]
     return cv2.copyMakeBorder(
         inner,
-        max(-top, 0), max(bottom - height, 0), max(-left, 0), max(right - width, 0),
+        max(-top, 0),
+        max(bottom - height, 0),
+        max(-left, 0),
+        max(right - width, 0),
         cv2.BORDER_REFLECT_101,
     )
 
@@ -181,8 +184,9 @@ def _laplacian_eigenvalues(rows: int, cols: int) -> np.ndarray:
     """Eigenvalues (rows, cols, 1) float32 of the 5-point Laplacian in the DST-II basis, whose
     functions ``sin(pi k (j + 1/2) / n)``, k = 1..n, vanish half a pixel outside the n pixels;
     windows come in few sizes (:func:`_fast_dst_size`), so they are kept."""
-    eigen = ((2 * np.cos(np.pi * np.arange(1, rows + 1) / rows) - 2)[:, None]
-             + (2 * np.cos(np.pi * np.arange(1, cols + 1) / cols) - 2)[None, :])
+    eigen = (2 * np.cos(np.pi * np.arange(1, rows + 1) / rows) - 2)[:, None] + (
+        2 * np.cos(np.pi * np.arange(1, cols + 1) / cols) - 2
+    )[None, :]
     eigen = eigen[..., None].astype(np.float32)
     eigen.flags.writeable = False
     return eigen
@@ -194,8 +198,9 @@ def _fading(edge_contrast: float) -> np.ndarray:
     return (1.0 / (1.0 + (np.arange(256) / edge_contrast) ** 2)).astype(np.float32)
 
 
-def _within_seam(blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, width: float,
-                 edge_contrast: float | None = None) -> np.ndarray:
+def _within_seam(
+    blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, width: float, edge_contrast: float | None = None
+) -> np.ndarray:
     """``rendered`` plus the blend's correction, weighted 1 at the region's edge to 0 ``width`` px in.
 
     With ``edge_contrast`` (grey levels), a correction of that size keeps half its weight and a
@@ -209,8 +214,11 @@ def _within_seam(blended: np.ndarray, rendered: np.ndarray, region: np.ndarray, 
     if edge_contrast is not None:
         # The correction is smooth (harmonic), so fading by its own size leaves no new edge in it.
         difference = cv2.absdiff(blended, rendered)
-        size = difference[..., 0] if difference.shape[2] == 1 else cv2.max(
-            cv2.max(difference[..., 0], difference[..., 1]), difference[..., 2])
+        size = (
+            difference[..., 0]
+            if difference.shape[2] == 1
+            else cv2.max(cv2.max(difference[..., 0], difference[..., 1]), difference[..., 2])
+        )
         weight *= _fading(float(edge_contrast))[size]
         # The edge ring stays half blended: an antialiased border instead of the mask's pixel steps.
         np.maximum(weight, np.float32(0.5) * (distance <= 1.0), out=weight)
@@ -304,14 +312,12 @@ def poisson_blend(
     else:
         x, y, w, h = cv2.boundingRect(window_mask)
         center = (x + w // 2, y + h // 2)  # seamlessClone puts the bounding-box centre here
-        blended = cv2.seamlessClone(
-            window_rendered, window_photo, window_mask.copy(), center, cv2.NORMAL_CLONE
-        )
+        blended = cv2.seamlessClone(window_rendered, window_photo, window_mask.copy(), center, cv2.NORMAL_CLONE)
 
     height, width = mask.shape
     rows = slice(max(top, 0), min(bottom, height))
     cols = slice(max(left, 0), min(right, width))
-    inside = blended[max(-top, 0):, max(-left, 0):][: rows.stop - rows.start, : cols.stop - cols.start]
+    inside = blended[max(-top, 0) :, max(-left, 0) :][: rows.stop - rows.start, : cols.stop - cols.start]
     region = mask[rows, cols]
     if seam_width is not None:
         if not seam_width > 0:

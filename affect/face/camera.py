@@ -70,9 +70,7 @@ class Camera:
             quaternion = -quaternion
         translation = np.asarray(self.translation, dtype=float).reshape(-1)
         if translation.shape != (3,) or not np.all(np.isfinite(translation)):
-            raise ValueError(
-                f"translation: expected a finite (3,) vector, got {self.translation!r}"
-            )
+            raise ValueError(f"translation: expected a finite (3,) vector, got {self.translation!r}")
         focal_length = float(self.focal_length)
         if not np.isfinite(focal_length) or focal_length <= 0:
             raise ValueError(f"focal_length: expected a positive number, got {self.focal_length!r}")

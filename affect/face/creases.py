@@ -109,16 +109,51 @@ _CELL = 0.03
 
 #: iBUG 68-point landmark of the mirrored position (subject's left <-> right), 0-based.
 IBUG_MIRROR = np.array(
-    [*range(16, -1, -1),  # jaw 0..16
-     *range(26, 16, -1),  # brows 17..26
-     27, 28, 29, 30,  # nose bridge
-     35, 34, 33, 32, 31,  # nostrils
-     45, 44, 43, 42, 47, 46,  # right eye -> left eye
-     39, 38, 37, 36, 41, 40,  # left eye -> right eye
-     54, 53, 52, 51, 50, 49, 48,  # outer upper lip
-     59, 58, 57, 56, 55,  # outer lower lip
-     64, 63, 62, 61, 60,  # inner upper lip
-     67, 66, 65],  # inner lower lip
+    [
+        *range(16, -1, -1),  # jaw 0..16
+        *range(26, 16, -1),  # brows 17..26
+        27,
+        28,
+        29,
+        30,  # nose bridge
+        35,
+        34,
+        33,
+        32,
+        31,  # nostrils
+        45,
+        44,
+        43,
+        42,
+        47,
+        46,  # right eye -> left eye
+        39,
+        38,
+        37,
+        36,
+        41,
+        40,  # left eye -> right eye
+        54,
+        53,
+        52,
+        51,
+        50,
+        49,
+        48,  # outer upper lip
+        59,
+        58,
+        57,
+        56,
+        55,  # outer lower lip
+        64,
+        63,
+        62,
+        61,
+        60,  # inner upper lip
+        67,
+        66,
+        65,
+    ],  # inner lower lip
     dtype=np.intp,
 )
 
@@ -231,8 +266,9 @@ def _spline(points: np.ndarray, per_span: int = 5) -> np.ndarray:
     spans = []
     for i in range(1, len(padded) - 2):
         p0, p1, p2, p3 = padded[i - 1 : i + 3]
-        spans.append(0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                            + (3 * p1 - p0 - 3 * p2 + p3) * t**3))
+        spans.append(
+            0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+        )
     return np.concatenate([*spans, points[-1:]])
 
 
@@ -329,14 +365,16 @@ def _crows_foot(angle: float, start: float, length: float) -> Callable[[FaceFram
 def _infraorbital(frame: FaceFrame) -> np.ndarray:
     """The infraorbital furrow deepened by AU6: an arc 1 to 1.2 cm under the lower lid, from
     below the inner eye corner (42) to below the outer one (45)."""
-    return _spline([frame.at(42, 0.03, -0.08), frame.at(47, 0.0, -0.11), frame.at(46, 0.01, -0.115),
-                    frame.at(45, 0.04, -0.08)])
+    return _spline(
+        [frame.at(42, 0.03, -0.08), frame.at(47, 0.0, -0.11), frame.at(46, 0.01, -0.115), frame.at(45, 0.04, -0.08)]
+    )
 
 
 def _lower_lid(frame: FaceFrame) -> np.ndarray:
     """The lower-lid bulge line of AU7: 4 to 5 mm under the lower lid margin (47, 46)."""
-    return _spline([frame.at(42, 0.025, -0.035), frame.at(47, 0.0, -0.05), frame.at(46, 0.0, -0.05),
-                    frame.at(45, -0.02, -0.03)])
+    return _spline(
+        [frame.at(42, 0.025, -0.035), frame.at(47, 0.0, -0.05), frame.at(46, 0.0, -0.05), frame.at(45, -0.02, -0.03)]
+    )
 
 
 def _nose_bridge(level: float) -> Callable[[FaceFrame], np.ndarray]:
@@ -409,8 +447,13 @@ def _mirror(crease: Crease) -> Crease:
     def swap(name: str) -> str:
         return name[:-2] + "_R" if name.endswith("_L") else name
 
-    return replace(crease, name=swap(crease.name), drivers={swap(k): v for k, v in crease.drivers.items()},
-                   curve=curve, bulge=-crease.bulge)
+    return replace(
+        crease,
+        name=swap(crease.name),
+        drivers={swap(k): v for k, v in crease.drivers.items()},
+        curve=curve,
+        bulge=-crease.bulge,
+    )
 
 
 def _forehead_creases() -> list[Crease]:
@@ -420,10 +463,22 @@ def _forehead_creases() -> list[Crease]:
     creases = []
     for level in range(len(_FOREHEAD_LINES)):
         common = dict(width=0.024, depth=(0.17, 0.15, 0.13)[level], bulge=0)
-        creases += _left(f"forehead_medial_{level + 1}", (1,), {"browInnerUp_L": 1.0, "browOuterUp_L": 0.25},
-                         _forehead_medial(level), fade=(2 * _MIDLINE_OVERLAP, _FOREHEAD_HANDOVER), **common)
-        creases += _left(f"forehead_lateral_{level + 1}", (2,), {"browOuterUp_L": 1.0, "browInnerUp_L": 0.25},
-                         _forehead_lateral(level), fade=(_FOREHEAD_HANDOVER, 0.1), **common)
+        creases += _left(
+            f"forehead_medial_{level + 1}",
+            (1,),
+            {"browInnerUp_L": 1.0, "browOuterUp_L": 0.25},
+            _forehead_medial(level),
+            fade=(2 * _MIDLINE_OVERLAP, _FOREHEAD_HANDOVER),
+            **common,
+        )
+        creases += _left(
+            f"forehead_lateral_{level + 1}",
+            (2,),
+            {"browOuterUp_L": 1.0, "browInnerUp_L": 0.25},
+            _forehead_lateral(level),
+            fade=(_FOREHEAD_HANDOVER, 0.1),
+            **common,
+        )
     return creases
 
 
@@ -437,46 +492,140 @@ _BOTH_SNEERS = {"noseSneer_L": 0.5, "noseSneer_R": 0.5}
 #: sulcus 4 mm.
 CREASES: tuple[Crease, ...] = tuple(
     _forehead_creases()
-    + _left("glabella_inner", (4,), {"browDown_L": 1.0}, _glabella_inner, width=0.03, depth=0.3,
-            fade=(0.03, 0.06), irregularity=0.3)
-    + _left("glabella_outer", (4,), {"browDown_L": 1.0}, _glabella_outer, width=0.02, depth=0.13,
-            fade=(0.03, 0.05), irregularity=0.3)
-    + [Crease("nose_root", (4, 9), _BOTH_BROWS_DOWN, _nose_root, width=0.025, depth=0.2, bulge=0,
-              fade=(0.05, 0.05))]
-    + _left("crows_foot_upper", (6,), {"cheekSquint_L": 1.0, "eyeSquint_L": 0.3}, _crows_foot(26.0, 0.05, 0.13),
-            width=0.017, depth=0.2, fade=(0.04, 0.06))
-    + _left("crows_foot_middle", (6,), {"cheekSquint_L": 1.0, "eyeSquint_L": 0.3}, _crows_foot(-2.0, 0.04, 0.16),
-            width=0.017, depth=0.22, fade=(0.04, 0.07))
-    + _left("crows_foot_lower", (6,), {"cheekSquint_L": 1.0, "eyeSquint_L": 0.3}, _crows_foot(-28.0, 0.05, 0.14),
-            width=0.017, depth=0.2, fade=(0.04, 0.06))
+    + _left(
+        "glabella_inner",
+        (4,),
+        {"browDown_L": 1.0},
+        _glabella_inner,
+        width=0.03,
+        depth=0.3,
+        fade=(0.03, 0.06),
+        irregularity=0.3,
+    )
+    + _left(
+        "glabella_outer",
+        (4,),
+        {"browDown_L": 1.0},
+        _glabella_outer,
+        width=0.02,
+        depth=0.13,
+        fade=(0.03, 0.05),
+        irregularity=0.3,
+    )
+    + [Crease("nose_root", (4, 9), _BOTH_BROWS_DOWN, _nose_root, width=0.025, depth=0.2, bulge=0, fade=(0.05, 0.05))]
+    + _left(
+        "crows_foot_upper",
+        (6,),
+        {"cheekSquint_L": 1.0, "eyeSquint_L": 0.3},
+        _crows_foot(26.0, 0.05, 0.13),
+        width=0.017,
+        depth=0.2,
+        fade=(0.04, 0.06),
+    )
+    + _left(
+        "crows_foot_middle",
+        (6,),
+        {"cheekSquint_L": 1.0, "eyeSquint_L": 0.3},
+        _crows_foot(-2.0, 0.04, 0.16),
+        width=0.017,
+        depth=0.22,
+        fade=(0.04, 0.07),
+    )
+    + _left(
+        "crows_foot_lower",
+        (6,),
+        {"cheekSquint_L": 1.0, "eyeSquint_L": 0.3},
+        _crows_foot(-28.0, 0.05, 0.14),
+        width=0.017,
+        depth=0.2,
+        fade=(0.04, 0.06),
+    )
     # The infraorbital furrow runs from the inner to the outer corner; the raised cheek bulges
     # below it (on the right of that direction).
-    + _left("infraorbital", (6,), {"cheekSquint_L": 1.0}, _infraorbital, width=0.022, depth=0.13, bulge=-1,
-            fade=(0.1, 0.08), irregularity=0.4)
+    + _left(
+        "infraorbital",
+        (6,),
+        {"cheekSquint_L": 1.0},
+        _infraorbital,
+        width=0.022,
+        depth=0.13,
+        bulge=-1,
+        fade=(0.1, 0.08),
+        irregularity=0.4,
+    )
     # The lower lid line runs the same way; the tightened lid bulges above it (on its left).
-    + _left("lower_lid", (7,), {"eyeSquint_L": 1.0}, _lower_lid, width=0.017, depth=0.12, bulge=1,
-            fade=(0.05, 0.05))
+    + _left("lower_lid", (7,), {"eyeSquint_L": 1.0}, _lower_lid, width=0.017, depth=0.12, bulge=1, fade=(0.05, 0.05))
     + [Crease("nose_bridge", (9,), _BOTH_SNEERS, _nose_bridge(0.3), width=0.018, depth=0.2, fade=(0.04, 0.04))]
-    + _left("nose_side_upper", (9,), {"noseSneer_L": 1.0}, _nose_side(0.05, -0.02), width=0.018, depth=0.2,
-            fade=(0.03, 0.04))
-    + _left("nose_side_lower", (9,), {"noseSneer_L": 1.0}, _nose_side(-0.01, -0.08), width=0.018, depth=0.18,
-            fade=(0.03, 0.04))
+    + _left(
+        "nose_side_upper",
+        (9,),
+        {"noseSneer_L": 1.0},
+        _nose_side(0.05, -0.02),
+        width=0.018,
+        depth=0.2,
+        fade=(0.03, 0.04),
+    )
+    + _left(
+        "nose_side_lower",
+        (9,),
+        {"noseSneer_L": 1.0},
+        _nose_side(-0.01, -0.08),
+        width=0.018,
+        depth=0.18,
+        fade=(0.03, 0.04),
+    )
     # The nasolabial fold runs downwards; the cheek bulges over it laterally (on its left).
     # AU12 deepens it most; AU10 (mouthShrugUpper in this kit, both sides) and AU11 raise the
     # lip against the cheek; AU9 deepens its upper end and so the whole fold a little.
-    + _left("nasolabial", (9, 10, 11, 12),
-            {"mouthSmile_L": 1.0, "mouthUpperUp_L": 0.6, "mouthShrugUpper": 0.5, "noseSneer_L": 0.5},
-            _nasolabial, width=0.042, depth=0.27, bulge=1, fade=(0.1, 0.12), irregularity=0.15)
+    + _left(
+        "nasolabial",
+        (9, 10, 11, 12),
+        {"mouthSmile_L": 1.0, "mouthUpperUp_L": 0.6, "mouthShrugUpper": 0.5, "noseSneer_L": 0.5},
+        _nasolabial,
+        width=0.042,
+        depth=0.27,
+        bulge=1,
+        fade=(0.1, 0.12),
+        irregularity=0.15,
+    )
     # The marionette line runs downwards from the mouth corner; the skin lateral to it bulges.
-    + _left("marionette", (15,), {"mouthFrown_L": 1.0}, _marionette, width=0.033, depth=0.22, bulge=1,
-            fade=(0.05, 0.1), irregularity=0.25)
+    + _left(
+        "marionette",
+        (15,),
+        {"mouthFrown_L": 1.0},
+        _marionette,
+        width=0.033,
+        depth=0.22,
+        bulge=1,
+        fade=(0.05, 0.1),
+        irregularity=0.25,
+    )
     # The sulcus runs across the chin towards +x; the chin boss bulges below it (on its right).
-    + [Crease("mentolabial", (17,), {"mouthShrugLower": 1.0}, _mentolabial, width=0.045, depth=0.2, bulge=-1,
-              fade=(0.1, 0.1), irregularity=0.2),
-       Crease("chin_dimples", (17,), {"mouthShrugLower": 1.0}, _chin_boss, width=0.1, depth=0.07,
-              fade=(0.06, 0.06), irregularity=0.0, texture="dimples")]
-    + _left("mouth_corner", (20,), {"mouthStretch_L": 1.0}, _mouth_corner, width=0.017, depth=0.12,
-            fade=(0.02, 0.03))
+    + [
+        Crease(
+            "mentolabial",
+            (17,),
+            {"mouthShrugLower": 1.0},
+            _mentolabial,
+            width=0.045,
+            depth=0.2,
+            bulge=-1,
+            fade=(0.1, 0.1),
+            irregularity=0.2,
+        ),
+        Crease(
+            "chin_dimples",
+            (17,),
+            {"mouthShrugLower": 1.0},
+            _chin_boss,
+            width=0.1,
+            depth=0.07,
+            fade=(0.06, 0.06),
+            irregularity=0.0,
+            texture="dimples",
+        ),
+    ]
+    + _left("mouth_corner", (20,), {"mouthStretch_L": 1.0}, _mouth_corner, width=0.017, depth=0.12, fade=(0.02, 0.03))
 )
 
 
@@ -487,8 +636,20 @@ CREASES: tuple[Crease, ...] = tuple(
 # ----------------------------------------------------------------------------------------------
 
 # Columns of the per-crease parameter table handed to the kernel.
-(_LENGTH, _FADE_IN, _FADE_OUT, _RADIUS, _REACH, _DEPTH, _BULGE, _DIMPLES, _ORIGIN_X, _ORIGIN_Y, _PHASE,
- _IRREGULARITY) = range(12)
+(
+    _LENGTH,
+    _FADE_IN,
+    _FADE_OUT,
+    _RADIUS,
+    _REACH,
+    _DEPTH,
+    _BULGE,
+    _DIMPLES,
+    _ORIGIN_X,
+    _ORIGIN_Y,
+    _PHASE,
+    _IRREGULARITY,
+) = range(12)
 
 
 @dataclass(frozen=True, eq=False)
@@ -525,16 +686,34 @@ def _geometry(model: MorphableModel) -> _Geometry:
         radius = WIDTH_SCALE * crease.width * frame.iod / _FWHM_PER_RADIUS
         # A fold's shoulder reaches two radii from its line (see _contribution); dimples one.
         reach = radius if crease.texture == "dimples" else 2.0 * radius
-        params.append([lengths.sum(), crease.fade[0] * frame.iod, crease.fade[1] * frame.iod, radius, reach,
-                       DEPTH_SCALE * crease.depth, crease.bulge, crease.texture == "dimples", *points[0],
-                       _phase(crease.name),
-                       crease.irregularity])
+        params.append(
+            [
+                lengths.sum(),
+                crease.fade[0] * frame.iod,
+                crease.fade[1] * frame.iod,
+                radius,
+                reach,
+                DEPTH_SCALE * crease.depth,
+                crease.bulge,
+                crease.texture == "dimples",
+                *points[0],
+                _phase(crease.name),
+                crease.irregularity,
+            ]
+        )
     segments, owners, params = np.concatenate(segments), np.concatenate(owners), np.asarray(params, dtype=float)
     grid, cell_start, items = _segment_grid(segments, params[owners, _REACH], model.mean[:, :2], _CELL * frame.iod)
-    return _Geometry(drivers=_driver_matrix(model), curves=curves, params=params, waves=_dimple_waves(frame.iod),
-                     cycles=1.0 / (VARIATION_PERIOD * frame.iod), grid=grid, cell_start=cell_start,
-                     cell_segments=np.ascontiguousarray(segments[items]),
-                     cell_creases=owners[items].astype(np.int64))
+    return _Geometry(
+        drivers=_driver_matrix(model),
+        curves=curves,
+        params=params,
+        waves=_dimple_waves(frame.iod),
+        cycles=1.0 / (VARIATION_PERIOD * frame.iod),
+        grid=grid,
+        cell_start=cell_start,
+        cell_segments=np.ascontiguousarray(segments[items]),
+        cell_creases=owners[items].astype(np.int64),
+    )
 
 
 def _phase(name: str) -> float:
@@ -651,14 +830,27 @@ def _contribution(c, u, v, distance, cross, arc, strength, params, waves, should
     if side == 0.0:
         return strength * (shoulder_gain * _bump(distance / radius - 1.0) - _bump(distance / radius))
     if side * cross > 0.0:  # the bulging side: a steep wall, then the shoulder
-        return strength * (shoulder_gain * _bump(distance / radius - 1.0)
-                           - _bump(distance / (radius * (1.0 - skew))))
+        return strength * (shoulder_gain * _bump(distance / radius - 1.0) - _bump(distance / (radius * (1.0 - skew))))
     return -strength * _bump(distance / (radius * (1.0 + skew)))  # the gentle slope into the fold
 
 
 @numba.njit(cache=True, nogil=True)
-def _shade(uv, activation, params, waves, cycles, grid, cell_start, cell_segments, cell_creases,
-           shoulder_gain, skew, low, high, out):
+def _shade(
+    uv,
+    activation,
+    params,
+    waves,
+    cycles,
+    grid,
+    cell_start,
+    cell_segments,
+    cell_creases,
+    shoulder_gain,
+    skew,
+    low,
+    high,
+    out,
+):
     """Write the shading factor of every pixel touched by an active crease into ``out``."""
     x0, y0, per_cell = grid[0], grid[1], 1.0 / grid[2]
     columns, rows = int(grid[3]), int(grid[4])
@@ -687,8 +879,9 @@ def _shade(uv, activation, params, waves, cycles, grid, cell_start, cell_segment
                     best, cross, arc = d2, dx * py - dy * px, cell_segments[item, 5] + t
                 item += 1
             if best < params[c, _REACH] * params[c, _REACH]:
-                total += _contribution(c, u, v, np.sqrt(best), cross, arc, activation[c], params, waves,
-                                       shoulder_gain, skew, cycles)
+                total += _contribution(
+                    c, u, v, np.sqrt(best), cross, arc, activation[c], params, waves, shoulder_gain, skew, cycles
+                )
         if total != 0.0:
             out[m] = min(max(1.0 + total, low), high)
 
@@ -719,8 +912,9 @@ def crease_activations(model: MorphableModel, weights: np.ndarray) -> np.ndarray
     """
     weights = np.asarray(weights, dtype=float)
     if weights.shape != (model.n_expression,):
-        raise ValueError(f"weights: expected shape ({model.n_expression},) for model {model.name!r}, "
-                         f"got {weights.shape}")
+        raise ValueError(
+            f"weights: expected shape ({model.n_expression},) for model {model.name!r}, got {weights.shape}"
+        )
     if not np.all(np.isfinite(weights)):
         raise ValueError("weights: must be finite")
     return np.clip(_geometry(model).drivers @ weights, 0.0, MAX_ACTIVATION)
@@ -776,9 +970,22 @@ def crease_factor(model: MorphableModel, activations: np.ndarray, uv: np.ndarray
     uv = np.ascontiguousarray(uv, dtype=uv.dtype if uv.dtype in (np.float32, np.float64) else np.float64)
     geometry = _geometry(model)
     out = np.ones(len(uv), dtype=np.float32)
-    _shade(uv, activations, geometry.params, geometry.waves, geometry.cycles, geometry.grid,
-           geometry.cell_start, geometry.cell_segments, geometry.cell_creases, SHOULDER_GAIN, FOLD_SKEW,
-           FACTOR_RANGE[0], FACTOR_RANGE[1], out)
+    _shade(
+        uv,
+        activations,
+        geometry.params,
+        geometry.waves,
+        geometry.cycles,
+        geometry.grid,
+        geometry.cell_start,
+        geometry.cell_segments,
+        geometry.cell_creases,
+        SHOULDER_GAIN,
+        FOLD_SKEW,
+        FACTOR_RANGE[0],
+        FACTOR_RANGE[1],
+        out,
+    )
     return out
 
 

@@ -26,9 +26,7 @@ def _check_shape(name: str, points: np.ndarray) -> np.ndarray:
 
 def _check_same_vertices(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
     if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same number of vertices, got {len(a)} and {len(b)}"
-        )
+        raise ValueError(f"{name_a} and {name_b} must have the same number of vertices, got {len(a)} and {len(b)}")
 
 
 def affect_delta(s_gen: np.ndarray, s_template: np.ndarray) -> np.ndarray:

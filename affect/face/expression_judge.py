@@ -207,8 +207,10 @@ def keras_layer_weights(path: str | os.PathLike) -> list[tuple[str, dict[str, np
         root = file["model_weights"] if "model_weights" in file else file
         for layer in _names(root.attrs["layer_names"]):
             group = root[layer]
-            weights = {name.split("/")[-1].split(":")[0]: np.asarray(group[name]) for name in
-                       _names(group.attrs["weight_names"])}
+            weights = {
+                name.split("/")[-1].split(":")[0]: np.asarray(group[name])
+                for name in _names(group.attrs["weight_names"])
+            }
             if weights:
                 layers.append((layer, weights))
     return layers
@@ -221,8 +223,12 @@ def _names(values) -> list[str]:
 def _torch_tensors(module: nn.Module, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Keras arrays of one layer as the module's state-dict entries (layouts converted)."""
     if isinstance(module, nn.BatchNorm2d):
-        return {"weight": weights["gamma"], "bias": weights["beta"],
-                "running_mean": weights["moving_mean"], "running_var": weights["moving_variance"]}
+        return {
+            "weight": weights["gamma"],
+            "bias": weights["beta"],
+            "running_mean": weights["moving_mean"],
+            "running_var": weights["moving_variance"],
+        }
     if isinstance(module, _SeparableConv2d):
         # Keras depthwise (kh, kw, in, multiplier) -> torch grouped (in * multiplier, 1, kh, kw)
         depthwise = weights["depthwise_kernel"].transpose(2, 3, 0, 1)
@@ -387,7 +393,7 @@ def box_crop(image: np.ndarray, box: Sequence[int]) -> np.ndarray:
     pad = max(FER_PADDING, -x1, -y1, x2 - grey.shape[1], y2 - grey.shape[0])
     fill = cv2.mean(grey[-2:])[0]
     padded = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
-    face = padded[y1 + pad:y2 + pad, x1 + pad:x2 + pad]
+    face = padded[y1 + pad : y2 + pad, x1 + pad : x2 + pad]
     face = cv2.resize(face, (INPUT_SIZE, INPUT_SIZE)).astype(np.float32)
     return (face / 255.0 - 0.5) * 2.0
 

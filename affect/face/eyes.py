@@ -199,7 +199,7 @@ class _Patch:
         low = np.maximum(np.floor(points.min(axis=0) - reach).astype(int), 0)
         high = np.minimum(np.ceil(points.max(axis=0) + reach).astype(int) + 1, image.shape[1::-1])
         size = np.maximum(high - low, 0) // step
-        crop = image[low[1]:low[1] + size[1] * step, low[0]:low[0] + size[0] * step]
+        crop = image[low[1] : low[1] + size[1] * step, low[0] : low[0] + size[0] * step]
         if step > 1 and crop.size:  # OpenCV's area resampling by a whole factor: the blocks' means
             crop = cv2.resize(crop, (int(size[0]), int(size[1])), interpolation=cv2.INTER_AREA)
         crop = crop.astype(np.float64)
@@ -275,8 +275,9 @@ def _lower_quartile(values, count):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _iris_evidence(grey, shown, xs, ys, radii, cosines, sines, pupil_weight, min_limbus, scores,
-                   contrasts):  # pragma: no cover - compiled
+def _iris_evidence(
+    grey, shown, xs, ys, radii, cosines, sines, pupil_weight, min_limbus, scores, contrasts
+):  # pragma: no cover - compiled
     """Evidence for candidate iris circles (xs, ys, radii; patch pixels) into ``scores``, and the
     limbus' mean contrast (grey levels) into ``contrasts``; :func:`_iris_disc` says how."""
     n = len(cosines)
@@ -316,8 +317,13 @@ def _iris_evidence(grey, shown, xs, ys, radii, cosines, sines, pupil_weight, min
         score = weaker * min(1.0, total / (0.25 * n))
         if ring_count >= 3 and _bilinear(shown, x, y) > 0.5:
             near = 0.2 * r
-            darkest = min(_bilinear(grey, x, y), _bilinear(grey, x + near, y), _bilinear(grey, x - near, y),
-                          _bilinear(grey, x, y + near), _bilinear(grey, x, y - near))
+            darkest = min(
+                _bilinear(grey, x, y),
+                _bilinear(grey, x + near, y),
+                _bilinear(grey, x - near, y),
+                _bilinear(grey, x, y + near),
+                _bilinear(grey, x, y - near),
+            )
             # The pupil sharpens a limbus that is there; alone (a circle half on the iris, its
             # centre on the iris and its ring on the sclera) it proves nothing.
             pupil = max(_lower_quartile(ring, ring_count) - darkest, 0.0)
@@ -347,8 +353,19 @@ def _best(grey: np.ndarray, shown: np.ndarray, frame: _EyeFrame, s, t, radius) -
     s, t, radius = (np.ascontiguousarray(v, dtype=np.float64).ravel() for v in np.broadcast_arrays(s, t, radius))
     centre = frame.to_image(s[:, None], t[:, None])
     scores, contrasts = np.empty(len(s)), np.empty(len(s))
-    _iris_evidence(grey, shown, np.ascontiguousarray(centre[:, 0]), np.ascontiguousarray(centre[:, 1]), radius,
-                   _COS, _SIN, PUPIL_WEIGHT, MIN_LIMBUS_CONTRAST, scores, contrasts)
+    _iris_evidence(
+        grey,
+        shown,
+        np.ascontiguousarray(centre[:, 0]),
+        np.ascontiguousarray(centre[:, 1]),
+        radius,
+        _COS,
+        _SIN,
+        PUPIL_WEIGHT,
+        MIN_LIMBUS_CONTRAST,
+        scores,
+        contrasts,
+    )
     # Across the eye the limbus' lateral arcs say little: the centre is drawn towards where the
     # lids usually leave it.
     offset = (t - _expected_centre(frame, s, radius)) / (CENTRE_SPREAD * radius)
@@ -414,8 +431,9 @@ def _quantiles(values: np.ndarray, *fractions: float) -> np.ndarray:
     return np.partition(values, ranks)[ranks]
 
 
-def _measured_colours(image: np.ndarray, patch: _Patch, opening: _Opening, centre: tuple[float, float],
-                      radius: float) -> dict:
+def _measured_colours(
+    image: np.ndarray, patch: _Patch, opening: _Opening, centre: tuple[float, float], radius: float
+) -> dict:
     """Iris, limbus, sclera and shadow colours and the grain, from the opening's pixels; the iris
     disc is given in the eye's frame, patch pixels."""
     distance = np.hypot(opening.s - centre[0], opening.t - centre[1])
@@ -435,8 +453,13 @@ def _measured_colours(image: np.ndarray, patch: _Patch, opening: _Opening, centr
         lit = grey >= _quantiles(grey, 0.9)[0]
     sclera = _brighter_than(np.median(opening.rgb[lit], axis=0), iris)
     where = np.rint(patch.to_image(np.stack([opening.x[lit], opening.y[lit]], axis=1))).astype(np.intp)
-    return {"iris_colour": iris, "limbus_colour": LIMBUS_RATIO * iris, "sclera_colour": sclera,
-            "sclera_shadow": _shadow_colour(opening, outside, sclera), "grain": _grain(image, where)}
+    return {
+        "iris_colour": iris,
+        "limbus_colour": LIMBUS_RATIO * iris,
+        "sclera_colour": sclera,
+        "sclera_shadow": _shadow_colour(opening, outside, sclera),
+        "grain": _grain(image, where),
+    }
 
 
 def _brighter_than(sclera: np.ndarray, iris: np.ndarray) -> np.ndarray:
@@ -486,7 +509,7 @@ def _defaults(image: np.ndarray, points: np.ndarray) -> EyeAppearance:
     half = np.maximum([0.6 * width, 0.4 * width], 2.0)
     low = np.maximum(np.floor(centre - half).astype(int), 0)
     high = np.minimum(np.ceil(centre + half).astype(int) + 1, image.shape[1::-1])
-    skin = image[low[1]:high[1], low[0]:high[0]].reshape(-1, 3).astype(np.float64)
+    skin = image[low[1] : high[1], low[0] : high[0]].reshape(-1, 3).astype(np.float64)
     if len(skin) == 0:
         light, cast, grey_photo = 170.0, np.ones(3), False
     else:
@@ -501,9 +524,16 @@ def _defaults(image: np.ndarray, points: np.ndarray) -> EyeAppearance:
     iris = np.clip(0.35 * light * (_BROWN / _luma(_BROWN)) * tint, 0.0, 255.0)
     if grey_photo:
         sclera, iris = np.full(3, _luma(sclera)), np.full(3, _luma(iris))
-    return EyeAppearance(iris_centre=centre, iris_radius=max(IRIS_TO_WIDTH * width, 0.5), iris_colour=iris,
-                         sclera_colour=sclera, sclera_shadow=SHADOW_RATIO * sclera,
-                         limbus_colour=LIMBUS_RATIO * iris, grain=1.0, measured=False)
+    return EyeAppearance(
+        iris_centre=centre,
+        iris_radius=max(IRIS_TO_WIDTH * width, 0.5),
+        iris_colour=iris,
+        sclera_colour=sclera,
+        sclera_shadow=SHADOW_RATIO * sclera,
+        limbus_colour=LIMBUS_RATIO * iris,
+        grain=1.0,
+        measured=False,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -574,8 +604,12 @@ def eye_appearance(image: np.ndarray, eye_landmarks: np.ndarray) -> EyeAppearanc
         return _defaults(image, points)
     centre_s, centre_t, radius, located = _iris_disc(patch, frame, maps)
     colours = _measured_colours(image, patch, opening, (centre_s, centre_t), radius)
-    return EyeAppearance(iris_centre=patch.to_image(frame.to_image(centre_s, centre_t)),
-                         iris_radius=radius * patch.step, measured=located, **colours)
+    return EyeAppearance(
+        iris_centre=patch.to_image(frame.to_image(centre_s, centre_t)),
+        iris_radius=radius * patch.step,
+        measured=located,
+        **colours,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -609,9 +643,11 @@ def _eyeball_shading(distance: np.ndarray) -> np.ndarray:
     """The sclera's brightness on a globe (:data:`EYEBALL_TO_IRIS`) lit from the front, at
     ``distance`` iris radii from the iris' centre, relative to where the lit sclera is read (just
     outside the iris) and at most 1: its slope darkens it towards the corners and the lids."""
+
     def lit(d):
         facing = np.sqrt(np.clip(1.0 - (d / EYEBALL_TO_IRIS) ** 2, 0.0, 1.0))
         return SCLERA_AMBIENT + (1.0 - SCLERA_AMBIENT) * facing
+
     return np.minimum(lit(distance) / lit(1.3), 1.0)
 
 

@@ -62,8 +62,16 @@ LEFT_OUTER_EYE_CORNER, RIGHT_OUTER_EYE_CORNER = 36, 45  # iBUG 68 (0-based) oute
 REFERENCE_FACE_SIZE = 100.0
 
 # Arrays of a saved fit (Fit.save) besides the camera's.
-_FIT_FIELDS = ("identity", "expression", "image_shape", "landmarks", "model_name", "landmark_error_px",
-               "landmark_error_iod", "n_iterations")
+_FIT_FIELDS = (
+    "identity",
+    "expression",
+    "image_shape",
+    "landmarks",
+    "model_name",
+    "landmark_error_px",
+    "landmark_error_iod",
+    "n_iterations",
+)
 
 # Default weights, relative to the landmark term (c_l = 1). The paper's c_l = 1e5, c_s = 3e6
 # (ratio 30) balance a landmark term in pixels of the image as rescaled by its fitter against
@@ -93,9 +101,7 @@ class ResidualTerm(Protocol):
         """(M,) residuals; the term's cost is their sum of squares."""
         ...
 
-    def linearise(
-        self, identity: np.ndarray, expression: np.ndarray, camera: Camera
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def linearise(self, identity: np.ndarray, expression: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
         """(M,) residuals and their (M, K_id + K_exp + 7) Jacobian."""
         ...
 
@@ -118,9 +124,7 @@ class ProjectedVertexTerm:
         vertex_indices = np.asarray(vertex_indices, dtype=np.int64).reshape(-1)
         targets = np.asarray(targets, dtype=float)
         if targets.shape != (len(vertex_indices), 2):
-            raise ValueError(
-                f"targets: expected shape ({len(vertex_indices)}, 2), got {targets.shape}"
-            )
+            raise ValueError(f"targets: expected shape ({len(vertex_indices)}, 2), got {targets.shape}")
         mean, basis = _vertex_rows(model, vertex_indices)
         self._mean = mean  # (M, 3)
         self._basis = basis  # (M, 3, K_id + K_exp): identity then expression columns
@@ -140,9 +144,7 @@ class ProjectedVertexTerm:
         projected = self.project(identity, expression, camera)
         return (self._scale * (projected - self._targets)).reshape(-1)
 
-    def linearise(
-        self, identity: np.ndarray, expression: np.ndarray, camera: Camera
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def linearise(self, identity: np.ndarray, expression: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
         rotation = camera.rotation_matrix
         rotated = self._vertices(identity, expression) @ rotation.T  # R X, (M, 3)
         camera_points = rotated + camera.translation
@@ -171,9 +173,7 @@ class ProjectedVertexTerm:
         # projection @ -[R X]_x, i.e. the cross product (R X) x (row of projection).
         rotation_jacobian = np.cross(rotated[:, None, :], projection)  # (M, 2, 3)
         focal_jacobian = (camera.focal_length * normalised)[:, :, None]  # d/d log f, (M, 2, 1)
-        jacobian = np.concatenate(
-            [shape_jacobian, rotation_jacobian, projection, focal_jacobian], axis=2
-        )
+        jacobian = np.concatenate([shape_jacobian, rotation_jacobian, projection, focal_jacobian], axis=2)
         return residuals, self._scale * jacobian.reshape(2 * n, -1)
 
 
@@ -239,17 +239,20 @@ class Fit:
         path = Path(path)
         if path.suffix.lower() != ".npz":
             raise ValueError(f"{path}: a fit is saved as .npz; name it FIT.npz")
-        return write_npz(path, dict(
-            identity=self.identity,
-            expression=self.expression,
-            image_shape=np.array(self.image_shape, dtype=np.int64),
-            landmarks=self.landmarks,
-            model_name=np.array(self.model_name),
-            landmark_error_px=np.array(self.landmark_error_px),
-            landmark_error_iod=np.array(self.landmark_error_iod),
-            n_iterations=np.array(self.n_iterations),
-            **self.camera.to_arrays(),
-        ))
+        return write_npz(
+            path,
+            dict(
+                identity=self.identity,
+                expression=self.expression,
+                image_shape=np.array(self.image_shape, dtype=np.int64),
+                landmarks=self.landmarks,
+                model_name=np.array(self.model_name),
+                landmark_error_px=np.array(self.landmark_error_px),
+                landmark_error_iod=np.array(self.landmark_error_iod),
+                n_iterations=np.array(self.n_iterations),
+                **self.camera.to_arrays(),
+            ),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Fit:
@@ -331,9 +334,7 @@ def fit_landmarks(
     """
     landmarks = np.asarray(landmarks, dtype=float)
     if landmarks.shape != (N_LANDMARKS, 2) or not np.all(np.isfinite(landmarks)):
-        raise ValueError(
-            f"landmarks: expected finite (68, 2) pixel coordinates, got shape {landmarks.shape}"
-        )
+        raise ValueError(f"landmarks: expected finite (68, 2) pixel coordinates, got shape {landmarks.shape}")
     if len(np.asarray(model.landmark_indices)) != N_LANDMARKS:
         raise ValueError("model: landmark_indices must hold the 68 iBUG landmark vertices")
     if n_iterations < 0:
@@ -352,16 +353,12 @@ def fit_landmarks(
     face_size = float(np.linalg.norm(landmarks.max(axis=0) - landmarks.min(axis=0)))
     if face_size <= 0:
         raise ValueError("landmarks: all 68 points coincide")
-    landmark_term = ProjectedVertexTerm(
-        model, model.landmark_indices, landmarks, scale=REFERENCE_FACE_SIZE / face_size
-    )
+    landmark_term = ProjectedVertexTerm(model, model.landmark_indices, landmarks, scale=REFERENCE_FACE_SIZE / face_size)
     terms: list[ResidualTerm] = [landmark_term, *extra_terms]
     if initial_camera is None:
         camera = _initial_camera(model, landmarks, image_shape, focal_length_prior)
     elif initial_camera.image_shape != image_shape:
-        raise ValueError(
-            f"initial_camera: image_shape {initial_camera.image_shape} differs from {image_shape}"
-        )
+        raise ValueError(f"initial_camera: image_shape {initial_camera.image_shape} differs from {image_shape}")
     else:
         camera = initial_camera
 
@@ -382,9 +379,7 @@ def fit_landmarks(
     # syncing threads than on the arithmetic (a solve took 20x longer with 2 threads than
     # with 1 on a busy 2-core machine).
     with _blas_threads().limit(limits=1, user_api="blas"):
-        identity, expression, camera, iterations = solver.run(
-            identity, expression, camera, n_iterations, tolerance
-        )
+        identity, expression, camera, iterations = solver.run(identity, expression, camera, n_iterations, tolerance)
 
     projected = landmark_term.project(identity, expression, camera)
     error_px = float(np.linalg.norm(projected - landmarks, axis=1).mean())
@@ -431,9 +426,7 @@ class _Solver:
         return offset
 
     def cost(self, identity, expression, camera) -> float:
-        total = sum(
-            float(np.sum(term.residuals(identity, expression, camera) ** 2)) for term in self.terms
-        )
+        total = sum(float(np.sum(term.residuals(identity, expression, camera) ** 2)) for term in self.terms)
         offset = self._prior_offset(identity, expression, camera)
         return total + float(np.sum(self.prior_weight * offset**2))
 
@@ -478,9 +471,7 @@ class _Solver:
             diagonal = np.diag(np.diag(reduced_hessian) + 1e-9)
             for _ in range(8):  # raise the damping until a step lowers the cost
                 try:  # the damped system is symmetric positive definite: Cholesky
-                    factor = scipy.linalg.cho_factor(
-                        reduced_hessian + damping * diagonal, check_finite=False
-                    )
+                    factor = scipy.linalg.cho_factor(reduced_hessian + damping * diagonal, check_finite=False)
                 except np.linalg.LinAlgError:
                     damping *= 10.0
                     continue

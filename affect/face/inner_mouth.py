@@ -99,8 +99,15 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, landmark_indices: np.ndarray,
-                      project, skin: np.ndarray, grey: bool) -> np.ndarray:
+def paint_inner_mouth(
+    xy: np.ndarray,
+    neutral: np.ndarray,
+    shape: np.ndarray,
+    landmark_indices: np.ndarray,
+    project,
+    skin: np.ndarray,
+    grey: bool,
+) -> np.ndarray:
     """Colours (M, 3) in [0, 1] of the inner mouth at image points ``xy`` (M, 2) of the hole.
 
     Parameters
@@ -139,8 +146,10 @@ def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, la
 
     s, v = frame(xy)
     curves = {}
-    lips = {"lip top": shape[landmark_indices[_UPPER_INNER_LIP]],
-            "lip bottom": shape[landmark_indices[_LOWER_INNER_LIP]]}
+    lips = {
+        "lip top": shape[landmark_indices[_UPPER_INNER_LIP]],
+        "lip bottom": shape[landmark_indices[_LOWER_INNER_LIP]],
+    }
     for name, points in (("upper", upper_edge), ("lower", lower_edge), ("bottom", lower_bottom), *lips.items()):
         cs, cv = frame(project(points)[:, :2])
         order = np.argsort(cs)
@@ -155,7 +164,7 @@ def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, la
     # The photo's colour cast (white balance), partly: white teeth under pink light are pinkish.
     cast = 0.6 + 0.4 * np.clip(skin / max(luminance, 1e-3), 0.5, 1.6)
     side = np.clip(np.abs(2.0 * s - 1.0), 0.0, 1.0)  # 0 at the middle, 1 at the corners
-    depth_shade = 1.0 - 0.75 * side ** 2  # the mouth darkens towards its corners
+    depth_shade = 1.0 - 0.75 * side**2  # the mouth darkens towards its corners
     pixel = 1.0  # a pixel-wide antialiased edge
     # Each tooth is rounded: a little darker towards its boundaries; the upper lip shades the
     # top of the upper teeth, and the lower teeth lie in the upper teeth's shadow.
@@ -173,8 +182,9 @@ def paint_inner_mouth(xy: np.ndarray, neutral: np.ndarray, shape: np.ndarray, la
     # The tongue rests behind the lower teeth; where the lower lip hides them, its top shows in
     # the lower third of the opening. It is rounded: lighter on top, darker to the sides.
     gap = np.maximum(curves["lower"] - curves["upper"], 0.0)
-    tongue_top = np.minimum(curves["lower"] - 0.3 * gap,
-                            curves["upper"] + 0.65 * np.maximum(curves["lip bottom"] - curves["upper"], 0.0))
+    tongue_top = np.minimum(
+        curves["lower"] - 0.3 * gap, curves["upper"] + 0.65 * np.maximum(curves["lip bottom"] - curves["upper"], 0.0)
+    )
     tongue_shade = 0.8 + 0.2 * _smoothstep((v - tongue_top) / (0.3 * opening + pixel))
     tongue = (_TONGUE * cast * 0.6 * brightness)[None] * (depth_shade * tongue_shade)[:, None]
 

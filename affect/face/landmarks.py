@@ -132,8 +132,7 @@ def model_file(name: str) -> Path:
             return candidate
     where = f" (looked in {', '.join(folders)})" if folders else ""
     raise ModelFileError(
-        f"dlib model file {name} not found{where}; "
-        "install it with: pip install face-recognition-models"
+        f"dlib model file {name} not found{where}; install it with: pip install face-recognition-models"
     )
 
 
@@ -230,8 +229,11 @@ def _run_cnn(pixels: np.ndarray, upsample: int) -> list[Detection]:
     height, width = pixels.shape[:2]
     scale = min(1.0, (CNN_MAX_PIXELS / (height * width)) ** 0.5)
     if scale < 1.0:
-        log.warning("a %.1f-megapixel photo: the CNN detector searches a copy downscaled to %.1f megapixels",
-                    height * width / 1e6, CNN_MAX_PIXELS / 1e6)
+        log.warning(
+            "a %.1f-megapixel photo: the CNN detector searches a copy downscaled to %.1f megapixels",
+            height * width / 1e6,
+            CNN_MAX_PIXELS / 1e6,
+        )
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         pixels = np.ascontiguousarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
     found = _cnn_detector()(pixels, upsample)
@@ -367,8 +369,10 @@ def _check_in_image(points: np.ndarray, image_shape: tuple[int, int], name: str)
     x, y = points[:, 0], points[:, 1]
     outside = int(np.count_nonzero((x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)))
     if outside > len(points) // 2:
-        raise ValueError(f"{name}: {outside} of {len(points)} landmarks lie outside the {width} x {height} "
-                         "image; are they this photo's?")
+        raise ValueError(
+            f"{name}: {outside} of {len(points)} landmarks lie outside the {width} x {height} "
+            "image; are they this photo's?"
+        )
 
 
 def _validated_landmarks(points: np.ndarray, name: str) -> np.ndarray:

@@ -106,16 +106,12 @@ class MorphableModel:
         expression = _as_basis(self.expression_basis, n, "expression_basis")
         variance = np.asarray(self.identity_variance, dtype=np.float64)
         if variance.shape != (identity.shape[0],):
-            raise ValueError(
-                f"identity_variance: expected shape ({identity.shape[0]},), got {variance.shape}"
-            )
+            raise ValueError(f"identity_variance: expected shape ({identity.shape[0]},), got {variance.shape}")
         if np.any(~np.isfinite(variance)) or np.any(variance <= 0):
             raise ValueError("identity_variance: every variance must be finite and positive")
         names = tuple(str(s) for s in np.asarray(self.expression_names, dtype=str).ravel())
         if len(names) != expression.shape[0]:
-            raise ValueError(
-                f"expression_names: {len(names)} names for {expression.shape[0]} blendshapes"
-            )
+            raise ValueError(f"expression_names: {len(names)} names for {expression.shape[0]} blendshapes")
         if len(set(names)) != len(names):
             raise ValueError("expression_names: names must be unique")
         landmarks = _as_indices(self.landmark_indices, n, "landmark_indices", ndim=1)
@@ -156,9 +152,7 @@ class MorphableModel:
         """Number of expression blendshapes K_exp (0 for a shape-only model such as LSFM)."""
         return self.expression_basis.shape[0]
 
-    def shape(
-        self, identity: np.ndarray | None = None, expression: np.ndarray | None = None
-    ) -> np.ndarray:
+    def shape(self, identity: np.ndarray | None = None, expression: np.ndarray | None = None) -> np.ndarray:
         """Build a face shape from identity and expression coefficients.
 
         Eq. 1, extended by expressions: ``s = s_bar + U_s p + U_e q``.
@@ -188,8 +182,7 @@ class MorphableModel:
             coeffs = np.asarray(coeffs, dtype=np.float32)
             if coeffs.ndim not in (1, 2) or coeffs.shape[-1] > basis.shape[0]:
                 raise ValueError(
-                    f"{label}: expected shape (k,) or (B, k) with k <= {basis.shape[0]}, "
-                    f"got {coeffs.shape}"
+                    f"{label}: expected shape (k,) or (B, k) with k <= {basis.shape[0]}, got {coeffs.shape}"
                 )
             k = coeffs.shape[-1]
             # (k, 3N) view of the basis: one matrix-vector product per call.
@@ -215,10 +208,7 @@ class MorphableModel:
         """
         shape = np.asarray(shape)
         if shape.ndim not in (2, 3) or shape.shape[-2:] != (self.n_vertices, 3):
-            raise ValueError(
-                f"shape: expected (N, 3) or (B, N, 3) with N = {self.n_vertices}, "
-                f"got {shape.shape}"
-            )
+            raise ValueError(f"shape: expected (N, 3) or (B, N, 3) with N = {self.n_vertices}, got {shape.shape}")
         return shape[..., self.landmark_indices, :]
 
     def expression_index(self, name: str) -> int:
@@ -278,9 +268,7 @@ def _as_indices(indices: np.ndarray, n: int, label: str, ndim: int) -> np.ndarra
     if indices.size and not np.issubdtype(indices.dtype, np.integer):
         raise ValueError(f"{label}: expected integer indices, got {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= n):
-        raise ValueError(
-            f"{label}: indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]"
-        )
+        raise ValueError(f"{label}: indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]")
     return indices.astype(np.int64)
 
 
@@ -408,9 +396,7 @@ def load_lsfm(
         extra = loadmat(str(path), variable_names=["landmark_indices", "landmarks"])
         key = next((k for k in ("landmark_indices", "landmarks") if k in extra), None)
         if key is None:
-            raise ValueError(
-                f"{path}: no landmark indices in the file; pass landmark_indices (68 vertex ids)"
-            )
+            raise ValueError(f"{path}: no landmark indices in the file; pass landmark_indices (68 vertex ids)")
         landmark_indices = extra[key]
     landmark_indices = np.asarray(landmark_indices).ravel()
     if landmark_indices.shape != (N_LANDMARKS,):

@@ -25,7 +25,7 @@ NOSE_TIP = 30  # iBUG 68, 0-based
 def upper_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Face pixels above the nose tip (iBUG landmark 31), (H, W) bool."""
     region = np.asarray(mask, dtype=bool).copy()
-    region[max(0, int(np.ceil(landmarks[NOSE_TIP, 1]))):] = False
+    region[max(0, int(np.ceil(landmarks[NOSE_TIP, 1]))) :] = False
     return region
 
 

@@ -142,8 +142,9 @@ class Reconstruction:
         """The z-buffer (H, W) of ``s_orig`` in the photo, eye and mouth holes closed; +inf off the face."""
         vertices = self.image_vertices
         all_vertices = _with_hole_copies(self.model, vertices)
-        return rasterize(all_vertices, _closed_triangles(self.model), np.zeros((len(all_vertices), 0)),
-                         self.fit.image_shape).depth
+        return rasterize(
+            all_vertices, _closed_triangles(self.model), np.zeros((len(all_vertices), 0)), self.fit.image_shape
+        ).depth
 
     @functools.cached_property
     def warp_attributes(self) -> np.ndarray:
@@ -250,8 +251,14 @@ class RenderedFace:
 MAX_LANDMARK_ERROR_IOD = 0.15
 
 
-def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model: MorphableModel | None = None,
-                fit: Fit | None = None, detector: str = "hog") -> Reconstruction:
+def reconstruct(
+    photo: str | os.PathLike | np.ndarray,
+    *,
+    landmarks=None,
+    model: MorphableModel | None = None,
+    fit: Fit | None = None,
+    detector: str = "hog",
+) -> Reconstruction:
     """Detect, fit and texture the face of a photo (Sec. 4.1 to 4.3); done once per photo.
 
     Parameters
@@ -268,14 +275,17 @@ def reconstruct(photo: str | os.PathLike | np.ndarray, *, landmarks=None, model:
     model = model or load_default()
     image = as_rgb_image(photo, "photo")
     if fit is None:
-        points = landmarks_for(photo if landmarks is None and not isinstance(photo, np.ndarray) else image,
-                               landmarks, detector=detector)
+        points = landmarks_for(
+            photo if landmarks is None and not isinstance(photo, np.ndarray) else image, landmarks, detector=detector
+        )
         fit = fit_landmarks(model, points, image.shape[:2])
         if landmarks is not None and fit.landmark_error_iod > MAX_LANDMARK_ERROR_IOD:
             where = landmarks if isinstance(landmarks, (str, os.PathLike)) else "landmarks"
-            raise ValueError(f"{where}: the fitted face misses these points by {fit.landmark_error_iod:.2f} of the "
-                             f"inter-ocular distance (a face fits within {MAX_LANDMARK_ERROR_IOD}); are they "
-                             "68 iBUG points of this photo's face?")
+            raise ValueError(
+                f"{where}: the fitted face misses these points by {fit.landmark_error_iod:.2f} of the "
+                f"inter-ocular distance (a face fits within {MAX_LANDMARK_ERROR_IOD}); are they "
+                "68 iBUG points of this photo's face?"
+            )
     elif tuple(fit.image_shape) != image.shape[:2]:
         raise ValueError(f"fit: made for an image of size {fit.image_shape}, the photo is {image.shape[:2]}")
     vertices = fit.camera.to_image(fit.shape(model))
@@ -300,9 +310,15 @@ def _untimed(_stage: str) -> AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconstruction,
-                  delta: np.ndarray | None = None, *, blend: bool = True,
-                  blend_method: str = "dst", timer: StageTimer | None = None) -> RenderedFace:
+def render_affect(
+    photo: str | os.PathLike | np.ndarray,
+    reconstruction: Reconstruction,
+    delta: np.ndarray | None = None,
+    *,
+    blend: bool = True,
+    blend_method: str = "dst",
+    timer: StageTimer | None = None,
+) -> RenderedFace:
     """Render the reconstructed face, deformed by ``delta``, back into the photo (Sec. 4.3, 4.4).
 
     The face is drawn from the photo itself, at the photo's resolution (a 3D-guided warp): the
@@ -340,12 +356,16 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
         raise ValueError(f"photo: size {image.shape[:2]} differs from the fitted {reconstruction.fit.image_shape}")
     model = reconstruction.model
     with stage("deform"):
-        shape = (reconstruction.shape if delta is None
-                 else deform(reconstruction.shape, lashes_with_the_lids(model, delta)))
+        shape = (
+            reconstruction.shape if delta is None else deform(reconstruction.shape, lashes_with_the_lids(model, delta))
+        )
         vertices = reconstruction.fit.camera.to_image(shape)
     with stage("shading"):
-        shading = None if delta is None else shading_ratio(reconstruction.lighting, reconstruction.normals,
-                                                           vertex_normals(shape, model.triangles))
+        shading = (
+            None
+            if delta is None
+            else shading_ratio(reconstruction.lighting, reconstruction.normals, vertex_normals(shape, model.triangles))
+        )
     with stage("render"):
         rendered = rasterize(*_warp_mesh(reconstruction, vertices, shading), image.shape[:2], clip=False)
     pasted = image.copy()
@@ -369,14 +389,24 @@ def render_affect(photo: str | os.PathLike | np.ndarray, reconstruction: Reconst
     still = rendered.mask.copy()
     still.reshape(-1)[at[moved | painted]] = False
     with stage("blend"):
-        result = (poisson_blend(image, pasted, rendered.mask, method=blend_method,
-                                seam_width=SEAM_WIDTH * _face_size(rendered.mask), edge_contrast=SEAM_EDGE_CONTRAST)
-                  if blend else pasted)
+        result = (
+            poisson_blend(
+                image,
+                pasted,
+                rendered.mask,
+                method=blend_method,
+                seam_width=SEAM_WIDTH * _face_size(rendered.mask),
+                edge_contrast=SEAM_EDGE_CONTRAST,
+            )
+            if blend
+            else pasted
+        )
     landmarks = vertices[reconstruction.model.landmark_indices, :2]
     inner_mouth = np.zeros_like(rendered.mask)
     inner_mouth.reshape(-1)[at[painted]] = True
-    return RenderedFace(image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still,
-                        inner_mouth=inner_mouth)
+    return RenderedFace(
+        image=result, rendering=pasted, mask=rendered.mask, landmarks=landmarks, still=still, inner_mouth=inner_mouth
+    )
 
 
 #: The band round the eyes' openings that moves rigidly with the nearest lid margin, cm from the
@@ -478,12 +508,19 @@ def _warp_mesh(reconstruction: Reconstruction, vertices: np.ndarray, shading: np
     # (the iris keeps its shape), and the lids' mesh slides over it.
     attributes[model.n_vertices + _eye_hole_copies(model), _OFFSET] = 0.0
     if shading is not None:
-        attributes[:model.n_vertices, _SHADE] = shading  # the holes' copies keep 1
+        attributes[: model.n_vertices, _SHADE] = shading  # the holes' copies keep 1
     return _with_hole_copies(model, vertices), _closed_triangles(model), attributes
 
 
-def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np.ndarray,
-                 triangle_index: np.ndarray, rows: np.ndarray, cols: np.ndarray, colors: np.ndarray) -> np.ndarray:
+def _paint_mouth(
+    reconstruction: Reconstruction,
+    shape: np.ndarray,
+    vertices: np.ndarray,
+    triangle_index: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    colors: np.ndarray,
+) -> np.ndarray:
     """Paint teeth, tongue and cavity into ``colors`` (M, 3) uint8, in place, where the mouth
     opened beyond the photo's; return which of the M pixels were painted."""
     model = reconstruction.model
@@ -495,15 +532,20 @@ def _paint_mouth(reconstruction: Reconstruction, shape: np.ndarray, vertices: np
         return in_mouth
     corners_now, corners_photo = vertices[used][local][..., :2], reconstruction.image_vertices[used][local][..., :2]
     weights = reveal_weight(_areas(corners_photo), _areas(corners_now), anisotropy(corners_photo, corners_now))
-    reveal = _smooth_reveal(weights[hole[in_mouth]],
-                            rows[in_mouth], cols[in_mouth])
+    reveal = _smooth_reveal(weights[hole[in_mouth]], rows[in_mouth], cols[in_mouth])
     shown = reveal > 0
     if not shown.any():
         return np.zeros_like(in_mouth)
     at = np.flatnonzero(in_mouth)[shown]
     xy = np.stack([cols[at], rows[at]], axis=1).astype(np.float64)
-    paint = paint_inner_mouth(xy, reconstruction.neutral_shape, shape, model.landmark_indices,
-                              reconstruction.fit.camera.to_image, *reconstruction.mouth_lighting)
+    paint = paint_inner_mouth(
+        xy,
+        reconstruction.neutral_shape,
+        shape,
+        model.landmark_indices,
+        reconstruction.fit.camera.to_image,
+        *reconstruction.mouth_lighting,
+    )
     weight = reveal[shown, None]
     colors[at] = np.clip(np.rint((1 - weight) * colors[at] + weight * paint * 255.0), 0, 255).astype(np.uint8)
     painted = np.zeros_like(in_mouth)
@@ -526,8 +568,15 @@ def _lid_height(points: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.interp(x, points[order, 0], points[order, 1])
 
 
-def _paint_eyes(reconstruction: Reconstruction, image: np.ndarray, vertices: np.ndarray,
-                triangle_index: np.ndarray, rows: np.ndarray, cols: np.ndarray, colors: np.ndarray) -> np.ndarray:
+def _paint_eyes(
+    reconstruction: Reconstruction,
+    image: np.ndarray,
+    vertices: np.ndarray,
+    triangle_index: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    colors: np.ndarray,
+) -> np.ndarray:
     """Paint the eyeball where a lid opened beyond the photo's opening (the photo shows lid skin
     and lashes there), in place in ``colors`` (M, 3) uint8: sclera and the iris' continuation of a
     2D eye model read from the photo (:mod:`affect.face.eyes`). Returns which of the M pixels were
@@ -570,8 +619,9 @@ def _paint_eyes(reconstruction: Reconstruction, image: np.ndarray, vertices: np.
 SHADE_TOLERANCE = 1e-3
 
 
-def _shade(colors: np.ndarray, attributes: np.ndarray, painted: np.ndarray, activations: np.ndarray,
-           model: MorphableModel) -> np.ndarray:
+def _shade(
+    colors: np.ndarray, attributes: np.ndarray, painted: np.ndarray, activations: np.ndarray, model: MorphableModel
+) -> np.ndarray:
     """Multiply the face pixels' colours (M, 3) uint8, in place, by the shading ratio of the deformed
     surface (:mod:`affect.face.shading`) and the creases' factor (:mod:`affect.face.creases`), both
     read from the rendered attributes (M, 9); the painted inner mouth is left as painted. Returns
@@ -610,8 +660,9 @@ def _areas(corners: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
 
 
-def _warped_colors(image: np.ndarray, reconstruction: Reconstruction, attributes: np.ndarray,
-                   rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _warped_colors(
+    image: np.ndarray, reconstruction: Reconstruction, attributes: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Colours (M, 3) uint8 of the face pixels ``rows``, ``cols`` from the rendered warp
     attributes (H, W, 6), and which of them (M,) bool differ from the photo's own pixel."""
     depth, tolerance = reconstruction.source_depth
@@ -645,8 +696,9 @@ def _set_rows(pixels: np.ndarray, index: np.ndarray, values: np.ndarray) -> None
 REVEAL_FILL_PX = 4
 
 
-def _revealed_colors(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, samples: np.ndarray,
-                     hidden: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def _revealed_colors(
+    image: np.ndarray, rows: np.ndarray, cols: np.ndarray, samples: np.ndarray, hidden: np.ndarray, fallback: np.ndarray
+) -> np.ndarray:
     """Colours (K, 3) uint8 of the face pixels that the photo never saw (``hidden``, K of M).
 
     Revealed surface is mostly a sliver along an edge that moved (under the chin, beside a

@@ -173,8 +173,12 @@ def sample_texture(
     triangles = np.asarray(triangles)
     if mirror_indices is not None:
         mirror_indices = np.asarray(mirror_indices)
-        if (mirror_indices.shape != (len(vertices),) or not np.issubdtype(mirror_indices.dtype, np.integer)
-                or mirror_indices.min(initial=0) < 0 or mirror_indices.max(initial=0) >= len(vertices)):
+        if (
+            mirror_indices.shape != (len(vertices),)
+            or not np.issubdtype(mirror_indices.dtype, np.integer)
+            or mirror_indices.min(initial=0) < 0
+            or mirror_indices.max(initial=0) >= len(vertices)
+        ):
             raise ValueError(
                 f"mirror_indices must be {len(vertices)} integer vertex indices, got "
                 f"{mirror_indices.dtype} {mirror_indices.shape}"

@@ -166,8 +166,20 @@ ACTION_UNITS: tuple[int, ...] = tuple(sorted(AU_BLENDSHAPES))
 #: Design choices, checked by eye and by the recognisability measure of ``make bench``; the
 #: movements before and after are in ``docs/action_units.md`` (:func:`au_landmark_motion`
 #: recomputes them). AUs not listed keep factor 1.
-AU_AMPLITUDE: dict[int, float] = {1: 1.5, 4: 1.6, 5: 1.3, 6: 1.3, 7: 1.6, 9: 1.0, 10: 1.2, 15: 1.5, 17: 1.0,
-                                  20: 1.0, 23: 1.6, 24: 1.3}
+AU_AMPLITUDE: dict[int, float] = {
+    1: 1.5,
+    4: 1.6,
+    5: 1.3,
+    6: 1.3,
+    7: 1.6,
+    9: 1.0,
+    10: 1.2,
+    15: 1.5,
+    17: 1.0,
+    20: 1.0,
+    23: 1.6,
+    24: 1.3,
+}
 #: Largest blendshape weight of a face at intensity 1: a calibrated AU (at most 1.6 times its
 #: shape) or several AUs driving one shape.
 WEIGHT_LIMIT = 1.6
@@ -180,6 +192,8 @@ def fingerprint() -> str:
 
     tables = [EXPRESSION_VA, EXPRESSION_AUS, _LOW_AROUSAL_ANCHORS, AU_BLENDSHAPES, AU_AMPLITUDE]
     return hashlib.sha1(json.dumps(tables, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 _AU_COLUMN = {au: j for j, au in enumerate(ACTION_UNITS)}
 
 # Radius of the VA point at which the prototype is shown at full intensity: about the
@@ -298,7 +312,10 @@ def _aus_to_weights(
 
 
 def au_to_blendshapes(
-    aus: Mapping[int, float], names: Sequence[str], idiosyncrasy: Idiosyncrasy | None = None, *,
+    aus: Mapping[int, float],
+    names: Sequence[str],
+    idiosyncrasy: Idiosyncrasy | None = None,
+    *,
     max_intensity: float = 1.0,
 ) -> np.ndarray:
     """Turn action-unit intensities into blendshape weights (with :data:`AU_AMPLITUDE`).
@@ -368,8 +385,7 @@ def _va_to_au_array(va: np.ndarray) -> np.ndarray:
     theta = np.degrees(np.arctan2(arousal, valence)) % 360.0
     # Linear interpolation in angle between neighbouring anchors, wrapping at 360 degrees.
     shape = np.stack(
-        [np.interp(theta, _ANCHOR_ANGLES, _ANCHOR_AUS[:, j], period=360.0)
-         for j in range(len(ACTION_UNITS))],
+        [np.interp(theta, _ANCHOR_ANGLES, _ANCHOR_AUS[:, j], period=360.0) for j in range(len(ACTION_UNITS))],
         axis=1,
     )
     radius = np.hypot(valence, arousal)
@@ -411,9 +427,7 @@ def va_to_aus(valence: float, arousal: float) -> dict[int, float]:
     return {au: float(row[j]) for j, au in enumerate(ACTION_UNITS) if row[j] > 0}
 
 
-def va_to_blendshapes(
-    va: np.ndarray, names: Sequence[str], idiosyncrasy: Idiosyncrasy | None = None
-) -> np.ndarray:
+def va_to_blendshapes(va: np.ndarray, names: Sequence[str], idiosyncrasy: Idiosyncrasy | None = None) -> np.ndarray:
     """Map valence-arousal points to blendshape weights of a model, vectorised.
 
     VA -> AUs (:func:`va_to_au_array`) -> blendshapes (:data:`AU_BLENDSHAPES`).

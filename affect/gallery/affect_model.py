@@ -57,8 +57,15 @@ AFFECT_MODEL_ENV = "AFFECT_MODEL"
 FORMAT = "affect-model"
 FORMAT_VERSION = 1
 _SPARSE_FIELDS = ("components", "weights", "centres", "mean", "energy")
-_MODEL_FIELDS = ("format", "version", "face_model", "class_means", "expression_means", "expression_names",
-                 "sparse_keys")
+_MODEL_FIELDS = (
+    "format",
+    "version",
+    "face_model",
+    "class_means",
+    "expression_means",
+    "expression_names",
+    "sparse_keys",
+)
 # Rows of blendshape weights per block on the coefficient route (53 floats per row).
 _COEFFICIENT_BLOCK = 65_536
 # Gallery frames per block on the mesh route: 512 x 9,409 x 3 float32 = 58 MB per block.
@@ -105,8 +112,9 @@ class AffectModel:
             raise ValueError(f"class_means: expected shape ({self.va_classes.n_classes}, N, 3), got {means.shape}")
         expressions = np.asarray(self.expression_means, dtype=np.float32).reshape(-1, *means.shape[1:])
         if len(expressions) != len(self.expression_names):
-            raise ValueError(f"expression_means: {len(expressions)} rows for "
-                             f"{len(self.expression_names)} expression_names")
+            raise ValueError(
+                f"expression_means: {len(expressions)} rows for {len(self.expression_names)} expression_names"
+            )
         unknown = [e for e in self.expression_names if e not in BASIC_EXPRESSIONS]
         if unknown:
             raise ValueError(f"expression_names: {unknown[0]!r} is not one of {BASIC_EXPRESSIONS}")
@@ -201,8 +209,10 @@ class AffectModel:
         key = self._sparse_key(target)
         if key not in self.sparse:
             have = ", ".join(sorted(self.sparse)) or "none"
-            raise ValueError(f"target: no sparse blendshape model for {key!r} (the model has: {have}); "
-                             f"build it with sparse_components > 0")
+            raise ValueError(
+                f"target: no sparse blendshape model for {key!r} (the model has: {have}); "
+                f"build it with sparse_components > 0"
+            )
         return self.sparse[key]
 
     def _expression_index(self, name: str) -> int:
@@ -293,8 +303,9 @@ def default_affect_model_path() -> Path:
     return Path(override) if override else data_paths.affect_model_path("proxy", "default")
 
 
-def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, rebuild: bool = False,
-                        progress: bool = True) -> Path:
+def ensure_affect_model(
+    data_source: str, profile: str, seed: int = 0, *, rebuild: bool = False, progress: bool = True
+) -> Path:
     """The affect model of a run, built from its gallery if it is not there yet (Sec. 4.5.1).
 
     With ``data_source='proxy'`` a missing gallery is first written as the procedural stand-in
@@ -313,8 +324,9 @@ def ensure_affect_model(data_source: str, profile: str, seed: int = 0, *, rebuil
     if path.exists() and not (rebuild or stale) and not (sizes.sparse_components and not _has_sparse(path)):
         return path
     gallery = prepare_gallery(None, profile, seed, data_source)
-    model = build_affect_model(gallery, n_classes=sizes.n_va_classes,
-                               sparse_components=sizes.sparse_components, seed=seed, progress=progress)
+    model = build_affect_model(
+        gallery, n_classes=sizes.n_va_classes, sparse_components=sizes.sparse_components, seed=seed, progress=progress
+    )
     return model.save(path)
 
 
@@ -350,18 +362,25 @@ def ensure_default_affect_model(progress: bool = True, profile: str | None = Non
     if os.environ.get(AFFECT_MODEL_ENV) or (path.exists() and not is_stale(path.parent)):
         return path
     profile = profile or DEFAULT_PROFILE
-    print(f"affect: no affect model yet; building the default one at {path} from the stand-in gallery "
-          "(first use only, about half a minute)", file=sys.stderr, flush=True)
+    print(
+        f"affect: no affect model yet; building the default one at {path} from the stand-in gallery "
+        "(first use only, about half a minute)",
+        file=sys.stderr,
+        flush=True,
+    )
     gallery = prepare_gallery(None, profile, 0, "proxy")
-    model = build_affect_model(gallery, n_classes=profiles.get(profile).n_va_classes, sparse_components=0,
-                               seed=0, progress=progress)
+    model = build_affect_model(
+        gallery, n_classes=profiles.get(profile).n_va_classes, sparse_components=0, seed=0, progress=progress
+    )
     return model.save(path)
 
 
 def build_hint(path: Path) -> str:
     """One sentence telling how to build the affect model at ``path``."""
-    return (f"write a gallery with 'affect gallery build --root {path.parent}', then "
-            f"'affect affect-model --gallery {path.parent} -o {path}'")
+    return (
+        f"write a gallery with 'affect gallery build --root {path.parent}', then "
+        f"'affect affect-model --gallery {path.parent} -o {path}'"
+    )
 
 
 def check_va_path(va: np.ndarray | Sequence[Sequence[float]], name: str = "va") -> np.ndarray:
@@ -451,8 +470,11 @@ def build_affect_model(
     else:
         means = _class_means_streamed(gallery, classes.labels, n_classes, progress)
     names = tuple(e for e in BASIC_EXPRESSIONS if (gallery.apex_index["expression"] == e).any())
-    expression_means = np.stack([_expression_mean(gallery, e, via_coefficients) for e in names]) if names \
+    expression_means = (
+        np.stack([_expression_mean(gallery, e, via_coefficients) for e in names])
+        if names
         else np.zeros((0, gallery.n_vertices, 3), np.float32)
+    )
 
     sparse: dict[str, SparseComponents] = {}
     if sparse_components:
@@ -469,16 +491,19 @@ def build_affect_model(
             k = min(int(sparse_components), gallery.n_vertices)
             sparse[key] = fit_sparse_components(data, k, vertices=rest, triangles=triangles, center=True)
     model_name = gallery.model.name if gallery.model is not None else gallery.manifest.model
-    return AffectModel(classes, means.astype(np.float32), expression_means.astype(np.float32), names,
-                       sparse, face_model=model_name)
+    return AffectModel(
+        classes, means.astype(np.float32), expression_means.astype(np.float32), names, sparse, face_model=model_name
+    )
 
 
 def _class_means_via_coefficients(gallery: Gallery, labels: np.ndarray, k: int, progress: bool) -> np.ndarray:
     """Class means of ``U_e q``: the basis applied to each class's mean weights (exact, linear)."""
     n = len(labels)
     starts = range(0, n, _COEFFICIENT_BLOCK)
-    blocks = (gallery.coefficients(np.arange(s, min(s + _COEFFICIENT_BLOCK, n)))
-              for s in _progress(starts, progress, "class means (coefficients)"))
+    blocks = (
+        gallery.coefficients(np.arange(s, min(s + _COEFFICIENT_BLOCK, n)))
+        for s in _progress(starts, progress, "class means (coefficients)")
+    )
     weights = class_means(labels, blocks, k)
     used = weights.shape[1]  # a gallery may store weights of the first K_exp' <= K_exp blendshapes
     basis = gallery.model.expression_basis[:used].reshape(used, -1).astype(np.float64)

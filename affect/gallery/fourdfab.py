@@ -195,7 +195,7 @@ class _Sequence:
     subject: str
     sequence: str
     folder: Path
-    start: int   # first row in Gallery.frames
+    start: int  # first row in Gallery.frames
     length: int
 
 
@@ -421,10 +421,9 @@ class Gallery:
                 )
             return vertices[local]
         frame_numbers = self.frames["frame"].to_numpy()[sequence.start + local]
-        return np.stack([
-            _read_obj(sequence.folder / "meshes" / f"{f:06d}.obj", self.n_vertices)
-            for f in frame_numbers
-        ])
+        return np.stack(
+            [_read_obj(sequence.folder / "meshes" / f"{f:06d}.obj", self.n_vertices) for f in frame_numbers]
+        )
 
 
 # Small cache of the last npz arrays read: consecutive blocks of frames usually come from
@@ -527,8 +526,10 @@ def _read_identity(root: Path, subjects: Sequence[str], model: MorphableModel) -
     names = [str(s) for s in _load_npz(path, "subject")]
     identity = _load_npz(path, "identity")
     if identity.ndim != 2 or identity.shape[0] != len(names) or identity.shape[1] > model.n_identity:
-        raise GalleryFormatError(f"{path}: 'identity' has shape {identity.shape} for {len(names)} subjects "
-                                 f"and a model with {model.n_identity} identity components")
+        raise GalleryFormatError(
+            f"{path}: 'identity' has shape {identity.shape} for {len(names)} subjects "
+            f"and a model with {model.n_identity} identity components"
+        )
     table = dict(zip(names, identity))
     missing = [s for s in subjects if s not in table]
     if missing:
@@ -566,8 +567,10 @@ def load_gallery(root: str | os.PathLike, model: MorphableModel | None = None) -
     if manifest.storage == "coefficients":
         model = _coefficient_model(root, manifest, model)
     if model is not None and model.n_vertices != manifest.n_vertices:
-        raise GalleryFormatError(f"{root / 'gallery.json'}: n_vertices {manifest.n_vertices} does not "
-                                 f"match model {model.name!r} ({model.n_vertices})")
+        raise GalleryFormatError(
+            f"{root / 'gallery.json'}: n_vertices {manifest.n_vertices} does not "
+            f"match model {model.name!r} ({model.n_vertices})"
+        )
     subjects = _read_subjects(root)
     known = set(subjects["subject"])
     tables, sequences, start = [], [], 0
@@ -585,10 +588,12 @@ def load_gallery(root: str | os.PathLike, model: MorphableModel | None = None) -
             sequences.append(_Sequence(subject_dir.name, sequence_dir.name, sequence_dir, start, len(table)))
             start += len(table)
     columns = ["subject", "sequence", "frame", "valence", "arousal", *_annotator_columns(manifest.annotators)]
-    frames = (pd.concat(tables, ignore_index=True)[columns] if tables
-              else pd.DataFrame({c: pd.Series(dtype=float) for c in columns}))
-    identity = (_read_identity(root, list(subjects["subject"]), model)
-                if manifest.storage == "coefficients" else {})
+    frames = (
+        pd.concat(tables, ignore_index=True)[columns]
+        if tables
+        else pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
+    )
+    identity = _read_identity(root, list(subjects["subject"]), model) if manifest.storage == "coefficients" else {}
     apex_index = _read_apex_index(root, manifest, known)
     return Gallery(root, manifest, subjects, frames, apex_index, model, tuple(sequences), identity)
 
@@ -599,8 +604,9 @@ def _coefficient_model(root: Path, manifest: GalleryManifest, model: MorphableMo
 
         model = load_default()
         if model.name != manifest.model:
-            raise GalleryFormatError(f"{root / 'gallery.json'}: written with model {manifest.model!r}; "
-                                     f"pass that model to load_gallery")
+            raise GalleryFormatError(
+                f"{root / 'gallery.json'}: written with model {manifest.model!r}; pass that model to load_gallery"
+            )
     elif model.name != manifest.model:
         raise ValueError(f"model: the gallery was written with {manifest.model!r}, got {model.name!r}")
     return model
@@ -716,9 +722,19 @@ def export_meshes(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     m = gallery.manifest
-    save_manifest(GalleryManifest("meshes", m.fps, m.annotators, m.n_vertices, mesh_format=fmt,
-                                  seed=m.seed, complete=False,
-                                  description=f"meshes exported from {gallery.root.name}"), out)
+    save_manifest(
+        GalleryManifest(
+            "meshes",
+            m.fps,
+            m.annotators,
+            m.n_vertices,
+            mesh_format=fmt,
+            seed=m.seed,
+            complete=False,
+            description=f"meshes exported from {gallery.root.name}",
+        ),
+        out,
+    )
     table = gallery.subjects[gallery.subjects["subject"].isin(chosen)]
     atomic_write(out / "subjects.csv", lambda f: f.write(table.to_csv(index=False).encode()))
     columns = va_columns(m.annotators)
@@ -745,7 +761,17 @@ def export_meshes(
                 if subject in chosen:
                     mesh = gallery.neutral(subject) + deformation
                     _write_vertices(out / "apex" / expression / f"{subject}_{k:04d}.{fmt}", mesh, triangles, fmt)
-    save_manifest(GalleryManifest("meshes", m.fps, m.annotators, m.n_vertices, mesh_format=fmt,
-                                  seed=m.seed, complete=True,
-                                  description=f"meshes exported from {gallery.root.name}"), out)
+    save_manifest(
+        GalleryManifest(
+            "meshes",
+            m.fps,
+            m.annotators,
+            m.n_vertices,
+            mesh_format=fmt,
+            seed=m.seed,
+            complete=True,
+            description=f"meshes exported from {gallery.root.name}",
+        ),
+        out,
+    )
     return out

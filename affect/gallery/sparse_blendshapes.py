@@ -91,9 +91,7 @@ class SparseComponents:
         """
         weights = np.asarray(weights, dtype=np.float64)
         if weights.ndim == 0 or weights.shape[-1] != self.n_components:
-            raise ValueError(
-                f"weights: last axis must have {self.n_components} entries, got {weights.shape}"
-            )
+            raise ValueError(f"weights: last axis must have {self.n_components} entries, got {weights.shape}")
         return self.mean + np.tensordot(weights, self.components, axes=(-1, 0))
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
@@ -185,9 +183,7 @@ def fit_sparse_components(
     if vertices.shape != (n_vertices, 3):
         raise ValueError(f"vertices: expected shape ({n_vertices}, 3), got {vertices.shape}")
     if int(n_components) != n_components or not 1 <= n_components <= n_vertices:
-        raise ValueError(
-            f"n_components: expected an integer in [1, {n_vertices}], got {n_components!r}"
-        )
+        raise ValueError(f"n_components: expected an integer in [1, {n_vertices}], got {n_components!r}")
     if not 0 <= d_min < d_max:
         raise ValueError(f"d_min, d_max: expected 0 <= d_min < d_max, got {d_min}, {d_max}")
     if sparsity < 0:
@@ -231,16 +227,9 @@ def _distance_function(vertices: np.ndarray, triangles: np.ndarray | None):
     """Return f(centres (K,)) -> (K, N) distances from the centres, in mesh-size units."""
     extent = float(np.ptp(vertices, axis=0).max()) or 1.0
     if triangles is None:
-        return lambda centres: np.linalg.norm(
-            vertices[None, :, :] - vertices[centres][:, None, :], axis=2
-        ) / extent
+        return lambda centres: np.linalg.norm(vertices[None, :, :] - vertices[centres][:, None, :], axis=2) / extent
     triangles = np.asarray(triangles)
-    if (
-        triangles.ndim != 2
-        or triangles.shape[1] != 3
-        or triangles.min() < 0
-        or triangles.max() >= len(vertices)
-    ):
+    if triangles.ndim != 2 or triangles.shape[1] != 3 or triangles.min() < 0 or triangles.max() >= len(vertices):
         raise ValueError("triangles: expected a (T, 3) array of vertex indices")
     start = triangles.ravel()
     end = np.roll(triangles, -1, axis=1).ravel()
@@ -289,9 +278,7 @@ def _update_weights(X: np.ndarray, W: np.ndarray, Cf: np.ndarray) -> np.ndarray:
     return W
 
 
-def _update_components(
-    X: np.ndarray, W: np.ndarray, C: np.ndarray, strength: np.ndarray
-) -> np.ndarray:
+def _update_components(X: np.ndarray, W: np.ndarray, C: np.ndarray, strength: np.ndarray) -> np.ndarray:
     """ADMM for min_C 0.5 ||X - W C||^2 + sum_kv strength_kv ||C_kv||_2 (Boyd et al. 2011)."""
     K = len(C)
     # The K x K system (W'W + rho I) is solved once as an explicit inverse: it is small and

@@ -93,8 +93,15 @@ AGE_RANGE = (5, 75)
 # as the paper's Fig. 3 does (4DFAB's spontaneous clips were elicited with emotional videos,
 # Sec. 3.1). "relaxed" is a positive, low-arousal state (Russell & Mehrabian 1977 calm/relaxed).
 _EPISODE_VA = {**EXPRESSION_VA, "relaxed": (0.68, -0.46)}
-_EPISODE_P = {"happiness": 0.34, "surprise": 0.14, "relaxed": 0.12, "sadness": 0.11,
-              "disgust": 0.11, "fear": 0.09, "anger": 0.09}
+_EPISODE_P = {
+    "happiness": 0.34,
+    "surprise": 0.14,
+    "relaxed": 0.12,
+    "sadness": 0.11,
+    "disgust": 0.11,
+    "fear": 0.09,
+    "anger": 0.09,
+}
 # Spread of an episode's target around its category point: about half the rating SDs of
 # Russell & Mehrabian (1977) (~0.2 valence, ~0.3 arousal), since those are between raters.
 _EPISODE_SD = (0.10, 0.15)
@@ -112,8 +119,8 @@ _NOISE_FRACTION = {"valence": np.array([0.61, 0.48, 0.63]), "arousal": np.array(
 # Joystick reaction lag of each annotator, in seconds: fixed (not drawn) because the spread
 # of lags changes the correlations as much as the noise does; within the 0.3-1.0 s design range.
 _LAGS_S = (0.7, 0.4, 0.5)
-_NOISE_SMOOTH_S = 0.5         # time constant of the annotators' noise (joystick inertia)
-_OFFSET_SHARE = 0.3           # share of the noise variance that is a per-clip offset
+_NOISE_SMOOTH_S = 0.5  # time constant of the annotators' noise (joystick inertia)
+_OFFSET_SHARE = 0.3  # share of the noise variance that is a per-clip offset
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,9 @@ class GallerySizes:
 
     def __post_init__(self) -> None:
         if self.subjects < 1 or self.sequences < 0 or self.mean_frames < 2 or self.apex_per_expression < 0:
-            raise ValueError(f"sizes: need subjects >= 1, sequences >= 0, mean_frames >= 2, "
-                             f"apex_per_expression >= 0; got {self}")
+            raise ValueError(
+                f"sizes: need subjects >= 1, sequences >= 0, mean_frames >= 2, apex_per_expression >= 0; got {self}"
+            )
 
 
 def gallery_sizes(profile_or_sizes: str | profiles.Profile | GallerySizes) -> GallerySizes:
@@ -137,10 +145,15 @@ def gallery_sizes(profile_or_sizes: str | profiles.Profile | GallerySizes) -> Ga
         return profile_or_sizes
     profile = profiles.get(profile_or_sizes) if isinstance(profile_or_sizes, str) else profile_or_sizes
     if not isinstance(profile, profiles.Profile):
-        raise ValueError(f"profile_or_sizes: expected a profile name, Profile or GallerySizes, "
-                         f"got {type(profile_or_sizes).__name__}")
-    return GallerySizes(profile.gallery_subjects, profile.gallery_sequences,
-                        profile.gallery_mean_frames, profile.gallery_apex_per_expression)
+        raise ValueError(
+            f"profile_or_sizes: expected a profile name, Profile or GallerySizes, got {type(profile_or_sizes).__name__}"
+        )
+    return GallerySizes(
+        profile.gallery_subjects,
+        profile.gallery_sequences,
+        profile.gallery_mean_frames,
+        profile.gallery_apex_per_expression,
+    )
 
 
 def _rng(seed: int, *stream: int) -> np.random.Generator:
@@ -369,8 +382,10 @@ def _check_resume(root: Path, settings: dict) -> None:
     if path.is_file():
         previous = json.loads(path.read_text())
         if previous != settings:
-            raise ValueError(f"{path}: {root} holds a stand-in written with other settings "
-                             f"({previous}); choose another root or delete it")
+            raise ValueError(
+                f"{path}: {root} holds a stand-in written with other settings "
+                f"({previous}); choose another root or delete it"
+            )
     elif (root / "gallery.json").is_file():
         raise ValueError(f"{root / 'gallery.json'}: {root} already holds a gallery that this writer did not start")
     atomic_write(path, lambda f: f.write(json.dumps(settings, indent=2).encode()))
@@ -417,21 +432,36 @@ def write_proxy_gallery(
         model = load_default()
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    settings = {"sizes": asdict(sizes), "seed": int(seed), "model": model.name, "fps": FPS,
-                "annotators": N_ANNOTATORS, "mapping": fingerprint()}
+    settings = {
+        "sizes": asdict(sizes),
+        "seed": int(seed),
+        "model": model.name,
+        "fps": FPS,
+        "annotators": N_ANNOTATORS,
+        "mapping": fingerprint(),
+    }
     _check_resume(root, settings)
-    description = (f"procedural stand-in for 4DFAB (Sec. 3.1-3.3) written by affect.gallery.standin: "
-                   f"{sizes.subjects} subjects, {sizes.sequences} sequences, seed {seed}")
-    manifest = GalleryManifest("coefficients", FPS, N_ANNOTATORS, model.n_vertices, model=model.name,
-                               seed=int(seed), complete=False, description=description)
+    description = (
+        f"procedural stand-in for 4DFAB (Sec. 3.1-3.3) written by affect.gallery.standin: "
+        f"{sizes.subjects} subjects, {sizes.sequences} sequences, seed {seed}"
+    )
+    manifest = GalleryManifest(
+        "coefficients",
+        FPS,
+        N_ANNOTATORS,
+        model.n_vertices,
+        model=model.name,
+        seed=int(seed),
+        complete=False,
+        description=description,
+    )
     save_manifest(manifest, root)
 
     subjects = simulate_subjects(sizes.subjects, seed)
     names = list(subjects["subject"])
     identity = model.sample_identity(sizes.subjects, seed=_subseed(seed, 1)).astype(np.float32)
     atomic_write(root / "subjects.csv", lambda f: f.write(subjects.to_csv(index=False).encode()))
-    atomic_write(root / "identity.npz",
-                 lambda f: np.savez_compressed(f, subject=np.array(names), identity=identity))
+    atomic_write(root / "identity.npz", lambda f: np.savez_compressed(f, subject=np.array(names), identity=identity))
     idiosyncrasies = {s: sample_idiosyncrasy(_subseed(seed, 2, i)) for i, s in enumerate(names)}
     lags = np.array(_LAGS_S)
 
@@ -440,16 +470,18 @@ def write_proxy_gallery(
     owners = np.array(names)[plan.permutation(sizes.sequences) % sizes.subjects]
     count: dict[str, int] = {}
     blend_names = tuple(model.expression_names)
-    for index in tqdm(range(sizes.sequences), desc="gallery sequences", unit="seq",
-                      disable=not progress or sizes.sequences < 50):
+    for index in tqdm(
+        range(sizes.sequences), desc="gallery sequences", unit="seq", disable=not progress or sizes.sequences < 50
+    ):
         subject = str(owners[index])
         j = count[subject] = count.get(subject, -1) + 1
         # 4DFAB was recorded in four sessions (Sec. 3.1); sequences are spread over them.
         folder = root / "sequences" / subject / f"session{j % 4 + 1}_clip{j // 4 + 1:02d}"
         if (folder / "va.csv").is_file():
             continue  # finished in an earlier run: va.csv is written last
-        table, weights = simulate_sequence(int(lengths[index]), blend_names, idiosyncrasies[subject],
-                                           lags, _rng(seed, 6, index))
+        table, weights = simulate_sequence(
+            int(lengths[index]), blend_names, idiosyncrasies[subject], lags, _rng(seed, 6, index)
+        )
         atomic_write(folder / "expression.npz", lambda f: np.savez_compressed(f, weights=weights))  # noqa: B023
         atomic_write(folder / "va.csv", lambda f: f.write(table.to_csv(index=False).encode()))  # noqa: B023
         # (the lambdas run at once, inside the iteration that made them)
@@ -459,8 +491,9 @@ def write_proxy_gallery(
             path = root / "apex" / expression / "expression.npz"
             if path.is_file():
                 continue
-            who, weights = simulate_apex(expression, names, idiosyncrasies, sizes.apex_per_expression,
-                                         blend_names, seed)
+            who, weights = simulate_apex(
+                expression, names, idiosyncrasies, sizes.apex_per_expression, blend_names, seed
+            )
             atomic_write(path, lambda f: np.savez_compressed(f, subject=who, weights=weights))  # noqa: B023
     save_manifest(GalleryManifest(**{**manifest.__dict__, "complete": True}), root)
     return root
@@ -491,13 +524,20 @@ def gallery_root(data_source: str, profile: str) -> Path:
         raise ValueError(f"data_source: expected one of {data_paths.SOURCES}, got {data_source!r}")
     root = data_paths.gallery_root(data_source, profile)
     if data_source == "real" and not root.is_dir():
-        raise ValueError(f"{root}: no 4DFAB gallery here; arrange a registered copy of 4DFAB in the "
-                         f"layout of affect.gallery.fourdfab (see data/README.md), or use data_source='proxy'")
+        raise ValueError(
+            f"{root}: no 4DFAB gallery here; arrange a registered copy of 4DFAB in the "
+            f"layout of affect.gallery.fourdfab (see data/README.md), or use data_source='proxy'"
+        )
     return root
 
 
-def prepare_gallery(root: str | os.PathLike | None = None, profile: str | GallerySizes = "default", seed: int = 0,
-                    data_source: str = "proxy", model: MorphableModel | None = None) -> Gallery:
+def prepare_gallery(
+    root: str | os.PathLike | None = None,
+    profile: str | GallerySizes = "default",
+    seed: int = 0,
+    data_source: str = "proxy",
+    model: MorphableModel | None = None,
+) -> Gallery:
     """Load the gallery of Sec. 3, writing the stand-in first when it is missing.
 
     Parameters

@@ -230,9 +230,7 @@ def fit_va_classes(
     if grid_step is not None and not (0 < grid_step <= 2):
         raise ValueError(f"grid_step: expected a value in (0, 2] or None, got {grid_step!r}")
     if max_exact_points is not None and max_exact_points < n_classes:
-        raise ValueError(
-            f"max_exact_points: {max_exact_points} is below n_classes={n_classes}"
-        )
+        raise ValueError(f"max_exact_points: {max_exact_points} is below n_classes={n_classes}")
 
     step = grid_step
     points, weights, cell_of_sample, cell_index = _group_by_cell(va, step)
@@ -346,9 +344,7 @@ def class_means(
     if isinstance(values, np.ndarray):
         if len(values) != n:
             raise ValueError(f"values: {len(values)} rows for {n} labels")
-        blocks: Iterable[np.ndarray] = (
-            values[i : i + _BLOCK_ROWS] for i in range(0, n, _BLOCK_ROWS)
-        )
+        blocks: Iterable[np.ndarray] = (values[i : i + _BLOCK_ROWS] for i in range(0, n, _BLOCK_ROWS))
     else:
         blocks = values
     sums = None
@@ -366,9 +362,7 @@ def class_means(
             raise ValueError(f"values: block of shape {block.shape}, expected (b, *{trailing})")
         # A sparse one-hot (K, b) times the block sums each class's rows in one BLAS-like
         # pass, without np.add.at's per-element overhead.
-        onehot = scipy.sparse.csr_matrix(
-            (np.ones(b), (labels[start : start + b], np.arange(b))), shape=(n_classes, b)
-        )
+        onehot = scipy.sparse.csr_matrix((np.ones(b), (labels[start : start + b], np.arange(b))), shape=(n_classes, b))
         sums += onehot @ block.reshape(b, -1).astype(np.float64, copy=False)
         start += b
     if sums is None or start != n:
@@ -390,9 +384,7 @@ def _check_in_square(values: np.ndarray, name: str) -> None:
         raise ValueError(f"{name}: value {values[bad].flat[0]!r} is outside [-1, 1]")
 
 
-def _group_by_cell(
-    va: np.ndarray, step: float | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _group_by_cell(va: np.ndarray, step: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Group samples by grid cell.
 
     Returns cell centroids (m, 2), cell sizes (m,), the cell of each sample (n,) and the
@@ -404,14 +396,14 @@ def _group_by_cell(
     else:
         sample_index = _cell_index(va, step)
         _, first, cell, sizes = np.unique(
-            _cell_codes(sample_index, step), return_index=True, return_inverse=True,
+            _cell_codes(sample_index, step),
+            return_index=True,
+            return_inverse=True,
             return_counts=True,
         )
         index = sample_index[first]
     cell = cell.ravel()
-    centroids = np.stack(
-        [np.bincount(cell, weights=va[:, j]) / sizes for j in (0, 1)], axis=1
-    )
+    centroids = np.stack([np.bincount(cell, weights=va[:, j]) / sizes for j in (0, 1)], axis=1)
     return centroids, sizes.astype(np.float64), cell, index
 
 
@@ -426,9 +418,7 @@ def _cell_codes(index: np.ndarray, step: float) -> np.ndarray:
     return (index[:, 0] + half) * (2 * half + 1) + (index[:, 1] + half)
 
 
-def _ward_merges(
-    points: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ward_merges(points: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weighted Ward merges (slot a, slot b, cost) in chain order; see :func:`_nn_chain`."""
     m = len(points)
     if m == 1:

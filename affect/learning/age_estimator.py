@@ -34,8 +34,16 @@ from affect.learning import evaluation, training
 from affect.learning.networks import expected_age
 from affect.learning.prepared import PreparedFaces, prepare
 
-__all__ = ["NETWORK", "VAL_FRACTION", "AgeEstimator", "age_splits", "train_estimator", "read_estimator",
-           "box_frame", "estimate_ages"]
+__all__ = [
+    "NETWORK",
+    "VAL_FRACTION",
+    "AgeEstimator",
+    "age_splits",
+    "train_estimator",
+    "read_estimator",
+    "box_frame",
+    "estimate_ages",
+]
 
 NETWORK = "wideresnet"
 #: Share of the training subjects held out to pick the best epoch (yu4u's train.py: 10 %).
@@ -85,10 +93,12 @@ class AgeEstimator:
 
     def sentence(self) -> str:
         """One line for a report: the network, its data and its held-out error."""
-        return (f"Age estimator: WRN-16-{max(1, round(8 * self.width))} at {self.input_size} px trained on "
-                f"{' + '.join(d.upper() if d == 'imdb' else d.capitalize() for d in self.databases)} "
-                f"({self.train_faces} faces, {self.val_faces} held out to pick the epoch); mean absolute error "
-                f"on WIKI ({self.test_faces} faces): {self.mae:.1f} years [{self.mae_low:.1f}, {self.mae_high:.1f}].")
+        return (
+            f"Age estimator: WRN-16-{max(1, round(8 * self.width))} at {self.input_size} px trained on "
+            f"{' + '.join(d.upper() if d == 'imdb' else d.capitalize() for d in self.databases)} "
+            f"({self.train_faces} faces, {self.val_faces} held out to pick the epoch); mean absolute error "
+            f"on WIKI ({self.test_faces} faces): {self.mae:.1f} years [{self.mae_low:.1f}, {self.mae_high:.1f}]."
+        )
 
 
 def _tagged(frame: pd.DataFrame, database: str) -> pd.DataFrame:
@@ -119,8 +129,7 @@ def age_splits(data_source: str, profile: str, seed: int = 0) -> dict[str, pd.Da
     train = pd.concat(parts, ignore_index=True)
     test = _tagged(datasets.load("imdb_wiki", imdb_root, "wiki"), "wiki")
     subjects = np.array(sorted(train["subject"].unique()))
-    held = set(np.random.default_rng(seed).choice(subjects, max(1, round(VAL_FRACTION * len(subjects))),
-                                                  replace=False))
+    held = set(np.random.default_rng(seed).choice(subjects, max(1, round(VAL_FRACTION * len(subjects))), replace=False))
     val = train["subject"].isin(held).to_numpy()
     return {"train": train[~val].reset_index(drop=True), "val": train[val].reset_index(drop=True), "test": test}
 
@@ -142,9 +151,16 @@ def _prepared(frame: pd.DataFrame, size: int, label: str, progress: bool = False
     return prepare(frame, prepared_root(), size, label=label, progress=progress)
 
 
-def train_estimator(run_dir: str | os.PathLike, *, profile: str = "default", data_source: str = "proxy",
-                    seed: int = 0, device: str = "auto", progress: bool = False,
-                    n_bootstrap: int = 1000) -> AgeEstimator:
+def train_estimator(
+    run_dir: str | os.PathLike,
+    *,
+    profile: str = "default",
+    data_source: str = "proxy",
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = False,
+    n_bootstrap: int = 1000,
+) -> AgeEstimator:
     """Train the age estimator, score it on WIKI and save both in ``run_dir``; reuse a finished run.
 
     A run whose ``estimator.json`` exists is read back; a killed run resumes from its last
@@ -159,16 +175,40 @@ def train_estimator(run_dir: str | os.PathLike, *, profile: str = "default", dat
         return read_estimator(run_dir)
     sizes = profiles.age_estimator(profile)
     frames = age_splits(data_source, profile, seed)
-    faces = {split: _prepared(frame, sizes.input_size, f"{data_source}-age-{split}", progress)
-             for split, frame in frames.items()}
-    module = training.fit(NETWORK, "age", faces["train"], faces["val"], sizes.training(), run_dir, seed=seed,
-                          device=device, progress=progress)
-    scored = evaluation.evaluate(module, faces["test"], run_dir, n_bootstrap=n_bootstrap, seed=seed,
-                                 device="cpu" if device == "auto" else device).scores.loc["mae"]
+    faces = {
+        split: _prepared(frame, sizes.input_size, f"{data_source}-age-{split}", progress)
+        for split, frame in frames.items()
+    }
+    module = training.fit(
+        NETWORK,
+        "age",
+        faces["train"],
+        faces["val"],
+        sizes.training(),
+        run_dir,
+        seed=seed,
+        device=device,
+        progress=progress,
+    )
+    scored = evaluation.evaluate(
+        module, faces["test"], run_dir, n_bootstrap=n_bootstrap, seed=seed, device="cpu" if device == "auto" else device
+    ).scores.loc["mae"]
     databases = sorted({s.split(":")[0] for s in frames["train"]["subject"]}, key=["imdb", "adience"].index)
-    estimator = AgeEstimator(str(run_dir), data_source, profile, seed, len(faces["train"]), len(faces["val"]),
-                             len(faces["test"]), databases, float(scored["value"]), float(scored["low"]),
-                             float(scored["high"]), sizes.input_size, sizes.width)
+    estimator = AgeEstimator(
+        str(run_dir),
+        data_source,
+        profile,
+        seed,
+        len(faces["train"]),
+        len(faces["val"]),
+        len(faces["test"]),
+        databases,
+        float(scored["value"]),
+        float(scored["low"]),
+        float(scored["high"]),
+        sizes.input_size,
+        sizes.width,
+    )
     atomic_write_text(run_dir / _RECORD, json.dumps(asdict(estimator), indent=1))
     return estimator
 
@@ -201,8 +241,9 @@ def box_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @torch.no_grad()
-def estimate_ages(module: training.AffectModule, frame: pd.DataFrame, *, label: str, device: str = "cpu",
-                  progress: bool = False) -> np.ndarray:
+def estimate_ages(
+    module: training.AffectModule, frame: pd.DataFrame, *, label: str, device: str = "cpu", progress: bool = False
+) -> np.ndarray:
     """DEX's expected age of every row of ``frame`` (Sec. 6.5), years.
 
     Parameters

@@ -60,8 +60,8 @@ def windows(index: pd.DataFrame, length: int) -> list[np.ndarray]:
         rows = group["row"].to_numpy()
         for start in range(0, len(rows), length):
             window = np.full(length, -1, dtype=np.int64)
-            chunk = rows[start:start + length]
-            window[:len(chunk)] = chunk
+            chunk = rows[start : start + length]
+            window[: len(chunk)] = chunk
             result.append(window)
     return result
 
@@ -84,8 +84,13 @@ class FrameDataset(Dataset):
         uint8 (3, S, S) tensor -> float network input (:mod:`affect.learning.transforms`).
     """
 
-    def __init__(self, faces: PreparedFaces, task: str, classes: Sequence[str] | None,
-                 transform: Callable[[torch.Tensor], torch.Tensor]):
+    def __init__(
+        self,
+        faces: PreparedFaces,
+        task: str,
+        classes: Sequence[str] | None,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+    ):
         self.faces, self.transform = faces, transform
         self.values, self.known = targets(faces.index, task, classes)
 
@@ -94,8 +99,12 @@ class FrameDataset(Dataset):
 
     def __getitem__(self, row: int) -> dict[str, torch.Tensor]:
         image = self.transform(_pixels(self.faces, np.array([row]))[0])
-        return {"image": image, "target": torch.as_tensor(np.nan_to_num(self.values[row])),
-                "known": torch.as_tensor(self.known[row]), "row": torch.as_tensor(row)}
+        return {
+            "image": image,
+            "target": torch.as_tensor(np.nan_to_num(self.values[row])),
+            "known": torch.as_tensor(self.known[row]),
+            "row": torch.as_tensor(row),
+        }
 
 
 class ClipDataset(Dataset):
@@ -115,8 +124,15 @@ class ClipDataset(Dataset):
         Also return ``(T, 68, 2)`` landmarks in [-1, 1] (0 where unknown).
     """
 
-    def __init__(self, faces: PreparedFaces, task: str, classes: Sequence[str] | None,
-                 transform: Callable[[torch.Tensor], torch.Tensor], length: int, landmarks: bool = False):
+    def __init__(
+        self,
+        faces: PreparedFaces,
+        task: str,
+        classes: Sequence[str] | None,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+        length: int,
+        landmarks: bool = False,
+    ):
         self.faces, self.transform, self.landmarks = faces, transform, landmarks
         self.values, self.known = targets(faces.index, task, classes)
         self.windows = windows(faces.index, length)
@@ -128,9 +144,12 @@ class ClipDataset(Dataset):
         window = self.windows[item]
         real = window >= 0
         rows = np.where(real, window, window[real][-1])
-        sample = {"image": self.transform(_pixels(self.faces, rows)),
-                  "target": torch.as_tensor(np.nan_to_num(self.values[rows])),
-                  "known": torch.as_tensor(self.known[rows] & real), "row": torch.as_tensor(window)}
+        sample = {
+            "image": self.transform(_pixels(self.faces, rows)),
+            "target": torch.as_tensor(np.nan_to_num(self.values[rows])),
+            "known": torch.as_tensor(self.known[rows] & real),
+            "row": torch.as_tensor(window),
+        }
         if self.landmarks:
             sample["landmarks"] = torch.as_tensor(np.nan_to_num(self.faces.landmarks[rows]))
         return sample

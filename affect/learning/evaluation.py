@@ -28,8 +28,7 @@ from affect.files import atomic_write_text
 from affect.learning.prepared import PreparedFaces
 from affect.learning.training import AffectModule, make_loader
 
-__all__ = ["Evaluation", "predict", "score", "bootstrap", "bootstrap_unit", "evaluate",
-           "PREDICTIONS", "SCORES"]
+__all__ = ["Evaluation", "predict", "score", "bootstrap", "bootstrap_unit", "evaluate", "PREDICTIONS", "SCORES"]
 
 PREDICTIONS = "predictions.csv"
 SCORES = "scores.csv"
@@ -68,8 +67,7 @@ def predict(module: AffectModule, faces: PreparedFaces, *, device: str = "cpu") 
     DataFrame of the module docstring's columns, in the order of ``faces.index``.
     """
     hp = module.hparams
-    loader = make_loader(faces, hp.network, hp.task, hp.classes, module.sizes, train=False,
-                         landmarks=hp.landmarks)
+    loader = make_loader(faces, hp.network, hp.task, hp.classes, module.sizes, train=False, landmarks=hp.landmarks)
     module = module.to(device).eval()
     rows, outputs = [], []
     for batch in loader:
@@ -83,8 +81,9 @@ def predict(module: AffectModule, faces: PreparedFaces, *, device: str = "cpu") 
     return _prediction_frame(faces.index, output[real][order], hp.task, hp.classes)
 
 
-def _prediction_frame(index: pd.DataFrame, output: np.ndarray, task: str,
-                      classes: Sequence[str] | None) -> pd.DataFrame:
+def _prediction_frame(
+    index: pd.DataFrame, output: np.ndarray, task: str, classes: Sequence[str] | None
+) -> pd.DataFrame:
     columns = ["id", "subject"] + (["video", "frame"] if (index["video"] != "").any() else [])
     frame = index[columns].copy()
     if task == "age":
@@ -116,23 +115,35 @@ def score(predictions: pd.DataFrame, classes: Sequence[str] | None = None) -> di
 
         return {"mae": float(mean_absolute_error(predictions["age"], predictions["age_pred"]))}
     if "valence_pred" in predictions:
-        return metrics.score_va(predictions[["valence", "arousal"]].to_numpy(),
-                                predictions[["valence_pred", "arousal_pred"]].to_numpy())
-    return metrics.score_expressions(predictions["label"].to_numpy(), predictions["label_pred"].to_numpy(),
-                                     labels=classes)
+        return metrics.score_va(
+            predictions[["valence", "arousal"]].to_numpy(), predictions[["valence_pred", "arousal_pred"]].to_numpy()
+        )
+    return metrics.score_expressions(
+        predictions["label"].to_numpy(), predictions["label_pred"].to_numpy(), labels=classes
+    )
 
 
 def bootstrap_unit(predictions: pd.DataFrame) -> str:
     """What to resample: 'subject' when there are several, else 'video', else 'id' (samples)."""
     for unit in ("subject", "video"):
-        if unit in predictions and predictions[unit].replace("", np.nan).nunique() > 1 \
-                and (predictions[unit] != "").all():
+        if (
+            unit in predictions
+            and predictions[unit].replace("", np.nan).nunique() > 1
+            and (predictions[unit] != "").all()
+        ):
             return unit
     return "id"
 
 
-def bootstrap(predictions: pd.DataFrame, criterion: Callable[[pd.DataFrame], dict[str, float]], *,
-              unit: str | None = None, n: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def bootstrap(
+    predictions: pd.DataFrame,
+    criterion: Callable[[pd.DataFrame], dict[str, float]],
+    *,
+    unit: str | None = None,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Percentile bootstrap intervals of every criterion, resampling whole units.
 
     Units (test subjects, or videos) are drawn with replacement and all their rows are
@@ -166,19 +177,28 @@ def bootstrap(predictions: pd.DataFrame, criterion: Callable[[pd.DataFrame], dic
         for name, value in criterion(sample).items():
             draws[name][i] = value
     tail = 100 * (1 - level) / 2
-    table = pd.DataFrame({
-        "value": values,
-        "low": {k: float(np.percentile(v, tail)) for k, v in draws.items()},
-        "high": {k: float(np.percentile(v, 100 - tail)) for k, v in draws.items()},
-    })
+    table = pd.DataFrame(
+        {
+            "value": values,
+            "low": {k: float(np.percentile(v, tail)) for k, v in draws.items()},
+            "high": {k: float(np.percentile(v, 100 - tail)) for k, v in draws.items()},
+        }
+    )
     table["unit"], table["n_units"] = unit, len(groups)
     table.index.name = "criterion"
     return table
 
 
-def evaluate(module: AffectModule, faces: PreparedFaces, out_dir: str | os.PathLike, *,
-             fold: int | None = None, n_bootstrap: int = 1000, seed: int = 0,
-             device: str = "cpu") -> Evaluation:
+def evaluate(
+    module: AffectModule,
+    faces: PreparedFaces,
+    out_dir: str | os.PathLike,
+    *,
+    fold: int | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    device: str = "cpu",
+) -> Evaluation:
     """Score a test set and write ``predictions.csv`` and ``scores.csv`` into ``out_dir``.
 
     Parameters

@@ -38,10 +38,20 @@ from torchvision.models.vgg import VGG, make_layers
 from affect.face.landmarks import N_LANDMARKS
 
 __all__ = [
-    "NETWORKS", "AFFECT_NETWORKS", "RECURRENT", "TASKS",
-    "FrameNetwork", "RecurrentNetwork", "LoadedWeights",
-    "build_network", "load_pretrained", "minimum_input_size", "count_parameters",
-    "WideResNet", "AGES", "expected_age",
+    "NETWORKS",
+    "AFFECT_NETWORKS",
+    "RECURRENT",
+    "TASKS",
+    "FrameNetwork",
+    "RecurrentNetwork",
+    "LoadedWeights",
+    "build_network",
+    "load_pretrained",
+    "minimum_input_size",
+    "count_parameters",
+    "WideResNet",
+    "AGES",
+    "expected_age",
 ]
 
 NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe", "wideresnet")
@@ -55,7 +65,7 @@ AGES = 101
 # VGG-16 = configuration "D" of torchvision (13 convolutions in blocks of 2, 2, 3, 3, 3),
 # the layout of VGG-Face (Parkhi et al. 2015).
 _VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
-_VGG_FC = 4096          # fc6 and fc7 of VGG-Face
+_VGG_FC = 4096  # fc6 and fc7 of VGG-Face
 _BU3DFE_FC = (256, 128)  # Sec. 6.2.2.2: "256 and 128 units in the two fully connected layers"
 _ALEXNET_FC = 4096
 _RESNET_FEATURES = 2048  # ResNet-50's pooled feature, whatever the bottleneck width
@@ -114,8 +124,18 @@ class RecurrentNetwork(nn.Module):
         (a kit choice).
     """
 
-    def __init__(self, name: str, task: str, backbone: nn.Module, features: int, outputs: int, *,
-                 hidden_size: int, num_layers: int, landmarks: bool = False):
+    def __init__(
+        self,
+        name: str,
+        task: str,
+        backbone: nn.Module,
+        features: int,
+        outputs: int,
+        *,
+        hidden_size: int,
+        num_layers: int,
+        landmarks: bool = False,
+    ):
         super().__init__()
         self.name, self.task, self.outputs = name, task, outputs
         self.weights = "from scratch"
@@ -153,8 +173,9 @@ def _pooled_side(input_size: int, pools: int = 5) -> int:
     return side
 
 
-def _vgg_backbone(input_size: int, width: float, fc: tuple[int, ...], dropout: float,
-                  batch_norm: bool = False) -> tuple[nn.Module, int]:
+def _vgg_backbone(
+    input_size: int, width: float, fc: tuple[int, ...], dropout: float, batch_norm: bool = False
+) -> tuple[nn.Module, int]:
     """VGG-16 convolutions and ``len(fc)`` fully connected layers; returns (module, out width).
 
     ``batch_norm`` puts a batch normalisation after each convolution (torchvision's
@@ -214,8 +235,14 @@ def _alexnet_backbone(input_size: int, width: float, dropout: float) -> tuple[nn
         flat = alexnet.features(torch.zeros(1, 3, input_size, input_size)).numel()
         fc = _scaled(_ALEXNET_FC, width)
         # torchvision's classifier: Dropout, fc6, ReLU, Dropout, fc7, ReLU, fc8; fc8 becomes the head.
-        alexnet.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(flat, fc), nn.ReLU(inplace=True),
-                                           nn.Dropout(dropout), nn.Linear(fc, fc), nn.ReLU(inplace=True))
+        alexnet.classifier = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(flat, fc),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(fc, fc),
+            nn.ReLU(inplace=True),
+        )
     return _materialised(alexnet, _default_init), fc
 
 
@@ -276,8 +303,11 @@ class WideResNet(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, 1, 1, bias=False)]
         for group, stride in zip(range(3), (1, 2, 2)):
             for b in range(blocks):
-                layers.append(_PreActBlock(widths[group] if b == 0 else widths[group + 1], widths[group + 1],
-                                           stride if b == 0 else 1))
+                layers.append(
+                    _PreActBlock(
+                        widths[group] if b == 0 else widths[group + 1], widths[group + 1], stride if b == 0 else 1
+                    )
+                )
         layers += [nn.BatchNorm2d(widths[3]), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.layers = nn.Sequential(*layers)
         self.features = widths[3]
@@ -310,10 +340,19 @@ def minimum_input_size(name: str) -> int:
     return _MIN_SIZE.get(name, 32)
 
 
-def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
-                  n_classes: int | None = None, hidden_size: int = 128, num_layers: int = 2,
-                  landmarks: bool = False, dropout: float = 0.5,
-                  batch_norm: bool = False) -> FrameNetwork | RecurrentNetwork:
+def build_network(
+    name: str,
+    task: str,
+    *,
+    input_size: int,
+    width: float = 1.0,
+    n_classes: int | None = None,
+    hidden_size: int = 128,
+    num_layers: int = 2,
+    landmarks: bool = False,
+    dropout: float = 0.5,
+    batch_norm: bool = False,
+) -> FrameNetwork | RecurrentNetwork:
     """Build one of the paper's networks, from scratch, at a given input size and width.
 
     Sec. 6.2: ``vggface`` (Tables 4, 6 to 8), ``vggface_gru`` (AffWildNet, Tables 2 and 5:
@@ -373,8 +412,9 @@ def build_network(name: str, task: str, *, input_size: int, width: float = 1.0,
     else:
         backbone, features = _resnet_backbone(width)
     if name in RECURRENT:
-        return RecurrentNetwork(name, task, backbone, features, outputs, hidden_size=hidden_size,
-                                num_layers=num_layers, landmarks=landmarks)
+        return RecurrentNetwork(
+            name, task, backbone, features, outputs, hidden_size=hidden_size, num_layers=num_layers, landmarks=landmarks
+        )
     return FrameNetwork(name, task, backbone, features, outputs)
 
 
@@ -430,8 +470,12 @@ class LoadedWeights:
 _VGGFACE_CONV = re.compile(r"^(?:features\.)?conv_?(\d)_(\d)\.(weight|bias)$")
 _VGGFACE_FC = re.compile(r"^(?:fc\.)?fc([678])\.(weight|bias)$")
 _TORCHVISION = re.compile(r"^(features|classifier)\.(\d+)\.(weight|bias)$")
-_VGG_LAYOUTS = {"torchvision": "torchvision vgg16", "conv1_1": "pytorch-mcn",
-                "features.conv_1_1": "PyVGGFace", "conv_1_1": "prlz77"}
+_VGG_LAYOUTS = {
+    "torchvision": "torchvision vgg16",
+    "conv1_1": "pytorch-mcn",
+    "features.conv_1_1": "PyVGGFace",
+    "conv_1_1": "prlz77",
+}
 
 
 def load_pretrained(network: FrameNetwork | RecurrentNetwork, path: str | os.PathLike) -> LoadedWeights:
@@ -498,8 +542,13 @@ def _map_vgg(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, torc
     for key, value in state.items():
         if match := _VGGFACE_CONV.match(key):
             convs.setdefault((int(match[1]), int(match[2])), {})[match[3]] = value
-            layout = layout or ("features.conv_1_1" if key.startswith("features.") else
-                                "conv_1_1" if key.startswith("conv_") else "conv1_1")
+            layout = layout or (
+                "features.conv_1_1"
+                if key.startswith("features.")
+                else "conv_1_1"
+                if key.startswith("conv_")
+                else "conv1_1"
+            )
         elif match := _VGGFACE_FC.match(key):
             linears.setdefault(int(match[1]), {})[match[2]] = value
         elif match := _TORCHVISION.match(key):
@@ -541,8 +590,9 @@ def _map_torchvision(state: dict[str, torch.Tensor], path: Path, family: str) ->
     return mapped, f"torchvision {'resnet50' if family == 'resnet' else family}"
 
 
-def _copy_into(backbone: nn.Module, mapped: dict[str, torch.Tensor], path: Path,
-               layout: str) -> tuple[list[str], list[str]]:
+def _copy_into(
+    backbone: nn.Module, mapped: dict[str, torch.Tensor], path: Path, layout: str
+) -> tuple[list[str], list[str]]:
     """Copy fitting tensors; convolutions (and batch norms) must fit, linear layers may not."""
     own = backbone.state_dict()
     loaded, kept = [], []
@@ -558,8 +608,10 @@ def _copy_into(backbone: nn.Module, mapped: dict[str, torch.Tensor], path: Path,
             if linear:
                 kept.append(f"backbone.{key}: built {tuple(target.shape)}, file {tuple(value.shape)}")
                 continue
-            raise ValueError(f"{path}: {key} has shape {tuple(value.shape)}, this network needs "
-                             f"{tuple(target.shape)} (another width or network?)")
+            raise ValueError(
+                f"{path}: {key} has shape {tuple(value.shape)}, this network needs "
+                f"{tuple(target.shape)} (another width or network?)"
+            )
         own[key] = value.to(target.dtype)
         loaded.append(key)
     missing = [k for k in own if k not in mapped and not k.startswith("classifier.") and "num_batches" not in k]

@@ -40,8 +40,18 @@ import pandas as pd
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
 from affect.files import atomic_write_text
 
-__all__ = ["MARGIN", "INDEX_COLUMNS", "PreparedFaces", "prepare", "load_prepared", "align_face",
-           "cache_key", "synthesized_rows", "with_synthesized", "alignment_matrix"]
+__all__ = [
+    "MARGIN",
+    "INDEX_COLUMNS",
+    "PreparedFaces",
+    "prepare",
+    "load_prepared",
+    "align_face",
+    "cache_key",
+    "synthesized_rows",
+    "with_synthesized",
+    "alignment_matrix",
+]
 
 #: Side of the crop over the larger side of the (levelled) 68-landmark box: the landmarks
 #: span brows to chin, so 1.3 keeps the forehead and the jaw line (a kit choice).
@@ -85,10 +95,12 @@ def load_prepared(folder: str | os.PathLike) -> PreparedFaces:
     """Open a cache folder written by :func:`prepare`."""
     folder = Path(folder)
     meta = json.loads((folder / "meta.json").read_text())
-    index = pd.read_csv(folder / "index.csv", dtype={"id": str, "subject": str, "video": str, "path": str,
-                                                     "expression": object, "crop": str},
-                        keep_default_na=False,
-                        na_values={"valence": [""], "arousal": [""], **{c: [""] for c in AGE_COLUMNS}})
+    index = pd.read_csv(
+        folder / "index.csv",
+        dtype={"id": str, "subject": str, "video": str, "path": str, "expression": object, "crop": str},
+        keep_default_na=False,
+        na_values={"valence": [""], "arousal": [""], **{c: [""] for c in AGE_COLUMNS}},
+    )
     index["expression"] = index["expression"].replace("", None)
     faces = np.load(folder / "faces.npy", mmap_mode="r")
     landmarks = np.load(folder / "landmarks.npy")
@@ -98,8 +110,9 @@ def load_prepared(folder: str | os.PathLike) -> PreparedFaces:
 def cache_key(frame: pd.DataFrame, size: int, margin: float = MARGIN) -> str:
     """Hex digest of everything that shapes a cache's content (see the module docstring)."""
     digest = hashlib.sha256(json.dumps([_VERSION, int(size), float(margin)]).encode())
-    columns = [frame[c].to_numpy() for c in ("path", "subject", "sequence", "frame", "valence",
-                                              "arousal", "expression")]
+    columns = [
+        frame[c].to_numpy() for c in ("path", "subject", "sequence", "frame", "valence", "arousal", "expression")
+    ]
     for row in zip(*columns):
         digest.update(repr(row).encode())
     for marks in frame["landmarks"]:
@@ -120,8 +133,15 @@ def _file_of(path: str) -> str:
     return video if sep and index.isdigit() else str(path)
 
 
-def prepare(frame: pd.DataFrame, cache_root: str | os.PathLike, size: int, *, label: str = "faces",
-            margin: float = MARGIN, progress: bool = False) -> PreparedFaces:
+def prepare(
+    frame: pd.DataFrame,
+    cache_root: str | os.PathLike,
+    size: int,
+    *,
+    label: str = "faces",
+    margin: float = MARGIN,
+    progress: bool = False,
+) -> PreparedFaces:
     """Crop every row of ``frame`` once, or open the cache that already holds them.
 
     Sec. 6.2 trains on face crops; this is the one place they are made.
@@ -163,8 +183,10 @@ def prepare(frame: pd.DataFrame, cache_root: str | os.PathLike, size: int, *, la
     partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         _write(frame.reset_index(drop=True), partial, size, margin, progress)
-        atomic_write_text(partial / "meta.json", json.dumps(
-            {"key": key, "size": size, "margin": margin, "version": _VERSION, "rows": len(frame)}))
+        atomic_write_text(
+            partial / "meta.json",
+            json.dumps({"key": key, "size": size, "margin": margin, "version": _VERSION, "rows": len(frame)}),
+        )
         try:
             os.rename(partial, folder)
         except OSError:  # another process finished the same cache first: theirs is identical
@@ -192,13 +214,20 @@ def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress
     faces.flush()
     del faces
     np.save(folder / "landmarks.npy", landmarks)
-    index = pd.DataFrame({
-        "id": _ids(frame["path"]), "subject": frame["subject"].fillna("").astype(str),
-        "video": frame["sequence"].fillna("").astype(str), "frame": frame["frame"].astype(np.int64),
-        "valence": frame["valence"], "arousal": frame["arousal"],
-        "expression": frame["expression"].fillna(""), "path": frame["path"].astype(str), "crop": methods,
-        **{column: frame[column].astype(np.float64) for column in AGE_COLUMNS if column in frame},
-    })
+    index = pd.DataFrame(
+        {
+            "id": _ids(frame["path"]),
+            "subject": frame["subject"].fillna("").astype(str),
+            "video": frame["sequence"].fillna("").astype(str),
+            "frame": frame["frame"].astype(np.int64),
+            "valence": frame["valence"],
+            "arousal": frame["arousal"],
+            "expression": frame["expression"].fillna(""),
+            "path": frame["path"].astype(str),
+            "crop": methods,
+            **{column: frame[column].astype(np.float64) for column in AGE_COLUMNS if column in frame},
+        }
+    )
     index.to_csv(folder / "index.csv", index=False)
 
 
@@ -265,8 +294,9 @@ def _crop(image: np.ndarray, landmarks, box, size: int, margin: float):
     return _box_crop(image, (centre[0], centre[1], centre[0] + side, centre[1] + side), size, 1.0), None, "whole image"
 
 
-def align_face(image: np.ndarray, landmarks: np.ndarray, size: int,
-               margin: float = MARGIN) -> tuple[np.ndarray, np.ndarray]:
+def align_face(
+    image: np.ndarray, landmarks: np.ndarray, size: int, margin: float = MARGIN
+) -> tuple[np.ndarray, np.ndarray]:
     """Crop a face with its eyes level, from its 68 landmarks.
 
     A similarity transform rotates about the centre of the landmark box until the eye
@@ -356,8 +386,9 @@ def synthesized_rows(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFr
     return synthesized
 
 
-def with_synthesized(train: pd.DataFrame, built: str | os.PathLike, *, only: bool = False,
-                     sources: pd.DataFrame | None = None) -> pd.DataFrame:
+def with_synthesized(
+    train: pd.DataFrame, built: str | os.PathLike, *, only: bool = False, sources: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Training rows plus the synthesized images of an augmentation build (Sec. 6.2).
 
     See :func:`synthesized_rows` for how they are cropped and labelled.

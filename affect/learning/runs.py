@@ -31,8 +31,21 @@ from affect.learning import evaluation, training
 from affect.learning.networks import NETWORKS
 from affect.learning.prepared import PreparedFaces, load_prepared, prepare, synthesized_subset, with_synthesized
 
-__all__ = ["TEST_SPLITS", "VA_DATABASES", "VAL_FRACTION", "RUN_FILE", "TrainingRun", "default_task",
-           "database_splits", "fold_count", "prepare_database", "prepared_root", "train", "evaluate_run", "read_run"]
+__all__ = [
+    "TEST_SPLITS",
+    "VA_DATABASES",
+    "VAL_FRACTION",
+    "RUN_FILE",
+    "TrainingRun",
+    "default_task",
+    "database_splits",
+    "fold_count",
+    "prepare_database",
+    "prepared_root",
+    "train",
+    "evaluate_run",
+    "read_run",
+]
 
 #: The split each database is scored on (Sec. 5; the paper's RECOLA results are on 'dev').
 TEST_SPLITS = {"affectnet": "test", "affwild": "test", "rafdb": "test", "recola": "dev", "afew": "val"}
@@ -100,8 +113,11 @@ def prepared_root() -> Path:
 def _root(database: str, data_source: str, profile: str) -> Path:
     root = data_paths.database_root(database, data_source, profile)
     if not root.is_dir():
-        hint = (f"write the stand-in with 'affect data proxy {database} --profile {profile}'"
-                if data_source == "proxy" else "see data/README.md")
+        hint = (
+            f"write the stand-in with 'affect data proxy {database} --profile {profile}'"
+            if data_source == "proxy"
+            else "see data/README.md"
+        )
         raise ValueError(f"{root}: database folder not found; {hint}")
     return root
 
@@ -111,19 +127,23 @@ def fold_count(database: str, frame: pd.DataFrame) -> int:
     return min(datasets.FOLDS[database], frame["subject"].nunique())
 
 
-def database_splits(database: str, root: str | os.PathLike, *, seed: int = 0,
-                    fold: int | None = None) -> dict[str, pd.DataFrame]:
+def database_splits(
+    database: str, root: str | os.PathLike, *, seed: int = 0, fold: int | None = None
+) -> dict[str, pd.DataFrame]:
     """The train, val and test frames of a database (see the module docstring)."""
     if database in datasets.FOLDS:
         everything = datasets.load(database, root, "all")
         subjects = everything["subject"].nunique()
         if subjects < 2:
-            raise ValueError(f"{root}: {subjects} subject; person-independent folds need at least 2 "
-                             f"(write a larger stand-in, e.g. with --profile default)")
+            raise ValueError(
+                f"{root}: {subjects} subject; person-independent folds need at least 2 "
+                f"(write a larger stand-in, e.g. with --profile default)"
+            )
         k = fold_count(database, everything)
         if k < datasets.FOLDS[database]:  # only small stand-ins have fewer subjects than folds
-            log.warning("%s: %d subjects, so %d folds instead of the protocol's %d", root, subjects, k,
-                        datasets.FOLDS[database])
+            log.warning(
+                "%s: %d subjects, so %d folds instead of the protocol's %d", root, subjects, k, datasets.FOLDS[database]
+            )
         pairs = datasets.person_independent_folds(everything, k, seed)
         fold = 0 if fold is None else fold
         if not 0 <= fold < len(pairs):
@@ -159,10 +179,19 @@ def _classes(task: str, frames: dict[str, pd.DataFrame]) -> list[str]:
     return [name for name in EXPRESSIONS if name in seen]
 
 
-def prepare_database(database: str, network: str, *, profile: str = "default", data_source: str = "proxy",
-                     seed: int = 0, fold: int | None = None, augmented: str | os.PathLike | None = None,
-                     cache_root: str | os.PathLike | None = None, progress: bool = False,
-                     synthesized_only: bool = False) -> tuple[dict[str, PreparedFaces], dict[str, pd.DataFrame]]:
+def prepare_database(
+    database: str,
+    network: str,
+    *,
+    profile: str = "default",
+    data_source: str = "proxy",
+    seed: int = 0,
+    fold: int | None = None,
+    augmented: str | os.PathLike | None = None,
+    cache_root: str | os.PathLike | None = None,
+    progress: bool = False,
+    synthesized_only: bool = False,
+) -> tuple[dict[str, PreparedFaces], dict[str, pd.DataFrame]]:
     """Prepared faces of a database's train (plus synthesized), val and test splits.
 
     This is ``affect prepare``: the crops are made once at the profile's input size of
@@ -197,13 +226,27 @@ def prepare_database(database: str, network: str, *, profile: str = "default", d
     return faces, frames
 
 
-def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: str = "default",
-          data_source: str = "proxy", task: str | None = None, seed: int = 0, device: str = "auto",
-          weights: str | os.PathLike | None = None, augmented: str | os.PathLike | None = None,
-          fold: int | None = None, augment: bool = False, weighted_loss: bool = False,
-          landmarks: bool = False, cache_root: str | os.PathLike | None = None,
-          progress: bool = False, initial: str | os.PathLike | None = None,
-          synthesized_only: bool = False) -> TrainingRun:
+def train(
+    network: str,
+    database: str,
+    run_dir: str | os.PathLike,
+    *,
+    profile: str = "default",
+    data_source: str = "proxy",
+    task: str | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    weights: str | os.PathLike | None = None,
+    augmented: str | os.PathLike | None = None,
+    fold: int | None = None,
+    augment: bool = False,
+    weighted_loss: bool = False,
+    landmarks: bool = False,
+    cache_root: str | os.PathLike | None = None,
+    progress: bool = False,
+    initial: str | os.PathLike | None = None,
+    synthesized_only: bool = False,
+) -> TrainingRun:
     """Train ``network`` on ``database`` at the profile's sizes; resume if the run was killed.
 
     Parameters
@@ -249,17 +292,53 @@ def train(network: str, database: str, run_dir: str | os.PathLike, *, profile: s
     if task == "va" and database not in VA_DATABASES:
         raise ValueError(f"task: {database} has no valence-arousal labels; use --task expression")
     sizes = profiles.get(profile).training
-    faces, frames = prepare_database(database, network, profile=profile, data_source=data_source, seed=seed,
-                                     fold=fold, augmented=augmented, cache_root=cache_root, progress=progress,
-                                     synthesized_only=synthesized_only)
+    faces, frames = prepare_database(
+        database,
+        network,
+        profile=profile,
+        data_source=data_source,
+        seed=seed,
+        fold=fold,
+        augmented=augmented,
+        cache_root=cache_root,
+        progress=progress,
+        synthesized_only=synthesized_only,
+    )
     classes = _classes(task, frames)
-    module = training.fit(network, task, faces["train"], faces["val"], sizes, run_dir, classes=classes or None,
-                          seed=seed, device=device, weights=weights, augment=augment,
-                          weighted_loss=weighted_loss, landmarks=landmarks, progress=progress,
-                          initial=initial)
-    run = TrainingRun(str(run_dir), network, task, database, data_source, profile, classes, asdict(sizes), seed,
-                      fold, module.hparams.pretrained, None if augmented is None else str(augmented), augment,
-                      {split: str(f.folder) for split, f in faces.items()}, synthesized_only)
+    module = training.fit(
+        network,
+        task,
+        faces["train"],
+        faces["val"],
+        sizes,
+        run_dir,
+        classes=classes or None,
+        seed=seed,
+        device=device,
+        weights=weights,
+        augment=augment,
+        weighted_loss=weighted_loss,
+        landmarks=landmarks,
+        progress=progress,
+        initial=initial,
+    )
+    run = TrainingRun(
+        str(run_dir),
+        network,
+        task,
+        database,
+        data_source,
+        profile,
+        classes,
+        asdict(sizes),
+        seed,
+        fold,
+        module.hparams.pretrained,
+        None if augmented is None else str(augmented),
+        augment,
+        {split: str(f.folder) for split, f in faces.items()},
+        synthesized_only,
+    )
     atomic_write_text(Path(run_dir) / RUN_FILE, json.dumps(asdict(run), indent=1))
     return run
 
@@ -280,5 +359,12 @@ def evaluate_run(run_dir: str | os.PathLike, *, device: str = "cpu", n_bootstrap
         raise ValueError(f"{best}: no checkpoint; train first")
     training.check_checkpoint(best, run.network, run.task, run.classes or None)
     module = training.load_module(best)
-    return evaluation.evaluate(module, load_prepared(run.prepared["test"]), run_dir, fold=run.fold,
-                               n_bootstrap=n_bootstrap, seed=run.seed, device=device)
+    return evaluation.evaluate(
+        module,
+        load_prepared(run.prepared["test"]),
+        run_dir,
+        fold=run.fold,
+        n_bootstrap=n_bootstrap,
+        seed=run.seed,
+        device=device,
+    )

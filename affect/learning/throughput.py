@@ -31,15 +31,26 @@ TARGET_RATIO = 3.0
 
 def _cache(folder: Path, size: int, rows: int, videos: int) -> PreparedFaces:
     """A prepared-face cache on disk with random crops (the loader's cost does not depend on content)."""
-    faces = np.lib.format.open_memmap(folder / f"faces-{size}.npy", mode="w+", dtype=np.uint8,
-                                      shape=(rows, size, size, 3))
+    faces = np.lib.format.open_memmap(
+        folder / f"faces-{size}.npy", mode="w+", dtype=np.uint8, shape=(rows, size, size, 3)
+    )
     faces[:] = np.random.default_rng(0).integers(0, 256, faces.shape, dtype=np.uint8)
     faces.flush()
     va = np.random.default_rng(1).uniform(-1, 1, (rows, 2))
-    index = pd.DataFrame({"id": [f"{i}.jpg" for i in range(rows)], "subject": "",
-                          "video": [f"v{i % videos}" for i in range(rows)], "frame": np.arange(rows) // videos,
-                          "valence": va[:, 0], "arousal": va[:, 1], "expression": "", "path": "", "crop": ""},
-                         columns=list(INDEX_COLUMNS))
+    index = pd.DataFrame(
+        {
+            "id": [f"{i}.jpg" for i in range(rows)],
+            "subject": "",
+            "video": [f"v{i % videos}" for i in range(rows)],
+            "frame": np.arange(rows) // videos,
+            "valence": va[:, 0],
+            "arousal": va[:, 1],
+            "expression": "",
+            "path": "",
+            "crop": "",
+        },
+        columns=list(INDEX_COLUMNS),
+    )
     low = np.random.default_rng(2).integers(0, 90, rows)  # age ranges in years, for the age estimator
     index[list(AGE_COLUMNS)] = np.stack([low, low + 5], axis=1).astype(float)
     mapped = np.load(folder / f"faces-{size}.npy", mmap_mode="r")
@@ -87,8 +98,10 @@ def measure(network: str, sizes, *, rounds: int = 4, loader_batches: int = 4, se
         task = "age" if network == AGE_NETWORK else "va"  # the age estimator of Sec. 6.5; the rest regress VA
         module = AffectModule(network, task, asdict(sizes)).train()
         optimizer = module.configure_optimizers()
-        loaders = [_cycle(make_loader(faces, network, task, None, sizes, train=True, augment=augment, seed=seed))
-                   for augment in (False, True)]
+        loaders = [
+            _cycle(make_loader(faces, network, task, None, sizes, train=True, augment=augment, seed=seed))
+            for augment in (False, True)
+        ]
         batch = next(loaders[0])
         frames = batch["known"].numel()
         watches = [_Stopwatch() for _ in range(3)]
@@ -105,9 +118,15 @@ def measure(network: str, sizes, *, rounds: int = 4, loader_batches: int = 4, se
                 if round_:
                     watch.add(count, started)
     train, plain, augmented = (w.rate for w in watches)
-    return {"input_size": size, "batch_frames": frames, "train_images_per_s": train,
-            "loader_images_per_s": plain, "augmented_loader_images_per_s": augmented,
-            "ratio": plain / train, "augmented_ratio": augmented / train}
+    return {
+        "input_size": size,
+        "batch_frames": frames,
+        "train_images_per_s": train,
+        "loader_images_per_s": plain,
+        "augmented_loader_images_per_s": augmented,
+        "ratio": plain / train,
+        "augmented_ratio": augmented / train,
+    }
 
 
 def training_throughput(sizes, profile: str, networks=NETWORKS, **options) -> dict:
@@ -119,6 +138,11 @@ def training_throughput(sizes, profile: str, networks=NETWORKS, **options) -> di
     :func:`measure`) and ``meets_target`` (every plain-loader ratio >= the target).
     """
     results = {name: measure(name, sizes, **options) for name in networks}
-    return {"profile": profile, "sizes": asdict(sizes), "threads": torch.get_num_threads(),
-            "target_ratio": TARGET_RATIO, "networks": results,
-            "meets_target": all(r["ratio"] >= TARGET_RATIO for r in results.values())}
+    return {
+        "profile": profile,
+        "sizes": asdict(sizes),
+        "threads": torch.get_num_threads(),
+        "target_ratio": TARGET_RATIO,
+        "networks": results,
+        "meets_target": all(r["ratio"] >= TARGET_RATIO for r in results.values()),
+    }

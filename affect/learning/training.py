@@ -44,8 +44,18 @@ from affect.learning.networks import AGES, RECURRENT, build_network, expected_ag
 from affect.learning.prepared import PreparedFaces
 from affect.profiles import TrainingSizes
 
-__all__ = ["AffectModule", "va_loss", "expression_loss", "age_loss", "class_weights", "fit", "make_loader",
-           "input_size", "check_checkpoint", "CHECKPOINTS"]
+__all__ = [
+    "AffectModule",
+    "va_loss",
+    "expression_loss",
+    "age_loss",
+    "class_weights",
+    "fit",
+    "make_loader",
+    "input_size",
+    "check_checkpoint",
+    "CHECKPOINTS",
+]
 
 CHECKPOINTS = "checkpoints"
 log = logging.getLogger("affect.learning")
@@ -149,19 +159,35 @@ class AffectModule(pl.LightningModule):
         VGG networks with batch normalisation, as :func:`fit` builds them to train from scratch.
     """
 
-    def __init__(self, network: str, task: str, sizes: dict, classes: Sequence[str] | None = None,
-                 loss_weights: Sequence[float] | None = None, landmarks: bool = False,
-                 pretrained: str = "from scratch", batch_norm: bool = False):
+    def __init__(
+        self,
+        network: str,
+        task: str,
+        sizes: dict,
+        classes: Sequence[str] | None = None,
+        loss_weights: Sequence[float] | None = None,
+        landmarks: bool = False,
+        pretrained: str = "from scratch",
+        batch_norm: bool = False,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.sizes = TrainingSizes(**sizes)
         self.network = build_network(
-            network, task, input_size=input_size(network, self.sizes), width=self.sizes.width,
-            n_classes=len(classes) if classes else None, hidden_size=self.sizes.gru_hidden,
-            num_layers=self.sizes.gru_layers, landmarks=landmarks, batch_norm=batch_norm)
+            network,
+            task,
+            input_size=input_size(network, self.sizes),
+            width=self.sizes.width,
+            n_classes=len(classes) if classes else None,
+            hidden_size=self.sizes.gru_hidden,
+            num_layers=self.sizes.gru_layers,
+            landmarks=landmarks,
+            batch_norm=batch_norm,
+        )
         self.recurrent = network in RECURRENT
-        self.register_buffer("class_weights", None if loss_weights is None
-                             else torch.tensor(loss_weights, dtype=torch.float32))
+        self.register_buffer(
+            "class_weights", None if loss_weights is None else torch.tensor(loss_weights, dtype=torch.float32)
+        )
         self._validation: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -229,9 +255,18 @@ def validation_score(task: str, outputs: torch.Tensor, target: torch.Tensor) -> 
     return metrics.confusion_mean_diagonal(target.numpy(), outputs.argmax(dim=1).numpy())
 
 
-def make_loader(faces: PreparedFaces, network: str, task: str, classes: Sequence[str] | None,
-                sizes: TrainingSizes, *, train: bool, augment: bool = False, seed: int = 0,
-                landmarks: bool = False) -> DataLoader:
+def make_loader(
+    faces: PreparedFaces,
+    network: str,
+    task: str,
+    classes: Sequence[str] | None,
+    sizes: TrainingSizes,
+    *,
+    train: bool,
+    augment: bool = False,
+    seed: int = 0,
+    landmarks: bool = False,
+) -> DataLoader:
     """A DataLoader over prepared faces: frames, or clips for the recurrent networks.
 
     A batch holds ``sizes.batch_size`` images, or ``sizes.clips_per_batch`` clips of
@@ -247,8 +282,14 @@ def make_loader(faces: PreparedFaces, network: str, task: str, classes: Sequence
     else:
         dataset, batch = FrameDataset(faces, task, classes, transform), sizes.batch_size
     sampler = EpochShuffle(len(dataset), seed) if train else None
-    return DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=sizes.num_workers,
-                      drop_last=train and len(dataset) > batch, persistent_workers=sizes.num_workers > 0)
+    return DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=sampler,
+        num_workers=sizes.num_workers,
+        drop_last=train and len(dataset) > batch,
+        persistent_workers=sizes.num_workers > 0,
+    )
 
 
 def _saved_hparams(path: str | os.PathLike) -> dict:
@@ -261,16 +302,32 @@ def check_checkpoint(path: str | os.PathLike, network: str, task: str, classes: 
     theirs = (saved.get("network"), saved.get("task"), list(saved.get("classes") or []))
     ours = (network, task, list(classes or []))
     if theirs != ours:
-        raise ValueError(f"{path}: checkpoint of {theirs[0]}/{theirs[1]}"
-                         f"{' ' + ','.join(theirs[2]) if theirs[2] else ''}, not {network}/{task}"
-                         f"{' ' + ','.join(ours[2]) if ours[2] else ''}; use another run folder")
+        raise ValueError(
+            f"{path}: checkpoint of {theirs[0]}/{theirs[1]}"
+            f"{' ' + ','.join(theirs[2]) if theirs[2] else ''}, not {network}/{task}"
+            f"{' ' + ','.join(ours[2]) if ours[2] else ''}; use another run folder"
+        )
 
 
-def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes: TrainingSizes,
-        run_dir: str | os.PathLike, *, classes: Sequence[str] | None = None, seed: int = 0,
-        device: str = "auto", weights: str | os.PathLike | None = None, augment: bool = False,
-        weighted_loss: bool = False, landmarks: bool = False, progress: bool = False,
-        callbacks: Sequence[Callback] = (), initial: str | os.PathLike | None = None) -> AffectModule:
+def fit(
+    network: str,
+    task: str,
+    train: PreparedFaces,
+    val: PreparedFaces,
+    sizes: TrainingSizes,
+    run_dir: str | os.PathLike,
+    *,
+    classes: Sequence[str] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    weights: str | os.PathLike | None = None,
+    augment: bool = False,
+    weighted_loss: bool = False,
+    landmarks: bool = False,
+    progress: bool = False,
+    callbacks: Sequence[Callback] = (),
+    initial: str | os.PathLike | None = None,
+) -> AffectModule:
     """Train a network on prepared faces; resume if ``run_dir`` holds a last checkpoint.
 
     Sec. 6.2: each table trains a network on a training split (with or without the
@@ -323,8 +380,7 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
     # From scratch, VGG networks get batch normalisation (build_network); a fine-tuned run
     # keeps the layout of the checkpoint it starts from.
     batch_norm = weights is None if initial is None else _saved_hparams(initial).get("batch_norm", False)
-    module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks,
-                          batch_norm=batch_norm)
+    module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks, batch_norm=batch_norm)
     if weights is not None:
         module.hparams["pretrained"] = load_pretrained(module.network, weights).source
     if initial is not None:
@@ -335,8 +391,20 @@ def fit(network: str, task: str, train: PreparedFaces, val: PreparedFaces, sizes
     last = run_dir / CHECKPOINTS / "last.ckpt"
     if last.is_file():
         check_checkpoint(last, network, task, classes)
-    loaders = [make_loader(faces, network, task, classes, sizes, train=is_train, augment=augment and is_train,
-                           seed=seed, landmarks=landmarks) for faces, is_train in ((train, True), (val, False))]
+    loaders = [
+        make_loader(
+            faces,
+            network,
+            task,
+            classes,
+            sizes,
+            train=is_train,
+            augment=augment and is_train,
+            seed=seed,
+            landmarks=landmarks,
+        )
+        for faces, is_train in ((train, True), (val, False))
+    ]
     epochs = max(sizes.max_epochs, math.ceil(sizes.min_steps / max(1, len(loaders[0]))))
     with _quiet(progress):
         trainer = _trainer(run_dir, replace(sizes, max_epochs=epochs), device, progress, callbacks)
@@ -369,18 +437,34 @@ def load_module(path: str | os.PathLike) -> AffectModule:
     return AffectModule.load_from_checkpoint(path, map_location="cpu", weights_only=False).eval()
 
 
-def _trainer(run_dir: Path, sizes: TrainingSizes, device: str, progress: bool,
-             callbacks: Sequence[Callback]) -> pl.Trainer:
-    checkpoints = ModelCheckpoint(dirpath=run_dir / CHECKPOINTS, filename="best", monitor="val_score",
-                                  mode="max", save_top_k=1, save_last=True, enable_version_counter=False)
+def _trainer(
+    run_dir: Path, sizes: TrainingSizes, device: str, progress: bool, callbacks: Sequence[Callback]
+) -> pl.Trainer:
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS,
+        filename="best",
+        monitor="val_score",
+        mode="max",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+    )
     stop = EarlyStopping(monitor="val_score", mode="max", patience=sizes.patience)
     attempt = len(list((run_dir / "logs").glob("*/")))  # a resumed run logs beside the killed one
     return pl.Trainer(
-        default_root_dir=run_dir, max_epochs=sizes.max_epochs, min_steps=sizes.min_steps,
+        default_root_dir=run_dir,
+        max_epochs=sizes.max_epochs,
+        min_steps=sizes.min_steps,
         accelerator=_accelerator(device),
-        devices="auto", deterministic=True, logger=CSVLogger(run_dir, name="logs", version=str(attempt)),
-        callbacks=[checkpoints, stop, *callbacks], enable_progress_bar=progress,
-        enable_model_summary=progress, log_every_n_steps=1, num_sanity_val_steps=0)
+        devices="auto",
+        deterministic=True,
+        logger=CSVLogger(run_dir, name="logs", version=str(attempt)),
+        callbacks=[checkpoints, stop, *callbacks],
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+    )
 
 
 def _accelerator(device: str) -> str:

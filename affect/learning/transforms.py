@@ -36,11 +36,13 @@ def augmentation(size: int) -> v2.Transform:
     -------
     v2.Transform on uint8 ``(3, S, S)`` or ``(T, 3, S, S)`` tensors.
     """
-    return v2.Compose([
-        v2.RandomRotation(AUGMENTATION["rotation_degrees"]),
-        v2.RandomHorizontalFlip(),
-        v2.Resize(int(round(size * AUGMENTATION["resize_factor"])), antialias=True),
-        v2.RandomCrop(size),
-        v2.ColorJitter(brightness=AUGMENTATION["brightness"], saturation=AUGMENTATION["saturation"]),
-        to_network_input(),
-    ])
+    return v2.Compose(
+        [
+            v2.RandomRotation(AUGMENTATION["rotation_degrees"]),
+            v2.RandomHorizontalFlip(),
+            v2.Resize(int(round(size * AUGMENTATION["resize_factor"])), antialias=True),
+            v2.RandomCrop(size),
+            v2.ColorJitter(brightness=AUGMENTATION["brightness"], saturation=AUGMENTATION["saturation"]),
+            to_network_input(),
+        ]
+    )

@@ -57,14 +57,23 @@ def neutral_frame(root: Path, subjects=("s1", "s2", "s3"), per_subject=2) -> pd.
         for i in range(per_subject):
             path = root / "db" / subject / f"{i:05d}.png"
             write_image(path, rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
-            rows.append(dict(path=str(path), subject=subject, sequence=f"{subject}_clip", frame=i,
-                             valence=0.0, arousal=0.0, expression=None, landmarks=None))
+            rows.append(
+                dict(
+                    path=str(path),
+                    subject=subject,
+                    sequence=f"{subject}_clip",
+                    frame=i,
+                    valence=0.0,
+                    arousal=0.0,
+                    expression=None,
+                    landmarks=None,
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def images_of(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.suffix in (".png", ".jpg")}
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.suffix in (".png", ".jpg")}
 
 
 class TintSynthesizerStandIn(TintAugmenter):
@@ -80,8 +89,16 @@ def _afew_va_copy(tmp_path) -> Path:
     from affect.datasets import Sample
 
     rng = np.random.default_rng(5)
-    records = [Sample(image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), subject=f"actor{c}",
-                      sequence=f"00{c}", valence=0.0, arousal=0.0) for c in (1, 2)]
+    records = [
+        Sample(
+            image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8),
+            subject=f"actor{c}",
+            sequence=f"00{c}",
+            valence=0.0,
+            arousal=0.0,
+        )
+        for c in (1, 2)
+    ]
     return datasets.write_layout("afew_va", tmp_path / "AFEW-VA", records)
 
 

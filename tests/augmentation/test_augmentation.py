@@ -28,6 +28,7 @@ N_CLASSES = 20
 
 # --- plan ------------------------------------------------------------------------------------
 
+
 def test_expression_plan_has_the_six_basic_expressions_per_neutral_image(tmp_path):
     frame = neutral_frame(tmp_path)
     jobs = aug.plan(frame, "expression")
@@ -108,6 +109,7 @@ def test_plan_rejects_bad_arguments(tmp_path, classes):
 
 # --- build -----------------------------------------------------------------------------------
 
+
 def test_build_writes_every_image_and_its_manifest_row(tmp_path, classes):
     frame = neutral_frame(tmp_path)
     jobs = aug.plan(frame, "va", classes, n=2)
@@ -136,8 +138,7 @@ def test_build_tints_by_the_target(tmp_path):
 
 def test_build_resumed_after_a_kill_equals_an_uninterrupted_build(tmp_path, classes):
     frame = neutral_frame(tmp_path)
-    jobs = pd.concat([aug.plan(frame, "va", classes, n=3), aug.plan(frame, "expression")],
-                     ignore_index=True)
+    jobs = pd.concat([aug.plan(frame, "va", classes, n=3), aug.plan(frame, "expression")], ignore_index=True)
     whole = aug.build(jobs, TintAugmenter(), tmp_path / "whole", measure_identity=False, progress=False)
 
     with pytest.raises(KeyboardInterrupt):
@@ -200,8 +201,7 @@ def test_rows_of_another_plan_in_the_same_folder_are_kept(tmp_path, classes):
 
 def test_identity_distance_is_nan_when_no_face_is_found(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
-    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out",
-                         progress=False)
+    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out", progress=False)
     assert len(manifest) == 1 and math.isnan(manifest["identity_distance"][0])
 
 
@@ -209,8 +209,9 @@ def test_skip_errors_leaves_failed_photos_out_of_the_manifest(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
     Path(frame["path"][1]).write_bytes(b"not an image")
     jobs = aug.plan(frame, "expression")
-    manifest = aug.build(jobs, TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False,
-                         skip_errors=True)
+    manifest = aug.build(
+        jobs, TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False, skip_errors=True
+    )
     assert set(manifest["source"]) == {frame["path"][0]}
     assert manifest.attrs["failed"] == 6
     with pytest.raises(ValueError, match="not decodable"):
@@ -242,10 +243,12 @@ def test_per_job_seeds_follow_the_build_seed(tmp_path):
 
 # --- folds and counts -----------------------------------------------------------------------
 
+
 def test_fold_filter_keeps_synthesized_images_of_test_subjects_out_of_training(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1", "s2", "s3", "s4"), per_subject=2)
-    manifest = aug.build(aug.plan(frame, "expression", n=2), TintAugmenter(), tmp_path / "out",
-                         measure_identity=False, progress=False)
+    manifest = aug.build(
+        aug.plan(frame, "expression", n=2), TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False
+    )
     from affect.datasets import person_independent_folds
 
     folds = person_independent_folds(frame, k=2, seed=0)
@@ -259,8 +262,9 @@ def test_fold_filter_keeps_synthesized_images_of_test_subjects_out_of_training(t
 
 def test_fold_filter_drops_a_test_subject_even_if_its_photo_is_in_training(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
-    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out",
-                         measure_identity=False, progress=False)
+    manifest = aug.build(
+        aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False
+    )
     leaky = [(frame, frame[frame["subject"] == "s2"])]
     (rows,) = aug.augment_folds(leaky, manifest)
     assert list(rows["subject"]) == ["s1"]
@@ -268,8 +272,9 @@ def test_fold_filter_drops_a_test_subject_even_if_its_photo_is_in_training(tmp_p
 
 def test_synthesized_frame_has_the_database_columns(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
-    manifest = aug.build(aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out",
-                         measure_identity=False, progress=False)
+    manifest = aug.build(
+        aug.plan(frame, "expression", n=1), TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False
+    )
     synthesized = aug.synthesized_frame(manifest, tmp_path / "out")
     from affect.datasets import COLUMNS
 
@@ -289,8 +294,21 @@ def test_augment_command_synthesizes_both_kinds_on_a_stand_in_database(tmp_path,
     gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
     build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
     write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
-    status = main(["augment", "bu3dfe", "--root", str(tmp_path / "bu3dfe"), "--out", str(tmp_path / "out"),
-                   "--affect-model", str(tmp_path / "model.npz"), "--n", "2", "--no-identity"])
+    status = main(
+        [
+            "augment",
+            "bu3dfe",
+            "--root",
+            str(tmp_path / "bu3dfe"),
+            "--out",
+            str(tmp_path / "out"),
+            "--affect-model",
+            str(tmp_path / "model.npz"),
+            "--n",
+            "2",
+            "--no-identity",
+        ]
+    )
     assert status == 0
     va, expression = aug.read_manifest(tmp_path / "out" / "va"), aug.read_manifest(tmp_path / "out" / "expression")
     photos = expression["source"].nunique()
@@ -304,15 +322,25 @@ def test_afew_va_copy_augmented_per_fold_keeps_folds_person_independent(tmp_path
 
     rng = np.random.default_rng(4)
     landmarks = rng.uniform(2, 14, (68, 2))
-    records = [Sample(image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), subject=f"actor{c}",
-                      sequence=f"00{c}", valence=va, arousal=va, landmarks=landmarks)
-               for c in range(1, 5) for va in (0.0, 0.0, 0.5)]
+    records = [
+        Sample(
+            image=rng.integers(0, 256, (16, 16, 3), dtype=np.uint8),
+            subject=f"actor{c}",
+            sequence=f"00{c}",
+            valence=va,
+            arousal=va,
+            landmarks=landmarks,
+        )
+        for c in range(1, 5)
+        for va in (0.0, 0.0, 0.5)
+    ]
     root = datasets.write_layout("afew_va", tmp_path / "AFEW-VA", records)
     neutral = datasets.neutral_frames(datasets.load("afew_va", root))
     assert len(neutral) == 8
     augmenter = TintAugmenter()
-    manifest = aug.build(aug.plan(neutral, "va", classes, n=2), augmenter, tmp_path / "out",
-                         measure_identity=False, progress=False)
+    manifest = aug.build(
+        aug.plan(neutral, "va", classes, n=2), augmenter, tmp_path / "out", measure_identity=False, progress=False
+    )
     assert len(manifest) == 16
     assert all(np.allclose(seen, landmarks, atol=0.01) for seen in augmenter.landmarks)
     folds = datasets.folds("afew_va", root, k=2, seed=0)
@@ -353,6 +381,7 @@ def test_synthesizer_adapter_calls_static_for_va_and_basic_for_expressions():
 
 # --- one build per output folder, with its settings ------------------------------------------
 
+
 def test_a_second_augment_into_a_locked_folder_fails_at_once_naming_the_holder(tmp_path, classes):
     import os
 
@@ -361,11 +390,25 @@ def test_a_second_augment_into_a_locked_folder_fails_at_once_naming_the_holder(t
     out = tmp_path / "out"
     with output_lock(out):
         with pytest.raises(ValueError, match=rf"{out} is being written by another augment \(pid {os.getpid()}\)"):
-            aug.augment_database("afew_va", _afew_va_copy(tmp_path), out, TintSynthesizerStandIn(classes),
-                                 kinds=("expression",), measure_identity=False, progress=False)
+            aug.augment_database(
+                "afew_va",
+                _afew_va_copy(tmp_path),
+                out,
+                TintSynthesizerStandIn(classes),
+                kinds=("expression",),
+                measure_identity=False,
+                progress=False,
+            )
     assert not (out / "expression").exists()  # nothing was written
-    built = aug.augment_database("afew_va", _afew_va_copy(tmp_path), out, TintSynthesizerStandIn(classes),
-                                 kinds=("expression",), measure_identity=False, progress=False)
+    built = aug.augment_database(
+        "afew_va",
+        _afew_va_copy(tmp_path),
+        out,
+        TintSynthesizerStandIn(classes),
+        kinds=("expression",),
+        measure_identity=False,
+        progress=False,
+    )
     assert len(built["expression"]) == 12  # the lock is released when its holder is done
 
 
@@ -373,8 +416,9 @@ def test_rerunning_with_other_settings_is_refused_unless_overwrite(tmp_path, cla
     root, out = _afew_va_copy(tmp_path), tmp_path / "out"
 
     def run(**options):
-        return aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), measure_identity=False,
-                                    progress=False, **options)
+        return aug.augment_database(
+            "afew_va", root, out, TintSynthesizerStandIn(classes), measure_identity=False, progress=False, **options
+        )
 
     first = run(kinds=("va",), n_va=2, seed=0)
     assert len(first["va"]) == 4
@@ -393,6 +437,7 @@ def test_rerunning_with_other_settings_is_refused_unless_overwrite(tmp_path, cla
 
 
 # --- photos that cannot be used, interrupted writes, file modes ---------------------------------
+
 
 def _build_with(augmenter, jobs, out, **options):
     return aug.build(jobs, augmenter, out, measure_identity=False, progress=False, skip_errors=True, **options)
@@ -476,8 +521,15 @@ def test_augment_removes_half_written_files_of_a_killed_build(tmp_path, classes)
     stale.write_bytes(b"half")
     kept = out / "expression" / ".notes"
     kept.write_text("mine")
-    aug.augment_database("afew_va", _afew_va_copy(tmp_path), out, TintSynthesizerStandIn(classes),
-                         kinds=("expression",), measure_identity=False, progress=False)
+    aug.augment_database(
+        "afew_va",
+        _afew_va_copy(tmp_path),
+        out,
+        TintSynthesizerStandIn(classes),
+        kinds=("expression",),
+        measure_identity=False,
+        progress=False,
+    )
     assert not stale.exists() and kept.exists()
 
 
@@ -488,8 +540,9 @@ def test_synthesized_images_honour_the_umask(tmp_path):
     frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=1)
     previous = os.umask(0o022)
     try:
-        aug.build(aug.plan(frame, "expression"), TintAugmenter(), tmp_path / "out", measure_identity=False,
-                  progress=False)
+        aug.build(
+            aug.plan(frame, "expression"), TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False
+        )
     finally:
         os.umask(previous)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").rglob("*") if p.is_file()}

@@ -31,9 +31,24 @@ def run(tmp_path_factory):
 def _augment(root, method, generator=None):
     from affect.cli import main
 
-    args = ["augment", "bu3dfe", "--root", str(root / "bu3dfe"), "--out", str(root / f"out-{method}"),
-            "--affect-model", str(root / "model.npz"), "--n", "2", "--no-identity", "--kind", "va",
-            "--method", method, "--quiet"]
+    args = [
+        "augment",
+        "bu3dfe",
+        "--root",
+        str(root / "bu3dfe"),
+        "--out",
+        str(root / f"out-{method}"),
+        "--affect-model",
+        str(root / "model.npz"),
+        "--n",
+        "2",
+        "--no-identity",
+        "--kind",
+        "va",
+        "--method",
+        method,
+        "--quiet",
+    ]
     assert main(args + (["--generator", str(generator)] if generator else [])) == 0
     return aug.read_manifest(root / f"out-{method}" / "va")
 
@@ -60,9 +75,24 @@ def test_a_gan_cannot_synthesize_basic_expressions(run, capsys):
     root, generators = run
     from affect.cli import main
 
-    status = main(["augment", "bu3dfe", "--root", str(root / "bu3dfe"), "--out", str(root / "bad"), "--method",
-                   "stargan", "--generator", str(generators["stargan"]), "--kind", "expression", "--affect-model",
-                   str(root / "model.npz")])
+    status = main(
+        [
+            "augment",
+            "bu3dfe",
+            "--root",
+            str(root / "bu3dfe"),
+            "--out",
+            str(root / "bad"),
+            "--method",
+            "stargan",
+            "--generator",
+            str(generators["stargan"]),
+            "--kind",
+            "expression",
+            "--affect-model",
+            str(root / "model.npz"),
+        ]
+    )
     assert status != 0 and "stargan is conditioned on valence and arousal only" in capsys.readouterr().err
 
 
@@ -74,11 +104,29 @@ def test_a_folder_built_by_one_method_is_not_resumed_by_another(run):
     _augment(root, "stargan", generators["stargan"])
     other = GANAugmenter(generators["ganimation"], root / "model.npz")
     with pytest.raises(ValueError, match="other settings"):
-        augment_database("bu3dfe", root / "bu3dfe", root / "out-stargan", other, kinds=("va",), n_va=2,
-                         method="ganimation", measure_identity=False, progress=False)
+        augment_database(
+            "bu3dfe",
+            root / "bu3dfe",
+            root / "out-stargan",
+            other,
+            kinds=("va",),
+            n_va=2,
+            method="ganimation",
+            measure_identity=False,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="a ganimation augmenter given for method 'stargan'"):
-        augment_database("bu3dfe", root / "bu3dfe", root / "out-stargan", other, kinds=("va",), n_va=2,
-                         method="stargan", measure_identity=False, progress=False)
+        augment_database(
+            "bu3dfe",
+            root / "bu3dfe",
+            root / "out-stargan",
+            other,
+            kinds=("va",),
+            n_va=2,
+            method="stargan",
+            measure_identity=False,
+            progress=False,
+        )
 
 
 def test_make_augmenter_names_the_valid_methods():

@@ -80,18 +80,35 @@ def test_a_rerun_shard_adds_no_row_and_writes_identical_images(tmp_path, classes
 
 def test_a_shard_killed_mid_run_is_redone_without_duplicate_or_half_written_images(tmp_path, classes):
     root, out = _afew_va_copy(tmp_path), tmp_path / "out"
-    whole = aug.augment_database("afew_va", root, tmp_path / "whole", TintSynthesizerStandIn(classes),
-                                 kinds=("va",), n_va=4, measure_identity=False, progress=False)["va"]
+    whole = aug.augment_database(
+        "afew_va",
+        root,
+        tmp_path / "whole",
+        TintSynthesizerStandIn(classes),
+        kinds=("va",),
+        n_va=4,
+        measure_identity=False,
+        progress=False,
+    )["va"]
     killed = StopAfter(3)
     killed.affect_model = TintSynthesizerStandIn(classes).affect_model
     with pytest.raises(KeyboardInterrupt):
-        aug.augment_database("afew_va", root, out, killed, kinds=("va",), n_va=4, measure_identity=False,
-                             progress=False)
+        aug.augment_database(
+            "afew_va", root, out, killed, kinds=("va",), n_va=4, measure_identity=False, progress=False
+        )
     name = whole["output"][5]
     stale = out / "va" / Path(name).parent / f".{Path(name).stem}.ab12cd34{Path(name).suffix}"
     stale.write_bytes(b"half")  # what a SIGKILL inside the image write leaves
-    resumed = aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("va",), n_va=4,
-                                   measure_identity=False, progress=False)["va"]
+    resumed = aug.augment_database(
+        "afew_va",
+        root,
+        out,
+        TintSynthesizerStandIn(classes),
+        kinds=("va",),
+        n_va=4,
+        measure_identity=False,
+        progress=False,
+    )["va"]
     pd.testing.assert_frame_equal(resumed, whole)
     assert not stale.exists()
     assert images_of(out / "va") == images_of(tmp_path / "whole" / "va")
@@ -134,8 +151,17 @@ def test_shard_sets_share_the_output_lock_but_a_whole_build_does_not(tmp_path, c
     root, out = _afew_va_copy(tmp_path), tmp_path / "out"
 
     def run(**options):
-        return aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
-                                    measure_identity=False, progress=False, n_shards=4, **options)
+        return aug.augment_database(
+            "afew_va",
+            root,
+            out,
+            TintSynthesizerStandIn(classes),
+            kinds=("expression",),
+            measure_identity=False,
+            progress=False,
+            n_shards=4,
+            **options,
+        )
 
     with output_lock(out, shared=True):  # another array element is running
         part = run(shard_set=(0, 2))["expression"]
@@ -151,26 +177,51 @@ def test_shard_sets_share_the_output_lock_but_a_whole_build_does_not(tmp_path, c
 
 def test_augmented_sets_default_to_jpeg_and_store_format_and_identity_sampling(tmp_path, classes):
     root, out = _afew_va_copy(tmp_path), tmp_path / "out"
-    built = aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
-                                 measure_identity=False, identity_every=50, progress=False)["expression"]
+    built = aug.augment_database(
+        "afew_va",
+        root,
+        out,
+        TintSynthesizerStandIn(classes),
+        kinds=("expression",),
+        measure_identity=False,
+        identity_every=50,
+        progress=False,
+    )["expression"]
     assert all(name.endswith(".jpg") for name in built["output"])
     assert all((out / "expression" / name).read_bytes()[:2] == b"\xff\xd8" for name in built["output"])
     settings = json.loads((out / "expression" / "augment.json").read_text())
     assert settings["format"] == "jpg" and settings["identity_every"] == 50
     with pytest.raises(ValueError, match="format 'jpg' -> 'png'"):
-        aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
-                             image_format="png", measure_identity=False, progress=False)
+        aug.augment_database(
+            "afew_va",
+            root,
+            out,
+            TintSynthesizerStandIn(classes),
+            kinds=("expression",),
+            image_format="png",
+            measure_identity=False,
+            progress=False,
+        )
     # identity sampling is for the record only: resuming with another rate is not refused
-    again = aug.augment_database("afew_va", root, out, TintSynthesizerStandIn(classes), kinds=("expression",),
-                                 measure_identity=False, identity_every=10, progress=False)["expression"]
+    again = aug.augment_database(
+        "afew_va",
+        root,
+        out,
+        TintSynthesizerStandIn(classes),
+        kinds=("expression",),
+        measure_identity=False,
+        identity_every=10,
+        progress=False,
+    )["expression"]
     pd.testing.assert_frame_equal(again, built)
 
 
 def test_identity_every_k_measures_a_seeded_sample(tmp_path, classes, monkeypatch):
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("affect.augmentation.build"), "_descriptor",
-                        lambda image, landmarks: np.zeros(4))
+    monkeypatch.setattr(
+        importlib.import_module("affect.augmentation.build"), "_descriptor", lambda image, landmarks: np.zeros(4)
+    )
     jobs = _plan(tmp_path, classes, subjects=tuple(f"s{i}" for i in range(6)), per_subject=2)
 
     def measured(out, every):
@@ -203,6 +254,7 @@ def test_shard_option_is_parsed_and_checked():
 
 
 # --- Dask ----------------------------------------------------------------------------------------
+
 
 def test_dask_build_equals_serial_and_pool_builds_byte_for_byte(tmp_path, classes):
     pytest.importorskip("distributed")
@@ -263,8 +315,15 @@ def test_an_adapter_from_file_pickles_as_its_path_and_loads_once_per_process(tmp
 
 def test_manifest_sources_are_relative_to_the_database_and_resolve_after_moves(tmp_path, classes):
     root = _afew_va_copy(tmp_path)
-    built = aug.augment_database("afew_va", root, tmp_path / "out", TintSynthesizerStandIn(classes),
-                                 kinds=("expression",), measure_identity=False, progress=False)["expression"]
+    built = aug.augment_database(
+        "afew_va",
+        root,
+        tmp_path / "out",
+        TintSynthesizerStandIn(classes),
+        kinds=("expression",),
+        measure_identity=False,
+        progress=False,
+    )["expression"]
     assert all(source.startswith(str(root) + "/") for source in built["source"])  # as the loader names them
     on_disk = (tmp_path / "out" / "expression" / aug.MANIFEST).read_text()
     assert str(tmp_path) not in on_disk  # neither images nor sources name where they lie
@@ -278,8 +337,9 @@ def test_manifest_sources_are_relative_to_the_database_and_resolve_after_moves(t
     assert all(Path(path).is_file() for path in frame["path"])
     fold = moved.iloc[:3]
     aug.write_manifest(fold, tmp_path / "shared" / "expression" / "manifest-fold0.csv")  # rows already joined
-    again = aug.read_manifest(tmp_path / "shared" / "expression" / "manifest-fold0.csv",
-                              source_root=tmp_path / "AFEW-VA-moved")
+    again = aug.read_manifest(
+        tmp_path / "shared" / "expression" / "manifest-fold0.csv", source_root=tmp_path / "AFEW-VA-moved"
+    )
     assert list(again["source"]) == list(fold["source"])
 
 
@@ -294,8 +354,21 @@ def test_augment_command_shard_sets_and_dask_equal_one_serial_build(tmp_path):
     gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
     build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
     write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
-    common = ["augment", "bu3dfe", "--root", str(tmp_path / "bu3dfe"), "--affect-model", str(tmp_path / "model.npz"),
-              "--n", "2", "--identity-every", "3", "--shards", "8", "--quiet"]
+    common = [
+        "augment",
+        "bu3dfe",
+        "--root",
+        str(tmp_path / "bu3dfe"),
+        "--affect-model",
+        str(tmp_path / "model.npz"),
+        "--n",
+        "2",
+        "--identity-every",
+        "3",
+        "--shards",
+        "8",
+        "--quiet",
+    ]
     assert main(common + ["--out", str(tmp_path / "serial")]) == 0
     for k in range(2):
         assert main(common + ["--out", str(tmp_path / "sharded"), "--shard", f"{k}/2"]) == 0
@@ -314,8 +387,11 @@ def test_identity_sample_of_photos_with_few_images_gathers_on_few_photos(tmp_pat
     import importlib
 
     calls = []
-    monkeypatch.setattr(importlib.import_module("affect.augmentation.build"), "_descriptor",
-                        lambda image, landmarks: calls.append(1) or np.zeros(4))
+    monkeypatch.setattr(
+        importlib.import_module("affect.augmentation.build"),
+        "_descriptor",
+        lambda image, landmarks: calls.append(1) or np.zeros(4),
+    )
     frame = neutral_frame(tmp_path, subjects=tuple(f"s{i}" for i in range(20)), per_subject=2)
     jobs = aug.plan(frame, "expression", n=3)  # 40 photos of 3 images, 1 in 10 measured
     manifest = aug.build(jobs, TintAugmenter(), tmp_path / "out", identity_every=10, progress=False)

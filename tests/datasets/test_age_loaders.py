@@ -56,11 +56,14 @@ def wiki_root(tmp_path: Path) -> Path:
         if row[-1] != "08/missing.jpg":
             _image(folder / row[-1])
     struct = {
-        "dob": np.array([[r[1] for r in rows]]), "photo_taken": np.array([[r[2] for r in rows]], float),
-        "full_path": _cell([r[6] for r in rows]), "gender": np.array([[r[3] for r in rows]]),
+        "dob": np.array([[r[1] for r in rows]]),
+        "photo_taken": np.array([[r[2] for r in rows]], float),
+        "full_path": _cell([r[6] for r in rows]),
+        "gender": np.array([[r[3] for r in rows]]),
         "name": _cell([r[0] for r in rows]),
         "face_location": _cell([np.array([[1.0, 2.0, 6.0, 7.0]]) for _ in rows]),
-        "face_score": np.array([[r[4] for r in rows]]), "second_face_score": np.array([[r[5] for r in rows]]),
+        "face_score": np.array([[r[4] for r in rows]]),
+        "second_face_score": np.array([[r[5] for r in rows]]),
     }
     savemat(folder / "wiki.mat", {"wiki": struct})
     return tmp_path
@@ -78,8 +81,12 @@ def test_imdb_wiki_computes_ages_from_the_birth_date_and_the_year_taken(wiki_roo
 
 def test_imdb_wiki_excludes_what_yu4u_filters_and_reports_bad_rows(wiki_root: Path):
     report = load("imdb_wiki", wiki_root, "all").attrs["report"]
-    assert report.excluded == {"no face (face_score -inf)": 1, "second face in the photo": 1,
-                               "age outside 0 to 100": 1, "face_score below 1": 1}
+    assert report.excluded == {
+        "no face (face_score -inf)": 1,
+        "second face in the photo": 1,
+        "age outside 0 to 100": 1,
+        "face_score below 1": 1,
+    }
     reasons = [str(p) for p in report.problems]
     assert len(reasons) == 2
     assert "wiki.mat:5" in reasons[0] and "dob or photo_taken is not a number" in reasons[0]
@@ -102,8 +109,10 @@ def test_imdb_wiki_without_the_mat_file_says_what_it_expected(tmp_path: Path):
 
 def test_imdb_wiki_writer_round_trips_ages_boxes_and_the_imdb_ids(tmp_path: Path):
     image = np.full((20, 20, 3), 90, np.uint8)
-    samples = [imdb_wiki.AgeSample(image, f"s{i}", age, (2, 3, 15, 16), gender)
-               for i, (age, gender) in enumerate([(0, "male"), (37, None), (100, "female")])]
+    samples = [
+        imdb_wiki.AgeSample(image, f"s{i}", age, (2, 3, 15, 16), gender)
+        for i, (age, gender) in enumerate([(0, "male"), (37, None), (100, "female")])
+    ]
     imdb_wiki.write_layout(tmp_path, samples, part="imdb", extra_rows=[{"face_score": -math.inf}])
     frame = load("imdb_wiki", tmp_path, "imdb")
     assert frame["age"].tolist() == [0.0, 37.0, 100.0]
@@ -123,11 +132,18 @@ def adience_root(tmp_path: Path) -> Path:
     """Two folds with the release's quirks: ranges with a comma, off-range pairs, single ages,
     'None', empty gender, a short line, an unparseable age and a missing crop."""
     lines = {
-        0: [("u1", "a.jpg", "1", "(25, 32)", "f"), ("u1", "b.jpg", "2", "(38, 48)", "m"),
-            ("u1", "c.jpg", "3", "35", ""), ("u1", "d.jpg", "4", "None", "u"),
-            ("u1", "e.jpg", "5", "(8, 23)", "u")],
-        1: [("u2", "f.jpg", "6", "(0, 2)", "m"), ("u2", "g.jpg", "7", "thirty", "m"),
-            ("u2", "missing.jpg", "8", "(60, 100)", "f")],
+        0: [
+            ("u1", "a.jpg", "1", "(25, 32)", "f"),
+            ("u1", "b.jpg", "2", "(38, 48)", "m"),
+            ("u1", "c.jpg", "3", "35", ""),
+            ("u1", "d.jpg", "4", "None", "u"),
+            ("u1", "e.jpg", "5", "(8, 23)", "u"),
+        ],
+        1: [
+            ("u2", "f.jpg", "6", "(0, 2)", "m"),
+            ("u2", "g.jpg", "7", "thirty", "m"),
+            ("u2", "missing.jpg", "8", "(60, 100)", "f"),
+        ],
     }
     for fold, rows in lines.items():
         text = [_HEADER]
@@ -176,8 +192,10 @@ def test_parse_age_reads_ranges_single_ages_and_none():
 
 def test_adience_writer_bins_ages_and_keeps_subjects_in_one_fold(tmp_path: Path):
     image = np.full((12, 10, 3), 50, np.uint8)
-    samples = [imdb_wiki.AgeSample(image, f"user{i % 7}", age, (0, 0, 10, 12))
-               for i, age in enumerate([1, 5, 10, 24, 30, 40, 50, 70, 95, 14, 3])]
+    samples = [
+        imdb_wiki.AgeSample(image, f"user{i % 7}", age, (0, 0, 10, 12))
+        for i, age in enumerate([1, 5, 10, 24, 30, 40, 50, 70, 95, 14, 3])
+    ]
     adience.write_layout(tmp_path, samples, extra_lines=["user0\tx.jpg\t99\tNone\tu\t0\t0\t1\t1\t0\t0\t0"])
     frame = load("adience", tmp_path)
     ages = [1, 5, 10, 24, 30, 40, 50, 70, 95, 14, 3]

@@ -57,8 +57,9 @@ def _check_schema(frame: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------- AffectNet
-AFFECTNET_HEADER = ("subDirectory_filePath,face_x,face_y,face_width,face_height,"
-                    "facial_landmarks,expression,valence,arousal")
+AFFECTNET_HEADER = (
+    "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal"
+)
 MARKS = ";".join(f"{v}.5" for v in range(136))
 
 
@@ -77,19 +78,20 @@ def affectnet_root(tmp_path: Path) -> Path:
     _image(images / "neutral.tif")  # .tif paths occur in the release
     lines += [
         _affectnet_row("neutral.tif", 0, 0.0, 0.0, width=-3),  # line 22: negative width, kept
-        _affectnet_row("good00.jpg", 9, -2, -2),               # line 23: Uncertain, excluded
-        _affectnet_row("good00.jpg", 10, -2, -2),              # line 24: No-Face, excluded
-        _affectnet_row("good00.jpg", 8, 0.3, 0.3),             # line 25: None, excluded
-        "689/short.jpg,0,0,8,8",                               # line 26: malformed
-        _affectnet_row("missing.jpg", 2, 0.1, 0.1),            # line 27: no image
-        _affectnet_row("good01.jpg", 3, 1.5, 0.1),             # line 28: valence out of range
+        _affectnet_row("good00.jpg", 9, -2, -2),  # line 23: Uncertain, excluded
+        _affectnet_row("good00.jpg", 10, -2, -2),  # line 24: No-Face, excluded
+        _affectnet_row("good00.jpg", 8, 0.3, 0.3),  # line 25: None, excluded
+        "689/short.jpg,0,0,8,8",  # line 26: malformed
+        _affectnet_row("missing.jpg", 2, 0.1, 0.1),  # line 27: no image
+        _affectnet_row("good01.jpg", 3, 1.5, 0.1),  # line 28: valence out of range
     ]
     (base / "training.csv").write_text("\n".join(lines) + "\n")
     _image(images / "val0.jpg")
     _image(images / "val1.jpg")
     # validation.csv without a header, as some releases ship it
     (base / "validation.csv").write_text(
-        _affectnet_row("val0.jpg", 7, -0.5, 0.5) + "\n" + _affectnet_row("val1.jpg", 6, -0.75, 0.25) + "\n")
+        _affectnet_row("val0.jpg", 7, -0.5, 0.5) + "\n" + _affectnet_row("val1.jpg", 6, -0.75, 0.25) + "\n"
+    )
     return tmp_path
 
 
@@ -210,8 +212,7 @@ def _afew_va_clip(root: Path, clip: str, actor: str | None, values: list[tuple[i
     frames = {}
     for i, (v, a) in enumerate(values):
         _image(root / clip / f"{i:05d}.png")
-        frames[f"{i:05d}"] = {"valence": v, "arousal": a,
-                              "landmarks": [[float(j), float(j) + 0.5] for j in range(68)]}
+        frames[f"{i:05d}"] = {"valence": v, "arousal": a, "landmarks": [[float(j), float(j) + 0.5] for j in range(68)]}
     data = {"video_id": clip, "frames": frames}
     if actor is not None:
         data["actor"] = actor
@@ -277,8 +278,10 @@ def test_neutral_frames_picks_zero_valence_and_arousal(afew_va_root: Path):
 
 # --------------------------------------------------------------------------- RECOLA
 def _arff(values: list[str], name: str) -> str:
-    head = ("@relation GoldStandard\n\n@attribute Instance_name string\n"
-            "@attribute frameTime numeric\n@attribute GoldStandard numeric\n\n@data\n")
+    head = (
+        "@relation GoldStandard\n\n@attribute Instance_name string\n"
+        "@attribute frameTime numeric\n@attribute GoldStandard numeric\n\n@data\n"
+    )
     return head + "".join(f"'{name}',{0.04 * i:.6f},{v}\n" for i, v in enumerate(values))
 
 
@@ -330,9 +333,10 @@ def rafdb_root(tmp_path: Path) -> Path:
         "train_00001.jpg 5\n"
         "train_00002.jpg 7\n"
         "test_0001.jpg 1\n"
-        "train_00003.jpg\n"      # line 4: no label
-        "test_0002.jpg 9\n"      # line 5: label out of range
-        "train_00004.jpg 4\n")   # line 6: image missing
+        "train_00003.jpg\n"  # line 4: no label
+        "test_0002.jpg 9\n"  # line 5: label out of range
+        "train_00004.jpg 4\n"
+    )  # line 6: image missing
     return tmp_path
 
 
@@ -344,7 +348,10 @@ def test_rafdb_maps_its_one_based_labels_and_splits_by_name(rafdb_root: Path):
     assert frame["valence"].isna().all() and frame["landmarks"].isna().all()
     assert list(load("rafdb", rafdb_root, "test")["expression"]) == ["surprise"]
     assert {(Path(p.file).name, p.line) for p in _report(frame).problems} == {
-        ("list_patition_label.txt", 4), ("list_patition_label.txt", 5), ("list_patition_label.txt", 6)}
+        ("list_patition_label.txt", 4),
+        ("list_patition_label.txt", 5),
+        ("list_patition_label.txt", 6),
+    }
     with pytest.raises(ValueError, match=r"list_patition_label\.txt:4"):
         load("rafdb", rafdb_root, strict=True)
 
@@ -445,8 +452,17 @@ EXPR = ["neutral", "happiness", "fear", "anger"]
 
 
 def test_affectnet_round_trip(tmp_path: Path):
-    samples = [Sample(_pixels(i), split="train" if i < 3 else "test", valence=v, arousal=a,
-                      expression=EXPR[i], landmarks=_marks(i)) for i, (v, a) in enumerate(VA)]
+    samples = [
+        Sample(
+            _pixels(i),
+            split="train" if i < 3 else "test",
+            valence=v,
+            arousal=a,
+            expression=EXPR[i],
+            landmarks=_marks(i),
+        )
+        for i, (v, a) in enumerate(VA)
+    ]
     for header in (True, False):
         root = tmp_path / str(header)
         write_layout("affectnet", root, samples, validation_header=header)
@@ -456,9 +472,18 @@ def test_affectnet_round_trip(tmp_path: Path):
 
 
 def test_affwild_round_trip(tmp_path: Path):
-    samples = [Sample(_pixels(i), split="train" if i < 2 else "test", subject=str(100 + i // 2),
-                      sequence=str(100 + i // 2), valence=v, arousal=a,
-                      landmarks=_marks(i) if i % 2 else None) for i, (v, a) in enumerate(VA)]
+    samples = [
+        Sample(
+            _pixels(i),
+            split="train" if i < 2 else "test",
+            subject=str(100 + i // 2),
+            sequence=str(100 + i // 2),
+            valence=v,
+            arousal=a,
+            landmarks=_marks(i) if i % 2 else None,
+        )
+        for i, (v, a) in enumerate(VA)
+    ]
     write_layout("affwild", tmp_path, samples, unannotated_tail=2)
     frame = load("affwild", tmp_path, strict=True)
     _compare(frame, samples, ("subject", "sequence", "valence", "arousal"))
@@ -468,9 +493,17 @@ def test_affwild_round_trip(tmp_path: Path):
 
 
 def test_afew_va_round_trip_quantises_to_the_database_resolution(tmp_path: Path):
-    samples = [Sample(_pixels(i), subject="actor" + str(i % 2), sequence=f"00{i % 2 + 1}",
-                      valence=v, arousal=a, landmarks=_marks(i))
-               for i, (v, a) in enumerate([(0.0, 0.0), (0.5, -0.2), (-0.7, 1.0), (0.1, 0.3)])]
+    samples = [
+        Sample(
+            _pixels(i),
+            subject="actor" + str(i % 2),
+            sequence=f"00{i % 2 + 1}",
+            valence=v,
+            arousal=a,
+            landmarks=_marks(i),
+        )
+        for i, (v, a) in enumerate([(0.0, 0.0), (0.5, -0.2), (-0.7, 1.0), (0.1, 0.3)])
+    ]
     write_layout("afew_va", tmp_path, samples)
     _compare(load("afew_va", tmp_path, strict=True), samples, ("subject", "sequence", "valence", "arousal"))
     write_layout("afew_va", tmp_path / "q", [Sample(_pixels(0), sequence="001", valence=0.23, arousal=-0.57)])
@@ -479,9 +512,17 @@ def test_afew_va_round_trip_quantises_to_the_database_resolution(tmp_path: Path)
 
 
 def test_recola_round_trip(tmp_path: Path):
-    samples = [Sample(_pixels(i), split="train" if i < 2 else "dev", sequence="train_1" if i < 2 else "dev_4",
-                      subject="train_1" if i < 2 else "dev_4", valence=v, arousal=a)
-               for i, (v, a) in enumerate(VA)]
+    samples = [
+        Sample(
+            _pixels(i),
+            split="train" if i < 2 else "dev",
+            sequence="train_1" if i < 2 else "dev_4",
+            subject="train_1" if i < 2 else "dev_4",
+            valence=v,
+            arousal=a,
+        )
+        for i, (v, a) in enumerate(VA)
+    ]
     write_layout("recola", tmp_path, samples)
     frame = load("recola", tmp_path, strict=True)
     _compare(frame, samples, ("subject", "sequence", "valence", "arousal"))
@@ -494,13 +535,19 @@ def test_rafdb_afew_bu3dfe_round_trips(tmp_path: Path):
     _compare(load("rafdb", tmp_path / "raf", strict=True), raf, ("expression",))
     assert (tmp_path / "raf" / "Image" / "aligned" / "test_0002_aligned.jpg").exists()
 
-    afew = [Sample(_pixels(i), split="train" if i < 3 else "val", sequence=f"{i // 2:09d}",
-                   expression=EXPR[i // 2]) for i in range(5)]
+    afew = [
+        Sample(_pixels(i), split="train" if i < 3 else "val", sequence=f"{i // 2:09d}", expression=EXPR[i // 2])
+        for i in range(5)
+    ]
     write_layout("afew", tmp_path / "afew", afew)
     _compare(load("afew", tmp_path / "afew", strict=True), afew, ("sequence", "expression"))
 
-    bu = [Sample(_pixels(i), subject=s, expression=e) for i, (s, e) in enumerate(
-        [("F0001", "neutral"), ("F0001", "happiness"), ("F0001", "happiness"), ("M0007", "surprise")])]
+    bu = [
+        Sample(_pixels(i), subject=s, expression=e)
+        for i, (s, e) in enumerate(
+            [("F0001", "neutral"), ("F0001", "happiness"), ("F0001", "happiness"), ("M0007", "surprise")]
+        )
+    ]
     write_layout("bu3dfe", tmp_path / "bu", bu, races={"M0007": "AE"})
     frame = load("bu3dfe", tmp_path / "bu", strict=True)
     _compare(frame, bu, ("subject", "expression"))
@@ -525,8 +572,9 @@ def test_load_report_saves_and_loads_as_json(rafdb_root: Path, tmp_path: Path):
 def test_neutral_frames_prefer_the_neutral_class_when_expressions_are_labelled():
     import pandas as pd
 
-    frame = pd.DataFrame({"valence": [0.0, 0.1, 0.0], "arousal": [0.0, 0.0, 0.0],
-                          "expression": ["happiness", "neutral", None]})
+    frame = pd.DataFrame(
+        {"valence": [0.0, 0.1, 0.0], "arousal": [0.0, 0.0, 0.0], "expression": ["happiness", "neutral", None]}
+    )
     assert list(neutral_frames(frame).index) == [0] and neutral_frames(frame)["expression"][0] == "neutral"
     assert len(neutral_frames(frame, by="va")) == 2
 
@@ -565,8 +613,7 @@ def test_affectnet_empty_or_header_only_list_is_a_format_error(affectnet_root: P
 
 def test_affectnet_semicolon_separated_list_is_a_format_error(affectnet_root: Path):
     file = affectnet_root / "Manually_Annotated" / "training.csv"
-    rows = [AFFECTNET_HEADER.replace(",", ";")] + [
-        f'689/good{i:02d}.jpg;0;0;8;8;"{MARKS}";1;0.1;0.2' for i in range(3)]
+    rows = [AFFECTNET_HEADER.replace(",", ";")] + [f'689/good{i:02d}.jpg;0;0;8;8;"{MARKS}";1;0.1;0.2' for i in range(3)]
     file.write_text("\n".join(rows) + "\n")
     with pytest.raises(datasets.DatasetFormatError, match=r"training\.csv:1: fields are separated by ';'"):
         load("affectnet", affectnet_root)

@@ -19,9 +19,16 @@ def _va_predictions(noise: float, seed: int = 0, n: int = 120, folds: int | None
     rng = np.random.default_rng(seed)
     truth = rng.uniform(-1, 1, (n, 2))
     guess = np.clip(truth + rng.normal(0, noise, truth.shape), -1, 1)
-    frame = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "subject": [f"s{k % 12}" for k in range(n)],
-                          "valence": truth[:, 0], "arousal": truth[:, 1],
-                          "valence_pred": guess[:, 0], "arousal_pred": guess[:, 1]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"i{k}" for k in range(n)],
+            "subject": [f"s{k % 12}" for k in range(n)],
+            "valence": truth[:, 0],
+            "arousal": truth[:, 1],
+            "valence_pred": guess[:, 0],
+            "arousal_pred": guess[:, 1],
+        }
+    )
     if folds:
         frame.insert(2, "fold", np.arange(n) % folds)
     return frame
@@ -43,8 +50,10 @@ def test_every_table_names_rows_of_the_paper_and_one_baseline_and_one_proposed_r
 def test_table_cells_are_recomputed_from_the_predictions_with_intervals():
     spec = TABLES[4]
     good, bad = _va_predictions(0.1), _va_predictions(0.6, seed=1)
-    results = {"the VGG-FACE baseline": _result(spec, "baseline", bad),
-               "VGG-FACE trained using the proposed approach": _result(spec, "proposed", good)}
+    results = {
+        "the VGG-FACE baseline": _result(spec, "baseline", bad),
+        "VGG-FACE trained using the proposed approach": _result(spec, "proposed", good),
+    }
     frame = affect_tables.table_frame(spec, results, n_bootstrap=200, reports_dir=Path("/"))
     proposed = frame.loc["VGG-FACE trained using the proposed approach"]
     assert proposed["CCC valence"] == pytest.approx(metrics.ccc(good["valence"], good["valence_pred"]))
@@ -63,7 +72,8 @@ def test_cross_validated_cells_are_the_mean_over_folds():
     frame = affect_tables.table_frame(spec, results, n_bootstrap=50)
     by_fold = [metrics.pcc(p["valence"], p["valence_pred"]) for _, p in predictions.groupby("fold")]
     assert frame.loc["VGG-FACE-GRU trained using the proposed approach", "PCC valence"] == pytest.approx(
-        np.mean(by_fold))
+        np.mean(by_fold)
+    )
 
 
 def test_paired_claim_holds_for_a_clearly_better_network_and_not_the_other_way():
@@ -82,9 +92,15 @@ def test_paired_claim_holds_for_a_clearly_better_network_and_not_the_other_way()
 
 
 def test_video_level_accuracy_takes_the_most_frequent_frame_label():
-    frames = pd.DataFrame({"id": list("abcdef"), "subject": ["p"] * 6, "video": ["v1"] * 3 + ["v2"] * 3,
-                           "label": ["fear"] * 3 + ["anger"] * 3,
-                           "label_pred": ["fear", "anger", "fear", "anger", "fear", "sadness"]})
+    frames = pd.DataFrame(
+        {
+            "id": list("abcdef"),
+            "subject": ["p"] * 6,
+            "video": ["v1"] * 3 + ["v2"] * 3,
+            "label": ["fear"] * 3 + ["anger"] * 3,
+            "label_pred": ["fear", "anger", "fear", "anger", "fear", "sadness"],
+        }
+    )
     videos = affect_tables.video_predictions(frames, ["anger", "fear", "sadness"])
     assert videos.set_index("video")["label_pred"].to_dict() == {"v1": "fear", "v2": "anger"}  # tie: first class
 
@@ -94,8 +110,9 @@ def test_the_table_file_shows_intervals_beside_the_paper_and_the_csv_is_machine_
     rng = np.random.default_rng(0)
     labels = rng.choice(["neutral", "happiness", "sadness"], 90)
     predicted = np.where(rng.random(90) < 0.7, labels, "neutral")
-    predictions = pd.DataFrame({"id": range(90), "subject": [f"s{k % 9}" for k in range(90)],
-                                "label": labels, "label_pred": predicted})
+    predictions = pd.DataFrame(
+        {"id": range(90), "subject": [f"s{k % 9}" for k in range(90)], "label": labels, "label_pred": predicted}
+    )
     ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
     result = _result(spec, "baseline", predictions)
     frame = affect_tables.table_frame(spec, {result.row.label: result}, n_bootstrap=50)

@@ -23,8 +23,12 @@ def test_age_groups_are_the_papers_widened_to_cover_every_age():
 
 def test_group_labels_floor_the_estimate():
     groups = age_tables.age_groups(13, "Aff-Wild")
-    assert age_tables.group_labels(np.array([29.9, 30.0, 4.0, 99.5]), groups).tolist() == \
-        ["20-29", "30-39", "0-19", "60+"]
+    assert age_tables.group_labels(np.array([29.9, 30.0, 4.0, 99.5]), groups).tolist() == [
+        "20-29",
+        "30-39",
+        "0-19",
+        "60+",
+    ]
 
 
 def _va_results(n_subjects: int = 6, frames: int = 5, seed: int = 0) -> tuple[dict, pd.DataFrame]:
@@ -32,16 +36,23 @@ def _va_results(n_subjects: int = 6, frames: int = 5, seed: int = 0) -> tuple[di
     rng = np.random.default_rng(seed)
     n = n_subjects * frames
     truth = rng.uniform(-0.8, 0.8, (n, 2))
-    base = pd.DataFrame({"id": [f"v{i // frames}/{i}.png" for i in range(n)],
-                         "subject": [f"s{i // frames}" for i in range(n)],
-                         "valence": truth[:, 0], "arousal": truth[:, 1]})
+    base = pd.DataFrame(
+        {
+            "id": [f"v{i // frames}/{i}.png" for i in range(n)],
+            "subject": [f"s{i // frames}" for i in range(n)],
+            "valence": truth[:, 0],
+            "arousal": truth[:, 1],
+        }
+    )
     rows = {r.role: r for r in affect_tables.TABLES[2].rows if r.network}
     results = {}
     for role, noise in ((BASELINE, 0.5), (PROPOSED, 0.1)):
-        predictions = base.assign(valence_pred=truth[:, 0] + rng.normal(0, noise, n),
-                                  arousal_pred=truth[:, 1] + rng.normal(0, noise, n))
-        results[rows[role].label] = RunResult(rows[role], predictions, (Path(f"/runs/{role}/predictions.csv"),),
-                                              "from scratch")
+        predictions = base.assign(
+            valence_pred=truth[:, 0] + rng.normal(0, noise, n), arousal_pred=truth[:, 1] + rng.normal(0, noise, n)
+        )
+        results[rows[role].label] = RunResult(
+            rows[role], predictions, (Path(f"/runs/{role}/predictions.csv"),), "from scratch"
+        )
     ages = base[["id"]].assign(path=base["id"], age=[[25, 34, 47, 52, 70, 12][i // frames] + 0.4 for i in range(n)])
     return results, ages
 
@@ -53,9 +64,9 @@ def test_age_rows_count_every_sample_once_and_score_both_networks():
     frame = age_tables.age_rows(13, source, results, ages, synthesized, n_bootstrap=20, seed=0)
     groups = frame.drop(index="total", level="age")
     assert groups["test samples"].sum() == frame.loc[("Aff-Wild", "total"), "test samples"] == 30
-    assert dict(groups["synthesized samples"]) == {("Aff-Wild", g): c for g, c in
-                                                   [("0-19", 1), ("20-29", 2), ("30-39", 1), ("40-49", 0),
-                                                    ("50-59", 0), ("60+", 3)]}
+    assert dict(groups["synthesized samples"]) == {
+        ("Aff-Wild", g): c for g, c in [("0-19", 1), ("20-29", 2), ("30-39", 1), ("40-49", 0), ("50-59", 0), ("60+", 3)]
+    }
     assert frame.loc[("Aff-Wild", "total"), "synthesized samples"] == 7
     total = frame.loc[("Aff-Wild", "total")]
     assert total["Network-Augmented CCC valence"] > total["Network CCC valence"]
@@ -68,8 +79,9 @@ def test_age_rows_count_every_sample_once_and_score_both_networks():
 
 def test_claim_sentence_says_whether_augmentation_helped_in_every_group():
     results, ages = _va_results()
-    frame = age_tables.age_rows(13, age_tables.AGE_TABLES[13][0], results, ages, np.array([30.0]),
-                                n_bootstrap=20, seed=0)
+    frame = age_tables.age_rows(
+        13, age_tables.AGE_TABLES[13][0], results, ages, np.array([30.0]), n_bootstrap=20, seed=0
+    )
     assert "On this run it holds" in age_tables.claim_sentence(13, frame)
     flipped = frame.copy()
     flipped.loc[("Aff-Wild", "20-29"), "improvement CCC valence"] = -0.1
@@ -78,11 +90,15 @@ def test_claim_sentence_says_whether_augmentation_helped_in_every_group():
 
 def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
     results, ages = _va_results()
-    frame = age_tables.age_rows(13, age_tables.AGE_TABLES[13][0], results, ages, np.array([30.0]),
-                                n_bootstrap=20, seed=0)
+    frame = age_tables.age_rows(
+        13, age_tables.AGE_TABLES[13][0], results, ages, np.array([30.0]), n_bootstrap=20, seed=0
+    )
     ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
-    notes = {"estimator": "Age estimator: a test line.", "files": ["runs/x/predictions.csv"],
-             "setting": "gallery: proxy"}
+    notes = {
+        "estimator": "Age estimator: a test line.",
+        "files": ["runs/x/predictions.csv"],
+        "setting": "gallery: proxy",
+    }
     md = age_tables.write_age_table(13, frame, ctx, notes)
     text = md.read_text()
     assert "PROXY data" in text.splitlines()[0] and "profile 'smoke'" in text.splitlines()[0]

@@ -6,10 +6,10 @@ from affect.experiments.augmented_sets import PAPER_RATIO, AugmentedSet, plan_co
 
 
 def test_va_sets_use_57_targets_per_face_and_more_when_neutral_faces_are_few():
-    assert plan_counts(1000, 500, "va", 0.39, None, 550) == (7, 56)   # 390 images: 7 faces
-    assert plan_counts(100, 2, "va", 5.0, None, 550) == (2, 250)      # 500 images from 2 faces
-    assert plan_counts(100, 2, "va", 5.0, 60, 550) == (2, 30)         # the profile's cap
-    assert plan_counts(100, 1, "va", 50.0, None, 20) == (1, 20)       # no more than the classes
+    assert plan_counts(1000, 500, "va", 0.39, None, 550) == (7, 56)  # 390 images: 7 faces
+    assert plan_counts(100, 2, "va", 5.0, None, 550) == (2, 250)  # 500 images from 2 faces
+    assert plan_counts(100, 2, "va", 5.0, 60, 550) == (2, 30)  # the profile's cap
+    assert plan_counts(100, 1, "va", 50.0, None, 20) == (1, 20)  # no more than the classes
 
 
 def test_expression_sets_take_the_six_expressions_of_enough_neutral_faces():
@@ -24,8 +24,7 @@ def test_no_neutral_face_is_an_error():
 
 def test_every_table_database_has_the_papers_share_and_the_note_states_both():
     assert len(PAPER_RATIO) == 8
-    built = AugmentedSet(folder=None, database="rafdb", kind="expression", real=200, synthesized=210,
-                         target_ratio=1.05)
+    built = AugmentedSet(folder=None, database="rafdb", kind="expression", real=200, synthesized=210, target_ratio=1.05)
     assert built.ratio == pytest.approx(1.05) and "ratio 1.05; the paper's: 1.05" in built.note()
 
 

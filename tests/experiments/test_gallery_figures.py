@@ -154,8 +154,9 @@ def test_expression_means_figure_has_one_panel_per_basic_expression(affect_model
 
 @pytest.fixture(scope="module")
 def sparse(gallery, model):
-    return fit_sparse_components(gallery.apex("happiness")[:6], 3, vertices=np.asarray(model.mean),
-                                 triangles=model.triangles, center=True)
+    return fit_sparse_components(
+        gallery.apex("happiness")[:6], 3, vertices=np.asarray(model.mean), triangles=model.triangles, center=True
+    )
 
 
 def test_sparse_components_figure_has_two_panels_per_component_shown(sparse, model):

@@ -60,10 +60,13 @@ def test_point_folders_separate_seeds_and_folds(tmp_path):
 
 # --- the runs: endpoints reused -------------------------------------------------------------------
 
+
 def _fake_table(spec):
     rows = {r.role: r for r in spec.rows}
-    return {rows[role].label: RunResult(rows[role], pd.DataFrame(), (Path(f"/table/{role}.csv"),), "from scratch")
-            for role in (BASELINE, PROPOSED)}
+    return {
+        rows[role].label: RunResult(rows[role], pd.DataFrame(), (Path(f"/table/{role}.csv"),), "from scratch")
+        for role in (BASELINE, PROPOSED)
+    }
 
 
 @pytest.fixture
@@ -71,8 +74,9 @@ def no_training(monkeypatch, tmp_path):
     """The table runs, the augmented set and training replaced by records of what was asked."""
     trained = []
     monkeypatch.setattr(affect_tables, "run_table", lambda spec, ctx, **kw: _fake_table(spec))
-    monkeypatch.setattr("affect.experiments.augmented_sets.augmented_set",
-                        lambda *a, **kw: SimpleNamespace(folder=tmp_path, real=100))
+    monkeypatch.setattr(
+        "affect.experiments.augmented_sets.augmented_set", lambda *a, **kw: SimpleNamespace(folder=tmp_path, real=100)
+    )
     manifest = pd.DataFrame({"output": [f"img{i}.png" for i in range(12)]})
     monkeypatch.setattr(granularity, "_synthesized", lambda ctx, spec, built, seed, fold: manifest)
 
@@ -101,23 +105,32 @@ def test_extra_seeds_train_every_point_including_the_endpoints(no_training, tmp_
     runs = granularity.curve_runs(granularity.CURVES[0], ctx)
     assert sorted(runs.results) == [0, 1]
     assert sorted(d for d, seed in no_training if seed == 1) == [
-        f"results/runs/granularity/table_02/seed1/n{n}" for n in (0, 12, 2)]
+        f"results/runs/granularity/table_02/seed1/n{n}" for n in (0, 12, 2)
+    ]
     assert len([d for d, seed in no_training if seed == 0]) == 1
 
 
 # --- the improvement ------------------------------------------------------------------------------
 
+
 def _va_pair(seed: int = 0) -> tuple[RunResult, RunResult]:
     rng = np.random.default_rng(seed)
     n = 40
     truth = rng.uniform(-0.8, 0.8, (n, 2))
-    base = pd.DataFrame({"id": [f"v{i // 5}/{i}.png" for i in range(n)], "subject": [f"s{i // 5}" for i in range(n)],
-                         "valence": truth[:, 0], "arousal": truth[:, 1]})
+    base = pd.DataFrame(
+        {
+            "id": [f"v{i // 5}/{i}.png" for i in range(n)],
+            "subject": [f"s{i // 5}" for i in range(n)],
+            "valence": truth[:, 0],
+            "arousal": truth[:, 1],
+        }
+    )
     rows = {r.role: r for r in affect_tables.TABLES[2].rows if r.network}
     made = {}
     for role, noise in ((BASELINE, 0.6), (PROPOSED, 0.1)):
-        predictions = base.assign(valence_pred=truth[:, 0] + rng.normal(0, noise, n),
-                                  arousal_pred=truth[:, 1] + rng.normal(0, noise, n))
+        predictions = base.assign(
+            valence_pred=truth[:, 0] + rng.normal(0, noise, n), arousal_pred=truth[:, 1] + rng.normal(0, noise, n)
+        )
         made[role] = RunResult(rows[role], predictions, (Path(f"/{role}.csv"),), "from scratch")
     return made[PROPOSED], made[BASELINE]
 
@@ -125,16 +138,25 @@ def _va_pair(seed: int = 0) -> tuple[RunResult, RunResult]:
 def test_improvement_is_the_difference_of_the_mean_ccc_with_a_paired_interval():
     better, worse = _va_pair()
     gain = granularity.improvement(granularity.CURVES[0], better, worse, n_bootstrap=50)
-    cells = affect_tables.paired_claim(replace(affect_tables.TABLES[2], criteria=("ccc",)), better, worse,
-                                       n_bootstrap=10)
+    cells = affect_tables.paired_claim(
+        replace(affect_tables.TABLES[2], criteria=("ccc",)), better, worse, n_bootstrap=10
+    )
     assert gain["improvement"] == pytest.approx(cells["improvement"].mean())
     assert gain["low"] <= gain["improvement"] <= gain["high"] and gain["low"] > 0
 
 
 # --- the deductions on constructed numbers -------------------------------------------------------------
 
-_REAL = {"Aff-Wild": 1_000_000, "RECOLA": 120_000, "AffectNet (VA)": 320_000, "AFEW-VA": 23_000,
-         "RAF-DB": 12_000, "AffectNet (Expressions)": 290_000, "AFEW": 40_000, "BU-3DFE": 2_000}
+_REAL = {
+    "Aff-Wild": 1_000_000,
+    "RECOLA": 120_000,
+    "AffectNet (VA)": 320_000,
+    "AFEW-VA": 23_000,
+    "RAF-DB": 12_000,
+    "AffectNet (Expressions)": 290_000,
+    "AFEW": 40_000,
+    "BU-3DFE": 2_000,
+}
 
 
 def _constructed(paper_like: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -145,13 +167,34 @@ def _constructed(paper_like: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         final = final if paper_like else -final
         gains = {10: final * 0.1, 100: final * 0.9, 1000: final}
         for n, gain in gains.items():
-            records.append({"database": curve.name, "table": curve.table, "criterion": curve.criterion,
-                            "paper N": n, "fraction": n / 1000, "N": n, "seed": 0, "improvement": gain,
-                            "low": gain - 0.01, "high": gain + 0.01, "real training images": _REAL[curve.name]})
+            records.append(
+                {
+                    "database": curve.name,
+                    "table": curve.table,
+                    "criterion": curve.criterion,
+                    "paper N": n,
+                    "fraction": n / 1000,
+                    "N": n,
+                    "seed": 0,
+                    "improvement": gain,
+                    "low": gain - 0.01,
+                    "high": gain + 0.01,
+                    "real training images": _REAL[curve.name],
+                }
+            )
         for step, low_n in (("smallest to full", 10), ("last step", 100)):
             difference = gains[1000] - gains[low_n]
-            steps.append({"database": curve.name, "step": step, "from N": low_n, "to N": 1000,
-                          "difference": difference, "low": difference - 0.005, "high": difference + 0.005})
+            steps.append(
+                {
+                    "database": curve.name,
+                    "step": step,
+                    "from N": low_n,
+                    "to N": 1000,
+                    "difference": difference,
+                    "low": difference - 0.005,
+                    "high": difference + 0.005,
+                }
+            )
     return pd.DataFrame(records), pd.DataFrame(steps)
 
 

@@ -24,9 +24,15 @@ def test_example_targets_lie_in_the_va_square():
 
 
 def test_identity_summary_aggregates_per_photo():
-    rows = pd.DataFrame({"photo": ["a", "a", "b"], "target": ["x", "y", "x"],
-                         "identity distance": [0.2, 0.4, 0.7], "same person (< 0.6)": [True, True, False],
-                         "unchanged outside the face": [True, True, True]})
+    rows = pd.DataFrame(
+        {
+            "photo": ["a", "a", "b"],
+            "target": ["x", "y", "x"],
+            "identity distance": [0.2, 0.4, 0.7],
+            "same person (< 0.6)": [True, True, False],
+            "unchanged outside the face": [True, True, True],
+        }
+    )
     summary = qualitative.identity_summary(rows)
     assert summary.loc["a", "images"] == 2 and summary.loc["a", "mean_identity_distance"] == pytest.approx(0.3)
     assert summary.loc["b", "same_person"] == 0.0
@@ -57,13 +63,16 @@ def takeo():
 
 
 @pytest.mark.slow  # fits a photo (seconds)
-@pytest.mark.parametrize("weights, measure, sign", [
-    ({"mouthSmile_L": 1.0, "mouthSmile_R": 1.0}, "mouth-corner lift", 1),
-    ({"jawOpen": 0.6}, "mouth opening", 1),
-    ({"browInnerUp_L": 1.0, "browInnerUp_R": 1.0, "browOuterUp_L": 1.0, "browOuterUp_R": 1.0}, "brow raise", 1),
-    ({"browDown_L": 1.0, "browDown_R": 1.0}, "brow raise", -1),
-    ({"eyeBlink_L": 0.6, "eyeBlink_R": 0.6}, "eye opening", -1),  # the lids move with the warp
-])
+@pytest.mark.parametrize(
+    "weights, measure, sign",
+    [
+        ({"mouthSmile_L": 1.0, "mouthSmile_R": 1.0}, "mouth-corner lift", 1),
+        ({"jawOpen": 0.6}, "mouth opening", 1),
+        ({"browInnerUp_L": 1.0, "browInnerUp_R": 1.0, "browOuterUp_L": 1.0, "browOuterUp_R": 1.0}, "brow raise", 1),
+        ({"browDown_L": 1.0, "browDown_R": 1.0}, "brow raise", -1),
+        ({"eyeBlink_L": 0.6, "eyeBlink_R": 0.6}, "eye opening", -1),  # the lids move with the warp
+    ],
+)
 def test_expression_geometry_reads_each_movement_from_the_landmarks(takeo, weights, measure, sign):
     from affect.face.reconstruction import render_affect
 
@@ -101,8 +110,12 @@ def _model():
 KEY_MOVEMENTS = {
     "anger": [("brow raise", -1, 0.01), ("inner-brow raise", -1, 0.01)],  # AU4
     "disgust": [("inner-brow raise", -1, 0.01), ("mouth opening", 1, 0.01)],  # AU9, AU10
-    "fear": [("brow raise", 1, 0.01), ("inner-brow raise", 1, 0.01), ("mouth opening", 1, 0.004),  # AU26 at B
-             ("mouth-corner lift", -1, 0.01)],  # AU1+2, AU26, AU20
+    "fear": [
+        ("brow raise", 1, 0.01),
+        ("inner-brow raise", 1, 0.01),
+        ("mouth opening", 1, 0.004),  # AU26 at B
+        ("mouth-corner lift", -1, 0.01),
+    ],  # AU1+2, AU26, AU20
     "happiness": [("mouth-corner lift", 1, 0.05), ("eye opening", -1, 0.01)],  # AU12, AU6
     "sadness": [("mouth-corner lift", -1, 0.01), ("inner-brow raise", 1, 0.01)],  # AU15, AU1
     "surprise": [("brow raise", 1, 0.01), ("mouth opening", 1, 0.01), ("eye opening", 1, 0.005)],  # AU1+2, 26, 5
@@ -120,9 +133,10 @@ def lenna_geometry():
 
     image = read_image(mio.data_path_to("lenna.png"))
     recon = reconstruct(image)
-    return {name: qualitative.expression_geometry(
-                image, render_affect(image, recon, delta - recon.expression_offset).image)
-            for name, delta in qualitative.prototype_deltas(recon.model).items()}
+    return {
+        name: qualitative.expression_geometry(image, render_affect(image, recon, delta - recon.expression_offset).image)
+        for name, delta in qualitative.prototype_deltas(recon.model).items()
+    }
 
 
 @pytest.mark.slow  # fits a photo and renders six expressions (seconds)
@@ -156,8 +170,12 @@ def test_recognisability_is_the_gain_of_the_target_and_whether_it_is_on_top():
     row = qualitative.recognisability(judge, before, bright, None, "anger")
     assert row["judge gain"] == pytest.approx(-1 / 6) and row["judge top"] == 0.0
     assert np.isnan(qualitative.recognisability(judge, before, bright, None, "contempt")["judge gain"])
-    table = pd.DataFrame([{"affect": "anger", "judge gain": 0.1, "judge top": 1.0},
-                          {"affect": "anger", "judge gain": 0.3, "judge top": 0.0}])
+    table = pd.DataFrame(
+        [
+            {"affect": "anger", "judge gain": 0.1, "judge top": 1.0},
+            {"affect": "anger", "judge gain": 0.3, "judge top": 0.0},
+        ]
+    )
     summary = qualitative.recognisability_summary(table)
     assert summary.loc["anger"].tolist() == pytest.approx([0.2, 0.5])
 

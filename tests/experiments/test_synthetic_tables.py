@@ -22,8 +22,18 @@ def _photos(folder: Path, n: int = 3) -> pd.DataFrame:
     for i in range(n):
         path = folder / f"{i}.png"
         cv2.imwrite(str(path), np.full((64, 64, 3), 30 * i, np.uint8))
-        rows.append(dict(path=str(path), subject=f"s{i}", sequence=f"v{i}", frame=i, valence=0.0, arousal=0.0,
-                         expression=None, landmarks=np.full((68, 2), float(i))))
+        rows.append(
+            dict(
+                path=str(path),
+                subject=f"s{i}",
+                sequence=f"v{i}",
+                frame=i,
+                valence=0.0,
+                arousal=0.0,
+                expression=None,
+                landmarks=np.full((68, 2), float(i)),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -35,8 +45,19 @@ def _build(folder: Path, sources: list[str], targets: list[tuple[float, float]])
     rows = []
     for k, (source, (valence, arousal)) in enumerate(zip(sources, targets)):
         cv2.imwrite(str(folder / f"out{k}.png"), np.zeros((64, 64, 3), np.uint8))
-        rows.append(dict(output=f"out{k}.png", source=source, subject=f"from-{Path(source).stem}", sequence="v0",
-                         valence=valence, arousal=arousal, expression=None, va_class=k, identity_distance=0.3))
+        rows.append(
+            dict(
+                output=f"out{k}.png",
+                source=source,
+                subject=f"from-{Path(source).stem}",
+                sequence="v0",
+                valence=valence,
+                arousal=arousal,
+                expression=None,
+                va_class=k,
+                identity_distance=0.3,
+            )
+        )
     write_manifest(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)), folder / "manifest.csv")
     return folder
 
@@ -128,15 +149,23 @@ def _va_results(noise: dict[str, float], n_subjects: int = 8, frames: int = 6, s
     rng = np.random.default_rng(seed)
     n = n_subjects * frames
     truth = rng.uniform(-0.8, 0.8, (n, 2))
-    base = pd.DataFrame({"id": [f"{i}.png" for i in range(n)], "subject": [f"s{i // frames}" for i in range(n)],
-                         "valence": truth[:, 0], "arousal": truth[:, 1]})
+    base = pd.DataFrame(
+        {
+            "id": [f"{i}.png" for i in range(n)],
+            "subject": [f"s{i // frames}" for i in range(n)],
+            "valence": truth[:, 0],
+            "arousal": truth[:, 1],
+        }
+    )
     results = {}
     for method, sigma in noise.items():
         predicted = truth + rng.normal(0, sigma, truth.shape)
-        results["affwild", method] = RunResult(Row(METHODS[method], "vggface_gru", method),
-                                               base.assign(valence_pred=predicted[:, 0], arousal_pred=predicted[:, 1]),
-                                               (Path(f"/runs/table_11/affwild_{method}/predictions.csv"),),
-                                               "from scratch")
+        results["affwild", method] = RunResult(
+            Row(METHODS[method], "vggface_gru", method),
+            base.assign(valence_pred=predicted[:, 0], arousal_pred=predicted[:, 1]),
+            (Path(f"/runs/table_11/affwild_{method}/predictions.csv"),),
+            "from scratch",
+        )
     return results
 
 
@@ -146,8 +175,9 @@ def test_table_11_pairs_the_networks_on_the_shared_test_set():
     assert set(claims.index.get_level_values("versus")) == {"StarGAN", "Ganimation"}
     assert claims["clear"].all()
     assert synthetic_tables.claim_sentences(11, claims)[1].startswith("Aff-Wild: on this run it holds (")
-    reversed_ = synthetic_tables.paired_claims(_va_results({"stargan": 0.05, "ganimation": 0.05, "proposed": 0.6}),
-                                               n_bootstrap=200)
+    reversed_ = synthetic_tables.paired_claims(
+        _va_results({"stargan": 0.05, "ganimation": 0.05, "proposed": 0.6}), n_bootstrap=200
+    )
     assert not reversed_["holds"].any()
     assert "it does not hold" in synthetic_tables.claim_sentences(11, reversed_)[1]
 
@@ -172,8 +202,12 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
 
 def test_reuse_results_names_the_prediction_file_it_lacks(tmp_path):
     ctx = reporting.RunContext("smoke", "proxy", 0, tmp_path, reuse_results=True)
-    baseline = RunResult(Row("AffWildNet [29,30]", "vggface_gru", "baseline"), pd.DataFrame(),
-                         (tmp_path / "predictions.csv",), "from scratch")
+    baseline = RunResult(
+        Row("AffWildNet [29,30]", "vggface_gru", "baseline"),
+        pd.DataFrame(),
+        (tmp_path / "predictions.csv",),
+        "from scratch",
+    )
     with pytest.raises(FileNotFoundError, match=r"table_10/affwild_stargan/predictions\.csv: not saved"):
         synthetic_tables.synthetic_test_run(SOURCES[0], "stargan", baseline, ctx)
     with pytest.raises(FileNotFoundError, match=r"table_11/recola_proposed/predictions\.csv: not saved"):
@@ -190,8 +224,9 @@ def test_only_tables_10_and_11_are_synthetic_tables(tmp_path):
 def test_ccc_figure_draws_a_bar_per_method_and_database_with_the_papers_values():
     import matplotlib.pyplot as plt
 
-    frame = synthetic_tables.score_runs(10, _va_results({"stargan": 0.5, "ganimation": 0.4, "proposed": 0.1}),
-                                        n_bootstrap=20)
+    frame = synthetic_tables.score_runs(
+        10, _va_results({"stargan": 0.5, "ganimation": 0.4, "proposed": 0.1}), n_bootstrap=20
+    )
     fig = synthetic_tables.ccc_figure(10, frame)
     bars = [patch for patch in fig.axes[0].patches]
     assert len(bars) == 3  # one database, three methods

@@ -6,10 +6,12 @@ from affect.experiments import table1
 
 
 def test_synthesized_counts_counts_va_and_expression_rows_per_database():
-    toy = pd.DataFrame({
-        "source": ["a", "a", "a", "b", "b"],
-        "expression": [None, None, "fear", "anger", None],
-    })
+    toy = pd.DataFrame(
+        {
+            "source": ["a", "a", "a", "b", "b"],
+            "expression": [None, None, "fear", "anger", None],
+        }
+    )
     counts = table1.synthesized_counts({"afew_va": toy, "bu3dfe": toy.iloc[2:4]})
     assert counts.loc["afew_va", ("synthesized images", "VA")] == 3
     assert counts.loc["afew_va", ("synthesized images", "basic expressions")] == 2

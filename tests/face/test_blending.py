@@ -5,8 +5,8 @@ from affect.face.blending import default_erosion, poisson_blend
 
 
 def disk(shape, center, radius):
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
-    return (xs - center[0]) ** 2 + (ys - center[1]) ** 2 <= radius ** 2
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return (xs - center[0]) ** 2 + (ys - center[1]) ** 2 <= radius**2
 
 
 def textured_photo(shape=(64, 80), seed=0):
@@ -41,7 +41,7 @@ def test_blended_face_stays_in_place_for_odd_and_even_mask_sizes(width, height):
     rendered = photo.copy()
     rendered[30, 35] = (250, 250, 250)  # a one-pixel feature in the rendering
     mask = np.zeros((60, 70), dtype=bool)
-    mask[20:20 + height, 25:25 + width] = True
+    mask[20 : 20 + height, 25 : 25 + width] = True
     out = poisson_blend(photo, rendered, mask, erosion=0)
     brightest = np.unravel_index(np.argmax(out[..., 0]), out.shape[:2])
     assert brightest == (30, 35)
@@ -162,8 +162,10 @@ def test_an_edge_contrast_keeps_a_real_edge_out_of_the_face_and_blends_a_small_s
     inner_band = band & disk(photo.shape, (40, 30), 17)  # 3 to 5 px inside the edge
     plain = poisson_blend(photo, far, mask, method="dst", seam_width=6)
     kept = poisson_blend(photo, far, mask, method="dst", seam_width=6, edge_contrast=24)
-    assert np.abs(kept[inner_band].astype(int) - far[inner_band]).mean() < 0.2 * np.abs(
-        plain[inner_band].astype(int) - far[inner_band]).mean()
+    assert (
+        np.abs(kept[inner_band].astype(int) - far[inner_band]).mean()
+        < 0.2 * np.abs(plain[inner_band].astype(int) - far[inner_band]).mean()
+    )
     # A seam of a few grey levels is blended about as before.
     near = np.clip(photo.astype(int) + 6, 0, 255).astype(np.uint8)
     a = poisson_blend(photo, near, mask, method="dst", seam_width=6)

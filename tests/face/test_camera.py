@@ -12,9 +12,7 @@ from affect.face.camera import (
 
 def rotation_about_y(degrees: float) -> np.ndarray:
     angle = np.radians(degrees)
-    return np.array(
-        [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
-    )
+    return np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
 
 
 FRONTAL = np.diag([1.0, -1.0, -1.0])  # model +y up, +z to the viewer -> camera y down, z ahead
@@ -68,9 +66,7 @@ def test_update_rotates_on_the_left_translates_and_scales_the_focal_length():
 
 
 def test_arrays_round_trip_keeps_every_field():
-    camera = Camera.from_rotation_matrix(
-        rotation_about_y(-20), np.array([1.0, -2, 40]), 812.5, (480, 640)
-    )
+    camera = Camera.from_rotation_matrix(rotation_about_y(-20), np.array([1.0, -2, 40]), 812.5, (480, 640))
     restored = Camera.from_arrays(camera.to_arrays())
     np.testing.assert_allclose(restored.rotation, camera.rotation)
     np.testing.assert_allclose(restored.translation, camera.translation)

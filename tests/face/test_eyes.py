@@ -32,8 +32,16 @@ def _synthetic_eye(iris_centre, iris_radius=8.0, half_width=20.0, half_height=7.
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     lid_x = 45.0 + half_width * np.array([-1 / 3, 1 / 3])
     lid_dy = half_height * np.sqrt(1.0 - ((lid_x - 45.0) / half_width) ** 2)
-    landmarks = np.array([[45.0 - half_width, 30.0], [lid_x[0], 30.0 - lid_dy[0]], [lid_x[1], 30.0 - lid_dy[1]],
-                          [45.0 + half_width, 30.0], [lid_x[1], 30.0 + lid_dy[1]], [lid_x[0], 30.0 + lid_dy[0]]])
+    landmarks = np.array(
+        [
+            [45.0 - half_width, 30.0],
+            [lid_x[0], 30.0 - lid_dy[0]],
+            [lid_x[1], 30.0 - lid_dy[1]],
+            [45.0 + half_width, 30.0],
+            [lid_x[1], 30.0 + lid_dy[1]],
+            [lid_x[0], 30.0 + lid_dy[0]],
+        ]
+    )
     return image, landmarks
 
 

@@ -26,10 +26,7 @@ def ibug68_layout() -> np.ndarray:
     nostril_z = 2.6 + 0.4 * np.cos(np.linspace(-1.2, 1.2, 5))
     nostrils = np.stack([np.linspace(-1.5, 1.5, 5), np.full(5, -1.2), nostril_z], 1)
     angles = np.pi - np.arange(6) * np.pi / 3  # outer corner first, then upper lid
-    eyes = [
-        np.stack([cx + 1.3 * np.cos(angles), 2.0 + 0.5 * np.sin(angles), np.full(6, 0.8)], 1)
-        for cx in (-3.2, 3.2)
-    ]
+    eyes = [np.stack([cx + 1.3 * np.cos(angles), 2.0 + 0.5 * np.sin(angles), np.full(6, 0.8)], 1) for cx in (-3.2, 3.2)]
     outer = np.pi - np.arange(12) * np.pi / 6
     inner = np.pi - np.arange(8) * np.pi / 4
     mouth = np.concatenate(
@@ -195,9 +192,7 @@ def test_landmark_jacobian_matches_finite_differences(toy_model):
 
     base = np.concatenate([identity, expression, np.zeros(7)])
     step = 1e-6
-    central_differences = [
-        (residuals(base + step * e) - residuals(base - step * e)) / (2 * step) for e in np.eye(19)
-    ]
+    central_differences = [(residuals(base + step * e) - residuals(base - step * e)) / (2 * step) for e in np.eye(19)]
     numeric = np.stack(central_differences, axis=1)
     np.testing.assert_allclose(jacobian, numeric, rtol=1e-4, atol=1e-5)
 
@@ -242,8 +237,9 @@ def test_loading_an_empty_or_broken_fit_file_is_one_line_naming_it(tmp_path: Pat
 
 def test_a_fit_is_saved_to_exactly_the_given_npz_path(toy_model, tmp_path: Path):
     camera = synthetic_camera((480, 640))
-    fit = fit_landmarks(toy_model, synthetic_landmarks(toy_model, np.zeros(8), np.zeros(4), camera),
-                        (480, 640), n_iterations=2)
+    fit = fit_landmarks(
+        toy_model, synthetic_landmarks(toy_model, np.zeros(8), np.zeros(4), camera), (480, 640), n_iterations=2
+    )
     assert fit.save(tmp_path / "a.NPZ") == tmp_path / "a.NPZ"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.NPZ"]
     with pytest.raises(ValueError, match=r"fit\.txt: a fit is saved as \.npz"):
@@ -267,8 +263,11 @@ def test_interocular_distance_uses_the_outer_eye_corners():
 def test_shape_only_model_without_blendshapes_fits(toy_model):
     # LSFM, the paper's model, has no expression basis
     model = ToyModel(
-        toy_model.mean, toy_model.identity_basis, toy_model.identity_variance,
-        np.zeros((0, len(toy_model.mean), 3)), toy_model.landmark_indices,
+        toy_model.mean,
+        toy_model.identity_basis,
+        toy_model.identity_variance,
+        np.zeros((0, len(toy_model.mean), 3)),
+        toy_model.landmark_indices,
     )
     image_shape = (480, 640)
     camera = synthetic_camera(image_shape)
@@ -301,9 +300,7 @@ def test_ict_fit_recovers_synthetic_landmarks_and_pose(ict_model):
     rng = np.random.default_rng(5)
     image_shape = (480, 640)
     identity = rng.standard_normal(ict_model.n_identity)
-    expression = ict_model.expression_vector(
-        {"jawOpen": 0.2, "mouthSmile_L": 0.3, "mouthSmile_R": 0.3}
-    )
+    expression = ict_model.expression_vector({"jawOpen": 0.2, "mouthSmile_L": 0.3, "mouthSmile_R": 0.3})
     camera = synthetic_camera(image_shape, yaw=25.0, pitch=-10.0, roll=6.0, distance=70.0)
     landmarks = synthetic_landmarks(ict_model, identity, expression, camera)
 

@@ -1,4 +1,5 @@
 """The painted inner mouth (affect.face.inner_mouth)."""
+
 import numpy as np
 import pytest
 

@@ -245,8 +245,16 @@ def test_save_and_load_round_trip(tmp_path):
     path = save_model(m, tmp_path / "tiny")
     assert path.suffix == ".npz"
     loaded = load_model(path)
-    for name in ("mean", "identity_basis", "identity_variance", "expression_basis",
-                 "landmark_indices", "triangles", "mirror_indices", "hole_triangles"):
+    for name in (
+        "mean",
+        "identity_basis",
+        "identity_variance",
+        "expression_basis",
+        "landmark_indices",
+        "triangles",
+        "mirror_indices",
+        "hole_triangles",
+    ):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(m, name), err_msg=name)
     assert loaded.expression_names == m.expression_names
     assert (loaded.name, loaded.source) == ("tiny", "test fixture")

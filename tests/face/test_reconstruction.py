@@ -30,8 +30,9 @@ def test_undeformed_render_reproduces_the_photo_inside_the_face(takeo):
 def test_the_warp_keeps_the_upper_face_sharp(takeo):
     image, recon = takeo
     model = recon.model
-    delta = np.tensordot(model.expression_vector({"jawOpen": 0.6, "mouthSmile_L": 0.5, "mouthSmile_R": 0.5}),
-                         model.expression_basis, 1)
+    delta = np.tensordot(
+        model.expression_vector({"jawOpen": 0.6, "mouthSmile_L": 0.5, "mouthSmile_R": 0.5}), model.expression_basis, 1
+    )
     out = render_affect(image, recon, delta)
     assert sharpness_ratio(image, out.image, upper_face(out.mask, recon.fit.landmarks)) >= 0.95
 
@@ -132,7 +133,7 @@ def test_a_revealed_sliver_takes_the_colours_around_it_and_a_large_revealed_area
     on_sliver = colours[sliver[hidden]]
     assert np.abs(on_sliver.astype(int) - (200, 150, 130)).max() <= 2
     deep = np.zeros((60, 60), bool)
-    deep[30 + REVEAL_FILL_PX + 2:56 - 6, 17 + REVEAL_FILL_PX + 2:43 - 6] = True
+    deep[30 + REVEAL_FILL_PX + 2 : 56 - 6, 17 + REVEAL_FILL_PX + 2 : 43 - 6] = True
     np.testing.assert_array_equal(colours[deep[rows, cols][hidden]], dark[: deep.sum()])
 
 
@@ -204,8 +205,9 @@ def test_a_stage_timer_sees_every_stage_of_a_rendering(takeo):
         seen.append(stage)
         return contextlib.nullcontext()
 
-    delta = np.tensordot(recon.model.expression_vector({"jawOpen": 0.4, "eyeWide_L": 1.0}),
-                         recon.model.expression_basis, 1)
+    delta = np.tensordot(
+        recon.model.expression_vector({"jawOpen": 0.4, "eyeWide_L": 1.0}), recon.model.expression_basis, 1
+    )
     timed = render_affect(image, recon, delta, timer=timer)
     assert set(seen) == set(RENDER_STAGES)
     assert np.array_equal(timed.image, render_affect(image, recon, delta).image)  # timing changes nothing

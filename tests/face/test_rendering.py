@@ -14,8 +14,9 @@ def right_triangle(z=(1.0, 1.0, 1.0)):
 
 def square(x0, y0, side, depth, color):
     """Two triangles covering pixel centres x0..x0+side, y0..y0+side, at one depth and colour."""
-    vertices = np.array([[x0, y0, depth], [x0 + side, y0, depth], [x0 + side, y0 + side, depth],
-                         [x0, y0 + side, depth]], dtype=float)
+    vertices = np.array(
+        [[x0, y0, depth], [x0 + side, y0, depth], [x0 + side, y0 + side, depth], [x0, y0 + side, depth]], dtype=float
+    )
     triangles = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int32)
     return vertices, triangles, np.tile(np.asarray(color, dtype=float), (4, 1))
 
@@ -34,7 +35,7 @@ def test_triangle_covers_exactly_the_pixel_centres_inside_it():
     vertices, triangles, colors = right_triangle()
     rendering = rasterize(vertices, triangles, colors, (12, 12))
     ys, xs = np.mgrid[0:12, 0:12]
-    expected = (xs + ys <= 8)  # pixel centres on the edges count as inside
+    expected = xs + ys <= 8  # pixel centres on the edges count as inside
     np.testing.assert_array_equal(rendering.mask, expected)
     assert rendering.image.dtype == np.float32 and rendering.image.shape == (12, 12, 3)
     assert np.all(np.isinf(rendering.depth[~expected]))

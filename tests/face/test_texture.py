@@ -34,8 +34,9 @@ def test_uint8_and_grey_images_are_scaled_to_unit_range():
     rgb = np.zeros((16, 16, 3), dtype=np.uint8)
     rgb[..., 0] = 255
     rgb[..., 2] = 51
-    np.testing.assert_allclose(sample_texture(rgb, vertices, triangles).colors, np.tile([1.0, 0.0, 0.2], (9, 1)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        sample_texture(rgb, vertices, triangles).colors, np.tile([1.0, 0.0, 0.2], (9, 1)), atol=1e-6
+    )
     grey = np.full((16, 16), 0.25, dtype=np.float64)
     np.testing.assert_allclose(sample_texture(grey, vertices, triangles).colors, 0.25, atol=1e-6)
 
@@ -106,8 +107,10 @@ def test_bad_image_is_rejected(image):
 
 
 def test_texture_round_trips_through_npz(tmp_path):
-    texture = VertexTexture(colors=np.random.default_rng(0).random((5, 3)).astype(np.float32),
-                            visible=np.array([True, False, True, True, False]))
+    texture = VertexTexture(
+        colors=np.random.default_rng(0).random((5, 3)).astype(np.float32),
+        visible=np.array([True, False, True, True, False]),
+    )
     save_texture(tmp_path / "t.npz", texture)
     loaded = load_texture(tmp_path / "t.npz")
     np.testing.assert_array_equal(loaded.colors, texture.colors)

@@ -35,8 +35,10 @@ class TinyGallery:
         self.data = (corner[:, None, None] + rng.normal(0, 0.1, (len(corner), N_VERTICES, 3))).astype(np.float32)
         rows = [(e, "s1", k) for e in expressions for k in range(apex_per_expression)]
         self.apex_index = pd.DataFrame(rows, columns=["expression", "subject", "k"])
-        self.apex_data = {e: (10 * (i + 1) + rng.normal(0, 0.1, (apex_per_expression, N_VERTICES, 3)))
-                          .astype(np.float32) for i, e in enumerate(expressions)}
+        self.apex_data = {
+            e: (10 * (i + 1) + rng.normal(0, 0.1, (apex_per_expression, N_VERTICES, 3))).astype(np.float32)
+            for i, e in enumerate(expressions)
+        }
         self.manifest = SimpleNamespace(storage="meshes", model="")
         self.model = None
         self.root = Path("tiny")
@@ -49,7 +51,7 @@ class TinyGallery:
 
     def iter_deformations(self, rows=None, chunk_size=512):
         for start in range(0, len(self.data), chunk_size):
-            yield self.data[start:start + chunk_size]
+            yield self.data[start : start + chunk_size]
 
     def deformations(self, rows=None):
         return self.data if rows is None else self.data[np.asarray(rows)]
@@ -147,8 +149,9 @@ def test_expression_means_are_the_mean_apex_deformation(tiny):
     assert model.expression_names == BASIC_EXPRESSIONS
     assert model.expression_means.shape == (6, N_VERTICES, 3)
     for name in BASIC_EXPRESSIONS:
-        np.testing.assert_allclose(model.delta_for_expression(name),
-                                   gallery.apex(name).astype(np.float64).mean(axis=0), atol=1e-5)
+        np.testing.assert_allclose(
+            model.delta_for_expression(name), gallery.apex(name).astype(np.float64).mean(axis=0), atol=1e-5
+        )
 
 
 def test_unknown_expression_error_lists_the_six(tiny):
@@ -219,8 +222,7 @@ def test_default_path_can_be_overridden(monkeypatch, tmp_path):
 
 def test_sparse_models_sample_seeded_variation_and_survive_saving(tmp_path):
     gallery = TinyGallery(apex_per_expression=8)
-    model = build_affect_model(gallery, n_classes=4, sparse_components=2, sparse_classes=[1],
-                               progress=False)
+    model = build_affect_model(gallery, n_classes=4, sparse_components=2, sparse_classes=[1], progress=False)
     assert sorted(model.sparse) == sorted([f"expression:{e}" for e in BASIC_EXPRESSIONS] + ["class:1"])
     a, b = model.sample_delta("anger", seed=3), model.sample_delta("anger", seed=3)
     np.testing.assert_array_equal(a, b)
@@ -270,8 +272,9 @@ def test_ensure_affect_model_completes_a_model_built_without_sparse_components(t
     path = model.save(data_paths.affect_model_path("proxy", "smoke", 0))
     built = []
     monkeypatch.setattr(standin, "prepare_gallery", lambda *args, **kwargs: "gallery")
-    monkeypatch.setattr(affect_model_module, "build_affect_model",
-                        lambda gallery, **options: built.append(options) or model)
+    monkeypatch.setattr(
+        affect_model_module, "build_affect_model", lambda gallery, **options: built.append(options) or model
+    )
     assert profiles.get("smoke").sparse_components > 0
     assert affect_model_module.ensure_affect_model("proxy", "smoke") == path
     assert built and built[0]["sparse_components"] == profiles.get("smoke").sparse_components
@@ -290,8 +293,9 @@ def test_a_model_of_a_stand_in_drawn_with_another_affect_mapping_is_rebuilt(tiny
     record = path.parent / "proxy.json"
     built = []
     monkeypatch.setattr(standin, "prepare_gallery", lambda *args, **kwargs: "gallery")
-    monkeypatch.setattr(affect_model_module, "build_affect_model",
-                        lambda gallery, **options: built.append(options) or model)
+    monkeypatch.setattr(
+        affect_model_module, "build_affect_model", lambda gallery, **options: built.append(options) or model
+    )
     monkeypatch.setattr(affect_model_module, "_has_sparse", lambda path: True)
     record.write_text(json.dumps({"mapping": fingerprint()}))
     affect_model_module.ensure_affect_model("proxy", "smoke")

@@ -54,8 +54,7 @@ def mesh_gallery_template(tmp_path_factory, model):
     """A two-subject gallery of .obj meshes in the model's topology, as a real one would be."""
     root = tmp_path_factory.mktemp("template") / "real"
     save_manifest(GalleryManifest("meshes", 60.0, 3, model.n_vertices, mesh_format="obj"), root)
-    pd.DataFrame({"subject": ["A", "B"], "sex": ["F", "M"], "age": [30, 41]}).to_csv(
-        root / "subjects.csv", index=False)
+    pd.DataFrame({"subject": ["A", "B"], "sex": ["F", "M"], "age": [30, 41]}).to_csv(root / "subjects.csv", index=False)
     identity = {"A": model.sample_identity(seed=1), "B": model.sample_identity(seed=2)}
     smile = model.expression_vector({"mouthSmile_L": 0.8, "mouthSmile_R": 0.8})
     frown = model.expression_vector({"browDown_L": 0.5, "browDown_R": 0.5})
@@ -136,15 +135,17 @@ def test_sequence_of_unknown_subject_is_rejected(mesh_gallery):
 def test_missing_manifest_and_bad_manifest_are_named(tmp_path):
     with pytest.raises(GalleryFormatError, match="gallery.json"):
         load_gallery(tmp_path)
-    (tmp_path / "gallery.json").write_text(json.dumps({"format": "affect-4d-gallery", "storage": "voxels",
-                                                       "fps": 60, "annotators": 3, "n_vertices": 10}))
+    (tmp_path / "gallery.json").write_text(
+        json.dumps({"format": "affect-4d-gallery", "storage": "voxels", "fps": 60, "annotators": 3, "n_vertices": 10})
+    )
     with pytest.raises(GalleryFormatError, match="gallery.json: storage"):
         load_gallery(tmp_path)
 
 
 def test_incomplete_gallery_is_refused(tmp_path, model):
-    save_manifest(GalleryManifest("coefficients", 60.0, 3, model.n_vertices, model=model.name,
-                                  complete=False), tmp_path)
+    save_manifest(
+        GalleryManifest("coefficients", 60.0, 3, model.n_vertices, model=model.name, complete=False), tmp_path
+    )
     with pytest.raises(GalleryFormatError, match="incomplete"):
         load_gallery(tmp_path)
 

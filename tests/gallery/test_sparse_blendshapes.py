@@ -16,8 +16,10 @@ def _grid_mesh():
     i, j = np.meshgrid(np.arange(_SIDE - 1), np.arange(_SIDE - 1))
     corner = (j * _SIDE + i).ravel()
     triangles = np.concatenate(
-        [np.stack([corner, corner + 1, corner + _SIDE], 1),
-         np.stack([corner + 1, corner + _SIDE + 1, corner + _SIDE], 1)]
+        [
+            np.stack([corner, corner + 1, corner + _SIDE], 1),
+            np.stack([corner + 1, corner + _SIDE + 1, corner + _SIDE], 1),
+        ]
     )
     return vertices, triangles
 
@@ -41,8 +43,13 @@ def _planted(seed=0, m=150, noise=0.01):
 def test_planted_localized_components_are_recovered(use_triangles):
     vertices, triangles, planted, distance, clean, noisy = _planted()
     model = fit_sparse_components(
-        noisy, 4, vertices=vertices, triangles=triangles if use_triangles else None,
-        d_min=0.1, d_max=0.3, n_iterations=15,
+        noisy,
+        4,
+        vertices=vertices,
+        triangles=triangles if use_triangles else None,
+        d_min=0.1,
+        d_max=0.3,
+        n_iterations=15,
     )
     got = model.components.reshape(4, -1)
     corr = np.corrcoef(np.vstack([planted.reshape(4, -1), got]))[:4, 4:]
@@ -58,9 +65,7 @@ def test_planted_localized_components_are_recovered(use_triangles):
 
 def test_group_sparsity_switches_components_off_far_from_their_centre():
     vertices, _, _, _, _, noisy = _planted(seed=5)
-    model = fit_sparse_components(
-        noisy, 4, vertices=vertices, sparsity=10.0, d_min=0.1, d_max=0.3, n_iterations=15
-    )
+    model = fit_sparse_components(noisy, 4, vertices=vertices, sparsity=10.0, d_min=0.1, d_max=0.3, n_iterations=15)
     energy = (model.components**2).sum(axis=2)
     far = np.linalg.norm(vertices[None] - vertices[model.centres][:, None], axis=2) > 0.5
     assert np.all(energy[far] == 0.0)
@@ -77,9 +82,7 @@ def test_weights_satisfy_the_bidirectional_constraint():
 def test_centred_model_varies_around_the_mean_and_samples_reproducibly():
     vertices, _, _, _, _, noisy = _planted(seed=2, m=60)
     shifted = noisy + 0.3
-    model = fit_sparse_components(
-        shifted, 4, vertices=vertices, d_min=0.1, d_max=0.3, n_iterations=5, center=True
-    )
+    model = fit_sparse_components(shifted, 4, vertices=vertices, d_min=0.1, d_max=0.3, n_iterations=5, center=True)
     np.testing.assert_allclose(model.mean, shifted.mean(axis=0))
     np.testing.assert_allclose(model.reconstruct(np.zeros(4)), model.mean)
     first = model.sample(7, rng=3)
@@ -87,9 +90,7 @@ def test_centred_model_varies_around_the_mean_and_samples_reproducibly():
     np.testing.assert_array_equal(first, model.sample(7, rng=3))
     assert not np.allclose(first, model.sample(7, rng=4))
     # Each drawn weight is one of the training weights of its component.
-    drawn = np.linalg.lstsq(
-        model.components.reshape(4, -1).T, (first - model.mean).reshape(7, -1).T, rcond=None
-    )[0].T
+    drawn = np.linalg.lstsq(model.components.reshape(4, -1).T, (first - model.mean).reshape(7, -1).T, rcond=None)[0].T
     for k in range(4):
         assert np.min(np.abs(drawn[:, k, None] - model.weights[None, :, k]), axis=1).max() < 1e-6
 

@@ -56,8 +56,8 @@ def test_written_layout_loads_back_with_every_part(tiny, model):
     assert 0.5 * 6 * 30 <= len(gallery.frames) <= 1.5 * 6 * 30
     assert gallery.apex_index.groupby("expression").size().to_dict() == {e: 3 for e in BASIC_EXPRESSIONS}
     np.testing.assert_allclose(
-        gallery.frames["valence"],
-        gallery.frames[["valence_a1", "valence_a2", "valence_a3"]].mean(axis=1), atol=2e-4)
+        gallery.frames["valence"], gallery.frames[["valence_a1", "valence_a2", "valence_a3"]].mean(axis=1), atol=2e-4
+    )
     assert gallery.deformations(gallery.frames.index[:3]).shape == (3, model.n_vertices, 3)
 
 
@@ -66,8 +66,9 @@ def test_stored_weights_are_exactly_the_simulated_weights(tiny, model):
     first = gallery._sequences[0]
     # Regenerate the sequence the writer drew for this folder (stream (seed, 6, index)).
     for index in range(TINY.sequences):
-        table, weights = simulate_sequence(first.length, model.expression_names, _idiosyncrasy(first.subject),
-                                           np.array(_LAGS_S), _rng(11, 6, index))
+        table, weights = simulate_sequence(
+            first.length, model.expression_names, _idiosyncrasy(first.subject), np.array(_LAGS_S), _rng(11, 6, index)
+        )
         if np.array_equal(table["valence"].to_numpy(), gallery.frames["valence"].to_numpy()[: first.length]):
             break
     else:
@@ -101,8 +102,9 @@ def test_interrupted_write_resumes_to_the_same_gallery(tiny, tmp_path, model):
     write_proxy_gallery(root, TINY, seed=11, model=model, progress=False)
     reference = tiny / victim.relative_to(root)
     assert filecmp.cmp(victim / "va.csv", reference / "va.csv", shallow=False)
-    np.testing.assert_array_equal(np.load(victim / "expression.npz")["weights"],
-                                  np.load(reference / "expression.npz")["weights"])
+    np.testing.assert_array_equal(
+        np.load(victim / "expression.npz")["weights"], np.load(reference / "expression.npz")["weights"]
+    )
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, model):
@@ -172,8 +174,7 @@ def test_cli_subparser_builds_a_gallery(tmp_path):
     from affect.cli import build_parser
 
     parser = build_parser()
-    args = parser.parse_args(["gallery", "build", "--profile", "smoke", "--root", str(tmp_path / "g"),
-                              "--seed", "3"])
+    args = parser.parse_args(["gallery", "build", "--profile", "smoke", "--root", str(tmp_path / "g"), "--seed", "3"])
     args.handler(args)
     gallery = load_gallery(tmp_path / "g")
     assert gallery.manifest.seed == 3 and len(gallery.subjects) == 6

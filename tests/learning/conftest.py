@@ -7,9 +7,20 @@ import pytest
 from affect.learning.prepared import INDEX_COLUMNS, PreparedFaces
 from affect.profiles import TrainingSizes
 
-TINY_SIZES = TrainingSizes(input_size=32, sequence_input_size=32, width=0.0625, sequence_length=4,
-                           gru_hidden=8, gru_layers=2, batch_size=16, clips_per_batch=4, max_epochs=3, patience=10,
-                           learning_rate=3e-3, mse_weight=0.5)
+TINY_SIZES = TrainingSizes(
+    input_size=32,
+    sequence_input_size=32,
+    width=0.0625,
+    sequence_length=4,
+    gru_hidden=8,
+    gru_layers=2,
+    batch_size=16,
+    clips_per_batch=4,
+    max_epochs=3,
+    patience=10,
+    learning_rate=3e-3,
+    mse_weight=0.5,
+)
 
 
 def toy_faces(folder, n=96, size=32, videos=0, seed=0, classes=("neutral", "happiness", "sadness")):
@@ -33,10 +44,20 @@ def toy_faces(folder, n=96, size=32, videos=0, seed=0, classes=("neutral", "happ
         subject = [f"s{i % videos % 5}" for i in range(n)]
     else:
         video, frame, subject = [""] * n, [-1] * n, [f"s{i % 6}" for i in range(n)]
-    index = pd.DataFrame({"id": [f"img/{i}.png" for i in range(n)], "subject": subject, "video": video,
-                          "frame": frame, "valence": va[:, 0], "arousal": va[:, 1], "expression": expression,
-                          "path": [f"/data/img/{i}.png" for i in range(n)], "crop": "landmarks"},
-                         columns=list(INDEX_COLUMNS))
+    index = pd.DataFrame(
+        {
+            "id": [f"img/{i}.png" for i in range(n)],
+            "subject": subject,
+            "video": video,
+            "frame": frame,
+            "valence": va[:, 0],
+            "arousal": va[:, 1],
+            "expression": expression,
+            "path": [f"/data/img/{i}.png" for i in range(n)],
+            "crop": "landmarks",
+        },
+        columns=list(INDEX_COLUMNS),
+    )
     landmarks = rng.uniform(-1, 1, (n, 68, 2)).astype(np.float32)
     return PreparedFaces(folder, size, index, faces, landmarks)
 

@@ -23,14 +23,16 @@ def test_faces_with_landmarks_are_cropped_around_their_landmark_box():
 def test_widening_keeps_the_centre_and_scales_the_sides():
     assert age_estimator._widened((10, 20, 30, 60), 1.5) == (5.0, 10.0, 35.0, 70.0)
     assert age_estimator._widened(None) is None
-    assert age_estimator._widened(age_estimator._widened((0, 0, 8, 8)), 1 / age_estimator.CONTEXT) == \
-        pytest.approx((0, 0, 8, 8))
+    assert age_estimator._widened(age_estimator._widened((0, 0, 8, 8)), 1 / age_estimator.CONTEXT) == pytest.approx(
+        (0, 0, 8, 8)
+    )
 
 
 def test_splits_train_on_imdb_and_adience_hold_out_people_and_test_on_wiki(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
-    monkeypatch.setitem(profiles.AGE_ESTIMATOR, "smoke",
-                        replace(profiles.AGE_ESTIMATOR["smoke"], standin_faces=40, image_size=32))
+    monkeypatch.setitem(
+        profiles.AGE_ESTIMATOR, "smoke", replace(profiles.AGE_ESTIMATOR["smoke"], standin_faces=40, image_size=32)
+    )
     splits = age_estimator.age_splits("proxy", "smoke", seed=0)
     assert (tmp_path / "proxy-smoke" / "imdb_wiki" / "wiki_crop" / "wiki.mat").is_file()
     assert sum(len(f) for f in splits.values()) == 40

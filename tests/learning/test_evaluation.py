@@ -14,10 +14,16 @@ from affect.learning.training import fit
 def test_bootstrap_resamples_whole_subjects_and_is_seeded():
     rng = np.random.default_rng(0)
     truth = rng.uniform(-1, 1, (60, 2))
-    frame = pd.DataFrame({"id": [str(i) for i in range(60)], "subject": [f"s{i % 6}" for i in range(60)],
-                          "valence": truth[:, 0], "arousal": truth[:, 1],
-                          "valence_pred": truth[:, 0] + rng.normal(0, 0.3, 60),
-                          "arousal_pred": truth[:, 1] + rng.normal(0, 0.3, 60)})
+    frame = pd.DataFrame(
+        {
+            "id": [str(i) for i in range(60)],
+            "subject": [f"s{i % 6}" for i in range(60)],
+            "valence": truth[:, 0],
+            "arousal": truth[:, 1],
+            "valence_pred": truth[:, 0] + rng.normal(0, 0.3, 60),
+            "arousal_pred": truth[:, 1] + rng.normal(0, 0.3, 60),
+        }
+    )
     table = bootstrap(frame, score, n=200, seed=1)
     assert table.loc["ccc_valence", "value"] == pytest.approx(metrics.ccc(frame.valence, frame.valence_pred))
     assert (table["low"] <= table["value"] + 1e-12).all() and (table["value"] <= table["high"] + 1e-12).all()
@@ -55,8 +61,9 @@ def test_recurrent_evaluation_scores_every_frame_of_every_video_once(tmp_path, t
 def test_expression_predictions_hold_class_names(tmp_path, tiny_sizes, toy_faces):
     classes = ["neutral", "happiness", "sadness"]
     train, test = toy_faces(tmp_path, 48), toy_faces(tmp_path, 24, seed=2)
-    module = fit("vggface", "expression", train, test, replace(tiny_sizes, max_epochs=1), tmp_path / "run",
-                 classes=classes)
+    module = fit(
+        "vggface", "expression", train, test, replace(tiny_sizes, max_epochs=1), tmp_path / "run", classes=classes
+    )
     result = evaluate(module, test, tmp_path / "run", n_bootstrap=20)
     assert set(result.predictions["label_pred"]) <= set(classes)
     assert {"accuracy", "f1_macro", "confusion_mean_diagonal"} <= set(result.scores.index)

@@ -72,9 +72,10 @@ def test_one_step_of_each_loss_is_finite_and_moves_its_network(cls):
     model = _model(cls)
     images, va = _batch()
     target = model.target_va(va, torch.Generator().manual_seed(1))
-    for part, loss_of in ((model.discriminator, lambda: model.discriminator_loss(images, va, target,
-                                                                                 torch.rand(4, 1, 1, 1))),
-                          (model.generator, lambda: model.generator_loss(images, va, target))):
+    for part, loss_of in (
+        (model.discriminator, lambda: model.discriminator_loss(images, va, target, torch.rand(4, 1, 1, 1))),
+        (model.generator, lambda: model.generator_loss(images, va, target)),
+    ):
         before = [p.detach().clone() for p in part.parameters()]
         optimiser = torch.optim.Adam(part.parameters(), 1e-3)
         loss, terms = loss_of()
@@ -110,7 +111,7 @@ def test_the_va_condition_reaches_the_generator_output_and_the_auxiliary_head(cl
     va = va.clone().requires_grad_(True)
     out, _ = model.translate(images, va)
     _, predicted = model.discriminator(out)
-    grad, = torch.autograd.grad(predicted.sum(), va)
+    (grad,) = torch.autograd.grad(predicted.sum(), va)
     assert grad.abs().sum() > 0  # D's VA head responds to the VA given to G
     other, _ = model.translate(images, -va.detach())
     assert (other - out.detach()).abs().max() > 1e-4

@@ -26,8 +26,9 @@ def test_the_command_line_lists_every_network():
 
 def test_train_then_evaluate_a_smoke_run(smoke, tmp_path, capsys):
     run = tmp_path / "run"
-    status, out, _ = _run(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
-                          "--quiet", "-o", str(run))
+    status, out, _ = _run(
+        capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke", "--quiet", "-o", str(run)
+    )
     assert status == 0 and "ccc_mean" in out and "from scratch" in out
     assert (run / "predictions.csv").is_file() and (run / "scores.csv").is_file()
     status, out, _ = _run(capsys, "evaluate", str(run), "--bootstrap", "20")
@@ -37,8 +38,9 @@ def test_train_then_evaluate_a_smoke_run(smoke, tmp_path, capsys):
 
 
 def test_a_missing_database_folder(smoke, tmp_path, capsys):
-    err = _one_line_error(capsys, "train", "vggface", "--database", "rafdb", "--profile", "smoke", "-o",
-                          str(tmp_path / "run"))
+    err = _one_line_error(
+        capsys, "train", "vggface", "--database", "rafdb", "--profile", "smoke", "-o", str(tmp_path / "run")
+    )
     assert "proxy-smoke/rafdb: database folder not found" in err
 
 
@@ -46,30 +48,76 @@ def test_an_augmented_manifest_pointing_at_missing_images(smoke, tmp_path, capsy
     from affect.augmentation.manifest import MANIFEST_COLUMNS, write_manifest
 
     built = tmp_path / "built"
-    row = dict(output="gone.png", source="x.jpg", subject="", sequence="", valence=0.5, arousal=0.1,
-               expression=None, va_class=1, identity_distance=0.3)
+    row = dict(
+        output="gone.png",
+        source="x.jpg",
+        subject="",
+        sequence="",
+        valence=0.5,
+        arousal=0.1,
+        expression=None,
+        va_class=1,
+        identity_distance=0.3,
+    )
     write_manifest(pd.DataFrame([row], columns=list(MANIFEST_COLUMNS)), built / "manifest.csv")
-    err = _one_line_error(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
-                          "--augmented", str(built), "-o", str(tmp_path / "run"))
+    err = _one_line_error(
+        capsys,
+        "train",
+        "vggface",
+        "--database",
+        "affectnet",
+        "--profile",
+        "smoke",
+        "--augmented",
+        str(built),
+        "-o",
+        str(tmp_path / "run"),
+    )
     assert "built/manifest.csv: 1 synthesized images are missing (first: " in err and "gone.png" in err
 
 
 def test_a_checkpoint_of_another_network_or_task(smoke, tmp_path, capsys):
     run = str(tmp_path / "run")
-    assert _run(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke", "--quiet",
-                "--no-evaluate", "-o", run)[0] == 0
+    assert (
+        _run(
+            capsys,
+            "train",
+            "vggface",
+            "--database",
+            "affectnet",
+            "--profile",
+            "smoke",
+            "--quiet",
+            "--no-evaluate",
+            "-o",
+            run,
+        )[0]
+        == 0
+    )
     err = _one_line_error(capsys, "train", "alexnet", "--database", "affectnet", "--profile", "smoke", "-o", run)
     assert "last.ckpt: checkpoint of vggface/va, not alexnet/va" in err
-    err = _one_line_error(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
-                          "--task", "expression", "-o", run)
+    err = _one_line_error(
+        capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke", "--task", "expression", "-o", run
+    )
     assert "checkpoint of vggface/va, not vggface/expression" in err
 
 
 def test_weights_whose_keys_do_not_fit(smoke, tmp_path, capsys):
     weights = tmp_path / "someone_elses.pth"
     torch.save({"encoder.0.weight": torch.zeros(3, 3)}, weights)
-    err = _one_line_error(capsys, "train", "vggface", "--database", "affectnet", "--profile", "smoke",
-                          "--weights", str(weights), "-o", str(tmp_path / "run"))
+    err = _one_line_error(
+        capsys,
+        "train",
+        "vggface",
+        "--database",
+        "affectnet",
+        "--profile",
+        "smoke",
+        "--weights",
+        str(weights),
+        "-o",
+        str(tmp_path / "run"),
+    )
     assert "someone_elses.pth: key 'encoder.0.weight'" in err
 
 
@@ -84,11 +132,22 @@ def test_bench_adds_the_training_section(tmp_path, capsys, monkeypatch, tiny_siz
     from affect import bench
     from affect.learning.throughput import training_throughput
 
-    empty = bench.BenchResult(timings=(), fit_ms=1.0, one_affect_256_ms=1.0, one_affect_256_opencv_ms=1.0,
-                              eos_fit_ms=None, eos_note="eos skipped", repeats=1, photos=())
+    empty = bench.BenchResult(
+        timings=(),
+        fit_ms=1.0,
+        one_affect_256_ms=1.0,
+        one_affect_256_opencv_ms=1.0,
+        eos_fit_ms=None,
+        eos_note="eos skipped",
+        repeats=1,
+        photos=(),
+    )
     monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: empty)
-    monkeypatch.setattr(bench, "training_benchmark", lambda: training_throughput(
-        tiny_sizes, "smoke", networks=("vggface",), rounds=1, loader_batches=1))
+    monkeypatch.setattr(
+        bench,
+        "training_benchmark",
+        lambda: training_throughput(tiny_sizes, "smoke", networks=("vggface",), rounds=1, loader_batches=1),
+    )
     status, out, _ = _run(capsys, "bench", "--out", str(tmp_path), "--quiet", "--skip-scale")
     assert status == 0 and "vggface: training" in out
     assert "vggface" in json.loads((tmp_path / "bench.json").read_text())["training"]["networks"]

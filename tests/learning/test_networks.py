@@ -90,12 +90,15 @@ def test_new_network_reports_from_scratch():
     assert build_network("vggface", "va", **TINY).weights == "from scratch"
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(name="vgg19", task="va"), "unknown network"),
-    (dict(name="vggface", task="age"), "task"),
-    (dict(name="vggface", task="expression"), "n_classes"),
-    (dict(name="vggface", task="va", landmarks=True), "only vggface_gru"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="vgg19", task="va"), "unknown network"),
+        (dict(name="vggface", task="age"), "task"),
+        (dict(name="vggface", task="expression"), "n_classes"),
+        (dict(name="vggface", task="va", landmarks=True), "only vggface_gru"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_network(**kwargs, **TINY)
@@ -224,8 +227,14 @@ def test_paper_profile_builds_every_network_at_the_paper_sizes(name):
 
     sizes = profiles.get("paper").training
     with torch.device("meta"):  # sized, not allocated: no forward pass at 224 px on a CPU
-        net = build_network(name, "va", input_size=input_size(name, sizes), width=sizes.width,
-                            hidden_size=sizes.gru_hidden, num_layers=sizes.gru_layers)
+        net = build_network(
+            name,
+            "va",
+            input_size=input_size(name, sizes),
+            width=sizes.width,
+            hidden_size=sizes.gru_hidden,
+            num_layers=sizes.gru_layers,
+        )
     if name == "vggface_gru":  # AffWildNet: 96 px, fc6 of 4608 -> 4096, GRU 2 x 128
         assert net.backbone.classifier[0].in_features == 4608 and net.gru.hidden_size == 128
     if name == "vggface":

@@ -33,16 +33,36 @@ def _database(tmp_path, n_images=4, video_frames=5):
         path = tmp_path / "images" / f"{i}.png"
         path.parent.mkdir(exist_ok=True)
         cv2.imwrite(str(path), rng.integers(0, 255, (120, 120, 3), dtype=np.uint8))
-        rows.append(dict(path=str(path), subject=f"s{i % 2}", sequence="", frame=-1, valence=0.1 * i,
-                         arousal=-0.1 * i, expression="happiness", landmarks=_face_landmarks()))
+        rows.append(
+            dict(
+                path=str(path),
+                subject=f"s{i % 2}",
+                sequence="",
+                frame=-1,
+                valence=0.1 * i,
+                arousal=-0.1 * i,
+                expression="happiness",
+                landmarks=_face_landmarks(),
+            )
+        )
     video = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
     for t in range(video_frames):
         writer.write(np.full((48, 64, 3), 40 * t, dtype=np.uint8))
     writer.release()
     for t in (3, 0, 4):  # out of order on purpose: decoding must still go in order
-        rows.append(dict(path=f"{video}#{t}", subject="s9", sequence="clip", frame=t, valence=0.0,
-                         arousal=0.0, expression=None, landmarks=None))
+        rows.append(
+            dict(
+                path=f"{video}#{t}",
+                subject="s9",
+                sequence="clip",
+                frame=t,
+                valence=0.0,
+                arousal=0.0,
+                expression=None,
+                landmarks=None,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -114,9 +134,20 @@ def test_load_prepared_reads_what_prepare_wrote(tmp_path, monkeypatch):
 def _manifest(folder, outputs, sources):
     from affect.augmentation.manifest import MANIFEST_COLUMNS, write_manifest
 
-    rows = [dict(output=output, source=source, subject="s0", sequence="", valence=0.5, arousal=0.2,
-                 expression=None, va_class=3, identity_distance=0.4)
-            for output, source in zip(outputs, sources)]
+    rows = [
+        dict(
+            output=output,
+            source=source,
+            subject="s0",
+            sequence="",
+            valence=0.5,
+            arousal=0.2,
+            expression=None,
+            va_class=3,
+            identity_distance=0.4,
+        )
+        for output, source in zip(outputs, sources)
+    ]
     write_manifest(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)), folder / "manifest.csv")
 
 

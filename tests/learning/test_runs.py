@@ -20,15 +20,27 @@ def test_train_and_evaluate_a_stand_in_database(smoke, tmp_path):
 
 
 def test_expression_run_uses_the_database_classes(smoke, tmp_path):
-    run = runs.train("vggface", "affectnet", tmp_path / "run", profile="smoke", task="expression",
-                     cache_root=tmp_path / "cache")
-    assert run.classes and set(run.classes) <= {"neutral", "anger", "disgust", "fear", "happiness", "sadness",
-                                                "surprise", "contempt"}
+    run = runs.train(
+        "vggface", "affectnet", tmp_path / "run", profile="smoke", task="expression", cache_root=tmp_path / "cache"
+    )
+    assert run.classes and set(run.classes) <= {
+        "neutral",
+        "anger",
+        "disgust",
+        "fear",
+        "happiness",
+        "sadness",
+        "surprise",
+        "contempt",
+    }
 
 
 def test_a_missing_database_folder_is_one_line_naming_it(smoke, tmp_path):
-    with pytest.raises(ValueError, match=r"proxy-smoke/rafdb: database folder not found; write the stand-in "
-                                         r"with 'affect data proxy rafdb --profile smoke'"):
+    with pytest.raises(
+        ValueError,
+        match=r"proxy-smoke/rafdb: database folder not found; write the stand-in "
+        r"with 'affect data proxy rafdb --profile smoke'",
+    ):
         runs.train("vggface", "rafdb", tmp_path / "run", profile="smoke")
 
 
@@ -49,8 +61,18 @@ def test_a_fold_database_with_fewer_subjects_than_folds_gets_one_fold_per_subjec
     from affect.datasets import Sample, write_layout
 
     rng = np.random.default_rng(0)
-    samples = [Sample(image=rng.integers(0, 255, (40, 40, 3), dtype=np.uint8), split="all", subject=f"{s:03d}",
-                      sequence=f"{s:03d}", valence=0.1, arousal=0.2) for s in range(3) for _ in range(2)]
+    samples = [
+        Sample(
+            image=rng.integers(0, 255, (40, 40, 3), dtype=np.uint8),
+            split="all",
+            subject=f"{s:03d}",
+            sequence=f"{s:03d}",
+            valence=0.1,
+            arousal=0.2,
+        )
+        for s in range(3)
+        for _ in range(2)
+    ]
     write_layout("afew_va", tmp_path / "afew_va", samples)
     splits = runs.database_splits("afew_va", tmp_path / "afew_va", fold=2)
     seen = [set(splits[part]["subject"]) for part in ("train", "val", "test")]

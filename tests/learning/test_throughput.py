@@ -5,8 +5,7 @@ from affect.learning.throughput import TARGET_RATIO, training_throughput
 
 
 def test_throughput_reports_rates_and_ratios_per_network(tiny_sizes):
-    report = training_throughput(tiny_sizes, "smoke", networks=("vggface", "vggface_gru"), rounds=1,
-                                 loader_batches=1)
+    report = training_throughput(tiny_sizes, "smoke", networks=("vggface", "vggface_gru"), rounds=1, loader_batches=1)
     assert report["target_ratio"] == TARGET_RATIO and report["sizes"]["input_size"] == 32
     for entry in report["networks"].values():
         assert entry["train_images_per_s"] > 0 and entry["loader_images_per_s"] > 0
@@ -24,8 +23,17 @@ def test_bench_keeps_the_training_section_in_json_and_markdown(tiny_sizes, tmp_p
     from affect import bench
 
     report = training_throughput(tiny_sizes, "smoke", networks=("alexnet",), rounds=1, loader_batches=1)
-    result = bench.BenchResult(timings=(), fit_ms=1.0, one_affect_256_ms=1.0, one_affect_256_opencv_ms=1.0,
-                               eos_fit_ms=None, eos_note="eos skipped", repeats=1, photos=(), training=report)
+    result = bench.BenchResult(
+        timings=(),
+        fit_ms=1.0,
+        one_affect_256_ms=1.0,
+        one_affect_256_opencv_ms=1.0,
+        eos_fit_ms=None,
+        eos_note="eos skipped",
+        repeats=1,
+        photos=(),
+        training=report,
+    )
     json_path, md_path = bench.save_bench(result, tmp_path)
     assert bench.load_bench(json_path).training["networks"]["alexnet"]["input_size"] == 64
     assert "## Training throughput" in md_path.read_text() and "| alexnet | 64 |" in md_path.read_text()

@@ -121,21 +121,27 @@ def test_a_checkpoint_of_another_network_or_task_is_refused(tmp_path, tiny_sizes
 def test_recurrent_network_trains_on_clips_inside_videos(tmp_path, tiny_sizes, toy_faces):
     train = toy_faces(tmp_path, 64, videos=4)
     val = toy_faces(tmp_path, 24, videos=2, seed=1)
-    module = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run",
-                 landmarks=True)
+    module = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run", landmarks=True)
     assert module.recurrent and module.network.uses_landmarks
 
 
 def test_expression_task_with_class_weights(tmp_path, tiny_sizes, toy_faces):
     classes = ["neutral", "happiness", "sadness"]
     train, val = toy_faces(tmp_path, 48), toy_faces(tmp_path, 16, seed=1)
-    module = fit("vggface", "expression", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run",
-                 classes=classes, weighted_loss=True)
+    module = fit(
+        "vggface",
+        "expression",
+        train,
+        val,
+        replace(tiny_sizes, max_epochs=1),
+        tmp_path / "run",
+        classes=classes,
+        weighted_loss=True,
+    )
     assert module.class_weights.shape == (3,) and module.network.outputs == 3
 
 
-def test_fine_tuning_starts_from_another_runs_weights_and_refuses_another_network(tmp_path, tiny_sizes,
-                                                                                  toy_faces):
+def test_fine_tuning_starts_from_another_runs_weights_and_refuses_another_network(tmp_path, tiny_sizes, toy_faces):
     sizes = replace(tiny_sizes, max_epochs=1)
     train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
     source = fit("vggface", "va", train, val, sizes, tmp_path / "source", seed=0)
@@ -146,13 +152,21 @@ def test_fine_tuning_starts_from_another_runs_weights_and_refuses_another_networ
         def on_train_start(self, trainer, module):
             seen.append(module.network.head.weight.detach().clone())
 
-    tuned = fit("vggface", "va", train, val, sizes, tmp_path / "tuned", seed=1, initial=best,
-                callbacks=[FirstWeights()])
+    tuned = fit(
+        "vggface", "va", train, val, sizes, tmp_path / "tuned", seed=1, initial=best, callbacks=[FirstWeights()]
+    )
     assert torch.equal(seen[0], source.network.head.weight)
     assert tuned.hparams.pretrained == "fine-tuned from source"
     with pytest.raises(ValueError, match="checkpoint of vggface/va, not alexnet/va"):
-        fit("alexnet", "va", toy_faces(tmp_path, 32, size=64), toy_faces(tmp_path, 16, size=64, seed=1),
-            replace(sizes, input_size=64), tmp_path / "other", initial=best)
+        fit(
+            "alexnet",
+            "va",
+            toy_faces(tmp_path, 32, size=64),
+            toy_faces(tmp_path, 16, size=64, seed=1),
+            replace(sizes, input_size=64),
+            tmp_path / "other",
+            initial=best,
+        )
 
 
 def test_a_small_training_set_takes_at_least_min_steps(tmp_path, tiny_sizes, toy_faces):
@@ -196,8 +210,9 @@ def test_a_tiny_age_run_learns_age_from_the_pixels(tmp_path, tiny_sizes, toy_fac
         return replace(faces, index=index)
 
     train, val, test = aged(0, 192), aged(1, 32), aged(2, 64)
-    module = fit("wideresnet", "age", train, val, replace(tiny_sizes, max_epochs=6, width=0.125), tmp_path / "run",
-                 seed=0)
+    module = fit(
+        "wideresnet", "age", train, val, replace(tiny_sizes, max_epochs=6, width=0.125), tmp_path / "run", seed=0
+    )
     scores = evaluate(module, test, tmp_path / "run", n_bootstrap=20).scores
     spread = float(np.abs(test.index["age_low"] - test.index["age_low"].mean()).mean())
     assert scores.loc["mae", "value"] < 0.6 * spread  # better than guessing the mean age

@@ -76,8 +76,9 @@ class GANAugmenter:
     Instances pickle as their file paths (each worker process loads the generator once).
     """
 
-    def __init__(self, generator: str | os.PathLike, affect_model: str | os.PathLike | None = None,
-                 device: str = "cpu"):
+    def __init__(
+        self, generator: str | os.PathLike, affect_model: str | os.PathLike | None = None, device: str = "cpu"
+    ):
         from affect.learning.gans.training import load_generator
 
         self.path = Path(generator)
@@ -112,8 +113,9 @@ class GANAugmenter:
 
         points = landmarks_for(image, landmarks)
         matrix = alignment_matrix(points, self.size, MARGIN)
-        crop = cv2.warpAffine(image, matrix, (self.size, self.size), flags=cv2.INTER_AREA,
-                              borderMode=cv2.BORDER_REPLICATE)
+        crop = cv2.warpAffine(
+            image, matrix, (self.size, self.size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+        )
         moved = points @ matrix[:, :2].T + matrix[:, 2]
         return image, matrix, crop, face_mask(moved, crop.shape[:2], FEATHER * self.size)
 
@@ -134,8 +136,10 @@ class GANAugmenter:
             For a basic-expression target: the baselines are conditioned on valence and arousal.
         """
         if target.expression is not None:
-            raise ValueError(f"{self.method}: conditioned on valence and arousal; cannot synthesize the "
-                             f"expression {target.expression!r}")
+            raise ValueError(
+                f"{self.method}: conditioned on valence and arousal; cannot synthesize the "
+                f"expression {target.expression!r}"
+            )
         image, matrix, crop, mask = state
         edited = self.edit_crop(crop, (float(target.valence), float(target.arousal)))
         return paste_back(image, edited, matrix, mask)

@@ -38,8 +38,9 @@ def _sample_rows(gallery, n_frames: int, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def render_gallery_frames(gallery, n_frames: int, out_dir: str | os.PathLike, *, image_size: int,
-                          seed: int = 0, progress: bool = False) -> pd.DataFrame:
+def render_gallery_frames(
+    gallery, n_frames: int, out_dir: str | os.PathLike, *, image_size: int, seed: int = 0, progress: bool = False
+) -> pd.DataFrame:
     """Render a seeded sample of gallery frames as photos with landmarks and VA labels.
 
     Parameters
@@ -78,20 +79,32 @@ def render_gallery_frames(gallery, n_frames: int, out_dir: str | os.PathLike, *,
     records = []
     bar = tqdm(total=len(rows), desc="rendering gallery frames", unit="frame", disable=not progress)
     for start in range(0, len(rows), _CHUNK):
-        part = frames.iloc[start:start + _CHUNK]
+        part = frames.iloc[start : start + _CHUNK]
         for (position, frame), mesh in zip(part.iterrows(), gallery.meshes(part)):
             subject = str(frame["subject"])
             if subject not in scenes:
-                scenes[subject] = sample_scene(derived_seed(seed, "gan-scene", subject), "controlled", model=model,
-                                               image_shape=(image_size, image_size))
+                scenes[subject] = sample_scene(
+                    derived_seed(seed, "gan-scene", subject),
+                    "controlled",
+                    model=model,
+                    image_shape=(image_size, image_size),
+                )
             scene = dataclasses.replace(scenes[subject], seed=derived_seed(seed, "gan-frame", str(position)) % 2**31)
             image, landmarks = render_face(scene, model, shape=mesh)
             path = out / f"{int(position):08d}.png"
             write_image(path, image)
-            records.append({"path": str(path), "subject": subject, "sequence": str(frame["sequence"]),
-                            "frame": int(frame["frame"]), "valence": float(frame["valence"]),
-                            "arousal": float(frame["arousal"]), "expression": None,
-                            "landmarks": landmarks.round(3).tolist()})
+            records.append(
+                {
+                    "path": str(path),
+                    "subject": subject,
+                    "sequence": str(frame["sequence"]),
+                    "frame": int(frame["frame"]),
+                    "valence": float(frame["valence"]),
+                    "arousal": float(frame["arousal"]),
+                    "expression": None,
+                    "landmarks": landmarks.round(3).tolist(),
+                }
+            )
             bar.update()
     bar.close()
     atomic_write_text(done, json.dumps(records))
@@ -104,8 +117,9 @@ def _read_frames(path: Path) -> pd.DataFrame:
     return frame
 
 
-def gallery_faces(gallery, n_frames: int, image_size: int, cache_root: str | os.PathLike, *, seed: int = 0,
-                  progress: bool = False) -> PreparedFaces:
+def gallery_faces(
+    gallery, n_frames: int, image_size: int, cache_root: str | os.PathLike, *, seed: int = 0, progress: bool = False
+) -> PreparedFaces:
     """Aligned face crops of a seeded sample of gallery frames, with their VA labels.
 
     The rendered photos go to ``<cache_root>/gallery-renders-<key>`` (the key hashes the
@@ -117,8 +131,10 @@ def gallery_faces(gallery, n_frames: int, image_size: int, cache_root: str | os.
     PreparedFaces of (N, image_size, image_size, 3) crops; ``index`` holds valence and arousal.
     """
     render = RENDER_FACTOR * image_size
-    key = hashlib.sha256(json.dumps([str(Path(gallery.root).resolve()), len(gallery.frames), int(n_frames),
-                                     render, int(seed)]).encode()).hexdigest()[:16]
-    frame = render_gallery_frames(gallery, n_frames, Path(cache_root) / f"gallery-renders-{key}",
-                                  image_size=render, seed=seed, progress=progress)
+    key = hashlib.sha256(
+        json.dumps([str(Path(gallery.root).resolve()), len(gallery.frames), int(n_frames), render, int(seed)]).encode()
+    ).hexdigest()[:16]
+    frame = render_gallery_frames(
+        gallery, n_frames, Path(cache_root) / f"gallery-renders-{key}", image_size=render, seed=seed, progress=progress
+    )
     return prepare(frame, cache_root, image_size, label="gallery", progress=progress)

@@ -47,10 +47,10 @@ class GANimationWeights:
     """Loss weights (``train_options.py``; the condition and TV weights as explained above)."""
 
     adversarial: float = 1.0
-    va: float = 160.0           # lambda_D_cond 4000 over the code's batch of 25
+    va: float = 160.0  # lambda_D_cond 4000 over the code's batch of 25
     cycle: float = 10.0
-    attention: float = 0.1      # lambda_mask
-    smoothness: float = 1e-4    # lambda_mask_smooth (paper)
+    attention: float = 0.1  # lambda_mask
+    smoothness: float = 1e-4  # lambda_mask_smooth (paper)
     gradient_penalty: float = 10.0
 
 

@@ -43,9 +43,12 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.InstanceNorm2d(channels, affine=True),
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            nn.InstanceNorm2d(channels, affine=True),
             nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.InstanceNorm2d(channels, affine=True))
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            nn.InstanceNorm2d(channels, affine=True),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -126,8 +129,13 @@ class PatchDiscriminator(nn.Module):
         Cap on the channels of the deeper layers (None: the originals, doubling up to 2048 at 128 px).
     """
 
-    def __init__(self, image_size: int = 128, conv_dim: int = 64, max_channels: int | None = None,
-                 condition_channels: int = VA_CHANNELS):
+    def __init__(
+        self,
+        image_size: int = 128,
+        conv_dim: int = 64,
+        max_channels: int | None = None,
+        condition_channels: int = VA_CHANNELS,
+    ):
         super().__init__()
         n = critic_layers(image_size)
         layers: list[nn.Module] = []
@@ -136,7 +144,7 @@ class PatchDiscriminator(nn.Module):
             layers += [nn.Conv2d(channels_in, channels, 4, 2, 1), nn.LeakyReLU(0.01)]
             channels_in, channels = channels, channels * 2 if max_channels is None else min(channels * 2, max_channels)
         self.layers = nn.Sequential(*layers)
-        side = image_size // 2 ** n
+        side = image_size // 2**n
         self.critic = nn.Conv2d(channels_in, 1, 3, 1, 1, bias=False)
         self.va = nn.Conv2d(channels_in, condition_channels, side, bias=False)
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["critic_loss", "generator_adversarial_loss", "gradient_penalty", "va_regression_loss",
-           "cycle_loss", "attention_loss", "smoothness_loss"]
+__all__ = [
+    "critic_loss",
+    "generator_adversarial_loss",
+    "gradient_penalty",
+    "va_regression_loss",
+    "cycle_loss",
+    "attention_loss",
+    "smoothness_loss",
+]
 
 
 def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -38,7 +45,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torc
     """
     mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(mixed)
-    grad, = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 

@@ -35,8 +35,8 @@ class StarGANWeights:
     """Loss weights of StarGAN's code (``main.py`` defaults)."""
 
     adversarial: float = 1.0
-    va: float = 1.0           # lambda_cls, here on the VA regression
-    cycle: float = 10.0       # lambda_rec
+    va: float = 1.0  # lambda_cls, here on the VA regression
+    cycle: float = 10.0  # lambda_rec
     gradient_penalty: float = 10.0
 
 
@@ -68,8 +68,14 @@ class StarGAN(nn.Module):
 
     name = "stargan"
 
-    def __init__(self, image_size: int = 128, conv_dim: int = 64, residual_blocks: int = 6,
-                 max_channels: int | None = None, weights=None):
+    def __init__(
+        self,
+        image_size: int = 128,
+        conv_dim: int = 64,
+        residual_blocks: int = 6,
+        max_channels: int | None = None,
+        weights=None,
+    ):
         super().__init__()
         self.weights = weights or self.default_weights()
         self.generator = self.make_generator(conv_dim, residual_blocks)
@@ -91,8 +97,9 @@ class StarGAN(nn.Module):
         """Target conditions: the batch's own VA in a random order (StarGAN's ``randperm``)."""
         return va[torch.randperm(len(va), generator=generator)]
 
-    def discriminator_loss(self, real: torch.Tensor, va: torch.Tensor, target: torch.Tensor,
-                           alpha: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def discriminator_loss(
+        self, real: torch.Tensor, va: torch.Tensor, target: torch.Tensor, alpha: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """``-D(real) + D(G(real, target)) + w_va MSE(D_va(real), va) + w_gp GP`` and its terms."""
         with torch.no_grad():
             fake, _ = self.translate(real, target)
@@ -105,8 +112,9 @@ class StarGAN(nn.Module):
         total = w.adversarial * adversarial + w.va * va_term + w.gradient_penalty * penalty
         return total, {"d_adversarial": adversarial.item(), "d_va": va_term.item(), "d_gp": penalty.item()}
 
-    def generator_loss(self, real: torch.Tensor, va: torch.Tensor,
-                       target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def generator_loss(
+        self, real: torch.Tensor, va: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """``-D(fake) + w_va MSE(D_va(fake), target) + w_cyc |real - G(fake, va)|`` and its terms."""
         fake, masks = self.translate(real, target)
         fake_scores, fake_va = self.discriminator(fake)

@@ -36,8 +36,16 @@ from affect.files import atomic_write, atomic_write_text
 from affect.learning.prepared import PreparedFaces
 from affect.profiles import GANSizes
 
-__all__ = ["build_gan", "GANModule", "fit_gan", "load_generator", "SAMPLE_VA",
-           "GENERATOR_FILE", "CHECKPOINTS", "trained_generator"]
+__all__ = [
+    "build_gan",
+    "GANModule",
+    "fit_gan",
+    "load_generator",
+    "SAMPLE_VA",
+    "GENERATOR_FILE",
+    "CHECKPOINTS",
+    "trained_generator",
+]
 
 CHECKPOINTS = "checkpoints"
 GENERATOR_FILE = "generator.pt"
@@ -129,8 +137,10 @@ class GANModule(pl.LightningModule):
             left = sizes.iterations - step
             return 1.0 if left >= sizes.decay_iterations else max(left, 0) / max(sizes.decay_iterations, 1)
 
-        optimisers = [torch.optim.Adam(part.parameters(), sizes.learning_rate, betas=(0.5, 0.999))
-                      for part in (self.model.discriminator, self.model.generator)]
+        optimisers = [
+            torch.optim.Adam(part.parameters(), sizes.learning_rate, betas=(0.5, 0.999))
+            for part in (self.model.discriminator, self.model.generator)
+        ]
         schedules = [torch.optim.lr_scheduler.LambdaLR(o, factor) for o in optimisers]
         return optimisers, schedules
 
@@ -248,8 +258,18 @@ def plot_curves(run_dir: Path, title: str) -> Path | None:
     return out
 
 
-def fit_gan(method: str, faces: PreparedFaces, sizes: GANSizes, run_dir: str | os.PathLike, *, seed: int = 0,
-            device: str = "auto", progress: bool = False, source: str = "", callbacks=()) -> Path:
+def fit_gan(
+    method: str,
+    faces: PreparedFaces,
+    sizes: GANSizes,
+    run_dir: str | os.PathLike,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = False,
+    source: str = "",
+    callbacks=(),
+) -> Path:
     """Train a GAN baseline on VA-labelled face crops; resume if ``run_dir`` holds ``last.ckpt``.
 
     Parameters
@@ -283,36 +303,63 @@ def fit_gan(method: str, faces: PreparedFaces, sizes: GANSizes, run_dir: str | o
     if faces.size != sizes.image_size:
         raise ValueError(f"{faces.folder}: crops of {faces.size} px for a GAN of {sizes.image_size} px")
     if sizes.iterations % sizes.checkpoint_every:
-        raise ValueError(f"sizes: iterations ({sizes.iterations}) must be a multiple of checkpoint_every "
-                         f"({sizes.checkpoint_every})")
+        raise ValueError(
+            f"sizes: iterations ({sizes.iterations}) must be a multiple of checkpoint_every ({sizes.checkpoint_every})"
+        )
     pl.seed_everything(seed, workers=True, verbose=False)
     module = GANModule(method, asdict(sizes), seed)
     module.run_dir = run_dir
     data = _Crops(faces)
     module.sample_batch = next(iter(DataLoader(data, batch_size=min(_SAMPLE_FACES, len(data)))))
-    loader = DataLoader(data, batch_size=sizes.batch_size,
-                        sampler=_EpochDraws(len(data), sizes.checkpoint_every * sizes.batch_size, seed))
-    checkpoints = ModelCheckpoint(dirpath=run_dir / CHECKPOINTS, filename="interval{epoch:04d}",
-                                  auto_insert_metric_name=False, save_top_k=-1, save_last=True, every_n_epochs=1,
-                                  enable_version_counter=False)
+    loader = DataLoader(
+        data,
+        batch_size=sizes.batch_size,
+        sampler=_EpochDraws(len(data), sizes.checkpoint_every * sizes.batch_size, seed),
+    )
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS,
+        filename="interval{epoch:04d}",
+        auto_insert_metric_name=False,
+        save_top_k=-1,
+        save_last=True,
+        every_n_epochs=1,
+        enable_version_counter=False,
+    )
     last = run_dir / CHECKPOINTS / "last.ckpt"
     with _quiet(progress):
         # The generator's schedule steps every iteration, its optimiser every n_critic-th.
         warnings.filterwarnings("ignore", message=".*lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`.*")
-        trainer = pl.Trainer(default_root_dir=run_dir, max_epochs=sizes.iterations // sizes.checkpoint_every,
-                             accelerator=_accelerator(device), devices=1, logger=False,
-                             callbacks=[checkpoints, *callbacks],
-                             enable_progress_bar=progress, enable_model_summary=progress, deterministic=True)
+        trainer = pl.Trainer(
+            default_root_dir=run_dir,
+            max_epochs=sizes.iterations // sizes.checkpoint_every,
+            accelerator=_accelerator(device),
+            devices=1,
+            logger=False,
+            callbacks=[checkpoints, *callbacks],
+            enable_progress_bar=progress,
+            enable_model_summary=progress,
+            deterministic=True,
+        )
         trainer.fit(module, loader, ckpt_path=last if last.is_file() else None)
     if module.iteration < sizes.iterations:
         raise RuntimeError(f"{run_dir}: training stopped at iteration {module.iteration} of {sizes.iterations}")
     write_curves(run_dir, module.curves)
-    plot_curves(run_dir, f"{method}: {sizes.iterations} critic iterations, {sizes.image_size} px, batch "
-                         f"{sizes.batch_size}, {source}")
+    plot_curves(
+        run_dir,
+        f"{method}: {sizes.iterations} critic iterations, {sizes.image_size} px, batch {sizes.batch_size}, {source}",
+    )
     device_name = str(module.device) if module.device.type == "cpu" else torch.cuda.get_device_name(module.device)
-    record = {"method": method, "sizes": asdict(sizes), "seed": seed, "iterations": module.iteration,
-              "seconds": round(module.seconds, 1), "device": device_name, "threads": torch.get_num_threads(),
-              "crops": len(data), "source": source}
+    record = {
+        "method": method,
+        "sizes": asdict(sizes),
+        "seed": seed,
+        "iterations": module.iteration,
+        "seconds": round(module.seconds, 1),
+        "device": device_name,
+        "threads": torch.get_num_threads(),
+        "crops": len(data),
+        "source": source,
+    }
     atomic_write_text(run_dir / "gan.json", json.dumps(record, indent=1) + "\n")
     state = {"record": record, "generator": module.model.generator.state_dict()}
     atomic_write(out, lambda stream: torch.save(state, stream))
@@ -332,8 +379,15 @@ def load_generator(path: str | os.PathLike):
     return model.eval(), record
 
 
-def trained_generator(method: str, *, profile: str, gallery_source: str = "proxy", seed: int = 0,
-                      device: str = "auto", progress: bool = False) -> Path:
+def trained_generator(
+    method: str,
+    *,
+    profile: str,
+    gallery_source: str = "proxy",
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = False,
+) -> Path:
     """The ``generator.pt`` of a run's GAN baseline, trained first on its gallery if absent (Sec. 6.1.2).
 
     The gallery is that of the run (:func:`affect.gallery.standin.prepare_gallery`: the stand-in
@@ -351,7 +405,8 @@ def trained_generator(method: str, *, profile: str, gallery_source: str = "proxy
     if (run_dir / GENERATOR_FILE).is_file():
         return run_dir / GENERATOR_FILE
     gallery = prepare_gallery(None, profile, seed, gallery_source)
-    faces = gallery_faces(gallery, sizes.gallery_frames, sizes.image_size, prepared_root(), seed=seed,
-                          progress=progress)
+    faces = gallery_faces(
+        gallery, sizes.gallery_frames, sizes.image_size, prepared_root(), seed=seed, progress=progress
+    )
     source = f"{len(faces)} frames of the {'stand-in' if gallery_source == 'proxy' else '4DFAB'} gallery"
     return fit_gan(method, faces, sizes, run_dir, seed=seed, device=device, progress=progress, source=source)
