@@ -571,7 +571,7 @@ def quality_benchmark(photos: Sequence[str | os.PathLike] | None = None, model=N
     from affect.face import expression_judge
 
     photos = list(photos) if photos is not None else _builtin_photos()
-    judge = expression_judge.ExpressionJudge.load() if expression_judge.is_available() else None
+    judge = expression_judge.load_if_available()
     table = photo_quality(photos, model=model, judge=judge)
     per_photo = {}
     for name, rows in table.groupby("photo", sort=False):
@@ -618,13 +618,12 @@ def _judged(row) -> dict:
 def _recognisability_summary(table) -> dict:
     """Per expression: mean judge gain and share of edits judged as the target; overall: the mean
     gain over the five non-happy expressions and the share of all edits judged as the target."""
+    from affect.experiments.qualitative import recognisability_summary
+
+    counts = table.groupby("affect", sort=False).size()
     per_expression = {
-        name: {
-            "gain_mean": float(rows["judge gain"].mean()),
-            "top_share": float(rows["judge top"].mean()),
-            "n": int(len(rows)),
-        }
-        for name, rows in table.groupby("affect", sort=False)
+        name: {"gain_mean": float(row.mean_gain), "top_share": float(row.judged_as_target), "n": int(counts[name])}
+        for name, row in recognisability_summary(table).iterrows()
     }
     non_happy = [entry["gain_mean"] for name, entry in per_expression.items() if name != "happiness"]
     return {

@@ -475,7 +475,7 @@ def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
 def _synthesize(args: argparse.Namespace) -> None:
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
     from affect.image import read_image, write_image
-    from affect.synthesis import MAX_INTENSITY, AffectSynthesizer
+    from affect.synthesis import AffectSynthesizer, check_intensity
     from affect.va_paths import read_va_path
     from affect.video import write_sequence
 
@@ -508,8 +508,7 @@ def _synthesize(args: argparse.Namespace) -> None:
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
     aus = _action_units(args.au) if args.au is not None else None
-    if not 0.0 <= args.intensity <= MAX_INTENSITY:  # also refuses NaN
-        raise ValueError(f"--intensity: expected a number in [0, {MAX_INTENSITY:g}], got {args.intensity:g}")
+    check_intensity(args.intensity, "--intensity")
     if aus is not None and args.intensity != 1.0:
         raise ValueError("--intensity: give each action unit its own intensity with --au (e.g. 4=1.5)")
     which = _face_choice(args.face, args.landmarks)

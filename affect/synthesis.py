@@ -415,11 +415,12 @@ def _unchanged_outside(image: np.ndarray, photo: np.ndarray, mask: np.ndarray) -
     return not np.any(np.not_equal(image.reshape(rows, -1), photo.reshape(rows, -1)) & outside)
 
 
-def check_intensity(intensity: float) -> float:
-    """``intensity`` as a float, checked to lie in [0, :data:`MAX_INTENSITY`]."""
+def check_intensity(intensity: float, name: str = "intensity") -> float:
+    """``intensity`` as a float, checked to lie in [0, :data:`MAX_INTENSITY`] (NaN refused); the
+    error names the argument ``name``."""
     value = float(intensity)
     if not 0.0 <= value <= MAX_INTENSITY:
-        raise ValueError(f"intensity: expected a number in [0, {MAX_INTENSITY:g}], got {intensity!r}")
+        raise ValueError(f"{name}: expected a number in [0, {MAX_INTENSITY:g}], got {value:g}")
     return value
 
 

@@ -318,9 +318,9 @@ def recognisability_results(synthesizer, photos: Sequence[str]) -> pd.DataFrame:
     from affect.face import expression_judge
     from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
-    if not expression_judge.is_available():
+    judge = expression_judge.load_if_available()
+    if judge is None:
         return pd.DataFrame(columns=["photo", "affect", *RECOGNISABILITY])
-    judge = expression_judge.ExpressionJudge.load()
     rows = []
     for photo in photos:
         prepared = synthesizer.prepare(photo)

@@ -305,6 +305,12 @@ def is_available() -> bool:
     return path is not None and path.is_file() and importlib.util.find_spec("h5py") is not None
 
 
+def load_if_available() -> ExpressionJudge | None:
+    """The judge with its default weights, or None when they are not installed (the measures
+    that use it are then left out rather than failing)."""
+    return ExpressionJudge.load() if is_available() else None
+
+
 # --------------------------------------------------------------------------------------
 # The face crop
 # --------------------------------------------------------------------------------------
