@@ -691,7 +691,9 @@ def _add_data(commands) -> None:
 
 
 def _augment(args: argparse.Namespace) -> None:
-    from affect.augmentation.build import SKIPPED, SynthesizerAugmenter, augment_database
+    from affect.augmentation.augmenters import SynthesizerAugmenter
+    from affect.augmentation.build import augment_database
+    from affect.augmentation.shards import SKIPPED
 
     _check_output(args.out, folder=True)
     for option, value in (
@@ -712,7 +714,7 @@ def _augment(args: argparse.Namespace) -> None:
             raise ValueError("--generator: only for --method stargan or ganimation")
         synthesizer = SynthesizerAugmenter.from_file(args.affect_model)  # workers load it from the file
     else:
-        from affect.augmentation.methods import make_augmenter
+        from affect.experiments.augmented_sets import make_augmenter
         from affect.gallery.affect_model import default_affect_model_path
 
         if args.kind and "expression" in args.kind:
@@ -830,7 +832,7 @@ def _add_train_gan(commands) -> None:
 
 
 def _add_augment(commands) -> None:
-    from affect.augmentation.build import ENGINES
+    from affect.augmentation.engines import ENGINES
     from affect.augmentation.methods import METHODS
     from affect.augmentation.shards import SHARDS
     from affect.augmentation.targets import IMAGE_FORMATS, VA_TARGETS_PER_IMAGE

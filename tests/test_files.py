@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from affect.augmentation.build import _TEMPORARY
+from affect.augmentation.output_folder import _TEMPORARY
 from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text
 
 

@@ -1,24 +1,22 @@
 """Augmented training sets: synthesized faces from a database's neutral faces (Sec. 6.2, Table 1).
 
-Three steps, one module each:
+Three steps:
 
 - :mod:`~affect.augmentation.targets`: :func:`plan`, one row per (neutral image, target affect)
-- :mod:`~affect.augmentation.build`: :func:`build` runs an augmenter over a plan, resumably,
-  shard by shard (:mod:`~affect.augmentation.shards`) in this process, a process pool or on Dask
-  (:mod:`~affect.augmentation.dask_engine`); :func:`augment_database` does it for one database
+- :mod:`~affect.augmentation.build`: :func:`build` runs an :class:`Augmenter`
+  (:mod:`~affect.augmentation.augmenters`; the methods compared in
+  :mod:`~affect.augmentation.methods`) over a plan, resumably, shard by shard
+  (:mod:`~affect.augmentation.shards`, :mod:`~affect.augmentation.shard_tasks`) in this process,
+  a process pool or on Dask (:mod:`~affect.augmentation.engines`,
+  :mod:`~affect.augmentation.dask_engine`), measuring identity on a sample
+  (:mod:`~affect.augmentation.identity_check`); :func:`augment_database` does it for one database
+  into a locked output folder that records its settings (:mod:`~affect.augmentation.output_folder`)
 - :mod:`~affect.augmentation.manifest`: the manifest of finished images, and the synthesized
   rows each (person-independent) fold may train on
 """
 
-from affect.augmentation.build import (
-    SKIPPED,
-    Augmenter,
-    SynthesizerAugmenter,
-    augment_database,
-    augment_stand_ins,
-    build,
-    read_skipped,
-)
+from affect.augmentation.augmenters import Augmenter, SynthesizerAugmenter
+from affect.augmentation.build import augment_database, augment_stand_ins, build
 from affect.augmentation.manifest import (
     MANIFEST,
     MANIFEST_COLUMNS,
@@ -27,6 +25,7 @@ from affect.augmentation.manifest import (
     synthesized_frame,
     write_manifest,
 )
+from affect.augmentation.shards import SKIPPED, read_skipped
 from affect.augmentation.targets import BASIC_EXPRESSIONS, VA_TARGETS_PER_IMAGE, Target, class_targets, plan
 
 __all__ = [

@@ -23,13 +23,8 @@ from typing import Any
 import cloudpickle
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from affect.augmentation.build import (
-    ShardResult,
-    ShardTask,
-    _synthesizer_from_file,
-    run_shard,
-    single_thread_libraries,
-)
+from affect.augmentation.augmenters import synthesizer_from_file
+from affect.augmentation.shard_tasks import ShardResult, ShardTask, run_shard, single_thread_libraries
 
 PLUGIN = "affect-augmenter"
 #: Times a shard task is retried after an error (a worker's death counts separately, Dask's
@@ -59,7 +54,7 @@ class AugmenterPlugin(WorkerPlugin):
         if self.restore_threads is not None:
             self.restore_threads()
             self.restore_threads = None
-        _synthesizer_from_file.cache_clear()  # the models an adapter from a file loaded in this worker
+        synthesizer_from_file.cache_clear()  # the models an adapter from a file loaded in this worker
 
 
 def _run_on_worker(task: ShardTask) -> ShardResult:

@@ -47,7 +47,7 @@ def bench_plan(
     and the six basic expressions; the default affect model.
     """
     from affect import data_paths, datasets, profiles
-    from affect.augmentation.build import SynthesizerAugmenter
+    from affect.augmentation.augmenters import SynthesizerAugmenter
     from affect.augmentation.targets import plan
     from affect.datasets.standin import ensure_proxy
 
@@ -97,7 +97,8 @@ def measure_engines(
     (the serial run's CPU time per image: the cost on a core no other job shares),
     ``bytes_per_image``. Each run records the 1-minute load average before and after it.
     """
-    from affect.augmentation.build import SynthesizerAugmenter, build
+    from affect.augmentation.augmenters import SynthesizerAugmenter
+    from affect.augmentation.build import build
 
     if int(repeats) != repeats or repeats < 1:
         raise ValueError(f"repeats: expected a positive whole number of runs, got {repeats!r}")
@@ -207,13 +208,14 @@ def stage_costs(
     folder of ``work_dir``: default, the system's), the manifest row, and the output's identity
     descriptor. The
     identity check is timed as a build runs it: the source's face detected once, each output's
-    landmarks located in the source's face box (:func:`affect.augmentation.build._run_group`).
+    landmarks located in the source's face box (:func:`affect.augmentation.shard_tasks.run_shard`).
     CPU time rather than wall time, so that other jobs on the machine barely change it; the
     libraries run one thread each, as in a build's workers. Medians; the first photo is a warm-up.
     """
     import contextlib
 
-    from affect.augmentation.build import _descriptor, _landmarks_in, single_thread_libraries
+    from affect.augmentation.identity_check import identity_descriptor, landmarks_in
+    from affect.augmentation.shard_tasks import single_thread_libraries
     from affect.augmentation.shards import PartAppender
     from affect.augmentation.targets import Target
     from affect.datasets import read_frame
@@ -255,7 +257,7 @@ def stage_costs(
 
     def source_identity(image):
         box = face_box(image)
-        _descriptor(image, _landmarks_in(image, box))
+        identity_descriptor(image, landmarks_in(image, box))
         return box
 
     restore = single_thread_libraries()
@@ -288,7 +290,11 @@ def stage_costs(
                     timed("write_file", atomic_write_bytes, Path(scratch) / "face.jpg", jpeg)
                     row = {column: job.get(column, "") for column in MANIFEST_COLUMNS} | {"identity_distance": 0.5}
                     timed("manifest_row", part.append, [row])
-                    timed("identity_output", lambda face, box=box: _descriptor(face, _landmarks_in(face, box)), output)
+                    timed(
+                        "identity_output",
+                        lambda face, box=box: identity_descriptor(face, landmarks_in(face, box)),
+                        output,
+                    )
                 if done == 0:  # warm-up photo
                     for values in times.values():
                         values.clear()

@@ -90,7 +90,7 @@ def write_layout(out: Path, n_shards: int) -> None:
     atomic_write_text(Path(out) / SHARDS_FOLDER / LAYOUT_FILE, json.dumps({"n_shards": n_shards}) + "\n")
 
 
-def migrate(out: Path, n_shards: int, read_skipped) -> None:
+def migrate(out: Path, n_shards: int) -> None:
     """Split the manifest and skipped list of a folder built before shards into shard parts.
 
     Rows of the old ``manifest.csv`` whose image exists go to ``manifest.part-migrated.csv`` of
@@ -113,6 +113,19 @@ def migrate(out: Path, n_shards: int, read_skipped) -> None:
         by_shard.setdefault(int(shard_of([source], n_shards)[0]), {})[source] = reason
     for index, entries in by_shard.items():
         write_skipped(shard_folder(out, index) / SKIPPED, entries)
+
+
+def read_skipped(path: str | os.PathLike) -> dict[str, str]:
+    """The photos a build left out (:data:`SKIPPED`), source to reason; {} if there is no list."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    rows = list(csv.reader(text.splitlines()))
+    return {row[0]: row[1] for row in rows[1:] if len(row) == 2}
 
 
 def write_skipped(path: Path, entries: Mapping[str, str]) -> None:
@@ -219,7 +232,7 @@ def mark_done(folder: Path, index: int, shard_digest: str, images: int, skipped_
     atomic_write_text(Path(folder) / DONE_FILE, json.dumps(record) + "\n")
 
 
-def merge(out: str | os.PathLike, plan: pd.DataFrame | None = None, *, read_skipped) -> pd.DataFrame:
+def merge(out: str | os.PathLike, plan: pd.DataFrame | None = None) -> pd.DataFrame:
     """Join every shard's parts into ``manifest.csv`` (and their skipped lists into ``skipped.csv``).
 
     One row per image whose file exists (the first listing of an image wins; repeats of a

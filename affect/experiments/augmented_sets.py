@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from affect import data_paths, datasets, profiles
 from affect.augmentation.manifest import MANIFEST, read_manifest
 
-__all__ = ["PAPER_RATIO", "AugmentedSet", "augmented_set", "plan_counts", "synthesizer_for"]
+__all__ = ["PAPER_RATIO", "AugmentedSet", "augmented_set", "make_augmenter", "plan_counts", "synthesizer_for"]
 
 #: Synthesized over real training images in the paper, per (database, kind): Table 1's counts
 #: over the training sizes of Sec. 5 (AffectNet VA "more than 5"; AffectNet expressions: about
@@ -111,6 +113,59 @@ def synthesizer_for(gallery_source: str, profile: str, seed: int):
     )
 
 
+def make_augmenter(
+    method: str,
+    *,
+    profile: str,
+    gallery_source: str = "proxy",
+    seed: int = 0,
+    affect_model: str | os.PathLike | None = None,
+    generator: str | os.PathLike | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> Any:
+    """The augmenter of ``method`` for a run (Sec. 6.1.2, 6.2).
+
+    The paper's method adapts its synthesizer
+    (:meth:`affect.augmentation.augmenters.SynthesizerAugmenter.from_file`); a GAN baseline is
+    :func:`affect.learning.gans.augmenter.gan_augmenter`.
+
+    Parameters
+    ----------
+    method : {'proposed', 'stargan', 'ganimation'}
+    profile, gallery_source, seed :
+        The run: they choose the affect model (built from the gallery if absent) and, for a GAN,
+        its trained generator (trained on the gallery if absent).
+    affect_model : path, optional
+        An affect model file instead of the run's.
+    generator : path, optional
+        A GAN's ``generator.pt`` instead of the run's.
+    device : str
+        Where a GAN trains and runs ('auto' trains on a GPU when there is one).
+    """
+    from affect.augmentation.augmenters import SynthesizerAugmenter
+    from affect.augmentation.methods import check_method
+    from affect.gallery.affect_model import ensure_affect_model
+
+    check_method(method)
+    if affect_model is None:
+        affect_model = ensure_affect_model(gallery_source, profile, seed, progress=progress)
+    if method == "proposed":
+        return SynthesizerAugmenter.from_file(affect_model)
+    from affect.learning.gans.augmenter import gan_augmenter
+
+    return gan_augmenter(
+        method,
+        affect_model,
+        profile=profile,
+        gallery_source=gallery_source,
+        seed=seed,
+        generator=generator,
+        device=device,
+        progress=progress,
+    )
+
+
 def augmented_set(
     database: str,
     kind: str,
@@ -144,13 +199,13 @@ def augmented_set(
         Worker processes of the build.
     synthesizer : AffectSynthesizer or Augmenter, optional
         Default :func:`synthesizer_for` (``method='proposed'``) or
-        :func:`affect.augmentation.methods.make_augmenter` (a GAN, trained first if absent).
+        :func:`make_augmenter` (a GAN, trained first if absent).
     method : {'proposed', 'stargan', 'ganimation'}
     device : str
         Where a GAN baseline trains, if it has to.
     """
     from affect.augmentation.build import augment_database
-    from affect.augmentation.methods import check_method, make_augmenter
+    from affect.augmentation.methods import check_method
 
     if (database, kind) not in PAPER_RATIO:
         raise ValueError(f"{database}/{kind}: no augmented set in Tables 2 to 9")

@@ -123,15 +123,15 @@ def comparison_results(
     va_targets : (valence, arousal) pairs
     profile, gallery_source, seed, device :
         Choose the GANs (trained on the run's gallery first if absent,
-        :func:`affect.augmentation.methods.make_augmenter`).
+        :func:`affect.experiments.augmented_sets.make_augmenter`).
 
     Returns
     -------
     ImageGrid with a row per (photo, target): input, proposed, StarGAN, GANimation (face crops);
     DataFrame with a row per output: photo, target, method, identity distance and sharpness kept.
     """
-    from affect.augmentation.methods import make_augmenter
     from affect.augmentation.targets import Target
+    from affect.experiments.augmented_sets import make_augmenter
     from affect.experiments.qualitative import CROP_PIXELS, _crop, face_crop
     from affect.face.landmarks import landmarks_for
     from affect.face.quality import sharpness_ratio

@@ -385,7 +385,7 @@ def test_synthesizer_adapter_calls_static_for_va_and_basic_for_expressions():
 def test_a_second_augment_into_a_locked_folder_fails_at_once_naming_the_holder(tmp_path, classes):
     import os
 
-    from affect.augmentation.build import output_lock
+    from affect.augmentation.output_folder import output_lock
 
     out = tmp_path / "out"
     with output_lock(out):

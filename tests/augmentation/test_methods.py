@@ -130,7 +130,7 @@ def test_a_folder_built_by_one_method_is_not_resumed_by_another(run):
 
 
 def test_make_augmenter_names_the_valid_methods():
-    from affect.augmentation.methods import make_augmenter
+    from affect.experiments.augmented_sets import make_augmenter
 
     with pytest.raises(ValueError, match="proposed, stargan, ganimation"):
         make_augmenter("cyclegan", profile="smoke")

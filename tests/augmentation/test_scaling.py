@@ -8,7 +8,7 @@ from augmentation_fakes import TintAugmenter, neutral_frame
 
 from affect import augmentation as aug
 from affect.augmentation import scaling
-from affect.augmentation.build import single_thread_libraries
+from affect.augmentation.shard_tasks import single_thread_libraries
 
 
 def test_paper_scale_estimate_divides_the_core_hours_by_busy_cores_and_scheduler_limit():

@@ -20,7 +20,7 @@ from augmentation_fakes import (  # tests/augmentation, on sys.path by its conft
 
 from affect import augmentation as aug
 from affect.augmentation import shards
-from affect.augmentation.build import output_lock
+from affect.augmentation.output_folder import output_lock
 
 
 def _plan(tmp_path, classes, subjects=("s1", "s2", "s3", "s4"), per_subject=3):
@@ -220,7 +220,9 @@ def test_identity_every_k_measures_a_seeded_sample(tmp_path, classes, monkeypatc
     import importlib
 
     monkeypatch.setattr(
-        importlib.import_module("affect.augmentation.build"), "_descriptor", lambda image, landmarks: np.zeros(4)
+        importlib.import_module("affect.augmentation.shard_tasks"),
+        "identity_descriptor",
+        lambda image, landmarks: np.zeros(4),
     )
     jobs = _plan(tmp_path, classes, subjects=tuple(f"s{i}" for i in range(6)), per_subject=2)
 
@@ -288,7 +290,7 @@ def test_an_adapter_from_file_pickles_as_its_path_and_loads_once_per_process(tmp
     import importlib
     import pickle
 
-    module = importlib.import_module("affect.augmentation.build")
+    module = importlib.import_module("affect.augmentation.augmenters")
     loads = []
 
     class Synthesizer:
@@ -304,7 +306,7 @@ def test_an_adapter_from_file_pickles_as_its_path_and_loads_once_per_process(tmp
         loads.append((path, options))
         return Synthesizer()
 
-    monkeypatch.setattr(module, "_synthesizer_from_file", load)
+    monkeypatch.setattr(module, "synthesizer_from_file", load)
     adapter = aug.SynthesizerAugmenter.from_file(tmp_path / "model.npz", cache_size=4)
     payload = pickle.dumps(adapter)
     assert len(payload) < 1000  # the path, not the 8 MB of weights
@@ -388,8 +390,8 @@ def test_identity_sample_of_photos_with_few_images_gathers_on_few_photos(tmp_pat
 
     calls = []
     monkeypatch.setattr(
-        importlib.import_module("affect.augmentation.build"),
-        "_descriptor",
+        importlib.import_module("affect.augmentation.shard_tasks"),
+        "identity_descriptor",
         lambda image, landmarks: calls.append(1) or np.zeros(4),
     )
     frame = neutral_frame(tmp_path, subjects=tuple(f"s{i}" for i in range(20)), per_subject=2)
@@ -404,13 +406,13 @@ def test_identity_sample_of_photos_with_few_images_gathers_on_few_photos(tmp_pat
 
 @pytest.mark.parametrize("n", [3, 18, 400])
 def test_identity_sample_measures_one_image_in_k_on_average(n):
-    from affect.augmentation.build import IDENTITY_GROUP, _identity_sample
+    from affect.augmentation.identity_check import IDENTITY_GROUP, identity_sample
 
     every, photos = 50, 3000
     sizes = []
     for p in range(photos):
         jobs = [{"output": f"p{p}/{i}.jpg"} for i in range(n)]
-        sizes.append(len(_identity_sample(jobs, seed=0, every=every)))
+        sizes.append(len(identity_sample(jobs, seed=0, every=every)))
     sizes = np.array(sizes)
     assert abs(sizes.sum() / (photos * n) - 1 / every) < 0.25 / every
     if n < IDENTITY_GROUP * every:  # gathered in groups of up to IDENTITY_GROUP images of a photo

@@ -7,7 +7,8 @@
 - :mod:`~affect.learning.gans.faces`: training crops rendered from the 4D gallery's frames.
 - :mod:`~affect.learning.gans.training`: Lightning training, checkpoints, curves, samples.
 - :mod:`~affect.learning.gans.augmenter`: a trained generator as an augmenter of
-  :mod:`affect.augmentation` (edits the aligned crop, pastes it back into the photo).
+  :mod:`affect.augmentation` (edits the aligned crop, pastes it back into the photo), and
+  :func:`~affect.learning.gans.augmenter.gan_augmenter`, a run's baseline augmenter.
 
 Submodules import torch; this package itself does not.
 """

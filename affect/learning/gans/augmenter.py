@@ -1,6 +1,6 @@
 """A trained GAN baseline as an augmenter (Sec. 6.1.2, 6.2): edit the aligned face crop, paste it back.
 
-:class:`GANAugmenter` has the interface of :class:`affect.augmentation.build.Augmenter`, so the
+:class:`GANAugmenter` has the interface of :class:`affect.augmentation.augmenters.Augmenter`, so the
 augmentation builder makes StarGAN's or GANimation's augmented sets exactly as it makes the
 paper's: same plan (the gallery's VA classes as targets), manifest and folders. For each photo
 the face is aligned as the prepared-face cache aligns it (eyes level, 1.3 times the landmark
@@ -8,7 +8,8 @@ box, :func:`affect.learning.prepared.alignment_matrix`) at the generator's crop 
 generator's output crop is warped back into the photo and blended inside the face (the convex
 hull of the 68 landmarks, feathered), so every method returns a full photo of the input's size.
 The output carries the generator's resolution (64 px crops at the default profile): outside the
-face the photo is untouched, inside it the GAN's crop replaces the photo.
+face the photo is untouched, inside it the GAN's crop replaces the photo. :func:`gan_augmenter`
+makes a run's augmenter for one baseline, training its generator first if absent.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 
 from affect.learning.prepared import MARGIN, alignment_matrix
 
-__all__ = ["GANAugmenter", "paste_back", "face_mask"]
+__all__ = ["GANAugmenter", "gan_augmenter", "paste_back", "face_mask"]
 
 #: Feathering of the pasted face, as a fraction of the crop side (Gaussian sigma).
 FEATHER = 0.03
@@ -143,3 +144,38 @@ class GANAugmenter:
         image, matrix, crop, mask = state
         edited = self.edit_crop(crop, (float(target.valence), float(target.arousal)))
         return paste_back(image, edited, matrix, mask)
+
+
+def gan_augmenter(
+    method: str,
+    affect_model: str | os.PathLike,
+    *,
+    profile: str,
+    gallery_source: str = "proxy",
+    seed: int = 0,
+    generator: str | os.PathLike | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> GANAugmenter:
+    """The augmenter of GAN baseline ``method`` ('stargan' or 'ganimation') for a run.
+
+    Parameters
+    ----------
+    method : {'stargan', 'ganimation'}
+    affect_model : path
+        The run's affect model file (its VA classes are the targets).
+    profile, gallery_source, seed :
+        The run: they choose the trained generator (trained on the gallery if absent,
+        :func:`affect.learning.gans.training.trained_generator`).
+    generator : path, optional
+        A ``generator.pt`` instead of the run's.
+    device : str
+        Where the GAN trains and runs ('auto' trains on a GPU when there is one).
+    """
+    from affect.learning.gans.training import trained_generator
+
+    if generator is None:
+        generator = trained_generator(
+            method, profile=profile, gallery_source=gallery_source, seed=seed, device=device, progress=progress
+        )
+    return GANAugmenter(generator, affect_model, device="cpu" if device == "auto" else device)
