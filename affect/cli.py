@@ -1161,9 +1161,11 @@ def _bench(args: argparse.Namespace) -> None:
         raise ValueError(f"--scale-repeats: expected at least 1 run, got {args.scale_repeats}")
     result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share, progress=not args.quiet)
     if not args.skip_training:
-        result = replace(result, training=bench.training_benchmark())
+        from affect.bench.throughput import training_benchmark
+
+        result = replace(result, training=training_benchmark())
     if not args.skip_scale:
-        from affect.augmentation.scaling import scale_benchmark
+        from affect.bench.scaling import scale_benchmark
 
         result = replace(result, scale=scale_benchmark(repeats=args.scale_repeats))
     json_path, md_path = bench.save_bench(result, args.out)

@@ -1,6 +1,6 @@
 """Profile one serial build of the scale benchmark's plan: where each image's CPU time goes.
 
-The plan is :func:`affect.augmentation.scaling.bench_plan` (neutral photos of the default
+The plan is :func:`affect.bench.scaling.bench_plan` (neutral photos of the default
 AffectNet stand-in, VA and basic-expression targets, JPEG). The build runs once untimed (numba
 kernels, models), then once more under cProfile with the thread's CPU clock, so that other jobs
 on the machine barely change the figures; every photo is fitted again in the profiled run, as a
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from affect import data_paths
 from affect.augmentation.build import build
-from affect.augmentation.scaling import bench_plan
+from affect.bench.scaling import bench_plan
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
 
     jobs, augmenter = bench_plan(args.photos, args.n_va, args.seed)
     options = dict(identity_every=args.identity_every, seed=args.seed, progress=False, skip_errors=True)
-    # In the data folder, where ``affect augment`` writes (see affect.augmentation.scaling.scale_benchmark).
+    # In the data folder, where ``affect augment`` writes (see affect.bench.scaling.scale_benchmark).
     work_dir = data_paths.data_dir()
     work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=".profile-augment-") as scratch:

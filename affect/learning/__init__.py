@@ -9,7 +9,6 @@
 - :mod:`affect.learning.evaluation`: predictions kept as CSV, metrics with bootstrap intervals.
 - :mod:`affect.learning.runs`: a run on one database (``affect prepare / train / evaluate``).
 - :mod:`affect.learning.age_estimator`: Sec. 6.5's WideResNet age estimator (IMDB + Adience, WIKI).
-- :mod:`affect.learning.throughput`: training and loader speed for ``affect bench``.
 
 Submodules import torch; this package itself does not, so ``import affect.learning`` is cheap.
 """

@@ -124,30 +124,3 @@ def test_weights_whose_keys_do_not_fit(smoke, tmp_path, capsys):
 def test_evaluate_a_folder_that_is_not_a_run(tmp_path, capsys):
     err = _one_line_error(capsys, "evaluate", str(tmp_path))
     assert "run.json: not found" in err
-
-
-def test_bench_adds_the_training_section(tmp_path, capsys, monkeypatch, tiny_sizes):
-    import json
-
-    from affect import bench
-    from affect.learning.throughput import training_throughput
-
-    empty = bench.BenchResult(
-        timings=(),
-        fit_ms=1.0,
-        one_affect_256_ms=1.0,
-        one_affect_256_opencv_ms=1.0,
-        eos_fit_ms=None,
-        eos_note="eos skipped",
-        repeats=1,
-        photos=(),
-    )
-    monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: empty)
-    monkeypatch.setattr(
-        bench,
-        "training_benchmark",
-        lambda: training_throughput(tiny_sizes, "smoke", networks=("vggface",), rounds=1, loader_batches=1),
-    )
-    status, out, _ = _run(capsys, "bench", "--out", str(tmp_path), "--quiet", "--skip-scale")
-    assert status == 0 and "vggface: training" in out
-    assert "vggface" in json.loads((tmp_path / "bench.json").read_text())["training"]["networks"]

@@ -1,7 +1,11 @@
-"""Tests for affect.learning.throughput (the bench's training section) at tiny sizes."""
+"""Tests of affect.bench.throughput (the bench's training section) at the smoke profile's sizes."""
 
+import json
+
+from affect import bench, cli
+from affect.bench import throughput
+from affect.bench.throughput import TARGET_RATIO, training_throughput
 from affect.learning.networks import NETWORKS
-from affect.learning.throughput import TARGET_RATIO, training_throughput
 
 
 def test_throughput_reports_rates_and_ratios_per_network(tiny_sizes):
@@ -19,9 +23,7 @@ def test_every_network_is_measured_by_default_the_age_estimator_on_ages(tiny_siz
     assert all(entry["train_images_per_s"] > 0 for entry in report["networks"].values())
 
 
-def test_bench_keeps_the_training_section_in_json_and_markdown(tiny_sizes, tmp_path):
-    from affect import bench
-
+def test_bench_keeps_the_training_section_in_json_and_markdown(tiny_sizes, tmp_path, squeeze):
     report = training_throughput(tiny_sizes, "smoke", networks=("alexnet",), rounds=1, loader_batches=1)
     result = bench.BenchResult(
         timings=(),
@@ -36,4 +38,27 @@ def test_bench_keeps_the_training_section_in_json_and_markdown(tiny_sizes, tmp_p
     )
     json_path, md_path = bench.save_bench(result, tmp_path)
     assert bench.load_bench(json_path).training["networks"]["alexnet"]["input_size"] == 64
-    assert "## Training throughput" in md_path.read_text() and "| alexnet | 64 |" in md_path.read_text()
+    markdown = squeeze(md_path.read_text())
+    assert "## Training throughput" in markdown and "| alexnet | 64 |" in markdown
+
+
+def test_bench_adds_the_training_section(tmp_path, capsys, monkeypatch, tiny_sizes):
+    empty = bench.BenchResult(
+        timings=(),
+        fit_ms=1.0,
+        one_affect_256_ms=1.0,
+        one_affect_256_opencv_ms=1.0,
+        eos_fit_ms=None,
+        eos_note="eos skipped",
+        repeats=1,
+        photos=(),
+    )
+    monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: empty)
+    monkeypatch.setattr(
+        throughput,
+        "training_benchmark",
+        lambda: training_throughput(tiny_sizes, "smoke", networks=("vggface",), rounds=1, loader_batches=1),
+    )
+    status = cli.main(["bench", "--out", str(tmp_path), "--quiet", "--skip-scale"])
+    assert status == 0 and "vggface: training" in capsys.readouterr().out
+    assert "vggface" in json.loads((tmp_path / "bench.json").read_text())["training"]["networks"]
