@@ -3,6 +3,8 @@
 - :mod:`~affect.experiments.gallery_figures`: notebook 00, Sec. 3 and 4.5 (Figs. 3, 5)
 - :mod:`~affect.experiments.qualitative`: notebook 01, Sec. 6.1 (Figs. 7 to 10, identity)
 - :mod:`~affect.experiments.table1`: Table 1, images synthesized per database
+- :mod:`~affect.experiments.tables`: the steps Tables 2 to 14 share (cells with bootstrap intervals,
+  paired claims and their verdicts, writing a table beside the paper's)
 - :mod:`~affect.experiments.age_tables`: notebooks 13 and 14, Sec. 6.5 (Tables 13, 14: scores per
   estimated age group)
 - :mod:`~affect.experiments.gan_baselines`: Sec. 6.1.2, Fig. 11 (notebook 01) and the GAN budget notes of
@@ -11,4 +13,4 @@
 Submodules are imported on use.
 """
 
-__all__ = ["gallery_figures", "qualitative", "table1", "age_tables", "gan_baselines"]
+__all__ = ["gallery_figures", "qualitative", "table1", "tables", "age_tables", "gan_baselines"]

@@ -4,7 +4,8 @@ For every table, :data:`TABLES` names the database, the network and the rows the
 the rows the kit can run are trained with :func:`affect.learning.runs.train` under one budget
 and seed and scored on the test split by :func:`affect.learning.runs.evaluate_run`, which keeps
 the predictions. Every number of a table is then computed from those prediction files, with a
-95 % bootstrap interval over test subjects (or videos), and set beside the paper's. Expression
+95 % bootstrap interval over test subjects (or videos), and set beside the paper's
+(:mod:`affect.experiments.tables` holds these steps, shared with Tables 10 to 14). Expression
 rows train with class-weighted cross-entropy (:func:`affect.learning.training.class_weights`),
 every row of a table alike.
 
@@ -17,14 +18,14 @@ targets, :func:`affect.experiments.augmented_sets.augmented_set` with ``method``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from affect import metrics, paper
+from affect import paper
+from affect.experiments import tables
 from affect.reporting import RunContext
 
 __all__ = [
@@ -34,9 +35,8 @@ __all__ = [
     "RunResult",
     "run_table",
     "table_frame",
-    "paired_claim",
-    "video_predictions",
     "gan_rows",
+    "baseline_and_proposed",
     "gan_claim_sentence",
 ]
 
@@ -108,6 +108,11 @@ def gan_rows(spec: TableSpec) -> tuple[Row, ...]:
     if proposed is None:
         return ()
     return tuple(Row(label, proposed.network, role) for label, role in zip(spec.gans, GAN_ROLES))
+
+
+def baseline_and_proposed(spec: TableSpec) -> TableSpec:
+    """The table cut to its baseline and proposed rows, without GAN rows (Tables 12 to 14 reuse these)."""
+    return replace(spec, rows=tuple(r for r in spec.rows if r.role in (BASELINE, PROPOSED)), gans=())
 
 
 #: The tables of Sec. 6.2 and what the kit runs of each.
@@ -222,86 +227,6 @@ TABLES: dict[int, TableSpec] = {
 }
 
 
-# --- criteria ---------------------------------------------------------------------------------
-
-_VA_NAMES = {"ccc": "CCC", "pcc": "PCC", "sagr": "SAGR", "mse": "MSE"}
-_VA_METRICS = {"ccc": metrics.ccc, "pcc": metrics.pcc, "sagr": metrics.sagr, "mse": metrics.mse}
-_TABLE6_CLASSES = {
-    "anger": "anger",
-    "disgust": "disgust",
-    "fear": "fear",
-    "happiness": "happy",
-    "sadness": "sad",
-    "surprise": "surprise",
-    "neutral": "neutral",
-}
-
-
-def _criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], dict[tuple[str, str], float]]:
-    """Predictions -> the table's cells, keyed like the paper's columns (averaged over folds).
-
-    The criterion is called once per bootstrap resample, so it reads the few columns it needs
-    as arrays once and scores each fold on array slices.
-    """
-    names = ("valence", "arousal", "valence_pred", "arousal_pred") if spec.task == "va" else ("label", "label_pred")
-
-    def per_fold(columns: dict[str, np.ndarray]) -> dict[tuple[str, str], float]:
-        if spec.task == "va":
-            return {
-                (_VA_NAMES[c], d): _VA_METRICS[c](columns[d], columns[f"{d}_pred"])
-                for c in spec.criteria
-                for d in ("valence", "arousal")
-            }
-        truth, predicted = columns["label"], columns["label_pred"]
-        if spec.criteria == ("diagonal",):
-            matrix = metrics.confusion_matrix(truth, predicted, labels=classes, normalize="true")
-            cells = {(_TABLE6_CLASSES.get(c, c), ""): float(matrix[i, i]) for i, c in enumerate(classes)}
-            cells[("average", "")] = metrics.confusion_mean_diagonal(truth, predicted, labels=classes)
-            return cells
-        cells = {("accuracy", ""): metrics.accuracy(truth, predicted)}
-        if "f1" in spec.criteria:
-            cells[("F1", "")] = metrics.f1_macro(truth, predicted, labels=classes)
-        return cells
-
-    def criterion(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
-        columns = {name: predictions[name].to_numpy() for name in names}
-        fold = predictions["fold"].to_numpy() if "fold" in predictions else np.zeros(len(predictions))
-        keys = np.unique(fold)
-        if len(keys) < 2:
-            return per_fold(columns)
-        folds = [
-            per_fold({name: values[fold == k] for name, values in columns.items()}) for k in keys
-        ]  # the paper averages folds
-        return {key: float(np.mean([f[key] for f in folds if key in f])) for key in folds[0]}
-
-    return criterion
-
-
-def video_predictions(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    """Frame predictions -> one per video (Table 8): the most frequent frame label.
-
-    The paper does not say how its frame predictions became a video's; a majority vote over
-    the frames is the simplest rule that needs only the saved labels (ties: the earlier class
-    in ``classes``).
-    """
-    order = {c: i for i, c in enumerate(classes)}
-    rows = []
-    for video, frames in predictions.groupby("video", sort=True):
-        counts = frames["label_pred"].value_counts()
-        best = min(counts[counts == counts.max()].index, key=lambda c: order.get(c, len(order)))
-        rows.append(
-            {
-                "id": video,
-                "subject": frames["subject"].iloc[0],
-                "video": video,
-                "label": frames["label"].mode().iloc[0],
-                "label_pred": best,
-                **({"fold": frames["fold"].iloc[0]} if "fold" in frames else {}),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 # --- running the rows ---------------------------------------------------------------------------
 
 
@@ -319,15 +244,8 @@ def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row, folds: int | None = No
     base = ctx.out_dir / "results" / "runs" / f"table_{spec.number:02d}" / row.slug
     if spec.folds is None:
         return [(base, None)]
-    count = _fold_count(ctx, spec)
+    count = tables.fold_count(ctx, spec.database)
     return [(base / f"fold{k}", k) for k in range(count if folds is None else min(folds, count))]
-
-
-def _fold_count(ctx: RunContext, spec: TableSpec) -> int:
-    from affect import datasets
-    from affect.learning.runs import fold_count
-
-    return fold_count(spec.database, datasets.load(spec.database, _database_root(ctx, spec), "all"))
 
 
 def run_table(
@@ -361,7 +279,7 @@ def run_table(
     if ctx.data_source == "proxy" and not ctx.reuse_results:
         from affect.datasets.standin import ensure_proxy
 
-        ensure_proxy(spec.database, _database_root(ctx, spec).parent, ctx.profile, ctx.seed)
+        ensure_proxy(spec.database, tables.database_root(ctx, spec.database).parent, ctx.profile, ctx.seed)
     rows = (*spec.rows, *(gan_rows(spec) if gans else ()))
     augmented = {}
     if not ctx.reuse_results:
@@ -384,12 +302,12 @@ def run_table(
             predictions = run_dir / evaluation.PREDICTIONS
             if not predictions.exists():
                 if ctx.reuse_results:
-                    raise FileNotFoundError(f"{predictions}: not saved; run the notebook without reuse_results first")
+                    raise tables.not_saved(predictions)
                 extra = None
                 if row.role in augmented:
                     extra = augmented[row.role].folder
                     if fold is not None:
-                        root = _database_root(ctx, spec)
+                        root = tables.database_root(ctx, spec.database)
                         split = runs.database_splits(spec.database, root, seed=ctx.seed, fold=fold)
                         extra = fold_manifest(augmented[row.role], split["train"], split["test"], fold)
                 initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, ctx, device, weights)
@@ -411,7 +329,7 @@ def run_table(
                     weighted_loss=spec.task == "expression",
                 )
                 runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
-            parts.append(pd.read_csv(predictions, keep_default_na=False, na_values=[""]))
+            parts.append(tables.read_predictions(predictions))
             files.append(predictions)
             pretrained = runs.read_run(run_dir).pretrained
         results[row.label] = RunResult(row, pd.concat(parts, ignore_index=True), tuple(files), pretrained)
@@ -436,27 +354,7 @@ def _checkpoint_of(number: int, label: str, ctx: RunContext, device: str, weight
     return best
 
 
-def _database_root(ctx: RunContext, spec: TableSpec) -> Path:
-    from affect import data_paths
-
-    return data_paths.database_root(spec.database, ctx.data_source, ctx.profile)
-
-
 # --- the table ------------------------------------------------------------------------------------
-
-
-def _classes(results: dict[str, RunResult]) -> list[str]:
-    from affect.datasets.common import EXPRESSIONS
-
-    seen = set()
-    for result in results.values():
-        if "label" in result.predictions:
-            seen |= set(result.predictions["label"]) | set(result.predictions["label_pred"])
-    return [name for name in EXPRESSIONS if name in seen]
-
-
-def _scored(spec: TableSpec, predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    return video_predictions(predictions, classes) if spec.video_level else predictions
 
 
 def table_frame(
@@ -476,24 +374,17 @@ def table_frame(
     ``status`` (re-run, paper's number not re-run, not run yet) and ``predictions`` (the
     files, relative to ``reports_dir``).
     """
-    from affect.learning.evaluation import bootstrap
-
-    classes = _classes(results)
-    criterion = _criteria(spec, classes)
+    classes = tables.table_classes(results)
     records = {}
     for row in (*spec.rows, *gan_rows(spec)):
         if row.label not in results:
             records[row.label] = {"status": NOT_RUN_YET if row.label in spec.gans else NOT_RERUN}
             continue
         result = results[row.label]
-        scored = bootstrap(_scored(spec, result.predictions, classes), criterion, n=n_bootstrap, seed=seed)
-        record = {"status": "re-run", "pretrained": result.pretrained}
-        for (column, sub), cell in scored.iterrows():
-            name = f"{column} {sub}".strip()
-            record[name], record[f"{name} low"], record[f"{name} high"] = cell["value"], cell["low"], cell["high"]
+        scored = tables.score_intervals(spec, result.predictions, classes, n_bootstrap=n_bootstrap, seed=seed)
+        record = {"status": "re-run", "pretrained": result.pretrained, **tables.interval_columns(scored)}
         record["bootstrap unit"] = scored["unit"].iloc[0]
-        files = [str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files]
-        record["predictions"] = ";".join(files)
+        record["predictions"] = tables.prediction_files(result, reports_dir)
         records[row.label] = record
     order = list(paper.table(spec.number).index) + [
         r.label for r in spec.rows if r.label not in set(paper.table(spec.number).index)
@@ -512,65 +403,10 @@ def value_columns(frame: pd.DataFrame) -> list[str]:
 # --- the paper's claim ----------------------------------------------------------------------------
 
 
-def paired_claim(
-    spec: TableSpec,
-    better: RunResult,
-    worse: RunResult,
-    *,
-    n_bootstrap: int = 1000,
-    seed: int = 0,
-    summary: Callable[[dict], dict] | None = None,
-) -> pd.DataFrame:
-    """The difference ``better - worse`` of every cell, with a paired 95 % bootstrap interval.
-
-    Both networks are scored on the same test set; resampling its subjects (or videos) once
-    for both keeps the pairing, so the interval is that of the difference itself. For MSE a
-    lower value is better, so the improvement is ``worse - better`` there. ``summary`` maps
-    the cells of one network to the cells compared instead (e.g. the mean CCC of valence and
-    arousal, Fig. 20), applied inside every resample.
-
-    Returns
-    -------
-    DataFrame indexed by cell: ``improvement``, ``low``, ``high``, ``holds`` (improvement > 0)
-    and ``clear`` (the whole interval above 0).
-    """
-    from affect.learning.evaluation import bootstrap, bootstrap_unit
-
-    classes = _classes({"a": better, "b": worse})
-    criterion = _criteria(spec, classes)
-    a, b = _scored(spec, better.predictions, classes), _scored(spec, worse.predictions, classes)
-    key = [c for c in ("fold", "id") if c in a.columns]
-    joined = a.merge(b, on=key, suffixes=("", "_other"))
-    other = {c: f"{c}_other" for c in a.columns if c not in key}
-    unit = bootstrap_unit(a)
-
-    def difference(rows: pd.DataFrame) -> dict:
-        first = criterion(rows)  # the first network's columns keep their names in ``joined``
-        second = criterion(
-            pd.DataFrame({**{k: rows[k].to_numpy() for k in key}, **{k: rows[v].to_numpy() for k, v in other.items()}})
-        )
-        if summary is not None:
-            first, second = summary(first), summary(second)
-        return {k: (second[k] - first[k]) if k[0] == "MSE" else (first[k] - second[k]) for k in first}
-
-    table = bootstrap(joined, difference, unit=unit, n=n_bootstrap, seed=seed)
-    table.index = [f"{c} {s}".strip() for c, s in table.index]
-    table = table.rename(columns={"value": "improvement"})
-    table["holds"] = table["improvement"] > 0
-    table["clear"] = table["low"] > 0
-    return table[["improvement", "low", "high", "holds", "clear", "unit", "n_units"]]
-
-
-def _verdict(better: bool, clear: bool) -> str:
-    """A claim holds when every improvement's interval lies above 0; better point estimates alone
-    are said as such."""
-    return "holds" if better and clear else "holds on the point estimates only" if better else "does not hold"
-
-
 def claim_sentence(spec: TableSpec, claim: pd.DataFrame, versus: str) -> str:
     """The paper's claim for a table, stated as holding or not on this run, with intervals."""
     clear_all = bool(claim["clear"].all())
-    verdict = _verdict(bool(claim["holds"].all()), clear_all)
+    verdict = tables.verdict(bool(claim["holds"].all()), clear_all)
     clear = (
         "every interval of the improvement lies above 0"
         if clear_all
@@ -589,10 +425,6 @@ def claim_sentence(spec: TableSpec, claim: pd.DataFrame, versus: str) -> str:
 # --- writing the table ------------------------------------------------------------------------------
 
 
-def _cell(value: float, low: float, high: float) -> str:
-    return "" if pd.isna(value) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
-
-
 def write_affect_table(
     spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *, setting: str, notes: list[str]
 ) -> Path:
@@ -603,58 +435,39 @@ def write_affect_table(
     per network, one column per cell with its ``low`` / ``high`` bounds, the paper's value of
     each cell (``paper <cell>``), the row's status and its prediction files.
     """
-    from affect.files import atomic_write_text
-    from affect.reporting import STAND_IN_NOTICE, flat_columns, markdown_table
+    from affect.reporting import flat_columns
 
     theirs = flat_columns(paper.table(spec.number))
     cells = list(dict.fromkeys([*theirs.columns, *value_columns(frame)]))
     csv = frame.copy()
     for column in theirs.columns:
         csv[f"paper {column}"] = theirs[column].reindex(csv.index)
-    stem = f"table_{spec.number:02d}"
-    atomic_write_text(ctx.path("tables", f"{stem}.csv"), csv.to_csv())
     shown = pd.DataFrame(index=frame.index)
     for column in cells:
         if column in frame:
-            shown[f"{column}: this run"] = [
-                _cell(*v) for v in frame[[column, f"{column} low", f"{column} high"]].to_numpy(dtype=float)
-            ]
+            shown[f"{column}: this run"] = tables.interval_cells(frame, column)
         shown[f"{column}: paper"] = theirs[column].reindex(frame.index) if column in theirs else np.nan
     shown["this run"] = frame["status"].fillna("")
-    text = [
-        f"### Table {spec.number}: {ctx.title(spec.title)} [{setting}]",
-        "",
-        markdown_table(shown),
-        "",
-        f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them.",
-    ]
-    if ctx.data_source == "proxy":
-        text += [STAND_IN_NOTICE]
-    text += [""] + [n for n in notes if n]
-    md = ctx.path("tables", f"{stem}.md")
-    atomic_write_text(md, "\n".join(text) + "\n")
-    return md
+    return tables.write_table(
+        ctx,
+        spec.number,
+        title=spec.title,
+        setting=setting,
+        shown=shown,
+        csv=csv,
+        caption=f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them.",
+        notes=[n for n in notes if n],
+    )
 
 
 # --- one call per notebook ------------------------------------------------------------------------
-
-
-def _setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]) -> str:
-    from affect import profiles
-
-    sizes = profiles.get(ctx.profile).training
-    pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
-    return (
-        f"gallery: {gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
-        f"width x{sizes.width:g}; weights: {', '.join(pretrained)}"
-    )
 
 
 def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int, n_bootstrap: int = 1000) -> pd.DataFrame:
     proposed = next((r for r in results.values() if r.row.role == PROPOSED), None)
     others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly", *GAN_ROLES)]
     parts = {
-        other.row.label: paired_claim(spec, proposed, other, n_bootstrap=n_bootstrap, seed=seed)
+        other.row.label: tables.paired_claim(spec, proposed, other, n_bootstrap=n_bootstrap, seed=seed)
         for other in others
         if proposed
     }
@@ -674,7 +487,7 @@ def gan_claim_sentence(spec: TableSpec, claims: pd.DataFrame) -> str:
         f"{int(claims.loc[label, 'clear'].sum())} with the interval above 0"
         for label in versus
     ]
-    verdict = _verdict(
+    verdict = tables.verdict(
         all(claims.loc[label, "holds"].all() for label in versus),
         all(claims.loc[label, "clear"].all() for label in versus),
     )
@@ -742,7 +555,7 @@ def table_report(
             from affect.experiments.gan_baselines import gan_table_notes
 
             lines += gan_table_notes(spec, ctx, gallery_source, gan_rows(spec))
-        return {"lines": lines, "setting": _setting(ctx, gallery_source, results)}
+        return {"lines": lines, "setting": tables.run_setting(ctx, gallery_source, results)}
 
     saved = reporting.cached(ctx, f"{key}_notes", notes)
     sentences = (
@@ -761,18 +574,15 @@ def table_report(
 # --- what the figures draw -----------------------------------------------------------------------
 
 
-def table_classes(results: dict[str, RunResult]) -> list[str]:
-    """The expression classes of a table's predictions, in the datasets' order."""
-    return _classes(results)
-
-
 def figure_predictions(spec: TableSpec, results: dict[str, RunResult]) -> dict[str, pd.DataFrame]:
     """Baseline then proposed predictions for a table's figure, named as in the paper's captions."""
     chosen = {}
     for role, name in ((BASELINE, "baseline"), (PROPOSED, "proposed approach")):
         result = next((r for r in results.values() if r.row.role == role), None)
         if result is not None:
-            chosen[f"{name}: {result.row.network}"] = _scored(spec, result.predictions, _classes(results))
+            chosen[f"{name}: {result.row.network}"] = tables.scored_predictions(
+                spec, result.predictions, tables.table_classes(results)
+            )
     return chosen
 
 
@@ -781,7 +591,7 @@ def training_annotations(spec: TableSpec, ctx: RunContext) -> pd.DataFrame:
     from affect import datasets, reporting
 
     def load() -> pd.DataFrame:
-        frame = datasets.load(spec.database, _database_root(ctx, spec), "train")
+        frame = datasets.load(spec.database, tables.database_root(ctx, spec.database), "train")
         return frame[["valence", "arousal"]].dropna().reset_index(drop=True)
 
     return reporting.cached(ctx, f"table_{spec.number:02d}_training_va", load)
@@ -837,7 +647,7 @@ def feature_classifier_rows(
         out = run_dir.parent / Row(label).slug / evaluation.PREDICTIONS
         if not out.exists():
             if ctx.reuse_results:
-                raise FileNotFoundError(f"{out}: not saved; run the notebook without reuse_results first")
+                raise tables.not_saved(out)
             run = runs.read_run(run_dir)
             module = training.load_module(run_dir / training.CHECKPOINTS / "best.ckpt")
             train, test = load_prepared(run.prepared["train"]), load_prepared(run.prepared["test"])
@@ -855,6 +665,6 @@ def feature_classifier_rows(
             predictions = evaluation.predict(module, test, device=device)  # the rows and labels scored
             predictions["label_pred"] = predicted[test.index["expression"].isin(run.classes).to_numpy()]
             atomic_write_text(out, predictions.to_csv(index=False))
-        predictions = pd.read_csv(out, keep_default_na=False, na_values=[""])
+        predictions = tables.read_predictions(out)
         results[label] = RunResult(Row(label, baseline.row.network, kind), predictions, (out,), baseline.pretrained)
     return results

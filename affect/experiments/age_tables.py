@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from affect import datasets, paper
-from affect.experiments import affect_tables
+from affect.experiments import affect_tables, tables
 from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult, TableSpec
 from affect.reporting import RunContext
 
@@ -140,19 +140,13 @@ def estimator(ctx: RunContext, *, device: str = "cpu", progress: bool = False):
     )
 
 
-def _database_frame(ctx: RunContext, database: str, split: str) -> pd.DataFrame:
-    from affect import data_paths
-
-    return datasets.load(database, data_paths.database_root(database, ctx.data_source, ctx.profile), split)
-
-
 def _estimated(
     module, ctx: RunContext, database: str, split: str, paths: list[str], label: str, device: str
 ) -> dict[str, float]:
     """Estimated age of each path (rows of ``split`` of ``database``)."""
     from affect.learning.age_estimator import estimate_ages
 
-    frame = _database_frame(ctx, database, split)
+    frame = datasets.load(database, tables.database_root(ctx, database), split)
     frame = frame[frame["path"].astype(str).isin(set(paths))].reset_index(drop=True)
     missing = set(paths) - set(frame["path"].astype(str))
     if missing:
@@ -176,7 +170,7 @@ def test_ages(source: AgeSource, result: RunResult, module, ctx: RunContext, *, 
 
     parts = []
     for file in result.files:
-        predictions = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        predictions = tables.read_predictions(file)
         index = load_prepared(read_run(file.parent).prepared["test"]).index
         paths = dict(zip(index["id"].astype(str), index["path"].astype(str)))
         keys = [c for c in ("fold", "id") if c in predictions]
@@ -207,7 +201,7 @@ def synthesized_ages(
 def _criterion(number: int, source: AgeSource, spec: TableSpec, classes: list[str]):
     """Predictions -> {column: value}: CCC and MSE per dimension, or the table's F1 / accuracy."""
     criteria = ("ccc", "mse") if source.criterion == "va" else ("accuracy", "f1")
-    scoring = affect_tables._criteria(replace(spec, criteria=criteria), classes)
+    scoring = tables.criteria(replace(spec, criteria=criteria), classes)
     if number == 13:
         return lambda p: {f"{m} {d}": v for (m, d), v in scoring(p).items()}
     key = ("F1", "") if source.criterion == "F1" else ("accuracy", "")
@@ -260,12 +254,10 @@ def age_rows(
     ``high`` (its 95 % bootstrap interval over test subjects or videos), the improvement of the
     augmented network over the baseline with its paired interval, and the bootstrap unit.
     """
-    from affect.learning.evaluation import bootstrap
-
     spec = affect_tables.TABLES[source.table]
     baseline = next(r for r in results.values() if r.row.role == BASELINE)
     proposed = next(r for r in results.values() if r.row.role == PROPOSED)
-    classes = affect_tables.table_classes(results)
+    classes = tables.table_classes(results)
     criterion = _criterion(number, source, spec, classes)
     groups = age_groups(number, source.name)
     keys = [c for c in ("fold", "id") if c in baseline.predictions]
@@ -281,7 +273,7 @@ def age_rows(
             rows = [group_of.get(k, "") for k in map(tuple, result.predictions[keys].astype(str).to_numpy())]
             mask = np.ones(len(rows), bool) if name == TOTAL else np.array(rows) == name
             chosen[model] = replace(result, predictions=result.predictions[mask].reset_index(drop=True))
-        scored_rows = affect_tables._scored(spec, chosen[baseline_name].predictions, classes)
+        scored_rows = tables.scored_predictions(spec, chosen[baseline_name].predictions, classes)
         record["test samples"] = len(scored_rows)
         if spec.video_level:
             record["test frames"] = len(chosen[baseline_name].predictions)
@@ -290,25 +282,13 @@ def age_rows(
             records[(source.name, name)] = record
             continue
         for model, result in chosen.items():
-            scored = bootstrap(
-                affect_tables._scored(spec, result.predictions, classes), criterion, n=n_bootstrap, seed=seed
+            scored = tables.score_intervals(
+                spec, result.predictions, classes, n_bootstrap=n_bootstrap, seed=seed, criterion=criterion
             )
-            for cell, values in scored.iterrows():
-                column = f"{model} {cell}"
-                record[column], record[f"{column} low"], record[f"{column} high"] = (
-                    values["value"],
-                    values["low"],
-                    values["high"],
-                )
+            record.update(tables.interval_columns(scored, prefix=model))
             record["bootstrap unit"] = scored["unit"].iloc[0]
         gain = _paired(number, source, spec, chosen[augmented_name], chosen[baseline_name], n_bootstrap, seed)
-        for cell, values in gain.iterrows():
-            column = f"improvement {cell}"
-            record[column], record[f"{column} low"], record[f"{column} high"] = (
-                values["improvement"],
-                values["low"],
-                values["high"],
-            )
+        record.update(tables.interval_columns(gain, prefix="improvement", value="improvement"))
         records[(source.name, name)] = record
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["database", "age"])
@@ -324,20 +304,13 @@ def _paired(
 ) -> pd.DataFrame:
     """Improvement of the augmented network in each cell, with its paired bootstrap interval."""
     criteria = ("ccc", "mse") if source.criterion == "va" else ("accuracy", "f1")
-    claim = affect_tables.paired_claim(
-        replace(spec, criteria=criteria), better, worse, n_bootstrap=n_bootstrap, seed=seed
-    )
+    claim = tables.paired_claim(replace(spec, criteria=criteria), better, worse, n_bootstrap=n_bootstrap, seed=seed)
     if number == 13:
         return claim
     return claim.loc[["F1" if source.criterion == "F1" else "accuracy"]].rename(lambda _: "performance")
 
 
 # --- the table ----------------------------------------------------------------------------------
-
-
-def _two_rows(spec: TableSpec) -> TableSpec:
-    """The table with only its baseline and proposed rows (the others are not scored by age)."""
-    return replace(spec, rows=tuple(r for r in spec.rows if r.role in (BASELINE, PROPOSED)), gans=())
 
 
 def age_table(
@@ -374,7 +347,7 @@ def age_table(
         module = found.module()
         blocks, files = [], []
         for source in AGE_TABLES[number]:
-            spec = _two_rows(affect_tables.TABLES[source.table])
+            spec = affect_tables.baseline_and_proposed(affect_tables.TABLES[source.table])
             results = affect_tables.run_table(
                 spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
             )
@@ -407,17 +380,6 @@ def age_table(
     return frame, notes
 
 
-def _cell(frame: pd.DataFrame, column: str) -> list[str]:
-    if column not in frame:
-        return [""] * len(frame)
-    values = frame[[column, f"{column} low", f"{column} high"]].to_numpy(dtype=float)
-    return ["" if np.isnan(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in values]
-
-
-def _count(value) -> str:
-    return "" if pd.isna(value) else f"{int(value):,}"
-
-
 def claim_sentence(number: int, frame: pd.DataFrame) -> str:
     """Sec. 6.5's claim (augmentation helps in every age group) stated as holding or not on this run."""
     columns = [c for c in frame.columns if c.startswith("improvement ") and not c.endswith((" low", " high"))]
@@ -443,8 +405,7 @@ def write_age_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: di
     intervals; the CSV holds every number with its bounds, the paper's values (``paper
     <column>``) and the prediction files.
     """
-    from affect.files import atomic_write_text
-    from affect.reporting import STAND_IN_NOTICE, flat_columns, markdown_table
+    from affect.reporting import STAND_IN_NOTICE, flat_columns
 
     theirs = flat_columns(paper.table(number))
     rows = list(theirs.index) + [i for i in frame.index if i not in set(theirs.index)]
@@ -455,57 +416,57 @@ def write_age_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: di
     for column in theirs.columns:
         csv[f"paper {column}"] = theirs[column].reindex(rows).to_numpy()
     csv["predictions"] = ";".join(notes["files"])
-    stem = f"table_{number:02d}"
-    atomic_write_text(ctx.path("tables", f"{stem}.csv"), csv.to_csv())
-    shown = pd.DataFrame(index=ours.index)
-    counts = [("test samples", "test samples")] + ([("test frames", "test frames")] if number == 14 else [])
-    for column, label in counts + [("synthesized samples", "synthesized")]:
-        shown[f"{label}: this run"] = [_count(v) for v in ours.get(column, pd.Series(np.nan, index=ours.index))]
-        shown[f"{label}: paper"] = [_count(v) for v in theirs[column].reindex(rows)] if column in theirs else ""
-    for model in MODELS[number]:
-        if number == 13:
-            for metric in ("CCC", "MSE"):
-                valence, arousal = _cell(ours, f"{model} {metric} valence"), _cell(ours, f"{model} {metric} arousal")
-                shown[f"{model} {metric} (V - A): this run"] = [
-                    f"{v} - {a}" if v else "" for v, a in zip(valence, arousal)
-                ]
-                pv = theirs.get(f"{model} {metric} valence", pd.Series(dtype=float)).reindex(rows)
-                pa = theirs.get(f"{model} {metric} arousal", pd.Series(dtype=float)).reindex(rows)
-                shown[f"{model} {metric} (V - A): paper"] = [
-                    "" if pd.isna(v) else f"{v:.3f} - {a:.3f}" for v, a in zip(pv, pa)
-                ]
-        else:
-            shown[f"{model}: this run"] = _cell(ours, f"{model} performance")
-            shown[f"{model}: paper"] = [
-                ("" if pd.isna(v) else f"{v:.3f}") for v in theirs[f"{model} performance"].reindex(rows)
-            ]
-    shown.index = [f"{db} {age}" for db, age in shown.index]
-    shown.index.name = "database, age"
     criterion = (
         "criteria: CCC and MSE of valence - arousal"
         if number == 13
         else "criterion: F1 (RAF-DB, AffectNet), total accuracy (AFEW per video, BU-3DFE)"
     )
-    text = [
-        f"### Table {number}: {ctx.title(_TITLES[number])} [{notes['setting']}]",
-        "",
-        markdown_table(shown),
-        "",
-        f"This run ({ctx.label}): value [95 % bootstrap interval over test subjects or videos]; {criterion}; "
-        "the paper's printed numbers beside them. Age groups are those of the paper, with groups of their own "
-        "for estimates outside them; test faces are grouped by their estimated age, synthesized faces by "
-        "the estimated age of their source photo (all synthesized faces of the table's augmented set; "
+    return tables.write_table(
+        ctx,
+        number,
+        title=_TITLES[number],
+        setting=notes["setting"],
+        shown=_shown(number, ours, theirs.reindex(rows)),
+        csv=csv,
+        caption=f"This run ({ctx.label}): value [95 % bootstrap interval over test subjects or videos]; "
+        f"{criterion}; the paper's printed numbers beside them. Age groups are those of the paper, with groups "
+        "of their own for estimates outside them; test faces are grouped by their estimated age, synthesized "
+        "faces by the estimated age of their source photo (all synthesized faces of the table's augmented set; "
         "the cross-validated tables train each fold on its own part).",
-    ]
-    if ctx.data_source == "proxy":
-        text += [
-            STAND_IN_NOTICE + " The stand-in faces show the ages drawn for them (greying hair, wrinkles, "
-            "a child's proportions), and the estimator learnt them from the stand-in IMDB-WIKI and Adience."
+        notes=[notes["estimator"], "", claim_sentence(number, frame)],
+        stand_in=STAND_IN_NOTICE + " The stand-in faces show the ages drawn for them (greying hair, wrinkles, "
+        "a child's proportions), and the estimator learnt them from the stand-in IMDB-WIKI and Adience.",
+    )
+
+
+def _shown(number: int, ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
+    """The Markdown's table: counts and each network's cells, this run's beside the paper's, row by row."""
+    shown = pd.DataFrame(index=ours.index)
+    counts = [("test samples", "test samples")] + ([("test frames", "test frames")] if number == 14 else [])
+    for column, label in counts + [("synthesized samples", "synthesized")]:
+        shown[f"{label}: this run"] = [
+            tables.count_cell(v) for v in ours.get(column, pd.Series(np.nan, index=ours.index))
         ]
-    text += ["", notes["estimator"], "", claim_sentence(number, frame)]
-    md = ctx.path("tables", f"{stem}.md")
-    atomic_write_text(md, "\n".join(text) + "\n")
-    return md
+        shown[f"{label}: paper"] = [tables.count_cell(v) for v in theirs[column]] if column in theirs else ""
+    for model in MODELS[number]:
+        if number == 13:
+            for metric in ("CCC", "MSE"):
+                valence = tables.interval_cells(ours, f"{model} {metric} valence")
+                arousal = tables.interval_cells(ours, f"{model} {metric} arousal")
+                shown[f"{model} {metric} (V - A): this run"] = [
+                    f"{v} - {a}" if v else "" for v, a in zip(valence, arousal)
+                ]
+                pv = theirs.get(f"{model} {metric} valence", pd.Series(dtype=float)).reindex(theirs.index)
+                pa = theirs.get(f"{model} {metric} arousal", pd.Series(dtype=float)).reindex(theirs.index)
+                shown[f"{model} {metric} (V - A): paper"] = [
+                    "" if pd.isna(v) else f"{v:.3f} - {a:.3f}" for v, a in zip(pv, pa)
+                ]
+        else:
+            shown[f"{model}: this run"] = tables.interval_cells(ours, f"{model} performance")
+            shown[f"{model}: paper"] = [("" if pd.isna(v) else f"{v:.3f}") for v in theirs[f"{model} performance"]]
+    shown.index = [f"{db} {age}" for db, age in shown.index]
+    shown.index.name = "database, age"
+    return shown
 
 
 def _group_order(label: str) -> tuple[int, int]:

@@ -132,7 +132,7 @@ def comparison_results(
     """
     from affect.augmentation.targets import Target
     from affect.experiments.augmented_sets import make_augmenter
-    from affect.experiments.qualitative import CROP_PIXELS, _crop, face_crop
+    from affect.experiments.qualitative import CROP_PIXELS, face_crop, panel_crop
     from affect.face.landmarks import landmarks_for
     from affect.face.quality import sharpness_ratio
     from affect.image import read_image
@@ -153,7 +153,7 @@ def comparison_results(
             outputs = {"proposed": synthesizer.static(image, va, landmarks=landmarks).image}
             for method, gan in gans.items():
                 outputs[method] = gan.synthesize(states[method], Target(float(va[0]), float(va[1])), seed)
-            panels.append([_crop(image, window)] + [_crop(out, window) for out in outputs.values()])
+            panels.append([panel_crop(image, window)] + [panel_crop(out, window) for out in outputs.values()])
             target = "V {:+.2f}, A {:+.2f}".format(*va)
             names.append([f"input ({target})"] + titles[1:])
             for method, output in outputs.items():
@@ -215,21 +215,19 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_comparison(ctx, table: pd.DataFrame, notes: Sequence[str]) -> os.PathLike:
     """``figures/fig11_gan_comparison.md`` and ``.csv``: Fig. 11's measurements per output and per method."""
-    from affect.files import atomic_write_text
-    from affect.reporting import STAND_IN_NOTICE, markdown_table
+    from affect.experiments.tables import write_report
 
-    atomic_write_text(ctx.path("figures", "fig11_gan_comparison.csv"), table.to_csv(index=False))
     title = ctx.title("the proposed method, StarGAN and GANimation on the same photos and VA targets")
-    text = [
-        f"### Fig. 11: {title}",
-        "",
-        markdown_table(comparison_summary(table)),
-        "",
-        "Identity distance: dlib's face-descriptor distance between photo and output (the same person below "
-        "0.6). Sharpness kept: variance of the Laplacian inside the face (the landmarks' convex hull), output "
-        "over input. Every output is in fig11_gan_comparison.csv.",
-    ]
-    if ctx.data_source == "proxy":
-        text.append(STAND_IN_NOTICE)
-    text += ["", *notes]
-    return atomic_write_text(ctx.path("figures", "fig11_gan_comparison.md"), "\n".join(text) + "\n")
+    return write_report(
+        ctx,
+        "figures",
+        "fig11_gan_comparison",
+        heading=f"### Fig. 11: {title}",
+        shown=comparison_summary(table),
+        csv=table,
+        csv_index=False,
+        caption="Identity distance: dlib's face-descriptor distance between photo and output (the same person "
+        "below 0.6). Sharpness kept: variance of the Laplacian inside the face (the landmarks' convex hull), "
+        "output over input. Every output is in fig11_gan_comparison.csv.",
+        notes=notes,
+    )

@@ -17,7 +17,7 @@ train every point, endpoints included, under ``seed<s>/``.
 Each point's improvement is the criterion of Fig. 20 (mean CCC of valence and arousal; mean
 diagonal of the confusion matrix for RAF-DB; F1 for AffectNet; accuracy for AFEW, per video as
 in Table 8, and BU-3DFE) minus the baseline's, with the paired 95 % bootstrap interval of
-:func:`affect.experiments.affect_tables.paired_claim`. :func:`deductions` states the paper's
+:func:`affect.experiments.tables.paired_claim`. :func:`deductions` states the paper's
 five general deductions as holding or not on those numbers.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from affect import paper, profiles
-from affect.experiments import affect_tables
+from affect.experiments import affect_tables, tables
 from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult, TableSpec
 from affect.reporting import RunContext
 
@@ -181,14 +181,10 @@ def point_dir(ctx: RunContext, table: int, n: int, seed: int, fold: int | None) 
 # --- the runs -----------------------------------------------------------------------------------
 
 
-def _two_rows(spec: TableSpec) -> TableSpec:
-    return replace(spec, rows=tuple(r for r in spec.rows if r.role in (BASELINE, PROPOSED)), gans=())
-
-
 def _folds(ctx: RunContext, spec: TableSpec) -> list[int | None]:
     if spec.folds is None:
         return [None]
-    count = affect_tables._fold_count(ctx, spec)
+    count = tables.fold_count(ctx, spec.database)
     wanted = profiles.get(ctx.profile).granularity_folds
     return list(range(count if wanted is None else min(wanted, count)))
 
@@ -202,7 +198,7 @@ def _synthesized(ctx: RunContext, spec: TableSpec, built, seed: int, fold: int |
     manifest = read_manifest(built.folder / MANIFEST)
     if fold is None:
         return manifest
-    split = runs.database_splits(spec.database, affect_tables._database_root(ctx, spec), seed=seed, fold=fold)
+    split = runs.database_splits(spec.database, tables.database_root(ctx, spec.database), seed=seed, fold=fold)
     return augment_folds([(split["train"], split["test"])], manifest)[0]
 
 
@@ -238,7 +234,7 @@ def _train(
     predictions = run_dir / evaluation.PREDICTIONS
     if not predictions.exists():
         if ctx.reuse_results:
-            raise FileNotFoundError(f"{predictions}: not saved; run the notebook without reuse_results first")
+            raise tables.not_saved(predictions)
         runs.train(
             network,
             spec.database,
@@ -261,7 +257,7 @@ def _train(
 def _result(row, files: list[Path]) -> RunResult:
     from affect.learning import runs
 
-    parts = [pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files]
+    parts = [tables.read_predictions(f) for f in files]
     return RunResult(row, pd.concat(parts, ignore_index=True), tuple(files), runs.read_run(files[0].parent).pretrained)
 
 
@@ -290,7 +286,7 @@ def curve_runs(
     """Every run of one curve: the table's endpoints reused, the points between trained."""
     from affect.experiments.augmented_sets import augmented_set
 
-    spec = _two_rows(affect_tables.TABLES[curve.table])
+    spec = affect_tables.baseline_and_proposed(affect_tables.TABLES[curve.table])
     sizes = profiles.get(ctx.profile)
     folds = _folds(ctx, spec)
     table = affect_tables.run_table(
@@ -372,7 +368,7 @@ def improvement(
     -------
     Series ``improvement, low, high, unit, n_units``.
     """
-    claim = affect_tables.paired_claim(
+    claim = tables.paired_claim(
         _criterion_spec(curve), better, worse, n_bootstrap=n_bootstrap, seed=seed, summary=_summary(curve)
     )
     return claim.iloc[0][["improvement", "low", "high", "unit", "n_units"]]
@@ -498,7 +494,7 @@ def _deduction_size(points: pd.DataFrame) -> str:
     if len(final) < 3:
         return _sentence(1, NOT_TESTABLE, f"{len(final)} databases reached the full synthesized set; 3 are needed")
     rho, p = spearmanr(final["real training images"], final["improvement"])
-    verdict = affect_tables._verdict(bool(rho < 0), bool(rho < 0 and p < 0.05))
+    verdict = tables.verdict(bool(rho < 0), bool(rho < 0 and p < 0.05))
     listed = ", ".join(
         f"{db} {int(r['real training images']):,} images: {r['improvement']:+.3f}"
         for db, r in final.sort_values("real training images").iterrows()
@@ -516,7 +512,7 @@ def _deduction_few(points: pd.DataFrame, steps: pd.DataFrame) -> str:
     if not len(chosen):
         return _sentence(2, NOT_TESTABLE, "no database ran a point below its full synthesized set")
     main = _main(points).set_index(["database", "N"])
-    verdict = affect_tables._verdict(bool((chosen["difference"] > 0).all()), bool((chosen["low"] > 0).all()))
+    verdict = tables.verdict(bool((chosen["difference"] > 0).all()), bool((chosen["low"] > 0).all()))
     listed = "; ".join(
         f"{db}: N = {int(r['from N'])} {main.loc[(db, r['from N']), 'improvement']:+.3f}, "
         f"N = {int(r['to N'])} {main.loc[(db, r['to N']), 'improvement']:+.3f}, paired difference "
@@ -564,7 +560,7 @@ def _deduction_saturation(points: pd.DataFrame, steps: pd.DataFrame) -> str:
     added = step["to N"] - step["from N"]
     per_first = np.array([first["improvement"], first["low"], first["high"]]) / first["N"]
     per_last = np.array([step["difference"], step["low"], step["high"]]) / added
-    verdict = affect_tables._verdict(bool(per_last[0] < per_first[0]), bool(per_last[2] < per_first[1]))
+    verdict = tables.verdict(bool(per_last[0] < per_first[0]), bool(per_last[2] < per_first[1]))
     return _sentence(
         4,
         verdict,
@@ -586,7 +582,7 @@ def _deduction_kinds(points: pd.DataFrame) -> str:
     gap = expression["improvement"].mean() - va["improvement"].mean()
     # Independent test sets: the standard error of the gap from each interval's width (normal approximation).
     se = np.sqrt(sum(((g["high"] - g["low"]) / 3.92).pow(2).sum() / len(g) ** 2 for g in (expression, va)))
-    verdict = affect_tables._verdict(bool(gap > 0), bool(gap - 1.96 * se > 0))
+    verdict = tables.verdict(bool(gap > 0), bool(gap - 1.96 * se > 0))
     return _sentence(
         5,
         verdict,
@@ -682,16 +678,16 @@ def granularity_table(
     return points, steps, notes
 
 
-def _count(n: float) -> str:
-    return "" if pd.isna(n) else f"{int(n):,}"
-
-
 def _shown(points: pd.DataFrame) -> pd.DataFrame:
     """Table 12 for the Markdown: one row per paper N, the main seed's improvement, the seeds' spread."""
     rows = []
     for (database, paper_n), group in points.groupby(["database", "paper N"], sort=False):
         run = group[group["N"].notna()]
-        row = {"database": database, "paper N": _count(paper_n), "N this run": _count(group["N"].iloc[0])}
+        row = {
+            "database": database,
+            "paper N": tables.count_cell(paper_n),
+            "N this run": tables.count_cell(group["N"].iloc[0]),
+        }
         if not len(run):
             row.update({"improvement [95 % CI]": "", "run": group["status"].iloc[0]})
         else:
@@ -707,10 +703,6 @@ def _shown(points: pd.DataFrame) -> pd.DataFrame:
 
 def write_granularity_table(points: pd.DataFrame, steps: pd.DataFrame, ctx: RunContext, notes: dict) -> Path:
     """Write ``tables/table_12.md`` and ``.csv``: the paper's N beside this run's, improvements and deductions."""
-    from affect.files import atomic_write_text
-    from affect.reporting import STAND_IN_NOTICE, markdown_table
-
-    atomic_write_text(ctx.path("tables", "table_12.csv"), points.to_csv(index=False))
     title = (
         "Effect of the synthesized data's granularity: improvement over the baseline against the number N "
         "of synthesized images added (Sec. 6.4)"
@@ -720,24 +712,22 @@ def write_granularity_table(points: pd.DataFrame, steps: pd.DataFrame, ctx: RunC
         f"{db}: {int(r['synthesized set']):,} synthesized beside {int(r['real training images']):,} real"
         for db, r in sizes.iterrows()
     )
-    text = [
-        f"### Table 12: {ctx.title(title)} [{notes['setting']}]",
-        "",
-        markdown_table(_shown(points)),
-        "",
-        f"This run ({ctx.label}): each N is the paper's N over the last N of its row, times this run's whole "
-        f"synthesized set ({scale}; cross-validated tables: the first fold's share); the subsets are nested "
+    return tables.write_table(
+        ctx,
+        12,
+        title=title,
+        setting=notes["setting"],
+        shown=_shown(points),
+        csv=points,
+        csv_index=False,
+        caption=f"This run ({ctx.label}): each N is the paper's N over the last N of its row, times this run's "
+        f"whole synthesized set ({scale}; cross-validated tables: the first fold's share); the subsets are nested "
         "(one seeded permutation of the set, its first N images). Improvement: Fig. 20's criterion (mean CCC "
         "of valence and arousal; mean diagonal of the confusion matrix for RAF-DB; F1 for AffectNet; total "
         "accuracy for AFEW, per video, and BU-3DFE) of the augmented network minus the baseline's, with the 95 % "
         "paired bootstrap interval over test subjects or videos. " + notes["runs"] + ".",
-    ]
-    if ctx.data_source == "proxy":
-        text += [STAND_IN_NOTICE]
-    text += ["", *deductions(points, steps)]
-    md = ctx.path("tables", "table_12.md")
-    atomic_write_text(md, "\n".join(text) + "\n")
-    return md
+        notes=deductions(points, steps),
+    )
 
 
 def granularity_figure(points: pd.DataFrame) -> object:

@@ -61,7 +61,7 @@ def face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.6) -> 
 CROP_PIXELS = 192
 
 
-def _crop(image: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+def panel_crop(image: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
     """The window of ``image`` resized to :data:`CROP_PIXELS` square (the figures' panels)."""
     import cv2
 
@@ -115,7 +115,7 @@ def reconstruction_results(
             row[f"identity distance: {name}"] = identity_distance(image, edited.image, fit.landmarks, edited.landmarks)
             panels.append(edited.image)
         rows.append(row)
-        images[r] = [_crop(panel, window) for panel in panels]
+        images[r] = [panel_crop(panel, window) for panel in panels]
         points[r, 1] = _in_crop(fit.landmarks, window)
         points[r, 2] = _in_crop(fit.landmarks_2d(model), window)
     return ImageGrid(images, titles, points), pd.DataFrame(rows).set_index("photo")
@@ -236,7 +236,7 @@ def _grid(
         window = face_crop(image, results[0].landmarks, crop_margin)
         panels = [("input", image)] + [(title, result.image) for title, result in zip(titles, results)]
         for c, (title, panel) in enumerate(panels):
-            images[r, c], grid_titles[r, c] = _crop(panel, window), title
+            images[r, c], grid_titles[r, c] = panel_crop(panel, window), title
     return ImageGrid(images, grid_titles.astype(str))
 
 

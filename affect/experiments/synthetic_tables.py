@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from affect import paper, profiles
-from affect.experiments import affect_tables
+from affect.experiments import affect_tables, tables
 from affect.experiments.affect_tables import Row, RunResult, TableSpec
 from affect.reporting import RunContext
 
@@ -135,14 +135,6 @@ def _augmented(source: SyntheticSource, method: str, ctx: RunContext, gallery_so
     )
 
 
-def _read_predictions(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
-
-
-def _missing(path: Path) -> FileNotFoundError:
-    return FileNotFoundError(f"{path}: not saved; run the notebook without reuse_results first")
-
-
 # --- Table 10: the synthesized faces as a test set ----------------------------------------------
 
 
@@ -176,10 +168,10 @@ def synthesized_test_frame(source: SyntheticSource, built: str | Path, ctx: RunC
     DataFrame of :data:`affect.datasets.COLUMNS` plus ``source``; ``valence``, ``arousal`` in
     [-1, 1] are the targets of the build's manifest, ``subject`` the source photo's subject.
     """
-    from affect import data_paths, datasets
+    from affect import datasets
     from affect.learning.prepared import synthesized_rows
 
-    root = data_paths.database_root(source.database, ctx.data_source, ctx.profile)
+    root = tables.database_root(ctx, source.database)
     split = "train" if "train" in datasets.SPLITS[source.database] else "all"  # where the sets were made from
     frame = synthesized_rows(datasets.load(source.database, root, split), built)
     return frame.assign(sequence="")
@@ -211,7 +203,7 @@ def synthetic_test_run(
     out = _run_folder(ctx, 10, source, method) / evaluation.PREDICTIONS
     if not out.exists():
         if ctx.reuse_results:
-            raise _missing(out)
+            raise tables.not_saved(out)
         built = _augmented(source, method, ctx, gallery_source, device, progress)
         frame = synthesized_test_frame(source, built.folder, ctx)
         module = training.load_module(baseline.files[0].parent / training.CHECKPOINTS / "best.ckpt")
@@ -229,7 +221,7 @@ def synthetic_test_run(
         predictions["source"] = [sources[paths[str(i)]] for i in predictions["id"]]
         atomic_write_text(out, predictions.to_csv(index=False))
     row = Row(METHODS[method], source.kit_network, method)
-    return RunResult(row, _read_predictions(out), (out,), baseline.pretrained)
+    return RunResult(row, tables.read_predictions(out), (out,), baseline.pretrained)
 
 
 # --- Table 11: the synthesized faces as a training set ------------------------------------------
@@ -258,7 +250,7 @@ def synthetic_train_run(
     predictions = run_dir / evaluation.PREDICTIONS
     if not predictions.exists():
         if ctx.reuse_results:
-            raise _missing(predictions)
+            raise tables.not_saved(predictions)
         built = _augmented(source, method, ctx, gallery_source, device, progress)
         runs.train(
             source.kit_network,
@@ -276,7 +268,7 @@ def synthetic_train_run(
         )
         runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
     row = Row(METHODS[method], source.kit_network, method)
-    return RunResult(row, _read_predictions(predictions), (predictions,), runs.read_run(run_dir).pretrained)
+    return RunResult(row, tables.read_predictions(predictions), (predictions,), runs.read_run(run_dir).pretrained)
 
 
 def synthetic_runs(
@@ -300,7 +292,7 @@ def synthetic_runs(
     results = {}
     for source in SOURCES:
         if ctx.data_source == "proxy" and not ctx.reuse_results:
-            ensure_proxy(source.database, affect_tables._database_root(ctx, source.spec).parent, ctx.profile, ctx.seed)
+            ensure_proxy(source.database, tables.database_root(ctx, source.database).parent, ctx.profile, ctx.seed)
         baseline = (
             baseline_run(source, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress)
             if number == 10
@@ -356,25 +348,18 @@ def score_runs(
     ``test faces``, for Table 11 ``training faces`` (synthesized), and ``predictions`` (the file,
     relative to ``reports_dir``).
     """
-    from affect.learning.evaluation import bootstrap
-
     _check_number(number)
     records = {}
     for (database, method), result in results.items():
         source = _source(database)
-        criterion = affect_tables._criteria(replace(source.spec, criteria=_CRITERIA), [])
-        scored = bootstrap(result.predictions, criterion, n=n_bootstrap, seed=seed)
-        record: dict[str, object] = {"network": source.network}
-        for (metric, dimension), cell in scored.iterrows():
-            name = f"{metric} {dimension}"
-            record[name], record[f"{name} low"], record[f"{name} high"] = cell["value"], cell["low"], cell["high"]
+        spec = replace(source.spec, criteria=_CRITERIA)
+        scored = tables.score_intervals(spec, result.predictions, [], n_bootstrap=n_bootstrap, seed=seed)
+        record: dict[str, object] = {"network": source.network, **tables.interval_columns(scored)}
         record["bootstrap unit"], record["n units"] = scored["unit"].iloc[0], int(scored["n_units"].iloc[0])
         record["test faces"] = len(result.predictions)
         if number == 11:
             record["training faces"] = _training_faces(result)
-        record["predictions"] = ";".join(
-            str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files
-        )
+        record["predictions"] = tables.prediction_files(result, reports_dir)
         records[source.name, METHODS[method]] = record
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["database", "method"])
@@ -441,7 +426,7 @@ def paired_claims(results: dict[tuple[str, str], RunResult], *, n_bootstrap: int
     """Table 11's comparison: the network trained on the proposed faces against each GAN's.
 
     All of a database's networks are scored on the same real test set, so the difference of
-    every cell has a paired bootstrap interval (:func:`affect.experiments.affect_tables.paired_claim`).
+    every cell has a paired bootstrap interval (:func:`affect.experiments.tables.paired_claim`).
 
     Returns
     -------
@@ -455,7 +440,7 @@ def paired_claims(results: dict[tuple[str, str], RunResult], *, n_bootstrap: int
             theirs = results.get((source.database, method))
             if ours is None or theirs is None:
                 continue
-            claim = affect_tables.paired_claim(
+            claim = tables.paired_claim(
                 replace(source.spec, criteria=_CRITERIA), ours, theirs, n_bootstrap=n_bootstrap, seed=seed
             )
             parts[source.name, METHODS[method]] = claim
@@ -466,7 +451,7 @@ def paired_claims(results: dict[tuple[str, str], RunResult], *, n_bootstrap: int
 def claim_sentences(number: int, claims: pd.DataFrame) -> list[str]:
     """The paper's claim of Table 10 or 11 stated per database as holding or not on this run.
 
-    The wording is that of Tables 2 to 9 (:func:`affect.experiments.affect_tables._verdict`): it
+    The wording is that of Tables 2 to 9 (:func:`affect.experiments.tables.verdict`): it
     holds when the proposed approach is better in every cell against both GANs and every
     comparison is clear; better point estimates alone 'hold on the point estimates only'.
     """
@@ -487,7 +472,7 @@ def claim_sentences(number: int, claims: pd.DataFrame) -> list[str]:
     sentences = [claim]
     for database in dict.fromkeys(claims.index.get_level_values("database")):
         block = claims.loc[database]
-        verdict = affect_tables._verdict(bool(block["holds"].all()), bool(block["clear"].all()))
+        verdict = tables.verdict(bool(block["holds"].all()), bool(block["clear"].all()))
         parts = [
             f"vs {versus}: better in {int(rows['holds'].sum())} of {len(rows)} cells, {int(rows['clear'].sum())} clear"
             for versus, rows in block.groupby(level="versus", sort=False)
@@ -497,13 +482,6 @@ def claim_sentences(number: int, claims: pd.DataFrame) -> list[str]:
 
 
 # --- the table ------------------------------------------------------------------------------------
-
-
-def _cell(frame: pd.DataFrame, column: str) -> list[str]:
-    if column not in frame:
-        return [""] * len(frame)
-    values = frame[[column, f"{column} low", f"{column} high"]].to_numpy(dtype=float)
-    return ["" if np.isnan(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in values]
 
 
 def _paper_cells(number: int, frame: pd.DataFrame) -> pd.DataFrame:
@@ -525,17 +503,14 @@ def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, not
     The Markdown prints valence - arousal per criterion as the paper does; the CSV holds every
     number with its bounds, the paper's values (``paper <cell>``) and the prediction files.
     """
-    from affect.files import atomic_write_text
-    from affect.reporting import STAND_IN_NOTICE, markdown_table
-
     theirs = _paper_cells(number, frame)
     csv = frame.copy()
     for cell in _CELLS:
         csv[f"paper {cell}"] = theirs[cell]
-    atomic_write_text(ctx.path("tables", f"table_{number}.csv"), csv.to_csv())
     shown = pd.DataFrame({"network": frame["network"]}, index=frame.index)
     for metric in ("CCC", "MSE"):
-        valence, arousal = _cell(frame, f"{metric} valence"), _cell(frame, f"{metric} arousal")
+        valence = tables.interval_cells(frame, f"{metric} valence")
+        arousal = tables.interval_cells(frame, f"{metric} arousal")
         shown[f"{metric} (V - A): this run"] = [f"{v} - {a}" if v else "" for v, a in zip(valence, arousal)]
         shown[f"{metric} (V - A): paper"] = [
             "" if pd.isna(v) else f"{v:.2f} - {a:.2f}"
@@ -547,26 +522,23 @@ def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, not
     shown.index = [f"{database} {method}" for database, method in frame.index]
     shown.index.name = "database, method"
     unit = "source subjects" if number == 10 else "test subjects"
-    text = [
-        f"### Table {number}: {ctx.title(_TITLES[number])} [{notes['setting']}]",
-        "",
-        markdown_table(shown),
-        "",
-        f"This run ({ctx.label}): value [95 % bootstrap interval over {unit}, or the unit of the CSV's "
+    return tables.write_table(
+        ctx,
+        number,
+        title=_TITLES[number],
+        setting=notes["setting"],
+        shown=shown,
+        csv=csv,
+        caption=f"This run ({ctx.label}): value [95 % bootstrap interval over {unit}, or the unit of the CSV's "
         "'bootstrap unit' where there are too few]; the paper's printed numbers (valence - arousal) beside "
         "them ('' where it prints none: RECOLA's MSE).",
-    ]
-    if ctx.data_source == "proxy":
-        text += [STAND_IN_NOTICE]
-    text += [""] + notes["lines"] + [""] + claim_sentences(number, claims)
-    md = ctx.path("tables", f"table_{number}.md")
-    atomic_write_text(md, "\n".join(text) + "\n")
-    return md
+        notes=[*notes["lines"], "", *claim_sentences(number, claims)],
+    )
 
 
 def _notes(number: int, ctx: RunContext, gallery_source: str, results: dict[tuple[str, str], RunResult]) -> dict:
     """The setting of the title and the lines under Table 10 or 11."""
-    setting = affect_tables._setting(ctx, gallery_source, {f"{k}": r for k, r in results.items()})
+    setting = tables.run_setting(ctx, gallery_source, {f"{k}": r for k, r in results.items()})
     if number == 10:
         reused = ", ".join(f"{s.name}: results/runs/table_{s.table:02d}/{s.spec.rows[0].slug}" for s in SOURCES)
         lines = [

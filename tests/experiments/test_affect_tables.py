@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from affect import metrics, paper, reporting  # noqa: E402
-from affect.experiments import affect_figures, affect_tables  # noqa: E402
+from affect.experiments import affect_figures, affect_tables, tables  # noqa: E402
 from affect.experiments.affect_tables import TABLES, RunResult  # noqa: E402
 
 
@@ -79,30 +79,16 @@ def test_cross_validated_cells_are_the_mean_over_folds():
 def test_paired_claim_holds_for_a_clearly_better_network_and_not_the_other_way():
     spec = TABLES[2]
     good, bad = _result(spec, "proposed", _va_predictions(0.1)), _result(spec, "baseline", _va_predictions(0.7))
-    claim = affect_tables.paired_claim(spec, good, bad, n_bootstrap=200)
+    claim = tables.paired_claim(spec, good, bad, n_bootstrap=200)
     assert claim["holds"].all() and claim["clear"].all()
     assert set(claim.index) == {"CCC valence", "CCC arousal", "MSE valence", "MSE arousal"}
-    reverse = affect_tables.paired_claim(spec, bad, good, n_bootstrap=200)
+    reverse = tables.paired_claim(spec, bad, good, n_bootstrap=200)
     assert not reverse["holds"].any()
     sentence = affect_tables.claim_sentence(spec, reverse, "the baseline")
     assert "does not hold" in sentence and "MSE arousal" in sentence
     assert "it holds (every interval" in affect_tables.claim_sentence(spec, claim, "the baseline")
     unclear = claim.assign(clear=[True, False, True, True])
     assert "holds on the point estimates only (1 of 4" in affect_tables.claim_sentence(spec, unclear, "b")
-
-
-def test_video_level_accuracy_takes_the_most_frequent_frame_label():
-    frames = pd.DataFrame(
-        {
-            "id": list("abcdef"),
-            "subject": ["p"] * 6,
-            "video": ["v1"] * 3 + ["v2"] * 3,
-            "label": ["fear"] * 3 + ["anger"] * 3,
-            "label_pred": ["fear", "anger", "fear", "anger", "fear", "sadness"],
-        }
-    )
-    videos = affect_tables.video_predictions(frames, ["anger", "fear", "sadness"])
-    assert videos.set_index("video")["label_pred"].to_dict() == {"v1": "fear", "v2": "anger"}  # tie: first class
 
 
 def test_the_table_file_shows_intervals_beside_the_paper_and_the_csv_is_machine_readable(tmp_path):

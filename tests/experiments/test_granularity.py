@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from affect import profiles, reporting
-from affect.experiments import affect_tables, granularity
+from affect.experiments import affect_tables, granularity, tables
 from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult
 
 
@@ -138,9 +138,7 @@ def _va_pair(seed: int = 0) -> tuple[RunResult, RunResult]:
 def test_improvement_is_the_difference_of_the_mean_ccc_with_a_paired_interval():
     better, worse = _va_pair()
     gain = granularity.improvement(granularity.CURVES[0], better, worse, n_bootstrap=50)
-    cells = affect_tables.paired_claim(
-        replace(affect_tables.TABLES[2], criteria=("ccc",)), better, worse, n_bootstrap=10
-    )
+    cells = tables.paired_claim(replace(affect_tables.TABLES[2], criteria=("ccc",)), better, worse, n_bootstrap=10)
     assert gain["improvement"] == pytest.approx(cells["improvement"].mean())
     assert gain["low"] <= gain["improvement"] <= gain["high"] and gain["low"] > 0
 

@@ -1,0 +1,358 @@
+"""The steps every results table of Sec. 6 shares: runs' predictions -> cells -> claims -> table file.
+
+Tables 2 to 14 are all made the same way. Each trained (or reused) run leaves a prediction
+file (:func:`read_predictions`); its cells (CCC, MSE, accuracy, ...: :func:`criteria`) are
+scored with a 95 % bootstrap interval over test subjects or videos (:func:`score_intervals`,
+flattened into a table row by :func:`interval_columns`); two runs on the same test set are
+compared with a paired interval (:func:`paired_claim`) and the paper's claim is stated as
+holding or not (:func:`verdict`); the table is then written beside the paper's numbers, with
+its notes (:func:`write_table`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from affect import metrics
+from affect.reporting import STAND_IN_NOTICE, RunContext
+
+if TYPE_CHECKING:
+    from affect.experiments.affect_tables import RunResult, TableSpec
+
+__all__ = [
+    "database_root",
+    "fold_count",
+    "read_predictions",
+    "not_saved",
+    "prediction_files",
+    "run_setting",
+    "table_classes",
+    "video_predictions",
+    "scored_predictions",
+    "criteria",
+    "score_intervals",
+    "interval_columns",
+    "paired_claim",
+    "verdict",
+    "interval_cells",
+    "count_cell",
+    "write_report",
+    "write_table",
+]
+
+# --- the runs -----------------------------------------------------------------------------------
+
+
+def database_root(ctx: RunContext, database: str) -> Path:
+    """The folder of ``database`` for this run's data source and profile."""
+    from affect import data_paths
+
+    return data_paths.database_root(database, ctx.data_source, ctx.profile)
+
+
+def fold_count(ctx: RunContext, database: str) -> int:
+    """The person-independent folds of a cross-validated database (Tables 5 and 9) in this run."""
+    from affect import datasets
+    from affect.learning import runs
+
+    return runs.fold_count(database, datasets.load(database, database_root(ctx, database), "all"))
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """A saved ``predictions.csv``: only empty fields read as missing (a label such as 'NA' stays text)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def not_saved(path: Path) -> FileNotFoundError:
+    """The error for a prediction file that a ``reuse_results`` run needs and does not find."""
+    return FileNotFoundError(f"{path}: not saved; run the notebook without reuse_results first")
+
+
+def prediction_files(result: RunResult, reports_dir: Path | None) -> str:
+    """A run's prediction files, relative to ``reports_dir`` (None: as they are), joined by ';'."""
+    return ";".join(str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files)
+
+
+def run_setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]) -> str:
+    """A table title's setting: the gallery source, the network sizes and the pretrained weights."""
+    from affect import profiles
+
+    sizes = profiles.get(ctx.profile).training
+    pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
+    return (
+        f"gallery: {gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
+        f"width x{sizes.width:g}; weights: {', '.join(pretrained)}"
+    )
+
+
+# --- the cells ------------------------------------------------------------------------------------
+
+_VA_NAMES = {"ccc": "CCC", "pcc": "PCC", "sagr": "SAGR", "mse": "MSE"}
+_VA_METRICS = {"ccc": metrics.ccc, "pcc": metrics.pcc, "sagr": metrics.sagr, "mse": metrics.mse}
+_TABLE6_CLASSES = {
+    "anger": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happiness": "happy",
+    "sadness": "sad",
+    "surprise": "surprise",
+    "neutral": "neutral",
+}
+
+
+def table_classes(results: dict[str, RunResult]) -> list[str]:
+    """The expression classes of a table's predictions, in the datasets' order."""
+    from affect.datasets.common import EXPRESSIONS
+
+    seen = set()
+    for result in results.values():
+        if "label" in result.predictions:
+            seen |= set(result.predictions["label"]) | set(result.predictions["label_pred"])
+    return [name for name in EXPRESSIONS if name in seen]
+
+
+def video_predictions(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Frame predictions -> one per video (Table 8): the most frequent frame label.
+
+    The paper does not say how its frame predictions became a video's; a majority vote over
+    the frames is the simplest rule that needs only the saved labels (ties: the earlier class
+    in ``classes``).
+    """
+    order = {c: i for i, c in enumerate(classes)}
+    rows = []
+    for video, frames in predictions.groupby("video", sort=True):
+        counts = frames["label_pred"].value_counts()
+        best = min(counts[counts == counts.max()].index, key=lambda c: order.get(c, len(order)))
+        rows.append(
+            {
+                "id": video,
+                "subject": frames["subject"].iloc[0],
+                "video": video,
+                "label": frames["label"].mode().iloc[0],
+                "label_pred": best,
+                **({"fold": frames["fold"].iloc[0]} if "fold" in frames else {}),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scored_predictions(spec: TableSpec, predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """The rows a table scores: the predictions, or one per video where the table scores videos."""
+    return video_predictions(predictions, classes) if spec.video_level else predictions
+
+
+def criteria(spec: TableSpec, classes: list[str]) -> Callable[[pd.DataFrame], dict[tuple[str, str], float]]:
+    """Predictions -> the table's cells, keyed like the paper's columns (averaged over folds).
+
+    The criterion is called once per bootstrap resample, so it reads the few columns it needs
+    as arrays once and scores each fold on array slices.
+    """
+    names = ("valence", "arousal", "valence_pred", "arousal_pred") if spec.task == "va" else ("label", "label_pred")
+
+    def per_fold(columns: dict[str, np.ndarray]) -> dict[tuple[str, str], float]:
+        if spec.task == "va":
+            return {
+                (_VA_NAMES[c], d): _VA_METRICS[c](columns[d], columns[f"{d}_pred"])
+                for c in spec.criteria
+                for d in ("valence", "arousal")
+            }
+        truth, predicted = columns["label"], columns["label_pred"]
+        if spec.criteria == ("diagonal",):
+            matrix = metrics.confusion_matrix(truth, predicted, labels=classes, normalize="true")
+            cells = {(_TABLE6_CLASSES.get(c, c), ""): float(matrix[i, i]) for i, c in enumerate(classes)}
+            cells[("average", "")] = metrics.confusion_mean_diagonal(truth, predicted, labels=classes)
+            return cells
+        cells = {("accuracy", ""): metrics.accuracy(truth, predicted)}
+        if "f1" in spec.criteria:
+            cells[("F1", "")] = metrics.f1_macro(truth, predicted, labels=classes)
+        return cells
+
+    def criterion(predictions: pd.DataFrame) -> dict[tuple[str, str], float]:
+        columns = {name: predictions[name].to_numpy() for name in names}
+        fold = predictions["fold"].to_numpy() if "fold" in predictions else np.zeros(len(predictions))
+        keys = np.unique(fold)
+        if len(keys) < 2:
+            return per_fold(columns)
+        folds = [
+            per_fold({name: values[fold == k] for name, values in columns.items()}) for k in keys
+        ]  # the paper averages folds
+        return {key: float(np.mean([f[key] for f in folds if key in f])) for key in folds[0]}
+
+    return criterion
+
+
+def score_intervals(
+    spec: TableSpec,
+    predictions: pd.DataFrame,
+    classes: list[str],
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    criterion: Callable[[pd.DataFrame], dict] | None = None,
+) -> pd.DataFrame:
+    """Every cell of one run with its 95 % bootstrap interval over test subjects (or videos).
+
+    ``criterion`` maps predictions to cells (default: :func:`criteria` of ``spec``).
+
+    Returns
+    -------
+    DataFrame indexed by cell: ``value``, ``low``, ``high``, ``unit``, ``n_units``
+    (:func:`affect.learning.evaluation.bootstrap`).
+    """
+    from affect.learning.evaluation import bootstrap
+
+    rows = scored_predictions(spec, predictions, classes)
+    return bootstrap(rows, criterion or criteria(spec, classes), n=n_bootstrap, seed=seed)
+
+
+def interval_columns(table: pd.DataFrame, *, prefix: str = "", value: str = "value") -> dict[str, float]:
+    """A table of cells with intervals -> one table row: ``{cell: value, 'cell low': ..., 'cell high': ...}``.
+
+    A cell keyed ``('CCC', 'valence')`` is named ``'CCC valence'`` (``('accuracy', '')``:
+    ``'accuracy'``), after ``prefix`` where one is given.
+    """
+    record = {}
+    for cell, values in table.iterrows():
+        name = " ".join(p for p in ((prefix,) + (cell if isinstance(cell, tuple) else (cell,))) if p)
+        record[name], record[f"{name} low"], record[f"{name} high"] = values[value], values["low"], values["high"]
+    return record
+
+
+# --- the claims ---------------------------------------------------------------------------------
+
+
+def paired_claim(
+    spec: TableSpec,
+    better: RunResult,
+    worse: RunResult,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    summary: Callable[[dict], dict] | None = None,
+) -> pd.DataFrame:
+    """The difference ``better - worse`` of every cell, with a paired 95 % bootstrap interval.
+
+    Both networks are scored on the same test set; resampling its subjects (or videos) once
+    for both keeps the pairing, so the interval is that of the difference itself. For MSE a
+    lower value is better, so the improvement is ``worse - better`` there. ``summary`` maps
+    the cells of one network to the cells compared instead (e.g. the mean CCC of valence and
+    arousal, Fig. 20), applied inside every resample.
+
+    Returns
+    -------
+    DataFrame indexed by cell: ``improvement``, ``low``, ``high``, ``holds`` (improvement > 0)
+    and ``clear`` (the whole interval above 0).
+    """
+    from affect.learning.evaluation import bootstrap, bootstrap_unit
+
+    classes = table_classes({"a": better, "b": worse})
+    criterion = criteria(spec, classes)
+    a = scored_predictions(spec, better.predictions, classes)
+    b = scored_predictions(spec, worse.predictions, classes)
+    key = [c for c in ("fold", "id") if c in a.columns]
+    joined = a.merge(b, on=key, suffixes=("", "_other"))
+    other = {c: f"{c}_other" for c in a.columns if c not in key}
+    unit = bootstrap_unit(a)
+
+    def difference(rows: pd.DataFrame) -> dict:
+        first = criterion(rows)  # the first network's columns keep their names in ``joined``
+        second = criterion(
+            pd.DataFrame({**{k: rows[k].to_numpy() for k in key}, **{k: rows[v].to_numpy() for k, v in other.items()}})
+        )
+        if summary is not None:
+            first, second = summary(first), summary(second)
+        return {k: (second[k] - first[k]) if k[0] == "MSE" else (first[k] - second[k]) for k in first}
+
+    table = bootstrap(joined, difference, unit=unit, n=n_bootstrap, seed=seed)
+    table.index = [f"{c} {s}".strip() for c, s in table.index]
+    table = table.rename(columns={"value": "improvement"})
+    table["holds"] = table["improvement"] > 0
+    table["clear"] = table["low"] > 0
+    return table[["improvement", "low", "high", "holds", "clear", "unit", "n_units"]]
+
+
+def verdict(better: bool, clear: bool) -> str:
+    """How a claim fares: it holds when every improvement's interval lies above 0; better point
+    estimates alone are said as such."""
+    return "holds" if better and clear else "holds on the point estimates only" if better else "does not hold"
+
+
+# --- the table file -------------------------------------------------------------------------------
+
+
+def interval_cells(frame: pd.DataFrame, column: str) -> list[str]:
+    """``'value [low, high]'`` of a column and its bounds, row by row ('' where absent)."""
+    if column not in frame:
+        return [""] * len(frame)
+    values = frame[[column, f"{column} low", f"{column} high"]].to_numpy(dtype=float)
+    return ["" if np.isnan(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in values]
+
+
+def count_cell(value: float) -> str:
+    """A count with thousands separators ('' where absent)."""
+    return "" if pd.isna(value) else f"{int(value):,}"
+
+
+def write_report(
+    ctx: RunContext,
+    kind: str,
+    stem: str,
+    *,
+    heading: str,
+    shown: pd.DataFrame,
+    csv: pd.DataFrame,
+    caption: str,
+    notes: Sequence[str] = (),
+    stand_in: str = STAND_IN_NOTICE,
+    csv_index: bool = True,
+) -> Path:
+    """Write ``<kind>/<stem>.csv`` (every number) and ``.md``: heading, table, caption, notes.
+
+    The Markdown is ``heading``, ``shown`` as a table, ``caption``, ``stand_in`` on stand-in
+    data, then ``notes`` after a blank line. Returns the Markdown path.
+    """
+    from affect.files import atomic_write_text
+    from affect.reporting import markdown_table
+
+    atomic_write_text(ctx.path(kind, f"{stem}.csv"), csv.to_csv(index=csv_index))
+    text = [heading, "", markdown_table(shown), "", caption]
+    if ctx.data_source == "proxy":
+        text += [stand_in]
+    text += ["", *notes]
+    md = ctx.path(kind, f"{stem}.md")
+    atomic_write_text(md, "\n".join(text) + "\n")
+    return md
+
+
+def write_table(
+    ctx: RunContext,
+    number: int,
+    *,
+    title: str,
+    setting: str,
+    shown: pd.DataFrame,
+    csv: pd.DataFrame,
+    caption: str,
+    notes: Sequence[str] = (),
+    stand_in: str = STAND_IN_NOTICE,
+    csv_index: bool = True,
+) -> Path:
+    """Write ``tables/table_NN.csv`` and ``.md`` (:func:`write_report`) under the heading
+    ``### Table N: <title> [<data source and profile>] [<setting>]``."""
+    return write_report(
+        ctx,
+        "tables",
+        f"table_{number:02d}",
+        heading=f"### Table {number}: {ctx.title(title)} [{setting}]",
+        shown=shown,
+        csv=csv,
+        caption=caption,
+        notes=notes,
+        stand_in=stand_in,
+        csv_index=csv_index,
+    )
