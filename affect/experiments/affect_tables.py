@@ -17,8 +17,7 @@ targets, :func:`affect.experiments.augmented_sets.augmented_set` with ``method``
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,76 +25,26 @@ import pandas as pd
 
 from affect import paper
 from affect.experiments import tables
+from affect.experiments.tables import (
+    BASELINE,
+    GAN_ROLES,
+    NOT_RERUN,
+    NOT_RUN_YET,
+    PROPOSED,
+    Row,
+    RunResult,
+    TableSpec,
+)
 from affect.reporting import RunContext
 
 __all__ = [
-    "Row",
-    "TableSpec",
     "TABLES",
-    "RunResult",
     "run_table",
     "table_frame",
     "gan_rows",
     "baseline_and_proposed",
     "gan_claim_sentence",
 ]
-
-PROPOSED = "proposed"
-BASELINE = "baseline"
-NOT_RERUN = "paper's number, not re-run"
-NOT_RUN_YET = "not run yet (GAN baselines)"
-#: The GAN baselines of the ``gans`` rows, in the paper's row order (StarGAN, then GANimation).
-GAN_ROLES = ("stargan", "ganimation")
-
-
-@dataclass(frozen=True)
-class Row:
-    """One row of a table: the paper's label, and how the kit trains it (None: not re-run).
-
-    Attributes
-    ----------
-    label : str
-        The row's label in :func:`affect.paper.table`.
-    network : str or None
-        Network trained for it; None keeps the paper's number only.
-    role : str
-        ``'baseline'``, ``'proposed'`` (plus the synthesized faces) or another name.
-    on_the_fly : bool
-        Table 9's on-the-fly augmentation instead of synthesized faces.
-    fine_tune : (int, str) or None
-        (table, row label) of a row whose trained network this one starts from (Table 3's
-        fine-tuned AffWildNet: Table 2's baseline, fine-tuned on RECOLA).
-    """
-
-    label: str
-    network: str | None = None
-    role: str = ""
-    on_the_fly: bool = False
-    fine_tune: tuple[int, str] | None = None
-
-    @property
-    def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "_", self.label.lower()).strip("_")
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A table of Sec. 6.2: database, task, its rows, the criteria it prints and its folds."""
-
-    number: int
-    database: str
-    task: str
-    title: str
-    rows: tuple[Row, ...]
-    criteria: tuple[str, ...]
-    folds: int | None = None  # person-independent cross-validation (Tables 5 and 9)
-    video_level: bool = False  # Table 8 scores videos, not frames
-    gans: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def kind(self) -> str:
-        """The kind of synthesized faces added: VA targets or the six basic expressions."""
-        return "va" if self.task == "va" else "expression"
 
 
 def _gan_rows(prefix: str) -> tuple[str, ...]:
@@ -228,16 +177,6 @@ TABLES: dict[int, TableSpec] = {
 
 
 # --- running the rows ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """A re-run row's predictions (all folds) and where they are saved."""
-
-    row: Row
-    predictions: pd.DataFrame
-    files: tuple[Path, ...]
-    pretrained: str
 
 
 def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row, folds: int | None = None) -> list[tuple[Path, int | None]]:

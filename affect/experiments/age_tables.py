@@ -25,7 +25,7 @@ import pandas as pd
 
 from affect import datasets, paper
 from affect.experiments import affect_tables, tables
-from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult, TableSpec
+from affect.experiments.tables import BASELINE, PROPOSED, RunResult, TableSpec
 from affect.reporting import RunContext
 
 __all__ = [

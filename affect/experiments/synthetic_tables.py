@@ -33,7 +33,7 @@ import pandas as pd
 
 from affect import paper, profiles
 from affect.experiments import affect_tables, tables
-from affect.experiments.affect_tables import Row, RunResult, TableSpec
+from affect.experiments.tables import Row, RunResult, TableSpec
 from affect.reporting import RunContext
 
 __all__ = [

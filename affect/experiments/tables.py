@@ -6,14 +6,16 @@ scored with a 95 % bootstrap interval over test subjects or videos (:func:`score
 flattened into a table row by :func:`interval_columns`); two runs on the same test set are
 compared with a paired interval (:func:`paired_claim`) and the paper's claim is stated as
 holding or not (:func:`verdict`); the table is then written beside the paper's numbers, with
-its notes (:func:`write_table`).
+its notes (:func:`write_table`). What a table is (:class:`TableSpec`, its rows, :class:`Row`) and a
+run's predictions (:class:`RunResult`) are defined here too, for every table module to share.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,10 +23,10 @@ import pandas as pd
 from affect import metrics
 from affect.reporting import STAND_IN_NOTICE, RunContext
 
-if TYPE_CHECKING:
-    from affect.experiments.affect_tables import RunResult, TableSpec
-
 __all__ = [
+    "Row",
+    "TableSpec",
+    "RunResult",
     "database_root",
     "fold_count",
     "read_predictions",
@@ -44,6 +46,76 @@ __all__ = [
     "write_report",
     "write_table",
 ]
+
+# --- what a table is --------------------------------------------------------------------------
+
+PROPOSED = "proposed"
+BASELINE = "baseline"
+NOT_RERUN = "paper's number, not re-run"
+NOT_RUN_YET = "not run yet (GAN baselines)"
+#: The GAN baselines of the ``gans`` rows, in the paper's row order (StarGAN, then GANimation).
+GAN_ROLES = ("stargan", "ganimation")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: the paper's label, and how the kit trains it (None: not re-run).
+
+    Attributes
+    ----------
+    label : str
+        The row's label in :func:`affect.paper.table`.
+    network : str or None
+        Network trained for it; None keeps the paper's number only.
+    role : str
+        ``'baseline'``, ``'proposed'`` (plus the synthesized faces) or another name.
+    on_the_fly : bool
+        Table 9's on-the-fly augmentation instead of synthesized faces.
+    fine_tune : (int, str) or None
+        (table, row label) of a row whose trained network this one starts from (Table 3's
+        fine-tuned AffWildNet: Table 2's baseline, fine-tuned on RECOLA).
+    """
+
+    label: str
+    network: str | None = None
+    role: str = ""
+    on_the_fly: bool = False
+    fine_tune: tuple[int, str] | None = None
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", self.label.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table of Sec. 6.2: database, task, its rows, the criteria it prints and its folds."""
+
+    number: int
+    database: str
+    task: str
+    title: str
+    rows: tuple[Row, ...]
+    criteria: tuple[str, ...]
+    folds: int | None = None  # person-independent cross-validation (Tables 5 and 9)
+    video_level: bool = False  # Table 8 scores videos, not frames
+    gans: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def kind(self) -> str:
+        """The kind of synthesized faces added: VA targets or the six basic expressions."""
+        return "va" if self.task == "va" else "expression"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A re-run row's predictions (all folds) and where they are saved."""
+
+    row: Row
+    predictions: pd.DataFrame
+    files: tuple[Path, ...]
+    pretrained: str
+
 
 # --- the runs -----------------------------------------------------------------------------------
 

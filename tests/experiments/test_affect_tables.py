@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 
 from affect import metrics, paper, reporting  # noqa: E402
 from affect.experiments import affect_figures, affect_tables, tables  # noqa: E402
-from affect.experiments.affect_tables import TABLES, RunResult  # noqa: E402
+from affect.experiments.affect_tables import TABLES  # noqa: E402
+from affect.experiments.tables import RunResult
 
 
 def _va_predictions(noise: float, seed: int = 0, n: int = 120, folds: int | None = None) -> pd.DataFrame:
@@ -42,8 +43,8 @@ def _result(spec, role, predictions):
 def test_every_table_names_rows_of_the_paper_and_one_baseline_and_one_proposed_row():
     for number, spec in TABLES.items():
         labels = set(paper.table(number).index)
-        assert sum(r.role == affect_tables.PROPOSED for r in spec.rows) == 1
-        assert sum(r.role == affect_tables.BASELINE for r in spec.rows) == 1
+        assert sum(r.role == tables.PROPOSED for r in spec.rows) == 1
+        assert sum(r.role == tables.BASELINE for r in spec.rows) == 1
         assert {r.label for r in spec.rows if r.network is None} <= labels, number
 
 
@@ -59,8 +60,8 @@ def test_table_cells_are_recomputed_from_the_predictions_with_intervals():
     assert proposed["CCC valence"] == pytest.approx(metrics.ccc(good["valence"], good["valence_pred"]))
     assert proposed["CCC valence low"] <= proposed["CCC valence"] <= proposed["CCC valence high"]
     assert proposed["predictions"] == "r/vgg_face_trained_using_the_proposed_approach/predictions.csv"
-    assert frame.loc["AlexNet [42]", "status"] == affect_tables.NOT_RERUN
-    assert frame.loc["VGG-FACE trained using StarGAN", "status"] == affect_tables.NOT_RUN_YET
+    assert frame.loc["AlexNet [42]", "status"] == tables.NOT_RERUN
+    assert frame.loc["VGG-FACE trained using StarGAN", "status"] == tables.NOT_RUN_YET
     assert list(frame.index[:5]) == list(paper.table(4).index)
 
 

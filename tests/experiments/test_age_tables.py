@@ -10,7 +10,7 @@ import pytest
 
 from affect import reporting
 from affect.experiments import affect_tables, age_tables
-from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult
+from affect.experiments.tables import BASELINE, PROPOSED, RunResult
 
 
 def test_age_groups_are_the_papers_widened_to_cover_every_age():

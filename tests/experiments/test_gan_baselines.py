@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from affect import profiles
-from affect.experiments import affect_tables, gan_baselines
-from affect.experiments.affect_tables import TABLES, RunResult
+from affect.experiments import affect_tables, gan_baselines, tables
+from affect.experiments.affect_tables import TABLES
+from affect.experiments.tables import RunResult
 
 
 def _predictions(noise: float, seed: int = 0, n: int = 120) -> pd.DataFrame:
@@ -28,7 +29,7 @@ def _predictions(noise: float, seed: int = 0, n: int = 120) -> pd.DataFrame:
 
 
 def _results(spec, proposed_noise: float, gan_noise: float) -> dict:
-    proposed = next(r for r in spec.rows if r.role == affect_tables.PROPOSED)
+    proposed = next(r for r in spec.rows if r.role == tables.PROPOSED)
     rows = [(proposed, proposed_noise, 0)] + [
         (row, gan_noise, k + 1) for k, row in enumerate(affect_tables.gan_rows(spec))
     ]
@@ -45,7 +46,7 @@ def test_gan_rows_train_the_proposed_network_and_are_the_papers_rows(number):
     from affect import paper
 
     spec = TABLES[number]
-    proposed = next(r for r in spec.rows if r.role == affect_tables.PROPOSED)
+    proposed = next(r for r in spec.rows if r.role == tables.PROPOSED)
     rows = affect_tables.gan_rows(spec)
     assert [r.role for r in rows] == ["stargan", "ganimation"]
     assert {r.network for r in rows} == {proposed.network}

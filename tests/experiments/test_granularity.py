@@ -12,7 +12,7 @@ import pytest
 
 from affect import profiles, reporting
 from affect.experiments import affect_tables, granularity, tables
-from affect.experiments.affect_tables import BASELINE, PROPOSED, RunResult
+from affect.experiments.tables import BASELINE, PROPOSED, RunResult
 
 
 def test_fractions_are_table_12s_n_over_the_rows_last_n():

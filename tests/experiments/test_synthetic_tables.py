@@ -11,8 +11,8 @@ import pytest
 
 from affect import reporting
 from affect.experiments import synthetic_tables
-from affect.experiments.affect_tables import Row, RunResult
 from affect.experiments.synthetic_tables import METHODS, SOURCES
+from affect.experiments.tables import Row, RunResult
 
 
 def _photos(folder: Path, n: int = 3) -> pd.DataFrame:
