@@ -298,8 +298,9 @@ def _add_render(commands) -> None:
 
 def _gallery_build(args: argparse.Namespace) -> None:
     from affect.gallery.standin import write_proxy_gallery
+    from affect.run import profile_named
 
-    root = write_proxy_gallery(args.root, args.profile, seed=args.seed)
+    root = write_proxy_gallery(args.root, profile_named(args.profile), seed=args.seed)
     print(f"wrote stand-in gallery ({args.profile}, seed {args.seed}) to {root}")
 
 
@@ -645,7 +646,9 @@ AGES = "ages"  # `affect data proxy ages`: the stand-in IMDB-WIKI and Adience (S
 def _data_proxy(args: argparse.Namespace) -> None:
     from affect.datasets import NAMES
     from affect.datasets.standin import ensure_proxy
+    from affect.run import profile_named
 
+    profile = profile_named(args.profile)
     names = [*NAMES, AGES] if args.name == "all" else [args.name]
     if not set(names) <= {*NAMES, AGES}:
         raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}, {AGES}")
@@ -655,11 +658,11 @@ def _data_proxy(args: argparse.Namespace) -> None:
             from affect.datasets.standin_ages import ensure_age_proxy
 
             print(f"{AGES} (imdb_wiki, adience): writing if absent ...", flush=True)
-            print(f"{ensure_age_proxy(root, args.profile, args.seed, overwrite=args.overwrite)}: ready")
+            print(f"{ensure_age_proxy(root, profile, args.seed, overwrite=args.overwrite)}: ready")
             continue
         existed = (root / name).exists()
         print(f"{name}: {'kept' if existed and not args.overwrite else 'writing'} ...", flush=True)
-        path = ensure_proxy(name, root, args.profile, args.seed, scale=args.scale, overwrite=args.overwrite)
+        path = ensure_proxy(name, root, profile, args.seed, scale=args.scale, overwrite=args.overwrite)
         print(f"{path}: ready")
 
 
@@ -714,8 +717,9 @@ def _augment(args: argparse.Namespace) -> None:
             raise ValueError("--generator: only for --method stargan or ganimation")
         synthesizer = SynthesizerAugmenter.from_file(args.affect_model)  # workers load it from the file
     else:
-        from affect.experiments.augmented_sets import make_augmenter
         from affect.gallery.affect_model import default_affect_model_path
+        from affect.learning.gans.augmenter import gan_augmenter
+        from affect.run import profile_named
 
         if args.kind and "expression" in args.kind:
             raise ValueError(f"--kind expression: {args.method} is conditioned on valence and arousal only")
@@ -723,12 +727,12 @@ def _augment(args: argparse.Namespace) -> None:
             if not Path(args.generator).is_file():
                 raise ValueError(f"{args.generator}: no such generator file")
         # Trained on the run's gallery (--profile, --gallery-source, --seed) when no --generator is given.
-        synthesizer = make_augmenter(
+        synthesizer = gan_augmenter(
             args.method,
-            profile=args.profile,
+            args.affect_model or default_affect_model_path(),
+            profile=profile_named(args.profile),
             gallery_source=args.gallery_source,
             seed=args.seed,
-            affect_model=args.affect_model or default_affect_model_path(),
             generator=args.generator,
             device=args.device,
             progress=not args.quiet,
@@ -785,10 +789,11 @@ def _train_gan(args: argparse.Namespace) -> None:
     import json
 
     from affect.learning.gans.training import trained_generator
+    from affect.run import profile_named
 
     path = trained_generator(
         args.method,
-        profile=args.profile,
+        profile=profile_named(args.profile),
         gallery_source=args.gallery_source,
         seed=args.seed,
         device=args.device,
@@ -999,11 +1004,12 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(args: argparse.Namespace) -> None:
     from affect.learning import runs
+    from affect.run import profile_named
 
     faces, _ = runs.prepare_database(
         args.database,
         args.network,
-        profile=args.profile,
+        profile=profile_named(args.profile),
         data_source=args.data_source,
         seed=args.seed,
         fold=args.fold,
@@ -1039,13 +1045,14 @@ def _train(args: argparse.Namespace) -> None:
     import time
 
     from affect.learning import runs
+    from affect.run import profile_named
 
     start = time.perf_counter()
     run = runs.train(
         args.network,
         args.database,
         args.output,
-        profile=args.profile,
+        profile=profile_named(args.profile),
         data_source=args.data_source,
         task=args.task,
         seed=args.seed,

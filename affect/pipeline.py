@@ -184,13 +184,15 @@ def reproduce(
     """Run the numbered notebooks in order and rebuild ``reports/README.md``.
 
     Parameters are injected into each notebook's ``parameters`` cell: ``profile``,
-    ``data_source``, ``seed``, ``device``, ``out_dir`` (the absolute report folder),
-    ``reuse_results`` (redraw from saved results, used by ``make figures``) and, in the
-    notebooks of Tables 2 to 9, 13 and 14, ``gallery_source`` (whose affect model synthesizes) and
-    ``weights`` (a user-held pretrained weight file; None trains from scratch). A notebook
-    receives only the names its parameters cell declares.
+    ``data_source``, ``gallery_source`` (whose gallery and affect model synthesize), ``seed``,
+    ``device``, ``out_dir`` (the absolute report folder), ``reuse_results`` (redraw from saved
+    results, used by ``make figures``) and, in the notebooks of Tables 2 to 14, ``weights`` (a
+    user-held pretrained weight file; None trains from scratch). A notebook receives only the
+    names its parameters cell declares; each makes its :class:`affect.run.Run` from them.
     """
-    reporting.run_context(profile, data_source, seed, reports_dir)  # validates the settings
+    from affect.run import start
+
+    start(profile, data_source, gallery_source, seed, device, weights, reports_dir)  # validates the settings
     reports = Path(reports_dir).resolve()
     notebooks = find_notebooks(notebooks_dir, only)
     parameters = dict(

@@ -373,12 +373,11 @@ def get(name: str) -> Profile:
         raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {name!r}") from None
 
 
-def gan_sizes(profile: str | Profile, method: str) -> GANSizes:
-    """The training sizes of GAN baseline ``method`` ('stargan' or 'ganimation') in a profile."""
-    sizes = get(profile) if isinstance(profile, str) else profile
-    if method not in sizes.gans:
-        raise ValueError(f"method: expected one of {tuple(sizes.gans)}, got {method!r}")
-    return sizes.gans[method]
+def gan_sizes(profile: Profile, method: str) -> GANSizes:
+    """The training sizes of GAN baseline ``method`` ('stargan' or 'ganimation') in ``profile``."""
+    if method not in profile.gans:
+        raise ValueError(f"method: expected one of {tuple(profile.gans)}, got {method!r}")
+    return profile.gans[method]
 
 
 def data_scale(profile: Profile, database_size: int, name: str | None = None) -> float:
@@ -472,7 +471,6 @@ AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {
 }
 
 
-def age_estimator(name: str) -> AgeEstimatorSizes:
-    """The age estimator's sizes in profile ``name`` (Sec. 6.5)."""
-    get(name)  # validates the name
-    return AGE_ESTIMATOR[name]
+def age_estimator(profile: Profile) -> AgeEstimatorSizes:
+    """The age estimator's sizes in ``profile`` (Sec. 6.5)."""
+    return AGE_ESTIMATOR[profile.name]

@@ -21,12 +21,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from affect import data_paths, profiles
+from affect import data_paths
 from affect.files import atomic_path, atomic_write_text
 
 THIS_RUN = "this run"
@@ -42,42 +42,19 @@ def source_label(data_source: str) -> str:
     raise ValueError(f"data_source must be one of {data_paths.SOURCES}, got {data_source!r}")
 
 
-@dataclass(frozen=True)
-class RunContext:
-    """Where a notebook writes, and under which settings it ran (its ``parameters`` cell)."""
+class ReportedRun(Protocol):
+    """What the writers need of a run (:class:`affect.run.Run`): its report folder and title suffix."""
 
-    profile: str
     data_source: str
-    seed: int
     out_dir: Path
-    reuse_results: bool = False
+    reuse_results: bool
 
     @property
-    def label(self) -> str:
-        """The suffix every title carries: data source and profile."""
-        return f"{source_label(self.data_source)}; profile '{self.profile}'"
+    def label(self) -> str: ...
 
-    def title(self, text: str) -> str:
-        """``text`` followed by the data source and profile."""
-        return f"{text} [{self.label}]"
+    def title(self, text: str) -> str: ...
 
-    def path(self, kind: str, name: str) -> Path:
-        """A file under ``out_dir/kind``; the writers create the folder when they write."""
-        return self.out_dir / kind / name
-
-
-def run_context(
-    profile: str, data_source: str, seed: int, out_dir: str | os.PathLike, reuse_results: bool = False
-) -> RunContext:
-    """Validate a notebook's parameters and return its :class:`RunContext`."""
-    if profile not in profiles.NAMES:
-        raise ValueError(f"profile must be one of {profiles.NAMES}, got {profile!r}")
-    source_label(data_source)  # validates
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    return RunContext(profile, data_source, seed, out, bool(reuse_results))
+    def path(self, kind: str, name: str) -> Path: ...
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -121,7 +98,7 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
 
 
 def write_table(
-    number: int, ours: pd.DataFrame, ctx: RunContext, *, title: str, notes: str = "", paper_columns: list | None = None
+    number: int, ours: pd.DataFrame, run: ReportedRun, *, title: str, notes: str = "", paper_columns: list | None = None
 ) -> Path:
     """Write Table ``number`` of this run beside the paper's as Markdown and CSV.
 
@@ -133,17 +110,17 @@ def write_table(
     theirs = paper.table(number)
     if paper_columns is not None:
         theirs = theirs[paper_columns]
-    combined = beside_paper(ours, theirs, ours_label=f"{THIS_RUN} ({ctx.data_source})")
+    combined = beside_paper(ours, theirs, ours_label=f"{THIS_RUN} ({run.data_source})")
     stem = f"table_{number:02d}"
-    atomic_write_text(ctx.path("tables", f"{stem}.csv"), combined.to_csv())
-    text = [f"### Table {number}: {ctx.title(title)}", ""]
+    atomic_write_text(run.path("tables", f"{stem}.csv"), combined.to_csv())
+    text = [f"### Table {number}: {run.title(title)}", ""]
     text += [markdown_table(combined), ""]
-    text += [f"Left: this run ({ctx.label}). Right: the numbers printed in the paper, for reference."]
-    if ctx.data_source == "proxy":
+    text += [f"Left: this run ({run.label}). Right: the numbers printed in the paper, for reference."]
+    if run.data_source == "proxy":
         text += [STAND_IN_NOTICE]
     if notes:
         text += ["", notes]
-    md = ctx.path("tables", f"{stem}.md")
+    md = run.path("tables", f"{stem}.md")
     atomic_write_text(md, "\n".join(text) + "\n")
     return md
 
@@ -151,11 +128,11 @@ def write_table(
 # --- figures ---------------------------------------------------------------------------------
 
 
-def save_figure(fig: Any, name: str, ctx: RunContext, title: str) -> Path:
+def save_figure(fig: Any, name: str, run: ReportedRun, title: str) -> Path:
     """Title a matplotlib figure with the data source and profile, and save it as PNG."""
-    fig.suptitle(ctx.title(title), fontsize="medium", y=1.0, va="bottom")  # above the panels' titles
+    fig.suptitle(run.title(title), fontsize="medium", y=1.0, va="bottom")  # above the panels' titles
     return atomic_path(
-        ctx.path("figures", f"{name}.png"), lambda temporary: fig.savefig(temporary, dpi=110, bbox_inches="tight")
+        run.path("figures", f"{name}.png"), lambda temporary: fig.savefig(temporary, dpi=110, bbox_inches="tight")
     )
 
 
@@ -213,7 +190,7 @@ class ImageGrid:
             return cls(data["images"], data["titles"], data["points"] if "points" in data.files else None)
 
 
-def save_result(ctx: RunContext, key: str, value: Any) -> Path:
+def save_result(run: ReportedRun, key: str, value: Any) -> Path:
     """Save a result under ``results/`` so that it loads back equal (index and dtypes intact).
 
     A DataFrame is written as CSV with a JSON sidecar of its index and column levels and dtypes,
@@ -222,31 +199,31 @@ def save_result(ctx: RunContext, key: str, value: Any) -> Path:
     """
     if isinstance(value, tuple):
         for i, item in enumerate(value):
-            save_result(ctx, f"{key}.{i}", item)
-        return atomic_write_text(ctx.path("results", f"{key}.tuple.json"), json.dumps({"items": len(value)}))
+            save_result(run, f"{key}.{i}", item)
+        return atomic_write_text(run.path("results", f"{key}.tuple.json"), json.dumps({"items": len(value)}))
     if isinstance(value, pd.DataFrame):
         layout = {
             "index": value.index.nlevels,
             "columns": value.columns.nlevels,
             "dtypes": [str(t) for t in value.dtypes],
         }
-        atomic_write_text(ctx.path("results", f"{key}.csv.json"), json.dumps(layout))
-        return atomic_write_text(ctx.path("results", f"{key}.csv"), value.to_csv())
+        atomic_write_text(run.path("results", f"{key}.csv.json"), json.dumps(layout))
+        return atomic_write_text(run.path("results", f"{key}.csv"), value.to_csv())
     if isinstance(value, dict):
-        return atomic_write_text(ctx.path("results", f"{key}.json"), json.dumps(value, indent=2, default=_json_default))
+        return atomic_write_text(run.path("results", f"{key}.json"), json.dumps(value, indent=2, default=_json_default))
     if isinstance(value, ImageGrid):
-        return value.save(ctx.path("results", f"{key}.npz"))
+        return value.save(run.path("results", f"{key}.npz"))
     raise ValueError(
         f"result {key!r} must be a DataFrame, a dict, an ImageGrid or a tuple of them, got {type(value).__name__}"
     )
 
 
-def load_result(ctx: RunContext, key: str) -> Any:
+def load_result(run: ReportedRun, key: str) -> Any:
     """Load a result saved by :func:`save_result`; FileNotFoundError names the missing key."""
-    results = ctx.out_dir / "results"
+    results = run.out_dir / "results"
     if (results / f"{key}.tuple.json").exists():
         items = json.loads((results / f"{key}.tuple.json").read_text())["items"]
-        return tuple(load_result(ctx, f"{key}.{i}") for i in range(items))
+        return tuple(load_result(run, f"{key}.{i}") for i in range(items))
     if (results / f"{key}.csv").exists():
         return _read_frame(results / f"{key}.csv")
     if (results / f"{key}.json").exists():
@@ -269,13 +246,13 @@ def _read_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
-def cached(ctx: RunContext, key: str, compute: Callable[[], Any]) -> Any:
+def cached(run: ReportedRun, key: str, compute: Callable[[], Any]) -> Any:
     """The one way a notebook's expensive step runs: computed and saved, or, when the run
     reuses results (``make figures``), loaded from what an earlier run saved."""
-    if ctx.reuse_results:
-        return load_result(ctx, key)
+    if run.reuse_results:
+        return load_result(run, key)
     value = compute()
-    save_result(ctx, key, value)
+    save_result(run, key, value)
     return value
 
 

@@ -37,6 +37,7 @@ from affect.augmentation.shard_tasks import ShardTask, shard_jobs
 from affect.augmentation.shards import SHARDS, SKIPPED, read_skipped
 from affect.augmentation.targets import PLAN_COLUMNS, plan
 from affect.files import atomic_write_text
+from affect.profiles import Profile
 
 log = logging.getLogger("affect.augmentation")
 
@@ -273,7 +274,7 @@ def augment_database(
     synthesizer : AffectSynthesizer or Augmenter
         Holds the affect model whose VA classes the VA targets are drawn from: the paper's
         synthesizer, or the augmenter of ``method``
-        (:func:`affect.experiments.augmented_sets.make_augmenter`).
+        (:meth:`affect.run.Run.augmenter`).
     method : {'proposed', 'stargan', 'ganimation'}
         Which method ``synthesizer`` is; stored with the settings, so a folder built by one
         method is never resumed by another. The GAN baselines are conditioned on VA only
@@ -397,7 +398,7 @@ def augment_stand_ins(
     out_root: str | os.PathLike,
     *,
     data_source: str,
-    profile: str,
+    profile: Profile,
     names: Sequence[str] | None = None,
     seed: int = 0,
     measure_identity: bool = True,
@@ -410,13 +411,12 @@ def augment_stand_ins(
     :func:`affect.data_paths.database_root`. Returns each database's manifest, VA and
     basic-expression rows together, ready for :func:`synthesized_counts`.
     """
-    from affect import data_paths, datasets, profiles
+    from affect import data_paths, datasets
     from affect.datasets.standin import ensure_proxy
 
-    sizes = profiles.get(profile)
     manifests = {}
     for name in names or datasets.NAMES:
-        root = data_paths.database_root(name, data_source, profile)
+        root = data_paths.database_root(name, data_source, profile.name)
         if data_source == "proxy":
             ensure_proxy(name, root.parent, profile, seed)
         # A run's results folder holds the builds of every profile and seed run into it, each
@@ -427,8 +427,8 @@ def augment_stand_ins(
             root,
             Path(out_root) / name,
             synthesizer,
-            n_va=sizes.augment_va_targets,
-            max_neutral=sizes.augment_neutral_per_database,
+            n_va=profile.augment_va_targets,
+            max_neutral=profile.augment_neutral_per_database,
             seed=seed,
             measure_identity=measure_identity,
             image_format="png",

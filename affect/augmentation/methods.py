@@ -6,7 +6,7 @@ an ``affect_model`` (whose VA classes the plan draws the targets from), so the b
 each, and every table switches method by one parameter. The paper's is
 :class:`affect.augmentation.augmenters.SynthesizerAugmenter`; the GAN baselines' are made by
 :func:`affect.learning.gans.augmenter.gan_augmenter`, and
-:func:`affect.experiments.augmented_sets.make_augmenter` picks a run's augmenter by method.
+:meth:`affect.run.Run.augmenter` picks a run's augmenter by method.
 """
 
 from __future__ import annotations

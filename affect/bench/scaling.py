@@ -47,17 +47,19 @@ def bench_plan(
     with ``n_va`` VA targets (None: the profile's, as ``affect augment`` plans them: 57, Table 1)
     and the six basic expressions; the default affect model.
     """
-    from affect import data_paths, datasets, profiles
+    from affect import data_paths, datasets
     from affect.augmentation.augmenters import SynthesizerAugmenter
     from affect.augmentation.targets import plan
     from affect.datasets.standin import ensure_proxy
+    from affect.run import profile_named
 
+    sizes = profile_named(profile)
     root = data_paths.database_root("affectnet", "proxy", profile)
-    ensure_proxy("affectnet", root.parent, profile, seed)
+    ensure_proxy("affectnet", root.parent, sizes, seed)
     neutral = datasets.neutral_frames(datasets.load("affectnet", root, "train"))
     neutral = neutral.sample(n=min(photos, len(neutral)), random_state=seed).sort_index()
     synthesizer = SynthesizerAugmenter.from_file(None)
-    n_va = profiles.get(profile).augment_va_targets if n_va is None else n_va
+    n_va = sizes.augment_va_targets if n_va is None else n_va
     jobs = pd.concat(
         [
             plan(neutral, "va", synthesizer.affect_model.va_classes, n_va, seed, image_format=image_format),

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from affect import profiles
 from affect.learning.age_estimator import NETWORK as AGE_NETWORK
 from affect.learning.networks import NETWORKS
 from affect.learning.prepared import AGE_COLUMNS, INDEX_COLUMNS, PreparedFaces
@@ -155,4 +154,6 @@ def training_benchmark(profile: str = "default") -> dict:
     At the profile's sizes, measured in one process, so each loader/training ratio compares
     two rates taken under the same load; see :func:`training_throughput`.
     """
-    return training_throughput(profiles.get(profile).training, profile)
+    from affect.run import profile_named
+
+    return training_throughput(profile_named(profile).training, profile)

@@ -32,6 +32,7 @@ from affect.gallery.affect_mapping import (
     sample_idiosyncrasy,
     va_to_blendshapes,
 )
+from affect.profiles import Profile
 
 __all__ = ["RECORD", "TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
 
@@ -269,7 +270,7 @@ def _with_ages(drawn: list[tuple], seed: int) -> list[tuple]:
 def ensure_proxy(
     name: str,
     data_root: str | os.PathLike,
-    profile: str = "default",
+    profile: Profile | None = None,
     seed: int = 0,
     *,
     scale: float | None = None,
@@ -277,8 +278,8 @@ def ensure_proxy(
 ) -> Path:
     """The stand-in of database ``name`` under ``data_root/name``, written if absent.
 
-    Sizes come from the run profile (:func:`affect.profiles.data_scale`) unless ``scale`` is
-    given. The copy is written beside its final folder and renamed when complete, so a killed
+    Sizes come from ``profile`` (:func:`affect.profiles.data_scale`) unless ``scale`` is
+    given; one of the two is needed. The copy is written beside its final folder and renamed when complete, so a killed
     run never leaves half a database. An existing copy is kept unless ``overwrite``, or unless
     its record (:data:`RECORD`) is missing or says it was written at another size or seed or
     with another affect mapping (:func:`affect.gallery.affect_mapping.fingerprint`) or
@@ -290,8 +291,10 @@ def ensure_proxy(
 
     if name not in NAMES:
         raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    if scale is None and profile is None:
+        raise ValueError("profile: needed when no scale is given")
     target = Path(data_root) / name
-    scale = scale if scale is not None else profiles.data_scale(profiles.get(profile), TABLE_1_SIZES[name], name)
+    scale = scale if scale is not None else profiles.data_scale(profile, TABLE_1_SIZES[name], name)
     record = {
         "database": name,
         "scale": float(scale),

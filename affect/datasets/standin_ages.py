@@ -32,6 +32,7 @@ from affect.datasets.imdb_wiki import AgeSample
 from affect.datasets.standin_faces import render_face, sample_scene, scene_camera, scene_shape
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.gallery.affect_mapping import BASIC_EXPRESSIONS, expression_to_blendshapes, sample_idiosyncrasy
+from affect.profiles import Profile
 
 __all__ = ["PART_SHARES", "draw_ages", "write_age_proxy", "ensure_age_proxy"]
 
@@ -145,12 +146,10 @@ def write_age_proxy(
     return root
 
 
-def ensure_age_proxy(
-    data_root: str | os.PathLike, profile: str = "default", seed: int = 0, *, overwrite: bool = False
-) -> Path:
+def ensure_age_proxy(data_root: str | os.PathLike, profile: Profile, seed: int = 0, *, overwrite: bool = False) -> Path:
     """The stand-in age databases under ``data_root`` (``imdb_wiki/``, ``adience/``), written if absent.
 
-    Sizes come from :func:`affect.profiles.age_estimator`. The copy is written beside its final
+    Sizes come from ``profile`` (:func:`affect.profiles.age_estimator`). The copy is written beside its final
     folders and moved in when complete, so a killed run leaves no half database.
     """
     from affect import profiles

@@ -35,7 +35,7 @@ from affect.experiments.tables import (
     RunResult,
     TableSpec,
 )
-from affect.reporting import RunContext
+from affect.run import Run
 
 __all__ = [
     "TABLES",
@@ -179,21 +179,18 @@ TABLES: dict[int, TableSpec] = {
 # --- running the rows ---------------------------------------------------------------------------
 
 
-def _run_dirs(ctx: RunContext, spec: TableSpec, row: Row, folds: int | None = None) -> list[tuple[Path, int | None]]:
-    base = ctx.out_dir / "results" / "runs" / f"table_{spec.number:02d}" / row.slug
+def _run_dirs(run: Run, spec: TableSpec, row: Row, folds: int | None = None) -> list[tuple[Path, int | None]]:
+    base = run.out_dir / "results" / "runs" / f"table_{spec.number:02d}" / row.slug
     if spec.folds is None:
         return [(base, None)]
-    count = tables.fold_count(ctx, spec.database)
+    count = tables.fold_count(run, spec.database)
     return [(base / f"fold{k}", k) for k in range(count if folds is None else min(folds, count))]
 
 
 def run_table(
     spec: TableSpec,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     progress: bool = False,
     gans: bool = True,
     folds: int | None = None,
@@ -206,60 +203,50 @@ def run_table(
 
     A row whose ``predictions.csv`` exists (from this or an earlier run with the same output
     folder) is not trained again, so an interrupted notebook resumes; with
-    ``ctx.reuse_results`` nothing is trained and a missing prediction file is an error.
+    ``run.reuse_results`` nothing is trained and a missing prediction file is an error.
 
     Returns
     -------
     dict of row label -> RunResult.
     """
-    from affect.experiments.augmented_sets import augmented_set, fold_manifest
+    from affect.augmentation.augmented_sets import fold_manifest
     from affect.learning import evaluation, runs
 
-    if ctx.data_source == "proxy" and not ctx.reuse_results:
-        from affect.datasets.standin import ensure_proxy
-
-        ensure_proxy(spec.database, tables.database_root(ctx, spec.database).parent, ctx.profile, ctx.seed)
+    if not run.reuse_results:
+        run.database(spec.database)
     rows = (*spec.rows, *(gan_rows(spec) if gans else ()))
     augmented = {}
-    if not ctx.reuse_results:
+    if not run.reuse_results:
         for role in dict.fromkeys(r.role for r in rows if r.role in (PROPOSED, *GAN_ROLES)):
-            augmented[role] = augmented_set(
-                spec.database,
-                spec.kind,
-                profile=ctx.profile,
-                data_source=ctx.data_source,
-                gallery_source=gallery_source,
-                seed=ctx.seed,
-                progress=progress,
-                method="proposed" if role == PROPOSED else role,
-                device=device,
+            augmented[role] = run.augmented_set(
+                spec.database, spec.kind, "proposed" if role == PROPOSED else role, progress=progress
             )
     results = {}
     for row in (r for r in rows if r.network is not None):
         parts, files, pretrained = [], [], "from scratch"
-        for run_dir, fold in _run_dirs(ctx, spec, row, folds):
+        for run_dir, fold in _run_dirs(run, spec, row, folds):
             predictions = run_dir / evaluation.PREDICTIONS
             if not predictions.exists():
-                if ctx.reuse_results:
+                if run.reuse_results:
                     raise tables.not_saved(predictions)
                 extra = None
                 if row.role in augmented:
                     extra = augmented[row.role].folder
                     if fold is not None:
-                        root = tables.database_root(ctx, spec.database)
-                        split = runs.database_splits(spec.database, root, seed=ctx.seed, fold=fold)
+                        root = run.database_root(spec.database)
+                        split = runs.database_splits(spec.database, root, seed=run.seed, fold=fold)
                         extra = fold_manifest(augmented[row.role], split["train"], split["test"], fold)
-                initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, ctx, device, weights)
+                initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, run)
                 runs.train(
                     row.network,
                     spec.database,
                     run_dir,
-                    profile=ctx.profile,
-                    data_source=ctx.data_source,
+                    profile=run.profile,
+                    data_source=run.data_source,
                     task=spec.task,
-                    seed=ctx.seed,
-                    device=device,
-                    weights=None if initial else weights,
+                    seed=run.seed,
+                    device=run.device,
+                    weights=None if initial else run.weights,
                     augmented=extra,
                     fold=fold,
                     augment=row.on_the_fly,
@@ -267,7 +254,7 @@ def run_table(
                     initial=initial,
                     weighted_loss=spec.task == "expression",
                 )
-                runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
+                runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)  # the table bootstraps again
             parts.append(tables.read_predictions(predictions))
             files.append(predictions)
             pretrained = runs.read_run(run_dir).pretrained
@@ -275,20 +262,18 @@ def run_table(
     return results
 
 
-def _checkpoint_of(number: int, label: str, ctx: RunContext, device: str, weights: str | None) -> Path:
+def _checkpoint_of(number: int, label: str, run: Run) -> Path:
     """The best checkpoint of another table's row, trained first if this run has none yet."""
     from affect.learning import training
 
     spec = TABLES[number]
     row = next(r for r in spec.rows if r.label == label)
-    [(run_dir, _)] = _run_dirs(ctx, spec, row)
+    [(run_dir, _)] = _run_dirs(run, spec, row)
     best = run_dir / training.CHECKPOINTS / "best.ckpt"
     if not (run_dir / "predictions.csv").exists():
         run_table(
             TableSpec(spec.number, spec.database, spec.task, spec.title, (row,), spec.criteria),
-            ctx,
-            device=device,
-            weights=weights,
+            run,
         )
     return best
 
@@ -364,9 +349,7 @@ def claim_sentence(spec: TableSpec, claim: pd.DataFrame, versus: str) -> str:
 # --- writing the table ------------------------------------------------------------------------------
 
 
-def write_affect_table(
-    spec: TableSpec, frame: pd.DataFrame, ctx: RunContext, *, setting: str, notes: list[str]
-) -> Path:
+def write_affect_table(spec: TableSpec, frame: pd.DataFrame, run: Run, *, setting: str, notes: list[str]) -> Path:
     """Write ``tables/table_NN.md`` and ``.csv``: this run's cells with intervals beside the paper's.
 
     ``setting`` names the gallery source, the network sizes and whether weights were
@@ -388,13 +371,13 @@ def write_affect_table(
         shown[f"{column}: paper"] = theirs[column].reindex(frame.index) if column in theirs else np.nan
     shown["this run"] = frame["status"].fillna("")
     return tables.write_table(
-        ctx,
+        run,
         spec.number,
         title=spec.title,
         setting=setting,
         shown=shown,
         csv=csv,
-        caption=f"This run ({ctx.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them.",
+        caption=f"This run ({run.label}): value [95 % bootstrap interval]; the paper's printed numbers beside them.",
         notes=[n for n in notes if n],
     )
 
@@ -438,11 +421,8 @@ def gan_claim_sentence(spec: TableSpec, claims: pd.DataFrame) -> str:
 
 def table_report(
     spec: TableSpec,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     progress: bool = False,
     gans: bool = True,
 ) -> tuple[dict[str, RunResult], pd.DataFrame, pd.DataFrame]:
@@ -454,31 +434,21 @@ def table_report(
     -------
     (the re-run rows' results, the table as :func:`table_frame`, the paired claims).
     """
-    from affect import profiles, reporting
-    from affect.experiments.augmented_sets import augmented_set
+    from affect import reporting
 
-    results = run_table(
-        spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress, gans=gans
-    )
+    results = run_table(spec, run, progress=progress, gans=gans)
     if spec.number == 6:
         baseline = next(r for r in results.values() if r.row.role == BASELINE)
-        results.update(feature_classifier_rows(spec, ctx, baseline, device=device))
+        results.update(feature_classifier_rows(spec, run, baseline))
     key = f"table_{spec.number:02d}"
-    n = profiles.get(ctx.profile).bootstrap_resamples
+    n = run.profile.bootstrap_resamples
     frame = reporting.cached(
-        ctx, key, lambda: table_frame(spec, results, n_bootstrap=n, seed=ctx.seed, reports_dir=ctx.out_dir)
+        run, key, lambda: table_frame(spec, results, n_bootstrap=n, seed=run.seed, reports_dir=run.out_dir)
     )
-    claims = reporting.cached(ctx, f"{key}_claims", lambda: _claims(spec, results, ctx.seed, n))
+    claims = reporting.cached(run, f"{key}_claims", lambda: _claims(spec, results, run.seed, n))
 
     def notes() -> dict:
-        built = augmented_set(
-            spec.database,
-            spec.kind,
-            profile=ctx.profile,
-            data_source=ctx.data_source,
-            gallery_source=gallery_source,
-            seed=ctx.seed,
-        )
+        built = run.augmented_set(spec.database, spec.kind)
         lines = [built.note()]
         if spec.video_level:
             lines.append(
@@ -493,10 +463,10 @@ def table_report(
         if any(r.row.role in GAN_ROLES for r in results.values()):
             from affect.experiments.gan_baselines import gan_table_notes
 
-            lines += gan_table_notes(spec, ctx, gallery_source, gan_rows(spec))
-        return {"lines": lines, "setting": tables.run_setting(ctx, gallery_source, results)}
+            lines += gan_table_notes(spec, run, gan_rows(spec))
+        return {"lines": lines, "setting": tables.run_setting(run, results)}
 
-    saved = reporting.cached(ctx, f"{key}_notes", notes)
+    saved = reporting.cached(run, f"{key}_notes", notes)
     sentences = (
         [
             claim_sentence(spec, claims.loc[versus], f"'{versus}'")
@@ -506,7 +476,7 @@ def table_report(
         else []
     )
     sentences.append(gan_claim_sentence(spec, claims))
-    write_affect_table(spec, frame, ctx, setting=saved["setting"], notes=saved["lines"] + sentences)
+    write_affect_table(spec, frame, run, setting=saved["setting"], notes=saved["lines"] + sentences)
     return results, frame, claims
 
 
@@ -525,15 +495,15 @@ def figure_predictions(spec: TableSpec, results: dict[str, RunResult]) -> dict[s
     return chosen
 
 
-def training_annotations(spec: TableSpec, ctx: RunContext) -> pd.DataFrame:
+def training_annotations(spec: TableSpec, run: Run) -> pd.DataFrame:
     """The VA annotations of a table's training set (Fig. 15), cached with the run's results."""
     from affect import datasets, reporting
 
     def load() -> pd.DataFrame:
-        frame = datasets.load(spec.database, tables.database_root(ctx, spec.database), "train")
+        frame = datasets.load(spec.database, run.database_root(spec.database), "train")
         return frame[["valence", "arousal"]].dropna().reset_index(drop=True)
 
-    return reporting.cached(ctx, f"table_{spec.number:02d}_training_va", load)
+    return reporting.cached(run, f"table_{spec.number:02d}_training_va", load)
 
 
 # --- Table 6: classifiers on the baseline's penultimate features --------------------------------
@@ -561,9 +531,7 @@ def _features(module, faces, device: str = "cpu") -> np.ndarray:
     return torch.cat(features).numpy()[order]
 
 
-def feature_classifier_rows(
-    spec: TableSpec, ctx: RunContext, baseline: RunResult, *, device: str = "cpu"
-) -> dict[str, RunResult]:
+def feature_classifier_rows(spec: TableSpec, run: Run, baseline: RunResult) -> dict[str, RunResult]:
     """LDA-VGG-FACE and mSVM-VGG-FACE (Table 6): scikit-learn on the baseline's features.
 
     The paper takes these rows from ref. [35], which classifies VGG-FACE features with LDA and
@@ -585,24 +553,24 @@ def feature_classifier_rows(
     for label, kind in FEATURE_ROWS.items():
         out = run_dir.parent / Row(label).slug / evaluation.PREDICTIONS
         if not out.exists():
-            if ctx.reuse_results:
+            if run.reuse_results:
                 raise tables.not_saved(out)
-            run = runs.read_run(run_dir)
+            trained = runs.read_run(run_dir)
             module = training.load_module(run_dir / training.CHECKPOINTS / "best.ckpt")
-            train, test = load_prepared(run.prepared["train"]), load_prepared(run.prepared["test"])
+            train, test = load_prepared(trained.prepared["train"]), load_prepared(trained.prepared["test"])
             labels = train.index["expression"].to_numpy()
-            known = pd.Series(labels).isin(run.classes).to_numpy()
-            features = _features(module, train, device)[known]
+            known = pd.Series(labels).isin(trained.classes).to_numpy()
+            features = _features(module, train, run.device)[known]
             # LDA's shrinkage keeps the within-class scatter invertible when features outnumber images.
             model = (
                 LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
                 if kind == "lda"
-                else make_pipeline(StandardScaler(), LinearSVC(C=1.0, random_state=ctx.seed))
+                else make_pipeline(StandardScaler(), LinearSVC(C=1.0, random_state=run.seed))
             )
             model.fit(features, labels[known])
-            predicted = model.predict(_features(module, test, device))
-            predictions = evaluation.predict(module, test, device=device)  # the rows and labels scored
-            predictions["label_pred"] = predicted[test.index["expression"].isin(run.classes).to_numpy()]
+            predicted = model.predict(_features(module, test, run.device))
+            predictions = evaluation.predict(module, test, device=run.device)  # the rows and labels scored
+            predictions["label_pred"] = predicted[test.index["expression"].isin(trained.classes).to_numpy()]
             atomic_write_text(out, predictions.to_csv(index=False))
         predictions = tables.read_predictions(out)
         results[label] = RunResult(Row(label, baseline.row.network, kind), predictions, (out,), baseline.pretrained)

@@ -26,7 +26,7 @@ import pandas as pd
 from affect import datasets, paper
 from affect.experiments import affect_tables, tables
 from affect.experiments.tables import BASELINE, PROPOSED, RunResult, TableSpec
-from affect.reporting import RunContext
+from affect.run import Run
 
 __all__ = [
     "AgeSource",
@@ -128,25 +128,23 @@ def group_labels(ages: np.ndarray, groups: list[tuple[str, int, int]]) -> np.nda
 # --- ages ----------------------------------------------------------------------------------------
 
 
-def estimator(ctx: RunContext, *, device: str = "cpu", progress: bool = False):
+def estimator(run: Run, *, progress: bool = False):
     """The run's age estimator: trained once under ``results/runs/age_estimator`` (or read back)."""
     from affect.learning import age_estimator
 
-    run_dir = ctx.out_dir / "results" / "runs" / "age_estimator"
-    if ctx.reuse_results:
+    run_dir = run.out_dir / "results" / "runs" / "age_estimator"
+    if run.reuse_results:
         return age_estimator.read_estimator(run_dir)
     return age_estimator.train_estimator(
-        run_dir, profile=ctx.profile, data_source=ctx.data_source, seed=ctx.seed, device=device, progress=progress
+        run_dir, profile=run.profile, data_source=run.data_source, seed=run.seed, device=run.device, progress=progress
     )
 
 
-def _estimated(
-    module, ctx: RunContext, database: str, split: str, paths: list[str], label: str, device: str
-) -> dict[str, float]:
+def _estimated(module, run: Run, database: str, split: str, paths: list[str], label: str) -> dict[str, float]:
     """Estimated age of each path (rows of ``split`` of ``database``)."""
     from affect.learning.age_estimator import estimate_ages
 
-    frame = datasets.load(database, tables.database_root(ctx, database), split)
+    frame = datasets.load(database, run.database_root(database), split)
     frame = frame[frame["path"].astype(str).isin(set(paths))].reset_index(drop=True)
     missing = set(paths) - set(frame["path"].astype(str))
     if missing:
@@ -154,11 +152,11 @@ def _estimated(
             f"{database}/{split}: {len(missing)} scored images are not in the database "
             f"(first: {sorted(missing)[0]}); was it rewritten after the runs?"
         )
-    ages = estimate_ages(module, frame, label=f"{ctx.data_source}-{database}-{label}-age", device=device)
+    ages = estimate_ages(module, frame, label=f"{run.data_source}-{database}-{label}-age", device=run.device)
     return dict(zip(frame["path"].astype(str), ages))
 
 
-def test_ages(source: AgeSource, result: RunResult, module, ctx: RunContext, *, device: str = "cpu") -> pd.DataFrame:
+def test_ages(source: AgeSource, result: RunResult, module, run: Run) -> pd.DataFrame:
     """Every scored test sample of a row with its estimated age (Sec. 6.5).
 
     Returns
@@ -177,21 +175,19 @@ def test_ages(source: AgeSource, result: RunResult, module, ctx: RunContext, *, 
         parts.append(predictions[keys].assign(path=[paths[str(i)] for i in predictions["id"]]))
     frame = pd.concat(parts, ignore_index=True)
     split = "all" if source.database in datasets.FOLDS else TEST_SPLITS[source.database]
-    ages = _estimated(module, ctx, source.database, split, sorted(set(frame["path"])), "test", device)
+    ages = _estimated(module, run, source.database, split, sorted(set(frame["path"])), "test")
     frame["age"] = frame["path"].map(ages)
     return frame
 
 
-def synthesized_ages(
-    source: AgeSource, augmented_folder: Path, module, ctx: RunContext, *, device: str = "cpu"
-) -> np.ndarray:
+def synthesized_ages(source: AgeSource, augmented_folder: Path, module, run: Run) -> np.ndarray:
     """The age of every synthesized image of a table's augmented set: its source photo's estimate."""
     from affect.augmentation.manifest import read_manifest
 
     manifest = read_manifest(augmented_folder)
     split = "train" if "train" in datasets.SPLITS[source.database] else "all"
     sources = manifest["source"].astype(str)
-    ages = _estimated(module, ctx, source.database, split, sorted(set(sources)), "sources", device)
+    ages = _estimated(module, run, source.database, split, sorted(set(sources)), "sources")
     return sources.map(ages).to_numpy(dtype=float)
 
 
@@ -315,11 +311,8 @@ def _paired(
 
 def age_table(
     number: int,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     n_bootstrap: int | None = None,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
@@ -327,56 +320,46 @@ def age_table(
 
     The baseline and proposed networks of Tables 2 to 9 are reused from
     ``results/runs/table_NN`` (trained there first where absent); the age estimator is
-    trained once per run folder. With ``ctx.reuse_results`` everything is read back.
+    trained once per run folder. With ``run.reuse_results`` everything is read back.
 
     Returns
     -------
     (the table as :func:`age_rows` blocks one under the other, a dict of notes:
     ``estimator`` (its sentence), ``files`` (prediction and age files), ``setting``).
     """
-    from affect import profiles, reporting
-    from affect.experiments.augmented_sets import augmented_set
+    from affect import reporting
 
     if number not in AGE_TABLES:
         raise ValueError(f"number: Tables 13 and 14 are the age tables, got {number}")
     key = f"table_{number:02d}"
-    n_bootstrap = n_bootstrap or profiles.get(ctx.profile).bootstrap_resamples
+    n_bootstrap = n_bootstrap or run.profile.bootstrap_resamples
 
     def compute() -> tuple[pd.DataFrame, dict]:
-        found = estimator(ctx, device=device, progress=progress)
+        found = estimator(run, progress=progress)
         module = found.module()
         blocks, files = [], []
         for source in AGE_TABLES[number]:
             spec = affect_tables.baseline_and_proposed(affect_tables.TABLES[source.table])
-            results = affect_tables.run_table(
-                spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
-            )
+            results = affect_tables.run_table(spec, run, progress=progress)
             baseline = next(r for r in results.values() if r.row.role == BASELINE)
-            ages = test_ages(source, baseline, module, ctx, device=device)
-            built = augmented_set(
-                source.database,
-                spec.kind,
-                profile=ctx.profile,
-                data_source=ctx.data_source,
-                gallery_source=gallery_source,
-                seed=ctx.seed,
-            )
-            synthesized = synthesized_ages(source, built.folder, module, ctx, device=device)
-            ages_file = ctx.path("results", f"{key}_ages_{source.database}.csv")
+            ages = test_ages(source, baseline, module, run)
+            built = run.augmented_set(source.database, spec.kind)
+            synthesized = synthesized_ages(source, built.folder, module, run)
+            ages_file = run.path("results", f"{key}_ages_{source.database}.csv")
             reporting.atomic_write_text(ages_file, ages.to_csv(index=False))
-            blocks.append(age_rows(number, source, results, ages, synthesized, n_bootstrap=n_bootstrap, seed=ctx.seed))
-            files += [str(f.relative_to(ctx.out_dir)) for r in results.values() for f in r.files]
-            files.append(str(ages_file.relative_to(ctx.out_dir)))
+            blocks.append(age_rows(number, source, results, ages, synthesized, n_bootstrap=n_bootstrap, seed=run.seed))
+            files += [str(f.relative_to(run.out_dir)) for r in results.values() for f in r.files]
+            files.append(str(ages_file.relative_to(run.out_dir)))
         notes = {
             "estimator": found.sentence(),
             "files": files,
-            "setting": f"gallery: {gallery_source}; networks and budgets of Tables "
+            "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables "
             f"{', '.join(str(s.table) for s in AGE_TABLES[number])}",
         }
         return pd.concat(blocks), notes
 
-    frame, notes = reporting.cached(ctx, key, compute)
-    write_age_table(number, frame, ctx, notes)
+    frame, notes = reporting.cached(run, key, compute)
+    write_age_table(number, frame, run, notes)
     return frame, notes
 
 
@@ -397,7 +380,7 @@ def claim_sentence(number: int, frame: pd.DataFrame) -> str:
     )
 
 
-def write_age_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: dict) -> Path:
+def write_age_table(number: int, frame: pd.DataFrame, run: Run, notes: dict) -> Path:
     """Write ``tables/table_NN.md`` and ``.csv``: this run's counts and scores beside the paper's.
 
     The Markdown shows, per database and age group, the test and synthesized counts and each
@@ -422,13 +405,13 @@ def write_age_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: di
         else "criterion: F1 (RAF-DB, AffectNet), total accuracy (AFEW per video, BU-3DFE)"
     )
     return tables.write_table(
-        ctx,
+        run,
         number,
         title=_TITLES[number],
         setting=notes["setting"],
         shown=_shown(number, ours, theirs.reindex(rows)),
         csv=csv,
-        caption=f"This run ({ctx.label}): value [95 % bootstrap interval over test subjects or videos]; "
+        caption=f"This run ({run.label}): value [95 % bootstrap interval over test subjects or videos]; "
         f"{criterion}; the paper's printed numbers beside them. Age groups are those of the paper, with groups "
         "of their own for estimates outside them; test faces are grouped by their estimated age, synthesized "
         "faces by the estimated age of their source photo (all synthesized faces of the table's augmented set; "

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from affect import data_paths, profiles
+from affect import profiles
 from affect.reporting import ImageGrid
+from affect.run import Run, profile_named
 
 __all__ = [
     "ORIGINAL_DEVICES",
@@ -40,15 +41,15 @@ ORIGINAL_DEVICES = {
 _NAMES = {"stargan": "StarGAN", "ganimation": "GANimation"}
 
 
-def gan_record(method: str, *, profile: str, gallery_source: str, seed: int) -> dict | None:
+def gan_record(method: str, run: Run) -> dict | None:
     """The ``gan.json`` of a run's trained GAN (budget, wall time, device), or None if it is not trained."""
-    path = data_paths.gan_root(method, gallery_source, profile, seed) / "gan.json"
+    path = run.gan_root(method) / "gan.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
 def budget_sentence(method: str, record: dict) -> str:
     """How one trained GAN's budget compares with the original's (iterations, resolution, device)."""
-    sizes, paper = record["sizes"], profiles.gan_sizes("paper", method)
+    sizes, paper = record["sizes"], profiles.gan_sizes(profile_named("paper"), method)
     share = record["iterations"] / paper.iterations
     blocks = sizes["residual_blocks"]
     return (
@@ -67,17 +68,17 @@ def budget_sentence(method: str, record: dict) -> str:
     )
 
 
-def budget_notes(*, profile: str, gallery_source: str, seed: int) -> list[str]:
+def budget_notes(run: Run) -> list[str]:
     """One :func:`budget_sentence` per trained GAN of a run."""
     notes = []
     for method in _NAMES:
-        record = gan_record(method, profile=profile, gallery_source=gallery_source, seed=seed)
+        record = gan_record(method, run)
         if record is not None:
             notes.append(budget_sentence(method, record))
     return notes
 
 
-def gan_table_notes(spec, ctx, gallery_source: str, rows) -> list[str]:
+def gan_table_notes(spec, run: Run, rows) -> list[str]:
     """Notes under a table with GAN rows: what they train, and each GAN's budget beside the original's."""
     networks = sorted({r.network for r in rows})
     lines = [
@@ -91,7 +92,7 @@ def gan_table_notes(spec, ctx, gallery_source: str, rows) -> list[str]:
             "The paper labels Table 5's GAN rows VGG-FACE; here they train the proposed row's "
             "VGG-FACE-GRU, so that the rows differ only in the synthesized faces."
         )
-    return lines + budget_notes(profile=ctx.profile, gallery_source=gallery_source, seed=ctx.seed)
+    return lines + budget_notes(run)
 
 
 def _face_region(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -107,11 +108,7 @@ def comparison_results(
     synthesizer,
     photos: Sequence[str | os.PathLike],
     va_targets: Sequence[Sequence[float]],
-    *,
-    profile: str,
-    gallery_source: str = "proxy",
-    seed: int = 0,
-    device: str = "cpu",
+    run: Run,
 ) -> tuple[ImageGrid, pd.DataFrame]:
     """Fig. 11: each photo and VA target through the paper's method, StarGAN and GANimation.
 
@@ -121,9 +118,9 @@ def comparison_results(
         The paper's method (its ``static`` synthesis, Sec. 4.5.2).
     photos : paths
     va_targets : (valence, arousal) pairs
-    profile, gallery_source, seed, device :
-        Choose the GANs (trained on the run's gallery first if absent,
-        :func:`affect.experiments.augmented_sets.make_augmenter`).
+    run : Run
+        Chooses the GANs (trained on the run's gallery first if absent,
+        :meth:`affect.run.Run.augmenter`) and the seed of their edits.
 
     Returns
     -------
@@ -131,16 +128,12 @@ def comparison_results(
     DataFrame with a row per output: photo, target, method, identity distance and sharpness kept.
     """
     from affect.augmentation.targets import Target
-    from affect.experiments.augmented_sets import make_augmenter
     from affect.experiments.qualitative import CROP_PIXELS, face_crop, panel_crop
     from affect.face.landmarks import landmarks_for
     from affect.face.quality import sharpness_ratio
     from affect.image import read_image
 
-    gans = {
-        method: make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed, device=device)
-        for method in _NAMES
-    }
+    gans = {method: run.augmenter(method) for method in _NAMES}
     titles = ["input", "proposed", *_NAMES.values()]
     rows, panels, names = [], [], []
     for photo in photos:
@@ -152,7 +145,7 @@ def comparison_results(
         for va in va_targets:
             outputs = {"proposed": synthesizer.static(image, va, landmarks=landmarks).image}
             for method, gan in gans.items():
-                outputs[method] = gan.synthesize(states[method], Target(float(va[0]), float(va[1])), seed)
+                outputs[method] = gan.synthesize(states[method], Target(float(va[0]), float(va[1])), run.seed)
             panels.append([panel_crop(image, window)] + [panel_crop(out, window) for out in outputs.values()])
             target = "V {:+.2f}, A {:+.2f}".format(*va)
             names.append([f"input ({target})"] + titles[1:])
@@ -213,13 +206,13 @@ def comparison_summary(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_comparison(ctx, table: pd.DataFrame, notes: Sequence[str]) -> os.PathLike:
+def write_comparison(run: Run, table: pd.DataFrame, notes: Sequence[str]) -> os.PathLike:
     """``figures/fig11_gan_comparison.md`` and ``.csv``: Fig. 11's measurements per output and per method."""
     from affect.experiments.tables import write_report
 
-    title = ctx.title("the proposed method, StarGAN and GANimation on the same photos and VA targets")
+    title = run.title("the proposed method, StarGAN and GANimation on the same photos and VA targets")
     return write_report(
-        ctx,
+        run,
         "figures",
         "fig11_gan_comparison",
         heading=f"### Fig. 11: {title}",

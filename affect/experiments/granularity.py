@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affect import paper, profiles
+from affect import paper
 from affect.experiments import affect_tables, tables
 from affect.experiments.tables import BASELINE, PROPOSED, RunResult, TableSpec
-from affect.reporting import RunContext
+from affect.profiles import Profile
+from affect.run import Run
 
 __all__ = [
     "Curve",
@@ -98,9 +99,9 @@ CURVES: tuple[Curve, ...] = (
 )
 
 
-def curves(profile: str) -> tuple[Curve, ...]:
+def curves(profile: Profile) -> tuple[Curve, ...]:
     """The curves a profile runs (``granularity_tables``; None: all eight)."""
-    tables = profiles.get(profile).granularity_tables
+    tables = profile.granularity_tables
     return CURVES if tables is None else tuple(c for c in CURVES if c.table in tables)
 
 
@@ -169,10 +170,10 @@ def subset_manifest(manifest: pd.DataFrame, n: int, seed: int, folder: Path, tag
     return write_manifest(nested_subset(manifest, n, seed), folder / f"manifest-granularity-{tag}-n{n}-seed{seed}.csv")
 
 
-def point_dir(ctx: RunContext, table: int, n: int, seed: int, fold: int | None) -> Path:
+def point_dir(run: Run, table: int, n: int, seed: int, fold: int | None) -> Path:
     """Run folder of one point: ``results/runs/granularity/table_NN/[seed<s>/]n<N>[/fold<k>]``."""
-    base = ctx.out_dir / "results" / "runs" / "granularity" / f"table_{table:02d}"
-    if seed != ctx.seed:
+    base = run.out_dir / "results" / "runs" / "granularity" / f"table_{table:02d}"
+    if seed != run.seed:
         base = base / f"seed{seed}"
     base = base / f"n{n}"
     return base if fold is None else base / f"fold{fold}"
@@ -181,15 +182,15 @@ def point_dir(ctx: RunContext, table: int, n: int, seed: int, fold: int | None) 
 # --- the runs -----------------------------------------------------------------------------------
 
 
-def _folds(ctx: RunContext, spec: TableSpec) -> list[int | None]:
+def _folds(run: Run, spec: TableSpec) -> list[int | None]:
     if spec.folds is None:
         return [None]
-    count = tables.fold_count(ctx, spec.database)
-    wanted = profiles.get(ctx.profile).granularity_folds
+    count = tables.fold_count(run, spec.database)
+    wanted = run.profile.granularity_folds
     return list(range(count if wanted is None else min(wanted, count)))
 
 
-def _synthesized(ctx: RunContext, spec: TableSpec, built, seed: int, fold: int | None) -> pd.DataFrame:
+def _synthesized(run: Run, spec: TableSpec, built, seed: int, fold: int | None) -> pd.DataFrame:
     """The synthesized images a run (seed, fold) may add: the whole set, or the fold's share."""
     from affect.augmentation import augment_folds
     from affect.augmentation.manifest import MANIFEST, read_manifest
@@ -198,7 +199,7 @@ def _synthesized(ctx: RunContext, spec: TableSpec, built, seed: int, fold: int |
     manifest = read_manifest(built.folder / MANIFEST)
     if fold is None:
         return manifest
-    split = runs.database_splits(spec.database, tables.database_root(ctx, spec.database), seed=seed, fold=fold)
+    split = runs.database_splits(spec.database, run.database_root(spec.database), seed=seed, fold=fold)
     return augment_folds([(split["train"], split["test"])], manifest)[0]
 
 
@@ -214,15 +215,13 @@ def _extra(manifest: pd.DataFrame, share: float | None, seed: int, folder: Path,
 
 
 def _train(
-    ctx: RunContext,
+    run: Run,
     spec: TableSpec,
     network: str,
     run_dir: Path,
     seed: int,
     fold: int | None,
     extra,
-    device: str,
-    weights: str | None,
     progress: bool,
 ) -> Path:
     """Train and evaluate one point (as :func:`affect_tables.run_table` trains a row); its predictions file.
@@ -233,24 +232,24 @@ def _train(
 
     predictions = run_dir / evaluation.PREDICTIONS
     if not predictions.exists():
-        if ctx.reuse_results:
+        if run.reuse_results:
             raise tables.not_saved(predictions)
         runs.train(
             network,
             spec.database,
             run_dir,
-            profile=ctx.profile,
-            data_source=ctx.data_source,
+            profile=run.profile,
+            data_source=run.data_source,
             task=spec.task,
             seed=seed,
-            device=device,
-            weights=weights,
+            device=run.device,
+            weights=run.weights,
             augmented=extra(),
             fold=fold,
             progress=progress,
             weighted_loss=spec.task == "expression",
         )
-        runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps the differences
+        runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)  # the table bootstraps the differences
     return predictions
 
 
@@ -276,62 +275,41 @@ class CurveRuns:
 
 def curve_runs(
     curve: Curve,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     progress: bool = False,
 ) -> CurveRuns:
     """Every run of one curve: the table's endpoints reused, the points between trained."""
-    from affect.experiments.augmented_sets import augmented_set
-
     spec = affect_tables.baseline_and_proposed(affect_tables.TABLES[curve.table])
-    sizes = profiles.get(ctx.profile)
-    folds = _folds(ctx, spec)
+    sizes = run.profile
+    folds = _folds(run, spec)
     table = affect_tables.run_table(
-        spec,
-        ctx,
-        gallery_source=gallery_source,
-        device=device,
-        weights=weights,
-        progress=progress,
-        gans=False,
-        folds=len(folds) if folds != [None] else None,
+        spec, run, progress=progress, gans=False, folds=len(folds) if folds != [None] else None
     )
     baseline = next(r for r in table.values() if r.row.role == BASELINE)
     proposed = next(r for r in table.values() if r.row.role == PROPOSED)
-    built = augmented_set(
-        spec.database,
-        spec.kind,
-        profile=ctx.profile,
-        data_source=ctx.data_source,
-        gallery_source=gallery_source,
-        seed=ctx.seed,
-    )
-    first = _synthesized(ctx, spec, built, ctx.seed, folds[0])
+    built = run.augmented_set(spec.database, spec.kind)
+    first = _synthesized(run, spec, built, run.seed, folds[0])
     points = scaled_points(fractions(curve.name), len(first))
     chosen = chosen_points(points, sizes.granularity_points)
     share = fractions(curve.name)
     results: dict[int, dict[int, RunResult]] = {}
-    for seed in range(ctx.seed, ctx.seed + sizes.granularity_seeds):
-        own = {0: baseline, chosen[-1][1]: proposed} if seed == ctx.seed else {}
-        per_fold = {fold: _synthesized(ctx, spec, built, seed, fold) for fold in folds}
+    for seed in range(run.seed, run.seed + sizes.granularity_seeds):
+        own = {0: baseline, chosen[-1][1]: proposed} if seed == run.seed else {}
+        per_fold = {fold: _synthesized(run, spec, built, seed, fold) for fold in folds}
         for index, n in [(None, 0)] + chosen:
             if n in own:
                 continue
             row = baseline.row if index is None else proposed.row
             files = [
                 _train(
-                    ctx,
+                    run,
                     spec,
                     row.network,
-                    point_dir(ctx, curve.table, n, seed, fold),
+                    point_dir(run, curve.table, n, seed, fold),
                     seed,
                     fold,
                     _extra(manifest, None if index is None else share[index], seed, built.folder, fold),
-                    device,
-                    weights,
                     progress,
                 )
                 for fold, manifest in per_fold.items()
@@ -622,18 +600,15 @@ def deductions(points: pd.DataFrame, steps: pd.DataFrame) -> list[str]:
 
 
 def granularity_table(
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     n_bootstrap: int | None = None,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Table 12 of this run: every database's points, their improvements and the deductions' steps.
 
     The runs of Tables 2 to 9 are reused from ``results/runs/table_NN`` (trained there first
-    where absent); with ``ctx.reuse_results`` everything is read back and nothing trains.
+    where absent); with ``run.reuse_results`` everything is read back and nothing trains.
     ``n_bootstrap``: resamples of each paired interval (default: the profile's).
 
     Returns
@@ -643,22 +618,20 @@ def granularity_table(
     """
     from affect import reporting
 
-    n_bootstrap = n_bootstrap or profiles.get(ctx.profile).bootstrap_resamples
+    n_bootstrap = n_bootstrap or run.profile.bootstrap_resamples
 
     def compute() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         frames, steps, trained, reused = [], [], 0, 0
-        for curve in curves(ctx.profile):
-            runs = curve_runs(
-                curve, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
-            )
-            frames.append(curve_frame(runs, ctx.out_dir, n_bootstrap=n_bootstrap, seed=ctx.seed))
-            steps.append(curve_steps(runs, n_bootstrap=n_bootstrap, seed=ctx.seed))
+        for curve in curves(run.profile):
+            runs = curve_runs(curve, run, progress=progress)
+            frames.append(curve_frame(runs, run.out_dir, n_bootstrap=n_bootstrap, seed=run.seed))
+            steps.append(curve_steps(runs, n_bootstrap=n_bootstrap, seed=run.seed))
             reused += 2
             trained += sum(len(by_n) for by_n in runs.results.values()) - 2
-        sizes = profiles.get(ctx.profile)
-        left_out = [c.name for c in CURVES if c not in curves(ctx.profile)]
+        sizes = run.profile
+        left_out = [c.name for c in CURVES if c not in curves(run.profile)]
         notes = {
-            "setting": f"gallery: {gallery_source}; networks and budgets of Tables 2 to 9",
+            "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables 2 to 9",
             "runs": (f"Databases not run at this profile: {', '.join(left_out)}. " if left_out else "")
             + f"{trained} networks of this table's own (results/runs/granularity), {reused} reused "
             "from Tables 2 to 9 (N = 0: the baseline row; the whole set: the proposed row); "
@@ -673,8 +646,8 @@ def granularity_table(
             notes,
         )
 
-    points, steps, notes = reporting.cached(ctx, "table_12", compute)
-    write_granularity_table(points, steps, ctx, notes)
+    points, steps, notes = reporting.cached(run, "table_12", compute)
+    write_granularity_table(points, steps, run, notes)
     return points, steps, notes
 
 
@@ -701,7 +674,7 @@ def _shown(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("database").fillna("")
 
 
-def write_granularity_table(points: pd.DataFrame, steps: pd.DataFrame, ctx: RunContext, notes: dict) -> Path:
+def write_granularity_table(points: pd.DataFrame, steps: pd.DataFrame, run: Run, notes: dict) -> Path:
     """Write ``tables/table_12.md`` and ``.csv``: the paper's N beside this run's, improvements and deductions."""
     title = (
         "Effect of the synthesized data's granularity: improvement over the baseline against the number N "
@@ -713,14 +686,14 @@ def write_granularity_table(points: pd.DataFrame, steps: pd.DataFrame, ctx: RunC
         for db, r in sizes.iterrows()
     )
     return tables.write_table(
-        ctx,
+        run,
         12,
         title=title,
         setting=notes["setting"],
         shown=_shown(points),
         csv=points,
         csv_index=False,
-        caption=f"This run ({ctx.label}): each N is the paper's N over the last N of its row, times this run's "
+        caption=f"This run ({run.label}): each N is the paper's N over the last N of its row, times this run's "
         f"whole synthesized set ({scale}; cross-validated tables: the first fold's share); the subsets are nested "
         "(one seeded permutation of the set, its first N images). Improvement: Fig. 20's criterion (mean CCC "
         "of valence and arousal; mean diagonal of the confusion matrix for RAF-DB; F1 for AffectNet; total "

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affect import paper, profiles
+from affect import paper
 from affect.experiments import affect_tables, tables
 from affect.experiments.tables import Row, RunResult, TableSpec
-from affect.reporting import RunContext
+from affect.run import Run
 
 __all__ = [
     "SyntheticSource",
@@ -115,24 +115,8 @@ def _check_number(number: int) -> None:
         raise ValueError(f"number: Tables 10 and 11 are the synthetic-data tables, got {number}")
 
 
-def _run_folder(ctx: RunContext, number: int, source: SyntheticSource, method: str) -> Path:
-    return ctx.out_dir / "results" / "runs" / f"table_{number}" / f"{source.database}_{method}"
-
-
-def _augmented(source: SyntheticSource, method: str, ctx: RunContext, gallery_source: str, device: str, progress: bool):
-    from affect.experiments.augmented_sets import augmented_set
-
-    return augmented_set(
-        source.database,
-        "va",
-        profile=ctx.profile,
-        data_source=ctx.data_source,
-        gallery_source=gallery_source,
-        seed=ctx.seed,
-        method=method,
-        device=device,
-        progress=progress,
-    )
+def _run_folder(run: Run, number: int, source: SyntheticSource, method: str) -> Path:
+    return run.out_dir / "results" / "runs" / f"table_{number}" / f"{source.database}_{method}"
 
 
 # --- Table 10: the synthesized faces as a test set ----------------------------------------------
@@ -140,22 +124,16 @@ def _augmented(source: SyntheticSource, method: str, ctx: RunContext, gallery_so
 
 def baseline_run(
     source: SyntheticSource,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     progress: bool = False,
 ) -> RunResult:
     """The baseline of Table 2, 3 or 4 as its notebook saved it; trained here only if it has no run."""
-    spec = source.spec
-    results = affect_tables.run_table(
-        spec, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress, gans=False
-    )
+    results = affect_tables.run_table(source.spec, run, progress=progress, gans=False)
     return results[source.row]
 
 
-def synthesized_test_frame(source: SyntheticSource, built: str | Path, ctx: RunContext) -> pd.DataFrame:
+def synthesized_test_frame(source: SyntheticSource, built: str | Path, run: Run) -> pd.DataFrame:
     """The synthesized faces of one build as test rows: the ground truth of a face is its VA target.
 
     Faces are cropped with their source photo's landmarks (:func:`affect.learning.prepared.synthesized_rows`).
@@ -171,7 +149,7 @@ def synthesized_test_frame(source: SyntheticSource, built: str | Path, ctx: RunC
     from affect import datasets
     from affect.learning.prepared import synthesized_rows
 
-    root = tables.database_root(ctx, source.database)
+    root = run.database_root(source.database)
     split = "train" if "train" in datasets.SPLITS[source.database] else "all"  # where the sets were made from
     frame = synthesized_rows(datasets.load(source.database, root, split), built)
     return frame.assign(sequence="")
@@ -181,41 +159,38 @@ def synthetic_test_run(
     source: SyntheticSource,
     method: str,
     baseline: RunResult,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
     progress: bool = False,
 ) -> RunResult:
     """Table 10's cell: ``baseline`` predicting the faces ``method`` synthesized from its database.
 
     The predictions (one row per synthesized face, with its ``source`` photo) are saved in
     ``results/runs/table_10/<database>_<method>/predictions.csv`` and reused when present;
-    with ``ctx.reuse_results`` a missing file is an error. Recurrent networks see each
+    with ``run.reuse_results`` a missing file is an error. Recurrent networks see each
     synthesized face as a sequence of one frame (:func:`synthesized_test_frame`).
     """
-    from affect import profiles
     from affect.files import atomic_write_text
     from affect.learning import evaluation, training
     from affect.learning.prepared import prepare
     from affect.learning.runs import prepared_root
 
-    out = _run_folder(ctx, 10, source, method) / evaluation.PREDICTIONS
+    out = _run_folder(run, 10, source, method) / evaluation.PREDICTIONS
     if not out.exists():
-        if ctx.reuse_results:
+        if run.reuse_results:
             raise tables.not_saved(out)
-        built = _augmented(source, method, ctx, gallery_source, device, progress)
-        frame = synthesized_test_frame(source, built.folder, ctx)
+        built = run.augmented_set(source.database, "va", method, progress=progress)
+        frame = synthesized_test_frame(source, built.folder, run)
         module = training.load_module(baseline.files[0].parent / training.CHECKPOINTS / "best.ckpt")
-        size = training.input_size(source.kit_network, profiles.get(ctx.profile).training)
+        size = training.input_size(source.kit_network, run.profile.training)
         faces = prepare(
             frame,
             prepared_root(),
             size,
-            label=f"{ctx.data_source}-{source.database}-{method}-as-test",
+            label=f"{run.data_source}-{source.database}-{method}-as-test",
             progress=progress,
         )
-        predictions = evaluation.predict(module, faces, device=device)
+        predictions = evaluation.predict(module, faces, device=run.device)
         paths = dict(zip(faces.index["id"].astype(str), faces.index["path"].astype(str)))
         sources = dict(zip(frame["path"].astype(str), frame["source"].astype(str)))
         predictions["source"] = [sources[paths[str(i)]] for i in predictions["id"]]
@@ -230,11 +205,8 @@ def synthetic_test_run(
 def synthetic_train_run(
     source: SyntheticSource,
     method: str,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     progress: bool = False,
 ) -> RunResult:
     """Table 11's cell: the source's network trained on ``method``'s synthesized set alone.
@@ -246,38 +218,35 @@ def synthetic_train_run(
     """
     from affect.learning import evaluation, runs
 
-    run_dir = _run_folder(ctx, 11, source, method)
+    run_dir = _run_folder(run, 11, source, method)
     predictions = run_dir / evaluation.PREDICTIONS
     if not predictions.exists():
-        if ctx.reuse_results:
+        if run.reuse_results:
             raise tables.not_saved(predictions)
-        built = _augmented(source, method, ctx, gallery_source, device, progress)
+        built = run.augmented_set(source.database, "va", method, progress=progress)
         runs.train(
             source.kit_network,
             source.database,
             run_dir,
-            profile=ctx.profile,
-            data_source=ctx.data_source,
+            profile=run.profile,
+            data_source=run.data_source,
             task="va",
-            seed=ctx.seed,
-            device=device,
-            weights=weights,
+            seed=run.seed,
+            device=run.device,
+            weights=run.weights,
             augmented=built.folder,
             synthesized_only=True,
             progress=progress,
         )
-        runs.evaluate_run(run_dir, device=device, n_bootstrap=100)  # the table bootstraps again
+        runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)  # the table bootstraps again
     row = Row(METHODS[method], source.kit_network, method)
     return RunResult(row, tables.read_predictions(predictions), (predictions,), runs.read_run(run_dir).pretrained)
 
 
 def synthetic_runs(
     number: int,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     progress: bool = False,
 ) -> dict[tuple[str, str], RunResult]:
     """Every cell of Table 10 or 11, run or read back.
@@ -286,33 +255,17 @@ def synthetic_runs(
     -------
     dict of (database, method) -> RunResult, in the paper's order (:data:`SOURCES`, :data:`METHODS`).
     """
-    from affect.datasets.standin import ensure_proxy
-
     _check_number(number)
     results = {}
     for source in SOURCES:
-        if ctx.data_source == "proxy" and not ctx.reuse_results:
-            ensure_proxy(source.database, tables.database_root(ctx, source.database).parent, ctx.profile, ctx.seed)
-        baseline = (
-            baseline_run(source, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress)
-            if number == 10
-            else None
-        )
+        if not run.reuse_results:
+            run.database(source.database)
+        baseline = baseline_run(source, run, progress=progress) if number == 10 else None
         for method in METHODS:
             results[source.database, method] = (
-                synthetic_test_run(
-                    source, method, baseline, ctx, gallery_source=gallery_source, device=device, progress=progress
-                )
+                synthetic_test_run(source, method, baseline, run, progress=progress)
                 if number == 10
-                else synthetic_train_run(
-                    source,
-                    method,
-                    ctx,
-                    gallery_source=gallery_source,
-                    device=device,
-                    weights=weights,
-                    progress=progress,
-                )
+                else synthetic_train_run(source, method, run, progress=progress)
             )
     return results
 
@@ -497,7 +450,7 @@ def _paper_cells(number: int, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values, index=frame.index)
 
 
-def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, notes: dict, claims: pd.DataFrame) -> Path:
+def write_synthetic_table(number: int, frame: pd.DataFrame, run: Run, notes: dict, claims: pd.DataFrame) -> Path:
     """Write ``tables/table_NN.md`` and ``.csv``: this run's cells with intervals beside the paper's.
 
     The Markdown prints valence - arousal per criterion as the paper does; the CSV holds every
@@ -523,22 +476,22 @@ def write_synthetic_table(number: int, frame: pd.DataFrame, ctx: RunContext, not
     shown.index.name = "database, method"
     unit = "source subjects" if number == 10 else "test subjects"
     return tables.write_table(
-        ctx,
+        run,
         number,
         title=_TITLES[number],
         setting=notes["setting"],
         shown=shown,
         csv=csv,
-        caption=f"This run ({ctx.label}): value [95 % bootstrap interval over {unit}, or the unit of the CSV's "
+        caption=f"This run ({run.label}): value [95 % bootstrap interval over {unit}, or the unit of the CSV's "
         "'bootstrap unit' where there are too few]; the paper's printed numbers (valence - arousal) beside "
         "them ('' where it prints none: RECOLA's MSE).",
         notes=[*notes["lines"], "", *claim_sentences(number, claims)],
     )
 
 
-def _notes(number: int, ctx: RunContext, gallery_source: str, results: dict[tuple[str, str], RunResult]) -> dict:
+def _notes(number: int, run: Run, results: dict[tuple[str, str], RunResult]) -> dict:
     """The setting of the title and the lines under Table 10 or 11."""
-    setting = tables.run_setting(ctx, gallery_source, {f"{k}": r for k, r in results.items()})
+    setting = tables.run_setting(run, {f"{k}": r for k, r in results.items()})
     if number == 10:
         reused = ", ".join(f"{s.name}: results/runs/table_{s.table:02d}/{s.spec.rows[0].slug}" for s in SOURCES)
         lines = [
@@ -548,7 +501,7 @@ def _notes(number: int, ctx: RunContext, gallery_source: str, results: dict[tupl
             "same neutral faces and targets."
         ]
     else:
-        most = profiles.get(ctx.profile).synthetic_train_max
+        most = run.profile.synthetic_train_max
         share = (
             "every face of the set"
             if most is None
@@ -566,11 +519,8 @@ def _notes(number: int, ctx: RunContext, gallery_source: str, results: dict[tupl
 
 def synthetic_table(
     number: int,
-    ctx: RunContext,
+    run: Run,
     *,
-    gallery_source: str = "proxy",
-    device: str = "cpu",
-    weights: str | None = None,
     n_bootstrap: int | None = None,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -578,7 +528,7 @@ def synthetic_table(
 
     ``n_bootstrap`` resamples (default: the profile's ``bootstrap_resamples``) give each interval.
 
-    With ``ctx.reuse_results`` nothing is trained or predicted: the saved prediction files must
+    With ``run.reuse_results`` nothing is trained or predicted: the saved prediction files must
     exist (else FileNotFoundError naming the first missing one) and the scores are read back.
 
     Returns
@@ -586,26 +536,24 @@ def synthetic_table(
     (the table as :func:`score_runs`, the claims as :func:`interval_claims` (Table 10) or
     :func:`paired_claims` (Table 11)).
     """
-    from affect import profiles, reporting
+    from affect import reporting
 
     _check_number(number)
-    n_bootstrap = n_bootstrap or profiles.get(ctx.profile).bootstrap_resamples
-    results = synthetic_runs(
-        number, ctx, gallery_source=gallery_source, device=device, weights=weights, progress=progress
-    )
+    n_bootstrap = n_bootstrap or run.profile.bootstrap_resamples
+    results = synthetic_runs(number, run, progress=progress)
     key = f"table_{number}"
     frame = reporting.cached(
-        ctx, key, lambda: score_runs(number, results, n_bootstrap=n_bootstrap, seed=ctx.seed, reports_dir=ctx.out_dir)
+        run, key, lambda: score_runs(number, results, n_bootstrap=n_bootstrap, seed=run.seed, reports_dir=run.out_dir)
     )
     claims = reporting.cached(
-        ctx,
+        run,
         f"{key}_claims",
         lambda: (
-            interval_claims(frame) if number == 10 else paired_claims(results, n_bootstrap=n_bootstrap, seed=ctx.seed)
+            interval_claims(frame) if number == 10 else paired_claims(results, n_bootstrap=n_bootstrap, seed=run.seed)
         ),
     )
-    notes = reporting.cached(ctx, f"{key}_notes", lambda: _notes(number, ctx, gallery_source, results))
-    write_synthetic_table(number, frame, ctx, notes, claims)
+    notes = reporting.cached(run, f"{key}_notes", lambda: _notes(number, run, results))
+    write_synthetic_table(number, frame, run, notes, claims)
     return frame, claims
 
 

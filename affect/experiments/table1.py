@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from affect.augmentation.targets import VA_TARGETS_PER_IMAGE
-from affect.reporting import RunContext, beside_paper, write_table
+from affect.reporting import beside_paper, write_table
+from affect.run import Run
 
 #: Our database names -> the row labels of the paper's Table 1.
 PAPER_NAMES: dict[str, str] = {
@@ -63,7 +64,7 @@ def table_1(counts: pd.DataFrame) -> pd.DataFrame:
     return beside_paper(ours, theirs)
 
 
-def write_table_1(counts: pd.DataFrame, ctx: RunContext) -> Path:
+def write_table_1(counts: pd.DataFrame, run: Run) -> Path:
     """Write Table 1 of this run beside the paper's (``tables/table_01.md`` and ``.csv``)."""
     ours = counts.rename(index=lambda name: PAPER_NAMES.get(name, name))
     notes = (
@@ -75,7 +76,7 @@ def write_table_1(counts: pd.DataFrame, ctx: RunContext) -> Path:
     return write_table(
         1,
         ours,
-        ctx,
+        run,
         title="Databases and number of synthesized images",
         notes=notes,
         paper_columns=list(_COUNT_COLUMNS),

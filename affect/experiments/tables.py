@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from affect import metrics
-from affect.reporting import STAND_IN_NOTICE, RunContext
+from affect.reporting import STAND_IN_NOTICE
+from affect.run import Run
 
 __all__ = [
     "Row",
     "TableSpec",
     "RunResult",
-    "database_root",
     "fold_count",
     "read_predictions",
     "not_saved",
@@ -120,19 +120,12 @@ class RunResult:
 # --- the runs -----------------------------------------------------------------------------------
 
 
-def database_root(ctx: RunContext, database: str) -> Path:
-    """The folder of ``database`` for this run's data source and profile."""
-    from affect import data_paths
-
-    return data_paths.database_root(database, ctx.data_source, ctx.profile)
-
-
-def fold_count(ctx: RunContext, database: str) -> int:
+def fold_count(run: Run, database: str) -> int:
     """The person-independent folds of a cross-validated database (Tables 5 and 9) in this run."""
     from affect import datasets
     from affect.learning import runs
 
-    return runs.fold_count(database, datasets.load(database, database_root(ctx, database), "all"))
+    return runs.fold_count(database, datasets.load(database, run.database_root(database), "all"))
 
 
 def read_predictions(path: Path) -> pd.DataFrame:
@@ -150,14 +143,12 @@ def prediction_files(result: RunResult, reports_dir: Path | None) -> str:
     return ";".join(str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files)
 
 
-def run_setting(ctx: RunContext, gallery_source: str, results: dict[str, RunResult]) -> str:
+def run_setting(run: Run, results: dict[str, RunResult]) -> str:
     """A table title's setting: the gallery source, the network sizes and the pretrained weights."""
-    from affect import profiles
-
-    sizes = profiles.get(ctx.profile).training
+    sizes = run.profile.training
     pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
     return (
-        f"gallery: {gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
+        f"gallery: {run.gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
         f"width x{sizes.width:g}; weights: {', '.join(pretrained)}"
     )
 
@@ -371,7 +362,7 @@ def count_cell(value: float) -> str:
 
 
 def write_report(
-    ctx: RunContext,
+    run: Run,
     kind: str,
     stem: str,
     *,
@@ -391,18 +382,18 @@ def write_report(
     from affect.files import atomic_write_text
     from affect.reporting import markdown_table
 
-    atomic_write_text(ctx.path(kind, f"{stem}.csv"), csv.to_csv(index=csv_index))
+    atomic_write_text(run.path(kind, f"{stem}.csv"), csv.to_csv(index=csv_index))
     text = [heading, "", markdown_table(shown), "", caption]
-    if ctx.data_source == "proxy":
+    if run.data_source == "proxy":
         text += [stand_in]
     text += ["", *notes]
-    md = ctx.path(kind, f"{stem}.md")
+    md = run.path(kind, f"{stem}.md")
     atomic_write_text(md, "\n".join(text) + "\n")
     return md
 
 
 def write_table(
-    ctx: RunContext,
+    run: Run,
     number: int,
     *,
     title: str,
@@ -417,10 +408,10 @@ def write_table(
     """Write ``tables/table_NN.csv`` and ``.md`` (:func:`write_report`) under the heading
     ``### Table N: <title> [<data source and profile>] [<setting>]``."""
     return write_report(
-        ctx,
+        run,
         "tables",
         f"table_{number:02d}",
-        heading=f"### Table {number}: {ctx.title(title)} [{setting}]",
+        heading=f"### Table {number}: {run.title(title)} [{setting}]",
         shown=shown,
         csv=csv,
         caption=caption,

@@ -40,6 +40,7 @@ from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.fourdfab import Gallery, atomic_write
 from affect.gallery.sparse_blendshapes import SparseComponents, fit_sparse_components
 from affect.gallery.va_classes import DEFAULT_GRID_STEP, N_CLASSES, VAClasses, class_means, fit_va_classes
+from affect.profiles import PROFILES, Profile
 
 __all__ = [
     "AffectModel",
@@ -304,7 +305,7 @@ def default_affect_model_path() -> Path:
 
 
 def ensure_affect_model(
-    data_source: str, profile: str, seed: int = 0, *, rebuild: bool = False, progress: bool = True
+    data_source: str, profile: Profile, seed: int = 0, *, rebuild: bool = False, progress: bool = True
 ) -> Path:
     """The affect model of a run, built from its gallery if it is not there yet (Sec. 4.5.1).
 
@@ -313,11 +314,10 @@ def ensure_affect_model(
     ``rebuild`` builds the model again even if it exists (notebook 00 does, unless it reuses
     results).
     """
-    from affect import profiles
     from affect.gallery.standin import is_stale, prepare_gallery
 
-    path = data_paths.affect_model_path(data_source, profile, seed)
-    sizes = profiles.get(profile)
+    path = data_paths.affect_model_path(data_source, profile.name, seed)
+    sizes = profile
     # (a first-use model, built without sparse components, is completed here; a stand-in
     # gallery drawn with an older affect mapping is written again, and its models with it)
     stale = data_source == "proxy" and is_stale(path.parent)
@@ -340,10 +340,10 @@ def _has_sparse(path: Path) -> bool:
 
 
 #: Profile of the stand-in gallery behind the default affect model.
-DEFAULT_PROFILE = "default"
+DEFAULT_PROFILE: Profile = PROFILES["default"]
 
 
-def ensure_default_affect_model(progress: bool = True, profile: str | None = None) -> Path:
+def ensure_default_affect_model(progress: bool = True, profile: Profile | None = None) -> Path:
     """The default affect model (:func:`default_affect_model_path`), built on first use.
 
     A fresh clone has no affect model. With ``$AFFECT_MODEL`` unset and none at the default
@@ -355,7 +355,6 @@ def ensure_default_affect_model(progress: bool = True, profile: str | None = Non
     """
     import sys
 
-    from affect import profiles
     from affect.gallery.standin import is_stale, prepare_gallery
 
     path = default_affect_model_path()
@@ -369,9 +368,7 @@ def ensure_default_affect_model(progress: bool = True, profile: str | None = Non
         flush=True,
     )
     gallery = prepare_gallery(None, profile, 0, "proxy")
-    model = build_affect_model(
-        gallery, n_classes=profiles.get(profile).n_va_classes, sparse_components=0, seed=0, progress=progress
-    )
+    model = build_affect_model(gallery, n_classes=profile.n_va_classes, sparse_components=0, seed=0, progress=progress)
     return model.save(path)
 
 

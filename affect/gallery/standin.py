@@ -139,15 +139,13 @@ class GallerySizes:
             )
 
 
-def gallery_sizes(profile_or_sizes: str | profiles.Profile | GallerySizes) -> GallerySizes:
-    """Sizes from a profile name (``smoke``, ``default``, ``paper``), a Profile, or GallerySizes."""
+def gallery_sizes(profile_or_sizes: profiles.Profile | GallerySizes) -> GallerySizes:
+    """Sizes from a run's Profile, or GallerySizes as they are."""
     if isinstance(profile_or_sizes, GallerySizes):
         return profile_or_sizes
-    profile = profiles.get(profile_or_sizes) if isinstance(profile_or_sizes, str) else profile_or_sizes
+    profile = profile_or_sizes
     if not isinstance(profile, profiles.Profile):
-        raise ValueError(
-            f"profile_or_sizes: expected a profile name, Profile or GallerySizes, got {type(profile_or_sizes).__name__}"
-        )
+        raise ValueError(f"profile_or_sizes: expected a Profile or GallerySizes, got {type(profile_or_sizes).__name__}")
     return GallerySizes(
         profile.gallery_subjects,
         profile.gallery_sequences,
@@ -393,7 +391,7 @@ def _check_resume(root: Path, settings: dict) -> None:
 
 def write_proxy_gallery(
     root: str | os.PathLike,
-    profile_or_sizes: str | profiles.Profile | GallerySizes = "default",
+    profile_or_sizes: profiles.Profile | GallerySizes,
     seed: int = 0,
     model: MorphableModel | None = None,
     progress: bool = True,
@@ -410,8 +408,8 @@ def write_proxy_gallery(
     root : str or Path
         Destination folder. If it holds an unfinished stand-in with the same settings, the
         write resumes; other settings raise ValueError.
-    profile_or_sizes : str, Profile or GallerySizes
-        Profile name (``smoke``, ``default``, ``paper``) or explicit sizes.
+    profile_or_sizes : Profile or GallerySizes
+        The run's profile or explicit sizes.
     seed : int
         Seed of every random draw.
     model : MorphableModel, optional
@@ -513,7 +511,7 @@ def gallery_root(data_source: str, profile: str) -> Path:
     ----------
     data_source : {"proxy", "real"}
     profile : str
-        The run's profile; each profile has its own stand-in.
+        The run's profile name; each profile has its own stand-in.
 
     Returns
     -------
@@ -533,7 +531,7 @@ def gallery_root(data_source: str, profile: str) -> Path:
 
 def prepare_gallery(
     root: str | os.PathLike | None = None,
-    profile: str | GallerySizes = "default",
+    profile: profiles.Profile | GallerySizes | None = None,
     seed: int = 0,
     data_source: str = "proxy",
     model: MorphableModel | None = None,
@@ -544,9 +542,9 @@ def prepare_gallery(
     ----------
     root : str or Path, optional
         Gallery folder; None: :func:`gallery_root` of ``data_source`` and ``profile``.
-    profile : str or GallerySizes
-        Size of the stand-in (``smoke``, ``default``, ``paper``, or explicit sizes); unused
-        for real data.
+    profile : Profile or GallerySizes, optional
+        Size of the stand-in (the run's profile, or explicit sizes); unused for real data
+        read from ``root``.
     seed : int
         Seed of the stand-in; unused for real data.
     data_source : {"proxy", "real"}
@@ -560,9 +558,9 @@ def prepare_gallery(
     -------
     Gallery
     """
-    if root is None and not isinstance(profile, str):
-        raise ValueError("root: needed when profile gives explicit sizes")
-    folder = Path(root) if root is not None else gallery_root(data_source, profile)
+    if root is None and not isinstance(profile, profiles.Profile):
+        raise ValueError("root: needed unless profile is the run's Profile")
+    folder = Path(root) if root is not None else gallery_root(data_source, profile.name)
     if data_source == "real":
         if not folder.is_dir():
             raise ValueError(f"{folder}: no gallery folder (see data/README.md)")

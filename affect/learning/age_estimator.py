@@ -107,14 +107,14 @@ def _tagged(frame: pd.DataFrame, database: str) -> pd.DataFrame:
     return frame
 
 
-def age_splits(data_source: str, profile: str, seed: int = 0) -> dict[str, pd.DataFrame]:
+def age_splits(data_source: str, profile: profiles.Profile, seed: int = 0) -> dict[str, pd.DataFrame]:
     """IMDB (plus Adience where present) for training and validation, WIKI for the test (Sec. 6.5).
 
     Stand-in data is written first if absent (:func:`affect.datasets.standin_ages.ensure_age_proxy`).
     Validation takes :data:`VAL_FRACTION` of the training subjects, drawn with ``seed``.
     """
-    imdb_root = data_paths.database_root("imdb_wiki", data_source, profile)
-    adience_root = data_paths.database_root("adience", data_source, profile)
+    imdb_root = data_paths.database_root("imdb_wiki", data_source, profile.name)
+    adience_root = data_paths.database_root("adience", data_source, profile.name)
     if data_source == "proxy":
         from affect.datasets.standin_ages import ensure_age_proxy
 
@@ -154,7 +154,7 @@ def _prepared(frame: pd.DataFrame, size: int, label: str, progress: bool = False
 def train_estimator(
     run_dir: str | os.PathLike,
     *,
-    profile: str = "default",
+    profile: profiles.Profile,
     data_source: str = "proxy",
     seed: int = 0,
     device: str = "auto",
@@ -197,7 +197,7 @@ def train_estimator(
     estimator = AgeEstimator(
         str(run_dir),
         data_source,
-        profile,
+        profile.name,
         seed,
         len(faces["train"]),
         len(faces["val"]),

@@ -111,6 +111,7 @@ def prepared_root() -> Path:
 
 
 def _root(database: str, data_source: str, profile: str) -> Path:
+    """The folder of ``database``; ``profile`` names the stand-in's folder."""
     root = data_paths.database_root(database, data_source, profile)
     if not root.is_dir():
         hint = (
@@ -183,7 +184,7 @@ def prepare_database(
     database: str,
     network: str,
     *,
-    profile: str = "default",
+    profile: profiles.Profile,
     data_source: str = "proxy",
     seed: int = 0,
     fold: int | None = None,
@@ -207,16 +208,15 @@ def prepare_database(
     """
     if synthesized_only and augmented is None:
         raise ValueError("synthesized_only: needs an augmentation build (augmented) to train on")
-    chosen = profiles.get(profile)
-    frames = database_splits(database, _root(database, data_source, profile), seed=seed, fold=fold)
+    frames = database_splits(database, _root(database, data_source, profile.name), seed=seed, fold=fold)
     if augmented is not None:
         # Alone, every synthesized face is a training sample, also those made from the photos of the
         # subjects held out for validation (as in Tables 2 to 4); their sources' landmarks crop them.
         sources = pd.concat([frames["train"], frames["val"]], ignore_index=True) if synthesized_only else None
         frames["train"] = with_synthesized(frames["train"], augmented, only=synthesized_only, sources=sources)
         if synthesized_only:
-            frames["train"] = synthesized_subset(frames["train"], chosen.synthetic_train_max, seed)
-    size = training.input_size(network, chosen.training)
+            frames["train"] = synthesized_subset(frames["train"], profile.synthetic_train_max, seed)
+    size = training.input_size(network, profile.training)
     cache = Path(cache_root) if cache_root is not None else prepared_root()
     tag = f"{data_source}-{database}" + ("" if fold is None else f"-fold{fold}")
     faces = {}
@@ -231,7 +231,7 @@ def train(
     database: str,
     run_dir: str | os.PathLike,
     *,
-    profile: str = "default",
+    profile: profiles.Profile,
     data_source: str = "proxy",
     task: str | None = None,
     seed: int = 0,
@@ -257,8 +257,10 @@ def train(
         One of :data:`affect.datasets.NAMES`.
     run_dir : path
         Receives ``run.json``, ``checkpoints/``, ``metrics.csv``.
-    profile, data_source : str
-        Sizes (:mod:`affect.profiles`) and where the database lives (:mod:`affect.data_paths`).
+    profile : Profile
+        The run's sizes (:mod:`affect.profiles`).
+    data_source : str
+        Where the database lives (:mod:`affect.data_paths`).
     task : {'va', 'expression'}, optional
         Default :func:`default_task`.
     seed : int
@@ -291,7 +293,7 @@ def train(
     task = task or default_task(database)
     if task == "va" and database not in VA_DATABASES:
         raise ValueError(f"task: {database} has no valence-arousal labels; use --task expression")
-    sizes = profiles.get(profile).training
+    sizes = profile.training
     faces, frames = prepare_database(
         database,
         network,
@@ -328,7 +330,7 @@ def train(
         task,
         database,
         data_source,
-        profile,
+        profile.name,
         classes,
         asdict(sizes),
         seed,

@@ -341,7 +341,7 @@ def fit(
     train, val : PreparedFaces
         Training faces, and faces whose score picks the best epoch and stops training.
     sizes : TrainingSizes
-        From the profile (:func:`affect.profiles.get`).
+        From the run's profile (:attr:`affect.profiles.Profile.training`).
     run_dir : path
         Receives ``checkpoints/{best,last}.ckpt`` and ``metrics.csv``.
     classes : sequence of str, optional

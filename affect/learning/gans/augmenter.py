@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from affect.learning.prepared import MARGIN, alignment_matrix
+from affect.profiles import Profile
 
 __all__ = ["GANAugmenter", "gan_augmenter", "paste_back", "face_mask"]
 
@@ -150,7 +151,7 @@ def gan_augmenter(
     method: str,
     affect_model: str | os.PathLike,
     *,
-    profile: str,
+    profile: Profile,
     gallery_source: str = "proxy",
     seed: int = 0,
     generator: str | os.PathLike | None = None,

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from affect.files import atomic_write, atomic_write_text
 from affect.learning.prepared import PreparedFaces
-from affect.profiles import GANSizes
+from affect.profiles import GANSizes, Profile
 
 __all__ = [
     "build_gan",
@@ -382,7 +382,7 @@ def load_generator(path: str | os.PathLike):
 def trained_generator(
     method: str,
     *,
-    profile: str,
+    profile: Profile,
     gallery_source: str = "proxy",
     seed: int = 0,
     device: str = "auto",
@@ -401,7 +401,7 @@ def trained_generator(
     from affect.learning.runs import prepared_root
 
     sizes = profiles.gan_sizes(profile, method)
-    run_dir = data_paths.gan_root(method, gallery_source, profile, seed)
+    run_dir = data_paths.gan_root(method, gallery_source, profile.name, seed)
     if (run_dir / GENERATOR_FILE).is_file():
         return run_dir / GENERATOR_FILE
     gallery = prepare_gallery(None, profile, seed, gallery_source)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from affect.experiments.augmented_sets import PAPER_RATIO, AugmentedSet, plan_counts
+from affect.augmentation.augmented_sets import PAPER_RATIO, AugmentedSet, plan_counts
 
 
 def test_va_sets_use_57_targets_per_face_and_more_when_neutral_faces_are_few():
@@ -34,7 +34,7 @@ def test_a_cached_set_is_stale_when_its_plan_changes_or_its_stand_in_is_rewritte
 
     from affect.augmentation.manifest import SETTINGS_FILE
     from affect.datasets.standin import RECORD
-    from affect.experiments.augmented_sets import _stale
+    from affect.augmentation.augmented_sets import _stale
 
     folder, root = tmp_path / "set", tmp_path / "rafdb"
     folder.mkdir(), root.mkdir()

@@ -3,26 +3,27 @@
 Each table trains a network on a database's training set and on the same set plus faces the
 kit synthesized from its neutral faces. The paper's share of synthesized images differs per
 database (Table 1 over the training sizes of Sec. 5); :data:`PAPER_RATIO` holds it, and
-:func:`augmented_set` builds a set that follows it, within the profile's cap, once per
-database, kind, profile, seed and affect model, under the data folder where every notebook
-that needs it (Tables 2 to 14) finds it.
+:func:`augmented_set` builds a set that follows it, within the profile's cap, in the folder it
+is given (:meth:`affect.run.Run.augmented_set`: one per database, kind, profile, seed, method and
+affect model, under the data folder where every notebook that needs it, Tables 2 to 14, finds it).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from affect import data_paths, datasets, profiles
+from affect import datasets
 from affect.augmentation.manifest import MANIFEST, read_manifest
+from affect.profiles import Profile
 
-__all__ = ["PAPER_RATIO", "AugmentedSet", "augmented_set", "make_augmenter", "plan_counts", "synthesizer_for"]
+__all__ = ["PAPER_RATIO", "AugmentedSet", "augmented_set", "fold_manifest", "plan_counts"]
 
 #: Synthesized over real training images in the paper, per (database, kind): Table 1's counts
 #: over the training sizes of Sec. 5 (AffectNet VA "more than 5"; AffectNet expressions: about
@@ -103,82 +104,18 @@ def plan_counts(
     return faces, min(n_classes, max(1, math.ceil(wanted / faces)))
 
 
-def synthesizer_for(gallery_source: str, profile: str, seed: int):
-    """The synthesizer of a run: the affect model of ``gallery_source`` (stand-in or 4DFAB)."""
-    from affect.gallery.affect_model import ensure_affect_model
-    from affect.synthesis import AffectSynthesizer
-
-    return AffectSynthesizer.from_file(
-        ensure_affect_model(gallery_source, profile, seed, progress=False), measure_identity=False
-    )
-
-
-def make_augmenter(
-    method: str,
-    *,
-    profile: str,
-    gallery_source: str = "proxy",
-    seed: int = 0,
-    affect_model: str | os.PathLike | None = None,
-    generator: str | os.PathLike | None = None,
-    device: str = "cpu",
-    progress: bool = False,
-) -> Any:
-    """The augmenter of ``method`` for a run (Sec. 6.1.2, 6.2).
-
-    The paper's method adapts its synthesizer
-    (:meth:`affect.augmentation.augmenters.SynthesizerAugmenter.from_file`); a GAN baseline is
-    :func:`affect.learning.gans.augmenter.gan_augmenter`.
-
-    Parameters
-    ----------
-    method : {'proposed', 'stargan', 'ganimation'}
-    profile, gallery_source, seed :
-        The run: they choose the affect model (built from the gallery if absent) and, for a GAN,
-        its trained generator (trained on the gallery if absent).
-    affect_model : path, optional
-        An affect model file instead of the run's.
-    generator : path, optional
-        A GAN's ``generator.pt`` instead of the run's.
-    device : str
-        Where a GAN trains and runs ('auto' trains on a GPU when there is one).
-    """
-    from affect.augmentation.augmenters import SynthesizerAugmenter
-    from affect.augmentation.methods import check_method
-    from affect.gallery.affect_model import ensure_affect_model
-
-    check_method(method)
-    if affect_model is None:
-        affect_model = ensure_affect_model(gallery_source, profile, seed, progress=progress)
-    if method == "proposed":
-        return SynthesizerAugmenter.from_file(affect_model)
-    from affect.learning.gans.augmenter import gan_augmenter
-
-    return gan_augmenter(
-        method,
-        affect_model,
-        profile=profile,
-        gallery_source=gallery_source,
-        seed=seed,
-        generator=generator,
-        device=device,
-        progress=progress,
-    )
-
-
 def augmented_set(
     database: str,
     kind: str,
+    root: Path,
+    out: Path,
+    make_synthesizer: Callable[[], Any],
     *,
-    profile: str,
-    data_source: str,
-    gallery_source: str = "proxy",
+    profile: Profile,
     seed: int = 0,
     jobs: int = 1,
-    synthesizer=None,
     progress: bool = False,
     method: str = "proposed",
-    device: str = "cpu",
 ) -> AugmentedSet:
     """Build (or find) the augmented set of a table: ``kind`` affects synthesized on ``database``.
 
@@ -190,52 +127,42 @@ def augmented_set(
     ----------
     database : str
     kind : {'va', 'expression'}
-    profile, data_source : str
-        The run's sizes and databases.
-    gallery_source : {'proxy', 'real'}
-        Whose affect model synthesizes: the kit's stand-in gallery or a VA-annotated 4DFAB.
+    root : Path
+        The database's folder.
+    out : Path
+        The build's folder (``out/kind`` holds the manifest).
+    make_synthesizer : callable
+        Returns the AffectSynthesizer or Augmenter of ``method``; called only when the set is
+        (re)built.
+    profile : Profile
+        The run's sizes: the cap on a set and the VA classes.
     seed : int
     jobs : int
         Worker processes of the build.
-    synthesizer : AffectSynthesizer or Augmenter, optional
-        Default :func:`synthesizer_for` (``method='proposed'``) or
-        :func:`make_augmenter` (a GAN, trained first if absent).
     method : {'proposed', 'stargan', 'ganimation'}
-    device : str
-        Where a GAN baseline trains, if it has to.
     """
     from affect.augmentation.build import augment_database
-    from affect.augmentation.methods import check_method
 
     if (database, kind) not in PAPER_RATIO:
         raise ValueError(f"{database}/{kind}: no augmented set in Tables 2 to 9")
-    root = data_paths.database_root(database, data_source, profile)
     split = "train" if "train" in datasets.SPLITS[database] else "all"
     train = datasets.load(database, root, split)
-    out = data_paths.augmented_root(database, data_source, profile, gallery_source, seed, check_method(method))
     built = out / kind / MANIFEST
-    sizes = profiles.get(profile)
     faces, n_va = plan_counts(
         len(train),
         len(datasets.neutral_frames(train)),
         kind,
         PAPER_RATIO[database, kind],
-        sizes.augment_max_per_set,
-        sizes.n_va_classes,
+        profile.augment_max_per_set,
+        profile.n_va_classes,
     )
     stale = _stale(out / kind, root, faces, n_va)
     if stale or not built.exists():
-        if synthesizer is None:
-            synthesizer = (
-                synthesizer_for(gallery_source, profile, seed)
-                if method == "proposed"
-                else make_augmenter(method, profile=profile, gallery_source=gallery_source, seed=seed, device=device)
-            )
         augment_database(
             database,
             root,
             out,
-            synthesizer,
+            make_synthesizer(),
             kinds=(kind,),
             split=split,
             n_va=n_va or None,
