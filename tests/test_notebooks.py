@@ -102,9 +102,10 @@ def _real_affectnet_copy(data: Path) -> Path:
     """A copy of the AffectNet stand-in in the real layout, with the format's quirks."""
     import shutil
 
+    from affect import profiles
     from affect.datasets.standin import ensure_proxy
 
-    stand_in = ensure_proxy("affectnet", data / "stand-in", "smoke", 0)
+    stand_in = ensure_proxy("affectnet", data / "stand-in", profiles.get("smoke"), 0)
     root = data / "affectnet"
     shutil.copytree(stand_in, root)
     annotated = root / "Manually_Annotated"

@@ -11,24 +11,18 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from affect import reporting  # noqa: E402
+from affect.run import start
 
 
 @pytest.fixture
 def ctx(tmp_path):
-    return reporting.run_context("smoke", "proxy", 3, tmp_path)
-
-
-def test_run_context_rejects_unknown_profile_and_source(tmp_path):
-    with pytest.raises(ValueError, match="profile"):
-        reporting.run_context("huge", "proxy", 0, tmp_path)
-    with pytest.raises(ValueError, match="data_source"):
-        reporting.run_context("smoke", "imagined", 0, tmp_path)
+    return start("smoke", "proxy", seed=3, out_dir=tmp_path)
 
 
 def test_titles_name_proxy_data_and_profile(ctx):
     title = ctx.title("Table 2")
     assert "PROXY" in title and "smoke" in title
-    assert "PROXY" not in reporting.run_context("smoke", "real", 0, ctx.out_dir).title("Table 2")
+    assert "PROXY" not in start("smoke", "real", seed=0, out_dir=ctx.out_dir).title("Table 2")
 
 
 def test_beside_paper_keeps_both_sources_and_all_rows():
@@ -62,13 +56,13 @@ def test_save_figure_titles_with_source(ctx):
 def test_cached_computes_once_then_reuses(ctx, tmp_path):
     calls = []
     value = reporting.cached(ctx, "numbers", lambda: calls.append(1) or {"a": 1})
-    reuse = reporting.run_context("smoke", "proxy", 3, ctx.out_dir, reuse_results=True)
+    reuse = start("smoke", "proxy", seed=3, out_dir=ctx.out_dir, reuse_results=True)
     again = reporting.cached(reuse, "numbers", lambda: calls.append(1) or {"a": 2})
     assert value == again == {"a": 1} and len(calls) == 1
 
 
 def test_reuse_without_saved_result_names_the_key(tmp_path):
-    reuse = reporting.run_context("smoke", "proxy", 0, tmp_path, reuse_results=True)
+    reuse = start("smoke", "proxy", seed=0, out_dir=tmp_path, reuse_results=True)
     with pytest.raises(FileNotFoundError, match="missing_key"):
         reporting.load_result(reuse, "missing_key")
 
@@ -98,7 +92,7 @@ def test_readme_lists_each_run_with_its_settings(tmp_path):
 
 
 def test_saved_results_load_back_with_index_columns_and_dtypes_intact(tmp_path):
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     columns = pd.MultiIndex.from_tuples([("images", "VA"), ("images", "basic")])
     frame = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index(["a", "b"], name="database"), columns=columns)
     flags = pd.DataFrame(
@@ -112,12 +106,12 @@ def test_saved_results_load_back_with_index_columns_and_dtypes_intact(tmp_path):
 
 
 def test_cached_reuses_a_tuple_of_panels_and_table_without_computing(tmp_path):
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     images = np.arange(2 * 3 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 4, 3)
     grid = reporting.ImageGrid(images, np.array([["a", "b", "c"], ["d", "e", ""]]))
     table = pd.DataFrame({"x": [1.5]})
     reporting.cached(ctx, "panels", lambda: (grid, table))
-    reuse = reporting.run_context("smoke", "proxy", 0, tmp_path, reuse_results=True)
+    reuse = start("smoke", "proxy", seed=0, out_dir=tmp_path, reuse_results=True)
     again, same_table = reporting.cached(reuse, "panels", lambda: pytest.fail("recomputed"))
     np.testing.assert_array_equal(again.images, images)
     assert again.titles.tolist() == grid.titles.tolist() and again.points is None

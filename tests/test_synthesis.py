@@ -7,6 +7,7 @@ from PIL import Image
 
 import affect  # noqa: F401  (menpo shims)
 import affect.synthesis as synthesis
+from affect import profiles
 from affect.cli import build_parser
 from affect.face.landmarks import FaceNotFoundError
 from affect.face.recognition import SAME_PERSON_THRESHOLD
@@ -25,7 +26,7 @@ def affect_model(tmp_path_factory):
     from affect.gallery.standin import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
-    write_proxy_gallery(root, "smoke", seed=0, progress=False)
+    write_proxy_gallery(root, profiles.get("smoke"), seed=0, progress=False)
     return build_affect_model(load_gallery(root), n_classes=12, progress=False)
 
 
@@ -446,7 +447,7 @@ def test_the_default_affect_model_is_built_on_first_use(tmp_path, monkeypatch, c
 
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
     monkeypatch.delenv("AFFECT_MODEL", raising=False)
-    monkeypatch.setattr(affect_model, "DEFAULT_PROFILE", "smoke")  # the default profile takes minutes
+    monkeypatch.setattr(affect_model, "DEFAULT_PROFILE", profiles.get("smoke"))  # the default profile takes minutes
     assert not affect_model.default_affect_model_path().exists()
     first = AffectSynthesizer.from_file(measure_identity=False)
     assert "building the default one" in capsys.readouterr().err

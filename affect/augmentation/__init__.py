@@ -13,6 +13,9 @@ Three steps:
   into a locked output folder that records its settings (:mod:`~affect.augmentation.output_folder`)
 - :mod:`~affect.augmentation.manifest`: the manifest of finished images, and the synthesized
   rows each (person-independent) fold may train on
+
+:mod:`~affect.augmentation.augmented_sets` sizes and builds the augmented training set of a table
+of Tables 2 to 9 at the paper's share of synthesized images.
 """
 
 from affect.augmentation.augmenters import Augmenter, SynthesizerAugmenter

@@ -12,7 +12,7 @@ every row of a table alike.
 Rows the kit does not run keep the paper's number only ("paper's number, not re-run"). The
 StarGAN and GANimation rows (:func:`gan_rows`) train the proposed row's network with the same
 budget and seed on the training set plus that GAN's synthesized set (same neutral faces and VA
-targets, :func:`affect.experiments.augmented_sets.augmented_set` with ``method``).
+targets, :meth:`affect.run.Run.augmented_set` with ``method``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Table 3) and AffectNet (the VGG-FACE baseline of Table 4):
   every method's network is chosen by the same real faces.
 
 The three methods' sets share their neutral faces and VA targets
-(:func:`affect.experiments.augmented_sets.augmented_set`). Every number is computed from a saved
+(:meth:`affect.run.Run.augmented_set`). Every number is computed from a saved
 prediction file, with a 95 % bootstrap interval over test subjects (Table 10: the subjects of the
 source photos).
 """
@@ -97,7 +97,7 @@ SOURCES: tuple[SyntheticSource, ...] = (
     SyntheticSource("recola", "RECOLA", 3, "ResNet-GRU [30]", "ResNet-GRU"),
     SyntheticSource("affectnet", "AffectNet", 4, "the VGG-FACE baseline", "VGG-FACE baseline"),
 )
-#: The synthesis methods (:func:`affect.experiments.augmented_sets.augmented_set`) and the paper's names.
+#: The synthesis methods (:meth:`affect.run.Run.augmented_set`) and the paper's names.
 METHODS = {"stargan": "StarGAN", "ganimation": "Ganimation", "proposed": "Ours"}
 OURS = "proposed"
 _CRITERIA = ("ccc", "mse")

@@ -18,6 +18,7 @@ from augmentation_fakes import (  # tests/augmentation, on sys.path by its conft
 )
 
 from affect import augmentation as aug
+from affect import profiles
 from affect.augmentation import shards
 from affect.experiments import table1
 from affect.gallery.va_classes import fit_va_classes
@@ -291,7 +292,7 @@ def test_augment_command_synthesizes_both_kinds_on_a_stand_in_database(tmp_path,
     from affect.gallery.fourdfab import load_gallery
     from affect.gallery.standin import write_proxy_gallery
 
-    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
+    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", profiles.get("smoke"), seed=0, progress=False))
     build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
     write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
     status = main(

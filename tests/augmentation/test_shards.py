@@ -19,6 +19,7 @@ from augmentation_fakes import (  # tests/augmentation, on sys.path by its conft
 )
 
 from affect import augmentation as aug
+from affect import profiles
 from affect.augmentation import shards
 from affect.augmentation.output_folder import output_lock
 
@@ -353,7 +354,7 @@ def test_augment_command_shard_sets_and_dask_equal_one_serial_build(tmp_path):
     from affect.gallery.fourdfab import load_gallery
     from affect.gallery.standin import write_proxy_gallery
 
-    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", "smoke", seed=0, progress=False))
+    gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", profiles.get("smoke"), seed=0, progress=False))
     build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")
     write_proxy("bu3dfe", tmp_path / "bu3dfe", scale=0.0005, seed=0)
     common = [

@@ -10,10 +10,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from affect import metrics, paper, reporting  # noqa: E402
+from affect import metrics, paper  # noqa: E402
 from affect.experiments import affect_figures, affect_tables, tables  # noqa: E402
 from affect.experiments.affect_tables import TABLES  # noqa: E402
 from affect.experiments.tables import RunResult
+from affect.run import start
 
 
 def _va_predictions(noise: float, seed: int = 0, n: int = 120, folds: int | None = None) -> pd.DataFrame:
@@ -100,7 +101,7 @@ def test_the_table_file_shows_intervals_beside_the_paper_and_the_csv_is_machine_
     predictions = pd.DataFrame(
         {"id": range(90), "subject": [f"s{k % 9}" for k in range(90)], "label": labels, "label_pred": predicted}
     )
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     result = _result(spec, "baseline", predictions)
     frame = affect_tables.table_frame(spec, {result.row.label: result}, n_bootstrap=50)
     md = affect_tables.write_affect_table(spec, frame, ctx, setting="gallery: proxy", notes=["a note"])

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affect import reporting
 from affect.experiments import affect_tables, age_tables
 from affect.experiments.tables import BASELINE, PROPOSED, RunResult
+from affect.run import start
 
 
 def test_age_groups_are_the_papers_widened_to_cover_every_age():
@@ -93,7 +93,7 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
     frame = age_tables.age_rows(
         13, age_tables.AGE_TABLES[13][0], results, ages, np.array([30.0]), n_bootstrap=20, seed=0
     )
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     notes = {
         "estimator": "Age estimator: a test line.",
         "files": ["runs/x/predictions.csv"],
@@ -111,6 +111,6 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
 
 
 def test_only_tables_13_and_14_are_age_tables(tmp_path):
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     with pytest.raises(ValueError, match="Tables 13 and 14"):
         age_tables.age_table(12, ctx)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from affect import data_paths
+from affect import data_paths, profiles
 from affect.experiments import gallery_figures
 from affect.face.morphable_model import load_default
 from affect.gallery import standin
@@ -62,7 +62,7 @@ def test_prepare_gallery_writes_a_missing_stand_in_and_rewrites_one_with_other_s
     root = tmp_path / "g"
     write_proxy_gallery(root, GallerySizes(2, 2, 4, 0), seed=0, model=model, progress=False)
     (root / "notes.txt").write_text("kept")
-    first = standin.prepare_gallery(root, "smoke", seed=3, model=model)
+    first = standin.prepare_gallery(root, profiles.get("smoke"), seed=3, model=model)
     assert len(first.subjects) == 6  # the smoke profile's subjects, not the 2 written before
     assert first.manifest.seed == 3
     assert (root / "notes.txt").read_text() == "kept"
@@ -73,7 +73,7 @@ def test_prepare_gallery_never_deletes_a_gallery_it_did_not_write(tmp_path, mode
     write_proxy_gallery(root, GallerySizes(2, 2, 4, 0), seed=0, model=model, progress=False)
     (root / "proxy.json").unlink()
     with pytest.raises(ValueError, match="did not start"):
-        standin.prepare_gallery(root, "smoke", seed=0, model=model)
+        standin.prepare_gallery(root, profiles.get("smoke"), seed=0, model=model)
     assert (root / "sequences").is_dir()
 
 

@@ -75,7 +75,7 @@ def test_gan_rows_get_cells_and_the_claim_against_both_gans_is_stated():
 
 
 def test_the_budget_sentence_compares_with_the_original():
-    sizes = profiles.gan_sizes("default", "stargan")
+    sizes = profiles.gan_sizes(profiles.get("default"), "stargan")
     record = {
         "sizes": sizes.__dict__,
         "iterations": 400,

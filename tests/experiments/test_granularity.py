@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affect import profiles, reporting
 from affect.experiments import affect_tables, granularity, tables
 from affect.experiments.tables import BASELINE, PROPOSED, RunResult
+from affect.run import Run, start
 
 
 def test_fractions_are_table_12s_n_over_the_rows_last_n():
@@ -52,7 +52,7 @@ def test_subsets_are_nested_seeded_and_bounded():
 
 
 def test_point_folders_separate_seeds_and_folds(tmp_path):
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     runs = tmp_path / "results" / "runs" / "granularity" / "table_05"
     assert granularity.point_dir(ctx, 5, 3, 0, 0) == runs / "n3" / "fold0"
     assert granularity.point_dir(ctx, 5, 0, 1, None) == runs / "seed1" / "n0"
@@ -74,9 +74,7 @@ def no_training(monkeypatch, tmp_path):
     """The table runs, the augmented set and training replaced by records of what was asked."""
     trained = []
     monkeypatch.setattr(affect_tables, "run_table", lambda spec, ctx, **kw: _fake_table(spec))
-    monkeypatch.setattr(
-        "affect.experiments.augmented_sets.augmented_set", lambda *a, **kw: SimpleNamespace(folder=tmp_path, real=100)
-    )
+    monkeypatch.setattr(Run, "augmented_set", lambda *a, **kw: SimpleNamespace(folder=tmp_path, real=100))
     manifest = pd.DataFrame({"output": [f"img{i}.png" for i in range(12)]})
     monkeypatch.setattr(granularity, "_synthesized", lambda ctx, spec, built, seed, fold: manifest)
 
@@ -90,7 +88,7 @@ def no_training(monkeypatch, tmp_path):
 
 
 def test_endpoints_are_the_tables_runs_and_only_points_between_train(no_training, tmp_path):
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     runs = granularity.curve_runs(granularity.CURVES[0], ctx)  # Aff-Wild, Table 2
     by_n = runs.results[0]
     assert by_n[0].files == (Path("/table/baseline.csv"),) and by_n[12].files == (Path("/table/proposed.csv"),)
@@ -99,9 +97,8 @@ def test_endpoints_are_the_tables_runs_and_only_points_between_train(no_training
 
 
 def test_extra_seeds_train_every_point_including_the_endpoints(no_training, tmp_path, monkeypatch):
-    two_seeds = replace(profiles.get("smoke"), granularity_seeds=2)
-    monkeypatch.setattr(profiles, "get", lambda name: two_seeds)
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    ctx = replace(ctx, profile=replace(ctx.profile, granularity_seeds=2))
     runs = granularity.curve_runs(granularity.CURVES[0], ctx)
     assert sorted(runs.results) == [0, 1]
     assert sorted(d for d, seed in no_training if seed == 1) == [

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from affect import profiles
 from affect.experiments import qualitative
 
 
@@ -187,7 +188,7 @@ def test_intensity_grid_has_a_row_per_intensity_and_grows_with_it(tmp_path):
     from affect.gallery.standin import write_proxy_gallery
     from affect.synthesis import AffectSynthesizer
 
-    write_proxy_gallery(tmp_path, "smoke", seed=0, progress=False)
+    write_proxy_gallery(tmp_path, profiles.get("smoke"), seed=0, progress=False)
     model = build_affect_model(load_gallery(tmp_path), n_classes=12, progress=False)
     synthesizer = AffectSynthesizer(model, measure_identity=False)
     grid = qualitative.intensity_results(synthesizer, qualitative.builtin_photos(1))

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from affect import reporting
 from affect.experiments import synthetic_tables
 from affect.experiments.synthetic_tables import METHODS, SOURCES
 from affect.experiments.tables import Row, RunResult
+from affect.run import start
 
 
 def _photos(folder: Path, n: int = 3) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def test_a_synthesized_test_face_is_scored_against_the_target_it_was_synthesized
     targets = [(0.6, -0.2), (-0.4, 0.7), (0.1, 0.3)]
     built = _build(tmp_path / "built", [photos.loc[2, "path"], photos.loc[0, "path"], photos.loc[2, "path"]], targets)
     monkeypatch.setattr(datasets, "load", lambda name, root, split, **kw: photos)
-    ctx = reporting.RunContext("smoke", "proxy", 0, tmp_path / "out")
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path / "out")
     frame = synthetic_tables.synthesized_test_frame(SOURCES[0], built, ctx)
     assert frame[["valence", "arousal"]].to_numpy().tolist() == [list(t) for t in targets]
     assert [float(marks[0, 0]) for marks in frame["landmarks"]] == [2.0, 0.0, 2.0]  # the source's landmarks
@@ -108,10 +108,11 @@ def test_the_synthesized_subset_keeps_the_same_images_of_every_method_and_is_see
 
 
 def test_training_on_synthesized_faces_alone_needs_a_build():
+    from affect import profiles
     from affect.learning import runs
 
     with pytest.raises(ValueError, match="synthesized_only: needs an augmentation build"):
-        runs.prepare_database("affwild", "vggface_gru", synthesized_only=True)
+        runs.prepare_database("affwild", "vggface_gru", profile=profiles.get("smoke"), synthesized_only=True)
 
 
 def _frame(number: int, cells: dict[tuple[str, str], dict[str, tuple[float, float, float]]]) -> pd.DataFrame:
@@ -184,7 +185,7 @@ def test_table_11_pairs_the_networks_on_the_shared_test_set():
 
 def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
     results = _va_results({"stargan": 0.5, "ganimation": 0.4, "proposed": 0.1})
-    ctx = reporting.RunContext("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     frame = synthetic_tables.score_runs(10, results, n_bootstrap=50)
     assert frame.loc[("Aff-Wild", "Ours"), "CCC valence"] > frame.loc[("Aff-Wild", "StarGAN"), "CCC valence"]
     assert (frame["CCC valence low"] <= frame["CCC valence"]).all()
@@ -201,7 +202,7 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
 
 
 def test_reuse_results_names_the_prediction_file_it_lacks(tmp_path):
-    ctx = reporting.RunContext("smoke", "proxy", 0, tmp_path, reuse_results=True)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path, reuse_results=True)
     baseline = RunResult(
         Row("AffWildNet [29,30]", "vggface_gru", "baseline"),
         pd.DataFrame(),
@@ -218,7 +219,7 @@ def test_reuse_results_names_the_prediction_file_it_lacks(tmp_path):
 
 def test_only_tables_10_and_11_are_synthetic_tables(tmp_path):
     with pytest.raises(ValueError, match="Tables 10 and 11"):
-        synthetic_tables.synthetic_table(12, reporting.RunContext("smoke", "proxy", 0, tmp_path))
+        synthetic_tables.synthetic_table(12, start("smoke", "proxy", seed=0, out_dir=tmp_path))
 
 
 def test_ccc_figure_draws_a_bar_per_method_and_database_with_the_papers_values():

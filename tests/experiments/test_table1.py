@@ -29,10 +29,10 @@ def test_table_1_puts_counts_on_the_paper_rows():
 
 
 def test_write_table_1_writes_markdown_beside_the_paper(tmp_path):
-    from affect.reporting import run_context
+    from affect.run import start
 
     toy = pd.DataFrame({"source": ["a"], "expression": ["fear"]})
-    ctx = run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     path = table1.write_table_1(table1.synthesized_counts({"rafdb": toy}), ctx)
     text = path.read_text()
     assert "RAF-DB" in text and "12828" in text.replace(",", "") and "PROXY" in text

@@ -5,6 +5,7 @@ import pytest
 
 from affect import reporting
 from affect.experiments import tables
+from affect.run import start
 
 
 def test_video_level_accuracy_takes_the_most_frequent_frame_label():
@@ -58,7 +59,7 @@ def test_interval_cells_and_counts_leave_missing_values_blank():
 
 
 def test_write_table_puts_heading_table_caption_stand_in_notice_and_notes_in_order(tmp_path):
-    ctx = reporting.run_context("smoke", "proxy", 0, tmp_path)
+    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     shown = pd.DataFrame({"accuracy: this run": ["0.500 [0.400, 0.600]"]}, index=["net"])
     md = tables.write_table(
         ctx, 7, title="T", setting="S", shown=shown, csv=shown, caption="C.", notes=["first", "", "second"]

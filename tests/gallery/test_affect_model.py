@@ -9,6 +9,7 @@ import pytest
 
 import affect  # noqa: F401  (menpo shims)
 import affect.gallery.affect_model as affect_model_module
+from affect import profiles
 from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.affect_model import (
     AffectModel,
@@ -75,7 +76,7 @@ def proxy_gallery(tmp_path_factory):
     from affect.gallery.standin import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
-    write_proxy_gallery(root, "smoke", seed=0, progress=False)
+    write_proxy_gallery(root, profiles.get("smoke"), seed=0, progress=False)
     return load_gallery(root)
 
 
@@ -276,7 +277,7 @@ def test_ensure_affect_model_completes_a_model_built_without_sparse_components(t
         affect_model_module, "build_affect_model", lambda gallery, **options: built.append(options) or model
     )
     assert profiles.get("smoke").sparse_components > 0
-    assert affect_model_module.ensure_affect_model("proxy", "smoke") == path
+    assert affect_model_module.ensure_affect_model("proxy", profiles.get("smoke")) == path
     assert built and built[0]["sparse_components"] == profiles.get("smoke").sparse_components
 
 
@@ -298,8 +299,8 @@ def test_a_model_of_a_stand_in_drawn_with_another_affect_mapping_is_rebuilt(tiny
     )
     monkeypatch.setattr(affect_model_module, "_has_sparse", lambda path: True)
     record.write_text(json.dumps({"mapping": fingerprint()}))
-    affect_model_module.ensure_affect_model("proxy", "smoke")
+    affect_model_module.ensure_affect_model("proxy", profiles.get("smoke"))
     assert not built  # current: kept
     record.write_text(json.dumps({"mapping": "older"}))
-    affect_model_module.ensure_affect_model("proxy", "smoke")
+    affect_model_module.ensure_affect_model("proxy", profiles.get("smoke"))
     assert built  # drawn with another mapping: rebuilt

@@ -3,6 +3,7 @@ import filecmp
 import numpy as np
 import pytest
 
+from affect import profiles
 from affect.face.morphable_model import load_default
 from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.fourdfab import PAPER_ANNOTATOR_CORRELATIONS, load_gallery, mean_annotator_correlations
@@ -42,7 +43,7 @@ def medium(tmp_path_factory, model):
 
 
 def test_profile_sizes_follow_the_paper_at_paper_scale():
-    assert gallery_sizes("paper") == GallerySizes(180, 1580, 380, 2000)
+    assert gallery_sizes(profiles.get("paper")) == GallerySizes(180, 1580, 380, 2000)
     assert gallery_sizes(TINY) is TINY
     with pytest.raises(ValueError, match="profile"):
         gallery_sizes("huge")

@@ -33,7 +33,7 @@ def test_splits_train_on_imdb_and_adience_hold_out_people_and_test_on_wiki(tmp_p
     monkeypatch.setitem(
         profiles.AGE_ESTIMATOR, "smoke", replace(profiles.AGE_ESTIMATOR["smoke"], standin_faces=40, image_size=32)
     )
-    splits = age_estimator.age_splits("proxy", "smoke", seed=0)
+    splits = age_estimator.age_splits("proxy", profiles.get("smoke"), seed=0)
     assert (tmp_path / "proxy-smoke" / "imdb_wiki" / "wiki_crop" / "wiki.mat").is_file()
     assert sum(len(f) for f in splits.values()) == 40
     people = {name: set(frame["subject"]) for name, frame in splits.items()}

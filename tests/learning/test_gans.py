@@ -128,7 +128,7 @@ def test_stargan_targets_permute_the_batch_and_ganimation_adds_bounded_noise():
 
 # --- training ------------------------------------------------------------------------------
 
-SMOKE = replace(profiles.gan_sizes("smoke", "stargan"), iterations=6, checkpoint_every=3, n_critic=2)
+SMOKE = replace(profiles.gan_sizes(profiles.get("smoke"), "stargan"), iterations=6, checkpoint_every=3, n_critic=2)
 
 
 class _Stop(Exception):
@@ -187,9 +187,12 @@ def test_a_file_that_is_not_a_generator_is_named(tmp_path):
 
 
 def test_profiles_give_the_originals_sizes_at_paper_scale():
-    stargan, ganimation = profiles.gan_sizes("paper", "stargan"), profiles.gan_sizes("paper", "ganimation")
+    stargan, ganimation = (
+        profiles.gan_sizes(profiles.get("paper"), "stargan"),
+        profiles.gan_sizes(profiles.get("paper"), "ganimation"),
+    )
     assert (stargan.image_size, stargan.iterations, stargan.batch_size, stargan.n_critic) == (128, 200_000, 16, 5)
     assert (ganimation.image_size, ganimation.batch_size, ganimation.iterations) == (128, 25, 240_000)
-    assert profiles.gan_sizes("default", "stargan").image_size == 64
+    assert profiles.gan_sizes(profiles.get("default"), "stargan").image_size == 64
     with pytest.raises(ValueError, match="method"):
-        profiles.gan_sizes("smoke", "cyclegan")
+        profiles.gan_sizes(profiles.get("smoke"), "cyclegan")

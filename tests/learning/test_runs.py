@@ -5,11 +5,14 @@ import json
 import pandas as pd
 import pytest
 
+from affect import profiles
 from affect.learning import runs
+
+SMOKE = profiles.get("smoke")
 
 
 def test_train_and_evaluate_a_stand_in_database(smoke, tmp_path):
-    run = runs.train("vggface", "affectnet", tmp_path / "run", profile="smoke", cache_root=tmp_path / "cache")
+    run = runs.train("vggface", "affectnet", tmp_path / "run", profile=SMOKE, cache_root=tmp_path / "cache")
     saved = json.loads((tmp_path / "run" / "run.json").read_text())
     assert saved["task"] == "va" and saved["pretrained"] == "from scratch" and saved["sizes"]["input_size"] == 32
     assert set(run.prepared) == {"train", "val", "test"}
@@ -21,7 +24,7 @@ def test_train_and_evaluate_a_stand_in_database(smoke, tmp_path):
 
 def test_expression_run_uses_the_database_classes(smoke, tmp_path):
     run = runs.train(
-        "vggface", "affectnet", tmp_path / "run", profile="smoke", task="expression", cache_root=tmp_path / "cache"
+        "vggface", "affectnet", tmp_path / "run", profile=SMOKE, task="expression", cache_root=tmp_path / "cache"
     )
     assert run.classes and set(run.classes) <= {
         "neutral",
@@ -41,12 +44,12 @@ def test_a_missing_database_folder_is_one_line_naming_it(smoke, tmp_path):
         match=r"proxy-smoke/rafdb: database folder not found; write the stand-in "
         r"with 'affect data proxy rafdb --profile smoke'",
     ):
-        runs.train("vggface", "rafdb", tmp_path / "run", profile="smoke")
+        runs.train("vggface", "rafdb", tmp_path / "run", profile=SMOKE)
 
 
 def test_va_on_an_expression_database_is_refused(smoke, tmp_path):
     with pytest.raises(ValueError, match="rafdb has no valence-arousal labels"):
-        runs.train("vggface", "rafdb", tmp_path / "run", profile="smoke", task="va")
+        runs.train("vggface", "rafdb", tmp_path / "run", profile=SMOKE, task="va")
 
 
 def test_hold_out_keeps_subjects_apart():
