@@ -279,11 +279,12 @@ def ensure_proxy(
     """The stand-in of database ``name`` under ``data_root/name``, written if absent.
 
     Sizes come from ``profile`` (:func:`affect.profiles.data_scale`) unless ``scale`` is
-    given; one of the two is needed. The copy is written beside its final folder and renamed when complete, so a killed
-    run never leaves half a database. An existing copy is kept unless ``overwrite``, or unless
-    its record (:data:`RECORD`) is missing or says it was written at another size or seed or
-    with another affect mapping (:func:`affect.gallery.affect_mapping.fingerprint`) or
-    version of the pictures (:data:`FACES_VERSION`): then it is written again.
+    given; one of the two is needed. The copy is written beside its final folder and renamed
+    when complete, so a killed run never leaves half a database. An existing copy is kept
+    unless ``overwrite``, or unless its record (:data:`RECORD`) is missing or says it was
+    written at another size or seed or with another affect mapping
+    (:func:`affect.gallery.affect_mapping.fingerprint`) or version of the pictures
+    (:data:`FACES_VERSION`): then it is written again.
     """
     import shutil
 

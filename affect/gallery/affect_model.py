@@ -317,15 +317,18 @@ def ensure_affect_model(
     from affect.gallery.standin import is_stale, prepare_gallery
 
     path = data_paths.affect_model_path(data_source, profile.name, seed)
-    sizes = profile
     # (a first-use model, built without sparse components, is completed here; a stand-in
     # gallery drawn with an older affect mapping is written again, and its models with it)
     stale = data_source == "proxy" and is_stale(path.parent)
-    if path.exists() and not (rebuild or stale) and not (sizes.sparse_components and not _has_sparse(path)):
+    if path.exists() and not (rebuild or stale) and not (profile.sparse_components and not _has_sparse(path)):
         return path
     gallery = prepare_gallery(None, profile, seed, data_source)
     model = build_affect_model(
-        gallery, n_classes=sizes.n_va_classes, sparse_components=sizes.sparse_components, seed=seed, progress=progress
+        gallery,
+        n_classes=profile.n_va_classes,
+        sparse_components=profile.sparse_components,
+        seed=seed,
+        progress=progress,
     )
     return model.save(path)
 

@@ -143,9 +143,9 @@ def gallery_sizes(profile_or_sizes: profiles.Profile | GallerySizes) -> GalleryS
     """Sizes from a run's Profile, or GallerySizes as they are."""
     if isinstance(profile_or_sizes, GallerySizes):
         return profile_or_sizes
-    profile = profile_or_sizes
-    if not isinstance(profile, profiles.Profile):
+    if not isinstance(profile_or_sizes, profiles.Profile):
         raise ValueError(f"profile_or_sizes: expected a Profile or GallerySizes, got {type(profile_or_sizes).__name__}")
+    profile = profile_or_sizes
     return GallerySizes(
         profile.gallery_subjects,
         profile.gallery_sequences,
