@@ -15,14 +15,14 @@ from affect.run import start
 
 
 @pytest.fixture
-def ctx(tmp_path):
+def run(tmp_path):
     return start("smoke", "proxy", seed=3, out_dir=tmp_path)
 
 
-def test_titles_name_proxy_data_and_profile(ctx):
-    title = ctx.title("Table 2")
+def test_titles_name_proxy_data_and_profile(run):
+    title = run.title("Table 2")
     assert "PROXY" in title and "smoke" in title
-    assert "PROXY" not in start("smoke", "real", seed=0, out_dir=ctx.out_dir).title("Table 2")
+    assert "PROXY" not in start("smoke", "real", seed=0, out_dir=run.out_dir).title("Table 2")
 
 
 def test_beside_paper_keeps_both_sources_and_all_rows():
@@ -35,28 +35,28 @@ def test_beside_paper_keeps_both_sources_and_all_rows():
     assert pd.isna(both.loc["AffWildNet", ("this run", "CCC valence")])
 
 
-def test_write_table_writes_markdown_and_csv_beside_the_papers_numbers(ctx, monkeypatch):
+def test_write_table_writes_markdown_and_csv_beside_the_papers_numbers(run, monkeypatch):
     from affect import paper
 
     monkeypatch.setattr(paper, "table", lambda n: pd.DataFrame({"accuracy": [0.9]}, index=["net"]))
-    md = reporting.write_table(6, pd.DataFrame({"accuracy": [0.25]}, index=["net"]), ctx, title="RAF-DB")
+    md = reporting.write_table(6, pd.DataFrame({"accuracy": [0.25]}, index=["net"]), run, title="RAF-DB")
     text = md.read_text()
     assert "Table 6" in text and "PROXY" in text and "0.250" in text and "0.900" in text
-    assert (ctx.out_dir / "tables" / "table_06.csv").exists()
+    assert (run.out_dir / "tables" / "table_06.csv").exists()
 
 
-def test_save_figure_titles_with_source(ctx):
+def test_save_figure_titles_with_source(run):
     fig, ax = plt.subplots()
     ax.plot([0, 1])
-    path = reporting.save_figure(fig, "line", ctx, "A line")
+    path = reporting.save_figure(fig, "line", run, "A line")
     assert path.exists() and "PROXY" in fig._suptitle.get_text()
     plt.close(fig)
 
 
-def test_cached_computes_once_then_reuses(ctx, tmp_path):
+def test_cached_computes_once_then_reuses(run, tmp_path):
     calls = []
-    value = reporting.cached(ctx, "numbers", lambda: calls.append(1) or {"a": 1})
-    reuse = start("smoke", "proxy", seed=3, out_dir=ctx.out_dir, reuse_results=True)
+    value = reporting.cached(run, "numbers", lambda: calls.append(1) or {"a": 1})
+    reuse = start("smoke", "proxy", seed=3, out_dir=run.out_dir, reuse_results=True)
     again = reporting.cached(reuse, "numbers", lambda: calls.append(1) or {"a": 2})
     assert value == again == {"a": 1} and len(calls) == 1
 
@@ -92,25 +92,25 @@ def test_readme_lists_each_run_with_its_settings(tmp_path):
 
 
 def test_saved_results_load_back_with_index_columns_and_dtypes_intact(tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     columns = pd.MultiIndex.from_tuples([("images", "VA"), ("images", "basic")])
     frame = pd.DataFrame([[1, 2], [3, 4]], index=pd.Index(["a", "b"], name="database"), columns=columns)
     flags = pd.DataFrame(
         {"same": [True, False], "d": [0.5, 0.25]},
         index=pd.MultiIndex.from_tuples([("p", 1), ("p", 2)], names=["photo", "k"]),
     )
-    reporting.save_result(ctx, "counts", frame)
-    reporting.save_result(ctx, "flags", flags)
-    pd.testing.assert_frame_equal(reporting.load_result(ctx, "counts"), frame)
-    pd.testing.assert_frame_equal(reporting.load_result(ctx, "flags"), flags)
+    reporting.save_result(run, "counts", frame)
+    reporting.save_result(run, "flags", flags)
+    pd.testing.assert_frame_equal(reporting.load_result(run, "counts"), frame)
+    pd.testing.assert_frame_equal(reporting.load_result(run, "flags"), flags)
 
 
 def test_cached_reuses_a_tuple_of_panels_and_table_without_computing(tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     images = np.arange(2 * 3 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 4, 3)
     grid = reporting.ImageGrid(images, np.array([["a", "b", "c"], ["d", "e", ""]]))
     table = pd.DataFrame({"x": [1.5]})
-    reporting.cached(ctx, "panels", lambda: (grid, table))
+    reporting.cached(run, "panels", lambda: (grid, table))
     reuse = start("smoke", "proxy", seed=0, out_dir=tmp_path, reuse_results=True)
     again, same_table = reporting.cached(reuse, "panels", lambda: pytest.fail("recomputed"))
     np.testing.assert_array_equal(again.images, images)

@@ -101,10 +101,10 @@ def test_the_table_file_shows_intervals_beside_the_paper_and_the_csv_is_machine_
     predictions = pd.DataFrame(
         {"id": range(90), "subject": [f"s{k % 9}" for k in range(90)], "label": labels, "label_pred": predicted}
     )
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     result = _result(spec, "baseline", predictions)
     frame = affect_tables.table_frame(spec, {result.row.label: result}, n_bootstrap=50)
-    md = affect_tables.write_affect_table(spec, frame, ctx, setting="gallery: proxy", notes=["a note"])
+    md = affect_tables.write_affect_table(spec, frame, run, setting="gallery: proxy", notes=["a note"])
     text = md.read_text()
     assert text.splitlines()[0].startswith("### Table 7:") and "PROXY data" in text.splitlines()[0]
     assert "accuracy: paper" in text and "a note" in text and "[" in text

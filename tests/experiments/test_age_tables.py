@@ -93,13 +93,13 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
     frame = age_tables.age_rows(
         13, age_tables.AGE_TABLES[13][0], results, ages, np.array([30.0]), n_bootstrap=20, seed=0
     )
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     notes = {
         "estimator": "Age estimator: a test line.",
         "files": ["runs/x/predictions.csv"],
         "setting": "gallery: proxy",
     }
-    md = age_tables.write_age_table(13, frame, ctx, notes)
+    md = age_tables.write_age_table(13, frame, run, notes)
     text = md.read_text()
     assert "PROXY data" in text.splitlines()[0] and "profile 'smoke'" in text.splitlines()[0]
     assert "Aff-Wild 30-39" in text and "0.660 - 0.470" in text  # the paper's Network-Augmented CCC
@@ -111,6 +111,6 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
 
 
 def test_only_tables_13_and_14_are_age_tables(tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     with pytest.raises(ValueError, match="Tables 13 and 14"):
-        age_tables.age_table(12, ctx)
+        age_tables.age_table(12, run)

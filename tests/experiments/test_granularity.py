@@ -52,10 +52,10 @@ def test_subsets_are_nested_seeded_and_bounded():
 
 
 def test_point_folders_separate_seeds_and_folds(tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     runs = tmp_path / "results" / "runs" / "granularity" / "table_05"
-    assert granularity.point_dir(ctx, 5, 3, 0, 0) == runs / "n3" / "fold0"
-    assert granularity.point_dir(ctx, 5, 0, 1, None) == runs / "seed1" / "n0"
+    assert granularity.point_dir(run, 5, 3, 0, 0) == runs / "n3" / "fold0"
+    assert granularity.point_dir(run, 5, 0, 1, None) == runs / "seed1" / "n0"
 
 
 # --- the runs: endpoints reused -------------------------------------------------------------------
@@ -73,13 +73,13 @@ def _fake_table(spec):
 def no_training(monkeypatch, tmp_path):
     """The table runs, the augmented set and training replaced by records of what was asked."""
     trained = []
-    monkeypatch.setattr(affect_tables, "run_table", lambda spec, ctx, **kw: _fake_table(spec))
+    monkeypatch.setattr(affect_tables, "run_table", lambda spec, run, **kw: _fake_table(spec))
     monkeypatch.setattr(Run, "augmented_set", lambda *a, **kw: SimpleNamespace(folder=tmp_path, real=100))
     manifest = pd.DataFrame({"output": [f"img{i}.png" for i in range(12)]})
-    monkeypatch.setattr(granularity, "_synthesized", lambda ctx, spec, built, seed, fold: manifest)
+    monkeypatch.setattr(granularity, "_synthesized", lambda run, spec, built, seed, fold: manifest)
 
-    def train(ctx, spec, network, run_dir, seed, fold, extra, *rest):
-        trained.append((run_dir.relative_to(ctx.out_dir).as_posix(), seed))
+    def train(run, spec, network, run_dir, seed, fold, extra, *rest):
+        trained.append((run_dir.relative_to(run.out_dir).as_posix(), seed))
         return run_dir / "predictions.csv"
 
     monkeypatch.setattr(granularity, "_train", train)
@@ -88,8 +88,8 @@ def no_training(monkeypatch, tmp_path):
 
 
 def test_endpoints_are_the_tables_runs_and_only_points_between_train(no_training, tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
-    runs = granularity.curve_runs(granularity.CURVES[0], ctx)  # Aff-Wild, Table 2
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    runs = granularity.curve_runs(granularity.CURVES[0], run)  # Aff-Wild, Table 2
     by_n = runs.results[0]
     assert by_n[0].files == (Path("/table/baseline.csv"),) and by_n[12].files == (Path("/table/proposed.csv"),)
     assert no_training == [("results/runs/granularity/table_02/n2", 0)]  # 10K / 60K of 12 images
@@ -97,9 +97,9 @@ def test_endpoints_are_the_tables_runs_and_only_points_between_train(no_training
 
 
 def test_extra_seeds_train_every_point_including_the_endpoints(no_training, tmp_path, monkeypatch):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
-    ctx = replace(ctx, profile=replace(ctx.profile, granularity_seeds=2))
-    runs = granularity.curve_runs(granularity.CURVES[0], ctx)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = replace(run, profile=replace(run.profile, granularity_seeds=2))
+    runs = granularity.curve_runs(granularity.CURVES[0], run)
     assert sorted(runs.results) == [0, 1]
     assert sorted(d for d, seed in no_training if seed == 1) == [
         f"results/runs/granularity/table_02/seed1/n{n}" for n in (0, 12, 2)

@@ -69,8 +69,8 @@ def test_a_synthesized_test_face_is_scored_against_the_target_it_was_synthesized
     targets = [(0.6, -0.2), (-0.4, 0.7), (0.1, 0.3)]
     built = _build(tmp_path / "built", [photos.loc[2, "path"], photos.loc[0, "path"], photos.loc[2, "path"]], targets)
     monkeypatch.setattr(datasets, "load", lambda name, root, split, **kw: photos)
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path / "out")
-    frame = synthetic_tables.synthesized_test_frame(SOURCES[0], built, ctx)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path / "out")
+    frame = synthetic_tables.synthesized_test_frame(SOURCES[0], built, run)
     assert frame[["valence", "arousal"]].to_numpy().tolist() == [list(t) for t in targets]
     assert [float(marks[0, 0]) for marks in frame["landmarks"]] == [2.0, 0.0, 2.0]  # the source's landmarks
     assert (frame["sequence"] == "").all()  # each face a sample of its own, not a clip of its video's faces
@@ -185,13 +185,13 @@ def test_table_11_pairs_the_networks_on_the_shared_test_set():
 
 def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
     results = _va_results({"stargan": 0.5, "ganimation": 0.4, "proposed": 0.1})
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     frame = synthetic_tables.score_runs(10, results, n_bootstrap=50)
     assert frame.loc[("Aff-Wild", "Ours"), "CCC valence"] > frame.loc[("Aff-Wild", "StarGAN"), "CCC valence"]
     assert (frame["CCC valence low"] <= frame["CCC valence"]).all()
     assert frame["bootstrap unit"].eq("subject").all() and frame["n units"].eq(8).all()
     claims = synthetic_tables.interval_claims(frame)
-    synthetic_tables.write_synthetic_table(10, frame, ctx, {"setting": "gallery: proxy", "lines": ["a note"]}, claims)
+    synthetic_tables.write_synthetic_table(10, frame, run, {"setting": "gallery: proxy", "lines": ["a note"]}, claims)
     text = (tmp_path / "tables" / "table_10.md").read_text()
     assert "PROXY data" in text.splitlines()[0] and "profile 'smoke'" in text.splitlines()[0]
     assert "0.43 - 0.33" in text  # the paper's Aff-Wild 'Ours' CCC
@@ -202,7 +202,7 @@ def test_written_table_is_labelled_and_sits_beside_the_papers(tmp_path):
 
 
 def test_reuse_results_names_the_prediction_file_it_lacks(tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path, reuse_results=True)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path, reuse_results=True)
     baseline = RunResult(
         Row("AffWildNet [29,30]", "vggface_gru", "baseline"),
         pd.DataFrame(),
@@ -210,11 +210,11 @@ def test_reuse_results_names_the_prediction_file_it_lacks(tmp_path):
         "from scratch",
     )
     with pytest.raises(FileNotFoundError, match=r"table_10/affwild_stargan/predictions\.csv: not saved"):
-        synthetic_tables.synthetic_test_run(SOURCES[0], "stargan", baseline, ctx)
+        synthetic_tables.synthetic_test_run(SOURCES[0], "stargan", baseline, run)
     with pytest.raises(FileNotFoundError, match=r"table_11/recola_proposed/predictions\.csv: not saved"):
-        synthetic_tables.synthetic_train_run(SOURCES[1], "proposed", ctx)
+        synthetic_tables.synthetic_train_run(SOURCES[1], "proposed", run)
     with pytest.raises(FileNotFoundError, match=r"table_02/affwildnet_29_30/predictions\.csv: not saved"):
-        synthetic_tables.synthetic_runs(10, ctx)
+        synthetic_tables.synthetic_runs(10, run)
 
 
 def test_only_tables_10_and_11_are_synthetic_tables(tmp_path):

@@ -32,7 +32,7 @@ def test_write_table_1_writes_markdown_beside_the_paper(tmp_path):
     from affect.run import start
 
     toy = pd.DataFrame({"source": ["a"], "expression": ["fear"]})
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
-    path = table1.write_table_1(table1.synthesized_counts({"rafdb": toy}), ctx)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    path = table1.write_table_1(table1.synthesized_counts({"rafdb": toy}), run)
     text = path.read_text()
     assert "RAF-DB" in text and "12828" in text.replace(",", "") and "PROXY" in text

@@ -59,12 +59,12 @@ def test_interval_cells_and_counts_leave_missing_values_blank():
 
 
 def test_write_table_puts_heading_table_caption_stand_in_notice_and_notes_in_order(tmp_path):
-    ctx = start("smoke", "proxy", seed=0, out_dir=tmp_path)
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path)
     shown = pd.DataFrame({"accuracy: this run": ["0.500 [0.400, 0.600]"]}, index=["net"])
     md = tables.write_table(
-        ctx, 7, title="T", setting="S", shown=shown, csv=shown, caption="C.", notes=["first", "", "second"]
+        run, 7, title="T", setting="S", shown=shown, csv=shown, caption="C.", notes=["first", "", "second"]
     )
     lines = md.read_text().splitlines()
     assert md == tmp_path / "tables" / "table_07.md" and (tmp_path / "tables" / "table_07.csv").is_file()
-    assert lines[0] == f"### Table 7: {ctx.title('T')} [S]"
+    assert lines[0] == f"### Table 7: {run.title('T')} [S]"
     assert lines[-6:] == ["C.", reporting.STAND_IN_NOTICE, "", "first", "", "second"]
