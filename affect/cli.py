@@ -19,8 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from affect import __version__, data_paths, profiles
+from affect.vocabulary import DETECTORS, SOURCES
 
-DETECTORS = ("hog", "cnn")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")  # what the image writer is given by the commands
 
 
@@ -137,7 +137,7 @@ def _add_reproduce(commands) -> None:
     _add_profile(parser)
     parser.add_argument(
         "--data-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="proxy: stand-in databases written by the kit; real: the licensed "
         "databases under data/ (see data/README.md); default: %(default)s",
@@ -146,7 +146,7 @@ def _add_reproduce(commands) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
     parser.add_argument(
         "--gallery-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="whose affect model synthesizes the faces of Tables 2 to 9: proxy (the kit's "
         "stand-in gallery) or real (a VA-annotated 4DFAB under data/4dfab); "
@@ -473,11 +473,11 @@ def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
 
 
 def _synthesize(args: argparse.Namespace) -> None:
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
     from affect.image import read_image, write_image
     from affect.synthesis import AffectSynthesizer, check_intensity
     from affect.va_paths import read_va_path
     from affect.video import write_sequence
+    from affect.vocabulary import BASIC_EXPRESSIONS
 
     output = Path(args.output)
     if args.path is None:
@@ -820,7 +820,7 @@ def _add_train_gan(commands) -> None:
     _add_profile(parser)
     parser.add_argument(
         "--gallery-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="the stand-in gallery or 4DFAB (default: %(default)s)",
     )
@@ -877,7 +877,7 @@ def _add_augment(commands) -> None:
     _add_profile(parser, help="with a GAN --method and no --generator: the GAN's sizes (default: %(default)s)")
     parser.add_argument(
         "--gallery-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="with a GAN --method and no --generator: the gallery it trains on (default: %(default)s)",
     )
@@ -974,7 +974,7 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", required=True, choices=NAMES, help="database to train and test on")
     parser.add_argument(
         "--data-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="proxy: the stand-in written by 'affect data proxy NAME --profile PROFILE'; "
         "real: the licensed database under data/ (see data/README.md); default: %(default)s",

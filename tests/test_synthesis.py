@@ -10,10 +10,10 @@ import affect.synthesis as synthesis
 from affect.cli import build_parser
 from affect.face.landmarks import FaceNotFoundError
 from affect.face.recognition import SAME_PERSON_THRESHOLD
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.affect_model import AffectModelError, build_affect_model
 from affect.image import ImageReadError, read_image, write_image
 from affect.synthesis import AffectSynthesizer, SynthesizedImage
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 PHOTO = str(mio.data_path_to("takeo.ppm"))
 

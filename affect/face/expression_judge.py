@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from affect.image import as_rgb_image
+from affect.vocabulary import BOTH_EYES, MOUTH
 
 __all__ = [
     "JUDGE_LABELS",
@@ -351,7 +352,7 @@ def haar_box(landmarks: np.ndarray) -> tuple[int, int, int, int]:
     # pointing from the mouth to the eyes (so a mirrored point order does not turn it over).
     across = points[45] - points[36]
     up = np.array([across[1], -across[0]]) / max(np.linalg.norm(across), 1e-9)
-    if up @ (points[36:48].mean(axis=0) - points[48:68].mean(axis=0)) < 0:
+    if up @ (points[BOTH_EYES].mean(axis=0) - points[MOUTH].mean(axis=0)) < 0:
         up = -up
     centre = centroid + HAAR_RAISE * radius * up
     side = HAAR_SIDE * radius

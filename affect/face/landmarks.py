@@ -33,9 +33,9 @@ from typing import Literal
 import numpy as np
 
 from affect.image import as_rgb_image
+from affect.vocabulary import DETECTORS, N_LANDMARKS, check_choice
 
 __all__ = [
-    "N_LANDMARKS",
     "FaceNotFoundError",
     "ModelFileError",
     "Detection",
@@ -48,7 +48,6 @@ __all__ = [
     "model_file",
 ]
 
-N_LANDMARKS = 68
 
 # The CNN detector costs tens of seconds per megapixel on a CPU (173 s for a 4.9-megapixel
 # photo): larger photos are searched on a copy downscaled to this size. A face then needs to
@@ -191,8 +190,7 @@ def detect_faces(
         Empty when no face is found; at most one element unless ``all_faces``.
     """
     pixels = as_rgb_image(image)
-    if detector not in ("hog", "cnn"):
-        raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
+    check_choice("detector", detector, DETECTORS)
     if upsample == "auto":
         levels = [0, 1]
     elif _is_count(upsample):

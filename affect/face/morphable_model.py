@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect.face.landmarks import N_LANDMARKS
+from affect.vocabulary import N_LANDMARKS
 
 #: Name of the converted ICT-FaceKit asset inside ``affect/assets``.
 DEFAULT_ASSET = "ict_face_model.npz"

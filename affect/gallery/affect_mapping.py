@@ -36,8 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect.vocabulary import BASIC_EXPRESSIONS, check_choice
+
 __all__ = [
-    "BASIC_EXPRESSIONS",
     "EXPRESSION_VA",
     "EXPRESSION_AUS",
     "AU_BLENDSHAPES",
@@ -53,8 +54,6 @@ __all__ = [
     "expression_to_blendshapes",
 ]
 
-#: The six basic expressions of the paper (Sec. 3.1, Fig. 1), in a fixed order.
-BASIC_EXPRESSIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 #: Canonical valence-arousal point of each basic expression, on [-1, 1]^2.
 #: Russell & Mehrabian (1977), "Evidence for a three-factor theory of emotions", J. Res.
@@ -459,7 +458,7 @@ def expression_to_blendshapes(
     Parameters
     ----------
     name : str
-        One of :data:`BASIC_EXPRESSIONS`.
+        One of :data:`affect.vocabulary.BASIC_EXPRESSIONS`.
     intensity : float
         Scale of the prototype's AU intensities, in [0, 1] (1: the prototype).
     names : sequence of str
@@ -472,7 +471,7 @@ def expression_to_blendshapes(
     (K_exp,) float64, weights in [0, 1].
     """
     if name not in EXPRESSION_AUS:
-        raise ValueError(f"name: expected one of {BASIC_EXPRESSIONS}, got {name!r}")
+        check_choice("name", name, BASIC_EXPRESSIONS)
     if not 0.0 <= float(intensity) <= 1.0:
         raise ValueError(f"intensity: must lie in [0, 1], got {intensity}")
     aus = {au: value * float(intensity) for au, value in EXPRESSION_AUS[name].items()}

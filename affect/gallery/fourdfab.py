@@ -65,7 +65,7 @@ import pandas as pd
 
 from affect.face.morphable_model import MorphableModel
 from affect.files import atomic_write
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 __all__ = [
     "FORMAT",
