@@ -236,9 +236,9 @@ def _expression_weights(pairs: list[str]) -> dict[str, float]:
         try:
             weight = float(value)
         except ValueError:
-            raise ValueError(f"--expression {pair}: the weight must be a number, as in jawOpen=0.5") from None
+            raise ValueError(f"--expression {pair}: expected a number as the weight, as in jawOpen=0.5") from None
         if not 0.0 <= weight <= 1.0:  # also refuses NaN
-            raise ValueError(f"--expression {pair}: the weight must be in [0, 1]")
+            raise ValueError(f"--expression {pair}: expected a weight in [0, 1]")
         if name in weights:
             raise ValueError(f"--expression: {name} is given twice")
         weights[name] = weight
@@ -557,7 +557,7 @@ def _action_units(items: list[str]) -> dict[int, float]:
         if au not in ACTION_UNITS:
             raise ValueError(f"--au: AU{au} is not supported; supported: {', '.join(map(str, ACTION_UNITS))}")
         if not 0.0 <= intensity <= MAX_INTENSITY:  # also refuses NaN
-            raise ValueError(f"--au: intensity of AU{au} must lie in [0, {MAX_INTENSITY:g}], got {value}")
+            raise ValueError(f"--au: expected the intensity of AU{au} in [0, {MAX_INTENSITY:g}], got {value}")
         aus[au] = intensity
     return aus
 

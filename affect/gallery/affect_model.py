@@ -463,7 +463,7 @@ def build_affect_model(
     classes = fit_va_classes(gallery.va, n_classes, grid_step=grid_step)
     sparse_classes = sorted({int(k) for k in sparse_classes})
     if sparse_classes and not (0 <= sparse_classes[0] and sparse_classes[-1] < n_classes):
-        raise ValueError(f"sparse_classes: classes must lie in [0, {n_classes})")
+        raise ValueError(f"sparse_classes: expected classes in [0, {n_classes})")
 
     if via_coefficients:
         means = _class_means_via_coefficients(gallery, classes.labels, n_classes, progress)
