@@ -1168,6 +1168,11 @@ def _bench(args: argparse.Namespace) -> None:
         from affect.bench.scaling import scale_benchmark
 
         result = replace(result, scale=scale_benchmark(repeats=args.scale_repeats))
+    if not args.skip_explorer:
+        from affect.explorer.session import median_update_ms
+        from affect.synthesis import AffectSynthesizer
+
+        result = replace(result, explorer_update_ms=median_update_ms(AffectSynthesizer.from_file()))
     json_path, md_path = bench.save_bench(result, args.out)
     headline = (
         f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
@@ -1190,6 +1195,11 @@ def _bench(args: argparse.Namespace) -> None:
         print(
             f"{name}: training {entry['train_images_per_s']:.0f} img/s, loader "
             f"{entry['loader_images_per_s']:.0f} img/s ({entry['ratio']:.1f} x)"
+        )
+    if result.explorer_update_ms is not None:
+        print(
+            f"VA explorer update at 512 px {result.explorer_update_ms:.1f} ms "
+            f"(target <= {bench.EXPLORER_UPDATE_TARGET_MS:g})"
         )
     if result.scale:
         rates = ", ".join(f"{key} {rate:.0f}" for key, rate in result.scale["images_per_s"].items())
@@ -1239,6 +1249,11 @@ def _add_bench(commands) -> None:
         "--skip-scale",
         action="store_true",
         help="leave out the augmentation throughput of each engine and the simulated scaling (about four minutes)",
+    )
+    parser.add_argument(
+        "--skip-explorer",
+        action="store_true",
+        help="leave out the VA explorer's update time on a 512 px photo (explorer_update_ms)",
     )
     parser.add_argument(
         "--scale-repeats",

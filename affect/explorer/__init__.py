@@ -4,7 +4,7 @@
   ipycanvas), with ``select``, ``select_expression``, ``draw``, ``export`` and ``image`` for scripts
 - :mod:`~affect.explorer.session`: :class:`ExplorerSession`, a photo fitted once and edited by
   one affect at a time, without widgets; :func:`median_update_ms` (``explorer_update_ms`` of
-  ``make bench``)
+  ``make bench``, whose target is :data:`affect.bench.EXPLORER_UPDATE_TARGET_MS`)
 - :mod:`~affect.explorer.plane`: the VA plane's geometry, drawn paths and drawing
 - :mod:`~affect.explorer.latest`: :class:`LatestWins`, the worker that runs only the newest update
 
@@ -13,13 +13,7 @@ Notebook ``15_va_explorer`` shows it; ``make explore`` serves it as a page (Voil
 
 from affect.explorer.latest import LatestWins
 from affect.explorer.plane import PATH_FRAMES, PlaneGeometry, resample_path
-from affect.explorer.session import (
-    EXPLORER_UPDATE_TARGET_MS,
-    Affect,
-    ExplorerSession,
-    Update,
-    median_update_ms,
-)
+from affect.explorer.session import Affect, ExplorerSession, Update, median_update_ms
 from affect.explorer.widget import VAExplorer
 
 __all__ = [
@@ -28,7 +22,6 @@ __all__ = [
     "Affect",
     "Update",
     "median_update_ms",
-    "EXPLORER_UPDATE_TARGET_MS",
     "PlaneGeometry",
     "PATH_FRAMES",
     "resample_path",

@@ -25,11 +25,7 @@ from affect.gallery.affect_mapping import ACTION_UNITS, EXPRESSION_VA
 from affect.synthesis import DEFAULT_FPS, AffectSynthesizer, PreparedPhoto, check_intensity
 from affect.vocabulary import BASIC_EXPRESSIONS, check_choice
 
-__all__ = ["Affect", "Update", "ExplorerSession", "encode_jpeg", "median_update_ms", "EXPLORER_UPDATE_TARGET_MS"]
-
-#: Longest median update (deformation, render, blend and JPEG of a 512 px photo) that still feels
-#: live, ms on 2 CPU cores: about the time between two frames a viewer reads as motion.
-EXPLORER_UPDATE_TARGET_MS = 100.0
+__all__ = ["Affect", "Update", "ExplorerSession", "encode_jpeg", "median_update_ms"]
 
 #: JPEG quality of the displayed face: visually lossless at a fraction of PNG's encoding time.
 JPEG_QUALITY = 92

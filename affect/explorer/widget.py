@@ -161,7 +161,10 @@ class VAExplorer:
             ]
         )
         self.widget.add_class("affect-explorer")
-        draw_background(self.plane[0], self.geometry, self.session.synthesizer.affect_model.va_classes.centroids)
+        # Drawings are messages, not widget state: a page that connects after the notebook ran
+        # (Voila, a reopened notebook) asks for them when its canvas is ready.
+        self.plane.on_client_ready(self._guarded(self._draw_plane))
+        self._draw_plane()
         self._show_photo()
         self._render(Affect(), measure=True)
 
@@ -254,6 +257,10 @@ class VAExplorer:
         if measure:
             self._write_status(update, self.session.identity_distance(update))
         return update
+
+    def _draw_plane(self) -> None:
+        draw_background(self.plane[0], self.geometry, self.session.synthesizer.affect_model.va_classes.centroids)
+        draw_marks(self.plane[1], self.geometry, self._affect.va, self._marks_path())
 
     def _marks_path(self) -> np.ndarray | None:
         if self._stroke is not None:
