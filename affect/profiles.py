@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from affect.vocabulary import check_choice
+
 
 @dataclass(frozen=True)
 class TrainingSizes:
@@ -367,10 +369,7 @@ NAMES: tuple[str, ...] = tuple(PROFILES)
 
 def get(name: str) -> Profile:
     """The profile called ``name``; ValueError lists the valid names."""
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise ValueError(f"profile must be one of {tuple(PROFILES)}, got {name!r}") from None
+    return PROFILES[check_choice("profile", name, NAMES)]
 
 
 def gan_sizes(profile: Profile, method: str) -> GANSizes:

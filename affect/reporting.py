@@ -26,8 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from affect import data_paths
 from affect.files import atomic_path, atomic_write_text
+from affect.vocabulary import SOURCES, check_choice
 
 THIS_RUN = "this run"
 PAPER = "paper"
@@ -35,11 +35,10 @@ PAPER = "paper"
 
 def source_label(data_source: str) -> str:
     """Human-readable name of a data source, as it appears in every title."""
+    check_choice("data_source", data_source, SOURCES)
     if data_source == "proxy":
         return "PROXY data (stand-in databases made by the kit, not the paper's databases)"
-    if data_source == "real":
-        return "real data"
-    raise ValueError(f"data_source must be one of {data_paths.SOURCES}, got {data_source!r}")
+    return "real data"
 
 
 class ReportedRun(Protocol):
@@ -214,7 +213,7 @@ def save_result(run: ReportedRun, key: str, value: Any) -> Path:
     if isinstance(value, ImageGrid):
         return value.save(run.path("results", f"{key}.npz"))
     raise ValueError(
-        f"result {key!r} must be a DataFrame, a dict, an ImageGrid or a tuple of them, got {type(value).__name__}"
+        f"result {key!r}: expected a DataFrame, a dict, an ImageGrid or a tuple of them, got {type(value).__name__}"
     )
 
 

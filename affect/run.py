@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from affect import data_paths, profiles
 from affect.profiles import Profile
 from affect.reporting import source_label
+from affect.vocabulary import SOURCES, check_choice
 
 if TYPE_CHECKING:
     from affect.augmentation.augmented_sets import AugmentedSet
@@ -247,15 +248,14 @@ def start(
     Each bad setting raises ValueError naming it.
     """
     sizes = profile_named(profile)
-    source_label(data_source)  # validates
-    if gallery_source not in data_paths.SOURCES:
-        raise ValueError(f"gallery_source must be one of {data_paths.SOURCES}, got {gallery_source!r}")
+    check_choice("data_source", data_source, SOURCES)
+    check_choice("gallery_source", gallery_source, SOURCES)
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+        raise ValueError(f"seed: expected an integer, got {seed!r}")
     if not isinstance(device, str) or not device:
-        raise ValueError(f"device must be a torch device name such as 'cpu' or 'cuda', got {device!r}")
+        raise ValueError(f"device: expected a torch device name such as 'cpu' or 'cuda', got {device!r}")
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(f"weights must be a file path or None, got {weights!r}")
+        raise ValueError(f"weights: expected a file path or None, got {weights!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     return Run(

@@ -26,12 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from affect.face.blending import METHODS as BLEND_METHODS
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.reconstruction import Reconstruction, StageTimer, reconstruct, render_affect
 from affect.gallery.affect_mapping import ACTION_UNITS, au_to_blendshapes
 from affect.gallery.affect_model import AffectModel, check_va_path, ensure_default_affect_model
 from affect.image import as_rgb_image
 from affect.va_paths import read_va_path
+from affect.vocabulary import DETECTORS, check_choice
 
 __all__ = [
     "ACTION_UNITS",
@@ -135,8 +137,7 @@ class AffectSynthesizer:
                 f"face_model: {face_model.name!r} has {face_model.n_vertices} vertices but the affect "
                 f"model ({affect_model.face_model or 'unnamed'}) deforms {affect_model.n_vertices}"
             )
-        if detector not in ("hog", "cnn"):
-            raise ValueError(f"detector: expected 'hog' or 'cnn', got {detector!r}")
+        check_choice("detector", detector, DETECTORS)
         if int(cache_size) != cache_size or cache_size < 1:
             raise ValueError(f"cache_size: expected a positive integer, got {cache_size!r}")
         self.affect_model = affect_model
@@ -144,8 +145,7 @@ class AffectSynthesizer:
         self.detector = detector
         self.measure_identity = bool(measure_identity)
         self.cache_size = int(cache_size)
-        if blend_method not in ("opencv", "dst"):
-            raise ValueError(f"blend_method: expected 'opencv' or 'dst', got {blend_method!r}")
+        check_choice("blend_method", blend_method, BLEND_METHODS)
         self.blend_method = blend_method
         self.keep_expression = bool(keep_expression)
         #: A :data:`affect.face.reconstruction.StageTimer` that every rendering runs its stages in

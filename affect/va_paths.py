@@ -1,4 +1,4 @@
-"""VA paths as CSV files: the input of temporal synthesis (Sec. 4.5.2, Fig. 10)."""
+"""VA paths as CSV files: the input of temporal synthesis (Sec. 4.5.2, Fig. 10), read and written."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from affect.files import atomic_write_text
 
 
 def read_va_path(path: str | os.PathLike) -> np.ndarray:
@@ -63,6 +65,27 @@ def read_va_path(path: str | os.PathLike) -> np.ndarray:
                 raise ValueError(f"{path}, line {number}: {label} {value:g} is outside [-1, 1]")
             points[i, j] = value
     return points
+
+
+def write_va_path(path: str | os.PathLike, points) -> Path:
+    """Write a VA path as the CSV :func:`read_va_path` reads: a ``valence,arousal`` header, one row per frame.
+
+    Parameters
+    ----------
+    path : str or Path
+    points : (T, 2) array-like of (valence, arousal), values in [-1, 1], T >= 1
+
+    Returns
+    -------
+    Path of the file, written atomically.
+    """
+    values = np.asarray(points, dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] != 2 or len(values) == 0:
+        raise ValueError(f"points: expected (T, 2) valence-arousal pairs, got shape {values.shape}")
+    if not np.all(np.abs(values) <= 1.0):  # also refuses NaN
+        raise ValueError("points: expected values in [-1, 1]")
+    rows = "".join(f"{v:.6f},{a:.6f}\n" for v, a in values)
+    return atomic_write_text(path, "valence,arousal\n" + rows)
 
 
 def _is_number(text: str) -> bool:

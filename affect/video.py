@@ -55,7 +55,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
                     if not writer.isOpened():
                         raise ValueError(f"{path}: OpenCV cannot write {fourcc} video on this system")
                 elif image.shape[:2] != size:
-                    raise ValueError(f"{path}: all frames of a video must have one size")
+                    raise ValueError(f"{path}: expected frames of one size")
                 pad = ((0, size[0] % 2), (0, size[1] % 2), (0, 0))
                 writer.write(cv2.cvtColor(np.pad(image, pad, mode="edge"), cv2.COLOR_RGB2BGR))
                 count += 1
@@ -83,7 +83,7 @@ def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
     if not pictures:
         raise ValueError(f"{path}: the sequence is empty")
     if len({p.size for p in pictures}) > 1:
-        raise ValueError(f"{path}: all frames must have one size")
+        raise ValueError(f"{path}: expected frames of one size")
     duration = max(20, int(round(1000.0 / fps)))  # ms; browsers slow down GIF frames under 20 ms
     atomic_path(
         path,

@@ -249,12 +249,12 @@ def test_empty_or_foreign_npz_inputs_are_one_line_errors(tmp_path, photo, capsys
 @pytest.mark.parametrize(
     "pair, problem",
     [
-        ("jawOpen=1.5", "the weight must be in [0, 1]"),
-        ("jawOpen=-0.1", "the weight must be in [0, 1]"),
-        ("jawOpen=nan", "the weight must be in [0, 1]"),
+        ("jawOpen=1.5", "expected a weight in [0, 1]"),
+        ("jawOpen=-0.1", "expected a weight in [0, 1]"),
+        ("jawOpen=nan", "expected a weight in [0, 1]"),
         ("jawOpen", "give NAME=WEIGHT"),
         ("=0.5", "give NAME=WEIGHT"),
-        ("jawOpen=wide", "the weight must be a number"),
+        ("jawOpen=wide", "expected a number as the weight"),
     ],
 )
 def test_render_rejects_bad_weights_before_loading_the_fit(tmp_path, photo, capsys, pair, problem):

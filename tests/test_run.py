@@ -58,7 +58,7 @@ def test_the_runs_folders_are_those_of_the_data_paths(run):
 
 def test_a_profile_name_becomes_its_sizes_here():
     assert profile_named("paper") is profiles.PROFILES["paper"]
-    with pytest.raises(ValueError, match="profile must be one of"):
+    with pytest.raises(ValueError, match="profile: expected one of"):
         profile_named("huge")
 
 

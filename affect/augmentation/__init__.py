@@ -29,7 +29,7 @@ from affect.augmentation.manifest import (
     write_manifest,
 )
 from affect.augmentation.shards import SKIPPED, read_skipped
-from affect.augmentation.targets import BASIC_EXPRESSIONS, VA_TARGETS_PER_IMAGE, Target, class_targets, plan
+from affect.augmentation.targets import VA_TARGETS_PER_IMAGE, Target, class_targets, plan
 
 __all__ = [
     "Augmenter",
@@ -45,7 +45,6 @@ __all__ = [
     "read_manifest",
     "synthesized_frame",
     "write_manifest",
-    "BASIC_EXPRESSIONS",
     "VA_TARGETS_PER_IMAGE",
     "Target",
     "class_targets",

@@ -28,8 +28,8 @@ from affect.augmentation.shards import SKIPPED, read_skipped
 from affect.augmentation.targets import Target, derived_seed
 from affect.datasets import read_frame
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR
-from affect.face.landmarks import N_LANDMARKS
 from affect.image import write_image
+from affect.vocabulary import N_LANDMARKS
 
 log = logging.getLogger("affect.augmentation")
 

@@ -32,10 +32,8 @@ import numpy as np
 import pandas as pd
 
 from affect.augmentation.manifest import typed_columns
-from affect.datasets import EXPRESSIONS
+from affect.vocabulary import BASIC_EXPRESSIONS
 
-#: The six basic expressions synthesized in Sec. 6.2.2 (the names of affect.datasets).
-BASIC_EXPRESSIONS: tuple[str, ...] = tuple(e for e in EXPRESSIONS if e not in ("neutral", "contempt"))
 #: VA targets per neutral image: Table 1's VA count over its neutral images (see above).
 VA_TARGETS_PER_IMAGE = 57
 #: Columns of a plan (plus ``landmarks``, carried for the augmenter when the frame has them).
@@ -65,7 +63,7 @@ class Target:
         Index of the gallery VA class (Sec. 4.5.1) the VA point lies in; -1 for an
         expression target.
     expression : str or None
-        One of :data:`BASIC_EXPRESSIONS`, or None for a VA target.
+        One of :data:`affect.vocabulary.BASIC_EXPRESSIONS`, or None for a VA target.
     """
 
     valence: float = math.nan
@@ -138,7 +136,7 @@ def plan(
     n : int, optional
         Targets per image: for ``'va'`` classes drawn without replacement (default
         :data:`VA_TARGETS_PER_IMAGE`, 57); for ``'expression'`` the first ``n`` of a seeded
-        shuffle of the six (default all six, in :data:`BASIC_EXPRESSIONS` order).
+        shuffle of the six (default all six, in :data:`affect.vocabulary.BASIC_EXPRESSIONS` order).
     seed : int
         Seed of the draws; each image's draw depends only on ``seed`` and its path, so a
         plan over a subset of the images gives those images the same targets.

@@ -54,7 +54,7 @@ def face_crop(
     if right <= left or bottom <= top:
         raise ValueError(f"box: expected right > left and bottom > top, got {tuple(box)}")
     if size < 1 or not margin > 0:
-        raise ValueError(f"size and margin must be positive, got {size} and {margin}")
+        raise ValueError(f"size, margin: expected positive numbers, got {size} and {margin}")
     side = max(1, int(round(margin * max(right - left, bottom - top))))
     x0 = int(round((left + right) / 2 - side / 2))
     y0 = int(round((top + bottom) / 2 - side / 2))

@@ -23,6 +23,7 @@ __all__ = [
     "PAPER_RENDER_GPU_MS",
     "FIT_TARGET_MS",
     "ONE_AFFECT_256_TARGET_MS",
+    "EXPLORER_UPDATE_TARGET_MS",
     "STAGE_LABELS",
     "bench_markdown",
     "save_bench",
@@ -40,6 +41,8 @@ PAPER_RENDER_GPU_MS = 20.0
 #: paper's GPU render time.
 FIT_TARGET_MS = 35.0
 ONE_AFFECT_256_TARGET_MS = 20.0
+#: The VA explorer's live update (notebook 15) at 512 px: at most 100 ms median on 2 cores.
+EXPLORER_UPDATE_TARGET_MS = 100.0
 
 STAGE_LABELS = {
     "detection": "face detection (dlib HOG)",
@@ -100,6 +103,7 @@ def bench_markdown(result: BenchResult) -> str:
         *_per_photo_table(result, crop_size),
         *_training_markdown(result.training),
         *_quality_markdown(result.quality),
+        *_explorer_markdown(result.explorer_update_ms),
     ]
     if result.scale:
         from affect.bench.scaling import scale_markdown
@@ -109,6 +113,19 @@ def bench_markdown(result: BenchResult) -> str:
     lines += [f"- {note}" for note in result.notes]
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()))
     return "\n".join(lines) + "\n"
+
+
+def _explorer_markdown(update_ms: float | None) -> list[str]:
+    if update_ms is None:
+        return []
+    verdict = "pass" if update_ms <= EXPLORER_UPDATE_TARGET_MS else "FAIL"
+    return [
+        "",
+        "## VA explorer",
+        "",
+        f"- `explorer_update_ms`: {_ms(update_ms)} ms median for one update of the explorer on a 512 px photo "
+        f"(deformation, render, blend and JPEG; target <= {EXPLORER_UPDATE_TARGET_MS:g}): {verdict}",
+    ]
 
 
 def _summary_row(stage: str, scale: str, entry: StageTiming, crop_size: int) -> list[str]:

@@ -119,6 +119,9 @@ class BenchResult:
         Augmentation throughput (:func:`affect.bench.scaling.scale_benchmark`): images per
         second keyed ``<engine>_<workers>``, speedup, the simulated coordination curve and the
         paper-scale estimate; empty if not run.
+    explorer_update_ms : float or None
+        Median time of one VA explorer update on a 512 px photo (deformation, render, blend and
+        JPEG; :func:`affect.explorer.median_update_ms`); None if not run.
     """
 
     timings: tuple[StageTiming, ...]
@@ -136,6 +139,7 @@ class BenchResult:
     training: Mapping[str, object] = field(default_factory=dict)
     quality: Mapping[str, object] = field(default_factory=dict)
     scale: Mapping[str, object] = field(default_factory=dict)
+    explorer_update_ms: float | None = None
 
     def timing(self, stage: str, scale: str, photo: str = ALL_PHOTOS) -> StageTiming | None:
         """The summary of one stage at one scale (pooled over photos by default), if timed."""

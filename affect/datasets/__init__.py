@@ -23,7 +23,6 @@ import pandas as pd
 from affect.datasets import adience, afew, afew_va, affectnet, affwild, bu3dfe, imdb_wiki, rafdb, recola
 from affect.datasets.common import (
     COLUMNS,
-    EXPRESSIONS,
     DatasetFormatError,
     LoadReport,
     Problem,
@@ -37,7 +36,6 @@ from affect.datasets.common import (
 __all__ = [
     "NAMES",
     "AGE_NAMES",
-    "EXPRESSIONS",
     "COLUMNS",
     "SPLITS",
     "FOLDS",

@@ -34,8 +34,8 @@ from affect.datasets.common import (
     group_by_sequence,
     in_range,
 )
-from affect.face.landmarks import N_LANDMARKS
 from affect.image import write_image
+from affect.vocabulary import N_LANDMARKS
 
 __all__ = ["SPLITS", "SCALE", "load", "write_layout"]
 

@@ -35,8 +35,8 @@ from affect.datasets.common import (
     check_split,
     in_range,
 )
-from affect.face.landmarks import N_LANDMARKS
 from affect.image import write_image
+from affect.vocabulary import N_LANDMARKS
 
 __all__ = ["SPLITS", "load", "write_layout"]
 

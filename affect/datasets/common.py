@@ -30,10 +30,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from affect.face.landmarks import N_LANDMARKS
+from affect.vocabulary import N_LANDMARKS
 
 __all__ = [
-    "EXPRESSIONS",
     "COLUMNS",
     "DatasetFormatError",
     "Problem",
@@ -50,7 +49,6 @@ __all__ = [
 log = logging.getLogger("affect.datasets")
 
 # The seven basic expressions of Sec. 6.2.2 plus AffectNet's contempt, in a fixed order.
-EXPRESSIONS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise", "contempt")
 
 COLUMNS = ("path", "subject", "sequence", "frame", "valence", "arousal", "expression", "landmarks")
 
@@ -309,7 +307,7 @@ class Sample:
     valence, arousal : float
         In [-1, 1]; NaN where the database has none.
     expression : str or None
-        One of :data:`EXPRESSIONS`.
+        One of :data:`affect.vocabulary.EXPRESSIONS`.
     landmarks : (68, 2) float array or None
         Pixel coordinates, x then y.
     """

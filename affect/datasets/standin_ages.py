@@ -31,8 +31,9 @@ from affect.datasets import adience, imdb_wiki
 from affect.datasets.imdb_wiki import AgeSample
 from affect.datasets.standin_faces import render_face, sample_scene, scene_camera, scene_shape
 from affect.face.morphable_model import MorphableModel, load_default
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS, expression_to_blendshapes, sample_idiosyncrasy
+from affect.gallery.affect_mapping import expression_to_blendshapes, sample_idiosyncrasy
 from affect.profiles import Profile
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 __all__ = ["PART_SHARES", "draw_ages", "write_age_proxy", "ensure_age_proxy"]
 

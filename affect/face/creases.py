@@ -916,7 +916,7 @@ def crease_activations(model: MorphableModel, weights: np.ndarray) -> np.ndarray
             f"weights: expected shape ({model.n_expression},) for model {model.name!r}, got {weights.shape}"
         )
     if not np.all(np.isfinite(weights)):
-        raise ValueError("weights: must be finite")
+        raise ValueError("weights: expected finite values")
     return np.clip(_geometry(model).drivers @ weights, 0.0, MAX_ACTIVATION)
 
 
@@ -958,7 +958,7 @@ def crease_factor(model: MorphableModel, activations: np.ndarray, uv: np.ndarray
     if activations.shape != (len(CREASES),):
         raise ValueError(f"activations: expected shape ({len(CREASES)},), got {activations.shape}")
     if np.isnan(activations).any():
-        raise ValueError("activations: must not be NaN")
+        raise ValueError("activations: expected no NaN")
     uv = np.asarray(uv)
     if uv.ndim != 2 or uv.shape[1] != 2:
         raise ValueError(f"uv: expected shape (M, 2), got {uv.shape}")

@@ -18,7 +18,7 @@ __all__ = ["affect_delta", "deform", "expression_weights"]
 def _check_shape(name: str, points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (N, 3), got {points.shape}")
+        raise ValueError(f"{name}: expected shape (N, 3), got {points.shape}")
     if not np.all(np.isfinite(points)):
         raise ValueError(f"{name} contains NaN or infinite coordinates")
     return points
@@ -26,7 +26,7 @@ def _check_shape(name: str, points: np.ndarray) -> np.ndarray:
 
 def _check_same_vertices(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
     if a.shape != b.shape:
-        raise ValueError(f"{name_a} and {name_b} must have the same number of vertices, got {len(a)} and {len(b)}")
+        raise ValueError(f"{name_a}, {name_b}: expected the same number of vertices, got {len(a)} and {len(b)}")
 
 
 def affect_delta(s_gen: np.ndarray, s_template: np.ndarray) -> np.ndarray:

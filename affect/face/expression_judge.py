@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from affect.image import as_rgb_image
+from affect.vocabulary import BOTH_EYES, MOUTH
 
 __all__ = [
     "JUDGE_LABELS",
@@ -351,7 +352,7 @@ def haar_box(landmarks: np.ndarray) -> tuple[int, int, int, int]:
     # pointing from the mouth to the eyes (so a mirrored point order does not turn it over).
     across = points[45] - points[36]
     up = np.array([across[1], -across[0]]) / max(np.linalg.norm(across), 1e-9)
-    if up @ (points[36:48].mean(axis=0) - points[48:68].mean(axis=0)) < 0:
+    if up @ (points[BOTH_EYES].mean(axis=0) - points[MOUTH].mean(axis=0)) < 0:
         up = -up
     centre = centroid + HAAR_RAISE * radius * up
     side = HAAR_SIDE * radius
@@ -408,7 +409,7 @@ def _square(box: Sequence[int]) -> tuple[int, int, int, int]:
     """``fer``'s ``tosquare``: lengthen the shorter side, about the same centre."""
     x, y, w, h = (int(v) for v in box)
     if w < 1 or h < 1:
-        raise ValueError(f"box must have a positive size, got {tuple(box)}")
+        raise ValueError(f"box: expected a positive size, got {tuple(box)}")
     if h > w:
         x, w = x - (h - w) // 2, h
     elif w > h:
@@ -419,7 +420,7 @@ def _square(box: Sequence[int]) -> tuple[int, int, int, int]:
 def _checked_landmarks(landmarks: np.ndarray) -> np.ndarray:
     points = np.asarray(landmarks, dtype=np.float64)
     if points.shape != (68, 2) or not np.all(np.isfinite(points)):
-        raise ValueError(f"landmarks must be a finite (68, 2) array, got shape {points.shape}")
+        raise ValueError(f"landmarks: expected a finite (68, 2) array, got shape {points.shape}")
     return points
 
 

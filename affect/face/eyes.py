@@ -544,12 +544,12 @@ def _defaults(image: np.ndarray, points: np.ndarray) -> EyeAppearance:
 def _validated(image: np.ndarray, eye_landmarks: np.ndarray) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         described = f"{image.shape} {image.dtype}" if isinstance(image, np.ndarray) else type(image).__name__
-        raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {described}")
+        raise ValueError(f"image: expected an (H, W, 3) uint8 RGB array, got {described}")
     if min(image.shape[:2]) == 0:
         raise ValueError(f"image is empty, shape {image.shape}")
     points = np.asarray(eye_landmarks, dtype=np.float64)
     if points.shape != (6, 2):
-        raise ValueError(f"eye_landmarks must be (6, 2) (x, y) pixels, got shape {points.shape}")
+        raise ValueError(f"eye_landmarks: expected (6, 2) (x, y) pixels, got shape {points.shape}")
     if not np.all(np.isfinite(points)):
         raise ValueError("eye_landmarks contain NaN or infinite values")
     return points
@@ -655,11 +655,11 @@ def _validated_pixels(xy: np.ndarray, upper_lid_distance: np.ndarray) -> tuple[n
     xy = np.asarray(xy, dtype=np.float64)
     depth = np.asarray(upper_lid_distance, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"xy must be (M, 2) pixel centres, got shape {xy.shape}")
+        raise ValueError(f"xy: expected (M, 2) pixel centres, got shape {xy.shape}")
     if depth.shape != (len(xy),):
-        raise ValueError(f"upper_lid_distance must have shape ({len(xy)},), one per pixel, got {depth.shape}")
+        raise ValueError(f"upper_lid_distance: expected shape ({len(xy)},), one per pixel, got {depth.shape}")
     if not (np.all(np.isfinite(xy)) and np.all(np.isfinite(depth))):
-        raise ValueError("xy and upper_lid_distance must be finite")
+        raise ValueError("xy, upper_lid_distance: expected finite values")
     return xy, depth
 
 

@@ -52,8 +52,8 @@ from threadpoolctl import ThreadpoolController
 
 from affect.face.camera import N_CAMERA_PARAMETERS, Camera, default_focal_length
 from affect.files import read_npz, write_npz
+from affect.vocabulary import N_LANDMARKS
 
-N_LANDMARKS = 68
 LEFT_OUTER_EYE_CORNER, RIGHT_OUTER_EYE_CORNER = 36, 45  # iBUG 68 (0-based) outer eye corners
 
 # Landmark residuals are measured in pixels of the face rescaled so that its landmarks'

@@ -33,9 +33,9 @@ from typing import Literal
 import numpy as np
 
 from affect.image import as_rgb_image
+from affect.vocabulary import DETECTORS, N_LANDMARKS, check_choice
 
 __all__ = [
-    "N_LANDMARKS",
     "FaceNotFoundError",
     "ModelFileError",
     "Detection",
@@ -48,7 +48,6 @@ __all__ = [
     "model_file",
 ]
 
-N_LANDMARKS = 68
 
 # The CNN detector costs tens of seconds per megapixel on a CPU (173 s for a 4.9-megapixel
 # photo): larger photos are searched on a copy downscaled to this size. A face then needs to
@@ -191,14 +190,13 @@ def detect_faces(
         Empty when no face is found; at most one element unless ``all_faces``.
     """
     pixels = as_rgb_image(image)
-    if detector not in ("hog", "cnn"):
-        raise ValueError(f"detector must be 'hog' or 'cnn', got {detector!r}")
+    check_choice("detector", detector, DETECTORS)
     if upsample == "auto":
         levels = [0, 1]
     elif _is_count(upsample):
         levels = [int(upsample)]
     else:
-        raise ValueError(f"upsample must be a non-negative int or 'auto', got {upsample!r}")
+        raise ValueError(f"upsample: expected a non-negative int or 'auto', got {upsample!r}")
     run = _run_hog if detector == "hog" else _run_cnn
     for level in levels:
         found = sorted(run(pixels, level), key=lambda d: d.score, reverse=True)
@@ -296,10 +294,10 @@ def detect_landmarks(
 def _validated_box(box: Detection | Sequence[int]) -> Box:
     values = box.box if isinstance(box, Detection) else tuple(box)
     if len(values) != 4:
-        raise ValueError(f"box must be (left, top, right, bottom), got {box!r}")
+        raise ValueError(f"box: expected (left, top, right, bottom), got {box!r}")
     left, top, right, bottom = (int(round(v)) for v in values)
     if right <= left or bottom <= top:
-        raise ValueError(f"box must have right > left and bottom > top, got {values}")
+        raise ValueError(f"box: expected right > left and bottom > top, got {values}")
     return (left, top, right, bottom)
 
 
@@ -378,9 +376,9 @@ def _check_in_image(points: np.ndarray, image_shape: tuple[int, int], name: str)
 def _validated_landmarks(points: np.ndarray, name: str) -> np.ndarray:
     points = np.asarray(points)
     if points.shape != (N_LANDMARKS, 2):
-        raise ValueError(f"{name} must have shape ({N_LANDMARKS}, 2), got {points.shape}")
+        raise ValueError(f"{name}: expected shape ({N_LANDMARKS}, 2), got {points.shape}")
     if not np.issubdtype(points.dtype, np.number):
-        raise ValueError(f"{name} must be numeric, got dtype {points.dtype}")
+        raise ValueError(f"{name}: expected a numeric array, got dtype {points.dtype}")
     points = points.astype(np.float64)
     if not np.all(np.isfinite(points)):
         raise ValueError(f"{name} contains NaN or infinite values")
@@ -490,7 +488,7 @@ def write_pts(path: str | os.PathLike, points: np.ndarray) -> Path:
     """
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-        raise ValueError(f"points must have shape (N, 2), got {points.shape}")
+        raise ValueError(f"points: expected shape (N, 2), got {points.shape}")
     if not np.all(np.isfinite(points)):
         raise ValueError("points contains NaN or infinite values")
     # Two spaces after "n_points:" as in the original 300-W files; 6 decimals keep

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect.face.landmarks import N_LANDMARKS
+from affect.vocabulary import N_LANDMARKS
 
 #: Name of the converted ICT-FaceKit asset inside ``affect/assets``.
 DEFAULT_ASSET = "ict_face_model.npz"
@@ -108,12 +108,12 @@ class MorphableModel:
         if variance.shape != (identity.shape[0],):
             raise ValueError(f"identity_variance: expected shape ({identity.shape[0]},), got {variance.shape}")
         if np.any(~np.isfinite(variance)) or np.any(variance <= 0):
-            raise ValueError("identity_variance: every variance must be finite and positive")
+            raise ValueError("identity_variance: expected finite, positive variances")
         names = tuple(str(s) for s in np.asarray(self.expression_names, dtype=str).ravel())
         if len(names) != expression.shape[0]:
             raise ValueError(f"expression_names: {len(names)} names for {expression.shape[0]} blendshapes")
         if len(set(names)) != len(names):
-            raise ValueError("expression_names: names must be unique")
+            raise ValueError("expression_names: expected unique names")
         landmarks = _as_indices(self.landmark_indices, n, "landmark_indices", ndim=1)
         triangles = _as_indices(self.triangles, n, "triangles", ndim=2)
         holes = _as_indices(self.hole_triangles, n, "hole_triangles", ndim=2)
@@ -121,7 +121,7 @@ class MorphableModel:
         if mirror.shape != (n,):
             raise ValueError(f"mirror_indices: expected shape ({n},), got {mirror.shape}")
         if not np.array_equal(mirror[mirror], np.arange(n)):
-            raise ValueError("mirror_indices: must be an involution (mirror[mirror[i]] == i)")
+            raise ValueError("mirror_indices: expected an involution (mirror[mirror[i]] == i)")
         set_ = functools.partial(object.__setattr__, self)
         set_("mean", _frozen(mean, np.float64))
         # float32 bases: half the memory, and shape() runs about 5x faster than in float64
@@ -268,7 +268,7 @@ def _as_indices(indices: np.ndarray, n: int, label: str, ndim: int) -> np.ndarra
     if indices.size and not np.issubdtype(indices.dtype, np.integer):
         raise ValueError(f"{label}: expected integer indices, got {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= n):
-        raise ValueError(f"{label}: indices must lie in [0, {n}), got [{indices.min()}, {indices.max()}]")
+        raise ValueError(f"{label}: expected indices in [0, {n}), got [{indices.min()}, {indices.max()}]")
     return indices.astype(np.int64)
 
 
@@ -391,7 +391,7 @@ def load_lsfm(
     if not path.is_file():
         raise ValueError(f"{path}: no such LSFM file")
     if not scale > 0:
-        raise ValueError(f"scale: must be positive, got {scale}")
+        raise ValueError(f"scale: expected a positive number, got {scale}")
     if landmark_indices is None:
         extra = loadmat(str(path), variable_names=["landmark_indices", "landmarks"])
         key = next((k for k in ("landmark_indices", "landmarks") if k in extra), None)

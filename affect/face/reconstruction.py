@@ -56,6 +56,7 @@ from affect.face.rendering import rasterize
 from affect.face.shading import apply_ratio, fit_lighting, shading_ratio, vertex_normals
 from affect.face.texture import VertexTexture, fill_from_neighbours, sample_texture
 from affect.image import as_rgb_image
+from affect.vocabulary import BOTH_EYES, EYES, MOUTH
 
 #: Width of the blended seam along the face's edge, as a fraction of the face's larger side:
 #: the warped face already has the photo's colours, so Poisson blending only hides the seam
@@ -72,7 +73,6 @@ TAPER_PX = (0.5, 1.5)
 #: Detail band restored where the warp samples between pixels (see ``_sample``): sigma of the
 #: Gaussian (pixels) whose residual is the band, and the gain at a half-pixel offset.
 DETAIL_SIGMA, DETAIL_GAIN = 0.7, 0.85
-MOUTH = slice(48, 68)  # iBUG 68 mouth landmarks (0-based)
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,7 +172,7 @@ class Reconstruction:
         """Each eye's appearance in the photo (right then left, iBUG order), read once
         (:func:`affect.face.eyes.eye_appearance` on the fitted landmarks)."""
         if "_eyes" not in self.__dict__:
-            self.__dict__["_eyes"] = tuple(eye_appearance(photo, self.fit.landmarks[eye]) for eye in _EYES)
+            self.__dict__["_eyes"] = tuple(eye_appearance(photo, self.fit.landmarks[eye]) for eye in EYES)
         return self.__dict__["_eyes"]
 
     @functools.cached_property
@@ -553,7 +553,6 @@ def _paint_mouth(
     return painted
 
 
-_EYES = (slice(36, 42), slice(42, 48))  # iBUG 68 (0-based): each eye's corners and lids
 _UPPER_LIDS = ([36, 37, 38, 39], [42, 43, 44, 45])  # each eye's outer corner, upper lid, inner corner
 #: Band under the photo's upper-lid margin, as a share of the eye's height, that is repainted as
 #: eyeball where the lid rose: the landmarks (and the fitted eye holes) lie 1 to 3 pixels below the
@@ -593,11 +592,11 @@ def _paint_eyes(
     # the lash line lies under the photo's own (detected) lid margin.
     now, fitted = vertices[model.landmark_indices, :2], reconstruction.image_vertices[model.landmark_indices, :2]
     photo = reconstruction.fit.landmarks
-    which = np.argmin([np.linalg.norm(xy - now[eye].mean(axis=0), axis=1) for eye in _EYES], axis=0)
+    which = np.argmin([np.linalg.norm(xy - now[eye].mean(axis=0), axis=1) for eye in EYES], axis=0)
     outside = ~reconstruction.eye_openings[rows[at], cols[at]]
     painted = np.zeros(len(at), bool)
     below_lid = np.zeros(len(at))
-    for side, (eye, lid) in enumerate(zip(_EYES, _UPPER_LIDS)):
+    for side, (eye, lid) in enumerate(zip(EYES, _UPPER_LIDS)):
         mine = which == side
         lid_now, lid_photo = _lid_height(now[lid], xy[mine, 0]), _lid_height(photo[lid], xy[mine, 0])
         rise = _lid_height(fitted[lid], xy[mine, 0]) - lid_now
@@ -828,7 +827,7 @@ def mouth_hole_triangles(model: MorphableModel) -> np.ndarray:
         return holes
     centres = model.mean[holes].mean(axis=1)
     landmarks = model.mean[model.landmark_indices]
-    mouth, eyes = landmarks[MOUTH].mean(axis=0), landmarks[36:48]
+    mouth, eyes = landmarks[MOUTH].mean(axis=0), landmarks[BOTH_EYES]
     to_mouth = np.linalg.norm(centres - mouth, axis=1)
     to_eyes = np.linalg.norm(centres[:, None] - eyes[None], axis=2).min(axis=1)
     return holes[to_mouth < to_eyes]

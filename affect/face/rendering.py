@@ -117,22 +117,24 @@ def _zbuffer(vertices, triangles, colors, cull_sign, clip, depth, triangle_index
 
 def _check_image_shape(image_shape) -> tuple[int, int]:
     if len(image_shape) < 2:
-        raise ValueError(f"image_shape must be (H, W) or (H, W, C), got {image_shape!r}")
+        raise ValueError(f"image_shape: expected (H, W) or (H, W, C), got {image_shape!r}")
     height, width = int(image_shape[0]), int(image_shape[1])
     if height <= 0 or width <= 0:
-        raise ValueError(f"image_shape must be positive, got {image_shape!r}")
+        raise ValueError(f"image_shape: expected positive sizes, got {image_shape!r}")
     return height, width
 
 
 def _check_mesh(vertices, triangles) -> tuple[np.ndarray, np.ndarray]:
     vertices = np.asarray(vertices, dtype=np.float64)
     if vertices.ndim != 2 or vertices.shape[1] != 3:
-        raise ValueError(f"vertices must have shape (N, 3), got {vertices.shape}")
+        raise ValueError(f"vertices: expected shape (N, 3), got {vertices.shape}")
     if not np.all(np.isfinite(vertices)):
         raise ValueError("vertices contain NaN or infinite coordinates")
     triangles = np.asarray(triangles)
     if triangles.ndim != 2 or triangles.shape[1] != 3 or not np.issubdtype(triangles.dtype, np.integer):
-        raise ValueError(f"triangles must be an integer array of shape (T, 3), got {triangles.dtype} {triangles.shape}")
+        raise ValueError(
+            f"triangles: expected an integer array of shape (T, 3), got {triangles.dtype} {triangles.shape}"
+        )
     if triangles.size and (triangles.min() < 0 or triangles.max() >= len(vertices)):
         raise ValueError(f"triangles index vertices outside [0, {len(vertices)})")
     return np.ascontiguousarray(vertices), np.ascontiguousarray(triangles, dtype=np.int32)
@@ -192,9 +194,9 @@ def rasterize(
     vertices, triangles = _check_mesh(vertices, triangles)
     colors = np.asarray(colors, dtype=np.float64)
     if colors.ndim != 2 or colors.shape[0] != len(vertices):
-        raise ValueError(f"colors must have shape (N, C) with N = {len(vertices)}, got {colors.shape}")
+        raise ValueError(f"colors: expected shape (N, C) with N = {len(vertices)}, got {colors.shape}")
     if cull not in _CULL_SIGN:
-        raise ValueError(f"cull must be one of {sorted(_CULL_SIGN)}, got {cull!r}")
+        raise ValueError(f"cull: expected one of {sorted(_CULL_SIGN)}, got {cull!r}")
     image, depth, triangle_index = _render(
         vertices, triangles, np.ascontiguousarray(colors), height, width, cull, bool(clip)
     )
@@ -245,7 +247,7 @@ def visible_vertices(
         # The relative term keeps rounding of the interpolated depth from hiding flat meshes.
         tolerance = 0.02 * float(np.ptp(depths)) + 1e-9 * float(np.abs(depths).max()) if len(depths) else 0.0
     elif not np.isfinite(tolerance) or tolerance < 0:
-        raise ValueError(f"tolerance must be a finite non-negative number, got {tolerance!r}")
+        raise ValueError(f"tolerance: expected a finite non-negative number, got {tolerance!r}")
     no_colors = np.zeros((len(vertices), 0), dtype=np.float64)
     _, depth, _ = _render(vertices, triangles, no_colors, height, width, "none")
     columns = np.rint(vertices[:, 0])

@@ -49,7 +49,7 @@ def _as_float_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {image.shape}")
+        raise ValueError(f"image: expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {image.shape}")
     image = image[:, :, :3]
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
@@ -57,9 +57,9 @@ def _as_float_rgb(image: np.ndarray) -> np.ndarray:
         return image.astype(np.float32) / 65535.0
     if np.issubdtype(image.dtype, np.floating):
         if image.size and (np.nanmin(image) < -1e-3 or np.nanmax(image) > 1.0 + 1e-3):
-            raise ValueError("image: float images must lie in [0, 1] (divide 8-bit values by 255)")
+            raise ValueError("image: expected float images in [0, 1] (divide 8-bit values by 255)")
         return np.clip(image, 0.0, 1.0).astype(np.float32)
-    raise ValueError(f"image must be uint8, uint16 or float in [0, 1], got {image.dtype}")
+    raise ValueError(f"image: expected uint8, uint16 or float in [0, 1], got {image.dtype}")
 
 
 def _bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -180,7 +180,7 @@ def sample_texture(
             or mirror_indices.max(initial=0) >= len(vertices)
         ):
             raise ValueError(
-                f"mirror_indices must be {len(vertices)} integer vertex indices, got "
+                f"mirror_indices: expected {len(vertices)} integer vertex indices, got "
                 f"{mirror_indices.dtype} {mirror_indices.shape}"
             )
     if not visible.any():

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect.vocabulary import BASIC_EXPRESSIONS, check_choice
+
 __all__ = [
-    "BASIC_EXPRESSIONS",
     "EXPRESSION_VA",
     "EXPRESSION_AUS",
     "AU_BLENDSHAPES",
@@ -53,8 +54,6 @@ __all__ = [
     "expression_to_blendshapes",
 ]
 
-#: The six basic expressions of the paper (Sec. 3.1, Fig. 1), in a fixed order.
-BASIC_EXPRESSIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 #: Canonical valence-arousal point of each basic expression, on [-1, 1]^2.
 #: Russell & Mehrabian (1977), "Evidence for a three-factor theory of emotions", J. Res.
@@ -243,9 +242,9 @@ class Idiosyncrasy:
         if gain.shape != (len(ACTION_UNITS),):
             raise ValueError(f"au_gain: expected shape ({len(ACTION_UNITS)},), got {gain.shape}")
         if not np.all(np.isfinite(gain)) or np.any(gain < 0):
-            raise ValueError("au_gain: gains must be finite and non-negative")
+            raise ValueError("au_gain: expected finite, non-negative gains")
         if not -1.0 <= float(self.asymmetry) <= 1.0:
-            raise ValueError(f"asymmetry: must lie in [-1, 1], got {self.asymmetry}")
+            raise ValueError(f"asymmetry: expected a value in [-1, 1], got {self.asymmetry}")
         gain.setflags(write=False)
         object.__setattr__(self, "au_gain", gain)
         object.__setattr__(self, "asymmetry", float(self.asymmetry))
@@ -272,7 +271,7 @@ def sample_idiosyncrasy(seed: int, spread: float = 0.25, asymmetry: float = 0.1)
     Idiosyncrasy
     """
     if spread < 0 or not 0 <= asymmetry <= 1:
-        raise ValueError(f"spread must be >= 0 and asymmetry in [0, 1], got {spread}, {asymmetry}")
+        raise ValueError(f"spread, asymmetry: expected spread >= 0 and asymmetry in [0, 1], got {spread}, {asymmetry}")
     rng = np.random.default_rng(seed)
     gain = np.clip(np.exp(spread * rng.standard_normal(len(ACTION_UNITS))), 0.5, 1.5)
     return Idiosyncrasy(gain, float(rng.uniform(-asymmetry, asymmetry)))
@@ -342,7 +341,7 @@ def au_to_blendshapes(
             raise ValueError(f"aus: unknown action unit {au!r}; known: {', '.join(map(str, ACTION_UNITS))}")
         value = float(value)
         if not 0.0 <= value <= max_intensity:
-            raise ValueError(f"aus: intensity of AU{au} must lie in [0, {max_intensity:g}], got {value:g}")
+            raise ValueError(f"aus: expected the intensity of AU{au} in [0, {max_intensity:g}], got {value:g}")
         row[0, _AU_COLUMN[int(au)]] = value
     return _aus_to_weights(row, tuple(str(n) for n in names), idiosyncrasy, max_intensity)[0]
 
@@ -375,7 +374,7 @@ def _check_va(va: np.ndarray) -> np.ndarray:
     if va.ndim != 2 or va.shape[1] != 2:
         raise ValueError(f"va: expected shape (n, 2), got {va.shape}")
     if not np.all(np.isfinite(va)) or np.any(np.abs(va) > 1.0):
-        raise ValueError("va: valence and arousal must be finite and lie in [-1, 1]")
+        raise ValueError("va: expected finite valence and arousal in [-1, 1]")
     return va
 
 
@@ -459,7 +458,7 @@ def expression_to_blendshapes(
     Parameters
     ----------
     name : str
-        One of :data:`BASIC_EXPRESSIONS`.
+        One of :data:`affect.vocabulary.BASIC_EXPRESSIONS`.
     intensity : float
         Scale of the prototype's AU intensities, in [0, 1] (1: the prototype).
     names : sequence of str
@@ -472,8 +471,8 @@ def expression_to_blendshapes(
     (K_exp,) float64, weights in [0, 1].
     """
     if name not in EXPRESSION_AUS:
-        raise ValueError(f"name: expected one of {BASIC_EXPRESSIONS}, got {name!r}")
+        check_choice("name", name, BASIC_EXPRESSIONS)
     if not 0.0 <= float(intensity) <= 1.0:
-        raise ValueError(f"intensity: must lie in [0, 1], got {intensity}")
+        raise ValueError(f"intensity: expected a value in [0, 1], got {intensity}")
     aus = {au: value * float(intensity) for au, value in EXPRESSION_AUS[name].items()}
     return au_to_blendshapes(aus, names, idiosyncrasy)

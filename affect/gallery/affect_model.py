@@ -36,11 +36,11 @@ import numpy as np
 
 from affect import data_paths
 from affect.files import read_npz
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.fourdfab import Gallery, atomic_write
 from affect.gallery.sparse_blendshapes import SparseComponents, fit_sparse_components
 from affect.gallery.va_classes import DEFAULT_GRID_STEP, N_CLASSES, VAClasses, class_means, fit_va_classes
 from affect.profiles import PROFILES, Profile
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 __all__ = [
     "AffectModel",
@@ -92,7 +92,7 @@ class AffectModel:
         Mean deformation of the apex meshes of each expression in ``expression_names``.
     expression_names : tuple of str
         The basic expressions the gallery has apex meshes for (at most the six of
-        :data:`affect.gallery.affect_mapping.BASIC_EXPRESSIONS`, in that order).
+        :data:`affect.vocabulary.BASIC_EXPRESSIONS`, in that order).
     sparse : mapping of str to SparseComponents
         Optional blendshape models (Sec. 4.5.3) keyed ``"class:<k>"`` or
         ``"expression:<name>"``, to sample variation around a mean.
@@ -463,7 +463,7 @@ def build_affect_model(
     classes = fit_va_classes(gallery.va, n_classes, grid_step=grid_step)
     sparse_classes = sorted({int(k) for k in sparse_classes})
     if sparse_classes and not (0 <= sparse_classes[0] and sparse_classes[-1] < n_classes):
-        raise ValueError(f"sparse_classes: classes must lie in [0, {n_classes})")
+        raise ValueError(f"sparse_classes: expected classes in [0, {n_classes})")
 
     if via_coefficients:
         means = _class_means_via_coefficients(gallery, classes.labels, n_classes, progress)

@@ -65,7 +65,7 @@ import pandas as pd
 
 from affect.face.morphable_model import MorphableModel
 from affect.files import atomic_write
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 __all__ = [
     "FORMAT",
@@ -148,7 +148,7 @@ class GalleryManifest:
             raise ValueError("model: coefficient storage needs the name of its morphable model")
         if not self.fps > 0 or self.annotators < 1 or self.n_vertices < 3:
             raise ValueError(
-                f"fps must be > 0, annotators >= 1, n_vertices >= 3; got {self.fps}, "
+                f"fps, annotators, n_vertices: expected fps > 0, annotators >= 1, n_vertices >= 3; got {self.fps}, "
                 f"{self.annotators}, {self.n_vertices}"
             )
 
@@ -171,7 +171,7 @@ def load_manifest(root: str | os.PathLike) -> GalleryManifest:
     except json.JSONDecodeError as error:
         raise GalleryFormatError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise GalleryFormatError(f"{path}: 'format' must be {FORMAT!r}")
+        raise GalleryFormatError(f"{path}: expected 'format' {FORMAT!r}")
     if int(data.get("version", 0)) > FORMAT_VERSION:
         raise GalleryFormatError(f"{path}: version {data['version']} is newer than {FORMAT_VERSION}")
     fields = {k: data[k] for k in GalleryManifest.__dataclass_fields__ if k in data}
@@ -241,7 +241,7 @@ class Gallery:
         if positions.ndim != 1 or (positions.size and not np.issubdtype(positions.dtype, np.integer)):
             raise ValueError("rows: expected a DataFrame of gallery frames, a slice, or 1-D integer positions")
         if positions.size and (positions.min() < 0 or positions.max() >= n):
-            raise ValueError(f"rows: positions must lie in [0, {n})")
+            raise ValueError(f"rows: expected positions in [0, {n})")
         return positions.astype(np.int64)
 
     @property
@@ -312,7 +312,7 @@ class Gallery:
         (b, N, 3) float32 blocks, b <= chunk_size, in model units.
         """
         if chunk_size < 1:
-            raise ValueError(f"chunk_size: must be >= 1, got {chunk_size}")
+            raise ValueError(f"chunk_size: expected >= 1, got {chunk_size}")
         positions = self._positions(rows)
         for start in range(0, len(positions), chunk_size):
             yield self._deformations(positions[start : start + chunk_size])
@@ -492,9 +492,9 @@ def _read_subjects(root: Path) -> pd.DataFrame:
         duplicate = table["subject"][table["subject"].duplicated()].iloc[0]
         raise GalleryFormatError(f"{path}: duplicate subject {duplicate!r}")
     if not table["sex"].isin(["F", "M"]).all():
-        raise GalleryFormatError(f"{path}: sex must be F or M")
+        raise GalleryFormatError(f"{path}: expected sex 'F' or 'M'")
     if not pd.api.types.is_numeric_dtype(table["age"]) or (table["age"] < 0).any():
-        raise GalleryFormatError(f"{path}: age must be a non-negative number of years")
+        raise GalleryFormatError(f"{path}: expected the age as a non-negative number of years")
     return table[["subject", "sex", "age"]].reset_index(drop=True)
 
 
@@ -511,13 +511,13 @@ def _read_va(path: Path, annotators: int) -> pd.DataFrame:
         raise GalleryFormatError(f"{path}: missing column(s) {', '.join(missing)}")
     values = table[expected[1:]]
     if not all(pd.api.types.is_numeric_dtype(values[c]) for c in values.columns):
-        raise GalleryFormatError(f"{path}: valence and arousal values must be numbers")
+        raise GalleryFormatError(f"{path}: expected numbers as valence and arousal values")
     array = values.to_numpy(np.float64)
     if not np.all(np.isfinite(array)) or np.any(np.abs(array) > 1.0):
-        raise GalleryFormatError(f"{path}: valence and arousal values must lie in [-1, 1]")
+        raise GalleryFormatError(f"{path}: expected valence and arousal values in [-1, 1]")
     frames = table["frame"]
     if not pd.api.types.is_integer_dtype(frames) or (len(frames) > 1 and not (np.diff(frames) > 0).all()):
-        raise GalleryFormatError(f"{path}: 'frame' must be increasing integers")
+        raise GalleryFormatError(f"{path}: expected increasing integers in 'frame'")
     return table[expected]
 
 
@@ -633,7 +633,7 @@ def _read_apex_index(root: Path, manifest: GalleryManifest, subjects: set[str]) 
             for path in sorted(folder.glob(f"*.{manifest.mesh_format}")):
                 subject, _, k = path.stem.rpartition("_")
                 if not subject or not k.isdigit():
-                    raise GalleryFormatError(f"{path}: apex file names must be <subject>_<k>.{manifest.mesh_format}")
+                    raise GalleryFormatError(f"{path}: expected apex file names <subject>_<k>.{manifest.mesh_format}")
                 rows.append((expression, subject, int(k)))
                 found.append(subject)
         unknown = [s for s in found if s not in subjects]

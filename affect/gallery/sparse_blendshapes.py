@@ -91,7 +91,7 @@ class SparseComponents:
         """
         weights = np.asarray(weights, dtype=np.float64)
         if weights.ndim == 0 or weights.shape[-1] != self.n_components:
-            raise ValueError(f"weights: last axis must have {self.n_components} entries, got {weights.shape}")
+            raise ValueError(f"weights: expected {self.n_components} entries on the last axis, got {weights.shape}")
         return self.mean + np.tensordot(weights, self.components, axes=(-1, 0))
 
     def sample(self, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:

@@ -69,6 +69,7 @@ from affect.gallery.fourdfab import (
     save_manifest,
     va_columns,
 )
+from affect.vocabulary import SOURCES, check_choice
 
 __all__ = [
     "GallerySizes",
@@ -518,8 +519,7 @@ def gallery_root(data_source: str, profile: str) -> Path:
     Path. For ``"real"`` the folder must exist (ValueError naming it otherwise); for
     ``"proxy"`` :func:`prepare_gallery` writes it when missing.
     """
-    if data_source not in data_paths.SOURCES:
-        raise ValueError(f"data_source: expected one of {data_paths.SOURCES}, got {data_source!r}")
+    check_choice("data_source", data_source, SOURCES)
     root = data_paths.gallery_root(data_source, profile)
     if data_source == "real" and not root.is_dir():
         raise ValueError(

@@ -339,7 +339,7 @@ def class_means(
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError("labels: expected a 1-D integer array")
     if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels: values must lie in [0, {n_classes})")
+        raise ValueError(f"labels: expected values in [0, {n_classes})")
     n = len(labels)
     if isinstance(values, np.ndarray):
         if len(values) != n:

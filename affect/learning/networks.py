@@ -35,7 +35,7 @@ from torch import nn
 from torchvision.models.resnet import Bottleneck, ResNet
 from torchvision.models.vgg import VGG, make_layers
 
-from affect.face.landmarks import N_LANDMARKS
+from affect.vocabulary import N_LANDMARKS
 
 __all__ = [
     "NETWORKS",

@@ -39,6 +39,7 @@ import pandas as pd
 
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
 from affect.files import atomic_write_text
+from affect.vocabulary import EYES
 
 __all__ = [
     "MARGIN",
@@ -60,7 +61,6 @@ INDEX_COLUMNS = ("id", "subject", "video", "frame", "valence", "arousal", "expre
 #: Age targets carried into the index when the frame has them (the age estimator, Sec. 6.5).
 AGE_COLUMNS = ("age_low", "age_high")
 _VERSION = 1  # bump when the crop geometry or the file format changes
-_EYES = (slice(36, 42), slice(42, 48))  # iBUG 68-point indices of the two eyes
 
 
 @dataclass(frozen=True)
@@ -323,7 +323,7 @@ def align_face(
 
 def alignment_matrix(landmarks: np.ndarray, size: int, margin: float = MARGIN) -> np.ndarray:
     """The (2, 3) similarity from photo to crop pixels used by :func:`align_face`."""
-    left, right = (landmarks[eye].mean(axis=0) for eye in _EYES)
+    left, right = (landmarks[eye].mean(axis=0) for eye in EYES)
     angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
     centre = (landmarks.min(axis=0) + landmarks.max(axis=0)) / 2
     rotation = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 1.0)

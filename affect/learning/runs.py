@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from affect import data_paths, datasets, profiles
-from affect.datasets.common import EXPRESSIONS
 from affect.files import atomic_write_text
 from affect.learning import evaluation, training
 from affect.learning.networks import NETWORKS
 from affect.learning.prepared import PreparedFaces, load_prepared, prepare, synthesized_subset, with_synthesized
+from affect.vocabulary import EXPRESSIONS
 
 __all__ = [
     "TEST_SPLITS",

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affect import augmentation as aug
 from affect.image import write_image
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 
 class TintAugmenter:
@@ -29,7 +29,7 @@ class TintAugmenter:
     def synthesize(self, state, target, seed):
         self.synthesized += 1
         if target.expression is not None:
-            tint = np.array([aug.BASIC_EXPRESSIONS.index(target.expression) * 20, 0, 0])
+            tint = np.array([BASIC_EXPRESSIONS.index(target.expression) * 20, 0, 0])
         else:
             tint = np.array([0, 60 * target.valence, 60 * target.arousal])
         noise = np.random.default_rng(seed).integers(-3, 4, size=state.shape)

@@ -65,3 +65,14 @@ def test_load_bench_names_the_file_it_cannot_read(tmp_path):
     path.write_text('{"rows": []}')
     with pytest.raises(ValueError, match="other.json"):
         load_bench(path)
+
+
+def test_the_explorer_update_time_is_reported_against_its_target_and_round_trips(tmp_path):
+    from dataclasses import replace
+
+    result = replace(_result(), explorer_update_ms=42.0)
+    markdown = bench_markdown(result)
+    assert "## VA explorer" in markdown and "42.0 ms median" in markdown and "<= 100): pass" in markdown
+    assert "## VA explorer" not in bench_markdown(_result())
+    json_path, _ = save_bench(result, tmp_path)
+    assert load_bench(json_path).explorer_update_ms == 42.0

@@ -9,6 +9,7 @@ import pytest
 from affect import augmentation as aug
 from affect.bench.stage_costs import SYNTHESIS_STAGES, stage_costs
 from affect.image import write_image
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 
 class _TintAugmenter:
@@ -18,7 +19,7 @@ class _TintAugmenter:
         return image.astype(np.int16)
 
     def synthesize(self, state, target, seed):
-        tint = 20 * aug.BASIC_EXPRESSIONS.index(target.expression)
+        tint = 20 * BASIC_EXPRESSIONS.index(target.expression)
         return np.clip(state + tint, 0, 255).astype(np.uint8)
 
 

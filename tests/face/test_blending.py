@@ -99,7 +99,7 @@ def test_mask_is_eroded_by_about_one_percent_of_its_size():
         (np.zeros((10, 12, 3), np.uint8), np.ones((10, 10), bool), "rendered"),
         (np.zeros((10, 10, 3), np.uint8), np.ones((10, 12), bool), "mask"),
         (np.zeros((10, 10, 3), np.int64), np.ones((10, 10), bool), "rendered"),
-        (np.full((10, 10, 3), 200.0), np.ones((10, 10), bool), r"rendered: float images must lie in \[0, 1\]"),
+        (np.full((10, 10, 3), 200.0), np.ones((10, 10), bool), r"rendered: expected float images in \[0, 1\]"),
     ],
 )
 def test_mismatched_inputs_raise_value_error_naming_the_argument(rendered, mask, message):

@@ -169,7 +169,7 @@ def test_calibrated_action_units_scale_their_shapes_by_their_amplitude():
 def test_intensities_above_one_are_accepted_only_when_allowed():
     w = au_to_blendshapes({12: 2.0}, NAMES, max_intensity=2.0)
     assert weight(w, "mouthSmile_L") == pytest.approx(2.0)
-    with pytest.raises(ValueError, match=r"AU12 must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"intensity of AU12 in \[0, 1\]"):
         au_to_blendshapes({12: 2.0}, NAMES)
 
 

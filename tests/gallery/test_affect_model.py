@@ -10,13 +10,13 @@ import pytest
 import affect  # noqa: F401  (menpo shims)
 import affect.gallery.affect_model as affect_model_module
 from affect import profiles
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.affect_model import (
     AffectModel,
     AffectModelError,
     build_affect_model,
     default_affect_model_path,
 )
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 N_VERTICES = 6
 # Four well-separated VA clusters; each one's frames deform the mesh around its own offset.

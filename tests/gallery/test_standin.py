@@ -5,7 +5,6 @@ import pytest
 
 from affect import profiles
 from affect.face.morphable_model import load_default
-from affect.gallery.affect_mapping import BASIC_EXPRESSIONS
 from affect.gallery.fourdfab import PAPER_ANNOTATOR_CORRELATIONS, load_gallery, mean_annotator_correlations
 from affect.gallery.standin import (
     _LAGS_S,
@@ -17,6 +16,7 @@ from affect.gallery.standin import (
     simulate_va_path,
     write_proxy_gallery,
 )
+from affect.vocabulary import BASIC_EXPRESSIONS
 
 TINY = GallerySizes(subjects=4, sequences=6, mean_frames=30, apex_per_expression=3)
 

@@ -96,7 +96,7 @@ class GeneratorBody(nn.Module):
     def forward(self, images: torch.Tensor, va: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) images and (B, 2) VA -> (B, conv_dim, S, S) features; S a multiple of 4."""
         if images.shape[-1] % 4 or images.shape[-2] % 4:
-            raise ValueError(f"images: side must be a multiple of 4, got {tuple(images.shape[-2:])}")
+            raise ValueError(f"images: expected sides that are multiples of 4, got {tuple(images.shape[-2:])}")
         return self.layers(tile_condition(images, va))
 
 

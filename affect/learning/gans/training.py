@@ -304,7 +304,8 @@ def fit_gan(
         raise ValueError(f"{faces.folder}: crops of {faces.size} px for a GAN of {sizes.image_size} px")
     if sizes.iterations % sizes.checkpoint_every:
         raise ValueError(
-            f"sizes: iterations ({sizes.iterations}) must be a multiple of checkpoint_every ({sizes.checkpoint_every})"
+            f"sizes: expected iterations ({sizes.iterations}) to be a multiple of "
+            f"checkpoint_every ({sizes.checkpoint_every})"
         )
     pl.seed_everything(seed, workers=True, verbose=False)
     module = GANModule(method, asdict(sizes), seed)
