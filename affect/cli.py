@@ -297,7 +297,7 @@ def _add_render(commands) -> None:
 
 
 def _gallery_build(args: argparse.Namespace) -> None:
-    from affect.gallery.standin import write_proxy_gallery
+    from affect.gallery.proxy import write_proxy_gallery
     from affect.run import profile_named
 
     root = write_proxy_gallery(args.root, profile_named(args.profile), seed=args.seed)
@@ -645,7 +645,7 @@ AGES = "ages"  # `affect data proxy ages`: the stand-in IMDB-WIKI and Adience (S
 
 def _data_proxy(args: argparse.Namespace) -> None:
     from affect.datasets import NAMES
-    from affect.datasets.standin import ensure_proxy
+    from affect.datasets.proxy import ensure_proxy
     from affect.run import profile_named
 
     profile = profile_named(args.profile)
@@ -655,7 +655,7 @@ def _data_proxy(args: argparse.Namespace) -> None:
     root = Path(args.root) if args.root else data_paths.database_root(names[0], "proxy", args.profile).parent
     for name in names:
         if name == AGES:  # the age databases of Sec. 6.5, IMDB-WIKI and Adience, written together
-            from affect.datasets.standin_ages import ensure_age_proxy
+            from affect.datasets.proxy_ages import ensure_age_proxy
 
             print(f"{AGES} (imdb_wiki, adience): writing if absent ...", flush=True)
             print(f"{ensure_age_proxy(root, profile, args.seed, overwrite=args.overwrite)}: ready")

@@ -401,7 +401,7 @@ class AgeEstimatorSizes:
     batch_size, max_epochs, patience : int
     learning_rate : float
         Adam's step size (yu4u's train.py offers Adam beside SGD).
-    standin_faces : int
+    proxy_faces : int
         Faces of the stand-in age database (IMDB, Adience and WIKI parts together).
     image_size : int
         Side of the stand-in photos, px.
@@ -413,7 +413,7 @@ class AgeEstimatorSizes:
     max_epochs: int
     patience: int
     learning_rate: float
-    standin_faces: int
+    proxy_faces: int
     image_size: int
 
     def training(self) -> TrainingSizes:
@@ -444,7 +444,7 @@ AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {
         max_epochs=4,
         patience=4,
         learning_rate=3e-3,
-        standin_faces=160,
+        proxy_faces=160,
         image_size=64,
     ),
     "default": AgeEstimatorSizes(
@@ -454,7 +454,7 @@ AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {
         max_epochs=10,
         patience=4,
         learning_rate=3e-3,
-        standin_faces=1200,
+        proxy_faces=1200,
         image_size=64,
     ),
     "paper": AgeEstimatorSizes(
@@ -464,7 +464,7 @@ AGE_ESTIMATOR: dict[str, AgeEstimatorSizes] = {
         max_epochs=30,
         patience=30,
         learning_rate=1e-3,
-        standin_faces=20000,
+        proxy_faces=20000,
         image_size=128,
     ),
 }

@@ -59,9 +59,7 @@ class ReportedRun(Protocol):
 # --- tables ----------------------------------------------------------------------------------
 
 #: Said under every table made from stand-in data.
-STAND_IN_NOTICE = (
-    "This run used stand-in data: its numbers test the pipeline, they do not reproduce the paper's values."
-)
+PROXY_NOTICE = "This run used stand-in data: its numbers test the pipeline, they do not reproduce the paper's values."
 
 
 def flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +114,7 @@ def write_table(
     text += [markdown_table(combined), ""]
     text += [f"Left: this run ({run.label}). Right: the numbers printed in the paper, for reference."]
     if run.data_source == "proxy":
-        text += [STAND_IN_NOTICE]
+        text += [PROXY_NOTICE]
     if notes:
         text += ["", notes]
     md = run.path("tables", f"{stem}.md")

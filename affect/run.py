@@ -94,8 +94,8 @@ class Run:
 
     def database(self, name: str) -> Path:
         """The folder of database ``name``; its stand-in is written first if absent or outdated
-        (:func:`affect.datasets.standin.ensure_proxy`, with ``data_source='proxy'``)."""
-        from affect.datasets.standin import ensure_proxy
+        (:func:`affect.datasets.proxy.ensure_proxy`, with ``data_source='proxy'``)."""
+        from affect.datasets.proxy import ensure_proxy
 
         root = self.database_root(name)
         if self.data_source == "proxy":
@@ -105,9 +105,9 @@ class Run:
     # --- gallery and synthesis -----------------------------------------------------------------
 
     def gallery(self, model: Any = None) -> Any:
-        """The run's 4D gallery (:func:`affect.gallery.standin.prepare_gallery`), the stand-in
+        """The run's 4D gallery (:func:`affect.gallery.proxy.prepare_gallery`), the stand-in
         written first when ``gallery_source='proxy'``."""
-        from affect.gallery.standin import prepare_gallery
+        from affect.gallery.proxy import prepare_gallery
 
         return prepare_gallery(None, self.profile, self.seed, self.gallery_source, model)
 

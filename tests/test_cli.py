@@ -92,7 +92,7 @@ def test_data_proxy_ages_writes_the_stand_in_imdb_wiki_and_adience(tmp_path, mon
     from affect import profiles
     from affect.datasets import load
 
-    small = replace(profiles.AGE_ESTIMATOR["smoke"], standin_faces=30, image_size=32)
+    small = replace(profiles.AGE_ESTIMATOR["smoke"], proxy_faces=30, image_size=32)
     monkeypatch.setitem(profiles.AGE_ESTIMATOR, "smoke", small)
     assert main(["data", "proxy", "ages", "--root", str(tmp_path), "--profile", "smoke"]) == 0
     counts = [len(load("imdb_wiki", tmp_path / "imdb_wiki", "all")), len(load("adience", tmp_path / "adience"))]

@@ -105,7 +105,7 @@ def _real_affectnet_copy(data: Path) -> Path:
     import shutil
 
     from affect import profiles
-    from affect.datasets.standin import ensure_proxy
+    from affect.datasets.proxy import ensure_proxy
 
     stand_in = ensure_proxy("affectnet", data / "stand-in", profiles.get("smoke"), 0)
     root = data / "affectnet"

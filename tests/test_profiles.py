@@ -3,7 +3,7 @@
 import pytest
 
 from affect import profiles
-from affect.datasets.standin import TABLE_1_SIZES
+from affect.datasets.proxy import TABLE_1_SIZES
 
 
 def test_default_sizes_name_the_small_databases():

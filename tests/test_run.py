@@ -82,10 +82,10 @@ def test_the_affect_model_is_that_of_the_gallery_source(run, monkeypatch):
 
 
 def test_a_database_stand_in_is_written_with_the_runs_profile_and_seed(run, monkeypatch):
-    from affect.datasets import standin
+    from affect.datasets import proxy
 
     asked = []
-    monkeypatch.setattr(standin, "ensure_proxy", lambda *args: asked.append(args))
+    monkeypatch.setattr(proxy, "ensure_proxy", lambda *args: asked.append(args))
     assert run.database("rafdb") == run.database_root("rafdb")
     assert asked == [("rafdb", run.database_root("rafdb").parent, run.profile, 3)]
     real = dataclasses.replace(run, data_source="real")

@@ -23,7 +23,7 @@ PHOTO = str(mio.data_path_to("takeo.ppm"))
 def affect_model(tmp_path_factory):
     """A 12-class affect model of the stand-in gallery (deformations from the model's blendshapes)."""
     from affect.gallery.fourdfab import load_gallery
-    from affect.gallery.standin import write_proxy_gallery
+    from affect.gallery.proxy import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
     write_proxy_gallery(root, profiles.get("smoke"), seed=0, progress=False)

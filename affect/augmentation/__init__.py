@@ -19,7 +19,7 @@ of Tables 2 to 9 at the paper's share of synthesized images.
 """
 
 from affect.augmentation.augmenters import Augmenter, SynthesizerAugmenter
-from affect.augmentation.build import augment_database, augment_stand_ins, build
+from affect.augmentation.build import augment_database, augment_proxies, build
 from affect.augmentation.manifest import (
     MANIFEST,
     MANIFEST_COLUMNS,
@@ -35,7 +35,7 @@ __all__ = [
     "Augmenter",
     "SynthesizerAugmenter",
     "augment_database",
-    "augment_stand_ins",
+    "augment_proxies",
     "build",
     "read_skipped",
     "SKIPPED",

@@ -181,7 +181,7 @@ def augmented_set(
 def _stale(folder: Path, root: Path, faces: int, n_va: int) -> bool:
     """Whether a cached set no longer matches its plan, or predates its database's stand-in."""
     from affect.augmentation.manifest import SETTINGS_FILE
-    from affect.datasets.standin import RECORD
+    from affect.datasets.proxy import RECORD
 
     settings, record = folder / SETTINGS_FILE, root / RECORD
     if not settings.is_file():

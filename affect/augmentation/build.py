@@ -5,7 +5,7 @@
 on an engine (:mod:`~affect.augmentation.engines`), writing each image atomically and recording
 finished images in the manifest; a killed build resumes where it stopped. :func:`augment_database`
 does it for the neutral faces of one database, in a locked output folder that records its settings
-(:mod:`~affect.augmentation.output_folder`); :func:`augment_stand_ins` for every database of a run.
+(:mod:`~affect.augmentation.output_folder`); :func:`augment_proxies` for every database of a run.
 """
 
 from __future__ import annotations
@@ -393,7 +393,7 @@ def augment_database(
     return manifests
 
 
-def augment_stand_ins(
+def augment_proxies(
     synthesizer: Any,
     out_root: str | os.PathLike,
     *,
@@ -407,12 +407,12 @@ def augment_stand_ins(
     """Augment every database of a run, both kinds, sized by the profile (Table 1).
 
     Stand-ins (``data_source='proxy'``) are written first if absent
-    (:func:`affect.datasets.standin.ensure_proxy`); real databases are read from
+    (:func:`affect.datasets.proxy.ensure_proxy`); real databases are read from
     :func:`affect.data_paths.database_root`. Returns each database's manifest, VA and
     basic-expression rows together, ready for :func:`synthesized_counts`.
     """
     from affect import data_paths, datasets
-    from affect.datasets.standin import ensure_proxy
+    from affect.datasets.proxy import ensure_proxy
 
     manifests = {}
     for name in names or datasets.NAMES:

@@ -50,7 +50,7 @@ def bench_plan(
     from affect import data_paths, datasets
     from affect.augmentation.augmenters import SynthesizerAugmenter
     from affect.augmentation.targets import plan
-    from affect.datasets.standin import ensure_proxy
+    from affect.datasets.proxy import ensure_proxy
     from affect.run import profile_named
 
     sizes = profile_named(profile)

@@ -6,6 +6,10 @@ format and ``write_layout(root, records, ...)`` writing a copy in that same form
 stand-in data is written this way, so the loaders are exercised on realistic files). All
 loaders return the columns of :data:`COLUMNS`; see :mod:`affect.datasets.common`.
 
+The stand-ins (``data_source='proxy'``): :mod:`~affect.datasets.proxy` writes each database's
+stand-in once per profile and seed (``ensure_proxy``), drawing its faces with
+:mod:`~affect.datasets.proxy_faces`; :mod:`~affect.datasets.proxy_ages` writes the age databases'.
+
 >>> frame = load("afew_va", "/data/AFEW-VA")                  # doctest: +SKIP
 >>> frame.attrs["report"].summary()                           # doctest: +SKIP
 >>> for train, test in folds("afew_va", "/data/AFEW-VA", k=5, seed=0): ...  # doctest: +SKIP

@@ -388,7 +388,7 @@ def write_age_table(number: int, frame: pd.DataFrame, run: Run, notes: dict) -> 
     intervals; the CSV holds every number with its bounds, the paper's values (``paper
     <column>``) and the prediction files.
     """
-    from affect.reporting import STAND_IN_NOTICE, flat_columns
+    from affect.reporting import PROXY_NOTICE, flat_columns
 
     theirs = flat_columns(paper.table(number))
     rows = list(theirs.index) + [i for i in frame.index if i not in set(theirs.index)]
@@ -417,7 +417,7 @@ def write_age_table(number: int, frame: pd.DataFrame, run: Run, notes: dict) -> 
         "faces by the estimated age of their source photo (all synthesized faces of the table's augmented set; "
         "the cross-validated tables train each fold on its own part).",
         notes=[notes["estimator"], "", claim_sentence(number, frame)],
-        stand_in=STAND_IN_NOTICE + " The stand-in faces show the ages drawn for them (greying hair, wrinkles, "
+        proxy_notice=PROXY_NOTICE + " The stand-in faces show the ages drawn for them (greying hair, wrinkles, "
         "a child's proportions), and the estimator learnt them from the stand-in IMDB-WIKI and Adience.",
     )
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 # The notebook's data step lives with the stand-in writer; re-exported for the notebook.
-from affect.datasets.standin_faces import vertex_normals
+from affect.datasets.proxy_faces import vertex_normals
 from affect.face.camera import Camera, default_focal_length
 from affect.face.morphable_model import MorphableModel
 from affect.face.rendering import rasterize
@@ -56,7 +56,7 @@ EXAMPLE_VA: tuple[tuple[float, float], ...] = (
     (0.2, 0.8),  # high arousal, near neutral valence (surprised)
 )
 
-# Stand-in files written by affect.gallery.standin; removed when the stand-in is rewritten
+# Stand-in files written by affect.gallery.proxy; removed when the stand-in is rewritten
 # for other settings (anything else in the folder is left alone).
 # Grid of the class map: 1/200 steps resolve classes ~0.06 wide (550 classes) by ~12 cells.
 _MAP_CELLS = 400
@@ -242,7 +242,7 @@ def render_mesh(
 
     The face is seen through a pinhole camera (:class:`affect.face.camera.Camera`) from the front
     turned by ``yaw``, framed on its 68 landmarks with a margin, and drawn with
-    :func:`affect.face.rendering.rasterize` using the normals of :func:`affect.datasets.standin_faces.vertex_normals`.
+    :func:`affect.face.rendering.rasterize` using the normals of :func:`affect.datasets.proxy_faces.vertex_normals`.
     The frame comes from the model's mean face, so renders of deformed faces align.
 
     Parameters

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from affect import metrics
-from affect.reporting import STAND_IN_NOTICE
+from affect.reporting import PROXY_NOTICE
 from affect.run import Run
 
 __all__ = [
@@ -371,12 +371,12 @@ def write_report(
     csv: pd.DataFrame,
     caption: str,
     notes: Sequence[str] = (),
-    stand_in: str = STAND_IN_NOTICE,
+    proxy_notice: str = PROXY_NOTICE,
     csv_index: bool = True,
 ) -> Path:
     """Write ``<kind>/<stem>.csv`` (every number) and ``.md``: heading, table, caption, notes.
 
-    The Markdown is ``heading``, ``shown`` as a table, ``caption``, ``stand_in`` on stand-in
+    The Markdown is ``heading``, ``shown`` as a table, ``caption``, ``proxy_notice`` on stand-in
     data, then ``notes`` after a blank line. Returns the Markdown path.
     """
     from affect.files import atomic_write_text
@@ -385,7 +385,7 @@ def write_report(
     atomic_write_text(run.path(kind, f"{stem}.csv"), csv.to_csv(index=csv_index))
     text = [heading, "", markdown_table(shown), "", caption]
     if run.data_source == "proxy":
-        text += [stand_in]
+        text += [proxy_notice]
     text += ["", *notes]
     md = run.path(kind, f"{stem}.md")
     atomic_write_text(md, "\n".join(text) + "\n")
@@ -402,7 +402,7 @@ def write_table(
     csv: pd.DataFrame,
     caption: str,
     notes: Sequence[str] = (),
-    stand_in: str = STAND_IN_NOTICE,
+    proxy_notice: str = PROXY_NOTICE,
     csv_index: bool = True,
 ) -> Path:
     """Write ``tables/table_NN.csv`` and ``.md`` (:func:`write_report`) under the heading
@@ -416,6 +416,6 @@ def write_table(
         csv=csv,
         caption=caption,
         notes=notes,
-        stand_in=stand_in,
+        proxy_notice=proxy_notice,
         csv_index=csv_index,
     )

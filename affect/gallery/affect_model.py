@@ -314,7 +314,7 @@ def ensure_affect_model(
     ``rebuild`` builds the model again even if it exists (notebook 00 does, unless it reuses
     results).
     """
-    from affect.gallery.standin import is_stale, prepare_gallery
+    from affect.gallery.proxy import is_stale, prepare_gallery
 
     path = data_paths.affect_model_path(data_source, profile.name, seed)
     # (a first-use model, built without sparse components, is completed here; a stand-in
@@ -358,7 +358,7 @@ def ensure_default_affect_model(progress: bool = True, profile: Profile | None =
     """
     import sys
 
-    from affect.gallery.standin import is_stale, prepare_gallery
+    from affect.gallery.proxy import is_stale, prepare_gallery
 
     path = default_affect_model_path()
     if os.environ.get(AFFECT_MODEL_ENV) or (path.exists() and not is_stale(path.parent)):

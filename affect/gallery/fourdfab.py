@@ -7,7 +7,7 @@ arousal by three experts, whose mean is the label (Sec. 3.2), plus 12,000 posed 
 morphable model, so all share one topology (Sec. 3.3). The format 4DFAB is distributed in
 is not public, so this kit defines its own layout, below. A copy of 4DFAB (or any 4D
 database) brought into dense correspondence with the model can be arranged in it and read
-by :func:`load_gallery`; the kit's stand-in (``affect.gallery.standin``) is written in it.
+by :func:`load_gallery`; the kit's stand-in (``affect.gallery.proxy``) is written in it.
 
 Layout
 ------

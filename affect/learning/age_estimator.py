@@ -110,13 +110,13 @@ def _tagged(frame: pd.DataFrame, database: str) -> pd.DataFrame:
 def age_splits(data_source: str, profile: profiles.Profile, seed: int = 0) -> dict[str, pd.DataFrame]:
     """IMDB (plus Adience where present) for training and validation, WIKI for the test (Sec. 6.5).
 
-    Stand-in data is written first if absent (:func:`affect.datasets.standin_ages.ensure_age_proxy`).
+    Stand-in data is written first if absent (:func:`affect.datasets.proxy_ages.ensure_age_proxy`).
     Validation takes :data:`VAL_FRACTION` of the training subjects, drawn with ``seed``.
     """
     imdb_root = data_paths.database_root("imdb_wiki", data_source, profile.name)
     adience_root = data_paths.database_root("adience", data_source, profile.name)
     if data_source == "proxy":
-        from affect.datasets.standin_ages import ensure_age_proxy
+        from affect.datasets.proxy_ages import ensure_age_proxy
 
         ensure_age_proxy(imdb_root.parent, profile, seed)
     if not imdb_root.is_dir():

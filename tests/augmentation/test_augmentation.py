@@ -288,10 +288,10 @@ def test_synthesized_frame_has_the_database_columns(tmp_path):
 @pytest.mark.slow
 def test_augment_command_synthesizes_both_kinds_on_a_stand_in_database(tmp_path, monkeypatch):
     from affect.cli import main
-    from affect.datasets.standin import write_proxy
+    from affect.datasets.proxy import write_proxy
     from affect.gallery.affect_model import build_affect_model
     from affect.gallery.fourdfab import load_gallery
-    from affect.gallery.standin import write_proxy_gallery
+    from affect.gallery.proxy import write_proxy_gallery
 
     gallery = load_gallery(write_proxy_gallery(tmp_path / "gallery", profiles.get("smoke"), seed=0, progress=False))
     build_affect_model(gallery, n_classes=8, progress=False).save(tmp_path / "model.npz")

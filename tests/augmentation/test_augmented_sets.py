@@ -34,7 +34,7 @@ def test_a_cached_set_is_stale_when_its_plan_changes_or_its_stand_in_is_rewritte
 
     from affect.augmentation.augmented_sets import _stale
     from affect.augmentation.manifest import SETTINGS_FILE
-    from affect.datasets.standin import RECORD
+    from affect.datasets.proxy import RECORD
 
     folder, root = tmp_path / "set", tmp_path / "rafdb"
     folder.mkdir(), root.mkdir()

@@ -11,10 +11,10 @@ from affect.image import read_image
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A smoke gallery, its affect model, a BU-3DFE stand-in and a GAN generator of each kind."""
-    from affect.datasets.standin import write_proxy
+    from affect.datasets.proxy import write_proxy
     from affect.gallery.affect_model import build_affect_model
     from affect.gallery.fourdfab import load_gallery
-    from affect.gallery.standin import write_proxy_gallery
+    from affect.gallery.proxy import write_proxy_gallery
     from affect.learning.gans.faces import gallery_faces
     from affect.learning.gans.training import fit_gan
     from affect.profiles import gan_sizes

@@ -9,10 +9,10 @@ import pytest
 from affect import data_paths, profiles
 from affect.experiments import gallery_figures
 from affect.face.morphable_model import load_default
-from affect.gallery import standin
+from affect.gallery import proxy
 from affect.gallery.affect_model import build_affect_model
+from affect.gallery.proxy import GallerySizes, write_proxy_gallery
 from affect.gallery.sparse_blendshapes import fit_sparse_components
-from affect.gallery.standin import GallerySizes, write_proxy_gallery
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def model():
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory, model):
     root = tmp_path_factory.mktemp("gallery")
-    return standin.prepare_gallery(root, GallerySizes(3, 6, 20, 4), seed=1, model=model)
+    return proxy.prepare_gallery(root, GallerySizes(3, 6, 20, 4), seed=1, model=model)
 
 
 @pytest.fixture(scope="module")
@@ -45,24 +45,24 @@ def _panels(fig):
 def test_gallery_root_rejects_a_missing_real_folder_by_name(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
     with pytest.raises(ValueError, match=str(tmp_path / "4dfab")):
-        standin.gallery_root("real", "default")
+        proxy.gallery_root("real", "default")
 
 
 def test_gallery_root_gives_each_profile_its_own_stand_in_and_rejects_other_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
-    assert standin.gallery_root("proxy", "smoke") == tmp_path / "proxy-smoke" / "gallery"
+    assert proxy.gallery_root("proxy", "smoke") == tmp_path / "proxy-smoke" / "gallery"
     (tmp_path / "4dfab").mkdir()
-    assert standin.gallery_root("real", "smoke") == tmp_path / "4dfab"
+    assert proxy.gallery_root("real", "smoke") == tmp_path / "4dfab"
     assert data_paths.affect_model_path("proxy", "default").parent == tmp_path / "proxy-default" / "gallery"
     with pytest.raises(ValueError, match="data_source"):
-        standin.gallery_root("synthetic", "smoke")
+        proxy.gallery_root("synthetic", "smoke")
 
 
 def test_prepare_gallery_writes_a_missing_stand_in_and_rewrites_one_with_other_settings(tmp_path, model):
     root = tmp_path / "g"
     write_proxy_gallery(root, GallerySizes(2, 2, 4, 0), seed=0, model=model, progress=False)
     (root / "notes.txt").write_text("kept")
-    first = standin.prepare_gallery(root, profiles.get("smoke"), seed=3, model=model)
+    first = proxy.prepare_gallery(root, profiles.get("smoke"), seed=3, model=model)
     assert len(first.subjects) == 6  # the smoke profile's subjects, not the 2 written before
     assert first.manifest.seed == 3
     assert (root / "notes.txt").read_text() == "kept"
@@ -73,13 +73,13 @@ def test_prepare_gallery_never_deletes_a_gallery_it_did_not_write(tmp_path, mode
     write_proxy_gallery(root, GallerySizes(2, 2, 4, 0), seed=0, model=model, progress=False)
     (root / "proxy.json").unlink()
     with pytest.raises(ValueError, match="did not start"):
-        standin.prepare_gallery(root, profiles.get("smoke"), seed=0, model=model)
+        proxy.prepare_gallery(root, profiles.get("smoke"), seed=0, model=model)
     assert (root / "sequences").is_dir()
 
 
 def test_prepare_gallery_reports_a_missing_real_folder(tmp_path):
     with pytest.raises(ValueError, match="no gallery folder"):
-        standin.prepare_gallery(tmp_path / "absent", data_source="real")
+        proxy.prepare_gallery(tmp_path / "absent", data_source="real")
 
 
 def test_va_histogram_draws_one_va_panel_on_the_unit_square(gallery):
@@ -188,5 +188,5 @@ def test_prepare_gallery_keeps_the_stand_in_when_the_profile_is_unknown(tmp_path
     root = tmp_path / "g"
     write_proxy_gallery(root, GallerySizes(2, 2, 4, 0), seed=0, model=model, progress=False)
     with pytest.raises(ValueError, match="profile"):
-        standin.prepare_gallery(root, "huge", seed=0, model=model)
+        proxy.prepare_gallery(root, "huge", seed=0, model=model)
     assert (root / "proxy.json").is_file() and (root / "sequences").is_dir()

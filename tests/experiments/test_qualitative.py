@@ -185,7 +185,7 @@ def test_recognisability_is_the_gain_of_the_target_and_whether_it_is_on_top():
 def test_intensity_grid_has_a_row_per_intensity_and_grows_with_it(tmp_path):
     from affect.gallery.affect_model import build_affect_model
     from affect.gallery.fourdfab import load_gallery
-    from affect.gallery.standin import write_proxy_gallery
+    from affect.gallery.proxy import write_proxy_gallery
     from affect.synthesis import AffectSynthesizer
 
     write_proxy_gallery(tmp_path, profiles.get("smoke"), seed=0, progress=False)

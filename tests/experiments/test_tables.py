@@ -67,4 +67,4 @@ def test_write_table_puts_heading_table_caption_stand_in_notice_and_notes_in_ord
     lines = md.read_text().splitlines()
     assert md == tmp_path / "tables" / "table_07.md" and (tmp_path / "tables" / "table_07.csv").is_file()
     assert lines[0] == f"### Table 7: {run.title('T')} [S]"
-    assert lines[-6:] == ["C.", reporting.STAND_IN_NOTICE, "", "first", "", "second"]
+    assert lines[-6:] == ["C.", reporting.PROXY_NOTICE, "", "first", "", "second"]

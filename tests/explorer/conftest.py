@@ -11,10 +11,11 @@ from affect.synthesis import AffectSynthesizer
 def model_file(tmp_path_factory):
     """A 12-class affect model of the smoke stand-in gallery, saved (seconds to build)."""
     from affect.gallery.fourdfab import load_gallery
-    from affect.gallery.standin import write_proxy_gallery
+    from affect import profiles
+    from affect.gallery.proxy import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
-    write_proxy_gallery(root, "smoke", seed=0, progress=False)
+    write_proxy_gallery(root, profiles.get("smoke"), seed=0, progress=False)
     model = build_affect_model(load_gallery(root), n_classes=12, progress=False)
     return model.save(tmp_path_factory.mktemp("model") / "affect_model.npz")
 

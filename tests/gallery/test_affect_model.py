@@ -73,7 +73,7 @@ def tiny():
 @pytest.fixture(scope="module")
 def proxy_gallery(tmp_path_factory):
     from affect.gallery.fourdfab import load_gallery
-    from affect.gallery.standin import write_proxy_gallery
+    from affect.gallery.proxy import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
     write_proxy_gallery(root, profiles.get("smoke"), seed=0, progress=False)
@@ -265,14 +265,14 @@ def test_command_builds_and_saves_the_model_beside_the_gallery(proxy_gallery, ca
 
 
 def test_ensure_affect_model_completes_a_model_built_without_sparse_components(tiny, tmp_path, monkeypatch):
-    import affect.gallery.standin as standin
+    import affect.gallery.proxy as proxy
     from affect import data_paths, profiles
 
     _, model = tiny  # no sparse components, as a first-use model is built
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
     path = model.save(data_paths.affect_model_path("proxy", "smoke", 0))
     built = []
-    monkeypatch.setattr(standin, "prepare_gallery", lambda *args, **kwargs: "gallery")
+    monkeypatch.setattr(proxy, "prepare_gallery", lambda *args, **kwargs: "gallery")
     monkeypatch.setattr(
         affect_model_module, "build_affect_model", lambda gallery, **options: built.append(options) or model
     )
@@ -284,7 +284,7 @@ def test_ensure_affect_model_completes_a_model_built_without_sparse_components(t
 def test_a_model_of_a_stand_in_drawn_with_another_affect_mapping_is_rebuilt(tiny, tmp_path, monkeypatch):
     import json
 
-    import affect.gallery.standin as standin
+    import affect.gallery.proxy as proxy
     from affect import data_paths
     from affect.gallery.affect_mapping import fingerprint
 
@@ -293,7 +293,7 @@ def test_a_model_of_a_stand_in_drawn_with_another_affect_mapping_is_rebuilt(tiny
     path = model.save(data_paths.affect_model_path("proxy", "smoke", 0))
     record = path.parent / "proxy.json"
     built = []
-    monkeypatch.setattr(standin, "prepare_gallery", lambda *args, **kwargs: "gallery")
+    monkeypatch.setattr(proxy, "prepare_gallery", lambda *args, **kwargs: "gallery")
     monkeypatch.setattr(
         affect_model_module, "build_affect_model", lambda gallery, **options: built.append(options) or model
     )

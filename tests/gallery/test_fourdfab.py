@@ -16,7 +16,7 @@ from affect.gallery.fourdfab import (
     save_manifest,
     va_columns,
 )
-from affect.gallery.standin import GallerySizes, write_proxy_gallery
+from affect.gallery.proxy import GallerySizes, write_proxy_gallery
 
 
 @pytest.fixture(scope="module")

@@ -75,9 +75,9 @@ def toy_faces_fixture():
 
 
 @pytest.fixture(scope="session")
-def standin_data(tmp_path_factory):
+def proxy_data(tmp_path_factory):
     """A data folder holding a small AffectNet stand-in under proxy-smoke/."""
-    from affect.datasets.standin import write_proxy
+    from affect.datasets.proxy import write_proxy
 
     root = tmp_path_factory.mktemp("data")
     write_proxy("affectnet", root / "proxy-smoke" / "affectnet", scale=0.0001, seed=0)
@@ -85,8 +85,8 @@ def standin_data(tmp_path_factory):
 
 
 @pytest.fixture
-def smoke(monkeypatch, standin_data, tmp_path):
-    """$AFFECT_DATA at :func:`standin_data`, with the prepared-face cache in this test's folder."""
-    monkeypatch.setenv("AFFECT_DATA", str(standin_data))
+def smoke(monkeypatch, proxy_data, tmp_path):
+    """$AFFECT_DATA at :func:`proxy_data`, with the prepared-face cache in this test's folder."""
+    monkeypatch.setenv("AFFECT_DATA", str(proxy_data))
     monkeypatch.setattr("affect.learning.runs.prepared_root", lambda: tmp_path / "prepared")
-    return standin_data
+    return proxy_data

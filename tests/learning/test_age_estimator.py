@@ -31,7 +31,7 @@ def test_widening_keeps_the_centre_and_scales_the_sides():
 def test_splits_train_on_imdb_and_adience_hold_out_people_and_test_on_wiki(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
     monkeypatch.setitem(
-        profiles.AGE_ESTIMATOR, "smoke", replace(profiles.AGE_ESTIMATOR["smoke"], standin_faces=40, image_size=32)
+        profiles.AGE_ESTIMATOR, "smoke", replace(profiles.AGE_ESTIMATOR["smoke"], proxy_faces=40, image_size=32)
     )
     splits = age_estimator.age_splits("proxy", profiles.get("smoke"), seed=0)
     assert (tmp_path / "proxy-smoke" / "imdb_wiki" / "wiki_crop" / "wiki.mat").is_file()

@@ -2,7 +2,7 @@
 
 The paper trains StarGAN and GANimation on the same VA-annotated 4D gallery as its own method.
 A gallery frame is a mesh; :func:`render_gallery_frames` draws a seeded sample of frames with
-the stand-in renderer (:func:`affect.datasets.standin_faces.render_face`): one skin, hair and
+the stand-in renderer (:func:`affect.datasets.proxy_faces.render_face`): one skin, hair and
 light per subject, a near-frontal head, a plain background. :func:`gallery_faces` crops them
 through the prepared-face cache (:func:`affect.learning.prepared.prepare`), so a second run
 with the same gallery, sample and size reads the crops from disk.
@@ -64,7 +64,7 @@ def render_gallery_frames(
     from tqdm.auto import tqdm
 
     from affect.augmentation.targets import derived_seed
-    from affect.datasets.standin_faces import render_face, sample_scene
+    from affect.datasets.proxy_faces import render_face, sample_scene
     from affect.face.morphable_model import load_default
     from affect.image import write_image
 

@@ -391,13 +391,13 @@ def trained_generator(
 ) -> Path:
     """The ``generator.pt`` of a run's GAN baseline, trained first on its gallery if absent (Sec. 6.1.2).
 
-    The gallery is that of the run (:func:`affect.gallery.standin.prepare_gallery`: the stand-in
+    The gallery is that of the run (:func:`affect.gallery.proxy.prepare_gallery`: the stand-in
     at the profile's size, or 4DFAB); its frames are rendered and cropped once
     (:func:`~affect.learning.gans.faces.gallery_faces`); the run folder is
     :func:`affect.data_paths.gan_root`.
     """
     from affect import data_paths, profiles
-    from affect.gallery.standin import prepare_gallery
+    from affect.gallery.proxy import prepare_gallery
     from affect.learning.gans.faces import gallery_faces
     from affect.learning.runs import prepared_root
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from affect.datasets import load
-from affect.datasets.standin_ages import draw_ages, write_age_proxy
+from affect.datasets.proxy_ages import draw_ages, write_age_proxy
 
 
 def test_the_age_standin_writes_imdb_wiki_and_adience_that_their_loaders_read(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from affect import profiles
 from affect.face.morphable_model import load_default
 from affect.gallery.fourdfab import PAPER_ANNOTATOR_CORRELATIONS, load_gallery, mean_annotator_correlations
-from affect.gallery.standin import (
+from affect.gallery.proxy import (
     _LAGS_S,
     GallerySizes,
     _rng,
@@ -81,7 +81,7 @@ def test_stored_weights_are_exactly_the_simulated_weights(tiny, model):
 
 def _idiosyncrasy(subject):
     from affect.gallery.affect_mapping import sample_idiosyncrasy
-    from affect.gallery.standin import _subseed
+    from affect.gallery.proxy import _subseed
 
     return sample_idiosyncrasy(_subseed(11, 2, int(subject[1:]) - 1))
 

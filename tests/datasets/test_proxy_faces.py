@@ -1,4 +1,4 @@
-"""Tests of affect.datasets.standin_faces: stand-in face photos rendered from the morphable model."""
+"""Tests of affect.datasets.proxy_faces: stand-in face photos rendered from the morphable model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from affect.datasets.standin_faces import (
+from affect.datasets.proxy_faces import (
     BACKGROUNDS,
     SceneParameters,
     load_scenes,
@@ -208,7 +208,7 @@ def test_hog_detector_finds_nine_in_ten_stand_ins_within_30_degrees_of_yaw(model
 def test_a_scene_without_age_renders_as_before_and_an_old_face_shows_its_age():
     from dataclasses import replace
 
-    from affect.datasets.standin_faces import aged_shape
+    from affect.datasets.proxy_faces import aged_shape
 
     scene = sample_scene(3, "controlled", image_shape=(96, 96))
     plain, _ = render_face(scene)

@@ -3,10 +3,10 @@
 :func:`write_proxy` draws labels whose distribution is shaped like the real database's,
 turns each label into a face (:mod:`affect.gallery.affect_mapping`: VA -> action units ->
 blendshapes with a per-subject idiosyncrasy, or a basic expression's prototype), renders it
-with :mod:`affect.datasets.standin_faces`, and writes it through the database's own ``write_layout``,
+with :mod:`affect.datasets.proxy_faces`, and writes it through the database's own ``write_layout``,
 so :func:`affect.datasets.load` reads the stand-in like the release. Every subject (every image
 where a database has no identities) has an age, drawn as the stand-in age databases' ages
-(:func:`affect.datasets.standin_ages.draw_ages`) from a generator of its own, and the face shows
+(:func:`affect.datasets.proxy_ages.draw_ages`) from a generator of its own, and the face shows
 it; so the age analysis of Sec. 6.5 has ages to find. Sizes are Table 1's
 database sizes times ``scale`` (with a floor so every split and class appears). Stand-in
 numbers are never real-data numbers: every picture is synthetic.
@@ -23,7 +23,7 @@ import numpy as np
 
 from affect.datasets import NAMES, write_layout
 from affect.datasets.common import Sample
-from affect.datasets.standin_faces import render_face, sample_scene, scene_camera, scene_shape
+from affect.datasets.proxy_faces import render_face, sample_scene, scene_camera, scene_shape
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.gallery.affect_mapping import (
     EXPRESSION_VA,
@@ -37,8 +37,8 @@ from affect.profiles import Profile
 __all__ = ["RECORD", "TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
 
 #: File in a stand-in's folder recording the scale and seed it was written with.
-RECORD = "standin.json"
-#: Version of the stand-in pictures (:mod:`affect.datasets.standin_faces`), raised whenever they
+RECORD = "proxy.json"
+#: Version of the stand-in pictures (:mod:`affect.datasets.proxy_faces`), raised whenever they
 #: change (2: faces show the subject's age), so that older stand-ins are written again.
 FACES_VERSION = 2
 
@@ -259,7 +259,7 @@ def write_proxy(
 
 def _with_ages(drawn: list[tuple], seed: int) -> list[tuple]:
     """Give every subject (else sequence, else image) one age and put it into its scenes."""
-    from affect.datasets.standin_ages import draw_ages
+    from affect.datasets.proxy_ages import draw_ages
 
     keys = [subject or sequence or f"#{i}" for i, (_, _, subject, sequence, _, _) in enumerate(drawn)]
     unique = list(dict.fromkeys(keys))

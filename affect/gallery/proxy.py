@@ -441,7 +441,7 @@ def write_proxy_gallery(
     }
     _check_resume(root, settings)
     description = (
-        f"procedural stand-in for 4DFAB (Sec. 3.1-3.3) written by affect.gallery.standin: "
+        f"procedural stand-in for 4DFAB (Sec. 3.1-3.3) written by affect.gallery.proxy: "
         f"{sizes.subjects} subjects, {sizes.sequences} sequences, seed {seed}"
     )
     manifest = GalleryManifest(
@@ -548,7 +548,7 @@ def prepare_gallery(
     seed : int
         Seed of the stand-in; unused for real data.
     data_source : {"proxy", "real"}
-        ``proxy``: write the stand-in (:func:`affect.gallery.standin.write_proxy_gallery`) if
+        ``proxy``: write the stand-in (:func:`affect.gallery.proxy.write_proxy_gallery`) if
         ``root`` holds none, resume an unfinished one, and rewrite one made with another
         profile or seed (it is derived data). ``real``: read ``root`` as it is.
     model : MorphableModel, optional
@@ -575,7 +575,7 @@ def prepare_gallery(
             raise  # not a stand-in: never delete it
         # A stand-in written with another profile or seed: cheap to rebuild (about a minute
         # at paper scale), so it is replaced instead of stopping the run.
-        _remove_stand_in(folder)
+        _remove_proxy(folder)
         write_proxy_gallery(folder, sizes, seed=seed, model=model, progress=False)
     return load_gallery(folder, model)
 
@@ -590,7 +590,7 @@ def is_stale(folder: str | os.PathLike) -> bool:
     return settings.get("mapping") != fingerprint()
 
 
-def _remove_stand_in(folder: Path) -> None:
+def _remove_proxy(folder: Path) -> None:
     models = [p.name for p in folder.glob(data_paths.AFFECT_MODEL_FILE.format(seed="*"))]  # built from it
     for name in (*_PROXY_FILES, *models):
         path = folder / name

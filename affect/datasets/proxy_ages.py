@@ -2,7 +2,7 @@
 
 The paper's age estimator trains on IMDB and Adience and is tested on WIKI; those databases
 are the user's. The stand-in renders faces of the kit's morphable model with an age
-(:class:`affect.datasets.standin_faces.SceneParameters` ``age``: greying hair, wrinkles, a
+(:class:`affect.datasets.proxy_faces.SceneParameters` ``age``: greying hair, wrinkles, a
 child's proportions) and writes them through the real writers, so the loaders read it like
 the releases:
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from affect.datasets import adience, imdb_wiki
 from affect.datasets.imdb_wiki import AgeSample
-from affect.datasets.standin_faces import render_face, sample_scene, scene_camera, scene_shape
+from affect.datasets.proxy_faces import render_face, sample_scene, scene_camera, scene_shape
 from affect.face.morphable_model import MorphableModel, load_default
 from affect.gallery.affect_mapping import expression_to_blendshapes, sample_idiosyncrasy
 from affect.profiles import Profile
@@ -160,9 +160,9 @@ def ensure_age_proxy(data_root: str | os.PathLike, profile: Profile, seed: int =
     targets = [data_root / "imdb_wiki", data_root / "adience"]
     if all(t.exists() for t in targets) and not overwrite:
         return data_root
-    partial = data_root / ".age-standin.partial"
+    partial = data_root / ".age-proxy.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    write_age_proxy(partial, sizes.standin_faces, seed=seed, image_size=sizes.image_size)
+    write_age_proxy(partial, sizes.proxy_faces, seed=seed, image_size=sizes.image_size)
     for target in targets:
         shutil.rmtree(target, ignore_errors=True)
         (partial / target.name).rename(target)

@@ -1,4 +1,4 @@
-"""Tests of affect.datasets.standin: stand-in databases that the real loaders read back."""
+"""Tests of affect.datasets.proxy: stand-in databases that the real loaders read back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from affect.datasets import NAMES, load
-from affect.datasets.standin import RECORD, TABLE_1_SIZES, ensure_proxy, write_proxy
+from affect.datasets.proxy import RECORD, TABLE_1_SIZES, ensure_proxy, write_proxy
 
 
 @pytest.mark.parametrize("name", NAMES)
