@@ -10,8 +10,8 @@ from affect.synthesis import AffectSynthesizer
 @pytest.fixture(scope="package")
 def model_file(tmp_path_factory):
     """A 12-class affect model of the smoke stand-in gallery, saved (seconds to build)."""
-    from affect.gallery.fourdfab import load_gallery
     from affect import profiles
+    from affect.gallery.fourdfab import load_gallery
     from affect.gallery.proxy import write_proxy_gallery
 
     root = tmp_path_factory.mktemp("gallery")
