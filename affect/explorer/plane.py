@@ -95,6 +95,11 @@ def path_length(points) -> float:
     return float(np.linalg.norm(np.diff(stroke, axis=0), axis=1).sum())
 
 
+#: Where an expression's label sits beside its point (dx, dy pixels, alignment): fear and anger
+#: lie 0.13 apart in valence, so their labels go to either side instead of overlapping above.
+_LABEL_PLACES = {"fear": (-8, -9, "right"), "anger": (8, -9, "left")}
+
+
 def draw_background(canvas, geometry: PlaneGeometry, class_centroids: np.ndarray) -> None:
     """Draw the disk, the labelled axes, the VA classes and the basic expressions on ``canvas``."""
     size, centre, radius = geometry.size, geometry.centre, geometry.radius
@@ -124,7 +129,10 @@ def draw_background(canvas, geometry: PlaneGeometry, class_centroids: np.ndarray
         x, y = geometry.to_pixels(valence, arousal)
         canvas.fill_style = _EXPRESSION_COLOURS[name]
         canvas.fill_circle(float(x), float(y), 4.5)
-        canvas.fill_text(name, float(x), float(y) - 11)
+        dx, dy, align = _LABEL_PLACES.get(name, (0, -11, "center"))
+        canvas.text_align = align
+        canvas.fill_text(name, float(x) + dx, float(y) + dy)
+    canvas.text_align = "center"
 
 
 def draw_marks(canvas, geometry: PlaneGeometry, point: tuple[float, float] | None, path: np.ndarray | None) -> None:
