@@ -132,7 +132,8 @@ def _add_reproduce(commands) -> None:
         help="run the numbered notebooks with papermill and rebuild reports/",
         description="Run notebooks/NN_*.ipynb in order into reports/notebooks/ and "
         "regenerate reports/README.md. A failing notebook stops the run "
-        "with its name and error.",
+        "with its name and error. With real data, notebooks whose folders are "
+        "missing under the data folder are skipped and listed (data/README.md).",
     )
     _add_profile(parser)
     parser.add_argument(

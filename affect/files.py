@@ -1,7 +1,10 @@
-"""Atomic file writes: a file is written beside its destination and moved onto it in one step.
+"""Atomic file writes, and paths stored relative to the folder of the file that names them.
 
 Long jobs (galleries, stand-in databases, augmentation, reports) are killed and resumed; with
 these helpers a reader never sees half a file, and an interrupted write leaves the old file.
+A path written into a record (:func:`relative_path`) is relative to a folder the record moves
+with, so a report folder can be moved or shared; :func:`stored_path` reads it back, and reads
+the absolute paths of older records as they are.
 """
 
 from __future__ import annotations
@@ -144,3 +147,14 @@ def read_npz(path: str | os.PathLike, fields: Iterable[str], what: str) -> dict[
     if missing:
         raise ValueError(f"{path}: not {what} (missing {sorted(missing)})")
     return arrays
+
+
+def relative_path(path: str | os.PathLike, base: str | os.PathLike) -> str:
+    """``path`` relative to the folder ``base`` (with ``..`` where it lies outside), in POSIX form."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
+
+
+def stored_path(text: str | os.PathLike, base: str | os.PathLike) -> Path:
+    """A path written by :func:`relative_path` against ``base``; an absolute one is returned unchanged."""
+    path = Path(text)
+    return path if path.is_absolute() else Path(os.path.normpath(Path(base) / path))

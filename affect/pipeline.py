@@ -5,6 +5,12 @@
 JupyterLab), the run's parameters injected into their ``parameters`` cell, and the executed copy
 written to ``reports/notebooks/``. A failing notebook stops the run with a
 :class:`NotebookError` naming the notebook, the failing cell and its error.
+
+With real data (``data_source='real'`` or ``gallery_source='real'``) :func:`plan` first checks
+each notebook's data (:mod:`affect.notebook_needs`): a notebook whose folders are missing is
+skipped, listed on the console and in ``reports/README.md`` with the folder and the section of
+``data/README.md`` to read; a notebook asked for by number (``only``) with its data missing is
+an error instead.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from affect import reporting
+from affect.notebook_needs import MissingData, missing_data, notebook_needs
 
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 KERNEL = "affect-kit"  # installed by `make install` (ipykernel install --sys-prefix)
@@ -42,6 +49,47 @@ class NotebookRun:
     title: str = ""
     error: str = ""
     outputs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedNotebook:
+    """A notebook of a run and the data folders it lacks (it runs when none)."""
+
+    path: Path
+    missing: tuple[MissingData, ...] = ()
+
+    @property
+    def runs(self) -> bool:
+        return not self.missing
+
+    def reason(self) -> str:
+        """``data/affwild/, data/recola/ not found (see data/README.md, section "...")``, one clause per section."""
+        return "; ".join(
+            f"{', '.join(m.shown() for m in self.missing if m.section == section)} not found "
+            f'(see data/README.md, section "{section}")'
+            for section in dict.fromkeys(m.section for m in self.missing)
+        )
+
+    def skip_line(self) -> str:
+        """``06_rafdb.ipynb: skipped, data/rafdb/ not found (see data/README.md, section "...")``."""
+        return f"{self.path.name}: skipped, {self.reason()}"
+
+
+def plan(notebooks: list[Path], profile: str, data_source: str, gallery_source: str) -> list[PlannedNotebook]:
+    """Which of ``notebooks`` the data folder allows a run of these settings to run, and why not the others.
+
+    A notebook without a declared need (:func:`affect.notebook_needs.notebook_needs`) runs.
+    """
+    from affect.run import profile_named
+
+    sizes = profile_named(profile)
+    needs = notebook_needs(sizes)
+    return [
+        PlannedNotebook(path, missing_data(needs[path.name[:2]], sizes, data_source, gallery_source))
+        if path.name[:2] in needs
+        else PlannedNotebook(path)
+        for path in notebooks
+    ]
 
 
 def find_notebooks(notebooks_dir: str | Path, only: list[str] | None = None) -> list[Path]:
@@ -169,6 +217,27 @@ def record_run(reports_dir: Path, run: NotebookRun) -> None:
     reporting.write_readme(reports_dir)
 
 
+def record_skipped(
+    reports_dir: Path, planned: list[PlannedNotebook], profile: str, data_source: str, gallery_source: str
+) -> None:
+    """Update ``skipped.json``: add the notebooks this run skips, drop those it runs."""
+    path = reports_dir / reporting.SKIPPED_FILE
+    skipped = json.loads(path.read_text()) if path.exists() else {}
+    for notebook in planned:
+        skipped.pop(notebook.path.stem, None)
+        if not notebook.runs:
+            skipped[notebook.path.stem] = {
+                "reason": notebook.skip_line(),
+                "date": dt.datetime.now().isoformat(timespec="seconds"),
+                "profile": profile,
+                "data_source": data_source,
+                "gallery_source": gallery_source,
+            }
+    if skipped or path.exists():
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        reporting.atomic_write_text(path, json.dumps(skipped, indent=2, sort_keys=True))
+
+
 def reproduce(
     profile: str = "default",
     data_source: str = "proxy",
@@ -189,12 +258,23 @@ def reproduce(
     results, used by ``make figures``) and, in the notebooks of Tables 2 to 14, ``weights`` (a
     user-held pretrained weight file; None trains from scratch). A notebook receives only the
     names its parameters cell declares; each makes its :class:`affect.run.Run` from them.
+
+    Notebooks whose real data is missing are skipped and listed (:func:`plan`); with ``only``,
+    a missing folder raises FileNotFoundError naming it. A failing notebook raises
+    :class:`NotebookError`.
     """
     from affect.run import start
 
     start(profile, data_source, gallery_source, seed, device, weights, reports_dir)  # validates the settings
     reports = Path(reports_dir).resolve()
-    notebooks = find_notebooks(notebooks_dir, only)
+    planned = plan(find_notebooks(notebooks_dir, only), profile, data_source, gallery_source)
+    skipped = [p for p in planned if not p.runs]
+    if only and skipped:
+        raise FileNotFoundError("; ".join(f"{p.path.name}: {p.reason()}" for p in skipped))
+    record_skipped(reports, planned, profile, data_source, gallery_source)
+    for p in skipped:
+        print(p.skip_line(), flush=True)
+    notebooks = [p.path for p in planned if p.runs]
     parameters = dict(
         profile=profile,
         data_source=data_source,
@@ -219,5 +299,7 @@ def reproduce(
         print(f"      done in {run.wall_s:.1f} s", flush=True)
     if not notebooks:
         reporting.write_readme(reports)
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(planned)} notebooks: their data is missing (listed above)")
     print(f"reports: {reports / 'README.md'}")
     return runs

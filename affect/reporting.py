@@ -11,6 +11,7 @@ Layout under the report folder::
     results/<key>.csv|json|npz   raw results, so figures can be redrawn without recomputing
     notebooks/NN_name.ipynb      executed notebooks (written by affect.pipeline)
     runs.json                    one record per notebook run (affect.pipeline)
+    skipped.json                 the notebooks the latest run skipped for missing data (affect.pipeline)
     README.md                    the summary, regenerated after every run
 """
 
@@ -30,6 +31,8 @@ from affect.files import atomic_path, atomic_write_text
 from affect.vocabulary import SOURCES, check_choice
 
 THIS_RUN = "this run"
+#: The pipeline's record of the notebooks skipped for missing data, beside ``runs.json``.
+SKIPPED_FILE = "skipped.json"
 PAPER = "paper"
 
 
@@ -263,7 +266,7 @@ def _json_default(value: Any) -> Any:
 
 
 def write_readme(reports_dir: str | os.PathLike) -> Path:
-    """Regenerate ``reports/README.md`` from ``runs.json`` and the files each notebook wrote."""
+    """Regenerate ``reports/README.md`` from ``runs.json``, ``skipped.json`` and the files each notebook wrote."""
     reports = Path(reports_dir)
     runs = json.loads((reports / "runs.json").read_text()) if (reports / "runs.json").exists() else {}
     lines = [
@@ -274,6 +277,17 @@ def write_readme(reports_dir: str | os.PathLike) -> Path:
         "those numbers exercise the pipeline and are not comparable with the paper's.",
         "",
     ]
+    skipped = json.loads((reports / SKIPPED_FILE).read_text()) if (reports / SKIPPED_FILE).exists() else {}
+    if skipped:
+        lines += [
+            "## Skipped notebooks",
+            "",
+            "These notebooks did not run: their licensed data is not under the data folder. "
+            "Place it as `data/README.md` describes and rerun them.",
+            "",
+        ]
+        lines += [f"- {skipped[name]['reason']}" for name in sorted(skipped)]
+        lines.append("")
     if not runs:
         lines.append("No notebook has run yet.")
     # A file belongs to the latest run that wrote it (``make table-NN`` reruns one notebook).

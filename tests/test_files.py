@@ -2,6 +2,7 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,13 @@ def test_read_npz_gives_one_line_for_files_that_are_not_npz(tmp_path, content):
     with pytest.raises(ValueError, match=r"x\.npz: not a test file \(") as error:
         read_npz(tmp_path / "x.npz", ("a",), "a test file")
     assert "\n" not in str(error.value)
+
+
+def test_a_stored_path_is_relative_to_its_folder_and_reads_back_where_the_folder_moved(tmp_path):
+    from affect.files import relative_path, stored_path
+
+    assert relative_path(tmp_path / "reports" / "runs" / "a.csv", tmp_path / "reports") == "runs/a.csv"
+    assert relative_path(tmp_path / "data" / "x.jpg", tmp_path / "reports" / "run") == "../../data/x.jpg"
+    assert stored_path("../../data/x.jpg", tmp_path / "reports" / "run") == tmp_path / "data" / "x.jpg"
+    assert stored_path("runs/a.csv", tmp_path / "moved") == tmp_path / "moved" / "runs" / "a.csv"
+    assert stored_path("/old/absolute/a.csv", tmp_path) == Path("/old/absolute/a.csv")

@@ -139,3 +139,14 @@ def test_notebook_04_runs_on_a_real_layout_affectnet(tmp_path, monkeypatch):
     title = (out / "tables" / "table_04.md").read_text().splitlines()[0]
     assert "real data" in title
     assert "PROXY" not in title
+
+
+def test_every_title_cell_is_its_own_and_says_how_to_read_the_results():
+    """No paragraph of a title cell repeats another notebook's word for word; each cites the paper."""
+    owners = {}
+    for path in NOTEBOOKS:
+        title = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown").source
+        assert "Sec." in title, path.name
+        for paragraph in title.split("\n\n")[1:]:
+            assert paragraph not in owners, f"{path.name} repeats a paragraph of {owners.get(paragraph)}"
+            owners[paragraph] = path.name

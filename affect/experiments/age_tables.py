@@ -26,6 +26,7 @@ import pandas as pd
 from affect import datasets, paper
 from affect.experiments import affect_tables, tables
 from affect.experiments.tables import BASELINE, PROPOSED, RunResult, TableSpec
+from affect.files import relative_path
 from affect.run import Run
 
 __all__ = [
@@ -346,7 +347,8 @@ def age_table(
             built = run.augmented_set(source.database, spec.kind)
             synthesized = synthesized_ages(source, built.folder, module, run)
             ages_file = run.path("results", f"{key}_ages_{source.database}.csv")
-            reporting.atomic_write_text(ages_file, ages.to_csv(index=False))
+            shown = ages.assign(path=[relative_path(path, run.out_dir) for path in ages["path"]])
+            reporting.atomic_write_text(ages_file, shown.to_csv(index=False))
             blocks.append(age_rows(number, source, results, ages, synthesized, n_bootstrap=n_bootstrap, seed=run.seed))
             files += [str(f.relative_to(run.out_dir)) for r in results.values() for f in r.files]
             files.append(str(ages_file.relative_to(run.out_dir)))

@@ -170,7 +170,7 @@ def synthetic_test_run(
     with ``run.reuse_results`` a missing file is an error. Recurrent networks see each
     synthesized face as a sequence of one frame (:func:`synthesized_test_frame`).
     """
-    from affect.files import atomic_write_text
+    from affect.files import atomic_write_text, relative_path
     from affect.learning import evaluation, training
     from affect.learning.prepared import prepare
     from affect.learning.runs import prepared_root
@@ -193,7 +193,7 @@ def synthetic_test_run(
         predictions = evaluation.predict(module, faces, device=run.device)
         paths = dict(zip(faces.index["id"].astype(str), faces.index["path"].astype(str)))
         sources = dict(zip(frame["path"].astype(str), frame["source"].astype(str)))
-        predictions["source"] = [sources[paths[str(i)]] for i in predictions["id"]]
+        predictions["source"] = [relative_path(sources[paths[str(i)]], out.parent) for i in predictions["id"]]
         atomic_write_text(out, predictions.to_csv(index=False))
     row = Row(METHODS[method], source.kit_network, method)
     return RunResult(row, tables.read_predictions(out), (out,), baseline.pretrained)

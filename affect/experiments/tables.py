@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from affect import metrics
+from affect.files import relative_path
 from affect.reporting import PROXY_NOTICE
 from affect.run import Run
 
@@ -140,7 +141,7 @@ def not_saved(path: Path) -> FileNotFoundError:
 
 def prediction_files(result: RunResult, reports_dir: Path | None) -> str:
     """A run's prediction files, relative to ``reports_dir`` (None: as they are), joined by ';'."""
-    return ";".join(str(f.relative_to(reports_dir)) if reports_dir else str(f) for f in result.files)
+    return ";".join(relative_path(f, reports_dir) if reports_dir else str(f) for f in result.files)
 
 
 def run_setting(run: Run, results: dict[str, RunResult]) -> str:

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from affect import data_paths, datasets, profiles
-from affect.files import atomic_write_text
+from affect.files import atomic_write_text, relative_path
 from affect.learning import evaluation, training
 from affect.learning.networks import expected_age
 from affect.learning.prepared import PreparedFaces, prepare
@@ -209,7 +209,8 @@ def train_estimator(
         sizes.input_size,
         sizes.width,
     )
-    atomic_write_text(run_dir / _RECORD, json.dumps(asdict(estimator), indent=1))
+    record = {**asdict(estimator), "run_dir": relative_path(run_dir, run_dir)}  # read back from where it lies
+    atomic_write_text(run_dir / _RECORD, json.dumps(record, indent=1))
     return estimator
 
 

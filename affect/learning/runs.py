@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from affect import data_paths, datasets, profiles
-from affect.files import atomic_write_text
+from affect.files import atomic_write_text, relative_path, stored_path
 from affect.learning import evaluation, training
 from affect.learning.networks import NETWORKS
 from affect.learning.prepared import PreparedFaces, load_prepared, prepare, synthesized_subset, with_synthesized
@@ -45,6 +45,7 @@ __all__ = [
     "train",
     "evaluate_run",
     "read_run",
+    "write_run",
 ]
 
 #: The split each database is scored on (Sec. 5; the paper's RECOLA results are on 'dev').
@@ -341,16 +342,32 @@ def train(
         {split: str(f.folder) for split, f in faces.items()},
         synthesized_only,
     )
-    atomic_write_text(Path(run_dir) / RUN_FILE, json.dumps(asdict(run), indent=1))
+    write_run(run, run_dir)
     return run
 
 
+def write_run(run: TrainingRun, run_dir: str | os.PathLike) -> Path:
+    """Save ``run`` as ``run_dir/run.json``, its paths relative to ``run_dir`` (the folder can move)."""
+    record = asdict(run)
+    record["run_dir"] = relative_path(run.run_dir, run_dir)
+    if run.augmented is not None:
+        record["augmented"] = relative_path(run.augmented, run_dir)
+    record["prepared"] = {split: relative_path(folder, run_dir) for split, folder in run.prepared.items()}
+    return atomic_write_text(Path(run_dir) / RUN_FILE, json.dumps(record, indent=1))
+
+
 def read_run(run_dir: str | os.PathLike) -> TrainingRun:
-    """The :class:`TrainingRun` saved in a run folder."""
+    """The :class:`TrainingRun` saved in a run folder, its paths resolved against the folder it is
+    read from (absolute paths, as older files store them, are kept)."""
     path = Path(run_dir) / RUN_FILE
     if not path.is_file():
         raise ValueError(f"{path}: not found; is {run_dir} a folder written by 'affect train'?")
-    return TrainingRun(**json.loads(path.read_text()))
+    record = json.loads(path.read_text())
+    record["run_dir"] = str(Path(run_dir))
+    if record.get("augmented") is not None:
+        record["augmented"] = str(stored_path(record["augmented"], run_dir))
+    record["prepared"] = {split: str(stored_path(folder, run_dir)) for split, folder in record["prepared"].items()}
+    return TrainingRun(**record)
 
 
 def evaluate_run(run_dir: str | os.PathLike, *, device: str = "cpu", n_bootstrap: int = 1000) -> evaluation.Evaluation:

@@ -122,3 +122,12 @@ def test_figures_draw_one_panel_per_network():
     assert fig.axes[0].images[0].get_array()[0, 1] == 1.0  # anger row: all predicted fear
     assert affect_figures.va_histogram_figure(_va_predictions(0.1)).axes
     assert spec.kind == "va" and TABLES[9].kind == "expression"
+
+
+def test_a_smoke_table_stores_no_absolute_path_of_its_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path / "data"))
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path / "reports")
+    affect_tables.table_report(affect_tables.TABLES[6], run)
+    written = [p for p in (tmp_path / "reports").rglob("*") if p.suffix in (".csv", ".json", ".md") and p.is_file()]
+    assert any(p.name == "run.json" for p in written) and any(p.name == "predictions.csv" for p in written)
+    assert [p for p in written if str(tmp_path) in p.read_text()] == []

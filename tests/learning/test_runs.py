@@ -22,6 +22,24 @@ def test_train_and_evaluate_a_stand_in_database(smoke, tmp_path):
     assert predictions["id"].str.endswith(".jpg").all() and not predictions["id"].str.startswith("/").any()
 
 
+def test_run_json_stores_paths_relative_to_the_run_folder_and_reads_old_absolute_ones(smoke, tmp_path):
+    run = runs.train("vggface", "affectnet", tmp_path / "run", profile=SMOKE, cache_root=tmp_path / "cache")
+    text = (tmp_path / "run" / "run.json").read_text()
+    saved = json.loads(text)
+    assert str(tmp_path) not in text and saved["run_dir"] == "."
+    assert saved["prepared"]["test"].startswith("../cache/")
+    moved = tmp_path / "moved"  # the run and the data it read, moved together (a project copied elsewhere)
+    moved.mkdir()
+    for folder in ("run", "cache"):
+        (tmp_path / folder).rename(moved / folder)
+    read = runs.read_run(moved / "run")
+    assert read.run_dir == str(moved / "run")
+    assert read.prepared["test"] == run.prepared["test"].replace(str(tmp_path), str(moved))
+    old = {**saved, "run_dir": "/elsewhere/run", "prepared": run.prepared}  # written before paths were relative
+    (moved / "run" / "run.json").write_text(json.dumps(old))
+    assert runs.read_run(moved / "run").prepared == run.prepared
+
+
 def test_expression_run_uses_the_database_classes(smoke, tmp_path):
     run = runs.train(
         "vggface", "affectnet", tmp_path / "run", profile=SMOKE, task="expression", cache_root=tmp_path / "cache"
