@@ -44,6 +44,7 @@ __all__ = [
     "gan_rows",
     "baseline_and_proposed",
     "gan_claim_sentence",
+    "frozen_note",
 ]
 
 
@@ -246,7 +247,7 @@ def run_table(
                     task=spec.task,
                     seed=run.seed,
                     device=run.device,
-                    weights=None if initial else run.weights,
+                    weights=None if initial else run.weights.source(row.network),
                     augmented=extra,
                     fold=fold,
                     augment=row.on_the_fly,
@@ -464,7 +465,8 @@ def table_report(
             from affect.experiments.gan_baselines import gan_table_notes
 
             lines += gan_table_notes(spec, run, gan_rows(spec))
-        return {"lines": lines, "setting": tables.run_setting(run, results)}
+        lines += [run.weights.note([r.row.network for r in results.values()]), frozen_note(results)]
+        return {"lines": [line for line in lines if line], "setting": tables.run_setting(run, results)}
 
     saved = reporting.cached(run, f"{key}_notes", notes)
     sentences = (
@@ -478,6 +480,26 @@ def table_report(
     sentences.append(gan_claim_sentence(spec, claims))
     write_affect_table(spec, frame, run, setting=saved["setting"], notes=saved["lines"] + sentences)
     return results, frame, claims
+
+
+def frozen_note(results: dict[str, RunResult]) -> str:
+    """Table 9's note on its convolutions: frozen on pretrained weights, trained from scratch otherwise.
+
+    Sec. 6.2.2.2 keeps the pretrained VGG-FACE convolutions fixed and trains the FC layers of 256
+    and 128 units; frozen random convolutions would be no baseline, so without pretrained
+    weights the kit trains them too (docs/networks.md 8.2). '' for a table without that network.
+    """
+    starts = {r.pretrained for r in results.values() if r.row.network == "vggface_bu3dfe"}
+    if not starts:
+        return ""
+    if starts == {"from scratch"}:
+        return (
+            "The paper froze this network's convolutions on pretrained VGG-FACE weights (Sec. 6.2.2.2); "
+            "this run has no pretrained weights for it, so its convolutions trained too."
+        )
+    return (
+        "Convolutions frozen on the pretrained weights, as in Sec. 6.2.2.2; the FC layers of 256 and 128 units trained."
+    )
 
 
 # --- what the figures draw -----------------------------------------------------------------------

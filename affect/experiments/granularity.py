@@ -243,7 +243,7 @@ def _train(
             task=spec.task,
             seed=seed,
             device=run.device,
-            weights=run.weights,
+            weights=run.weights.source(network),
             augmented=extra(),
             fold=fold,
             progress=progress,
@@ -621,9 +621,10 @@ def granularity_table(
     n_bootstrap = n_bootstrap or run.profile.bootstrap_resamples
 
     def compute() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-        frames, steps, trained, reused = [], [], 0, 0
+        frames, steps, trained, reused, results = [], [], 0, 0, []
         for curve in curves(run.profile):
             runs = curve_runs(curve, run, progress=progress)
+            results += [r for by_n in runs.results.values() for r in by_n.values()]
             frames.append(curve_frame(runs, run.out_dir, n_bootstrap=n_bootstrap, seed=run.seed))
             steps.append(curve_steps(runs, n_bootstrap=n_bootstrap, seed=run.seed))
             reused += 2
@@ -631,7 +632,8 @@ def granularity_table(
         sizes = run.profile
         left_out = [c.name for c in CURVES if c not in curves(run.profile)]
         notes = {
-            "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables 2 to 9",
+            "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables 2 to 9; "
+            f"{tables.weights_setting(results)}",
             "runs": (f"Databases not run at this profile: {', '.join(left_out)}. " if left_out else "")
             + f"{trained} networks of this table's own (results/runs/granularity), {reused} reused "
             "from Tables 2 to 9 (N = 0: the baseline row; the whole set: the proposed row); "

@@ -13,7 +13,7 @@ run's predictions (:class:`RunResult`) are defined here too, for every table mod
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ __all__ = [
     "not_saved",
     "prediction_files",
     "run_setting",
+    "weights_setting",
     "table_classes",
     "video_predictions",
     "scored_predictions",
@@ -144,13 +145,31 @@ def prediction_files(result: RunResult, reports_dir: Path | None) -> str:
 
 
 def run_setting(run: Run, results: dict[str, RunResult]) -> str:
-    """A table title's setting: the gallery source, the network sizes and the pretrained weights."""
+    """A table title's setting: the gallery source, the network sizes and each network's weights."""
     sizes = run.profile.training
-    pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
     return (
         f"gallery: {run.gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
-        f"width x{sizes.width:g}; weights: {', '.join(pretrained)}"
+        f"width x{sizes.width:g}; {weights_setting(results)}"
     )
+
+
+def weights_setting(results: Iterable[RunResult] | dict[str, RunResult]) -> str:
+    """Where each network of a table started from, as its runs recorded it.
+
+    E.g. ``'weights: VGG-FACE-GRU: ImageNet (torchvision vgg16 IMAGENET1K_V1); ResNet-GRU: from
+    scratch'``; a network whose rows started differently lists each start once.
+    """
+    from affect.learning.networks import PAPER_NAMES
+
+    found: dict[str, list[str]] = {}
+    for result in results.values() if isinstance(results, dict) else results:
+        starts = found.setdefault(result.row.network, [])
+        if result.pretrained not in starts:
+            starts.append(result.pretrained)
+    if not found:
+        return "weights: from scratch"
+    named = [f"{PAPER_NAMES.get(network, network)}: {' / '.join(starts)}" for network, starts in found.items()]
+    return f"weights: {'; '.join(named)}"
 
 
 # --- the cells ------------------------------------------------------------------------------------

@@ -122,3 +122,30 @@ def test_figures_draw_one_panel_per_network():
     assert fig.axes[0].images[0].get_array()[0, 1] == 1.0  # anger row: all predicted fear
     assert affect_figures.va_histogram_figure(_va_predictions(0.1)).axes
     assert spec.kind == "va" and TABLES[9].kind == "expression"
+
+
+def test_the_setting_names_each_networks_weights(tmp_path):
+    spec = TABLES[3]
+    rows = {r.role: r for r in spec.rows}
+    results = {
+        "a": RunResult(rows["baseline"], pd.DataFrame(), (), "ImageNet (torchvision resnet50 IMAGENET1K_V1)"),
+        "b": RunResult(rows["proposed"], pd.DataFrame(), (), "ImageNet (torchvision resnet50 IMAGENET1K_V1)"),
+        "c": RunResult(rows["fine-tuned"], pd.DataFrame(), (), "fine-tuned from affwildnet_29_30"),
+    }
+    setting = tables.run_setting(start("smoke", out_dir=tmp_path), results)
+    assert setting.endswith(
+        "weights: ResNet-GRU: ImageNet (torchvision resnet50 IMAGENET1K_V1); "
+        "VGG-FACE-GRU: fine-tuned from affwildnet_29_30"
+    )
+    assert tables.weights_setting({}) == "weights: from scratch"
+
+
+def test_table_9_says_whether_its_convolutions_were_frozen():
+    spec = TABLES[9]
+    baseline = next(r for r in spec.rows if r.role == tables.BASELINE)
+    scratch = {"b": RunResult(baseline, pd.DataFrame(), (), "from scratch")}
+    assert "so its convolutions trained too" in affect_tables.frozen_note(scratch)
+    pretrained = {"b": RunResult(baseline, pd.DataFrame(), (), "vgg_face_kit.pth (VGG-Face)")}
+    assert affect_tables.frozen_note(pretrained).startswith("Convolutions frozen on the pretrained weights")
+    other = next(r for r in TABLES[4].rows if r.role == tables.BASELINE)
+    assert affect_tables.frozen_note({"b": RunResult(other, pd.DataFrame(), (), "from scratch")}) == ""
