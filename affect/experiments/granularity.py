@@ -31,7 +31,7 @@ import pandas as pd
 
 from affect import paper
 from affect.experiments import affect_tables, tables
-from affect.experiments.tables import BASELINE, PROPOSED, RunResult, TableSpec
+from affect.experiments.tables import BASELINE, PROPOSED, Row, RunResult, TableSpec
 from affect.profiles import Profile
 from affect.run import Run
 
@@ -217,7 +217,7 @@ def _extra(manifest: pd.DataFrame, share: float | None, seed: int, folder: Path,
 def _train(
     run: Run,
     spec: TableSpec,
-    network: str,
+    row: Row,
     run_dir: Path,
     seed: int,
     fold: int | None,
@@ -235,7 +235,7 @@ def _train(
         if run.reuse_results:
             raise tables.not_saved(predictions)
         runs.train(
-            network,
+            row.network,
             spec.database,
             run_dir,
             profile=run.profile,
@@ -243,11 +243,12 @@ def _train(
             task=spec.task,
             seed=seed,
             device=run.device,
-            weights=run.weights.source(network),
+            weights=run.weights.source(row.network),
             augmented=extra(),
             fold=fold,
             progress=progress,
             weighted_loss=spec.task == "expression",
+            landmarks=row.landmarks,
         )
         runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)  # the table bootstraps the differences
     return predictions
@@ -305,7 +306,7 @@ def curve_runs(
                 _train(
                     run,
                     spec,
-                    row.network,
+                    row,
                     point_dir(run, curve.table, n, seed, fold),
                     seed,
                     fold,

@@ -75,6 +75,8 @@ class Row:
     fine_tune : (int, str) or None
         (table, row label) of a row whose trained network this one starts from (Table 3's
         fine-tuned AffWildNet: Table 2's baseline, fine-tuned on RECOLA).
+    landmarks : bool
+        The network takes each frame's 68 landmarks beside its crop (AffWildNet, Sec. 6.2.1.2).
     """
 
     label: str
@@ -82,6 +84,7 @@ class Row:
     role: str = ""
     on_the_fly: bool = False
     fine_tune: tuple[int, str] | None = None
+    landmarks: bool = False
 
     @property
     def slug(self) -> str:

@@ -367,7 +367,7 @@ def fit(
     weighted_loss : bool
         Class-weighted cross-entropy (:func:`class_weights`).
     landmarks : bool
-        Feed the prepared landmarks to VGG-FACE-GRU.
+        Feed the prepared landmarks to VGG-FACE-GRU (with ``initial``: as its checkpoint did).
     progress : bool
         Progress bars and Lightning's summary.
     callbacks : sequence of Callback
@@ -388,8 +388,9 @@ def fit(
         labels = FrameDataset(train, task, classes, transforms.to_network_input()).values
         weights_of_classes = class_weights(labels, len(classes)).tolist()
     # From scratch, VGG networks get batch normalisation (build_network); a fine-tuned run
-    # keeps the layout of the checkpoint it starts from.
+    # keeps the layout of the checkpoint it starts from, its landmark input included.
     batch_norm = weights is None if initial is None else _saved_hparams(initial).get("batch_norm", False)
+    landmarks = landmarks if initial is None else _saved_hparams(initial).get("landmarks", False)
     module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks, batch_norm=batch_norm)
     if weights is not None:
         module.hparams["pretrained"] = load_pretrained(module.network, weights, progress=progress).source

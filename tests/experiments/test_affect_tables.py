@@ -149,3 +149,16 @@ def test_table_9_says_whether_its_convolutions_were_frozen():
     assert affect_tables.frozen_note(pretrained).startswith("Convolutions frozen on the pretrained weights")
     other = next(r for r in TABLES[4].rows if r.role == tables.BASELINE)
     assert affect_tables.frozen_note({"b": RunResult(other, pd.DataFrame(), (), "from scratch")}) == ""
+
+
+def test_affwildnet_rows_take_landmarks_and_the_note_says_where_from():
+    table2 = [*TABLES[2].rows, *affect_tables.gan_rows(TABLES[2])]
+    assert all(r.landmarks for r in table2 if r.network == "vggface_gru")
+    assert next(r for r in TABLES[3].rows if r.fine_tune).landmarks
+    assert not any(r.landmarks for number in (4, 5, 6, 7, 8, 9) for r in TABLES[number].rows)
+    results = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[2].rows if r.network}
+    note = affect_tables.landmarks_note(results)
+    assert note.startswith("AffWildNet [29,30], VGG-FACE-GRU trained using the proposed approach: the network takes")
+    assert "68 landmarks" in note and "neutral source's landmarks" in note
+    others = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[4].rows if r.network}
+    assert affect_tables.landmarks_note(others) == ""

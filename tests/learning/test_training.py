@@ -123,6 +123,10 @@ def test_recurrent_network_trains_on_clips_inside_videos(tmp_path, tiny_sizes, t
     val = toy_faces(tmp_path, 24, videos=2, seed=1)
     module = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run", landmarks=True)
     assert module.recurrent and module.network.uses_landmarks
+    # Fine-tuning keeps the landmark input of the checkpoint it starts from (Table 3's AffWildNet).
+    best = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    tuned = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "tuned", initial=best)
+    assert tuned.network.uses_landmarks and tuned.hparams.landmarks
 
 
 def test_expression_task_with_class_weights(tmp_path, tiny_sizes, toy_faces):
