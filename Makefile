@@ -1,7 +1,8 @@
 # The one entry point of the kit: `make reproduce` and `make test` set everything up themselves.
 #
 #   make reproduce [PROFILE=smoke|default|paper] [DATA_SOURCE=proxy|real] [SEED=0] [DEVICE=cpu]
-#                  [GALLERY_SOURCE=proxy|real] [WEIGHTS=vgg_face.pth]
+#                  [GALLERY_SOURCE=proxy|real] [WEIGHTS=vgg_face.pth | WEIGHTS=imagenet
+#                  | WEIGHTS="vggface=vgg_face_kit.pth resnet_gru=imagenet alexnet=imagenet"]
 #   make test            the linter, then the test suite (unit tests plus a smoke run of every notebook)
 #   make lint            ruff's linter and formatter check on the package, tests and scripts (pyproject.toml)
 #   make table-04        one notebook (here notebooks/04_*.ipynb)

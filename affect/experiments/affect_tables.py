@@ -44,6 +44,8 @@ __all__ = [
     "gan_rows",
     "baseline_and_proposed",
     "gan_claim_sentence",
+    "frozen_note",
+    "landmarks_note",
 ]
 
 
@@ -56,7 +58,9 @@ def gan_rows(spec: TableSpec) -> tuple[Row, ...]:
     proposed = next((r for r in spec.rows if r.role == PROPOSED), None)
     if proposed is None:
         return ()
-    return tuple(Row(label, proposed.network, role) for label, role in zip(spec.gans, GAN_ROLES))
+    return tuple(
+        Row(label, proposed.network, role, landmarks=proposed.landmarks) for label, role in zip(spec.gans, GAN_ROLES)
+    )
 
 
 def baseline_and_proposed(spec: TableSpec) -> TableSpec:
@@ -73,8 +77,8 @@ TABLES: dict[int, TableSpec] = {
         "Aff-Wild: VGG-FACE-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
         (
             Row("FATAUVA-Net [13]"),
-            Row("AffWildNet [29,30]", "vggface_gru", BASELINE),
-            Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED),
+            Row("AffWildNet [29,30]", "vggface_gru", BASELINE, landmarks=True),
+            Row("VGG-FACE-GRU trained using the proposed approach", "vggface_gru", PROPOSED, landmarks=True),
         ),
         ("ccc", "mse"),
         gans=_gan_rows("VGG-FACE-GRU"),
@@ -86,7 +90,13 @@ TABLES: dict[int, TableSpec] = {
         "RECOLA: ResNet-GRU without and with the synthesized faces (Sec. 6.2.1.2)",
         (
             Row("ResNet-GRU [30]", "resnet_gru", BASELINE),
-            Row("fine-tuned AffWildNet [30]", "vggface_gru", "fine-tuned", fine_tune=(2, "AffWildNet [29,30]")),
+            Row(
+                "fine-tuned AffWildNet [30]",
+                "vggface_gru",
+                "fine-tuned",
+                fine_tune=(2, "AffWildNet [29,30]"),
+                landmarks=True,
+            ),
             Row("ResNet-GRU trained using the proposed approach", "resnet_gru", PROPOSED),
         ),
         ("ccc",),
@@ -246,13 +256,14 @@ def run_table(
                     task=spec.task,
                     seed=run.seed,
                     device=run.device,
-                    weights=None if initial else run.weights,
+                    weights=None if initial else run.weights.source(row.network),
                     augmented=extra,
                     fold=fold,
                     augment=row.on_the_fly,
                     progress=progress,
                     initial=initial,
                     weighted_loss=spec.task == "expression",
+                    landmarks=row.landmarks,
                 )
                 runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)  # the table bootstraps again
             parts.append(tables.read_predictions(predictions))
@@ -464,7 +475,9 @@ def table_report(
             from affect.experiments.gan_baselines import gan_table_notes
 
             lines += gan_table_notes(spec, run, gan_rows(spec))
-        return {"lines": lines, "setting": tables.run_setting(run, results)}
+        lines += [run.weights.note([r.row.network for r in results.values()]), frozen_note(results)]
+        lines.append(landmarks_note(results))
+        return {"lines": [line for line in lines if line], "setting": tables.run_setting(run, results)}
 
     saved = reporting.cached(run, f"{key}_notes", notes)
     sentences = (
@@ -478,6 +491,38 @@ def table_report(
     sentences.append(gan_claim_sentence(spec, claims))
     write_affect_table(spec, frame, run, setting=saved["setting"], notes=saved["lines"] + sentences)
     return results, frame, claims
+
+
+def landmarks_note(results: dict[str, RunResult]) -> str:
+    """The note of a table whose networks take landmarks (AffWildNet, Tables 2 and 3); '' otherwise."""
+    rows = [r.row.label for r in results.values() if r.row.landmarks]
+    if not rows:
+        return ""
+    return (
+        f"{', '.join(rows)}: the network takes each frame's 68 landmarks beside its crop, as AffWildNet "
+        "(Sec. 6.2.1.2; joined to the CNN features before the GRU, a kit choice), from the database's "
+        "annotations; a synthesized face takes its neutral source's landmarks, a face without any gets zeros."
+    )
+
+
+def frozen_note(results: dict[str, RunResult]) -> str:
+    """Table 9's note on its convolutions: frozen on pretrained weights, trained from scratch otherwise.
+
+    Sec. 6.2.2.2 keeps the pretrained VGG-FACE convolutions fixed and trains the FC layers of 256
+    and 128 units; frozen random convolutions would be no baseline, so without pretrained
+    weights the kit trains them too (docs/networks.md 8.2). '' for a table without that network.
+    """
+    starts = {r.pretrained for r in results.values() if r.row.network == "vggface_bu3dfe"}
+    if not starts:
+        return ""
+    if starts == {"from scratch"}:
+        return (
+            "The paper froze this network's convolutions on pretrained VGG-FACE weights (Sec. 6.2.2.2); "
+            "this run has no pretrained weights for it, so its convolutions trained too."
+        )
+    return (
+        "Convolutions frozen on the pretrained weights, as in Sec. 6.2.2.2; the FC layers of 256 and 128 units trained."
+    )
 
 
 # --- what the figures draw -----------------------------------------------------------------------

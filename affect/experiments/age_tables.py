@@ -338,10 +338,11 @@ def age_table(
     def compute() -> tuple[pd.DataFrame, dict]:
         found = estimator(run, progress=progress)
         module = found.module()
-        blocks, files = [], []
+        blocks, files, trained = [], [], []
         for source in AGE_TABLES[number]:
             spec = affect_tables.baseline_and_proposed(affect_tables.TABLES[source.table])
             results = affect_tables.run_table(spec, run, progress=progress)
+            trained += results.values()
             baseline = next(r for r in results.values() if r.row.role == BASELINE)
             ages = test_ages(source, baseline, module, run)
             built = run.augmented_set(source.database, spec.kind)
@@ -356,7 +357,7 @@ def age_table(
             "estimator": found.sentence(),
             "files": files,
             "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables "
-            f"{', '.join(str(s.table) for s in AGE_TABLES[number])}",
+            f"{', '.join(str(s.table) for s in AGE_TABLES[number])}; {tables.weights_setting(trained)}",
         }
         return pd.concat(blocks), notes
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from affect import paper
 from affect.experiments import affect_tables, tables
-from affect.experiments.tables import BASELINE, PROPOSED, RunResult, TableSpec
+from affect.experiments.tables import BASELINE, PROPOSED, Row, RunResult, TableSpec
 from affect.profiles import Profile
 from affect.run import Run
 
@@ -217,7 +217,7 @@ def _extra(manifest: pd.DataFrame, share: float | None, seed: int, folder: Path,
 def _train(
     run: Run,
     spec: TableSpec,
-    network: str,
+    row: Row,
     run_dir: Path,
     seed: int,
     fold: int | None,
@@ -235,7 +235,7 @@ def _train(
         if run.reuse_results:
             raise tables.not_saved(predictions)
         runs.train(
-            network,
+            row.network,
             spec.database,
             run_dir,
             profile=run.profile,
@@ -243,11 +243,12 @@ def _train(
             task=spec.task,
             seed=seed,
             device=run.device,
-            weights=run.weights,
+            weights=run.weights.source(row.network),
             augmented=extra(),
             fold=fold,
             progress=progress,
             weighted_loss=spec.task == "expression",
+            landmarks=row.landmarks,
         )
         runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)  # the table bootstraps the differences
     return predictions
@@ -305,7 +306,7 @@ def curve_runs(
                 _train(
                     run,
                     spec,
-                    row.network,
+                    row,
                     point_dir(run, curve.table, n, seed, fold),
                     seed,
                     fold,
@@ -621,9 +622,10 @@ def granularity_table(
     n_bootstrap = n_bootstrap or run.profile.bootstrap_resamples
 
     def compute() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-        frames, steps, trained, reused = [], [], 0, 0
+        frames, steps, trained, reused, results = [], [], 0, 0, []
         for curve in curves(run.profile):
             runs = curve_runs(curve, run, progress=progress)
+            results += [r for by_n in runs.results.values() for r in by_n.values()]
             frames.append(curve_frame(runs, run.out_dir, n_bootstrap=n_bootstrap, seed=run.seed))
             steps.append(curve_steps(runs, n_bootstrap=n_bootstrap, seed=run.seed))
             reused += 2
@@ -631,7 +633,8 @@ def granularity_table(
         sizes = run.profile
         left_out = [c.name for c in CURVES if c not in curves(run.profile)]
         notes = {
-            "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables 2 to 9",
+            "setting": f"gallery: {run.gallery_source}; networks and budgets of Tables 2 to 9; "
+            f"{tables.weights_setting(results)}",
             "runs": (f"Databases not run at this profile: {', '.join(left_out)}. " if left_out else "")
             + f"{trained} networks of this table's own (results/runs/granularity), {reused} reused "
             "from Tables 2 to 9 (N = 0: the baseline row; the whole set: the proposed row); "

@@ -233,7 +233,7 @@ def synthetic_train_run(
             task="va",
             seed=run.seed,
             device=run.device,
-            weights=run.weights,
+            weights=run.weights.source(source.kit_network),
             augmented=built.folder,
             synthesized_only=True,
             progress=progress,

@@ -13,7 +13,7 @@ run's predictions (:class:`RunResult`) are defined here too, for every table mod
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "not_saved",
     "prediction_files",
     "run_setting",
+    "weights_setting",
     "table_classes",
     "video_predictions",
     "scored_predictions",
@@ -75,6 +76,8 @@ class Row:
     fine_tune : (int, str) or None
         (table, row label) of a row whose trained network this one starts from (Table 3's
         fine-tuned AffWildNet: Table 2's baseline, fine-tuned on RECOLA).
+    landmarks : bool
+        The network takes each frame's 68 landmarks beside its crop (AffWildNet, Sec. 6.2.1.2).
     """
 
     label: str
@@ -82,6 +85,7 @@ class Row:
     role: str = ""
     on_the_fly: bool = False
     fine_tune: tuple[int, str] | None = None
+    landmarks: bool = False
 
     @property
     def slug(self) -> str:
@@ -145,13 +149,31 @@ def prediction_files(result: RunResult, reports_dir: Path | None) -> str:
 
 
 def run_setting(run: Run, results: dict[str, RunResult]) -> str:
-    """A table title's setting: the gallery source, the network sizes and the pretrained weights."""
+    """A table title's setting: the gallery source, the network sizes and each network's weights."""
     sizes = run.profile.training
-    pretrained = sorted({r.pretrained for r in results.values()}) or ["from scratch"]
     return (
         f"gallery: {run.gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
-        f"width x{sizes.width:g}; weights: {', '.join(pretrained)}"
+        f"width x{sizes.width:g}; {weights_setting(results)}"
     )
+
+
+def weights_setting(results: Iterable[RunResult] | dict[str, RunResult]) -> str:
+    """Where each network of a table started from, as its runs recorded it.
+
+    E.g. ``'weights: VGG-FACE-GRU: ImageNet (torchvision vgg16 IMAGENET1K_V1); ResNet-GRU: from
+    scratch'``; a network whose rows started differently lists each start once.
+    """
+    from affect.learning.networks import PAPER_NAMES
+
+    found: dict[str, list[str]] = {}
+    for result in results.values() if isinstance(results, dict) else results:
+        starts = found.setdefault(result.row.network, [])
+        if result.pretrained not in starts:
+            starts.append(result.pretrained)
+    if not found:
+        return "weights: from scratch"
+    named = [f"{PAPER_NAMES.get(network, network)}: {' / '.join(starts)}" for network, starts in found.items()]
+    return f"weights: {'; '.join(named)}"
 
 
 # --- the cells ------------------------------------------------------------------------------------

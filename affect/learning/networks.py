@@ -4,10 +4,8 @@ and the WideResNet age estimator.
 Every network is built from torchvision's constructors (VGG-16's configuration ``D`` through
 :func:`torchvision.models.vgg.make_layers`, ``resnet50``, ``alexnet``) with two knobs from the
 run profile: the input size and a channel-width multiplier (1.0 is the published network).
-torchvision ships no VGG-Face weights and the kit downloads nothing: :func:`load_pretrained`
-maps a file the user holds (a converted VGG-Face state dict in any of the public key layouts,
-or a torchvision ImageNet file) onto a built network. A network without such a file starts
-from scratch, and ``network.weights`` says so.
+A network starts from scratch (``network.weights`` says so); :mod:`affect.learning.pretrained`
+copies pretrained weights into it.
 
 Inputs are RGB crops scaled to [-1, 1], as AffWildNet's ``(x - 128) / 128`` (the transforms
 of :mod:`affect.learning.transforms` do this). Outputs:
@@ -24,11 +22,6 @@ Frame networks map ``(B, 3, H, W)`` to ``(B, K)``; recurrent networks map
 
 from __future__ import annotations
 
-import os
-import re
-from dataclasses import dataclass
-from pathlib import Path
-
 import torch
 import torchvision
 from torch import nn
@@ -44,9 +37,10 @@ __all__ = [
     "TASKS",
     "FrameNetwork",
     "RecurrentNetwork",
-    "LoadedWeights",
+    "PAPER_NAMES",
+    "ARCHITECTURES",
     "build_network",
-    "load_pretrained",
+    "freeze_convolutions",
     "minimum_input_size",
     "count_parameters",
     "WideResNet",
@@ -59,6 +53,22 @@ NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe",
 AFFECT_NETWORKS = NETWORKS[:-1]
 RECURRENT = ("vggface_gru", "resnet_gru")
 TASKS = ("va", "expression", "age")
+#: The networks of Tables 2 to 9 as the paper names them (table titles, notes).
+PAPER_NAMES = {
+    "vggface": "VGG-FACE",
+    "vggface_gru": "VGG-FACE-GRU",
+    "resnet_gru": "ResNet-GRU",
+    "alexnet": "AlexNet",
+    "vggface_bu3dfe": "VGG-FACE (FC 256/128)",
+}
+#: The torchvision architecture whose convolutions each network of Tables 2 to 9 shares.
+ARCHITECTURES = {
+    "vggface": "vgg16",
+    "vggface_gru": "vgg16",
+    "vggface_bu3dfe": "vgg16",
+    "resnet_gru": "resnet50",
+    "alexnet": "alexnet",
+}
 #: The age bins of the estimator, years: DEX's 0 to 100 (docs/networks.md 5).
 AGES = 101
 
@@ -359,9 +369,9 @@ def build_network(
     VGG-FACE convolutions, one fully connected layer, a 2-layer GRU), ``resnet_gru``
     (Table 3: ResNet-50, a 2-layer GRU), ``alexnet`` (AffectNet's baseline [42], Tables 4
     and 7) and ``vggface_bu3dfe`` (Table 9: fully connected layers of 256 and 128 units,
-    convolutions frozen, Sec. 6.2.2.2). Sec. 6.5: ``wideresnet``, the age estimator
-    (:class:`WideResNet`, WRN-16-8 at ``width`` 1.0; ``task='age'`` only, 101 age logits
-    without bias, as yu4u's ``pred_age``).
+    Sec. 6.2.2.2; :func:`freeze_convolutions` then freezes pretrained convolutions).
+    Sec. 6.5: ``wideresnet``, the age estimator (:class:`WideResNet`, WRN-16-8 at ``width``
+    1.0; ``task='age'`` only, 101 age logits without bias, as yu4u's ``pred_age``).
 
     Parameters
     ----------
@@ -405,8 +415,6 @@ def build_network(
         fc = {"vggface": (_VGG_FC, _VGG_FC), "vggface_bu3dfe": _BU3DFE_FC, "vggface_gru": (_VGG_FC,)}[name]
         fc = fc if name == "vggface_bu3dfe" else tuple(_scaled(size, width) for size in fc)
         backbone, features = _vgg_backbone(input_size, width, fc, dropout, batch_norm)
-        if name == "vggface_bu3dfe":
-            backbone.features.requires_grad_(False)  # Sec. 6.2.2.2: only the FC layers learn
     elif name == "alexnet":
         backbone, features = _alexnet_backbone(input_size, width, dropout)
     else:
@@ -440,182 +448,11 @@ def count_parameters(network: nn.Module, trainable: bool = False) -> int:
     return sum(p.numel() for p in network.parameters() if p.requires_grad or not trainable)
 
 
-# --------------------------------------------------------------------------- #
-# Pretrained weights: the user's files, mapped onto the built networks
-# --------------------------------------------------------------------------- #
+def freeze_convolutions(network: FrameNetwork | RecurrentNetwork) -> None:
+    """Stop the convolutions of a VGG network from learning: only its FC layers and head train.
 
-
-@dataclass(frozen=True)
-class LoadedWeights:
-    """What :func:`load_pretrained` copied from a file.
-
-    Attributes
-    ----------
-    source : str
-        The file and its layout, e.g. ``'vgg_face_dag.pth (VGG-Face, pytorch-mcn layout)'``.
-    loaded : tuple of str
-        Parameter names of the network that received weights.
-    kept : tuple of str
-        Parameters left as built, each with the reason (a classifier layer of another size,
-        the identity or ImageNet classes).
+    Table 9's network keeps pretrained VGG-FACE convolutions fixed (Sec. 6.2.2.2); frozen
+    convolutions from scratch would be random features, so training calls this only on
+    pretrained weights (docs/networks.md 8.2).
     """
-
-    source: str
-    loaded: tuple[str, ...]
-    kept: tuple[str, ...]
-
-
-# Conv / linear naming of the public VGG-Face conversions (docs/networks.md 2): pytorch-mcn
-# "conv1_1", "fc6"; PyVGGFace "features.conv_1_1", "fc.fc6"; prlz77 "conv_1_1", "fc6".
-_VGGFACE_CONV = re.compile(r"^(?:features\.)?conv_?(\d)_(\d)\.(weight|bias)$")
-_VGGFACE_FC = re.compile(r"^(?:fc\.)?fc([678])\.(weight|bias)$")
-_TORCHVISION = re.compile(r"^(features|classifier)\.(\d+)\.(weight|bias)$")
-_VGG_LAYOUTS = {
-    "torchvision": "torchvision vgg16",
-    "conv1_1": "pytorch-mcn",
-    "features.conv_1_1": "PyVGGFace",
-    "conv_1_1": "prlz77",
-}
-
-
-def load_pretrained(network: FrameNetwork | RecurrentNetwork, path: str | os.PathLike) -> LoadedWeights:
-    """Copy the weights of a user-held file into a built network (nothing is downloaded).
-
-    Accepted files: a VGG-Face state dict converted by pytorch-mcn (``conv1_1``, ``fc6``),
-    PyVGGFace (``features.conv_1_1``, ``fc.fc6``) or from ``VGG_FACE.t7`` (``conv_1_1``,
-    ``fc6``), or a torchvision ImageNet file (``vgg16``, ``alexnet``, ``resnet50``); a dict
-    holding the state dict under ``'state_dict'`` also works. Layers are matched by
-    position (13 convolutions, then the linear layers), as the t7 converters do. Every
-    convolution must fit; a fully connected layer of another size (fc6 below 224 px, the
-    BU-3DFE network's 256 and 128 units) and the last classifier (2622 identities, 1000
-    ImageNet classes) keep their built values and are listed in ``kept``.
-
-    Parameters
-    ----------
-    network : FrameNetwork or RecurrentNetwork
-        From :func:`build_network`; ``network.weights`` is set to the returned ``source``.
-    path : path
-        A ``.pth`` / ``.pt`` file saved with ``torch.save``.
-
-    Returns
-    -------
-    LoadedWeights
-
-    Raises
-    ------
-    ValueError
-        One line naming the file: unreadable, not a state dict, or keys or shapes that do
-        not fit this network.
-    """
-    path = Path(path)
-    state = _read_state_dict(path)
-    family = "resnet" if network.name == "resnet_gru" else "alexnet" if network.name == "alexnet" else "vgg"
-    if family == "vgg":
-        mapped, layout = _map_vgg(state, path)
-    else:
-        mapped, layout = _map_torchvision(state, path, family)
-    loaded, kept = _copy_into(network.backbone, mapped, path, layout)
-    source = f"{path.name} ({layout} layout)"
-    network.weights = source
-    return LoadedWeights(source, tuple(f"backbone.{k}" for k in loaded), tuple(kept))
-
-
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise ValueError(f"{path}: weights file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a non-checkpoint file
-        raise ValueError(f"{path}: not a torch state dict ({type(error).__name__})") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path}: not a state dict of tensors")
-    return state
-
-
-def _map_vgg(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, torch.Tensor], str]:
-    """Rename a VGG-16 / VGG-Face state dict to torchvision's ``features.N`` / ``classifier.N``."""
-    convs: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
-    linears: dict[int, dict[str, torch.Tensor]] = {}
-    layout = None
-    for key, value in state.items():
-        if match := _VGGFACE_CONV.match(key):
-            convs.setdefault((int(match[1]), int(match[2])), {})[match[3]] = value
-            layout = layout or (
-                "features.conv_1_1"
-                if key.startswith("features.")
-                else "conv_1_1"
-                if key.startswith("conv_")
-                else "conv1_1"
-            )
-        elif match := _VGGFACE_FC.match(key):
-            linears.setdefault(int(match[1]), {})[match[2]] = value
-        elif match := _TORCHVISION.match(key):
-            group = convs if match[1] == "features" else linears
-            group.setdefault((int(match[2]), 0) if match[1] == "features" else int(match[2]), {})[match[3]] = value
-            layout = layout or "torchvision"
-        else:
-            raise ValueError(f"{path}: key {key!r} is not a VGG-16 / VGG-Face layer")
-    if len(convs) != 13:
-        raise ValueError(f"{path}: expected the 13 convolutions of VGG-16, found {len(convs)}")
-    mapped = {}
-    for slot, key in zip(_conv_slots(), sorted(convs)):
-        mapped.update({f"features.{slot}.{kind}": v for kind, v in convs[key].items()})
-    for slot, key in zip((0, 3, 6), sorted(linears)):
-        for kind, value in linears[key].items():
-            # One public copy stores fc6 as (4096, 512, 7, 7); C.H.W flatten order (docs/networks.md 2).
-            mapped[f"classifier.{slot}.{kind}"] = value.flatten(1) if value.ndim > 2 else value
-    return mapped, f"VGG-Face, {_VGG_LAYOUTS[layout]}" if layout != "torchvision" else _VGG_LAYOUTS[layout]
-
-
-def _conv_slots() -> list[int]:
-    """Indices of the 13 convolutions in torchvision's VGG-16 ``features`` (each conv is
-    followed by a ReLU, each block by a max-pool): 0, 2, 5, 7, 10, ..., 28."""
-    slots, index = [], 0
-    for entry in _VGG16:
-        if entry != "M":
-            slots.append(index)
-        index += 1 if entry == "M" else 2
-    return slots
-
-
-def _map_torchvision(state: dict[str, torch.Tensor], path: Path, family: str) -> tuple[dict[str, torch.Tensor], str]:
-    """A torchvision ImageNet file: keys already match the backbone; the final classifier goes."""
-    final = {"resnet": "fc.", "alexnet": "classifier.6."}[family]
-    expected = {"resnet": "layer1.0.conv1.weight", "alexnet": "features.0.weight"}[family]
-    if expected not in state:
-        raise ValueError(f"{path}: no key {expected!r}: not a torchvision {family} state dict")
-    mapped = {k: v for k, v in state.items() if not k.startswith(final)}
-    return mapped, f"torchvision {'resnet50' if family == 'resnet' else family}"
-
-
-def _copy_into(
-    backbone: nn.Module, mapped: dict[str, torch.Tensor], path: Path, layout: str
-) -> tuple[list[str], list[str]]:
-    """Copy fitting tensors; convolutions (and batch norms) must fit, linear layers may not."""
-    own = backbone.state_dict()
-    loaded, kept = [], []
-    for key, value in mapped.items():
-        target = own.get(key)
-        linear = key.startswith("classifier.")
-        if target is None:
-            if linear:
-                kept.append(f"{key}: not in this network")
-                continue
-            raise ValueError(f"{path}: key {key!r} ({layout} layout) has no place in this network")
-        if target.shape != value.shape:
-            if linear:
-                kept.append(f"backbone.{key}: built {tuple(target.shape)}, file {tuple(value.shape)}")
-                continue
-            raise ValueError(
-                f"{path}: {key} has shape {tuple(value.shape)}, this network needs "
-                f"{tuple(target.shape)} (another width or network?)"
-            )
-        own[key] = value.to(target.dtype)
-        loaded.append(key)
-    missing = [k for k in own if k not in mapped and not k.startswith("classifier.") and "num_batches" not in k]
-    if missing:
-        raise ValueError(f"{path}: {len(missing)} layers of this network are not in the file (first: {missing[0]})")
-    backbone.load_state_dict(own)
-    return loaded, kept
+    network.backbone.features.requires_grad_(False)

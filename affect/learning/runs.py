@@ -73,7 +73,7 @@ class TrainingRun:
     seed : int
     fold : int or None
     pretrained : str
-        The weights file and layout, or 'from scratch'.
+        The weights file and layout, ImageNet, or 'from scratch'.
     augmented : str or None
         The augmentation build added to the training split.
     on_the_fly : bool
@@ -266,8 +266,10 @@ def train(
         Default :func:`default_task`.
     seed : int
     device : str
-    weights : path, optional
-        Pretrained weights; without them the network starts from scratch.
+    weights : path or 'imagenet', optional
+        This network's pretrained weights (:func:`affect.learning.pretrained.load_pretrained`;
+        a run's :meth:`affect.learning.pretrained.Weights.source`); without them the network
+        starts from scratch.
     augmented : path, optional
         An augmentation build (folder with ``manifest.csv``) added to the training split.
     fold : int, optional

@@ -40,8 +40,16 @@ from affect import metrics
 from affect.files import atomic_write_text
 from affect.learning import transforms
 from affect.learning.data import ClipDataset, EpochShuffle, FrameDataset
-from affect.learning.networks import AGES, RECURRENT, build_network, expected_age, load_pretrained, minimum_input_size
+from affect.learning.networks import (
+    AGES,
+    RECURRENT,
+    build_network,
+    expected_age,
+    freeze_convolutions,
+    minimum_input_size,
+)
 from affect.learning.prepared import PreparedFaces
+from affect.learning.pretrained import load_pretrained
 from affect.profiles import TrainingSizes
 
 __all__ = [
@@ -349,15 +357,17 @@ def fit(
     seed : int
     device : str
         'auto', 'cpu', 'gpu' / 'cuda' (Lightning accelerator names).
-    weights : path, optional
-        Pretrained weights (:func:`affect.learning.networks.load_pretrained`); without them
-        the network starts from scratch.
+    weights : path or 'imagenet', optional
+        Pretrained weights (:func:`affect.learning.pretrained.load_pretrained`); without them
+        the network starts from scratch. Table 9's network (``vggface_bu3dfe``) freezes its
+        convolutions only on pretrained weights; from scratch they train too
+        (docs/networks.md 8.2).
     augment : bool
         Table 9's on-the-fly augmentation of the training faces.
     weighted_loss : bool
         Class-weighted cross-entropy (:func:`class_weights`).
     landmarks : bool
-        Feed the prepared landmarks to VGG-FACE-GRU.
+        Feed the prepared landmarks to VGG-FACE-GRU (with ``initial``: as its checkpoint did).
     progress : bool
         Progress bars and Lightning's summary.
     callbacks : sequence of Callback
@@ -378,11 +388,14 @@ def fit(
         labels = FrameDataset(train, task, classes, transforms.to_network_input()).values
         weights_of_classes = class_weights(labels, len(classes)).tolist()
     # From scratch, VGG networks get batch normalisation (build_network); a fine-tuned run
-    # keeps the layout of the checkpoint it starts from.
+    # keeps the layout of the checkpoint it starts from, its landmark input included.
     batch_norm = weights is None if initial is None else _saved_hparams(initial).get("batch_norm", False)
+    landmarks = landmarks if initial is None else _saved_hparams(initial).get("landmarks", False)
     module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks, batch_norm=batch_norm)
     if weights is not None:
-        module.hparams["pretrained"] = load_pretrained(module.network, weights).source
+        module.hparams["pretrained"] = load_pretrained(module.network, weights, progress=progress).source
+        if network == "vggface_bu3dfe":
+            freeze_convolutions(module.network)  # Sec. 6.2.2.2: only the FC layers learn
     if initial is not None:
         check_checkpoint(initial, network, task, classes)
         state = torch.load(initial, map_location="cpu", weights_only=False)["state_dict"]

@@ -131,3 +131,43 @@ def test_a_smoke_table_stores_no_absolute_path_of_its_folders(tmp_path, monkeypa
     written = [p for p in (tmp_path / "reports").rglob("*") if p.suffix in (".csv", ".json", ".md") and p.is_file()]
     assert any(p.name == "run.json" for p in written) and any(p.name == "predictions.csv" for p in written)
     assert [p for p in written if str(tmp_path) in p.read_text()] == []
+
+
+def test_the_setting_names_each_networks_weights(tmp_path):
+    spec = TABLES[3]
+    rows = {r.role: r for r in spec.rows}
+    results = {
+        "a": RunResult(rows["baseline"], pd.DataFrame(), (), "ImageNet (torchvision resnet50 IMAGENET1K_V1)"),
+        "b": RunResult(rows["proposed"], pd.DataFrame(), (), "ImageNet (torchvision resnet50 IMAGENET1K_V1)"),
+        "c": RunResult(rows["fine-tuned"], pd.DataFrame(), (), "fine-tuned from affwildnet_29_30"),
+    }
+    setting = tables.run_setting(start("smoke", out_dir=tmp_path), results)
+    assert setting.endswith(
+        "weights: ResNet-GRU: ImageNet (torchvision resnet50 IMAGENET1K_V1); "
+        "VGG-FACE-GRU: fine-tuned from affwildnet_29_30"
+    )
+    assert tables.weights_setting({}) == "weights: from scratch"
+
+
+def test_table_9_says_whether_its_convolutions_were_frozen():
+    spec = TABLES[9]
+    baseline = next(r for r in spec.rows if r.role == tables.BASELINE)
+    scratch = {"b": RunResult(baseline, pd.DataFrame(), (), "from scratch")}
+    assert "so its convolutions trained too" in affect_tables.frozen_note(scratch)
+    pretrained = {"b": RunResult(baseline, pd.DataFrame(), (), "vgg_face_kit.pth (VGG-Face)")}
+    assert affect_tables.frozen_note(pretrained).startswith("Convolutions frozen on the pretrained weights")
+    other = next(r for r in TABLES[4].rows if r.role == tables.BASELINE)
+    assert affect_tables.frozen_note({"b": RunResult(other, pd.DataFrame(), (), "from scratch")}) == ""
+
+
+def test_affwildnet_rows_take_landmarks_and_the_note_says_where_from():
+    table2 = [*TABLES[2].rows, *affect_tables.gan_rows(TABLES[2])]
+    assert all(r.landmarks for r in table2 if r.network == "vggface_gru")
+    assert next(r for r in TABLES[3].rows if r.fine_tune).landmarks
+    assert not any(r.landmarks for number in (4, 5, 6, 7, 8, 9) for r in TABLES[number].rows)
+    results = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[2].rows if r.network}
+    note = affect_tables.landmarks_note(results)
+    assert note.startswith("AffWildNet [29,30], VGG-FACE-GRU trained using the proposed approach: the network takes")
+    assert "68 landmarks" in note and "neutral source's landmarks" in note
+    others = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[4].rows if r.network}
+    assert affect_tables.landmarks_note(others) == ""

@@ -1,11 +1,9 @@
-"""Tests for affect.learning.networks: output shapes, the adaptive-pool fix, weight-key layouts."""
-
-import re
+"""Tests for affect.learning.networks: output shapes, the adaptive-pool fix, the paper-scale sizes."""
 
 import pytest
 import torch
 
-from affect.learning.networks import build_network, count_parameters, load_pretrained
+from affect.learning.networks import build_network, count_parameters, freeze_convolutions
 
 TINY = dict(input_size=32, width=0.0625)
 
@@ -78,12 +76,14 @@ def test_paper_size_vggface_has_vgg16_parameter_count():
     assert count_parameters(net) == 145_002_878
 
 
-def test_bu3dfe_network_freezes_convolutions_and_has_256_128_fc():
+def test_bu3dfe_network_has_256_128_fc_and_freezes_convolutions_only_when_asked():
     net = build_network("vggface_bu3dfe", "expression", n_classes=7, **TINY)
     fc = [m.out_features for m in net.backbone.classifier if isinstance(m, torch.nn.Linear)]
     assert fc == [256, 128]
+    assert count_parameters(net, trainable=True) == count_parameters(net)  # from scratch: all learn
+    freeze_convolutions(net)
     assert not any(p.requires_grad for p in net.backbone.features.parameters())
-    assert count_parameters(net, trainable=True) < count_parameters(net)
+    assert 0 < count_parameters(net, trainable=True) < count_parameters(net)
 
 
 def test_new_network_reports_from_scratch():
@@ -102,122 +102,6 @@ def test_new_network_reports_from_scratch():
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         build_network(**kwargs, **TINY)
-
-
-# --------------------------------------------------------------------------- weights
-
-_CONV_NAMES = ["1_1", "1_2", "2_1", "2_2", "3_1", "3_2", "3_3", "4_1", "4_2", "4_3", "5_1", "5_2", "5_3"]
-_TV_CONV = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
-
-
-def _layout_keys(layout):
-    """(conv keys, fc keys) of one public VGG-Face conversion (docs/networks.md 2)."""
-    if layout == "torchvision":
-        return [f"features.{i}" for i in _TV_CONV], [f"classifier.{i}" for i in (0, 3, 6)]
-    if layout == "pytorch-mcn":
-        return [f"conv{n}" for n in _CONV_NAMES], ["fc6", "fc7", "fc8"]
-    if layout == "PyVGGFace":
-        return [f"features.conv_{n}" for n in _CONV_NAMES], ["fc.fc6", "fc.fc7", "fc.fc8"]
-    return [f"conv_{n}" for n in _CONV_NAMES], ["fc6", "fc7", "fc8"]  # prlz77
-
-
-def _vggface_file(tmp_path, layout, width=0.0625, input_size=32, fc6_4d=False):
-    """A VGG-Face-shaped state dict in ``layout`` whose every tensor holds its layer number."""
-    reference = build_network("vggface", "va", input_size=input_size, width=width)
-    convs = [m for m in reference.backbone.features if isinstance(m, torch.nn.Conv2d)]
-    linears = [m for m in reference.backbone.classifier if isinstance(m, torch.nn.Linear)]
-    conv_keys, fc_keys = _layout_keys(layout)
-    state = {}
-    for number, (key, conv) in enumerate(zip(conv_keys, convs)):
-        state[f"{key}.weight"] = torch.full_like(conv.weight, float(number))
-        state[f"{key}.bias"] = torch.full_like(conv.bias, float(number))
-    for number, (key, linear) in enumerate(zip(fc_keys, linears + [torch.nn.Linear(linears[-1].out_features, 5)])):
-        weight = torch.full_like(linear.weight, 100.0 + number)
-        if fc6_4d and number == 0:
-            weight = weight.reshape(weight.shape[0], -1, input_size // 32, input_size // 32)
-        state[f"{key}.weight"], state[f"{key}.bias"] = weight, torch.full_like(linear.bias, 100.0 + number)
-    path = tmp_path / f"{layout}.pth"
-    torch.save(state, path)
-    return path
-
-
-@pytest.mark.parametrize("layout", ["torchvision", "pytorch-mcn", "PyVGGFace", "prlz77"])
-def test_vggface_weights_map_by_position_in_every_public_layout(tmp_path, layout):
-    path = _vggface_file(tmp_path, layout)
-    net = build_network("vggface", "va", **TINY)
-    report = load_pretrained(net, path)
-    convs = [m for m in net.backbone.features if isinstance(m, torch.nn.Conv2d)]
-    assert [_first(c.weight) for c in convs] == list(range(13))
-    assert _first(net.backbone.classifier[0].weight) == 100.0
-    assert _first(net.backbone.classifier[3].bias) == 101.0
-    assert any("classifier.6" in k for k in report.kept)  # fc8 scores 2622 identities
-    assert net.weights == report.source and path.name in report.source
-    if layout != "torchvision":
-        assert layout in report.source
-
-
-def test_fc6_stored_as_4d_is_flattened(tmp_path):
-    path = _vggface_file(tmp_path, "pytorch-mcn", fc6_4d=True)
-    net = build_network("vggface", "va", **TINY)
-    load_pretrained(net, path)
-    assert _first(net.backbone.classifier[0].weight) == 100.0
-
-
-def test_fc6_of_another_input_size_is_kept_and_reported(tmp_path):
-    path = _vggface_file(tmp_path, "prlz77", input_size=64)
-    net = build_network("vggface_gru", "va", **TINY)
-    report = load_pretrained(net, path)
-    assert any("classifier.0.weight" in k for k in report.kept)
-    assert _first(net.backbone.features[28].weight) == 12.0
-
-
-def test_bu3dfe_network_takes_vggface_convolutions(tmp_path):
-    net = build_network("vggface_bu3dfe", "expression", n_classes=7, **TINY)
-    load_pretrained(net, _vggface_file(tmp_path, "PyVGGFace"))
-    assert _first(net.backbone.features[0].weight) == 0.0
-
-
-def test_weights_of_another_width_fail_with_one_line_naming_the_file(tmp_path):
-    path = _vggface_file(tmp_path, "pytorch-mcn", width=0.125)
-    with pytest.raises(ValueError, match=re.escape(str(path)) + r": features\.0\.weight has shape") as error:
-        load_pretrained(build_network("vggface", "va", **TINY), path)
-    assert "\n" not in str(error.value)
-
-
-def test_unknown_keys_and_non_state_dicts_are_refused(tmp_path):
-    odd = tmp_path / "odd.pth"
-    torch.save({"encoder.layer.weight": torch.zeros(2)}, odd)
-    with pytest.raises(ValueError, match="odd.pth: key 'encoder.layer.weight'"):
-        load_pretrained(build_network("vggface", "va", **TINY), odd)
-    text = tmp_path / "notes.pth"
-    text.write_text("hello")
-    with pytest.raises(ValueError, match="notes.pth: not a torch state dict"):
-        load_pretrained(build_network("vggface", "va", **TINY), text)
-    with pytest.raises(ValueError, match="missing.pth: weights file not found"):
-        load_pretrained(build_network("vggface", "va", **TINY), tmp_path / "missing.pth")
-
-
-def test_torchvision_imagenet_files_load_into_alexnet_and_resnet(tmp_path):
-    alexnet_file = tmp_path / "alexnet.pth"
-    torch.save(torchvision_state("alexnet"), alexnet_file)
-    net = build_network("alexnet", "va", input_size=64, width=1.0)
-    report = load_pretrained(net, alexnet_file)
-    assert "torchvision alexnet" in report.source
-    assert _first(net.backbone.features[0].weight) == 1.0
-    resnet_file = tmp_path / "resnet50.pth"
-    torch.save(torchvision_state("resnet50"), resnet_file)
-    net = build_network("resnet_gru", "va", input_size=32, width=1.0, hidden_size=4)
-    load_pretrained(net, resnet_file)
-    assert _first(net.backbone.layer4[2].conv3.weight) == 1.0
-    with pytest.raises(ValueError, match="resnet50.pth: .* has shape"):
-        load_pretrained(build_network("resnet_gru", "va", input_size=32, width=0.25), resnet_file)
-
-
-def torchvision_state(name):
-    import torchvision
-
-    model = getattr(torchvision.models, name)(weights=None)
-    return {k: torch.ones_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
 
 
 @pytest.mark.parametrize("name", ["vggface", "vggface_gru", "resnet_gru", "alexnet"])

@@ -123,6 +123,10 @@ def test_recurrent_network_trains_on_clips_inside_videos(tmp_path, tiny_sizes, t
     val = toy_faces(tmp_path, 24, videos=2, seed=1)
     module = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "run", landmarks=True)
     assert module.recurrent and module.network.uses_landmarks
+    # Fine-tuning keeps the landmark input of the checkpoint it starts from (Table 3's AffWildNet).
+    best = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    tuned = fit("vggface_gru", "va", train, val, replace(tiny_sizes, max_epochs=1), tmp_path / "tuned", initial=best)
+    assert tuned.network.uses_landmarks and tuned.hparams.landmarks
 
 
 def test_expression_task_with_class_weights(tmp_path, tiny_sizes, toy_faces):
@@ -217,3 +221,36 @@ def test_a_tiny_age_run_learns_age_from_the_pixels(tmp_path, tiny_sizes, toy_fac
     spread = float(np.abs(test.index["age_low"] - test.index["age_low"].mean()).mean())
     assert scores.loc["mae", "value"] < 0.6 * spread  # better than guessing the mean age
     assert list(pd.read_csv(tmp_path / "run" / "predictions.csv").columns) == ["id", "subject", "age", "age_pred"]
+
+
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_table_9_freezes_its_convolutions_only_on_pretrained_weights(tmp_path, tiny_sizes, toy_faces, pretrained):
+    from affect.learning.networks import build_network
+
+    sizes = replace(tiny_sizes, max_epochs=1)
+    train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
+    weights = None
+    if pretrained:  # a tiny VGG-16 state dict in torchvision's keys, at the test's width
+        donor = build_network("vggface", "expression", n_classes=3, input_size=32, width=sizes.width)
+        weights = tmp_path / "vgg16_tiny.pth"
+        torch.save({f"features.{k}": v for k, v in donor.backbone.features.state_dict().items()}, weights)
+    seen = []
+
+    class FirstWeights(Callback):
+        def on_train_start(self, trainer, module):
+            seen.append(module.network.backbone.features[0].weight.detach().clone())
+
+    module = fit(
+        "vggface_bu3dfe",
+        "expression",
+        train,
+        val,
+        sizes,
+        tmp_path / "run",
+        classes=["neutral", "happiness", "sadness"],
+        weights=weights,
+        callbacks=[FirstWeights()],
+    )
+    first_conv = module.network.backbone.features[0].weight
+    assert torch.equal(first_conv, seen[0]) == pretrained  # frozen on pretrained weights, trained from scratch
+    assert module.hparams.pretrained == ("vgg16_tiny.pth (torchvision vgg16 layout)" if pretrained else "from scratch")
