@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from affect import data_paths, profiles
+from affect.files import check_writable
 from affect.profiles import Profile
 from affect.reporting import source_label
 from affect.vocabulary import SOURCES, check_choice
@@ -256,7 +257,7 @@ def start(
         raise ValueError(f"device: expected a torch device name such as 'cpu' or 'cuda', got {device!r}")
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
         raise ValueError(f"weights: expected a file path or None, got {weights!r}")
-    out = Path(out_dir).resolve()
+    out = check_writable(out_dir, folder=True).resolve()
     out.mkdir(parents=True, exist_ok=True)
     return Run(
         sizes,

@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from affect.augmentation.output_folder import _TEMPORARY
-from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text
+from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text, folder_lock
 
 
 def test_text_is_written_and_no_temporary_file_remains(tmp_path):
@@ -85,3 +85,13 @@ def test_read_npz_gives_one_line_for_files_that_are_not_npz(tmp_path, content):
     with pytest.raises(ValueError, match=r"x\.npz: not a test file \(") as error:
         read_npz(tmp_path / "x.npz", ("a",), "a test file")
     assert "\n" not in str(error.value)
+
+
+def test_folder_lock_refuses_a_second_writer_and_names_it(tmp_path):
+    with folder_lock(tmp_path / "out", ".job.lock", "job"):
+        with pytest.raises(ValueError, match=rf"out is being written by another job \(pid {os.getpid()}\)"):
+            with folder_lock(tmp_path / "out", ".job.lock", "job"):
+                pass
+    with folder_lock(tmp_path / "out", ".job.lock", "job", shared=True):
+        with folder_lock(tmp_path / "out", ".job.lock", "job", shared=True):
+            pass

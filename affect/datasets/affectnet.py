@@ -105,6 +105,8 @@ def _read_csv(collector: Collector, path: Path, images: Path, part: str, decode:
                 _parse_row(collector, path, line, fields, images, part, decode)
         except UnicodeDecodeError:
             raise DatasetFormatError(f"{path}: not UTF-8 text") from None
+        except csv.Error as error:  # e.g. a field over the csv module's limit of 128 KiB
+            raise DatasetFormatError(f"{path}:{reader.line_num}: not a CSV row ({error}); expected {LAYOUT}") from None
     collector.require_rows(path, LAYOUT, since=rows_before)
 
 

@@ -689,3 +689,14 @@ def test_a_non_utf8_annotation_file_of_one_video_is_a_skipped_problem(affwild_ro
             (affwild_root / "annotations" / "train" / name / other).unlink()
     with pytest.raises(datasets.DatasetFormatError, match=r"202\.txt: not UTF-8 text"):
         load("affwild", affwild_root, "train", strict=True)
+
+
+def test_affectnet_field_over_the_csv_limit_is_one_line_naming_file_and_line(affectnet_root: Path):
+    training = affectnet_root / "Manually_Annotated" / "training.csv"
+    lines = training.read_text().splitlines()
+    lines.insert(3, _affectnet_row("good00.jpg", 1, 0.1, 0.1).replace(MARKS, "1" * (130 * 1024)))
+    training.write_text("\n".join(lines) + "\n")
+    with pytest.raises(datasets.DatasetFormatError) as error:
+        load("affectnet", affectnet_root, "all")
+    assert str(error.value).startswith(f"{training}:4: not a CSV row (field larger than field limit")
+    assert "\n" not in str(error.value)
