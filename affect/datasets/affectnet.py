@@ -150,7 +150,10 @@ def _parse_row(
         except ValueError:
             collector.problem(path, line, "facial_landmarks is not 136 ';'-joined numbers")
             return
-    image = images / fields[0].strip()
+    image = Path(os.path.normpath(images / fields[0].strip()))
+    if not image.is_relative_to(images):  # '../', an absolute path: nothing outside the database is read
+        collector.problem(path, line, f"image path leaves the image folder {images}: {fields[0].strip()}")
+        return
     if check_image(collector, image, decode, line, path):
         collector.add(
             str(image), valence=valence, arousal=arousal, expression=CODES[code], landmarks=landmarks, part=part
