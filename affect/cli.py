@@ -734,6 +734,10 @@ def _augment(args: argparse.Namespace) -> None:
         raise ValueError("--shard: cannot be combined with --merge or --overwrite (other shard sets may be running)")
     if args.scheduler and args.engine != "dask":
         raise ValueError("--scheduler: needs --engine dask")
+    if args.scheduler:
+        from affect.augmentation.engines import check_scheduler
+
+        check_scheduler(args.scheduler)
     if args.method == "proposed":
         if args.generator:
             raise ValueError("--generator: only for --method stargan or ganimation")
@@ -1160,6 +1164,8 @@ def _add_train(commands) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from affect.learning import runs
 
+    if args.bootstrap < 1:
+        raise ValueError(f"--bootstrap: expected at least 1 resample, got {args.bootstrap}")
     _print_scores(runs.evaluate_run(args.run_dir, device=args.device, n_bootstrap=args.bootstrap), args.run_dir)
 
 
@@ -1337,6 +1343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler(args)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"affect: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a folder made read-only mid-run: name the file, no traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"affect: error: {where}{error.strerror or error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("affect: interrupted", file=sys.stderr)

@@ -5,14 +5,18 @@ these helpers a reader never sees half a file, and an interrupted write leaves t
 A path written into a record (:func:`relative_path`) is relative to a folder the record moves
 with, so a report folder can be moved or shared; :func:`stored_path` reads it back, and reads
 the absolute paths of older records as they are.
+:func:`check_writable` checks an output before the work, :func:`folder_lock` keeps a second
+process out of a folder being written.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -49,6 +53,34 @@ def check_writable(path: str | os.PathLike, *, folder: bool = False) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{path}: cannot write ({existing} is not writable)")
     return path
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, lock_file: str, writer: str, *, shared: bool = False) -> Iterator[Path]:
+    """Hold an ``flock`` on ``folder/lock_file`` while writing the folder; ValueError if it is held.
+
+    The second process is refused at once: ``"FOLDER is being written by another WRITER (pid N)"``.
+    ``shared`` holders may hold it together, but not with an exclusive holder. The system
+    releases the lock when the holder exits, however it exits (a killed job leaves no stale
+    lock); the file stays, holding the last holder's pid.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / lock_file, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise ValueError(f"{folder} is being written by another {writer} (pid {holder})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield folder
+    finally:
+        handle.close()
 
 
 def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path:

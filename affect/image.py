@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from affect.files import atomic_write_bytes
 
-__all__ = ["ImageReadError", "read_image", "write_image", "encode_image", "as_rgb_image"]
+__all__ = ["ImageReadError", "MAX_PIXELS", "check_pixels", "read_image", "write_image", "encode_image", "as_rgb_image"]
+
+#: Largest image the kit decodes: Pillow's own decompression-bomb threshold (a quarter GiB of
+#: 3-channel pixels, ``1024 ** 3 // 4 // 3``), 9,459 px square, far above any database photo.
+MAX_PIXELS = 89_478_485
 
 # Format chosen by the file's suffix; Pillow would guess the same, but naming it keeps a
 # typo such as ``out.pgn`` from silently writing something else.
@@ -61,7 +66,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise ImageReadError(f"{path}: not a file")
     try:
-        with Image.open(path) as opened:
+        with _open(path) as opened:
             opened.load()
             upright = ImageOps.exif_transpose(opened)
             return _to_rgb_array(upright)
@@ -69,6 +74,41 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(f"{path}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt data
         raise ImageReadError(f"{path}: cannot decode image ({error})") from None
+
+
+def check_pixels(path: str | os.PathLike) -> None:
+    """Refuse, from its header alone, an image file of more than :data:`MAX_PIXELS` pixels.
+
+    For readers that decode with another library (OpenCV): a PNG of 20,000 x 20,000 pixels fits
+    in 50 KB and would decode to 1.2 GB. A file Pillow cannot identify is left to that reader.
+
+    Raises
+    ------
+    ImageReadError
+        One line naming the file and its size.
+    """
+    try:
+        with _open(Path(path)):
+            pass
+    except (UnidentifiedImageError, OSError):
+        return
+
+
+def _open(path: Path) -> Image.Image:
+    """Pillow's lazy open (the header only), refusing images over :data:`MAX_PIXELS` pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by the kit's limit
+        try:
+            opened = Image.open(path)
+        except Image.DecompressionBombError:  # over twice Pillow's limit: it refuses to open
+            raise ImageReadError(f"{path}: over {MAX_PIXELS} pixels; refused (a decompression bomb?)") from None
+    width, height = opened.size
+    if width * height > MAX_PIXELS:
+        opened.close()
+        raise ImageReadError(
+            f"{path}: {width} x {height} pixels, over the limit of {MAX_PIXELS} pixels; refused (a decompression bomb?)"
+        )
+    return opened
 
 
 def _to_rgb_array(image: Image.Image) -> np.ndarray:

@@ -265,7 +265,7 @@ def reproduce(
     """
     from affect.run import start
 
-    start(profile, data_source, gallery_source, seed, device, weights, reports_dir)  # validates the settings
+    settings = start(profile, data_source, gallery_source, seed, device, weights, reports_dir)  # validated
     reports = Path(reports_dir).resolve()
     planned = plan(find_notebooks(notebooks_dir, only), profile, data_source, gallery_source)
     skipped = [p for p in planned if not p.runs]
@@ -283,7 +283,7 @@ def reproduce(
         out_dir=str(reports),
         reuse_results=reuse_results,
         gallery_source=gallery_source,
-        weights=None if weights is None else str(Path(weights).resolve()),
+        weights=str(settings.weights) or None,  # files as absolute paths: the notebooks run elsewhere
     )
     kernel = kernel_name()
     runs = []

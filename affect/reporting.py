@@ -186,7 +186,7 @@ class ImageGrid:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ImageGrid:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             return cls(data["images"], data["titles"], data["points"] if "points" in data.files else None)
 
 

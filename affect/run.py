@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from affect import data_paths, profiles
+from affect.files import check_writable
 from affect.learning.pretrained import Weights, parse_weights
 from affect.profiles import Profile
 from affect.reporting import source_label
@@ -268,7 +269,7 @@ def start(
             f"weights: expected a profile of the published widths (width x1: 'paper') for pretrained "
             f"weights, got profile {sizes.name!r} (width x{sizes.training.width:g})"
         )
-    out = Path(out_dir).resolve()
+    out = check_writable(out_dir, folder=True).resolve()
     out.mkdir(parents=True, exist_ok=True)
     return Run(
         sizes,

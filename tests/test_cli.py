@@ -462,3 +462,27 @@ def test_a_va_path_is_written_frame_by_frame_as_it_is_made(tmp_path, monkeypatch
     path.write_text("0,0\n0.5,0.5\n0.2,0.1\n")
     assert main(["synthesize", str(photo), "--path", str(path), "-o", str(tmp_path / "frames")]) == 0
     assert written == [0, 1, 2]
+
+
+def test_reproduce_into_reports_that_are_a_file(tmp_path, capsys):
+    blocker = tmp_path / "reports"
+    blocker.write_text("x")
+    assert main(["reproduce", "--notebooks", str(tmp_path / "nb"), "--reports", str(blocker)]) == 1
+    _one_line_error(capsys, f"{blocker}: cannot write (it is a file, not a folder)")
+
+
+def test_augment_on_a_dask_scheduler_where_nothing_listens_fails_at_once(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.perf_counter()
+    argv = ["augment", "rafdb", "--root", str(tmp_path), "--out", str(tmp_path / "out"), "--engine", "dask"]
+    assert main([*argv, "--scheduler", f"tcp://127.0.0.1:{port}"]) == 1
+    _one_line_error(
+        capsys, f"scheduler: expected a running Dask scheduler at tcp://127.0.0.1:{port}, but nothing answers"
+    )
+    assert time.perf_counter() - start < 10
+    assert not (tmp_path / "out").exists()

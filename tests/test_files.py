@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from affect.augmentation.output_folder import _TEMPORARY
-from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text
+from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text, folder_lock
 
 
 def test_text_is_written_and_no_temporary_file_remains(tmp_path):
@@ -96,3 +96,13 @@ def test_a_stored_path_is_relative_to_its_folder_and_reads_back_where_the_folder
     assert stored_path("../../data/x.jpg", tmp_path / "reports" / "run") == tmp_path / "data" / "x.jpg"
     assert stored_path("runs/a.csv", tmp_path / "moved") == tmp_path / "moved" / "runs" / "a.csv"
     assert stored_path("/old/absolute/a.csv", tmp_path) == Path("/old/absolute/a.csv")
+
+
+def test_folder_lock_refuses_a_second_writer_and_names_it(tmp_path):
+    with folder_lock(tmp_path / "out", ".job.lock", "job"):
+        with pytest.raises(ValueError, match=rf"out is being written by another job \(pid {os.getpid()}\)"):
+            with folder_lock(tmp_path / "out", ".job.lock", "job"):
+                pass
+    with folder_lock(tmp_path / "out", ".job.lock", "job", shared=True):
+        with folder_lock(tmp_path / "out", ".job.lock", "job", shared=True):
+            pass

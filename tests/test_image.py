@@ -1,10 +1,14 @@
 """Tests for affect.image: reading any common photo as upright RGB uint8, atomic writes."""
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from affect.image import ImageReadError, as_rgb_image, read_image, write_image
+from affect.datasets import read_frame
+from affect.image import MAX_PIXELS, ImageReadError, as_rgb_image, check_pixels, read_image, write_image
 
 
 def _gradient(height=6, width=4):
@@ -88,6 +92,33 @@ def test_read_image_error_names_a_truncated_image(tmp_path):
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     with pytest.raises(ImageReadError, match="cut.png"):
         read_image(tmp_path / "cut.png")
+
+
+def decompression_bomb(path, side=20_000, rows=1_000):
+    """A grayscale PNG of ``side`` x ``side`` pixels whose first ``rows`` rows fit in a few KB."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * ((side + 1) * rows), 9)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [20_000, 10_000])
+def test_a_decompression_bomb_is_refused_by_every_reader_before_decoding(tmp_path, side):
+    bomb = decompression_bomb(tmp_path / "bomb.png", side)
+    assert bomb.stat().st_size < 50_000 and side * side > MAX_PIXELS
+    for reader in (read_image, check_pixels, read_frame):
+        with pytest.raises(ImageReadError, match="bomb.png: .*over .*pixels.*; refused") as error:
+            reader(bomb)
+        assert "\n" not in str(error.value)
+
+
+def test_check_pixels_passes_an_ordinary_photo(tmp_path):
+    write_image(tmp_path / "photo.png", np.zeros((40, 30, 3), np.uint8))
+    check_pixels(tmp_path / "photo.png")
 
 
 def test_image_read_error_is_a_value_error():

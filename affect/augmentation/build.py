@@ -22,7 +22,7 @@ import pandas as pd
 
 from affect.augmentation import shards
 from affect.augmentation.augmenters import Augmenter, SynthesizerAugmenter
-from affect.augmentation.engines import ENGINES, run_shards
+from affect.augmentation.engines import ENGINES, check_scheduler, run_shards
 from affect.augmentation.identity_check import IDENTITY_GROUP, IDENTITY_SAMPLE
 from affect.augmentation.manifest import MANIFEST_COLUMNS, SETTINGS_FILE, resolve_sources, typed_columns
 from affect.augmentation.output_folder import (
@@ -144,6 +144,8 @@ def build(
     engine = engine or ("serial" if jobs == 1 else "pool")
     if engine not in ENGINES:
         raise ValueError(f"engine: {engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "dask" and scheduler is not None:
+        check_scheduler(scheduler)
     if shard_set is not None:
         k, n = shard_set
         if not (isinstance(n, int) and isinstance(k, int) and n >= 1 and 0 <= k < n):

@@ -8,6 +8,11 @@ most ``2 * workers`` shard tasks are in flight, so the scheduler never holds mil
 futures. Results are counts; the images and rows are on disk, written by the shard itself,
 which makes a task that runs twice (its worker killed, a retry) harmless: the second run
 skips what the first finished (:mod:`affect.augmentation.shards`).
+
+Dask moves the plugin, the tasks and their results as pickles (cloudpickle for what a script or
+notebook defines), so a scheduler named with ``scheduler`` must be one you trust: whoever runs
+it can run code in its workers and in this process (Dask's security model; ``tls://`` addresses
+with certificates keep others out). The kit itself unpickles nothing it receives.
 """
 
 from __future__ import annotations
@@ -15,12 +20,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import pickle
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import cloudpickle
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from affect.augmentation.augmenters import synthesizer_from_file
@@ -33,21 +36,20 @@ RETRIES = 2
 
 
 class AugmenterPlugin(WorkerPlugin):
-    """Holds the pickled augmenter and unpickles it once in each worker process.
+    """Carries the augmenter to each worker process, where Dask rebuilds it once.
 
-    cloudpickle, so an augmenter defined in a script or notebook reaches the workers too.
+    Dask pickles the plugin with cloudpickle when it holds what a script or notebook defines,
+    so such an augmenter reaches the workers too; the scheduler keeps it as bytes.
     """
 
     def __init__(self, augmenter: Any):
-        self.payload = cloudpickle.dumps(augmenter)
-        self.augmenter = None
+        self.augmenter = augmenter
         self.restore_threads = None
 
     def setup(self, worker) -> None:
         # One thread per library pool while the plugin is on the worker (restored on teardown,
         # for a shared cluster): a thread per core in every worker process would oversubscribe.
         self.restore_threads = single_thread_libraries()
-        self.augmenter = pickle.loads(self.payload)
 
     def teardown(self, worker) -> None:
         self.augmenter = None

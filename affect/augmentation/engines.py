@@ -7,14 +7,43 @@ chosen (:data:`ENGINES`) and yields the results as the shards finish; the Dask e
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from urllib.parse import urlsplit
 
 from affect.augmentation.augmenters import Augmenter
 from affect.augmentation.shard_tasks import ShardResult, ShardTask, run_shard, single_thread_libraries
 
 #: The engines :func:`affect.augmentation.build.build` runs shards on.
 ENGINES = ("serial", "pool", "dask")
+#: Seconds to wait for a Dask scheduler to accept a connection before giving up.
+SCHEDULER_TIMEOUT = 5.0
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT) -> None:
+    """Raise a one-line ValueError unless a TCP connection to a Dask scheduler's address opens.
+
+    ``tcp://host:port`` and ``tls://host:port`` (or ``host:port``) are tried with a plain socket,
+    so an address where nothing listens fails in ``timeout`` seconds, not after Dask's 30 s
+    of retries; other schemes (``inproc://``, ``ucx://``) are left to Dask.
+    """
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        port = None
+    if not host or port is None:
+        raise ValueError(f"scheduler: expected an address such as tcp://host:8786, got {address!r}")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(
+            f"scheduler: expected a running Dask scheduler at {address}, but nothing answers ({reason})"
+        ) from None
 
 
 def run_shards(

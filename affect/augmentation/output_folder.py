@@ -8,7 +8,6 @@ folder records in its settings file (:data:`~affect.augmentation.manifest.SETTIN
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from affect.augmentation import shards
 from affect.augmentation.manifest import MANIFEST, SETTINGS_FILE, read_manifest
 from affect.augmentation.shards import SKIPPED
+from affect.files import folder_lock
 
 log = logging.getLogger("affect.augmentation")
 
@@ -35,25 +35,11 @@ def output_lock(folder: str | os.PathLike, *, shared: bool = False) -> Iterator[
     ``shared`` holders (shard sets of a job array, which write only their own shards) may
     hold it together, but not with an exclusive holder. The lock is an ``flock`` on
     :data:`LOCK_FILE`, released by the system when the holder exits, however it exits (a
-    killed build leaves no stale lock). The file itself stays, holding the last holder's pid.
+    killed build leaves no stale lock). The file itself stays, holding the last holder's pid
+    (:func:`affect.files.folder_lock`).
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / LOCK_FILE, "a+", encoding="utf-8")
-    try:
-        try:
-            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise ValueError(f"{folder} is being written by another augment (pid {holder})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield folder
-    finally:
-        handle.close()
+    with folder_lock(folder, LOCK_FILE, "augment", shared=shared) as locked:
+        yield locked
 
 
 def run_settings(

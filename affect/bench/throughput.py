@@ -53,7 +53,7 @@ def _cache(folder: Path, size: int, rows: int, videos: int) -> PreparedFaces:
     )
     low = np.random.default_rng(2).integers(0, 90, rows)  # age ranges in years, for the age estimator
     index[list(AGE_COLUMNS)] = np.stack([low, low + 5], axis=1).astype(float)
-    mapped = np.load(folder / f"faces-{size}.npy", mmap_mode="r")
+    mapped = np.load(folder / f"faces-{size}.npy", mmap_mode="r", allow_pickle=False)
     return PreparedFaces(folder, size, index, mapped, np.zeros((rows, 68, 2), np.float32))
 
 

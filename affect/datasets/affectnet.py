@@ -105,6 +105,8 @@ def _read_csv(collector: Collector, path: Path, images: Path, part: str, decode:
                 _parse_row(collector, path, line, fields, images, part, decode)
         except UnicodeDecodeError:
             raise DatasetFormatError(f"{path}: not UTF-8 text") from None
+        except csv.Error as error:  # e.g. a field over the csv module's limit of 128 KiB
+            raise DatasetFormatError(f"{path}:{reader.line_num}: not a CSV row ({error}); expected {LAYOUT}") from None
     collector.require_rows(path, LAYOUT, since=rows_before)
 
 
@@ -148,7 +150,10 @@ def _parse_row(
         except ValueError:
             collector.problem(path, line, "facial_landmarks is not 136 ';'-joined numbers")
             return
-    image = images / fields[0].strip()
+    image = Path(os.path.normpath(images / fields[0].strip()))
+    if not image.is_relative_to(images):  # '../', an absolute path: nothing outside the database is read
+        collector.problem(path, line, f"image path leaves the image folder {images}: {fields[0].strip()}")
+        return
     if check_image(collector, image, decode, line, path):
         collector.add(
             str(image), valence=valence, arousal=arousal, expression=CODES[code], landmarks=landmarks, part=part

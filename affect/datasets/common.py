@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from affect.image import ImageReadError, check_pixels
 from affect.vocabulary import N_LANDMARKS
 
 __all__ = [
@@ -240,9 +241,15 @@ def check_image(
     if not os.path.exists(path):
         collector.problem(where, line, f"image not found: {path}")
         return False
-    if decode and cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
-        collector.problem(where, line, f"image cannot be decoded: {path}")
-        return False
+    if decode:
+        try:
+            check_pixels(path)
+        except ImageReadError as error:
+            collector.problem(where, line, f"image refused: {error}")
+            return False
+        if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
+            collector.problem(where, line, f"image cannot be decoded: {path}")
+            return False
     return True
 
 
@@ -276,6 +283,7 @@ def read_frame(path: str) -> np.ndarray:
         if not ok:
             raise ValueError(f"{video}: no frame {index}")
     else:
+        check_pixels(path)
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise ValueError(f"{path}: image not found or not decodable")

@@ -275,7 +275,7 @@ def load_rendering(path: str | Path) -> Rendering:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such rendering file")
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         missing = {"image", "mask", "depth", "triangle_index"} - set(data.files)
         if missing:
             raise ValueError(f"{path}: not a rendering file, missing {sorted(missing)}")

@@ -207,7 +207,7 @@ def load_texture(path: str | Path) -> VertexTexture:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such texture file")
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         if not {"colors", "visible"} <= set(data.files):
             raise ValueError(f"{path}: not a texture file (needs 'colors' and 'visible')")
         return VertexTexture(colors=data["colors"].astype(np.float32), visible=data["visible"].astype(bool))

@@ -336,7 +336,7 @@ def ensure_affect_model(
 def _has_sparse(path: Path) -> bool:
     """Whether the model file at ``path`` holds sparse blendshape models (False if unreadable)."""
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             return len(data["sparse_keys"]) > 0
     except (OSError, ValueError, KeyError):
         return False

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
-from affect.files import atomic_write_text
+from affect.files import atomic_write_text, check_writable
 from affect.vocabulary import EYES
 
 __all__ = [
@@ -92,19 +92,28 @@ class PreparedFaces:
 
 
 def load_prepared(folder: str | os.PathLike) -> PreparedFaces:
-    """Open a cache folder written by :func:`prepare`."""
+    """Open a cache folder written by :func:`prepare`; ValueError naming the folder if it is damaged.
+
+    The arrays are read without pickles (``allow_pickle=False``): a cache file holding Python
+    objects is refused unread.
+    """
     folder = Path(folder)
-    meta = json.loads((folder / "meta.json").read_text())
-    index = pd.read_csv(
-        folder / "index.csv",
-        dtype={"id": str, "subject": str, "video": str, "path": str, "expression": object, "crop": str},
-        keep_default_na=False,
-        na_values={"valence": [""], "arousal": [""], **{c: [""] for c in AGE_COLUMNS}},
-    )
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        index = pd.read_csv(
+            folder / "index.csv",
+            dtype={"id": str, "subject": str, "video": str, "path": str, "expression": object, "crop": str},
+            keep_default_na=False,
+            na_values={"valence": [""], "arousal": [""], **{c: [""] for c in AGE_COLUMNS}},
+        )
+        faces = np.load(folder / "faces.npy", mmap_mode="r", allow_pickle=False)
+        landmarks = np.load(folder / "landmarks.npy", allow_pickle=False)
+        size = int(meta["size"])
+    except (OSError, ValueError, KeyError, TypeError, EOFError, pd.errors.ParserError) as error:
+        detail = (str(error).splitlines() or [""])[0]
+        raise ValueError(f"{folder}: not a prepared-faces cache ({type(error).__name__}: {detail})") from None
     index["expression"] = index["expression"].replace("", None)
-    faces = np.load(folder / "faces.npy", mmap_mode="r")
-    landmarks = np.load(folder / "landmarks.npy")
-    return PreparedFaces(folder, int(meta["size"]), index, faces, landmarks)
+    return PreparedFaces(folder, size, index, faces, landmarks)
 
 
 def cache_key(frame: pd.DataFrame, size: int, margin: float = MARGIN) -> str:
@@ -179,6 +188,7 @@ def prepare(
     folder = Path(cache_root) / f"{label}-{size}px-{key[:16]}"
     if (folder / "meta.json").is_file():
         return load_prepared(folder)
+    check_writable(folder.parent, folder=True)  # a read-only $AFFECT_DATA: one line before any crop
     folder.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from affect import data_paths, datasets, profiles
-from affect.files import atomic_write_text, relative_path, stored_path
+from affect.files import atomic_write_text, check_writable, folder_lock, relative_path, stored_path
 from affect.learning import evaluation, training
 from affect.learning.networks import NETWORKS
 from affect.learning.prepared import PreparedFaces, load_prepared, prepare, synthesized_subset, with_synthesized
@@ -55,6 +55,7 @@ VA_DATABASES = ("affectnet", "affwild", "afew_va", "recola")
 #: Share of training subjects (or videos) held out to pick the best epoch; AffectNet's own 85/15.
 VAL_FRACTION = 0.15
 RUN_FILE = "run.json"
+RUN_LOCK = ".train.lock"  # in the run folder while 'affect train' writes it; holds its pid
 log = logging.getLogger("affect.learning")
 
 
@@ -293,58 +294,61 @@ def train(
     """
     if network not in NETWORKS:
         raise ValueError(f"network: unknown {network!r}; known: {', '.join(NETWORKS)}")
+    training.check_device(device)
+    check_writable(run_dir, folder=True)
     task = task or default_task(database)
     if task == "va" and database not in VA_DATABASES:
         raise ValueError(f"task: {database} has no valence-arousal labels; use --task expression")
-    sizes = profile.training
-    faces, frames = prepare_database(
-        database,
-        network,
-        profile=profile,
-        data_source=data_source,
-        seed=seed,
-        fold=fold,
-        augmented=augmented,
-        cache_root=cache_root,
-        progress=progress,
-        synthesized_only=synthesized_only,
-    )
-    classes = _classes(task, frames)
-    module = training.fit(
-        network,
-        task,
-        faces["train"],
-        faces["val"],
-        sizes,
-        run_dir,
-        classes=classes or None,
-        seed=seed,
-        device=device,
-        weights=weights,
-        augment=augment,
-        weighted_loss=weighted_loss,
-        landmarks=landmarks,
-        progress=progress,
-        initial=initial,
-    )
-    run = TrainingRun(
-        str(run_dir),
-        network,
-        task,
-        database,
-        data_source,
-        profile.name,
-        classes,
-        asdict(sizes),
-        seed,
-        fold,
-        module.hparams.pretrained,
-        None if augmented is None else str(augmented),
-        augment,
-        {split: str(f.folder) for split, f in faces.items()},
-        synthesized_only,
-    )
-    write_run(run, run_dir)
+    with folder_lock(run_dir, RUN_LOCK, "affect train"):  # a second train here fails at once
+        sizes = profile.training
+        faces, frames = prepare_database(
+            database,
+            network,
+            profile=profile,
+            data_source=data_source,
+            seed=seed,
+            fold=fold,
+            augmented=augmented,
+            cache_root=cache_root,
+            progress=progress,
+            synthesized_only=synthesized_only,
+        )
+        classes = _classes(task, frames)
+        module = training.fit(
+            network,
+            task,
+            faces["train"],
+            faces["val"],
+            sizes,
+            run_dir,
+            classes=classes or None,
+            seed=seed,
+            device=device,
+            weights=weights,
+            augment=augment,
+            weighted_loss=weighted_loss,
+            landmarks=landmarks,
+            progress=progress,
+            initial=initial,
+        )
+        run = TrainingRun(
+            str(run_dir),
+            network,
+            task,
+            database,
+            data_source,
+            profile.name,
+            classes,
+            asdict(sizes),
+            seed,
+            fold,
+            module.hparams.pretrained,
+            None if augmented is None else str(augmented),
+            augment,
+            {split: str(f.folder) for split, f in faces.items()},
+            synthesized_only,
+        )
+        write_run(run, run_dir)
     return run
 
 
@@ -364,16 +368,23 @@ def read_run(run_dir: str | os.PathLike) -> TrainingRun:
     path = Path(run_dir) / RUN_FILE
     if not path.is_file():
         raise ValueError(f"{path}: not found; is {run_dir} a folder written by 'affect train'?")
-    record = json.loads(path.read_text())
-    record["run_dir"] = str(Path(run_dir))
-    if record.get("augmented") is not None:
-        record["augmented"] = str(stored_path(record["augmented"], run_dir))
-    record["prepared"] = {split: str(stored_path(folder, run_dir)) for split, folder in record["prepared"].items()}
-    return TrainingRun(**record)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["run_dir"] = str(Path(run_dir))
+        if record.get("augmented") is not None:
+            record["augmented"] = str(stored_path(record["augmented"], run_dir))
+        record["prepared"] = {split: str(stored_path(folder, run_dir)) for split, folder in record["prepared"].items()}
+        return TrainingRun(**record)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # not JSON, or other fields
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"{path}: not a run record of 'affect train' ({detail})") from None
 
 
 def evaluate_run(run_dir: str | os.PathLike, *, device: str = "cpu", n_bootstrap: int = 1000) -> evaluation.Evaluation:
     """Score a run's best checkpoint on its test split; writes predictions.csv and scores.csv."""
+    if n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap: expected at least 1 resample, got {n_bootstrap}")
+    training.check_device(device)
     run = read_run(run_dir)
     best = Path(run_dir) / training.CHECKPOINTS / "best.ckpt"
     if not best.is_file():

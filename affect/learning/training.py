@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader
 from affect import metrics
 from affect.files import atomic_write_text
 from affect.learning import transforms
+from affect.learning.checkpoints import read_torch_file
 from affect.learning.data import ClipDataset, EpochShuffle, FrameDataset
 from affect.learning.networks import (
     AGES,
@@ -62,6 +63,7 @@ __all__ = [
     "make_loader",
     "input_size",
     "check_checkpoint",
+    "check_device",
     "CHECKPOINTS",
 ]
 
@@ -300,8 +302,11 @@ def make_loader(
     )
 
 
+CHECKPOINT = "a checkpoint of this kit"
+
+
 def _saved_hparams(path: str | os.PathLike) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    return read_torch_file(path, CHECKPOINT).get("hyper_parameters", {})
 
 
 def check_checkpoint(path: str | os.PathLike, network: str, task: str, classes: Sequence[str] | None) -> None:
@@ -382,6 +387,7 @@ def fit(
     AffectModule with the best validation score's weights, in eval mode, on the CPU.
     """
     run_dir = Path(run_dir)
+    check_device(device)
     pl.seed_everything(seed, workers=True, verbose=False)
     weights_of_classes = None
     if task == "expression" and weighted_loss:
@@ -398,8 +404,7 @@ def fit(
             freeze_convolutions(module.network)  # Sec. 6.2.2.2: only the FC layers learn
     if initial is not None:
         check_checkpoint(initial, network, task, classes)
-        state = torch.load(initial, map_location="cpu", weights_only=False)["state_dict"]
-        module.load_state_dict(state)
+        _load_weights(module, read_torch_file(initial, CHECKPOINT), initial)
         module.hparams["pretrained"] = f"fine-tuned from {Path(initial).parent.parent.name}"
     last = run_dir / CHECKPOINTS / "last.ckpt"
     if last.is_file():
@@ -422,7 +427,7 @@ def fit(
     with _quiet(progress):
         trainer = _trainer(run_dir, replace(sizes, max_epochs=epochs), device, progress, callbacks)
         try:
-            trainer.fit(module, *loaders, ckpt_path=last if last.is_file() else None)
+            trainer.fit(module, *loaders, ckpt_path=last if last.is_file() else None, weights_only=True)
         finally:
             merge_curves(run_dir)
     return load_module(run_dir / CHECKPOINTS / "best.ckpt")
@@ -446,8 +451,24 @@ def merge_curves(run_dir: str | os.PathLike) -> Path | None:
 
 
 def load_module(path: str | os.PathLike) -> AffectModule:
-    """An :class:`AffectModule` from a checkpoint, in eval mode on the CPU."""
-    return AffectModule.load_from_checkpoint(path, map_location="cpu", weights_only=False).eval()
+    """An :class:`AffectModule` from a checkpoint, in eval mode on the CPU; ValueError naming a bad file."""
+    saved = read_torch_file(path, CHECKPOINT)
+    try:
+        module = AffectModule(**saved["hyper_parameters"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not {CHECKPOINT} (hyperparameters: {error})") from None
+    _load_weights(module, saved, path)
+    return module.eval()
+
+
+def _load_weights(module: AffectModule, saved: dict, path: str | os.PathLike) -> None:
+    state = saved.get("state_dict")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not {CHECKPOINT} (no state_dict)")
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: weights do not fit the network ({str(error).splitlines()[0]})") from None
 
 
 def _trainer(
@@ -478,6 +499,17 @@ def _trainer(
         log_every_n_steps=1,
         num_sanity_val_steps=0,
     )
+
+
+def check_device(device: str) -> None:
+    """Raise a one-line ValueError if ``device`` asks for a GPU that this machine does not have."""
+    kind = device.split(":")[0]
+    if kind not in ("auto", "cpu", "gpu", "cuda", "mps"):
+        raise ValueError(f"device: expected auto, cpu, gpu, cuda or mps, got {device!r}")
+    if kind in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device: expected auto or cpu on this machine (no CUDA GPU is visible to torch), got {device}"
+        )
 
 
 def _accelerator(device: str) -> str:

@@ -689,3 +689,30 @@ def test_a_non_utf8_annotation_file_of_one_video_is_a_skipped_problem(affwild_ro
             (affwild_root / "annotations" / "train" / name / other).unlink()
     with pytest.raises(datasets.DatasetFormatError, match=r"202\.txt: not UTF-8 text"):
         load("affwild", affwild_root, "train", strict=True)
+
+
+def test_affectnet_field_over_the_csv_limit_is_one_line_naming_file_and_line(affectnet_root: Path):
+    training = affectnet_root / "Manually_Annotated" / "training.csv"
+    lines = training.read_text().splitlines()
+    lines.insert(3, _affectnet_row("good00.jpg", 1, 0.1, 0.1).replace(MARKS, "1" * (130 * 1024)))
+    training.write_text("\n".join(lines) + "\n")
+    with pytest.raises(datasets.DatasetFormatError) as error:
+        load("affectnet", affectnet_root, "all")
+    assert str(error.value).startswith(f"{training}:4: not a CSV row (field larger than field limit")
+    assert "\n" not in str(error.value)
+
+
+def test_affectnet_rows_whose_image_path_leaves_the_database_are_refused_and_counted(affectnet_root: Path, caplog):
+    outside = affectnet_root / "secret.jpg"
+    _image(outside)
+    training = affectnet_root / "Manually_Annotated" / "training.csv"
+    escapes = [f"../../{outside.name}", str(outside)]  # relative, and absolute
+    rows = [_affectnet_row("x.jpg", 1, 0.1, 0.1).replace("689/x.jpg", name) for name in escapes]
+    training.write_text(training.read_text() + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING, logger="affect.datasets"):
+        frame = load("affectnet", affectnet_root, "all")
+    assert not frame["path"].str.contains("secret").any()
+    assert _report(frame).skipped == 5  # the fixture's 3 bad rows and the 2 escapes
+    reasons = {p.line: p.reason for p in _report(frame).problems}
+    assert all("image path leaves the image folder" in reasons[line] for line in (29, 30)), reasons
+    assert "skipped 5" in caplog.text

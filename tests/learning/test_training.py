@@ -101,7 +101,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_sizes, toy
     start = _StartEpoch()
     fit("vggface", "va", train, val, sizes, run, callbacks=[start])
     assert start.epoch == 1 and start.step == 4  # epoch 0's 4 batches were not redone
-    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    saved = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["epoch"] == 2
     curves = pd.read_csv(run / "metrics.csv").dropna(subset=["train_loss_epoch"])
     assert curves["epoch"].tolist() == [0, 1, 2]  # the killed attempt's epoch 0 is kept

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import time
 import warnings
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from affect.files import atomic_write, atomic_write_text
+from affect.learning.checkpoints import read_torch_file
 from affect.learning.prepared import PreparedFaces
 from affect.profiles import GANSizes, Profile
 
@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 CHECKPOINTS = "checkpoints"
+GENERATOR = "a generator file of this kit"
 GENERATOR_FILE = "generator.pt"
 #: VA targets of the sample grids: neutral, then the four quadrants' typical points.
 SAMPLE_VA = ((0.0, 0.0), (0.7, 0.4), (-0.6, 0.6), (-0.6, -0.4), (0.5, -0.5))
@@ -341,7 +342,9 @@ def fit_gan(
             enable_model_summary=progress,
             deterministic=True,
         )
-        trainer.fit(module, loader, ckpt_path=last if last.is_file() else None)
+        if last.is_file():
+            read_torch_file(last, "a GAN checkpoint of this kit")  # a cut or foreign file: one line, nothing run
+        trainer.fit(module, loader, ckpt_path=last if last.is_file() else None, weights_only=True)
     if module.iteration < sizes.iterations:
         raise RuntimeError(f"{run_dir}: training stopped at iteration {module.iteration} of {sizes.iterations}")
     write_curves(run_dir, module.curves)
@@ -370,13 +373,13 @@ def fit_gan(
 def load_generator(path: str | os.PathLike):
     """The trained model (eval mode, CPU) and its record from a ``generator.pt``; ValueError naming a bad file."""
     path = Path(path)
+    state = read_torch_file(path, GENERATOR)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
         record = state["record"]
         model = build_gan(record["method"], GANSizes(**record["sizes"]))
         model.generator.load_state_dict(state["generator"])
-    except (OSError, KeyError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as error:
-        raise ValueError(f"{path}: not a generator file of this kit ({error})") from None
+    except (KeyError, RuntimeError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: not {GENERATOR} ({str(error).splitlines()[0]})") from None
     return model.eval(), record
 
 
