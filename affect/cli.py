@@ -447,11 +447,13 @@ def _basic_expression(name: str, known: Sequence[str]) -> str:
     return word
 
 
-def _describe(result) -> str:
+def _describe(result, measured: bool = True) -> str:
     if isinstance(result.target, str):
         what = result.target
     else:
         what = f"valence {result.target[0]:+.2f}, arousal {result.target[1]:+.2f} (VA class {result.va_class})"
+    if not measured:
+        return f"{what}, identity not measured (sampled)"
     return f"{what}, identity distance {result.identity_distance:.3f}"
 
 
@@ -497,7 +499,7 @@ def _chosen_faces(photo: str, pixels, which: str | int, detector: str):
 
 def _synthesize(args: argparse.Namespace) -> None:
     from affect.image import read_image, write_image
-    from affect.synthesis import AffectSynthesizer, check_intensity
+    from affect.synthesis import AffectSynthesizer, check_intensity, identity_frames
     from affect.va_paths import read_va_path
     from affect.video import write_sequence
     from affect.vocabulary import BASIC_EXPRESSIONS
@@ -530,6 +532,8 @@ def _synthesize(args: argparse.Namespace) -> None:
     if not (args.fps > 0 and math.isfinite(args.fps)):  # also refuses NaN
         raise ValueError(f"--fps: expected a positive number, got {args.fps!r}")
     path = read_va_path(args.path) if args.path is not None else None
+    if isinstance(args.identity_every, bool) or args.identity_every < 1:
+        raise ValueError(f"--identity-every: expected a whole number >= 1, got {args.identity_every}")
     aus = _action_units(args.au) if args.au is not None else None
     check_intensity(args.intensity, "--intensity")
     if aus is not None and args.intensity != 1.0:
@@ -543,14 +547,21 @@ def _synthesize(args: argparse.Namespace) -> None:
         args.landmarks if args.landmarks is not None else _chosen_faces(args.image, pixels, which, args.detector)
     )
     if path is not None:
-        frames = synthesizer.iter_temporal(args.image, path, landmarks=landmarks, intensity=args.intensity)
+        frames = synthesizer.iter_temporal(
+            args.image, path, landmarks=landmarks, intensity=args.intensity, identity_every=args.identity_every
+        )
+        measured = identity_frames(len(path), args.identity_every)
 
         def images():  # streamed: each frame is written (or encoded) as soon as it is made
             for index, frame in enumerate(frames):
-                print(f"frame {index}: {_describe(frame)}", flush=True)
+                print(f"frame {index}: {_describe(frame, measured=index in measured)}", flush=True)
                 yield frame.image
 
         print(write_sequence(images(), output, fps=args.fps))
+        print(
+            f"identity measured on frames {', '.join(map(str, measured))} "
+            f"(the first, the last and one in every {args.identity_every}; --identity-every)"
+        )
         if frame_folder:  # frames past this run's last one are left from a longer earlier run
             for stale in output.glob("frame_*.png"):
                 if stale.stem[len("frame_") :].isdigit() and int(stale.stem[len("frame_") :]) >= len(path):
@@ -586,7 +597,7 @@ def _action_units(items: list[str]) -> dict[int, float]:
 
 
 def _add_synthesize(commands) -> None:
-    from affect.synthesis import DEFAULT_FPS
+    from affect.synthesis import DEFAULT_FPS, PATH_IDENTITY_EVERY
 
     parser = _command(
         commands,
@@ -645,6 +656,14 @@ def _add_synthesize(commands) -> None:
     _add_detector(parser)
     parser.add_argument(
         "--fps", type=float, default=DEFAULT_FPS, help="frame rate of a .gif/.mp4 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--identity-every",
+        type=int,
+        default=PATH_IDENTITY_EVERY,
+        metavar="N",
+        help="with --path, measure the identity distance on the first and last frames and every N-th "
+        "(1: every frame; default: %(default)s)",
     )
     parser.add_argument(
         "-o",
@@ -947,7 +966,7 @@ def _add_augment(commands) -> None:
         "--format",
         choices=IMAGE_FORMATS,
         default=None,
-        help="image format: jpg (quality 95, a quarter of PNG's size, 15x faster to encode) "
+        help="image format: jpg (quality 95, a quarter of PNG's size, 7x faster to encode) "
         "or png (default: the folder's format when resuming, else jpg)",
     )
     _add_seed(parser)
@@ -1192,35 +1211,24 @@ def _add_evaluate(commands) -> None:
 
 def _bench(args: argparse.Namespace) -> None:
     from affect import bench
+    from affect.bench.parts import run_parts
 
     if args.scale_repeats < 1:  # before the minutes of the other parts
         raise ValueError(f"--scale-repeats: expected at least 1 run, got {args.scale_repeats}")
-    result = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share, progress=not args.quiet)
-    if not args.skip_training:
-        from affect.bench.throughput import training_benchmark
-
-        result = replace(result, training=training_benchmark())
-    if not args.skip_scale:
-        from affect.bench.scaling import scale_benchmark
-
-        result = replace(result, scale=scale_benchmark(repeats=args.scale_repeats))
-    if not args.skip_explorer:
-        from affect.explorer.session import median_update_ms
-        from affect.synthesis import AffectSynthesizer
-
-        result = replace(result, explorer_update_ms=median_update_ms(AffectSynthesizer.from_file()))
-    json_path, md_path = bench.save_bench(result, args.out)
-    headline = (
-        f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
-        f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
-        f"({result.one_affect_256_opencv_ms:.1f} ms with OpenCV's seamlessClone) "
-        f"(target <= {bench.ONE_AFFECT_256_TARGET_MS:g})"
-    )
-    if result.eos_fit_ms is not None:
-        headline += f", eos {result.eos_fit_ms:.1f} ms ({result.eos_ratio:.2f} x)"
-    else:
-        print(result.eos_note, file=sys.stderr)
-    print(headline)
+    result = run_parts(_bench_parts(args), args.out)
+    json_path, md_path = Path(args.out) / "bench.json", Path(args.out) / "bench.md"
+    if result.timings:
+        headline = (
+            f"fitting {result.fit_ms:.1f} ms (target <= {bench.FIT_TARGET_MS:g}), one new affect at "
+            f"{bench.CROP_SIZE} px {result.one_affect_256_ms:.1f} ms "
+            f"({result.one_affect_256_opencv_ms:.1f} ms with OpenCV's seamlessClone) "
+            f"(target <= {bench.ONE_AFFECT_256_TARGET_MS:g})"
+        )
+        if result.eos_fit_ms is not None:
+            headline += f", eos {result.eos_fit_ms:.1f} ms ({result.eos_ratio:.2f} x)"
+        else:
+            print(result.eos_note, file=sys.stderr)
+        print(headline)
     for name, entry in (result.quality.get("photos") or {}).items():
         print(
             f"{name}: round trip {entry['round_trip_error']:.2f} grey levels, sharpness "
@@ -1237,11 +1245,62 @@ def _bench(args: argparse.Namespace) -> None:
             f"VA explorer update at 512 px {result.explorer_update_ms:.1f} ms "
             f"(target <= {bench.EXPLORER_UPDATE_TARGET_MS:g})"
         )
+    if result.path:
+        print(
+            f"VA path at 512 px {result.path['path_frames_per_s']:.1f} frames/s "
+            f"(target >= {bench.PATH_FRAMES_TARGET_PER_S:g})"
+        )
     if result.scale:
         rates = ", ".join(f"{key} {rate:.0f}" for key, rate in result.scale["images_per_s"].items())
         print(f"augmentation images/s: {rates}")
     print(json_path)
     print(md_path)
+    if result.failures:
+        raise RuntimeError(
+            "bench: failed parts (the others' figures are kept): "
+            + "; ".join(f"{name}: {error}" for name, error in result.failures.items())
+        )
+
+
+def _bench_parts(args: argparse.Namespace) -> list:
+    """The parts of ``affect bench`` that ``args`` asks for, in order (:func:`affect.bench.parts.run_parts`)."""
+    from affect import bench
+
+    def engine(result):
+        timed = bench.run_benchmark(args.photo, repeats=args.repeats, eos_share=args.eos_share, progress=not args.quiet)
+        return replace(timed, failures=result.failures)
+
+    def training(result):
+        from affect.bench.throughput import training_benchmark
+
+        return replace(result, training=training_benchmark())
+
+    def scale(result):
+        from affect.bench.scaling import scale_benchmark
+
+        return replace(result, scale=scale_benchmark(repeats=args.scale_repeats))
+
+    def explorer(result):
+        from affect.explorer.session import median_update_ms
+        from affect.synthesis import AffectSynthesizer
+
+        return replace(result, explorer_update_ms=median_update_ms(AffectSynthesizer.from_file()))
+
+    def path(result):
+        from affect.bench.path_rate import path_frames_per_s
+        from affect.synthesis import AffectSynthesizer
+
+        return replace(result, path=path_frames_per_s(AffectSynthesizer.from_file()))
+
+    chosen = {
+        "engine": True,
+        "training": not args.skip_training,
+        "scale": not args.skip_scale,
+        "explorer": not args.skip_explorer,
+        "path": not args.skip_path,
+    }
+    parts = {"engine": engine, "training": training, "scale": scale, "explorer": explorer, "path": path}
+    return [(name, parts[name]) for name, wanted in chosen.items() if wanted]
 
 
 def _add_bench(commands) -> None:
@@ -1290,6 +1349,11 @@ def _add_bench(commands) -> None:
         "--skip-explorer",
         action="store_true",
         help="leave out the VA explorer's update time on a 512 px photo (explorer_update_ms)",
+    )
+    parser.add_argument(
+        "--skip-path",
+        action="store_true",
+        help="leave out the frames per second of a VA path on a 512 px photo (path_frames_per_s)",
     )
     parser.add_argument(
         "--scale-repeats",

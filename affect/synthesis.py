@@ -37,6 +37,8 @@ from affect.vocabulary import DETECTORS, check_choice
 
 __all__ = [
     "ACTION_UNITS",
+    "PATH_IDENTITY_EVERY",
+    "identity_frames",
     "AffectSynthesizer",
     "PreparedPhoto",
     "SynthesizedImage",
@@ -48,6 +50,21 @@ MAX_INTENSITY = 2.0
 
 #: Frames per second of GIF and MP4 sequences unless told otherwise.
 DEFAULT_FPS = 10.0
+
+#: A VA path's identity distance is measured on its first and last frames and every this-many-th
+#: one: dlib's descriptor costs about 90 ms a face, twice the 40 ms of a 512 px frame, and the
+#: identity barely changes from one frame of a path to the next.
+PATH_IDENTITY_EVERY = 25
+
+
+def identity_frames(n_frames: int, every: int = PATH_IDENTITY_EVERY) -> tuple[int, ...]:
+    """The frames of an ``n_frames`` path whose identity distance is measured: the first, every
+    ``every``-th (0, every, 2 every, ...) and the last; all of them for ``every`` 1."""
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+        raise ValueError(f"identity_every: expected a whole number >= 1, got {every!r}")
+    if n_frames < 1:
+        return ()
+    return tuple(sorted({*range(0, n_frames, int(every)), n_frames - 1}))
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,7 +285,13 @@ class AffectSynthesizer:
         return self._render(self._prepare(image, landmarks), scale * delta, (valence, arousal), va_class)
 
     def temporal(
-        self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None, intensity: float = 1.0
+        self,
+        image: str | os.PathLike | np.ndarray,
+        path,
+        *,
+        landmarks=None,
+        intensity: float = 1.0,
+        identity_every: int = PATH_IDENTITY_EVERY,
     ) -> list[SynthesizedImage]:
         """Follow a VA path with one synthesized frame per point (temporal synthesis, Sec. 4.5.2).
 
@@ -279,15 +302,26 @@ class AffectSynthesizer:
         landmarks : optional, see :meth:`reconstruction`
         intensity : float
             Scale of every frame's deformation, in [0, 2] (see :meth:`static`).
+        identity_every : int
+            Measure the identity distance on the frames :func:`identity_frames` names (the first,
+            the last and every ``identity_every``-th; 1: every frame); the others have NaN.
 
         Returns
         -------
         list of T SynthesizedImage, in path order.
         """
-        return list(self.iter_temporal(image, path, landmarks=landmarks, intensity=intensity))
+        return list(
+            self.iter_temporal(image, path, landmarks=landmarks, intensity=intensity, identity_every=identity_every)
+        )
 
     def iter_temporal(
-        self, image: str | os.PathLike | np.ndarray, path, *, landmarks=None, intensity: float = 1.0
+        self,
+        image: str | os.PathLike | np.ndarray,
+        path,
+        *,
+        landmarks=None,
+        intensity: float = 1.0,
+        identity_every: int = PATH_IDENTITY_EVERY,
     ) -> Iterator[SynthesizedImage]:
         """:meth:`temporal` one frame at a time, so a long path is written as it is made.
 
@@ -295,14 +329,14 @@ class AffectSynthesizer:
         """
         scale = check_intensity(intensity)
         points = read_va_path(path) if isinstance(path, (str, os.PathLike)) else check_va_path(path, "path")
+        measured = set(identity_frames(len(points), identity_every))
         prepared = self._prepare(image, landmarks)
         classes = np.asarray(self.affect_model.va_classes.lookup(points[:, 0], points[:, 1])).reshape(-1)
 
         def frames() -> Iterator[SynthesizedImage]:
-            for (v, a), k in zip(points, classes):
-                yield self._render(
-                    prepared, scale * self.affect_model.class_means[k].astype(np.float64), (float(v), float(a)), int(k)
-                )
+            for index, ((v, a), k) in enumerate(zip(points, classes)):
+                delta = scale * self.affect_model.class_means[k].astype(np.float64)
+                yield self._render(prepared, delta, (float(v), float(a)), int(k), identity=index in measured)
 
         return frames()
 
@@ -364,7 +398,12 @@ class AffectSynthesizer:
         return self._render(self._prepare(image, landmarks), delta, label, -1)
 
     def _render(
-        self, prepared: PreparedPhoto | list[PreparedPhoto], delta: np.ndarray, target, va_class: int
+        self,
+        prepared: PreparedPhoto | list[PreparedPhoto],
+        delta: np.ndarray,
+        target,
+        va_class: int,
+        identity: bool = True,
     ) -> SynthesizedImage:
         faces = prepared if isinstance(prepared, list) else [prepared]
         pixels = faces[0].pixels
@@ -376,7 +415,7 @@ class AffectSynthesizer:
             )
             canvas, mask = rendered.image, mask | rendered.mask
             landmarks.append(rendered.landmarks)
-            distances.append(self._identity_distance(face, canvas, rendered.landmarks))
+            distances.append(self._identity_distance(face, canvas, rendered.landmarks) if identity else np.nan)
         unchanged = _unchanged_outside(canvas, pixels, mask)
         return SynthesizedImage(
             image=canvas,

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from affect.datasets import read_frame
-from affect.image import MAX_PIXELS, ImageReadError, as_rgb_image, check_pixels, read_image, write_image
+from affect.image import MAX_PIXELS, ImageReadError, as_rgb_image, check_pixels, encode_image, read_image, write_image
 
 
 def _gradient(height=6, width=4):
@@ -130,6 +130,24 @@ def test_write_image_round_trips_a_png_exactly_and_leaves_no_temporary_file(tmp_
     path = write_image(tmp_path / "out" / "face.png", pixels)
     np.testing.assert_array_equal(read_image(path), pixels)
     assert sorted(p.name for p in path.parent.iterdir()) == ["face.png"]
+
+
+def test_encoded_png_is_lossless_for_noise_gradients_and_grayscale():
+    import io
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    gray = rng.integers(0, 256, (20, 31), dtype=np.uint8)
+    for pixels, expected in ((noise, noise), (_gradient(), _gradient()), (gray, np.repeat(gray[:, :, None], 3, 2))):
+        with Image.open(io.BytesIO(encode_image(pixels, ".png"))) as decoded:
+            assert decoded.format == "PNG" and decoded.mode == "RGB"
+            np.testing.assert_array_equal(np.asarray(decoded), expected)
+
+
+def test_encoded_png_of_a_smooth_face_sized_image_is_compressed():
+    ramp = np.linspace(0, 255, 256).astype(np.uint8)
+    pixels = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], ramp[:, None] // 2), axis=2)
+    assert len(encode_image(pixels, ".png")) < pixels.nbytes / 4
 
 
 def test_write_image_picks_jpeg_by_suffix_and_accepts_float_input(tmp_path):

@@ -455,3 +455,47 @@ def test_the_default_affect_model_is_built_on_first_use(tmp_path, monkeypatch, c
     assert first.affect_model.n_vertices == first.face_model.n_vertices
     AffectSynthesizer.from_file(measure_identity=False)
     assert "building" not in capsys.readouterr().err  # built once
+
+
+def test_identity_frames_are_the_first_the_last_and_every_nth():
+    assert synthesis.identity_frames(50, 25) == (0, 25, 49)
+    assert synthesis.identity_frames(51, 25) == (0, 25, 50)
+    assert synthesis.identity_frames(4, 1) == (0, 1, 2, 3)
+    assert synthesis.identity_frames(1, 25) == (0,) and synthesis.identity_frames(0) == ()
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="identity_every: expected a whole number >= 1"):
+            synthesis.identity_frames(10, bad)
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_a_path_measures_identity_on_the_sampled_frames_and_keeps_every_frame(synthesizer, photo):
+    prepared = synthesizer.prepare(photo)
+    path = [[0.0, 0.0], [0.5, 0.5], [0.8, 0.2], [-0.4, 0.3], [0.5, -0.5]]
+    every = synthesizer.temporal(prepared, path, identity_every=1)
+    sampled = synthesizer.temporal(prepared, path, identity_every=3)
+    assert [i for i, f in enumerate(sampled) if np.isfinite(f.identity_distance)] == [0, 3, 4]
+    assert all(np.isfinite(f.identity_distance) for f in every)
+    for full, thin in zip(every, sampled):
+        np.testing.assert_array_equal(full.image, thin.image)
+        assert (full.target, full.va_class) == (thin.target, thin.va_class)
+
+
+@pytest.mark.slow  # fits the photo once (seconds)
+def test_cli_path_names_the_identity_frames_and_writes_the_frames_unchanged(
+    synthesizer, model_file, tmp_path, capsys, monkeypatch
+):
+    fitted = synthesizer.reconstruction(PHOTO)
+    monkeypatch.setattr(synthesis, "reconstruct", lambda image, **options: fitted)
+    path = [[0.0, 0.0], [0.5, 0.5], [0.8, 0.2], [-0.4, 0.3]]
+    (tmp_path / "path.csv").write_text("".join(f"{v},{a}\n" for v, a in path))
+    argv = ["synthesize", PHOTO, "--path", str(tmp_path / "path.csv"), "--affect-model", str(model_file)]
+    _run([*argv, "--identity-every", "2", "-o", str(tmp_path / "frames")])
+    out = capsys.readouterr().out
+    assert "identity measured on frames 0, 2, 3 (" in out
+    assert "frame 1: valence +0.50, arousal +0.50 (VA class" in out and "identity not measured (sampled)" in out
+    assert "frame 2: valence +0.80, arousal +0.20" in out and out.count("identity distance") == 3
+    expected = AffectSynthesizer.from_file(model_file, measure_identity=False).temporal(PHOTO, path)
+    for index, frame in enumerate(expected):
+        np.testing.assert_array_equal(read_image(tmp_path / "frames" / f"frame_{index:04d}.png"), frame.image)
+    with pytest.raises(ValueError, match="--identity-every: expected a whole number >= 1, got 0"):
+        _run([*argv, "--identity-every", "0", "-o", str(tmp_path / "x.gif")])

@@ -15,6 +15,10 @@
 - :mod:`~affect.bench.report`: ``bench.json`` and ``bench.md``, whose tables
   :mod:`~affect.bench.tables` lays out with pandas; ``explorer_update_ms``, the VA explorer's
   update time (:func:`affect.explorer.median_update_ms`)
+- :mod:`~affect.bench.path_rate`: :func:`~affect.bench.path_rate.path_frames_per_s`, how fast
+  ``affect synthesize --path`` makes a VA path (``path``)
+- :mod:`~affect.bench.parts`: :func:`~affect.bench.parts.run_parts`, the parts run in turn, each
+  one's figures written as soon as it ends, a failed part reported with its one-line error
 
 ``throughput`` and ``scaling`` are imported on demand: this package itself does not import
 torch or the augmentation engines.
@@ -28,6 +32,7 @@ from affect.bench.report import (
     EXPLORER_UPDATE_TARGET_MS,
     FIT_TARGET_MS,
     ONE_AFFECT_256_TARGET_MS,
+    PATH_FRAMES_TARGET_PER_S,
     bench_markdown,
     load_bench,
     save_bench,
@@ -49,6 +54,7 @@ __all__ = [
     "FIT_TARGET_MS",
     "ONE_AFFECT_256_TARGET_MS",
     "EXPLORER_UPDATE_TARGET_MS",
+    "PATH_FRAMES_TARGET_PER_S",
     "bench_markdown",
     "load_bench",
     "save_bench",

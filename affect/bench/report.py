@@ -24,6 +24,7 @@ __all__ = [
     "FIT_TARGET_MS",
     "ONE_AFFECT_256_TARGET_MS",
     "EXPLORER_UPDATE_TARGET_MS",
+    "PATH_FRAMES_TARGET_PER_S",
     "STAGE_LABELS",
     "bench_markdown",
     "save_bench",
@@ -43,6 +44,8 @@ FIT_TARGET_MS = 35.0
 ONE_AFFECT_256_TARGET_MS = 20.0
 #: The VA explorer's live update (notebook 15) at 512 px: at most 100 ms median on 2 cores.
 EXPLORER_UPDATE_TARGET_MS = 100.0
+#: ``affect synthesize --path`` on a 512 px photo: at least 20 frames per second on 2 cores.
+PATH_FRAMES_TARGET_PER_S = 20.0
 
 STAGE_LABELS = {
     "detection": "face detection (dlib HOG)",
@@ -95,6 +98,7 @@ def bench_markdown(result: BenchResult) -> str:
         "Times in ms: median, interquartile range (q1-q3), min-max and number of runs, pooled "
         f"over the photos; `native` is the photo at its own size, `{crop_size}` the face crop.",
         "",
+        *_failures_markdown(result.failures),
         *_summary_table(result, crop_size),
         *_eos_markdown(result, crop_size),
         "",
@@ -104,6 +108,7 @@ def bench_markdown(result: BenchResult) -> str:
         *_training_markdown(result.training),
         *_quality_markdown(result.quality),
         *_explorer_markdown(result.explorer_update_ms),
+        *_path_markdown(result.path),
     ]
     if result.scale:
         from affect.bench.scaling import scale_markdown
@@ -125,6 +130,29 @@ def _explorer_markdown(update_ms: float | None) -> list[str]:
         "",
         f"- `explorer_update_ms`: {_ms(update_ms)} ms median for one update of the explorer on a 512 px photo "
         f"(deformation, render, blend and JPEG; target <= {EXPLORER_UPDATE_TARGET_MS:g}): {verdict}",
+    ]
+
+
+def _failures_markdown(failures: Mapping) -> list[str]:
+    if not failures:
+        return []
+    lines = ["## Failed parts", "", "These parts stopped with an error; their figures are missing below.", ""]
+    return lines + [f"- `{name}`: {error}" for name, error in failures.items()] + [""]
+
+
+def _path_markdown(path: Mapping) -> list[str]:
+    if not path:
+        return []
+    rate = path["path_frames_per_s"]
+    verdict = "pass" if rate >= PATH_FRAMES_TARGET_PER_S else "FAIL"
+    return [
+        "",
+        "## VA path",
+        "",
+        f"- `path_frames_per_s`: {rate:.1f} frames per second for a VA path of {path['frames']} frames on a "
+        f"{path['size']} px photo written as a GIF, after the fit ({path['cpu_ms_per_frame']:.1f} ms of CPU a "
+        f"frame; identity measured on frames {', '.join(map(str, path['identity_frames']))}; target >= "
+        f"{PATH_FRAMES_TARGET_PER_S:g}): {verdict}",
     ]
 
 

@@ -122,6 +122,11 @@ class BenchResult:
     explorer_update_ms : float or None
         Median time of one VA explorer update on a 512 px photo (deformation, render, blend and
         JPEG; :func:`affect.explorer.median_update_ms`); None if not run.
+    path : dict
+        A VA path written as a GIF on a 512 px photo (:func:`affect.bench.path_rate.path_frames_per_s`):
+        ``path_frames_per_s``, CPU ms per frame, the frames whose identity was measured; empty if not run.
+    failures : dict
+        The parts that failed: part name to its one-line error; empty when every part ran.
     """
 
     timings: tuple[StageTiming, ...]
@@ -140,6 +145,8 @@ class BenchResult:
     quality: Mapping[str, object] = field(default_factory=dict)
     scale: Mapping[str, object] = field(default_factory=dict)
     explorer_update_ms: float | None = None
+    path: Mapping[str, object] = field(default_factory=dict)
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     def timing(self, stage: str, scale: str, photo: str = ALL_PHOTOS) -> StageTiming | None:
         """The summary of one stage at one scale (pooled over photos by default), if timed."""

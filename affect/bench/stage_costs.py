@@ -18,11 +18,13 @@ import pandas as pd
 from affect.augmentation.manifest import MANIFEST_COLUMNS
 from affect.face.reconstruction import RENDER_STAGES
 
-__all__ = ["SYNTHESIS_STAGES", "stage_costs"]
+__all__ = ["SYNTHESIS_STAGES", "PNG_ENCODE_TARGET_RATIO", "stage_costs"]
 
 #: The stages of ``render_affect`` (:data:`affect.face.reconstruction.RENDER_STAGES`, Sec. 4.3 and
 #: 4.4) that :func:`stage_costs` times one by one, through the synthesizer's stage timer.
 SYNTHESIS_STAGES: tuple[str, ...] = RENDER_STAGES
+#: Target of ``encode_png`` over ``encode_jpg``: lossless PNG at most this many times JPEG's cost.
+PNG_ENCODE_TARGET_RATIO = 3.0
 
 
 def stage_costs(

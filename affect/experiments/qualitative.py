@@ -344,9 +344,9 @@ def temporal_results(synthesizer, photo: str, path: np.ndarray) -> tuple[ImageGr
     """Temporal synthesis along a VA path (Sec. 4.5.2; Fig. 10).
 
     Returns the frames as one row of face crops (also the frames of the animation) and their
-    table.
+    table, with every frame's identity distance (the figure's path is short).
     """
-    frames = synthesizer.temporal(photo, path)
+    frames = synthesizer.temporal(photo, path, identity_every=1)
     titles = [f"{k}: V {v:+.1f} A {a:+.1f}" for k, (v, a) in enumerate(path)]
     grid = _grid([photo], [frames], titles)
     grid = ImageGrid(grid.images[:, 1:], grid.titles[:, 1:])  # the frames only

@@ -430,3 +430,23 @@ def test_dask_build_on_a_running_scheduler_equals_the_serial_build(tmp_path, cla
             assert len(client.scheduler_info()["workers"]) == 2  # the build left the cluster running
     pd.testing.assert_frame_equal(remote, serial)
     assert images_of(tmp_path / "remote") == images_of(tmp_path / "serial")
+
+
+def _worker_environment() -> dict:
+    import os
+
+    return {key: os.environ.get(key) for key in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+
+def test_local_dask_workers_keep_one_thread_and_glibcs_adaptive_malloc():
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from affect.augmentation.dask_engine import local_cluster
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        assert client.submit(_worker_environment).result() == {
+            "MALLOC_TRIM_THRESHOLD_": None,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+        }

@@ -59,3 +59,10 @@ def test_each_engine_reports_its_median_run_with_every_rate():
     assert scaling._median_run(runs)["images_per_s"] == 140.0  # the lower middle of an even count
     with pytest.raises(ValueError, match="repeats"):
         scaling.measure_engines(None, None, repeats=0)
+
+
+def test_the_report_sets_png_encoding_against_jpeg_and_its_target(squeeze):
+    fast = squeeze("\n".join(scaling._stages_markdown({"encode_jpg": 0.5, "encode_png": 1.2})))
+    slow = squeeze("\n".join(scaling._stages_markdown({"encode_jpg": 0.2, "encode_png": 1.7})))
+    assert "1.20 ms to encode, 2.4 x JPEG's 0.50 ms (target <= 3 x): pass" in fast
+    assert "8.5 x JPEG's 0.20 ms (target <= 3 x): FAIL" in slow

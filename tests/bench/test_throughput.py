@@ -59,6 +59,6 @@ def test_bench_adds_the_training_section(tmp_path, capsys, monkeypatch, tiny_siz
         "training_benchmark",
         lambda: training_throughput(tiny_sizes, "smoke", networks=("vggface",), rounds=1, loader_batches=1),
     )
-    status = cli.main(["bench", "--out", str(tmp_path), "--quiet", "--skip-scale", "--skip-explorer"])
+    status = cli.main(["bench", "--out", str(tmp_path), "--quiet", "--skip-scale", "--skip-explorer", "--skip-path"])
     assert status == 0 and "vggface: training" in capsys.readouterr().out
     assert "vggface" in json.loads((tmp_path / "bench.json").read_text())["training"]["networks"]
