@@ -1089,7 +1089,7 @@ def _add_prepare(commands) -> None:
 def _train(args: argparse.Namespace) -> None:
     import time
 
-    from affect.learning import runs
+    from affect.learning import runs, training
     from affect.run import profile_named
 
     start = time.perf_counter()
@@ -1109,7 +1109,12 @@ def _train(args: argparse.Namespace) -> None:
         weighted_loss=args.weighted_loss,
         landmarks=args.landmarks,
         progress=not args.quiet,
+        devices=args.devices,
+        strategy=args.strategy,
+        num_nodes=args.num_nodes,
     )
+    if not training.is_first_process():
+        return  # the other processes of a DDP run: the first reports and scores
     print(
         f"{args.output}: trained {run.network} ({run.task}, {run.pretrained}) on {run.database} "
         f"({run.data_source}, profile {run.profile}) in {time.perf_counter() - start:.0f} s"
@@ -1175,6 +1180,21 @@ def _add_train(commands) -> None:
     parser.add_argument(
         "--device", default="auto", help="auto (a GPU if there is one), cpu, gpu or cuda (default: %(default)s)"
     )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        metavar="N",
+        help="training processes per node: GPUs, or CPU processes with --device cpu (default: every "
+        "visible GPU, else one process); the profile's batch is split over all processes",
+    )
+    parser.add_argument(
+        "--strategy",
+        default="auto",
+        help="ddp (Lightning starts the processes by re-running this command, or SLURM's srun does) or "
+        "ddp_spawn (spawned processes); needed with --devices above 1 (default: %(default)s)",
+    )
+    parser.add_argument("--num-nodes", type=int, default=1, metavar="N", help="machines (default: 1)")
     parser.add_argument("--no-evaluate", action="store_true", help="train only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder")

@@ -156,10 +156,15 @@ class ClipDataset(Dataset):
 
 
 class EpochShuffle(Sampler[int]):
-    """A new permutation each epoch, drawn from (seed, epoch) alone.
+    """A new permutation each epoch, drawn from (seed, epoch) alone, split over the training processes.
 
     Lightning calls :meth:`set_epoch` before every epoch, so a run resumed from a checkpoint
-    sees the same order as one that was never interrupted.
+    sees the same order as one that was never interrupted. Under DDP (``N`` processes, read
+    from :mod:`torch.distributed` when iterating, so spawned processes find their own rank),
+    process ``r`` takes every ``N``-th index from position ``r``, the first ``size // N`` of
+    them: with a per-process batch of ``B / N``, batch ``k`` of the ``N`` processes together
+    holds positions ``k * B`` to ``(k + 1) * B - 1`` of the permutation, the one process's
+    batch ``k`` of size ``B``.
     """
 
     def __init__(self, size: int, seed: int):
@@ -169,7 +174,16 @@ class EpochShuffle(Sampler[int]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.size
+        return self.size // _processes()[1]
 
     def __iter__(self) -> Iterator[int]:
-        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.size).tolist())
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size)
+        rank, processes = _processes()
+        return iter(order[rank::processes][: self.size // processes].tolist())
+
+
+def _processes() -> tuple[int, int]:
+    """(rank, number) of the training processes: (0, 1) outside DDP."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -248,8 +249,16 @@ def train(
     progress: bool = False,
     initial: str | os.PathLike | None = None,
     synthesized_only: bool = False,
+    devices: int | None = None,
+    strategy: str = "auto",
+    num_nodes: int = 1,
 ) -> TrainingRun:
     """Train ``network`` on ``database`` at the profile's sizes; resume if the run was killed.
+
+    Under DDP (``devices``, ``strategy``, ``num_nodes``: :func:`affect.learning.training.fit`)
+    every process runs this function; the first alone holds the run folder's lock and writes
+    ``run.json``, the others train beside it (under SLURM, prepare the faces first with
+    ``affect prepare``, so that the processes do not all prepare them at once).
 
     Parameters
     ----------
@@ -287,6 +296,8 @@ def train(
     synthesized_only : bool
         Train on the synthesized faces of ``augmented`` alone (Table 11, Sec. 6.3); the real
         validation split still picks the best epoch. See :func:`prepare_database`.
+    devices, strategy, num_nodes
+        Training processes: see :func:`affect.learning.training.fit`.
 
     Returns
     -------
@@ -295,11 +306,14 @@ def train(
     if network not in NETWORKS:
         raise ValueError(f"network: unknown {network!r}; known: {', '.join(NETWORKS)}")
     training.check_device(device)
+    training.check_processes(devices, strategy, num_nodes)
     check_writable(run_dir, folder=True)
     task = task or default_task(database)
     if task == "va" and database not in VA_DATABASES:
         raise ValueError(f"task: {database} has no valence-arousal labels; use --task expression")
-    with folder_lock(run_dir, RUN_LOCK, "affect train"):  # a second train here fails at once
+    first = training.is_first_process()
+    # A second train here fails at once; the other processes of a DDP run share the first's lock.
+    with folder_lock(run_dir, RUN_LOCK, "affect train") if first else nullcontext():
         sizes = profile.training
         faces, frames = prepare_database(
             database,
@@ -330,6 +344,9 @@ def train(
             landmarks=landmarks,
             progress=progress,
             initial=initial,
+            devices=devices,
+            strategy=strategy,
+            num_nodes=num_nodes,
         )
         run = TrainingRun(
             str(run_dir),
@@ -348,7 +365,8 @@ def train(
             {split: str(f.folder) for split, f in faces.items()},
             synthesized_only,
         )
-        write_run(run, run_dir)
+        if first:
+            write_run(run, run_dir)
     return run
 
 

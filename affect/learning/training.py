@@ -13,8 +13,16 @@ Recurrent networks train on windows of consecutive frames cut inside each video
 (:class:`affect.learning.data.ClipDataset`). Lightning supplies checkpoints (``best.ckpt`` by
 the validation score, ``last.ckpt`` after every epoch), early stopping on the validation
 score, resumption from ``last.ckpt`` after a kill, CSV curves (``metrics.csv``), the device
-(``'auto'``: a GPU when there is one) and DDP on several GPUs. With one seed, two runs on the
-CPU give the same weights and numbers.
+(``'auto'``: a GPU when there is one) and DDP over several processes (GPUs, or CPU processes
+with the gloo backend; :data:`STRATEGIES`). With one seed, two runs on the CPU give the same
+weights and numbers.
+
+Under DDP the profile's batch is the global batch: each of ``N`` processes loads ``1/N`` of it
+(:class:`affect.learning.data.EpochShuffle`), the loss is computed over the outputs gathered
+from every process (Eq. 6's batch CCC is not a mean over samples), and validation runs whole
+in every process, so the epoch that is kept is picked by the one-process score. What still
+differs from one process: dropout masks drawn in each process, and on the CPU batch-norm
+statistics over each process's share (torch's SyncBatchNorm, used on GPUs, needs a GPU).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from affect.learning.networks import (
 from affect.learning.prepared import PreparedFaces
 from affect.learning.pretrained import load_pretrained
 from affect.profiles import TrainingSizes
+from affect.vocabulary import check_choice
 
 __all__ = [
     "AffectModule",
@@ -64,10 +73,17 @@ __all__ = [
     "input_size",
     "check_checkpoint",
     "check_device",
+    "check_processes",
+    "is_first_process",
     "CHECKPOINTS",
+    "STRATEGIES",
 ]
 
 CHECKPOINTS = "checkpoints"
+#: Lightning strategies of :func:`fit`: 'auto' (one process, or DDP over every visible GPU),
+#: 'ddp' (processes started by Lightning re-running the command, or by SLURM's srun / torchrun)
+#: and 'ddp_spawn' (processes spawned from a running Python, e.g. a notebook).
+STRATEGIES = ("auto", "ddp", "ddp_spawn")
 log = logging.getLogger("affect.learning")
 
 
@@ -206,11 +222,19 @@ class AffectModule(pl.LightningModule):
             return self.network(batch["image"], batch["landmarks"])
         return self.network(batch["image"])
 
-    def labelled(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(outputs, targets) of the frames with a label, flattened over clips: (N, K), (N, ...)."""
-        outputs, known = self(batch), batch["known"]
+    def labelled(self, batch: dict[str, torch.Tensor], gather: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs, targets) of the frames with a label, flattened over clips: (N, K), (N, ...).
+
+        With ``gather`` under DDP, those of the global batch: every process's, gathered with
+        their gradients, so that each process computes the one-process loss and DDP's mean of
+        the processes' gradients is its gradient.
+        """
+        outputs, target, known = self(batch), batch["target"], batch["known"]
+        if gather and self.trainer.world_size > 1:
+            outputs = self.all_gather(outputs, sync_grads=True).flatten(0, 1)
+            target, known = (self.all_gather(t).flatten(0, 1) for t in (target, known))
         width = outputs.shape[-1]
-        outputs, target, known = outputs.reshape(-1, width), batch["target"], known.reshape(-1)
+        outputs, known = outputs.reshape(-1, width), known.reshape(-1)
         target = target.reshape(-1, 2) if self.hparams.task in ("va", "age") else target.reshape(-1)
         return outputs[known], target[known]
 
@@ -223,7 +247,7 @@ class AffectModule(pl.LightningModule):
         return expression_loss(outputs, target, self.class_weights)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_index: int) -> torch.Tensor | None:
-        outputs, target = self.labelled(batch)
+        outputs, target = self.labelled(batch, gather=True)
         if len(target) == 0:
             return None  # a batch of unlabelled frames only: Lightning skips the step
         loss = self.loss(outputs, target)
@@ -242,7 +266,7 @@ class AffectModule(pl.LightningModule):
         self._validation.clear()
         if len(target) == 0:
             return
-        # With DDP each process scores its share of the validation set; the logged value is their mean.
+        # Under DDP every process scores the whole validation set, so the processes agree.
         self.log("val_loss", self.loss(outputs, target), sync_dist=True)
         self.log("val_score", validation_score(self.hparams.task, outputs, target), prog_bar=True, sync_dist=True)
 
@@ -340,6 +364,9 @@ def fit(
     progress: bool = False,
     callbacks: Sequence[Callback] = (),
     initial: str | os.PathLike | None = None,
+    devices: int | None = None,
+    strategy: str = "auto",
+    num_nodes: int = 1,
 ) -> AffectModule:
     """Train a network on prepared faces; resume if ``run_dir`` holds a last checkpoint.
 
@@ -381,6 +408,13 @@ def fit(
         A checkpoint of this kit (same network, task and classes) whose weights the training
         starts from: fine-tuning a network trained on another database (Table 3's fine-tuned
         AffWildNet).
+    devices : int, optional
+        Training processes per node (GPUs, or CPU processes); None: Lightning's choice (every
+        visible GPU, else one process).
+    strategy : str
+        One of :data:`STRATEGIES`.
+    num_nodes : int
+        Machines of a multi-node run (SLURM: the job's nodes).
 
     Returns
     -------
@@ -388,6 +422,7 @@ def fit(
     """
     run_dir = Path(run_dir)
     check_device(device)
+    check_processes(devices, strategy, num_nodes)
     pl.seed_everything(seed, workers=True, verbose=False)
     weights_of_classes = None
     if task == "expression" and weighted_loss:
@@ -409,28 +444,56 @@ def fit(
     last = run_dir / CHECKPOINTS / "last.ckpt"
     if last.is_file():
         check_checkpoint(last, network, task, classes)
-    loaders = [
-        make_loader(
-            faces,
-            network,
-            task,
-            classes,
-            sizes,
-            train=is_train,
-            augment=augment and is_train,
-            seed=seed,
-            landmarks=landmarks,
-        )
-        for faces, is_train in ((train, True), (val, False))
-    ]
-    epochs = max(sizes.max_epochs, math.ceil(sizes.min_steps / max(1, len(loaders[0]))))
     with _quiet(progress):
-        trainer = _trainer(run_dir, replace(sizes, max_epochs=epochs), device, progress, callbacks)
+        trainer = _trainer(run_dir, sizes, device, progress, callbacks, devices, strategy, num_nodes)
+        processes = trainer.world_size
+        loaders = [
+            make_loader(
+                faces,
+                network,
+                task,
+                classes,
+                _per_process(sizes, processes) if is_train else sizes,
+                train=is_train,
+                augment=augment and is_train,
+                seed=seed,
+                landmarks=landmarks,
+            )
+            for faces, is_train in ((train, True), (val, False))
+        ]
+        steps = max(1, len(loaders[0]) // processes)  # global batches per epoch
+        trainer.fit_loop.max_epochs = max(sizes.max_epochs, math.ceil(sizes.min_steps / steps))
         try:
             trainer.fit(module, *loaders, ckpt_path=last if last.is_file() else None, weights_only=True)
         finally:
-            merge_curves(run_dir)
+            if is_first_process():
+                merge_curves(run_dir)
     return load_module(run_dir / CHECKPOINTS / "best.ckpt")
+
+
+def _per_process(sizes: TrainingSizes, processes: int) -> TrainingSizes:
+    """The sizes of one of ``processes`` DDP processes: its share of the global batch."""
+    if processes == 1:
+        return sizes
+    for field in ("batch_size", "clips_per_batch"):
+        if getattr(sizes, field) % processes:
+            raise ValueError(
+                f"devices: expected a number of processes that divides the profile's {field} "
+                f"({getattr(sizes, field)}), got {processes} processes"
+            )
+    return replace(sizes, batch_size=sizes.batch_size // processes, clips_per_batch=sizes.clips_per_batch // processes)
+
+
+def is_first_process() -> bool:
+    """False in the processes that a distributed launch adds to the first (rank > 0).
+
+    Reads the variables that Lightning's ``ddp`` children, SLURM's ``srun`` and torchrun set
+    (``RANK``, ``LOCAL_RANK``, ``SLURM_PROCID``, ``NODE_RANK``), so it can be asked before the
+    trainer starts: only the first process prepares faces, writes the run record and scores.
+    """
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank() == 0
+    return all(int(os.environ.get(name, "0") or 0) == 0 for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "NODE_RANK"))
 
 
 def merge_curves(run_dir: str | os.PathLike) -> Path | None:
@@ -472,7 +535,14 @@ def _load_weights(module: AffectModule, saved: dict, path: str | os.PathLike) ->
 
 
 def _trainer(
-    run_dir: Path, sizes: TrainingSizes, device: str, progress: bool, callbacks: Sequence[Callback]
+    run_dir: Path,
+    sizes: TrainingSizes,
+    device: str,
+    progress: bool,
+    callbacks: Sequence[Callback],
+    devices: int | None,
+    strategy: str,
+    num_nodes: int,
 ) -> pl.Trainer:
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / CHECKPOINTS,
@@ -490,7 +560,11 @@ def _trainer(
         max_epochs=sizes.max_epochs,
         min_steps=sizes.min_steps,
         accelerator=_accelerator(device),
-        devices="auto",
+        devices="auto" if devices is None else devices,
+        strategy=strategy,
+        num_nodes=num_nodes,
+        sync_batchnorm=_accelerator(device) != "cpu" and torch.cuda.is_available(),
+        use_distributed_sampler=False,  # EpochShuffle splits the training batches itself
         deterministic=True,
         logger=CSVLogger(run_dir, name="logs", version=str(attempt)),
         callbacks=[checkpoints, stop, *callbacks],
@@ -509,6 +583,19 @@ def check_device(device: str) -> None:
     if kind in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ValueError(
             f"device: expected auto or cpu on this machine (no CUDA GPU is visible to torch), got {device}"
+        )
+
+
+def check_processes(devices: int | None, strategy: str, num_nodes: int) -> None:
+    """Raise a one-line ValueError for a process count or strategy that :func:`fit` cannot use."""
+    check_choice("strategy", strategy, STRATEGIES)
+    if devices is not None and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+        raise ValueError(f"devices: expected a whole number of processes of at least 1, got {devices!r}")
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
+        raise ValueError(f"num_nodes: expected a whole number of machines of at least 1, got {num_nodes!r}")
+    if strategy == "auto" and ((devices or 1) > 1 or num_nodes > 1):
+        raise ValueError(
+            f"strategy: expected ddp or ddp_spawn for {devices} processes per node on {num_nodes} node(s), got 'auto'"
         )
 
 
@@ -536,6 +623,9 @@ class _quiet:
             # Expected when a run resumes into its own folder.
             warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
             warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # inside Lightning 2.6 with torch 2.9+
+            warnings.filterwarnings("ignore", message=".*all_gather is deprecated.*")  # Lightning 2.6, torch 2.14
+            # Under DDP every process logs the loss of the whole gathered batch: nothing to average.
+            warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
         return self
 
     def __exit__(self, *exc):
