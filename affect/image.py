@@ -17,7 +17,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from affect.files import atomic_write_bytes
 
-__all__ = ["ImageReadError", "MAX_PIXELS", "check_pixels", "read_image", "write_image", "encode_image", "as_rgb_image"]
+__all__ = [
+    "ImageReadError",
+    "MAX_PIXELS",
+    "check_pixels",
+    "read_image",
+    "write_image",
+    "encode_image",
+    "as_rgb_image",
+    "at_size",
+]
 
 #: Largest image the kit decodes: Pillow's own decompression-bomb threshold (a quarter GiB of
 #: 3-channel pixels, ``1024 ** 3 // 4 // 3``), 9,459 px square, far above any database photo.
@@ -167,6 +176,18 @@ def as_rgb_image(image: str | os.PathLike | np.ndarray, name: str = "image") -> 
             raise ValueError(f"{name} is float but outside [0, 1] (range {image.min():.3g}..{image.max():.3g})")
         return np.rint(image * 255.0).astype(np.uint8)
     raise ValueError(f"{name}: expected uint8 or float in [0, 1], got dtype {image.dtype}")
+
+
+def at_size(image: str | os.PathLike | np.ndarray, size: int, name: str = "image") -> np.ndarray:
+    """``image`` as (H, W, 3) uint8 RGB with its longer side scaled to ``size`` pixels (area
+    interpolation; unchanged when it already is)."""
+    pixels = as_rgb_image(image, name)
+    scale = size / max(pixels.shape[:2])
+    if scale == 1:
+        return pixels
+    import cv2
+
+    return cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:

