@@ -28,6 +28,7 @@ from affect.augmentation.shards import SKIPPED, read_skipped
 from affect.augmentation.targets import Target, derived_seed
 from affect.datasets import read_frame
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR
+from affect.files import disk_full
 from affect.image import ImageReadError, read_image, size_problem, write_image
 from affect.vocabulary import N_LANDMARKS
 
@@ -108,6 +109,11 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
                 if skipped_source is not None:
                     shards.append_skipped(skipped_path, *skipped_source)
                     skipped[skipped_source[0]] = skipped_source[1]
+    except OSError as error:  # a full disk stops the build: every later write would fail too
+        full = disk_full(error, folder)
+        if full is None:
+            raise
+        raise full from None
     finally:
         part.close()
     if not failed:
@@ -178,7 +184,7 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             box = face_box(image)
             source_descriptor = identity_descriptor(image, landmarks_in(image, box) if landmarks is None else landmarks)
     except Exception as error:  # noqa: BLE001 - any failure of a third-party augmenter
-        if not skip_errors:
+        if not skip_errors or disk_full(error, out) is not None:
             raise
         reason = str(error) if isinstance(error, ImageReadError) else _source_problem(first["source"]) or str(error)
         log.warning("%s: skipped (%s)", first["source"], reason)
@@ -190,7 +196,7 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             synthesized = augmenter.synthesize(state, target, job["seed"])
             write_image(out / job["output"], synthesized)
         except Exception as error:  # noqa: BLE001
-            if not skip_errors:
+            if not skip_errors or disk_full(error, out) is not None:
                 raise
             log.warning("%s -> %s: skipped (%s)", job["source"], job["output"], error)
             yield [], 1, None

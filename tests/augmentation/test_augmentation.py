@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -533,6 +534,25 @@ def test_a_one_pixel_image_is_skipped_with_a_reason_once_not_on_every_run(tmp_pa
     assert again.prepared == 0  # neither photo is prepared again
     with pytest.raises(ValueError, match="too small to hold a face"):
         aug.build(jobs, TintAugmenter(), tmp_path / "strict", measure_identity=False, progress=False)
+
+
+def test_a_full_disk_stops_the_build_naming_the_folder_even_when_skipping_errors(tmp_path, monkeypatch):
+    import errno
+
+    import affect.files
+
+    def full_for_images(file, *args, **kwargs):  # images are written through a descriptor
+        if not isinstance(file, int):
+            return open(file, *args, **kwargs)
+        os.close(file)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    jobs = aug.plan(neutral_frame(tmp_path, subjects=("s1",), per_subject=1), "expression")
+    monkeypatch.setattr(affect.files, "open", full_for_images, raising=False)
+    with pytest.raises(OSError, match="disk full") as caught:
+        _build_with(TintAugmenter(), jobs, tmp_path / "out")
+    assert caught.value.filename == str(tmp_path / "out" / "s1")
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.suffix in (".png", ".jpg")]  # nothing half-written
 
 
 def test_the_adapter_fits_each_photo_once_in_prepare():
