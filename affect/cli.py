@@ -1062,7 +1062,11 @@ def _prepare(args: argparse.Namespace) -> None:
         progress=not args.quiet,
     )
     for split, prepared in faces.items():
-        print(f"{prepared.folder}: {split}, {len(prepared)} faces of {prepared.size} px")
+        left_out = ", ".join(f"{count} {reason}" for reason, count in sorted(prepared.skipped.items()))
+        print(
+            f"{prepared.folder}: {split}, {len(prepared)} faces of {prepared.size} px"
+            + (left_out and f"; left out {left_out}")
+        )
 
 
 def _add_prepare(commands) -> None:

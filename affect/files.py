@@ -6,12 +6,14 @@ A path written into a record (:func:`relative_path`) is relative to a folder the
 with, so a report folder can be moved or shared; :func:`stored_path` reads it back, and reads
 the absolute paths of older records as they are.
 :func:`check_writable` checks an output before the work, :func:`folder_lock` keeps a second
-process out of a folder being written.
+process out of a folder being written. A full disk during a write raises one error naming
+the folder (:func:`disk_full`), and the temporary is removed.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import fcntl
 import os
 import tempfile
@@ -83,6 +85,20 @@ def folder_lock(folder: str | os.PathLike, lock_file: str, writer: str, *, share
         handle.close()
 
 
+_DISK_FULL = "disk full (no space left on the device); free space and run again"
+
+
+def disk_full(error: BaseException, folder: str | os.PathLike) -> OSError | None:
+    """Where ``error`` says the disk is full (errno 28), an OSError that names ``folder`` and
+    says so (the system's own names no file: ``[Errno 28] No space left on device``); an error
+    that already does is returned as it is. None for any other error."""
+    if not isinstance(error, OSError) or error.errno != errno.ENOSPC:
+        return None
+    if error.strerror == _DISK_FULL:
+        return error
+    return OSError(errno.ENOSPC, _DISK_FULL, str(folder))
+
+
 def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
     """Call ``write(temporary_path)`` (same folder and suffix as ``path``), then move it onto ``path``."""
     path = Path(path)
@@ -93,8 +109,11 @@ def atomic_path(path: str | os.PathLike, write: Callable[[str], object]) -> Path
         write(temporary)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; finished files honour the umask
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        full = disk_full(error, path.parent)
+        if full is not None:
+            raise full from None
         raise
     return path
 
@@ -132,8 +151,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> Pat
         with open(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        full = disk_full(error, path.parent)
+        if full is not None:
+            raise full from None
         raise
     return path
 

@@ -20,7 +20,9 @@ from affect.files import atomic_write_bytes
 __all__ = [
     "ImageReadError",
     "MAX_PIXELS",
+    "MIN_SIDE",
     "check_pixels",
+    "size_problem",
     "read_image",
     "write_image",
     "encode_image",
@@ -31,6 +33,10 @@ __all__ = [
 #: Largest image the kit decodes: Pillow's own decompression-bomb threshold (a quarter GiB of
 #: 3-channel pixels, ``1024 ** 3 // 4 // 3``), 9,459 px square, far above any database photo.
 MAX_PIXELS = 89_478_485
+
+#: Smallest side, in pixels, of a photo taken as a face: a kit choice far below any labelled
+#: face, so that only placeholders (a 1 x 1 pixel image) and broken files fall under it.
+MIN_SIDE = 8
 
 # Format chosen by the file's suffix; Pillow would guess the same, but naming it keeps a
 # typo such as ``out.pgn`` from silently writing something else.
@@ -101,6 +107,14 @@ def check_pixels(path: str | os.PathLike) -> None:
             pass
     except (UnidentifiedImageError, OSError):
         return
+
+
+def size_problem(image: np.ndarray) -> str | None:
+    """Why an image is too small to hold a face (a side under :data:`MIN_SIDE`), or None."""
+    height, width = image.shape[:2]
+    if min(height, width) >= MIN_SIDE:
+        return None
+    return f"{width} x {height} pixels, under {MIN_SIDE} on a side: too small to hold a face"
 
 
 def _open(path: Path) -> Image.Image:

@@ -486,3 +486,26 @@ def test_augment_on_a_dask_scheduler_where_nothing_listens_fails_at_once(tmp_pat
     )
     assert time.perf_counter() - start < 10
     assert not (tmp_path / "out").exists()
+
+
+def test_synthesize_on_a_full_disk_names_the_folder_in_one_line_and_leaves_nothing(
+    tmp_path, photo, monkeypatch, face_found, capsys
+):
+    import errno
+    import os
+
+    import affect.files
+    import affect.synthesis
+
+    def full(file, *args, **kwargs):
+        if isinstance(file, int):
+            os.close(file)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", RecordingSynthesizer)
+    monkeypatch.setattr(affect.files, "open", full, raising=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["synthesize", str(photo), "--expression", "happy", "-o", str(out / "happy.png")]) == 1
+    _one_line_error(capsys, f"affect: error: {out}: disk full")
+    assert list(out.iterdir()) == []

@@ -1,5 +1,6 @@
 """Atomic writes leave either the old file or the whole new one."""
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -8,6 +9,23 @@ import pytest
 
 from affect.augmentation.output_folder import _TEMPORARY
 from affect.files import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text, folder_lock
+
+
+class FullDisk:
+    """Stands in for ``open`` in affect.files: every write fails as on a full disk (errno 28)."""
+
+    def __init__(self, file, mode="r", *args, **kwargs):
+        if isinstance(file, int):
+            os.close(file)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def test_text_is_written_and_no_temporary_file_remains(tmp_path):
@@ -106,3 +124,15 @@ def test_folder_lock_refuses_a_second_writer_and_names_it(tmp_path):
     with folder_lock(tmp_path / "out", ".job.lock", "job", shared=True):
         with folder_lock(tmp_path / "out", ".job.lock", "job", shared=True):
             pass
+
+
+@pytest.mark.parametrize("writer", [atomic_write_bytes, lambda path, data: atomic_write(path, lambda s: s.write(data))])
+def test_a_full_disk_names_the_folder_and_leaves_no_file(tmp_path, monkeypatch, writer):
+    import affect.files
+
+    monkeypatch.setattr(affect.files, "open", FullDisk, raising=False)
+    with pytest.raises(OSError) as caught:
+        writer(tmp_path / "out" / "face.png", b"pixels")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "out")
+    assert caught.value.strerror.startswith("disk full")
+    assert list((tmp_path / "out").iterdir()) == []

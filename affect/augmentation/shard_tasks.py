@@ -28,7 +28,8 @@ from affect.augmentation.shards import SKIPPED, read_skipped
 from affect.augmentation.targets import Target, derived_seed
 from affect.datasets import read_frame
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR
-from affect.image import write_image
+from affect.files import disk_full
+from affect.image import ImageReadError, read_image, size_problem, write_image
 from affect.vocabulary import N_LANDMARKS
 
 log = logging.getLogger("affect.augmentation")
@@ -108,6 +109,11 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
                 if skipped_source is not None:
                     shards.append_skipped(skipped_path, *skipped_source)
                     skipped[skipped_source[0]] = skipped_source[1]
+    except OSError as error:  # a full disk stops the build: every later write would fail too
+        full = disk_full(error, folder)
+        if full is None:
+            raise
+        raise full from None
     finally:
         part.close()
     if not failed:
@@ -167,6 +173,9 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
     box = None
     try:
         image = read_frame(first["source"])
+        damage = _damage(first["source"], image)
+        if damage is not None:
+            raise ImageReadError(damage)
         landmarks = _landmarks(first.get("landmarks"))
         state = augmenter.prepare(image, landmarks)
         if any(job["identity"] for job in group):
@@ -175,9 +184,9 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             box = face_box(image)
             source_descriptor = identity_descriptor(image, landmarks_in(image, box) if landmarks is None else landmarks)
     except Exception as error:  # noqa: BLE001 - any failure of a third-party augmenter
-        if not skip_errors:
+        if not skip_errors or disk_full(error, out) is not None:
             raise
-        reason = _source_problem(first["source"]) or str(error)
+        reason = str(error) if isinstance(error, ImageReadError) else _source_problem(first["source"]) or str(error)
         log.warning("%s: skipped (%s)", first["source"], reason)
         yield [], len(group), (first["source"], reason)
         return
@@ -187,7 +196,7 @@ def _run_group(augmenter: Augmenter, group: list[dict], out: Path, skip_errors: 
             synthesized = augmenter.synthesize(state, target, job["seed"])
             write_image(out / job["output"], synthesized)
         except Exception as error:  # noqa: BLE001
-            if not skip_errors:
+            if not skip_errors or disk_full(error, out) is not None:
                 raise
             log.warning("%s -> %s: skipped (%s)", job["source"], job["output"], error)
             yield [], 1, None
@@ -212,14 +221,27 @@ def _landmarks(value: Any) -> np.ndarray | None:
     return None
 
 
+def _damage(source: str, image: np.ndarray) -> str | None:
+    """Why a photo OpenCV decoded is no face source: too small (a 1 x 1 placeholder), or a
+    truncated JPEG (OpenCV fills its missing part with grey, and a face may still be found in
+    what is left), or None."""
+    small = size_problem(image)
+    if small is not None:
+        return f"{source}: {small}"
+    if Path(source).suffix.lower() in _JPEG_SUFFIXES:
+        return _source_problem(source)
+    return None
+
+
+_JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
+
+
 def _source_problem(source: str) -> str | None:
     """Why a source photo cannot be read in full (a truncated file), or None.
 
     OpenCV decodes what it can of a truncated JPEG without an error, so such a photo would
     be reported as having no face; Pillow names the damage.
     """
-    from affect.image import ImageReadError, read_image
-
     if VIDEO_FRAME_SEPARATOR in source and source.rpartition(VIDEO_FRAME_SEPARATOR)[2].isdigit():
         return None
     try:

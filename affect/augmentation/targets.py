@@ -174,8 +174,7 @@ def plan(
         n = len(BASIC_EXPRESSIONS) if n is None else n
         if isinstance(n, bool) or int(n) != n or not 1 <= n <= len(BASIC_EXPRESSIONS):
             raise ValueError(f"n: expected an integer from 1 to {len(BASIC_EXPRESSIONS)}, got {n!r}")
-    if neutral_frame["path"].duplicated().any():
-        raise ValueError("neutral_frame: a path occurs twice; each source image once")
+    _check_unique_paths(neutral_frame)
 
     has_landmarks = "landmarks" in neutral_frame.columns
     rows = []
@@ -220,6 +219,22 @@ def plan(
                 )
     columns = list(PLAN_COLUMNS) + (["landmarks"] if has_landmarks else [])
     return typed_columns(pd.DataFrame(rows, columns=columns))
+
+
+def _check_unique_paths(neutral_frame: pd.DataFrame) -> None:
+    """Raise ValueError naming the database (when the frame has a load report), the repeated
+    image and its rows, if an image occurs twice."""
+    paths = neutral_frame["path"].astype(str)
+    repeated = paths[paths.duplicated(keep=False)]
+    if repeated.empty:
+        return
+    first = repeated.iloc[0]
+    rows = [int(i) for i in np.flatnonzero(paths.to_numpy() == first)]
+    report = neutral_frame.attrs.get("report")
+    where = f"neutral_frame ({report.database}/{report.split})" if report is not None else "neutral_frame"
+    raise ValueError(
+        f"{where}: image {first} occurs in rows {', '.join(map(str, rows))}; expected each source image once"
+    )
 
 
 def _text(value: Any) -> str:

@@ -168,7 +168,9 @@ def load(
     Sec. 5: ``test`` is the released validation set; ``train`` and ``val`` are a seeded
     85/15 random split of the released training set (not person-independent: AffectNet
     has no identity labels). Rows with codes 8-10 or valence/arousal -2 are excluded and
-    counted in the report.
+    counted in the report. An image listed twice is kept once, and an image listed in both
+    ``training.csv`` and ``validation.csv`` is dropped from training (also when only ``train``
+    or ``val`` is loaded); the report names them.
 
     Parameters
     ----------
@@ -191,15 +193,37 @@ def load(
     collector = Collector("affectnet", split, strict)
     if split != "test":
         _read_csv(collector, lists / "training.csv", images, "train", decode_check)
-        n_train = len(collector.rows)
+    if split in ("test", "all"):
+        _read_csv(collector, lists / "validation.csv", images, "test", decode_check)
+    else:
+        collector.held_out = _listed_images(lists / "validation.csv", images)
+    # Before the 85/15 draw, so that no image is in both train and val, nor in training and test.
+    collector.drop_repeats()
+    if split != "test":
+        n_train = sum(row["part"] == "train" for row in collector.rows)  # the training rows come first
         order = np.random.default_rng(seed).permutation(n_train)
         for index in order[: int(round(VAL_FRACTION * n_train))]:
             collector.rows[index]["part"] = "val"
         if split != "all":
             collector.rows = [row for row in collector.rows if row["part"] == split]
-    if split in ("test", "all"):
-        _read_csv(collector, lists / "validation.csv", images, "test", decode_check)
     return collector.frame(extra_columns=("part",))
+
+
+def _listed_images(path: Path, images: Path) -> set[str]:
+    """The image paths an annotation list names, as :func:`_parse_row` builds them.
+
+    Used for ``validation.csv`` when only ``train`` or ``val`` is loaded, so that its images
+    are still kept out of training; a missing or unreadable list names none (loading
+    ``test`` reports it).
+    """
+    if not path.is_file():
+        return set()
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            names = [fields[0].strip() for fields in csv.reader(handle) if fields and fields[0].strip()]
+    except (UnicodeDecodeError, csv.Error):
+        return set()
+    return {os.path.normpath(images / name) for name in names if name != HEADER[0]}
 
 
 def write_layout(

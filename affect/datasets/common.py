@@ -10,6 +10,8 @@ list) raises :class:`DatasetFormatError` naming the place and the expected layou
 annotation text is read as UTF-8 with an optional byte-order mark (:func:`read_text`).
 Rows that a database documents as unlabelled (AffectNet's ``-2`` valence-arousal, its
 codes 8 to 10) are not problems: they are kept out and counted under ``excluded``.
+An image listed more than once is kept once (``repeats``), and an image that is also a test
+image is dropped from training (``test_overlap``): a test image is never trained on.
 
 Frames of databases distributed as videos are addressed as ``"<video path>#<index>"``
 with a 0-based frame index (the order OpenCV decodes them in); :func:`read_frame` reads
@@ -54,6 +56,7 @@ log = logging.getLogger("affect.datasets")
 COLUMNS = ("path", "subject", "sequence", "frame", "valence", "arousal", "expression", "landmarks")
 
 VIDEO_FRAME_SEPARATOR = "#"
+TEST_PARTS = ("test",)  # the ``part`` values of held-out rows, never trained on
 
 
 class DatasetFormatError(ValueError):
@@ -100,6 +103,11 @@ class LoadReport:
         Every skipped row, with file, line and reason.
     excluded : dict of str to int
         Rows left out because the database marks them as unlabelled, by reason.
+    repeats : dict of str to int
+        Images listed more than once: the image path and the extra rows dropped.
+    test_overlap : dict of str to int
+        Images listed for training and as test images: the image path and the training rows
+        dropped.
     """
 
     database: str
@@ -107,6 +115,8 @@ class LoadReport:
     rows: int
     problems: tuple[Problem, ...] = ()
     excluded: dict[str, int] = field(default_factory=dict)
+    repeats: dict[str, int] = field(default_factory=dict)
+    test_overlap: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
@@ -114,14 +124,30 @@ class LoadReport:
         return len(self.problems)
 
     def summary(self) -> str:
-        """One line: rows kept, problems (with the first), exclusions."""
+        """One line: rows kept, problems (with the first), exclusions, repeats, test overlap."""
         text = f"{self.database}/{self.split}: {self.rows} rows"
         if self.problems:
             text += f"; skipped {self.skipped} bad rows (first: {self.problems[0]})"
         if self.excluded:
             parts = ", ".join(f"{count} {reason}" for reason, count in sorted(self.excluded.items()))
             text += f"; excluded {parts}"
+        if self.repeats:
+            text += (
+                f"; dropped {sum(self.repeats.values())} repeated rows of {len(self.repeats)} images listed "
+                f"more than once ({_names(self.repeats)})"
+            )
+        if self.test_overlap:
+            text += (
+                f"; dropped from training {sum(self.test_overlap.values())} rows of {len(self.test_overlap)} "
+                f"test images ({_names(self.test_overlap)})"
+            )
         return text
+
+
+def _names(paths: dict[str, int], shown: int = 3) -> str:
+    """The first few paths of a report field, and how many more there are."""
+    names = ", ".join(list(paths)[:shown])
+    return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def save_report(report: LoadReport, path: str | os.PathLike) -> Path:
@@ -146,6 +172,9 @@ class Collector:
         self.rows: list[dict] = []
         self.problems: list[Problem] = []
         self.excluded: dict[str, int] = {}
+        self.held_out: set[str] = set()
+        self.repeats: dict[str, int] = {}
+        self.test_overlap: dict[str, int] = {}
 
     def problem(self, file: str | os.PathLike, line: int, reason: str) -> None:
         """Record a skipped row; in strict mode raise at once."""
@@ -184,6 +213,27 @@ class Collector:
         if count > 0:
             self.excluded[reason] = self.excluded.get(reason, 0) + count
 
+    def drop_repeats(self) -> None:
+        """Keep each image once; drop from training the images that are also test images.
+
+        A row is a test row when its ``part`` is in :data:`TEST_PARTS`; ``held_out`` adds the
+        test images of a split that was not loaded (AffectNet's ``train`` reads
+        ``validation.csv``'s names). Of the rest, the first row of an image is kept.
+        """
+        test = self.held_out | {row["path"] for row in self.rows if row.get("part") in TEST_PARTS}
+        kept: list[dict] = []
+        seen: set[str] = set()
+        for row in self.rows:
+            path = row["path"]
+            if path in test and row.get("part") not in TEST_PARTS:
+                self.test_overlap[path] = self.test_overlap.get(path, 0) + 1
+            elif path in seen:
+                self.repeats[path] = self.repeats.get(path, 0) + 1
+            else:
+                seen.add(path)
+                kept.append(row)
+        self.rows = kept
+
     def add(
         self,
         path: str,
@@ -212,7 +262,9 @@ class Collector:
         )
 
     def frame(self, extra_columns: Sequence[str] = ()) -> pd.DataFrame:
-        """Build the DataFrame, attach the report and log a warning if anything was skipped."""
+        """Build the DataFrame (see :meth:`drop_repeats`), attach the report and log a warning
+        if anything was skipped or dropped."""
+        self.drop_repeats()
         dtypes = dict(frame=np.int64, valence=np.float64, arousal=np.float64, expression=object, landmarks=object)
         # Built column by column so that None stays None in the object columns (pandas 3
         # would otherwise infer a string dtype for `expression` and turn None into NaN).
@@ -222,9 +274,17 @@ class Collector:
                 for column in list(COLUMNS) + list(extra_columns)
             }
         )
-        report = LoadReport(self.database, self.split, len(frame), tuple(self.problems), dict(self.excluded))
+        report = LoadReport(
+            self.database,
+            self.split,
+            len(frame),
+            tuple(self.problems),
+            dict(self.excluded),
+            dict(self.repeats),
+            dict(self.test_overlap),
+        )
         frame.attrs["report"] = report
-        if self.problems or self.excluded:
+        if self.problems or self.excluded or self.repeats or self.test_overlap:
             log.warning(report.summary())
         return frame
 

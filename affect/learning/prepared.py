@@ -14,7 +14,10 @@ over hundreds of thousands of frames). :func:`prepare` turns a database frame (t
 A face is aligned from the database's 68 landmarks (eyes level, the landmark box scaled by
 :data:`MARGIN`), else from a face box column ``box`` ``(left, top, right, bottom)``, else
 from dlib's detector (:func:`affect.face.landmarks.detect_faces`); with no face found, the
-central square is kept. Each video is opened once and decoded in order.
+central square is kept. Each video is opened once and decoded in order. A row that holds no
+usable face is left out and counted by reason (``PreparedFaces.skipped``, ``meta.json``): an
+image under :data:`affect.image.MIN_SIDE` pixels a side, or landmarks mostly outside the image
+(the crop would be the image's edge colour, stretched).
 
 The cache folder is named by a hash of everything that shapes its content (rows, labels,
 landmarks, file sizes and modification times, crop size, margin, format version), so a change
@@ -26,11 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -39,7 +43,10 @@ import pandas as pd
 
 from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
 from affect.files import atomic_write_text, check_writable
+from affect.image import size_problem
 from affect.vocabulary import EYES
+
+log = logging.getLogger("affect.learning")
 
 __all__ = [
     "MARGIN",
@@ -60,7 +67,7 @@ MARGIN = 1.3
 INDEX_COLUMNS = ("id", "subject", "video", "frame", "valence", "arousal", "expression", "path", "crop")
 #: Age targets carried into the index when the frame has them (the age estimator, Sec. 6.5).
 AGE_COLUMNS = ("age_low", "age_high")
-_VERSION = 1  # bump when the crop geometry or the file format changes
+_VERSION = 2  # bump when the crop geometry or the file format changes (2: rows without a face left out)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ class PreparedFaces:
         Memory-mapped crops, RGB.
     landmarks : (N, 68, 2) float32 array
         Landmarks in crop coordinates scaled to [-1, 1]; NaN where unknown.
+    skipped : dict of str to int
+        Rows of the frame left out (no usable face), counted by reason.
     """
 
     folder: Path
@@ -86,6 +95,7 @@ class PreparedFaces:
     index: pd.DataFrame
     faces: np.ndarray
     landmarks: np.ndarray
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -109,11 +119,12 @@ def load_prepared(folder: str | os.PathLike) -> PreparedFaces:
         faces = np.load(folder / "faces.npy", mmap_mode="r", allow_pickle=False)
         landmarks = np.load(folder / "landmarks.npy", allow_pickle=False)
         size = int(meta["size"])
+        skipped = {str(reason): int(count) for reason, count in meta.get("skipped", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, EOFError, pd.errors.ParserError) as error:
         detail = (str(error).splitlines() or [""])[0]
         raise ValueError(f"{folder}: not a prepared-faces cache ({type(error).__name__}: {detail})") from None
     index["expression"] = index["expression"].replace("", None)
-    return PreparedFaces(folder, size, index, faces, landmarks)
+    return PreparedFaces(folder, size, index, faces, landmarks, skipped)
 
 
 def cache_key(frame: pd.DataFrame, size: int, margin: float = MARGIN) -> str:
@@ -178,7 +189,8 @@ def prepare(
     Raises
     ------
     ValueError
-        On an empty frame, or an image or video frame that cannot be read (naming it).
+        On an empty frame, a frame without one usable face, or an image or video frame that
+        cannot be read (naming it).
     """
     if len(frame) == 0:
         raise ValueError(f"frame: no rows to prepare for {label}")
@@ -192,11 +204,11 @@ def prepare(
     folder.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        _write(frame.reset_index(drop=True), partial, size, margin, progress)
-        atomic_write_text(
-            partial / "meta.json",
-            json.dumps({"key": key, "size": size, "margin": margin, "version": _VERSION, "rows": len(frame)}),
-        )
+        skipped = _write(frame.reset_index(drop=True), partial, size, margin, progress, label)
+        meta = {"key": key, "size": size, "margin": margin, "version": _VERSION, "rows": len(frame)}
+        if skipped:
+            meta |= {"rows": len(frame) - sum(skipped.values()), "skipped": skipped}
+        atomic_write_text(partial / "meta.json", json.dumps(meta))
         try:
             os.rename(partial, folder)
         except OSError:  # another process finished the same cache first: theirs is identical
@@ -207,14 +219,21 @@ def prepare(
     return load_prepared(folder)
 
 
-def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress: bool) -> None:
+def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress: bool, label: str) -> dict[str, int]:
+    """Write the crops, landmarks and index of ``frame`` into ``folder``; return the skipped rows by reason."""
     n = len(frame)
     faces = np.lib.format.open_memmap(folder / "faces.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
     landmarks = np.full((n, 68, 2), np.nan, dtype=np.float32)
     methods = [""] * n
+    problems: dict[int, tuple[str, str]] = {}  # row: (reason, detail)
     bar = _progress(n, progress)
     for row, image in _images(frame):
         marks, box = frame.at[row, "landmarks"], frame.at[row, "box"] if "box" in frame else None
+        problem = _unusable(image, marks)
+        if problem is not None:
+            problems[row] = problem
+            bar.update()
+            continue
         crop, moved, methods[row] = _crop(image, marks, box, size, margin)
         faces[row] = crop
         if moved is not None:
@@ -223,7 +242,15 @@ def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress
     bar.close()
     faces.flush()
     del faces
-    np.save(folder / "landmarks.npy", landmarks)
+    keep = np.array([row not in problems for row in range(n)])
+    if not keep.any():
+        first = min(problems)
+        raise ValueError(
+            f"frame: no usable face to prepare for {label} (first: {frame.at[first, 'path']}: {problems[first][1]})"
+        )
+    if problems:
+        _keep_rows(folder / "faces.npy", keep)
+    np.save(folder / "landmarks.npy", landmarks[keep])
     index = pd.DataFrame(
         {
             "id": _ids(frame["path"]),
@@ -238,7 +265,51 @@ def _write(frame: pd.DataFrame, folder: Path, size: int, margin: float, progress
             **{column: frame[column].astype(np.float64) for column in AGE_COLUMNS if column in frame},
         }
     )
-    index.to_csv(folder / "index.csv", index=False)
+    index[keep].to_csv(folder / "index.csv", index=False)
+    return _skipped(frame, problems, label)
+
+
+def _unusable(image: np.ndarray, landmarks) -> tuple[str, str] | None:
+    """Why a row holds no usable face, as (reason, detail): an image too small, or most of its
+    landmarks outside the image; None for a usable row."""
+    small = size_problem(image)
+    if small is not None:
+        return "image too small to hold a face", small
+    if landmarks is None or not np.all(np.isfinite(np.asarray(landmarks, dtype=float))):
+        return None
+    points = np.asarray(landmarks, dtype=np.float64)
+    height, width = image.shape[:2]
+    inside = (points[:, 0] >= 0) & (points[:, 0] < width) & (points[:, 1] >= 0) & (points[:, 1] < height)
+    if 2 * inside.sum() > len(points):
+        return None
+    outside = len(points) - int(inside.sum())
+    return "landmarks outside the image", f"{outside} of {len(points)} landmarks outside the {width} x {height} image"
+
+
+def _keep_rows(path: Path, keep: np.ndarray) -> None:
+    """Rewrite a ``.npy`` of crops with the rows of ``keep`` only, a block at a time."""
+    full = np.load(path, mmap_mode="r")
+    rows = np.flatnonzero(keep)
+    kept_path = path.with_name(f"kept-{path.name}")
+    kept = np.lib.format.open_memmap(kept_path, mode="w+", dtype=full.dtype, shape=(len(rows), *full.shape[1:]))
+    for start in range(0, len(rows), 1024):
+        kept[start : start + 1024] = full[rows[start : start + 1024]]
+    kept.flush()
+    del kept, full
+    os.replace(kept_path, path)
+
+
+def _skipped(frame: pd.DataFrame, problems: dict[int, tuple[str, str]], label: str) -> dict[str, int]:
+    """Counts of the skipped rows by reason, logged in one warning that names the first."""
+    counts: dict[str, int] = {}
+    for reason, _ in problems.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    if problems:
+        first = min(problems)
+        parts = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
+        where = f"{frame.at[first, 'path']}: {problems[first][1]}"
+        log.warning("%s: left out %d of %d faces (%s; first: %s)", label, len(problems), len(frame), parts, where)
+    return counts
 
 
 def _progress(total: int, enabled: bool):

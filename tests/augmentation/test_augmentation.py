@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +219,12 @@ def test_skip_errors_leaves_failed_photos_out_of_the_manifest(tmp_path):
     assert manifest.attrs["failed"] == 6
     with pytest.raises(ValueError, match="not decodable"):
         aug.build(jobs, TintAugmenter(), tmp_path / "out", measure_identity=False, progress=False)
+
+
+def test_plan_names_the_image_that_occurs_twice(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1",), per_subject=2)
+    with pytest.raises(ValueError, match=r"neutral_frame: image .*00001\.png occurs in rows 1, 2; expected"):
+        aug.plan(pd.concat([frame, frame.iloc[[1]]], ignore_index=True), "expression")
 
 
 def test_build_rejects_a_plan_with_duplicate_outputs(tmp_path):
@@ -495,6 +502,57 @@ def test_a_truncated_photo_is_reported_as_damaged_not_as_faceless(tmp_path):
     _build_with(Faceless(), aug.plan(frame, "expression"), tmp_path / "out")
     reason = aug.read_skipped(tmp_path / "out" / aug.SKIPPED)[str(photo)]
     assert "cut.jpg" in reason and ("cannot decode" in reason or "not decodable" in reason)
+
+
+def test_a_truncated_jpeg_is_skipped_as_damaged_even_where_a_face_would_be_found(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
+    photo = tmp_path / "cut.jpg"
+    write_image(photo, np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    photo.write_bytes(photo.read_bytes()[:600])
+    frame.loc[0, "path"] = str(photo)
+    augmenter = TintAugmenter()  # prepares any picture, as a detector may find a face in what is left
+    manifest = _build_with(augmenter, aug.plan(frame, "expression"), tmp_path / "out")
+    assert set(manifest["source"]) == {frame["path"][1]} and manifest.attrs["skipped_sources"] == 1
+    reason = aug.read_skipped(tmp_path / "out" / aug.SKIPPED)[str(photo)]
+    assert reason.startswith(f"{photo}: cannot decode image") and "truncated" in reason
+
+
+def test_a_one_pixel_image_is_skipped_with_a_reason_once_not_on_every_run(tmp_path):
+    frame = neutral_frame(tmp_path, subjects=("s1", "s2"), per_subject=1)
+    dot = frame["path"][1]
+    write_image(dot, np.zeros((1, 1, 3), np.uint8))
+    jobs = aug.plan(frame, "expression")
+    first = TintAugmenter()
+    manifest = _build_with(first, jobs, tmp_path / "out")
+    assert len(manifest) == 6 and manifest.attrs["skipped_sources"] == 1
+    assert aug.read_skipped(tmp_path / "out" / aug.SKIPPED) == {
+        dot: f"{dot}: 1 x 1 pixels, under 8 on a side: too small to hold a face"
+    }
+    again = TintAugmenter()
+    manifest = _build_with(again, jobs, tmp_path / "out")
+    assert manifest.attrs["skipped_sources"] == 1 and manifest.attrs["failed"] == 0
+    assert again.prepared == 0  # neither photo is prepared again
+    with pytest.raises(ValueError, match="too small to hold a face"):
+        aug.build(jobs, TintAugmenter(), tmp_path / "strict", measure_identity=False, progress=False)
+
+
+def test_a_full_disk_stops_the_build_naming_the_folder_even_when_skipping_errors(tmp_path, monkeypatch):
+    import errno
+
+    import affect.files
+
+    def full_for_images(file, *args, **kwargs):  # images are written through a descriptor
+        if not isinstance(file, int):
+            return open(file, *args, **kwargs)
+        os.close(file)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    jobs = aug.plan(neutral_frame(tmp_path, subjects=("s1",), per_subject=1), "expression")
+    monkeypatch.setattr(affect.files, "open", full_for_images, raising=False)
+    with pytest.raises(OSError, match="disk full") as caught:
+        _build_with(TintAugmenter(), jobs, tmp_path / "out")
+    assert caught.value.filename == str(tmp_path / "out" / "s1")
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.suffix in (".png", ".jpg")]  # nothing half-written
 
 
 def test_the_adapter_fits_each_photo_once_in_prepare():

@@ -138,6 +138,36 @@ def test_affectnet_train_val_split_is_85_15_seeded_and_disjoint(affectnet_root: 
     assert len(test) == 2 and set(test["part"]) == {"test"}
 
 
+def test_affectnet_drops_repeated_rows_and_test_images_from_training_and_says_so(affectnet_root: Path, caplog):
+    base = affectnet_root / "Manually_Annotated"
+    with open(base / "training.csv", "a") as handle:
+        handle.write(_affectnet_row("good05.jpg", 1, 0.2, 0.2) + "\n")  # listed twice in training
+        handle.write(_affectnet_row("val0.jpg", 2, 0.1, 0.1) + "\n")  # also a test image
+    with caplog.at_level(logging.WARNING, logger="affect.datasets"):
+        everything = load("affectnet", affectnet_root, "all")
+    report = _report(everything)
+    images = base / "Manually_Annotated_Images" / "689"
+    assert report.repeats == {str(images / "good05.jpg"): 1}
+    assert report.test_overlap == {str(images / "val0.jpg"): 1}
+    assert everything["path"].is_unique and len(everything) == 23
+    assert set(everything.loc[everything["path"].str.endswith("val0.jpg"), "part"]) == {"test"}
+    assert "val0.jpg" in caplog.text and "good05.jpg" in caplog.text and "dropped from training 1 rows" in caplog.text
+    for split in ("train", "val"):  # validation.csv is read for its names even when test is not loaded
+        part = load("affectnet", affectnet_root, split, seed=1)
+        assert not part["path"].str.endswith("val0.jpg").any()
+        assert _report(part).test_overlap == {str(images / "val0.jpg"): 1}
+    train, val = load("affectnet", affectnet_root, "train", seed=1), load("affectnet", affectnet_root, "val", seed=1)
+    assert (len(train), len(val)) == (18, 3) and not set(train["path"]) & set(val["path"])
+
+
+def test_load_report_names_repeated_images_of_every_loader(rafdb_root: Path):
+    labels = rafdb_root / "EmoLabel" / "list_patition_label.txt"
+    labels.write_text(labels.read_text() + "train_00001.jpg 5\n")
+    frame = load("rafdb", rafdb_root, "all")
+    assert list(_report(frame).repeats.values()) == [1] and frame["path"].is_unique
+    assert "train_00001_aligned.jpg" in _report(frame).summary()
+
+
 def test_affectnet_reads_validation_csv_with_a_header_too(affectnet_root: Path):
     file = affectnet_root / "Manually_Annotated" / "validation.csv"
     file.write_text(AFFECTNET_HEADER + "\n" + file.read_text())
@@ -565,7 +595,10 @@ def test_writers_reject_labels_the_database_cannot_hold(tmp_path: Path):
 
 
 def test_load_report_saves_and_loads_as_json(rafdb_root: Path, tmp_path: Path):
+    labels = rafdb_root / "EmoLabel" / "list_patition_label.txt"
+    labels.write_text(labels.read_text() + "test_0001.jpg 1\n")
     report = _report(load("rafdb", rafdb_root))
+    assert report.repeats
     path = datasets.save_report(report, tmp_path / "report.json")
     assert datasets.load_report(path) == report
 

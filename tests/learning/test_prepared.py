@@ -99,7 +99,7 @@ def test_cache_is_reused_and_rebuilt_when_inputs_or_size_change(tmp_path, monkey
     calls = []
     monkeypatch.setattr(prepared, "_detect", lambda image: None)
     real_write = prepared._write
-    monkeypatch.setattr(prepared, "_write", lambda *a, **k: (calls.append(1), real_write(*a, **k)))
+    monkeypatch.setattr(prepared, "_write", lambda *a, **k: (calls.append(1), real_write(*a, **k))[1])
     frame = _database(tmp_path)
     first = prepare(frame, tmp_path / "cache", 32)
     again = prepare(frame, tmp_path / "cache", 32)
@@ -176,3 +176,27 @@ def test_a_face_box_column_is_used_where_landmarks_are_missing(tmp_path, monkeyp
     faces = prepare(frame, tmp_path / "cache", 32)
     assert faces.index["crop"].tolist() == ["box", "box"]
     assert faces.faces[0][12:20, 12:20].min() > 200  # the square fills the crop's centre
+
+
+def test_faces_with_landmarks_outside_the_image_or_a_one_pixel_image_are_left_out_and_counted(
+    tmp_path, monkeypatch, caplog
+):
+    import logging
+
+    monkeypatch.setattr(prepared, "_detect", lambda image: None)
+    frame = _database(tmp_path)
+    frame.at[1, "landmarks"] = _face_landmarks() + 500.0  # the whole face beyond the 120 px image
+    cv2.imwrite(frame.loc[2, "path"], np.zeros((1, 1, 3), np.uint8))
+    with caplog.at_level(logging.WARNING, logger="affect.learning"):
+        faces = prepare(frame, tmp_path / "cache", 32, label="toy-train")
+    assert faces.skipped == {"landmarks outside the image": 1, "image too small to hold a face": 1}
+    assert len(faces) == 5 and faces.faces.shape == (5, 32, 32, 3) and faces.landmarks.shape == (5, 68, 2)
+    assert faces.index["path"].tolist() == [frame.loc[i, "path"] for i in (0, 3, 4, 5, 6)]
+    assert faces.index["crop"].tolist() == ["landmarks"] * 2 + ["whole image"] * 3
+    assert abs(float(faces.faces[3].mean()) - 0) < 6 and abs(float(faces.faces[2].mean()) - 120) < 6  # video rows kept
+    assert "toy-train: left out 2 of 7 faces" in caplog.text and "68 of 68 landmarks outside" in caplog.text
+    assert load_prepared(faces.folder).skipped == faces.skipped
+    only_bad = frame.iloc[[2]]
+    with pytest.raises(ValueError, match=r"no usable face to prepare for toy-train \(first: .*2\.png: 1 x 1 pixels"):
+        prepare(only_bad, tmp_path / "cache", 32, label="toy-train")
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")]  # nothing half-written
