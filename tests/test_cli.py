@@ -424,7 +424,7 @@ def test_a_frame_folder_of_an_earlier_run_is_refused_unless_overwrite(tmp_path, 
     from affect.image import write_image
 
     class Temporal(RecordingSynthesizer):
-        def iter_temporal(self, image, path, landmarks=None, intensity=1.0):
+        def iter_temporal(self, image, path, landmarks=None, intensity=1.0, identity_every=25):
             return iter([self.basic(image, f"point {i}") for i in range(len(path))])
 
     monkeypatch.setattr(affect.synthesis, "AffectSynthesizer", Temporal)
@@ -451,7 +451,7 @@ def test_a_va_path_is_written_frame_by_frame_as_it_is_made(tmp_path, monkeypatch
     written = []
 
     class Streaming(RecordingSynthesizer):
-        def iter_temporal(self, image, path, landmarks=None, intensity=1.0):
+        def iter_temporal(self, image, path, landmarks=None, intensity=1.0, identity_every=25):
             for i in range(len(path)):
                 # every earlier frame is already in the folder when the next one is made
                 written.append(len(list((tmp_path / "frames").glob("frame_*.png"))))
