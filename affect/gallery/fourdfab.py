@@ -57,7 +57,7 @@ import itertools
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -722,19 +722,17 @@ def export_meshes(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     m = gallery.manifest
-    save_manifest(
-        GalleryManifest(
-            "meshes",
-            m.fps,
-            m.annotators,
-            m.n_vertices,
-            mesh_format=fmt,
-            seed=m.seed,
-            complete=False,
-            description=f"meshes exported from {gallery.root.name}",
-        ),
-        out,
+    manifest = GalleryManifest(
+        "meshes",
+        m.fps,
+        m.annotators,
+        m.n_vertices,
+        mesh_format=fmt,
+        seed=m.seed,
+        complete=False,
+        description=f"meshes exported from {gallery.root.name}",
     )
+    save_manifest(manifest, out)  # marked incomplete until every file is written
     table = gallery.subjects[gallery.subjects["subject"].isin(chosen)]
     atomic_write(out / "subjects.csv", lambda f: f.write(table.to_csv(index=False).encode()))
     columns = va_columns(m.annotators)
@@ -761,17 +759,5 @@ def export_meshes(
                 if subject in chosen:
                     mesh = gallery.neutral(subject) + deformation
                     _write_vertices(out / "apex" / expression / f"{subject}_{k:04d}.{fmt}", mesh, triangles, fmt)
-    save_manifest(
-        GalleryManifest(
-            "meshes",
-            m.fps,
-            m.annotators,
-            m.n_vertices,
-            mesh_format=fmt,
-            seed=m.seed,
-            complete=True,
-            description=f"meshes exported from {gallery.root.name}",
-        ),
-        out,
-    )
+    save_manifest(replace(manifest, complete=True), out)
     return out
