@@ -31,24 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from affect.augmentation.manifest import typed_columns
+from affect.augmentation.manifest import MANIFEST_COLUMNS, typed_columns
 from affect.vocabulary import BASIC_EXPRESSIONS
 
 #: VA targets per neutral image: Table 1's VA count over its neutral images (see above).
 VA_TARGETS_PER_IMAGE = 57
-#: Columns of a plan (plus ``landmarks``, carried for the augmenter when the frame has them).
 #: Image formats of a plan's outputs (the suffix of ``output``).
 IMAGE_FORMATS: tuple[str, ...] = ("png", "jpg")
-PLAN_COLUMNS: tuple[str, ...] = (
-    "output",
-    "source",
-    "subject",
-    "sequence",
-    "valence",
-    "arousal",
-    "expression",
-    "va_class",
-)
+#: Columns of a plan: the manifest's less the identity distance a build measures (plus
+#: ``landmarks``, carried for the augmenter when the frame has them).
+PLAN_COLUMNS: tuple[str, ...] = tuple(c for c in MANIFEST_COLUMNS if c != "identity_distance")
 
 
 @dataclass(frozen=True)
