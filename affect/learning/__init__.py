@@ -8,6 +8,7 @@
 - :mod:`affect.learning.prepared`: face crops decoded once per split and cached on disk.
 - :mod:`affect.learning.data`: torch datasets of frames, and of clips cut inside each video.
 - :mod:`affect.learning.training`: one PyTorch Lightning engine for every table.
+- :mod:`affect.learning.random_states`: every epoch's random draws from (seed, epoch), kept in checkpoints.
 - :mod:`affect.learning.checkpoints`: the one reader of checkpoints and generator files (no code runs from them).
 - :mod:`affect.learning.evaluation`: predictions kept as CSV, metrics with bootstrap intervals.
 - :mod:`affect.learning.runs`: a run on one database (``affect prepare / train / evaluate``).

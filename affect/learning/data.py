@@ -5,6 +5,10 @@ frames of one video (docs/networks.md 7.3): windows never straddle two videos, t
 a video is padded and its padding masked, so at test time every frame of every video is
 scored exactly once. Labels a frame lacks (NaN valence-arousal, an expression outside the
 task's classes) are masked rather than dropped, which keeps the time axis intact.
+
+A training sample is drawn as ``(item, epoch)`` (:class:`EpochShuffle`), and its random
+transform is drawn from (seed, epoch, item) alone (:func:`sample_seed`): the same augmentation
+whichever loader process draws it, and whether the run started at epoch 0 or resumed.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from torch.utils.data import Dataset, Sampler
 
 from affect.learning.prepared import PreparedFaces
 
-__all__ = ["targets", "windows", "FrameDataset", "ClipDataset", "EpochShuffle"]
+__all__ = ["targets", "windows", "sample_seed", "FrameDataset", "ClipDataset", "EpochShuffle"]
+
+#: A sample as a dataset is asked for it: an item, or ``(item, epoch)`` from :class:`EpochShuffle`.
+Draw = int | tuple[int, int]
 
 
 def targets(index: pd.DataFrame, task: str, classes: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,6 +73,23 @@ def windows(index: pd.DataFrame, length: int) -> list[np.ndarray]:
     return result
 
 
+def sample_seed(seed: int, epoch: int, item: int) -> int:
+    """The torch seed of one sample's random transform: a function of (seed, epoch, item) alone."""
+    return int(np.random.SeedSequence([seed, epoch, item]).generate_state(1)[0])
+
+
+def _transformed(
+    transform: Callable[[torch.Tensor], torch.Tensor], pixels: torch.Tensor, draw: Draw, seed: int
+) -> torch.Tensor:
+    """``transform(pixels)``; for an ``(item, epoch)`` draw, with torch's CPU generator seeded by
+    :func:`sample_seed` and restored afterwards (dropout's draws are left as they were)."""
+    if not isinstance(draw, tuple):
+        return transform(pixels)
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(sample_seed(seed, draw[1], draw[0]))
+        return transform(pixels)
+
+
 def _pixels(faces: PreparedFaces, rows: np.ndarray) -> torch.Tensor:
     """uint8 (len(rows), 3, S, S) from the memory-mapped (N, S, S, 3) crops."""
     return torch.from_numpy(np.ascontiguousarray(faces.faces[rows])).permute(0, 3, 1, 2)
@@ -82,6 +106,8 @@ class FrameDataset(Dataset):
         Class order of the expression task.
     transform : callable
         uint8 (3, S, S) tensor -> float network input (:mod:`affect.learning.transforms`).
+    seed : int
+        The run's seed, from which the random transforms of ``(row, epoch)`` draws are drawn.
     """
 
     def __init__(
@@ -90,15 +116,17 @@ class FrameDataset(Dataset):
         task: str,
         classes: Sequence[str] | None,
         transform: Callable[[torch.Tensor], torch.Tensor],
+        seed: int = 0,
     ):
-        self.faces, self.transform = faces, transform
+        self.faces, self.transform, self.seed = faces, transform, seed
         self.values, self.known = targets(faces.index, task, classes)
 
     def __len__(self) -> int:
         return len(self.faces)
 
-    def __getitem__(self, row: int) -> dict[str, torch.Tensor]:
-        image = self.transform(_pixels(self.faces, np.array([row]))[0])
+    def __getitem__(self, draw: Draw) -> dict[str, torch.Tensor]:
+        row = draw[0] if isinstance(draw, tuple) else draw
+        image = _transformed(self.transform, _pixels(self.faces, np.array([row]))[0], draw, self.seed)
         return {
             "image": image,
             "target": torch.as_tensor(np.nan_to_num(self.values[row])),
@@ -116,7 +144,7 @@ class ClipDataset(Dataset):
     Parameters
     ----------
     faces : PreparedFaces
-    task, classes, transform
+    task, classes, transform, seed
         As in :class:`FrameDataset`.
     length : int
         T, frames per window (AffWildNet: 80).
@@ -132,20 +160,21 @@ class ClipDataset(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor],
         length: int,
         landmarks: bool = False,
+        seed: int = 0,
     ):
-        self.faces, self.transform, self.landmarks = faces, transform, landmarks
+        self.faces, self.transform, self.landmarks, self.seed = faces, transform, landmarks, seed
         self.values, self.known = targets(faces.index, task, classes)
         self.windows = windows(faces.index, length)
 
     def __len__(self) -> int:
         return len(self.windows)
 
-    def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
-        window = self.windows[item]
+    def __getitem__(self, draw: Draw) -> dict[str, torch.Tensor]:
+        window = self.windows[draw[0] if isinstance(draw, tuple) else draw]
         real = window >= 0
         rows = np.where(real, window, window[real][-1])
         sample = {
-            "image": self.transform(_pixels(self.faces, rows)),
+            "image": _transformed(self.transform, _pixels(self.faces, rows), draw, self.seed),
             "target": torch.as_tensor(np.nan_to_num(self.values[rows])),
             "known": torch.as_tensor(self.known[rows] & real),
             "row": torch.as_tensor(window),
@@ -155,11 +184,12 @@ class ClipDataset(Dataset):
         return sample
 
 
-class EpochShuffle(Sampler[int]):
+class EpochShuffle(Sampler[tuple[int, int]]):
     """A new permutation each epoch, drawn from (seed, epoch) alone, split over the training processes.
 
     Lightning calls :meth:`set_epoch` before every epoch, so a run resumed from a checkpoint
-    sees the same order as one that was never interrupted. Under DDP (``N`` processes, read
+    sees the same order as one that was never interrupted. Each index comes with the epoch,
+    ``(index, epoch)``, from which the datasets draw the sample's random transform. Under DDP (``N`` processes, read
     from :mod:`torch.distributed` when iterating, so spawned processes find their own rank),
     process ``r`` takes every ``N``-th index from position ``r``, the first ``size // N`` of
     them: with a per-process batch of ``B / N``, batch ``k`` of the ``N`` processes together
@@ -176,10 +206,10 @@ class EpochShuffle(Sampler[int]):
     def __len__(self) -> int:
         return self.size // _processes()[1]
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[tuple[int, int]]:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size)
         rank, processes = _processes()
-        return iter(order[rank::processes][: self.size // processes].tolist())
+        return iter((index, self.epoch) for index in order[rank::processes][: self.size // processes].tolist())
 
 
 def _processes() -> tuple[int, int]:

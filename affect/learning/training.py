@@ -12,7 +12,8 @@
 Recurrent networks train on windows of consecutive frames cut inside each video
 (:class:`affect.learning.data.ClipDataset`). Lightning supplies checkpoints (``best.ckpt`` by
 the validation score, ``last.ckpt`` after every epoch), early stopping on the validation
-score, resumption from ``last.ckpt`` after a kill, CSV curves (``metrics.csv``), the device
+score, resumption from ``last.ckpt`` after a kill (the same run: every random draw comes from
+the seed and the epoch, :mod:`affect.learning.random_states`), CSV curves (``metrics.csv``), the device
 (``'auto'``: a GPU when there is one) and DDP over several processes (GPUs, or CPU processes
 with the gloo backend; :data:`STRATEGIES`). With one seed, two runs on the CPU give the same
 weights and numbers.
@@ -59,6 +60,7 @@ from affect.learning.networks import (
 )
 from affect.learning.prepared import PreparedFaces
 from affect.learning.pretrained import load_pretrained
+from affect.learning.random_states import RandomStates
 from affect.profiles import TrainingSizes
 from affect.vocabulary import check_choice
 
@@ -305,16 +307,18 @@ def make_loader(
 
     A batch holds ``sizes.batch_size`` images, or ``sizes.clips_per_batch`` clips of
     ``sizes.sequence_length`` frames. Training loaders shuffle with :class:`EpochShuffle`;
-    ``augment`` adds Table 9's on-the-fly augmentation.
+    ``augment`` adds Table 9's on-the-fly augmentation, each sample's draw seeded by (seed,
+    epoch, sample). The loader's own generator (its worker seeds) is seeded by ``seed``, so
+    starting a loader leaves torch's global random state alone.
     """
     transform = transforms.augmentation(faces.size) if augment else transforms.to_network_input()
     if network in RECURRENT:
         if augment and landmarks:
             raise ValueError("augment: on-the-fly augmentation would move the faces but not their landmarks")
-        dataset = ClipDataset(faces, task, classes, transform, sizes.sequence_length, landmarks)
+        dataset = ClipDataset(faces, task, classes, transform, sizes.sequence_length, landmarks, seed)
         batch = sizes.clips_per_batch
     else:
-        dataset, batch = FrameDataset(faces, task, classes, transform), sizes.batch_size
+        dataset, batch = FrameDataset(faces, task, classes, transform, seed), sizes.batch_size
     sampler = EpochShuffle(len(dataset), seed) if train else None
     return DataLoader(
         dataset,
@@ -323,6 +327,7 @@ def make_loader(
         num_workers=sizes.num_workers,
         drop_last=train and len(dataset) > batch,
         persistent_workers=sizes.num_workers > 0,
+        generator=torch.Generator().manual_seed(seed),
     )
 
 
@@ -445,6 +450,7 @@ def fit(
     if last.is_file():
         check_checkpoint(last, network, task, classes)
     with _quiet(progress):
+        callbacks = [RandomStates(seed), *callbacks]
         trainer = _trainer(run_dir, sizes, device, progress, callbacks, devices, strategy, num_nodes)
         processes = trainer.world_size
         loaders = [

@@ -1,5 +1,8 @@
 """Tests for affect.learning.training: losses, a loss that falls, resumption, determinism."""
 
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -105,6 +108,89 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_sizes, toy
     assert saved["epoch"] == 2
     curves = pd.read_csv(run / "metrics.csv").dropna(subset=["train_loss_epoch"])
     assert curves["epoch"].tolist() == [0, 1, 2]  # the killed attempt's epoch 0 is kept
+
+
+KILLED_RUN = """
+import os, signal, sys
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from lightning.pytorch.callbacks import Callback
+sys.path.insert(0, sys.argv[2])
+from conftest import TINY_SIZES, toy_faces
+from affect.learning.training import fit
+
+class Kill(Callback):
+    def on_train_batch_end(self, trainer, module, outputs, batch, index):
+        if trainer.current_epoch == 1 and index == 1:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would: no clean-up runs
+
+folder = sys.argv[1]
+train, val = toy_faces(folder, 64), toy_faces(folder, 16, seed=1)
+fit("vggface", "va", train, val, replace(TINY_SIZES, max_epochs=2), folder + "/run", seed=5, augment=True,
+    callbacks=[Kill()])
+"""
+
+
+def test_a_run_killed_by_sigkill_and_resumed_writes_the_predictions_of_an_uninterrupted_run(
+    tmp_path, tiny_sizes, toy_faces
+):
+    from pathlib import Path
+
+    from affect.learning.evaluation import evaluate
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, str(tmp_path), str(Path(__file__).parent)], capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+    sizes = replace(tiny_sizes, max_epochs=2)
+    train, val, test = toy_faces(tmp_path, 64), toy_faces(tmp_path, 16, seed=1), toy_faces(tmp_path, 24, seed=2)
+    runs = {"run": tmp_path / "run", "whole": tmp_path / "whole"}
+    for run in runs.values():
+        module = fit("vggface", "va", train, val, sizes, run, seed=5, augment=True)
+        evaluate(module, test, run, n_bootstrap=2)
+    assert (runs["run"] / "predictions.csv").read_bytes() == (runs["whole"] / "predictions.csv").read_bytes()
+    last = [torch.load(r / "checkpoints" / "last.ckpt", weights_only=True) for r in runs.values()]
+    assert last[0]["epoch"] == last[1]["epoch"] == 1
+    for name, weight in last[0]["state_dict"].items():
+        assert torch.equal(weight, last[1]["state_dict"][name]), name
+
+
+def test_an_epoch_draws_the_same_random_numbers_whatever_ran_before_it():
+    import random
+
+    from affect.learning.random_states import RandomStates, capture, restore
+
+    seeds = RandomStates(seed=5)
+
+    class Trainer:
+        current_epoch = 3
+
+    def draws():
+        return random.random(), np.random.random(), torch.rand(1).item()
+
+    seeds.on_train_batch_start(Trainer(), None, None, 0)
+    first = draws()
+    torch.rand(7), np.random.random(3)  # another history before the epoch
+    seeds.on_train_batch_start(Trainer(), None, None, 0)
+    assert draws() == first
+    saved = seeds.state_dict()
+    after = draws()
+    torch.rand(5)
+    seeds.load_state_dict(torch.load(_saved(saved), weights_only=True))
+    assert draws() == after
+    restore(capture())
+
+
+def _saved(state):
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return buffer
 
 
 def test_a_checkpoint_of_another_network_or_task_is_refused(tmp_path, tiny_sizes, toy_faces):
