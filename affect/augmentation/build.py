@@ -36,7 +36,7 @@ from affect.augmentation.output_folder import (
 from affect.augmentation.shard_tasks import ShardTask, shard_jobs
 from affect.augmentation.shards import SHARDS, SKIPPED, read_skipped
 from affect.augmentation.targets import PLAN_COLUMNS, plan
-from affect.files import atomic_write_text
+from affect.files import atomic_write_text, relative_path
 from affect.profiles import Profile
 
 log = logging.getLogger("affect.augmentation")
@@ -351,8 +351,8 @@ def augment_database(
             neutral = neutral.sample(n=max_neutral, random_state=seed).sort_index()
         augmenter = synthesizer if isinstance(synthesizer, Augmenter) else SynthesizerAugmenter(synthesizer)
         # Sources relative to the database folder where the settings record it (so a finished set
-        # can be moved or shared); the loaders build every path as str(Path(root) / ...).
-        source_root = str(Path(root)) if check_settings else None
+        # can be moved or shared); the loaders build every path under the resolved root.
+        source_root = str(Path(root).expanduser().resolve()) if check_settings else None
         plans = {}
         for kind in kinds:
             classes = synthesizer.affect_model.va_classes if kind == "va" else None
@@ -371,7 +371,7 @@ def augment_database(
                     "identity_every": int(identity_every),
                     "identity_sample": IDENTITY_SAMPLE.format(every=int(identity_every), group=IDENTITY_GROUP),
                     "shards": int(n_shards),
-                    "source_root": source_root,
+                    "source_root": relative_path(source_root, (out / kind).resolve()),
                 }
                 atomic_write_text(out / kind / SETTINGS_FILE, json.dumps(recorded, indent=1) + "\n")
             manifests[kind] = build(

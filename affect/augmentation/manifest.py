@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from affect.files import atomic_write_text
+from affect.files import atomic_write_text, stored_path
 
 log = logging.getLogger("affect.augmentation")
 
 #: File name of the manifest inside a build's output folder.
 MANIFEST = "manifest.csv"
 #: The settings a build of one kind was made with, beside its manifest (``source_root``: the
-#: database folder its relative ``source`` paths start from).
+#: database folder its relative ``source`` paths start from, relative to the manifest's folder).
 SETTINGS_FILE = "augment.json"
 #: Columns of the manifest, in file order.
 MANIFEST_COLUMNS: tuple[str, ...] = (
@@ -139,16 +139,22 @@ def manifest_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
 
 
 def recorded_source_root(folder: str | os.PathLike) -> str | None:
-    """The database folder a build's relative sources start from (its :data:`SETTINGS_FILE`), or None."""
+    """The database folder a build's relative sources start from (its :data:`SETTINGS_FILE`), or None.
+
+    Stored relative to ``folder`` (:func:`affect.files.relative_path`, as ``run.json`` stores its
+    paths), so a copy of the build beside a copy of the database resolves to the copy; an
+    absolute folder, as older builds store it, is kept.
+    """
     import json
 
     settings = Path(folder) / SETTINGS_FILE
     if not settings.is_file():
         return None
     try:
-        return json.loads(settings.read_text(encoding="utf-8")).get("source_root")
+        stored = json.loads(settings.read_text(encoding="utf-8")).get("source_root")
     except (UnicodeDecodeError, ValueError):
         return None
+    return None if stored is None else str(stored_path(stored, Path(folder).resolve()))
 
 
 def relative_source(source: str, root: str | None) -> str:
@@ -205,13 +211,21 @@ def _manifest_line(row: Mapping) -> str:
 
 
 def write_manifest(manifest: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a manifest atomically (temporary file, then replace); returns the path."""
+    """Write a manifest atomically (temporary file, then replace); returns the path.
+
+    In a build's folder, sources inside its database folder (:func:`recorded_source_root`) are
+    written relative to it, as the build writes them: a manifest of resolved rows (one fold's,
+    one granularity's) names no absolute path there either.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST
     missing = set(MANIFEST_COLUMNS) - set(manifest.columns)
     if missing:
         raise ValueError(f"manifest: missing columns {sorted(missing)}")
+    root = recorded_source_root(path.parent)
+    if root is not None and not manifest.empty:
+        manifest = manifest.assign(source=[relative_source(str(s), root) for s in manifest["source"]])
     header = ",".join(MANIFEST_COLUMNS) + "\n"
     body = "".join(_manifest_line(row) for row in manifest[list(MANIFEST_COLUMNS)].to_dict("records"))
     atomic_write_text(path, header + body)

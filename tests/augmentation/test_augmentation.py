@@ -607,3 +607,63 @@ def test_synthesized_images_honour_the_umask(tmp_path):
         os.umask(previous)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").rglob("*") if p.is_file()}
     assert modes == {0o644}
+
+
+def _all_files(out):
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.startswith(shards.PART_PREFIX)
+    }
+
+
+def test_a_disk_filling_mid_augment_leaves_nothing_half_written_and_a_rerun_finishes_the_same_bytes(
+    tmp_path, classes, monkeypatch
+):
+    import errno
+
+    import affect.files
+
+    root = _afew_va_copy(tmp_path)
+
+    def augment(out):
+        return aug.augment_database(
+            "afew_va",
+            root,
+            out,
+            TintSynthesizerStandIn(classes),
+            kinds=("expression",),
+            measure_identity=False,
+            progress=False,
+        )
+
+    written = []
+
+    def full_after_three_images(file, *args, **kwargs):  # images are written through a descriptor
+        if isinstance(file, int):
+            if len(written) == 3:
+                os.close(file)
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written.append(file)
+        return open(file, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(affect.files, "open", full_after_three_images, raising=False)
+        with pytest.raises(OSError, match="disk full"):
+            augment(tmp_path / "full")
+    folder = tmp_path / "full" / "expression"
+    images = [p for p in folder.rglob("*") if p.suffix in (".png", ".jpg")]
+    assert len(images) == 3 and not [p for p in images if p.name.startswith(".")]  # whole images only
+    finished = shards.all_finished_rows(folder)
+    assert sorted(finished["output"]) == sorted(p.relative_to(folder).as_posix() for p in images)
+    augment(tmp_path / "full")  # space freed: the same command again
+    augment(tmp_path / "whole")
+    # Every file the same bytes, but the shards' part logs: named per attempt (host, pid, random).
+    full, whole = _all_files(tmp_path / "full"), _all_files(tmp_path / "whole")
+    assert full == whole and len(full) > 10
+    for name in ("full", "whole"):
+        assert not [p for p in (tmp_path / name).rglob("*") if p.name.startswith(".") and p.suffix != ".lock"]
+    pd.testing.assert_frame_equal(
+        shards.all_finished_rows(tmp_path / "full" / "expression").sort_values("output", ignore_index=True),
+        shards.all_finished_rows(tmp_path / "whole" / "expression").sort_values("output", ignore_index=True),
+    )

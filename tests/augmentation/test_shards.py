@@ -21,6 +21,7 @@ from augmentation_fakes import (  # tests/augmentation, on sys.path by its conft
 from affect import augmentation as aug
 from affect import profiles
 from affect.augmentation import shards
+from affect.augmentation.manifest import SETTINGS_FILE
 from affect.augmentation.output_folder import output_lock
 
 
@@ -344,6 +345,35 @@ def test_manifest_sources_are_relative_to_the_database_and_resolve_after_moves(t
         tmp_path / "shared" / "expression" / "manifest-fold0.csv", source_root=tmp_path / "AFEW-VA-moved"
     )
     assert list(again["source"]) == list(fold["source"])
+
+
+def test_a_build_from_a_relative_root_names_no_absolute_path_and_a_copy_resolves_to_its_copy(
+    tmp_path, classes, monkeypatch
+):
+    _afew_va_copy(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    built = aug.augment_database(
+        "afew_va",
+        Path("AFEW-VA"),
+        Path("out"),
+        TintSynthesizerStandIn(classes),
+        kinds=("expression",),
+        measure_identity=False,
+        progress=False,
+    )["expression"]
+    folder = tmp_path / "out" / "expression"
+    aug.write_manifest(built.iloc[:3], folder / "manifest-fold0.csv")  # resolved rows, as a fold's
+    for name in (aug.MANIFEST, "manifest-fold0.csv"):
+        assert str(tmp_path) not in (folder / name).read_text(), name
+    assert json.loads((folder / SETTINGS_FILE).read_text())["source_root"] == "../../AFEW-VA"
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copytree(tmp_path / "AFEW-VA", copy / "AFEW-VA")
+    shutil.copytree(tmp_path / "out", copy / "out")
+    monkeypatch.chdir(copy / "out")  # read from elsewhere: nothing depends on the working folder
+    for name in (aug.MANIFEST, "manifest-fold0.csv"):
+        sources = aug.read_manifest(copy / "out" / "expression" / name)["source"]
+        assert len(sources) and all(Path(s).is_file() and Path(s).is_relative_to(copy) for s in sources)
 
 
 @pytest.mark.slow
