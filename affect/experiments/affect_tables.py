@@ -366,7 +366,7 @@ def pretraining_note(spec: TableSpec, run: Run, results: dict[str, RunResult]) -
         if saved.exists():
             predictions = tables.read_predictions(saved)
             accuracy = float((predictions["label"] == predictions["label_pred"]).mean())
-            scored = f"its test split: {len(predictions)} faces, accuracy {accuracy:.3f}"
+            scored = f"its test split: {len(predictions)} face(s), accuracy {accuracy:.3f}"
         lines.append(
             f"{row.label}: {PAPER_NAMES.get(row.network, row.network)} trained on {name}'s expressions first "
             f"({scored}), then fine-tuned on "
