@@ -236,3 +236,16 @@ def test_reproduce_at_smoke_on_real_data_runs_the_notebook_its_database_allows(r
     )
     assert [r.notebook for r in runs] == ["06_rafdb"] and runs[0].status == "ok"
     assert "tables/table_06.md" in runs[0].outputs
+
+
+def test_fer2013_is_an_optional_need_of_table_8_so_its_absence_skips_no_notebook(tmp_path, monkeypatch):
+    from affect import notebook_needs
+    from affect.profiles import get
+
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path))
+    needs = notebook_needs.notebook_needs(get("smoke"))
+    assert needs["08"].databases == ("afew",) and needs["08"].optional == ("fer2013",)
+    assert all(not n.optional for number, n in needs.items() if number != "08")
+    (tmp_path / "afew").mkdir()
+    assert notebook_needs.missing_data(needs["08"], get("smoke"), "real", "proxy") == ()
+    assert "FER2013" in notebook_needs.SECTIONS["fer2013"]

@@ -1,5 +1,6 @@
 """Loaders and stand-in writers for the affect databases of the paper (Sec. 5, Table 1) and
-the age databases of its age analysis (Sec. 6.5: IMDB-WIKI, Adience; :data:`AGE_NAMES`).
+the age databases of its age analysis (Sec. 6.5: IMDB-WIKI, Adience; :data:`AGE_NAMES`) and
+FER2013, on which Table 8's VGG-FACE-FER is first trained (:data:`PRETRAINING_NAMES`).
 
 Every database has a module with ``load(root, split, ...)`` reading its released on-disk
 format and ``write_layout(root, records, ...)`` writing a copy in that same format (the
@@ -24,7 +25,7 @@ from types import ModuleType
 
 import pandas as pd
 
-from affect.datasets import adience, afew, afew_va, affectnet, affwild, bu3dfe, imdb_wiki, rafdb, recola
+from affect.datasets import adience, afew, afew_va, affectnet, affwild, bu3dfe, fer2013, imdb_wiki, rafdb, recola
 from affect.datasets.common import (
     COLUMNS,
     DatasetFormatError,
@@ -40,6 +41,7 @@ from affect.datasets.common import (
 __all__ = [
     "NAMES",
     "AGE_NAMES",
+    "PRETRAINING_NAMES",
     "COLUMNS",
     "SPLITS",
     "FOLDS",
@@ -71,16 +73,20 @@ NAMES = tuple(_MODULES)
 #: ``age_low``, ``age_high`` and a face ``box``), but they are not affect databases.
 _AGE_MODULES: dict[str, ModuleType] = {"imdb_wiki": imdb_wiki, "adience": adience}
 AGE_NAMES = tuple(_AGE_MODULES)
-SPLITS = {name: module.SPLITS for name, module in {**_MODULES, **_AGE_MODULES}.items()}
+#: Databases a row of Tables 2 to 9 trains on before its table's database (FER2013: Table 8's
+#: VGG-FACE-FER); :func:`load` reads them, but they are not among Table 1's.
+_PRETRAINING_MODULES: dict[str, ModuleType] = {"fer2013": fer2013}
+PRETRAINING_NAMES = tuple(_PRETRAINING_MODULES)
+_ALL_MODULES = {**_MODULES, **_AGE_MODULES, **_PRETRAINING_MODULES}
+SPLITS = {name: module.SPLITS for name, module in _ALL_MODULES.items()}
 # Sec. 6.2.1.2 (AFEW-VA, 5 folds) and 6.2.2.2 (BU-3DFE, 10 folds), both person-independent.
 FOLDS = {"afew_va": 5, "bu3dfe": 10}
 
 
 def _module(name: str) -> ModuleType:
-    modules = {**_MODULES, **_AGE_MODULES}
-    if name not in modules:
-        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(modules)}")
-    return modules[name]
+    if name not in _ALL_MODULES:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(_ALL_MODULES)}")
+    return _ALL_MODULES[name]
 
 
 def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool = False, **options) -> pd.DataFrame:
@@ -89,7 +95,7 @@ def load(name: str, root: str | os.PathLike, split: str = "all", *, strict: bool
     Parameters
     ----------
     name : str
-        One of :data:`NAMES` or :data:`AGE_NAMES`.
+        One of :data:`NAMES`, :data:`AGE_NAMES` or :data:`PRETRAINING_NAMES`.
     root : path
         The database's folder (see each module's docstring for the layout).
     split : str

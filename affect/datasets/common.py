@@ -14,12 +14,15 @@ An image listed more than once is kept once (``repeats``), and an image that is 
 image is dropped from training (``test_overlap``): a test image is never trained on.
 
 Frames of databases distributed as videos are addressed as ``"<video path>#<index>"``
-with a 0-based frame index (the order OpenCV decodes them in); :func:`read_frame` reads
-either form.
+with a 0-based frame index (the order OpenCV decodes them in); pictures stored as rows of a
+pixel table (a ``.csv`` with a ``pixels`` column of space-separated grey values, FER2013) as
+``"<table path>#<line>"`` with the row's 1-based line in the file; :func:`read_frame` reads
+every form.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
@@ -44,6 +47,8 @@ __all__ = [
     "load_report",
     "Sample",
     "read_frame",
+    "read_table_rows",
+    "grey_pixels",
     "read_text",
     "video_frame_count",
     "person_independent_folds",
@@ -56,6 +61,7 @@ log = logging.getLogger("affect.datasets")
 COLUMNS = ("path", "subject", "sequence", "frame", "valence", "arousal", "expression", "landmarks")
 
 VIDEO_FRAME_SEPARATOR = "#"
+PIXEL_TABLE_SUFFIX = ".csv"  # "<table>.csv#<line>" addresses a row of a pixel table, not a video frame
 TEST_PARTS = ("test",)  # the ``part`` values of held-out rows, never trained on
 
 
@@ -331,6 +337,11 @@ def read_frame(path: str) -> np.ndarray:
     (H, W, 3) uint8 array, RGB.
     """
     video, sep, index = str(path).rpartition(VIDEO_FRAME_SEPARATOR)
+    if sep and index.isdigit() and video.lower().endswith(PIXEL_TABLE_SUFFIX):
+        found = dict(read_table_rows(video, {int(index)}))
+        if int(index) not in found:
+            raise ValueError(f"{video}: no picture on line {index}")
+        return found[int(index)]
     if sep and index.isdigit():
         capture = cv2.VideoCapture(video)
         try:
@@ -348,6 +359,51 @@ def read_frame(path: str) -> np.ndarray:
         if bgr is None:
             raise ValueError(f"{path}: image not found or not decodable")
     return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def grey_pixels(text: str) -> np.ndarray:
+    """A square grey picture from its space-separated values (a pixel table's ``pixels`` field).
+
+    Returns
+    -------
+    (S, S) uint8 array. ValueError (one line) if the values are not integers in 0 to 255 or
+    their count is not a square.
+    """
+    try:
+        values = np.array(text.split(), dtype=np.int64)
+    except ValueError:
+        raise ValueError("pixels: expected space-separated integers") from None
+    side = math.isqrt(len(values))
+    if len(values) == 0 or side * side != len(values):
+        raise ValueError(f"pixels: expected a square number of values, got {len(values)}")
+    if values.min() < 0 or values.max() > 255:
+        raise ValueError(f"pixels: expected values in 0 to 255, got {values.min()} to {values.max()}")
+    return values.astype(np.uint8).reshape(side, side)
+
+
+def read_table_rows(path: str | os.PathLike, lines: set[int]):
+    """Yield ``(line, (S, S, 3) uint8 RGB)`` for the rows of a pixel table on the given lines.
+
+    The table is a CSV with a header naming a ``pixels`` column (FER2013's ``fer2013.csv``);
+    it is read once, in file order, and the grey picture is repeated in the three channels.
+    A listed line that holds no readable picture raises ValueError naming the file and line.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        reader = csv.reader(file)
+        header = [name.strip() for name in next(reader, [])]
+        if "pixels" not in header:
+            raise ValueError(f"{path}: no 'pixels' column in the header")
+        column, wanted = header.index("pixels"), set(lines)
+        for fields in reader:
+            if reader.line_num in wanted:
+                try:
+                    grey = grey_pixels(fields[column] if column < len(fields) else "")
+                except ValueError as error:
+                    raise ValueError(f"{path}:{reader.line_num}: {error}") from None
+                yield reader.line_num, np.repeat(grey[:, :, None], 3, axis=2)
+                wanted.discard(reader.line_num)
+                if not wanted:
+                    return
 
 
 def video_frame_count(path: str | os.PathLike) -> int:

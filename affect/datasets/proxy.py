@@ -8,7 +8,8 @@ so :func:`affect.datasets.load` reads the stand-in like the release. Every subje
 where a database has no identities) has an age, drawn as the stand-in age databases' ages
 (:func:`affect.datasets.proxy_ages.draw_ages`) from a generator of its own, and the face shows
 it; so the age analysis of Sec. 6.5 has ages to find. Sizes are Table 1's
-database sizes times ``scale`` (with a floor so every split and class appears). Stand-in
+database sizes (FER2013: its release's, :data:`PRETRAINING_SIZES`) times ``scale`` (with a
+floor so every split and class appears). Stand-in
 numbers are never real-data numbers: every picture is synthetic.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect.datasets import NAMES, write_layout
+from affect.datasets import NAMES, PRETRAINING_NAMES, write_layout
 from affect.datasets.common import Sample
 from affect.datasets.proxy_faces import render_face, sample_scene, scene_camera, scene_shape
 from affect.face.morphable_model import MorphableModel, load_default
@@ -34,7 +35,7 @@ from affect.gallery.affect_mapping import (
 )
 from affect.profiles import Profile
 
-__all__ = ["RECORD", "TABLE_1_SIZES", "ensure_proxy", "write_proxy"]
+__all__ = ["RECORD", "TABLE_1_SIZES", "PRETRAINING_SIZES", "ensure_proxy", "write_proxy"]
 
 #: File in a stand-in's folder recording the scale and seed it was written with.
 RECORD = "proxy.json"
@@ -52,6 +53,11 @@ TABLE_1_SIZES = {
     "afew": 41406,
     "bu3dfe": 2500,
 }
+#: Sizes of the databases only pretrained on (:data:`affect.datasets.PRETRAINING_NAMES`): FER2013's
+#: 28,709 training, 3,589 public-test and 3,589 private-test faces (Goodfellow et al. 2013).
+PRETRAINING_SIZES = {"fer2013": 35887}
+_SIZES = {**TABLE_1_SIZES, **PRETRAINING_SIZES}
+_KNOWN = (*NAMES, *PRETRAINING_NAMES)
 
 #: Class counts of the real databases, which shape the stand-ins' label distributions.
 #: AffectNet: manually annotated training set (Mollahosseini et al. 2017, Table 4);
@@ -86,6 +92,16 @@ CLASS_COUNTS = {
         "sadness": 178,
         "surprise": 120,
     },
+    # FER2013: all three parts of the release, by emotion code (Goodfellow et al. 2013).
+    "fer2013": {
+        "anger": 4953,
+        "disgust": 547,
+        "fear": 5121,
+        "happiness": 8989,
+        "sadness": 6077,
+        "surprise": 4002,
+        "neutral": 6198,
+    },
 }
 
 # Valence-arousal of the two classes without a Russell & Mehrabian anchor (design choice):
@@ -99,8 +115,15 @@ _CONDITION = {
     "afew": "in-the-wild",
     "recola": "controlled",
     "bu3dfe": "controlled",
+    "fer2013": "in-the-wild",
 }
-_IMAGE_SIZE = {"affectnet": 256, "rafdb": 100, "bu3dfe": 256}  # RAF-DB aligned faces: 100 px
+# RAF-DB aligned faces: 100 px; FER2013's faces are cut from a 96 px render to its 48 px.
+_IMAGE_SIZE = {"affectnet": 256, "rafdb": 100, "bu3dfe": 256, "fer2013": 96}
+# The splits dealt in turn to a categorical stand-in's images (FER2013: 8 : 1 : 1, as its release).
+_SPLIT_CYCLE = {
+    "afew": ["train", "val"],
+    "fer2013": ["train"] * 8 + ["val", "test"],
+}
 _VIDEO_SIZE = 160
 # Seeds of the label generator and of per-subject idiosyncrasies are offset from the seed
 # the VA gallery stand-in uses, so the same `seed` never gives the gallery's faces.
@@ -182,7 +205,7 @@ def write_proxy(
     Parameters
     ----------
     name : str
-        One of :data:`affect.datasets.NAMES`.
+        One of :data:`affect.datasets.NAMES` or :data:`affect.datasets.PRETRAINING_NAMES`.
     root : path
         Folder to create.
     scale : float
@@ -197,19 +220,19 @@ def write_proxy(
     -------
     Path returned by the database's ``write_layout``.
     """
-    if name not in NAMES:
-        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    if name not in _KNOWN:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(_KNOWN)}")
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale: expected a positive fraction, got {scale!r}")
     model = load_default() if model is None else model
     rng = np.random.default_rng([seed, _SEED_OFFSET])
-    n = int(round(TABLE_1_SIZES[name] * scale))
+    n = int(round(_SIZES[name] * scale))
     condition = _CONDITION[name]
     options = {}
-    if name in ("affectnet", "rafdb", "afew"):
+    if name in CLASS_COUNTS:
         count = max(n, 2 * len(CLASS_COUNTS[name]))
         size = _IMAGE_SIZE.get(name, _VIDEO_SIZE)
-        splits = ["train", "train", "train", "test"] if name != "afew" else ["train", "val"]
+        splits = _SPLIT_CYCLE.get(name, ["train", "train", "train", "test"])
         drawn = _categorical(name, count, rng, model, condition, size, splits)
         if name == "afew":  # one short clip per sample, the frames share the expression
             drawn = [
@@ -290,12 +313,12 @@ def ensure_proxy(
 
     from affect import profiles
 
-    if name not in NAMES:
-        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(NAMES)}")
+    if name not in _KNOWN:
+        raise ValueError(f"name: unknown database {name!r}; known: {', '.join(_KNOWN)}")
     if scale is None and profile is None:
         raise ValueError("profile: needed when no scale is given")
     target = Path(data_root) / name
-    scale = scale if scale is not None else profiles.data_scale(profile, TABLE_1_SIZES[name], name)
+    scale = scale if scale is not None else profiles.data_scale(profile, _SIZES[name], name)
     record = {
         "database": name,
         "scale": float(scale),

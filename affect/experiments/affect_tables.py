@@ -9,7 +9,11 @@ the predictions. Every number of a table is then computed from those prediction 
 rows train with class-weighted cross-entropy (:func:`affect.learning.training.class_weights`),
 every row of a table alike.
 
-Rows the kit does not run keep the paper's number only ("paper's number, not re-run"). The
+Rows the kit does not run keep the paper's number only ("paper's number, not re-run"). A row
+with ``pretrain`` (Table 8's VGG-FACE-FER) first trains its network on that database
+(:func:`pretrained_checkpoint`: FER2013's expressions) and fine-tunes the best checkpoint on the
+table's database as the baseline trains; a run with real data that lacks the pretraining
+database leaves the row out, and the table's note says so (:func:`pretraining_note`). The
 StarGAN and GANimation rows (:func:`gan_rows`) train the proposed row's network with the same
 budget and seed on the training set plus that GAN's synthesized set (same neutral faces and VA
 targets, :meth:`affect.run.Run.augmented_set` with ``method``).
@@ -46,7 +50,15 @@ __all__ = [
     "gan_claim_sentence",
     "frozen_note",
     "landmarks_note",
+    "pretraining_note",
+    "pretrained_checkpoint",
+    "PRETRAINED",
 ]
+
+#: Role of a row whose network is first trained on another database (Table 8's VGG-FACE-FER).
+PRETRAINED = "pretrained"
+#: The section of data/README.md that says how to obtain the pretraining database (FER2013).
+PRETRAINING_SECTION = "FER2013: pretraining for Table 8's VGG-FACE-FER (`data/fer2013/`)"
 
 
 def _gan_rows(prefix: str) -> tuple[str, ...]:
@@ -163,7 +175,7 @@ TABLES: dict[int, TableSpec] = {
         (
             Row("the VGG-FACE baseline", "vggface", BASELINE),
             Row("VGG-FACE-external [65]"),
-            Row("VGG-FACE-FER [28]"),
+            Row("VGG-FACE-FER [28]", "vggface", PRETRAINED, pretrain="fer2013"),
             Row("VGG-FACE-LSTM-external-augmentation [65]"),
             Row("VGG-FACE trained using the proposed approach", "vggface", PROPOSED),
         ),
@@ -232,7 +244,8 @@ def run_table(
                 spec.database, spec.kind, "proposed" if role == PROPOSED else role, progress=progress
             )
     results = {}
-    for row in (r for r in rows if r.network is not None):
+    missing = missing_pretraining(spec, run)
+    for row in (r for r in rows if r.network is not None and r.label not in missing):
         parts, files, pretrained = [], [], "from scratch"
         for run_dir, fold in _run_dirs(run, spec, row, folds):
             predictions = run_dir / evaluation.PREDICTIONS
@@ -247,6 +260,8 @@ def run_table(
                         split = runs.database_splits(spec.database, root, seed=run.seed, fold=fold)
                         extra = fold_manifest(augmented[row.role], split["train"], split["test"], fold)
                 initial = None if row.fine_tune is None else _checkpoint_of(*row.fine_tune, run)
+                if row.pretrain is not None:
+                    initial = pretrained_checkpoint(run, row.network, row.pretrain, progress=progress)
                 runs.train(
                     row.network,
                     spec.database,
@@ -287,6 +302,78 @@ def _checkpoint_of(number: int, label: str, run: Run) -> Path:
             run,
         )
     return best
+
+
+def pretraining_dir(run: Run, network: str, database: str) -> Path:
+    """The run folder of ``network`` trained on a pretraining database, shared by the rows that start from it."""
+    return run.out_dir / "results" / "runs" / "pretraining" / f"{network}_{database}"
+
+
+def pretrained_checkpoint(run: Run, network: str, database: str, *, progress: bool = False) -> Path:
+    """The best checkpoint of ``network`` trained on ``database``'s expressions, trained first if absent.
+
+    Table 8's VGG-FACE-FER (Sec. 6.2.2.2): VGG-FACE trained on FER2013 before AFEW. The network
+    starts from the run's weights for it (:attr:`affect.run.Run.weights`), trains on FER2013's
+    ``Training`` faces with class-weighted cross-entropy and keeps the epoch best on its
+    ``PublicTest`` faces (:func:`affect.learning.runs.train`); its ``PrivateTest`` predictions are
+    saved beside it (:func:`affect.learning.runs.evaluate_run`), which marks the run complete.
+    """
+    from affect.learning import evaluation, runs, training
+
+    run_dir = pretraining_dir(run, network, database)
+    if not (run_dir / evaluation.PREDICTIONS).exists():
+        run.database(database)
+        runs.train(
+            network,
+            database,
+            run_dir,
+            profile=run.profile,
+            data_source=run.data_source,
+            task="expression",
+            seed=run.seed,
+            device=run.device,
+            weights=run.weights.source(network),
+            progress=progress,
+            weighted_loss=True,
+        )
+        runs.evaluate_run(run_dir, device=run.device, n_bootstrap=100)
+    return run_dir / training.CHECKPOINTS / "best.ckpt"
+
+
+def missing_pretraining(spec: TableSpec, run: Run) -> dict[str, Path]:
+    """The rows of ``spec`` whose pretraining database a run with real data lacks, and its folder."""
+    if run.data_source != "real":
+        return {}
+    folders = {row.label: run.database_root(row.pretrain) for row in spec.rows if row.pretrain is not None}
+    return {label: folder for label, folder in folders.items() if not folder.is_dir()}
+
+
+def pretraining_note(spec: TableSpec, run: Run, results: dict[str, RunResult]) -> str:
+    """The note of a table with a pretrained row: how it was trained, or why it was not run; '' otherwise."""
+    from affect.learning import evaluation
+    from affect.learning.networks import PAPER_NAMES
+
+    lines = []
+    for label, folder in missing_pretraining(spec, run).items():
+        lines.append(
+            f"{label}: not run, {folder} not found (see data/README.md, section "
+            f'"{PRETRAINING_SECTION}"); the paper\'s number is shown.'
+        )
+    for result in (r for r in results.values() if r.row.pretrain is not None):
+        row, name = result.row, result.row.pretrain
+        saved = pretraining_dir(run, row.network, name) / evaluation.PREDICTIONS
+        scored = "its predictions not saved in this report folder"
+        if saved.exists():
+            predictions = tables.read_predictions(saved)
+            accuracy = float((predictions["label"] == predictions["label_pred"]).mean())
+            scored = f"its test split: {len(predictions)} face(s), accuracy {accuracy:.3f}"
+        lines.append(
+            f"{row.label}: {PAPER_NAMES.get(row.network, row.network)} trained on {name}'s expressions first "
+            f"({scored}), then fine-tuned on "
+            f"{spec.database} as the baseline trains (the paper: VGG-FACE fine-tuned on FER2013, then on AFEW [28])"
+            + (f"; the {name} faces are a stand-in too." if run.data_source == "proxy" else ".")
+        )
+    return " ".join(lines)
 
 
 # --- the table ------------------------------------------------------------------------------------
@@ -398,7 +485,7 @@ def write_affect_table(spec: TableSpec, frame: pd.DataFrame, run: Run, *, settin
 
 def _claims(spec: TableSpec, results: dict[str, RunResult], seed: int, n_bootstrap: int = 1000) -> pd.DataFrame:
     proposed = next((r for r in results.values() if r.row.role == PROPOSED), None)
-    others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly", *GAN_ROLES)]
+    others = [r for r in results.values() if r.row.role in (BASELINE, "on-the-fly", PRETRAINED, *GAN_ROLES)]
     parts = {
         other.row.label: tables.paired_claim(spec, proposed, other, n_bootstrap=n_bootstrap, seed=seed)
         for other in others
@@ -476,6 +563,7 @@ def table_report(
 
             lines += gan_table_notes(spec, run, gan_rows(spec))
         lines += [run.weights.note([r.row.network for r in results.values()]), frozen_note(results)]
+        lines.append(pretraining_note(spec, run, results))
         lines.append(landmarks_note(results))
         return {"lines": [line for line in lines if line], "setting": tables.run_setting(run, results)}
 

@@ -78,6 +78,9 @@ class Row:
         fine-tuned AffWildNet: Table 2's baseline, fine-tuned on RECOLA).
     landmarks : bool
         The network takes each frame's 68 landmarks beside its crop (AffWildNet, Sec. 6.2.1.2).
+    pretrain : str or None
+        A database (:data:`affect.datasets.PRETRAINING_NAMES`) the network is first trained on,
+        its best checkpoint the start of this row's training (Table 8's VGG-FACE-FER: FER2013).
     """
 
     label: str
@@ -86,6 +89,7 @@ class Row:
     on_the_fly: bool = False
     fine_tune: tuple[int, str] | None = None
     landmarks: bool = False
+    pretrain: str | None = None
 
     @property
     def slug(self) -> str:

@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from affect.datasets.common import VIDEO_FRAME_SEPARATOR, read_frame
+from affect.datasets.common import PIXEL_TABLE_SUFFIX, VIDEO_FRAME_SEPARATOR, read_frame, read_table_rows
 from affect.files import atomic_write_text, check_writable
 from affect.image import size_problem
 from affect.vocabulary import EYES
@@ -326,7 +326,8 @@ def _ids(paths: pd.Series) -> list[str]:
 
 
 def _images(frame: pd.DataFrame):
-    """Yield (row, RGB image): still images in row order, then each video decoded once, in order."""
+    """Yield (row, RGB image): still images in row order, then each video (or pixel table) read
+    once, in order."""
     videos: dict[str, list[tuple[int, int]]] = {}
     for row, path in enumerate(frame["path"]):
         video, sep, index = str(path).rpartition(VIDEO_FRAME_SEPARATOR)
@@ -335,7 +336,24 @@ def _images(frame: pd.DataFrame):
         else:
             yield row, read_frame(path)
     for video, wanted in videos.items():
-        yield from _decode_in_order(video, sorted(wanted))
+        if video.lower().endswith(PIXEL_TABLE_SUFFIX):
+            yield from _table_in_order(video, wanted)
+        else:
+            yield from _decode_in_order(video, sorted(wanted))
+
+
+def _table_in_order(table: str, wanted: list[tuple[int, int]]):
+    """The rows of a pixel table (``"<table>.csv#<line>"``, FER2013), the file read once."""
+    rows: dict[int, list[int]] = {}
+    for line, row in wanted:
+        rows.setdefault(line, []).append(row)
+    found = 0
+    for line, image in read_table_rows(table, set(rows)):
+        found += 1
+        for row in rows[line]:
+            yield row, image
+    if found < len(rows):
+        raise ValueError(f"{table}: {len(rows) - found} of the listed lines hold no picture")
 
 
 def _decode_in_order(video: str, wanted: list[tuple[int, int]]):

@@ -8,7 +8,8 @@ writes its predictions (:mod:`affect.learning.evaluation`).
 
 Splits: AffectNet trains on its 85 % part and validates on the 15 % part (Sec. 5); the other
 databases hold out 15 % of their training subjects (or videos) for validation. The test split
-is the released test set (RECOLA: ``dev``; AFEW: ``val``); AFEW-VA and BU-3DFE use fold
+is the released test set (RECOLA: ``dev``; AFEW: ``val``; FER2013: ``PrivateTest``, with its
+``PublicTest`` for validation); AFEW-VA and BU-3DFE use fold
 ``fold`` of their person-independent cross-validation (Sec. 6.2.1.2, 6.2.2.2: 5 and 10 folds;
 a stand-in with fewer subjects than folds gets one fold per subject, with a warning).
 """
@@ -50,7 +51,14 @@ __all__ = [
 ]
 
 #: The split each database is scored on (Sec. 5; the paper's RECOLA results are on 'dev').
-TEST_SPLITS = {"affectnet": "test", "affwild": "test", "rafdb": "test", "recola": "dev", "afew": "val"}
+TEST_SPLITS = {
+    "affectnet": "test",
+    "affwild": "test",
+    "rafdb": "test",
+    "recola": "dev",
+    "afew": "val",
+    "fer2013": "test",
+}
 #: Databases annotated with valence and arousal (AffectNet also has expressions).
 VA_DATABASES = ("affectnet", "affwild", "afew_va", "recola")
 #: Share of training subjects (or videos) held out to pick the best epoch; AffectNet's own 85/15.
@@ -159,6 +167,8 @@ def database_splits(
         train, test = datasets.load(database, root, "train"), datasets.load(database, root, TEST_SPLITS[database])
     if database == "affectnet":
         return {"train": train, "val": datasets.load(database, root, "val", seed=seed), "test": test}
+    if database == "fer2013":
+        return {"train": train, "val": datasets.load(database, root, "val"), "test": test}
     train, val = _hold_out(train, seed)
     return {"train": train, "val": val, "test": test}
 
@@ -265,7 +275,7 @@ def train(
     network : str
         One of :data:`affect.learning.networks.NETWORKS`.
     database : str
-        One of :data:`affect.datasets.NAMES`.
+        One of :data:`affect.datasets.NAMES` or :data:`affect.datasets.PRETRAINING_NAMES`.
     run_dir : path
         Receives ``run.json``, ``checkpoints/``, ``metrics.csv``.
     profile : Profile

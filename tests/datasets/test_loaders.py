@@ -178,7 +178,7 @@ def test_unknown_split_raises_listing_the_valid_ones(affectnet_root: Path):
     with pytest.raises(ValueError, match="train, val, test, all"):
         load("affectnet", affectnet_root, "dev")
     with pytest.raises(ValueError, match="unknown database"):
-        load("fer2013", affectnet_root)
+        load("jaffe", affectnet_root)
 
 
 # --------------------------------------------------------------------------- Aff-Wild

@@ -171,3 +171,59 @@ def test_affwildnet_rows_take_landmarks_and_the_note_says_where_from():
     assert "68 landmarks" in note and "neutral source's landmarks" in note
     others = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[4].rows if r.network}
     assert affect_tables.landmarks_note(others) == ""
+
+
+def test_table_8_runs_vgg_face_fer_pretrained_on_fer2013_then_on_afew():
+    from affect.datasets import PRETRAINING_NAMES
+
+    row = next(r for r in TABLES[8].rows if r.label == "VGG-FACE-FER [28]")
+    assert (row.network, row.role, row.pretrain) == ("vggface", affect_tables.PRETRAINED, "fer2013")
+    assert row.label in paper.table(8).index
+    assert {r.pretrain for spec in TABLES.values() for r in spec.rows if r.pretrain} <= set(PRETRAINING_NAMES)
+
+
+def test_a_real_run_without_fer2013_leaves_the_row_out_and_the_note_says_so(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path / "data"))
+    run = start("smoke", "real", seed=0, out_dir=tmp_path / "reports")
+    spec = TABLES[8]
+    missing = affect_tables.missing_pretraining(spec, run)
+    assert missing == {"VGG-FACE-FER [28]": tmp_path / "data" / "fer2013"}
+    only_fer = replace(spec, rows=tuple(r for r in spec.rows if r.pretrain))
+    assert affect_tables.run_table(only_fer, run, gans=False) == {}  # nothing trained, no error
+    note = affect_tables.pretraining_note(spec, run, {})
+    assert note.startswith("VGG-FACE-FER [28]: not run,") and affect_tables.PRETRAINING_SECTION in note
+    frame = affect_tables.table_frame(spec, {}, n_bootstrap=10)
+    assert frame.loc["VGG-FACE-FER [28]", "status"] == tables.NOT_RERUN
+    (tmp_path / "data" / "fer2013").mkdir(parents=True)
+    assert affect_tables.missing_pretraining(spec, run) == {}
+    assert affect_tables.missing_pretraining(spec, start("smoke", "proxy", out_dir=tmp_path / "p")) == {}
+
+
+def test_the_vgg_face_fer_row_pretrains_on_fer2013_then_fine_tunes_on_afew(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from affect.learning import runs
+
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path / "data"))
+    run = start("smoke", "proxy", seed=0, out_dir=tmp_path / "reports")
+    spec = TABLES[8]
+    only_fer = replace(spec, rows=tuple(r for r in spec.rows if r.pretrain))
+    results = affect_tables.run_table(only_fer, run, gans=False)
+    result = results["VGG-FACE-FER [28]"]
+    runs_dir = tmp_path / "reports" / "results" / "runs"
+    assert result.files == (runs_dir / "table_08" / "vgg_face_fer_28" / "predictions.csv",)
+    pretraining = runs.read_run(runs_dir / "pretraining" / "vggface_fer2013")
+    assert (pretraining.database, pretraining.task, pretraining.network) == ("fer2013", "expression", "vggface")
+    fine_tuned = runs.read_run(result.files[0].parent)
+    assert fine_tuned.database == "afew" and fine_tuned.pretrained == "fine-tuned from vggface_fer2013"
+    assert fine_tuned.classes == pretraining.classes
+    frame = affect_tables.table_frame(spec, results, n_bootstrap=10)
+    assert frame.loc["VGG-FACE-FER [28]", "status"] == "re-run"
+    assert frame.loc["VGG-FACE-FER [28]", "bootstrap unit"] == "video"
+    note = affect_tables.pretraining_note(spec, run, results)
+    assert "accuracy" in note and "stand-in" in note
+    # Saved predictions are reused: a second call trains nothing and reads the same rows.
+    again = affect_tables.run_table(only_fer, replace(run, reuse_results=True), gans=False)
+    pd.testing.assert_frame_equal(again["VGG-FACE-FER [28]"].predictions, result.predictions)
