@@ -6,14 +6,16 @@ over hundreds of thousands of frames). :func:`prepare` turns a database frame (t
 
 - ``faces.npy``: ``(N, S, S, 3)`` uint8 RGB crops, read through a memory map;
 - ``landmarks.npy``: ``(N, 68, 2)`` float32, the landmarks in crop coordinates scaled to
-  [-1, 1] (NaN where the database has none), the second input of VGG-FACE-GRU;
+  [-1, 1], the second input of VGG-FACE-GRU and AffWildNet (Sec. 6.2.1.2): the database's, or
+  dlib's 68-point predictor's on a face its detector found; NaN where neither is known;
 - ``index.csv``: one row per crop with ``id, subject, video, frame, valence, arousal,
   expression, path, crop`` (``crop`` says how the face was found), plus ``age_low, age_high``
   (years) when the frame has them (the age databases of Sec. 6.5).
 
 A face is aligned from the database's 68 landmarks (eyes level, the landmark box scaled by
 :data:`MARGIN`), else from a face box column ``box`` ``(left, top, right, bottom)``, else
-from dlib's detector (:func:`affect.face.landmarks.detect_faces`); with no face found, the
+from dlib's detector (:func:`affect.face.landmarks.detect_faces`) and the 68 landmarks its
+shape predictor places in the box found, aligned as annotated ones; with no face found, the
 central square is kept. Each video is opened once and decoded in order. A row that holds no
 usable face is left out and counted by reason (``PreparedFaces.skipped``, ``meta.json``): an
 image under :data:`affect.image.MIN_SIDE` pixels a side, or landmarks mostly outside the image
@@ -67,7 +69,9 @@ MARGIN = 1.3
 INDEX_COLUMNS = ("id", "subject", "video", "frame", "valence", "arousal", "expression", "path", "crop")
 #: Age targets carried into the index when the frame has them (the age estimator, Sec. 6.5).
 AGE_COLUMNS = ("age_low", "age_high")
-_VERSION = 2  # bump when the crop geometry or the file format changes (2: rows without a face left out)
+# Bump when the crop geometry or the file format changes (2: rows without a face left out;
+# 3: detected faces get the shape predictor's landmarks).
+_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class PreparedFaces:
     faces : (N, S, S, 3) uint8 array
         Memory-mapped crops, RGB.
     landmarks : (N, 68, 2) float32 array
-        Landmarks in crop coordinates scaled to [-1, 1]; NaN where unknown.
+        Landmarks in crop coordinates scaled to [-1, 1] (annotated or predicted); NaN where unknown.
     skipped : dict of str to int
         Rows of the frame left out (no usable face), counted by reason.
     """
@@ -386,7 +390,8 @@ def _crop(image: np.ndarray, landmarks, box, size: int, margin: float):
         return _box_crop(image, box, size), None, "box"
     found = _detect(image)
     if found is not None:
-        return _box_crop(image, found, size), None, "detected"
+        crop, moved = align_face(image, found, size, margin)
+        return crop, moved, "detected"
     height, width = image.shape[:2]
     side = min(height, width)
     centre = ((width - side) // 2, (height - side) // 2)
@@ -443,10 +448,16 @@ def _box_crop(image: np.ndarray, box, size: int, margin: float = 1.1) -> np.ndar
     return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _detect(image: np.ndarray):
-    from affect.face.landmarks import face_box  # dlib is loaded only when a database lacks landmarks
+def _detect(image: np.ndarray) -> np.ndarray | None:
+    """The 68 landmarks (pixels) dlib's shape predictor places in the face its detector finds; None if none.
 
-    return face_box(image)
+    Raises ModelFileError (one line naming the file) when the predictor's model is not installed.
+    """
+    # dlib is loaded only when a database lacks landmarks
+    from affect.face.landmarks import detect_faces, detect_landmarks
+
+    found = detect_faces(image)
+    return detect_landmarks(image, found[0]) if found else None
 
 
 def synthesized_rows(train: pd.DataFrame, built: str | os.PathLike) -> pd.DataFrame:

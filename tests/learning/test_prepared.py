@@ -200,3 +200,65 @@ def test_faces_with_landmarks_outside_the_image_or_a_one_pixel_image_are_left_ou
     with pytest.raises(ValueError, match=r"no usable face to prepare for toy-train \(first: .*2\.png: 1 x 1 pixels"):
         prepare(only_bad, tmp_path / "cache", 32, label="toy-train")
     assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")]  # nothing half-written
+
+
+@pytest.fixture(scope="module")
+def proxy_face():
+    """A stand-in face photo (controlled condition) that dlib's detector finds, and its true landmarks."""
+    from affect.datasets.proxy_faces import render_face, sample_scene
+    from affect.face.morphable_model import load_default
+
+    model = load_default()
+    return render_face(sample_scene(1, "controlled", model=model, image_shape=(160, 160)), model)
+
+
+def _one_face_database(tmp_path, image, landmarks=None):
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), image[:, :, ::-1])
+    row = dict(path=str(path), subject="s0", sequence="", frame=-1, valence=0.2, arousal=0.1)
+    return pd.DataFrame([row | dict(expression=None, landmarks=landmarks)])
+
+
+def test_a_detected_face_gets_the_predictors_landmarks_and_is_aligned_from_them(tmp_path, proxy_face):
+    from affect.face.landmarks import detect_faces, detect_landmarks
+
+    image, truth = proxy_face
+    detected = prepare(_one_face_database(tmp_path, image), tmp_path / "cache", 64)
+    assert detected.index["crop"].tolist() == ["detected"]
+    marks = detected.landmarks[0]
+    assert np.isfinite(marks).all() and np.abs(marks).max() <= 1
+    eyes, mouth = marks[36:48], marks[48:68]
+    assert (eyes[:, 1] < 0).all() and (mouth[:, 1] > 0).all()  # eyes in the crop's upper half, mouth lower
+    assert marks[36:42, 0].mean() < marks[42:48, 0].mean()
+    predicted = detect_landmarks(image, detect_faces(image)[0])
+    annotated = prepare(_one_face_database(tmp_path, image, predicted), tmp_path / "cache", 64)
+    assert annotated.index["crop"].tolist() == ["landmarks"]
+    np.testing.assert_array_equal(detected.faces[0], annotated.faces[0])
+    np.testing.assert_allclose(detected.landmarks, annotated.landmarks, atol=1e-6)
+    true_in_crop = prepare(_one_face_database(tmp_path, image, truth), tmp_path / "cache", 64).landmarks[0]
+    eye_distance = np.linalg.norm(true_in_crop[36] - true_in_crop[45])
+    assert np.linalg.norm(marks - true_in_crop, axis=1).mean() < 0.15 * eye_distance  # the predictor found this face
+
+
+def test_a_missing_shape_predictor_is_a_one_line_error_and_leaves_no_cache(tmp_path, proxy_face, monkeypatch):
+    from affect.face import landmarks
+
+    def missing(name):
+        raise landmarks.ModelFileError(f"dlib model file {name} not found; install it with: pip install x")
+
+    monkeypatch.setattr(landmarks, "model_file", missing)
+    landmarks._shape_predictor.cache_clear()
+    try:
+        with pytest.raises(landmarks.ModelFileError, match="shape_predictor_68_face_landmarks.dat") as error:
+            prepare(_one_face_database(tmp_path, proxy_face[0]), tmp_path / "cache", 64)
+    finally:
+        landmarks._shape_predictor.cache_clear()
+    assert "\n" not in str(error.value)
+    assert not list((tmp_path / "cache").iterdir())
+
+
+def test_the_cache_version_is_part_of_the_key(tmp_path, monkeypatch):
+    frame = _database(tmp_path, video_frames=1)
+    key = prepared.cache_key(frame, 32)
+    monkeypatch.setattr(prepared, "_VERSION", prepared._VERSION - 1)
+    assert prepared.cache_key(frame, 32) != key
