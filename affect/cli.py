@@ -685,14 +685,15 @@ AGES = "ages"  # `affect data proxy ages`: the stand-in IMDB-WIKI and Adience (S
 
 
 def _data_proxy(args: argparse.Namespace) -> None:
-    from affect.datasets import NAMES
+    from affect.datasets import NAMES, PRETRAINING_NAMES
     from affect.datasets.proxy import ensure_proxy
     from affect.run import profile_named
 
     profile = profile_named(args.profile)
-    names = [*NAMES, AGES] if args.name == "all" else [args.name]
-    if not set(names) <= {*NAMES, AGES}:
-        raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(NAMES)}, {AGES}")
+    known = [*NAMES, *PRETRAINING_NAMES, AGES]
+    names = known if args.name == "all" else [args.name]
+    if not set(names) <= set(known):
+        raise ValueError(f"{args.name}: unknown database; known: all, {', '.join(known)}")
     root = Path(args.root) if args.root else data_paths.database_root(names[0], "proxy", args.profile).parent
     for name in names:
         if name == AGES:  # the age databases of Sec. 6.5, IMDB-WIKI and Adience, written together
@@ -720,7 +721,11 @@ def _add_data(commands) -> None:
         "rendered from the kit's 3D face model. Sizes follow Table 1 times the "
         "profile's scale.",
     )
-    parser.add_argument("name", help="database name, 'ages' (IMDB-WIKI and Adience, Sec. 6.5), or 'all'")
+    parser.add_argument(
+        "name",
+        help="database name (a database of Table 1, or fer2013 for Table 8's VGG-FACE-FER), "
+        "'ages' (IMDB-WIKI and Adience, Sec. 6.5), or 'all'",
+    )
     parser.add_argument(
         "--root", default=None, help="parent folder (default: data/proxy-PROFILE, where the notebooks look)"
     )
@@ -1019,9 +1024,14 @@ NETWORKS = ("vggface", "vggface_gru", "resnet_gru", "alexnet", "vggface_bu3dfe")
 
 
 def _add_database_options(parser: argparse.ArgumentParser) -> None:
-    from affect.datasets import NAMES
+    from affect.datasets import NAMES, PRETRAINING_NAMES
 
-    parser.add_argument("--database", required=True, choices=NAMES, help="database to train and test on")
+    parser.add_argument(
+        "--database",
+        required=True,
+        choices=(*NAMES, *PRETRAINING_NAMES),
+        help="database to train and test on (fer2013: Table 8's VGG-FACE-FER pretraining)",
+    )
     parser.add_argument(
         "--data-source",
         choices=SOURCES,

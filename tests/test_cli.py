@@ -126,6 +126,31 @@ def test_data_proxy_ages_writes_the_stand_in_imdb_wiki_and_adience(tmp_path, mon
     assert sum(counts) == 30 and not list(tmp_path.glob(".*partial"))
 
 
+def test_data_proxy_writes_the_stand_in_fer2013(tmp_path, capsys):
+    from affect.datasets import load
+
+    assert main(["data", "proxy", "fer2013", "--root", str(tmp_path), "--profile", "smoke"]) == 0
+    assert len(load("fer2013", tmp_path / "fer2013", "train")) > 0
+    assert "fer2013: ready" in capsys.readouterr().out
+
+
+def test_data_proxy_lists_fer2013_among_the_known_names(tmp_path, capsys):
+    assert main(["data", "proxy", "fer2014", "--root", str(tmp_path), "--profile", "smoke"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fer2014: unknown database" in err and "fer2013" in err
+
+
+def test_train_accepts_the_fer2013_database(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path / "data"))
+    assert main(["data", "proxy", "fer2013", "--profile", "smoke"]) == 0
+    run = tmp_path / "run"
+    argv = ["train", "vggface", "--database", "fer2013", "--profile", "smoke", "--quiet", "-o", str(run)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "trained vggface (expression, from scratch) on fer2013 (proxy, profile smoke)" in out
+    assert (run / "predictions.csv").is_file()
+
+
 # --- output paths are checked before any work ----------------------------------------------
 
 
