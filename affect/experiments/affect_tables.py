@@ -13,7 +13,8 @@ Rows the kit does not run keep the paper's number only ("paper's number, not re-
 with ``pretrain`` (Table 8's VGG-FACE-FER) first trains its network on that database
 (:func:`pretrained_checkpoint`: FER2013's expressions) and fine-tunes the best checkpoint on the
 table's database as the baseline trains; a run with real data that lacks the pretraining
-database leaves the row out, and the table's note says so (:func:`pretraining_note`). The
+database leaves the row out, its status says why (``not run: data/fer2013 missing``) and the
+table's note how to obtain it (:func:`pretraining_note`). The
 StarGAN and GANimation rows (:func:`gan_rows`) train the proposed row's network with the same
 budget and seed on the training set plus that GAN's synthesized set (same neutral faces and VA
 targets, :meth:`affect.run.Run.augmented_set` with ``method``).
@@ -51,6 +52,7 @@ __all__ = [
     "frozen_note",
     "landmarks_note",
     "pretraining_note",
+    "left_out_rows",
     "pretrained_checkpoint",
     "PRETRAINED",
 ]
@@ -348,6 +350,24 @@ def missing_pretraining(spec: TableSpec, run: Run) -> dict[str, Path]:
     return {label: folder for label, folder in folders.items() if not folder.is_dir()}
 
 
+def left_out_rows(spec: TableSpec, run: Run) -> dict[str, str]:
+    """The status of each row of ``spec`` that this run leaves out, saying why (a missing pretraining database)."""
+    return {
+        label: tables.not_run(f"{_data_folder_name(folder)} missing")
+        for label, folder in missing_pretraining(spec, run).items()
+    }
+
+
+def _data_folder_name(folder: Path) -> str:
+    """``data/<name>`` for a folder of the data folder (no machine path in a table's cell), else the folder."""
+    from affect import data_paths
+
+    try:
+        return str(Path("data") / folder.relative_to(data_paths.data_dir()))
+    except ValueError:
+        return str(folder)
+
+
 def pretraining_note(spec: TableSpec, run: Run, results: dict[str, RunResult]) -> str:
     """The note of a table with a pretrained row: how it was trained, or why it was not run; '' otherwise."""
     from affect.learning import evaluation
@@ -386,21 +406,26 @@ def table_frame(
     n_bootstrap: int = 1000,
     seed: int = 0,
     reports_dir: Path | None = None,
+    left_out: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """This run's rows of a table: each cell's value and 95 % interval, from the predictions.
+
+    ``left_out`` gives the status of rows this run left out (:func:`left_out_rows`).
 
     Returns
     -------
     DataFrame indexed by the paper's row labels (every row of the paper's table), with one
     column per cell (``CCC valence``, ...) and its ``low`` / ``high`` interval, plus
-    ``status`` (re-run, paper's number not re-run, not run yet) and ``predictions`` (the
-    files, relative to ``reports_dir``).
+    ``status`` (re-run, paper's number not re-run, not run yet, not run and why) and
+    ``predictions`` (the files, relative to ``reports_dir``).
     """
+    left_out = left_out or {}
     classes = tables.table_classes(results)
     records = {}
     for row in (*spec.rows, *gan_rows(spec)):
-        if row.label not in results:
-            records[row.label] = {"status": NOT_RUN_YET if row.label in spec.gans else NOT_RERUN}
+        if row.label in left_out or row.label not in results:
+            default = NOT_RUN_YET if row.label in spec.gans else NOT_RERUN
+            records[row.label] = {"status": left_out.get(row.label, default)}
             continue
         result = results[row.label]
         scored = tables.score_intervals(spec, result.predictions, classes, n_bootstrap=n_bootstrap, seed=seed)
@@ -540,8 +565,11 @@ def table_report(
         results.update(feature_classifier_rows(spec, run, baseline))
     key = f"table_{spec.number:02d}"
     n = run.profile.bootstrap_resamples
+    left_out = left_out_rows(spec, run)
     frame = reporting.cached(
-        run, key, lambda: table_frame(spec, results, n_bootstrap=n, seed=run.seed, reports_dir=run.out_dir)
+        run,
+        key,
+        lambda: table_frame(spec, results, n_bootstrap=n, seed=run.seed, reports_dir=run.out_dir, left_out=left_out),
     )
     claims = reporting.cached(run, f"{key}_claims", lambda: _claims(spec, results, run.seed, n))
 

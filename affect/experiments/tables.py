@@ -29,6 +29,7 @@ __all__ = [
     "Row",
     "TableSpec",
     "RunResult",
+    "not_run",
     "fold_count",
     "read_predictions",
     "not_saved",
@@ -55,6 +56,13 @@ PROPOSED = "proposed"
 BASELINE = "baseline"
 NOT_RERUN = "paper's number, not re-run"
 NOT_RUN_YET = "not run yet (GAN baselines)"
+
+
+def not_run(reason: str) -> str:
+    """The status of a row the kit runs but this run left out, saying why: ``not run: <reason>``."""
+    return f"not run: {reason}"
+
+
 #: The GAN baselines of the ``gans`` rows, in the paper's row order (StarGAN, then GANimation).
 GAN_ROLES = ("stargan", "ganimation")
 

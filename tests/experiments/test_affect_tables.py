@@ -194,10 +194,13 @@ def test_a_real_run_without_fer2013_leaves_the_row_out_and_the_note_says_so(tmp_
     assert affect_tables.run_table(only_fer, run, gans=False) == {}  # nothing trained, no error
     note = affect_tables.pretraining_note(spec, run, {})
     assert note.startswith("VGG-FACE-FER [28]: not run,") and affect_tables.PRETRAINING_SECTION in note
-    frame = affect_tables.table_frame(spec, {}, n_bootstrap=10)
-    assert frame.loc["VGG-FACE-FER [28]", "status"] == tables.NOT_RERUN
+    left_out = affect_tables.left_out_rows(spec, run)
+    assert left_out == {"VGG-FACE-FER [28]": "not run: data/fer2013 missing"}
+    frame = affect_tables.table_frame(spec, {}, n_bootstrap=10, left_out=left_out)
+    assert frame.loc["VGG-FACE-FER [28]", "status"] == "not run: data/fer2013 missing"
+    assert frame.loc["VGG-FACE-external [65]", "status"] == tables.NOT_RERUN  # rows the kit never runs keep theirs
     (tmp_path / "data" / "fer2013").mkdir(parents=True)
-    assert affect_tables.missing_pretraining(spec, run) == {}
+    assert affect_tables.missing_pretraining(spec, run) == {} and affect_tables.left_out_rows(spec, run) == {}
     assert affect_tables.missing_pretraining(spec, start("smoke", "proxy", out_dir=tmp_path / "p")) == {}
 
 
