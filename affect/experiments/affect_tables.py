@@ -617,7 +617,8 @@ def landmarks_note(results: dict[str, RunResult]) -> str:
     return (
         f"{', '.join(rows)}: the network takes each frame's 68 landmarks beside its crop, as AffWildNet "
         "(Sec. 6.2.1.2; joined to the CNN features before the GRU, a kit choice), from the database's "
-        "annotations; a synthesized face takes its neutral source's landmarks, a face without any gets zeros."
+        "annotations, else from dlib's 68-point predictor on the face its detector finds; a synthesized face "
+        "takes its neutral source's landmarks, a face without any gets zeros."
     )
 
 

@@ -168,7 +168,7 @@ def test_affwildnet_rows_take_landmarks_and_the_note_says_where_from():
     results = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[2].rows if r.network}
     note = affect_tables.landmarks_note(results)
     assert note.startswith("AffWildNet [29,30], VGG-FACE-GRU trained using the proposed approach: the network takes")
-    assert "68 landmarks" in note and "neutral source's landmarks" in note
+    assert "68 landmarks" in note and "neutral source's landmarks" in note and "68-point predictor" in note
     others = {r.label: RunResult(r, pd.DataFrame(), (), "from scratch") for r in TABLES[4].rows if r.network}
     assert affect_tables.landmarks_note(others) == ""
 
