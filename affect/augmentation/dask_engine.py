@@ -88,6 +88,9 @@ def local_cluster(jobs: int) -> LocalCluster:
         # Windows has no fork; there the workers are spawned.
         "distributed.worker.multiprocessing-method": "fork" if "fork" in get_all_start_methods() else "spawn",
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+        # Dask samples each task's stack every 10 ms for a dashboard profile that this cluster,
+        # without a dashboard, never shows: about 1 % of a worker's CPU.
+        "distributed.worker.profile.enabled": False,
     }
     try:
         with dask.config.set(settings):

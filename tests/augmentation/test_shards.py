@@ -458,7 +458,13 @@ def _has_module(name: str) -> bool:
     return name in sys.modules
 
 
-def test_local_dask_workers_are_forked_with_this_process_s_modules(monkeypatch):
+def _profiling() -> bool:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+def test_local_dask_workers_are_forked_with_this_process_s_modules_and_no_profiler(monkeypatch):
     pytest.importorskip("distributed")
     import sys
     import types
@@ -470,3 +476,4 @@ def test_local_dask_workers_are_forked_with_this_process_s_modules(monkeypatch):
     monkeypatch.setitem(sys.modules, "affect_fork_probe", types.ModuleType("affect_fork_probe"))  # no file to import
     with local_cluster(1) as cluster, Client(cluster) as client:
         assert client.submit(_has_module, "affect_fork_probe").result()
+        assert client.submit(_profiling).result() is False
