@@ -56,7 +56,8 @@ def encode_png(pixels: np.ndarray) -> bytes:
     counts = _byte_counts(filtered.reshape(-1))
     counts[_END_OF_BLOCK] = 1
     lengths = _code_lengths(counts)
-    block = _deflate_block(filtered.reshape(-1), lengths, _reversed_codes(lengths))
+    words, size = _deflate_block(filtered.reshape(-1), lengths, _reversed_codes(lengths))
+    block = words.astype("<u4", copy=False).view(np.uint8)[:size]  # the words little-endian on any machine
     stream = b"\x78\x01" + block.tobytes() + struct.pack(">I", zlib.adler32(filtered))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
     return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")
@@ -148,13 +149,14 @@ def _reversed_codes(lengths):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _deflate_block(data, lengths, codes):  # pragma: no cover - compiled
-    """One final dynamic-Huffman deflate block of ``data``, literals only (RFC 1951 Sec. 3.2.7).
+    """One final dynamic-Huffman deflate block of ``data``, literals only (RFC 1951 Sec. 3.2.7):
+    32-bit words, first bits in the low ones, and the block's length in bytes.
 
     Header: 257 literal/length codes, one distance code (1 bit, never used) and a code-length
     code that gives each of the lengths 0 to 15 four bits (a complete code), so every code
     length is sent as its own 4-bit value, bit-reversed.
     """
-    words = np.zeros(len(data) // 2 + 128, np.uint32)  # at most 15 bits a byte, little-endian words
+    words = np.zeros(len(data) // 2 + 128, np.uint32)  # at most 15 bits a byte
     position = 0
     buffer = np.uint64(0)
     filled = np.uint64(0)
@@ -179,7 +181,7 @@ def _deflate_block(data, lengths, codes):  # pragma: no cover - compiled
         buffer, filled, position = _put(words, position, buffer, filled, table[data[index]])
     buffer, filled, position = _put(words, position, buffer, filled, table[_END_OF_BLOCK])
     words[position] = np.uint32(buffer)
-    return words.view(np.uint8)[: 4 * position + (int(filled) + 7) // 8]
+    return words, 4 * position + (int(filled) + 7) // 8
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
