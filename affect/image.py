@@ -234,40 +234,27 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
 
 def encode_image(image: np.ndarray, suffix: str, name: str = "image") -> bytes | memoryview:
     """The file bytes of an image in the format of ``suffix`` (``.png``, ``.jpg``, ...), as
-    :func:`write_image` writes them (JPEG at quality 95; PNG lossless with fast settings, see
-    :func:`_opencv_parameters`). ``name`` heads error messages."""
+    :func:`write_image` writes them (JPEG at quality 95; PNG lossless, :func:`affect.png.encode_png`).
+    ``name`` heads error messages."""
     file_format = _WRITE_FORMATS.get(suffix.lower())
     if file_format is None:
         raise ValueError(f"{name}: unsupported image suffix {suffix!r}; use one of {sorted(_WRITE_FORMATS)}")
     pixels = as_rgb_image(image, name="image")
-    if file_format in ("JPEG", "PNG"):
+    if file_format == "PNG":
+        from affect.png import encode_png
+
+        return encode_png(pixels)
+    if file_format == "JPEG":
         import cv2
 
+        # OpenCV's libjpeg-turbo gives Pillow's bytes exactly (same quality, tables and
+        # subsampling) in two thirds of the time (0.18 against 0.28 ms at 256 px).
         done, encoded = cv2.imencode(
-            suffix.lower(), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), _opencv_parameters(file_format)
+            ".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY]
         )
         if not done:
-            raise ValueError(f"{name}: OpenCV could not encode the image as {file_format}")
+            raise ValueError(f"{name}: OpenCV could not encode the image as JPEG")
         return encoded.data
     encoded = io.BytesIO()
     Image.fromarray(pixels).save(encoded, format=file_format)
     return encoded.getbuffer()
-
-
-def _opencv_parameters(file_format: str) -> list[int]:
-    """OpenCV's encoder settings for ``"JPEG"`` or ``"PNG"``."""
-    import cv2
-
-    if file_format == "JPEG":
-        # OpenCV's libjpeg-turbo gives Pillow's bytes exactly (same quality, tables and
-        # subsampling) in two thirds of the time (0.18 against 0.28 ms at 256 px).
-        return [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY]
-    # PNG, still lossless: one filter for every row ("up") and Huffman coding alone, without
-    # zlib's string matching. At 256 px: 1.7 ms against Pillow's default 17 ms (zlib level 6,
-    # adaptive filters) and OpenCV's 4.3 ms at zlib level 1, for files 2 % larger than Pillow's.
-    return [
-        cv2.IMWRITE_PNG_FILTER,
-        cv2.IMWRITE_PNG_FILTER_UP,
-        cv2.IMWRITE_PNG_STRATEGY,
-        cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
-    ]

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "affect"
 #: The floor of each top-level module or subpackage of ``affect``.
 FLOORS = {
     **dict.fromkeys(
-        ("vocabulary", "metrics", "paper", "profiles", "files", "image", "reporting", "data_paths", "_compat"), 0
+        ("vocabulary", "metrics", "paper", "profiles", "files", "image", "png", "reporting", "data_paths", "_compat"), 0
     ),
     "face": 1,
     "gallery": 2,

@@ -22,6 +22,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
+from multiprocessing import get_all_start_methods
 from typing import Any
 
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
@@ -60,23 +61,39 @@ class AugmenterPlugin(WorkerPlugin):
 
 
 def local_cluster(jobs: int) -> LocalCluster:
-    """A ``LocalCluster`` of ``jobs`` single-threaded worker processes, spawned lean.
+    """A ``LocalCluster`` of ``jobs`` single-threaded worker processes, forked from this one.
 
-    Dask spawns its workers with one OpenMP/MKL/OpenBLAS thread, and with
-    ``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.nanny.pre-spawn-environ``). Setting that
-    threshold turns off glibc's adaptive mmap threshold, so every image-sized array is mapped
-    and unmapped afresh: measured on the scale benchmark's synthesis, 17 to 18 ms of CPU per
-    image against 12 ms without it, the difference all in system time (page faults). The
-    workers here are spawned without it, also when an earlier Dask cluster of this process left
-    it in ``os.environ`` (Dask's nanny sets it there before spawning).
+    Forked, as the process pool's workers are (``distributed.worker.multiprocessing-method``):
+    they start with the modules this process imported (torch, numba's compiled kernels, the
+    face models) and the synthesizer :func:`synthesizer_from_file` loaded, which the plugin's
+    augmenter unpickles to. A spawned worker imports and loads all of that again, and pays the
+    rest on its first photo: about 2.7 s per worker on the scale benchmark, a quarter of a
+    2-worker build of its 1,512 images. The plugin limits the libraries to one thread
+    (:func:`single_thread_libraries`), as Dask's ``OMP/MKL/OPENBLAS_NUM_THREADS=1`` would in a
+    spawned worker.
+
+    Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.nanny.pre-spawn-environ``) is left
+    out: it turns off glibc's adaptive mmap threshold, so every image-sized array is mapped
+    and unmapped afresh (measured on the scale benchmark's synthesis in spawned workers: 17 to
+    18 ms of CPU per image against 12 ms without it, all of it system time), also when an
+    earlier Dask cluster of this process left it in ``os.environ`` (Dask's nanny sets it there
+    before starting a worker).
     """
     import os
 
     import dask
 
     inherited = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    settings = {
+        # Windows has no fork; there the workers are spawned.
+        "distributed.worker.multiprocessing-method": "fork" if "fork" in get_all_start_methods() else "spawn",
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+        # Dask samples each task's stack every 10 ms for a dashboard profile that this cluster,
+        # without a dashboard, never shows: about 1 % of a worker's CPU.
+        "distributed.worker.profile.enabled": False,
+    }
     try:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        with dask.config.set(settings):
             return LocalCluster(
                 n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
             )
@@ -101,7 +118,7 @@ def run_dask(
     augmenter : Augmenter
     jobs : int
         Without ``scheduler``: a ``LocalCluster`` of ``jobs`` single-threaded worker processes
-        (the synthesis holds the GIL; Dask's workers are spawned with one BLAS/OpenMP thread).
+        (the synthesis holds the GIL), forked from this process (:func:`local_cluster`).
     scheduler : str, optional
         Address of a running scheduler (``tcp://host:8786``, a dask-jobqueue cluster's
         ``scheduler_address``); the in-flight window follows its workers at the start.

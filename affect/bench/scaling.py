@@ -88,8 +88,9 @@ def measure_engines(
     an even count) and the rates of all its runs (``rates``).
 
     The synthesizer is warmed up first in this process on the whole plan (numba kernels, models,
-    per-target caches), untimed; forked pool workers inherit that, while Dask's spawned workers
-    warm up inside their timed run (part of what a Dask run costs). The photos' fits are
+    per-target caches), untimed; the pool's and the local Dask cluster's workers are both forked
+    from this process and inherit that (:func:`affect.augmentation.dask_engine.local_cluster`).
+    Both report the CPU time of their shard tasks only. The photos' fits are
     forgotten before every run, so each run fits every photo once, as a real build does.
 
     Returns
@@ -260,8 +261,8 @@ def scale_markdown(scale: dict) -> list[str]:
         f"stand-in, {scale['format'].upper()}, identity measured on 1 image in {scale['identity_every']}; "
         f"end to end (worker start-up, model load, merge included) on {scale['cpu_count']} cores; each "
         f"engine ran {scale.get('repeats', 1)} times, in turn with the others, and the table shows its median "
-        f"run; load average {scale['load_average'][0]} at the end (a shared machine). Dask's worker seconds "
-        "include each spawned worker's first photo (numba cache and dlib models load, about 3 s).",
+        f"run; load average {scale['load_average'][0]} at the end (a shared machine). The pool's and Dask's "
+        "workers are forked from the warmed-up benchmark process; worker CPU is their shard tasks' CPU time.",
         "",
         *_runs_table(scale["runs"]),
         "",

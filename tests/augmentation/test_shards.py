@@ -480,3 +480,30 @@ def test_local_dask_workers_keep_one_thread_and_glibcs_adaptive_malloc():
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
         }
+
+
+def _has_module(name: str) -> bool:
+    import sys
+
+    return name in sys.modules
+
+
+def _profiling() -> bool:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+def test_local_dask_workers_are_forked_with_this_process_s_modules_and_no_profiler(monkeypatch):
+    pytest.importorskip("distributed")
+    import sys
+    import types
+
+    from distributed import Client
+
+    from affect.augmentation.dask_engine import local_cluster
+
+    monkeypatch.setitem(sys.modules, "affect_fork_probe", types.ModuleType("affect_fork_probe"))  # no file to import
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        assert client.submit(_has_module, "affect_fork_probe").result()
+        assert client.submit(_profiling).result() is False
