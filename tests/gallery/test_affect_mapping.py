@@ -163,7 +163,8 @@ def test_au_to_blendshapes_sums_contributions_and_clips():
 
 def test_calibrated_action_units_scale_their_shapes_by_their_amplitude():
     assert weight(au_to_blendshapes({4: 1.0}, NAMES), "browDown_L") == pytest.approx(AU_AMPLITUDE[4])
-    assert weight(au_to_blendshapes({2: 1.0}, NAMES), "browOuterUp_L") == pytest.approx(1.0)
+    assert weight(au_to_blendshapes({2: 1.0}, NAMES), "browOuterUp_L") == pytest.approx(AU_AMPLITUDE[2])
+    assert weight(au_to_blendshapes({9: 1.0}, NAMES), "noseSneer_L") == pytest.approx(1.0)  # factor 1
 
 
 def test_intensities_above_one_are_accepted_only_when_allowed():
