@@ -6,7 +6,9 @@ encoded as they arrive, so memory does not grow with the length of a sequence.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from affect.image import as_rgb_image
 
 #: FourCC per video suffix: MPEG-4 Part 2 for .mp4 (bundled with opencv-python), Motion JPEG for .avi.
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}
+#: Free bytes under which an incomplete video is put down to a full disk (one 4K frame, raw).
+_LOW_SPACE = 32 * 2**20
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, fourcc: str | None = None) -> int:
@@ -64,9 +68,32 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
                 writer.release()
         if count == 0:
             raise ValueError(f"{path}: the sequence is empty")
+        _check_written(temporary, count, path)
 
     atomic_path(path, write)
     return count
+
+
+def _check_written(temporary: str, count: int, path: Path) -> None:
+    """Raise where OpenCV's writer left fewer than ``count`` frames in ``temporary``.
+
+    OpenCV's VideoWriter reports no write error: on a full disk it leaves a truncated file (no
+    MP4 index) and returns. The container's frame count, read back from its header, tells; the
+    error is a full disk (errno 28, which :func:`affect.files.atomic_path` names) when the
+    folder has no space left, an unreadable video otherwise.
+    """
+    import cv2
+
+    capture = cv2.VideoCapture(temporary)
+    try:
+        written = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+    if written >= count:
+        return
+    if shutil.disk_usage(os.path.dirname(temporary) or ".").free < _LOW_SPACE:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    raise OSError(f"{path}: OpenCV wrote {written} of {count} frames (an unreadable video)")
 
 
 def write_gif(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:

@@ -63,3 +63,37 @@ def test_a_video_of_frames_of_two_sizes_is_refused_and_not_left_behind(tmp_path)
     with pytest.raises(ValueError, match="one size"):
         write_video(tmp_path / "clip.mp4", _frames(1, (32, 24)) + _frames(1, (16, 16)), fps=25)
     assert list(tmp_path.iterdir()) == []
+
+
+class _SilentWriter:
+    """OpenCV's VideoWriter on a full disk: opens, takes frames, writes nothing, reports nothing."""
+
+    def __init__(self, filename, *args):
+        self.filename = filename
+
+    def isOpened(self):
+        return True
+
+    def write(self, frame):
+        pass
+
+    def release(self):
+        open(self.filename, "wb").close()
+
+
+@pytest.mark.parametrize("free, message", [(0, "disk full"), (2**40, "wrote 0 of 2 frames")])
+def test_a_video_the_writer_could_not_write_is_an_error_and_not_left_behind(tmp_path, monkeypatch, free, message):
+    import collections
+    import errno
+    import shutil
+
+    import cv2
+
+    monkeypatch.setattr(cv2, "VideoWriter", _SilentWriter)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(2**40, 2**40 - free, free))
+    with pytest.raises(OSError, match=message) as caught:
+        write_video(tmp_path / "clip.mp4", _frames(2, (32, 24)), fps=25)
+    assert str(tmp_path) in str(caught.value)
+    assert (caught.value.errno == errno.ENOSPC) == (free == 0)
+    assert list(tmp_path.iterdir()) == []
