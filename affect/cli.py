@@ -176,7 +176,8 @@ def _add_reproduce(commands) -> None:
         metavar="FILE|NAME=SOURCE",
         nargs="+",
         default=None,
-        help="pretrained weights of the networks of Tables 2 to 9 (profile paper): one file (a converted "
+        help="pretrained weights of the networks of Tables 2 to 9 (any profile; a network that gets them is "
+        "built at full width): one file (a converted "
         "VGG-Face or torchvision ImageNet file, for the networks it fits), 'imagenet' (torchvision's "
         "ImageNet weights), or NAME=SOURCE pairs, e.g. vggface=vgg_face.pth resnet_gru=imagenet "
         f"alexnet=imagenet (NAME one of {', '.join(NETWORKS)}); default: from scratch",
@@ -1181,8 +1182,9 @@ def _add_train(commands) -> None:
         metavar="FILE|imagenet",
         default=None,
         help="pretrained weights: a file you hold (a converted VGG-Face state dict or a torchvision "
-        "ImageNet file) or 'imagenet' (torchvision's ImageNet weights, fetched into torch's cache); "
-        "without it the network starts from scratch",
+        "ImageNet file) or 'imagenet' (torchvision's ImageNet weights, fetched into torch's cache), "
+        "loaded into the network built at full width; without it the network starts from scratch "
+        "at the profile's width",
     )
     parser.add_argument(
         "--augment",

@@ -251,8 +251,10 @@ def start(
 
     ``weights``: None (every network from scratch), one file (the networks its layout fits),
     ``'imagenet'``, or ``NAME=SOURCE`` pairs such as ``'vggface=vgg_face.pth
-    resnet_gru=imagenet'`` (:func:`affect.learning.pretrained.parse_weights`). Pretrained
-    weights fit the published networks only, so they need a profile of width 1 (``paper``).
+    resnet_gru=imagenet'`` (:func:`affect.learning.pretrained.parse_weights`). They fit the
+    published networks only, so a network with pretrained weights is built at the published
+    width at every profile (:func:`affect.learning.pretrained.network_width`); the profile sets
+    the rest (input size, batch, epochs) and the width of the networks from scratch.
 
     Each bad setting raises ValueError naming it.
     """
@@ -264,11 +266,6 @@ def start(
     if not isinstance(device, str) or not device:
         raise ValueError(f"device: expected a torch device name such as 'cpu' or 'cuda', got {device!r}")
     pretrained = parse_weights(weights)
-    if pretrained and sizes.training.width != 1:
-        raise ValueError(
-            f"weights: expected a profile of the published widths (width x1: 'paper') for pretrained "
-            f"weights, got profile {sizes.name!r} (width x{sizes.training.width:g})"
-        )
     out = check_writable(out_dir, folder=True).resolve()
     out.mkdir(parents=True, exist_ok=True)
     return Run(

@@ -30,9 +30,11 @@ def test_start_parses_the_weights_once_into_one_source_per_network(tmp_path):
     assert run.weights.source("vggface") == str(face.resolve()) and run.weights.source("alexnet") is None
 
 
-def test_pretrained_weights_need_the_published_widths(tmp_path):
-    with pytest.raises(ValueError, match=r"^weights: expected a profile of the published widths .*got profile 'smoke'"):
-        start("smoke", weights="imagenet", out_dir=tmp_path)
+@pytest.mark.parametrize("profile", ["smoke", "default"])
+def test_pretrained_weights_are_taken_at_every_profile(tmp_path, profile):
+    run = start(profile, weights="vggface=imagenet", out_dir=tmp_path)
+    assert run.profile == profiles.get(profile) and run.profile.training.width < 1
+    assert run.weights.source("vggface") == "imagenet" and run.weights.source("alexnet") is None
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ __all__ = [
     "not_saved",
     "prediction_files",
     "run_setting",
+    "width_setting",
     "weights_setting",
     "table_classes",
     "video_predictions",
@@ -165,8 +166,29 @@ def run_setting(run: Run, results: dict[str, RunResult]) -> str:
     sizes = run.profile.training
     return (
         f"gallery: {run.gallery_source}; input {sizes.input_size} px (sequences {sizes.sequence_input_size} px), "
-        f"width x{sizes.width:g}; {weights_setting(results)}"
+        f"{width_setting(run, results)}; {weights_setting(results)}"
     )
+
+
+def width_setting(run: Run, results: dict[str, RunResult]) -> str:
+    """The networks' width: the profile's, and the published one of the networks that the run
+    gives pretrained weights (:func:`affect.learning.pretrained.network_width`).
+
+    E.g. ``'width x0.25 (VGG-FACE: x1, pretrained)'``.
+    """
+    from affect.learning.networks import PAPER_NAMES
+    from affect.learning.pretrained import PUBLISHED_WIDTH, network_width
+
+    width = run.profile.training.width
+    networks = dict.fromkeys(result.row.network for result in results.values())
+    published = [
+        PAPER_NAMES.get(network, network)
+        for network in networks
+        if network_width(width, run.weights.source(network) is not None) != width
+    ]
+    if not published:
+        return f"width x{width:g}"
+    return f"width x{width:g} ({', '.join(published)}: x{PUBLISHED_WIDTH:g}, pretrained)"
 
 
 def weights_setting(results: Iterable[RunResult] | dict[str, RunResult]) -> str:

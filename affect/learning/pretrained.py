@@ -8,6 +8,8 @@
 - :func:`load_pretrained`: a source's tensors mapped onto a built network: a VGG-Face state dict
   in any public key layout (docs/networks.md 2), a file written by ``scripts/convert_vggface.py``
   or a torchvision ImageNet file (``vgg16``, ``alexnet``, ``resnet50``).
+- :func:`network_width`: the width a network is built at: the published one (:data:`PUBLISHED_WIDTH`)
+  when it gets pretrained weights, whatever the profile, else the profile's.
 - :func:`read_weights_file`: a file read without running code (``torch.load`` with
   ``weights_only=True``, or safetensors); a file that would run code when loaded is refused.
 
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGENET",
+    "PUBLISHED_WIDTH",
     "Weights",
+    "network_width",
     "parse_weights",
     "LoadedWeights",
     "load_pretrained",
@@ -44,6 +48,8 @@ __all__ = [
 
 #: The source naming torchvision's published ImageNet weights of a network's architecture.
 IMAGENET = "imagenet"
+#: The channel-width multiplier of the published networks, the only one their weights fit.
+PUBLISHED_WIDTH = 1.0
 
 
 def _networks():
@@ -101,6 +107,16 @@ class Weights:
             f"The weights file {Path(self.file).name} holds {file_architecture(self.file)} weights, so "
             f"{', '.join(others)} trained from scratch (set NAME=SOURCE pairs to give each network its own)."
         )
+
+
+def network_width(profile_width: float, pretrained: bool) -> float:
+    """The channel-width multiplier to build a network at: :data:`PUBLISHED_WIDTH` when it
+    starts from pretrained weights (they fit the published networks only), else the profile's.
+
+    So every profile takes pretrained weights; the profile still sets everything else (input
+    size, batch, epochs), and the networks that start from scratch keep its width.
+    """
+    return PUBLISHED_WIDTH if pretrained else profile_width
 
 
 def parse_weights(value: str | os.PathLike | Mapping[str, str] | Weights | None) -> Weights:

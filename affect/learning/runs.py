@@ -79,7 +79,8 @@ class TrainingRun:
     classes : list of str
         Expression classes in output order; empty for VA.
     sizes : dict
-        The profile's :class:`affect.profiles.TrainingSizes`.
+        The :class:`affect.profiles.TrainingSizes` the network trained at: the profile's, at the
+        published width on pretrained weights (:func:`affect.learning.pretrained.network_width`).
     seed : int
     fold : int or None
     pretrained : str
@@ -288,8 +289,9 @@ def train(
     device : str
     weights : path or 'imagenet', optional
         This network's pretrained weights (:func:`affect.learning.pretrained.load_pretrained`;
-        a run's :meth:`affect.learning.pretrained.Weights.source`); without them the network
-        starts from scratch.
+        a run's :meth:`affect.learning.pretrained.Weights.source`), loaded into the network
+        built at the published width; without them the network starts from scratch at the
+        profile's width.
     augmented : path, optional
         An augmentation build (folder with ``manifest.csv``) added to the training split.
     fold : int, optional
@@ -366,7 +368,7 @@ def train(
             data_source,
             profile.name,
             classes,
-            asdict(sizes),
+            dict(module.hparams.sizes),
             seed,
             fold,
             module.hparams.pretrained,

@@ -59,7 +59,7 @@ from affect.learning.networks import (
     minimum_input_size,
 )
 from affect.learning.prepared import PreparedFaces
-from affect.learning.pretrained import load_pretrained
+from affect.learning.pretrained import load_pretrained, network_width
 from affect.learning.random_states import RandomStates
 from affect.profiles import TrainingSizes
 from affect.vocabulary import check_choice
@@ -395,8 +395,10 @@ def fit(
     device : str
         'auto', 'cpu', 'gpu' / 'cuda' (Lightning accelerator names).
     weights : path or 'imagenet', optional
-        Pretrained weights (:func:`affect.learning.pretrained.load_pretrained`); without them
-        the network starts from scratch. Table 9's network (``vggface_bu3dfe``) freezes its
+        Pretrained weights (:func:`affect.learning.pretrained.load_pretrained`); the network
+        is then built at the published width, whatever ``sizes.width``
+        (:func:`affect.learning.pretrained.network_width`); without them the network starts
+        from scratch at ``sizes.width``. Table 9's network (``vggface_bu3dfe``) freezes its
         convolutions only on pretrained weights; from scratch they train too
         (docs/networks.md 8.2).
     augment : bool
@@ -410,8 +412,8 @@ def fit(
     callbacks : sequence of Callback
         Extra Lightning callbacks.
     initial : path, optional
-        A checkpoint of this kit (same network, task and classes) whose weights the training
-        starts from: fine-tuning a network trained on another database (Table 3's fine-tuned
+        A checkpoint of this kit (same network, task and classes) whose weights, at its width,
+        the training starts from: fine-tuning a network trained on another database (Table 3's fine-tuned
         AffWildNet).
     devices : int, optional
         Training processes per node (GPUs, or CPU processes); None: Lightning's choice (every
@@ -437,7 +439,8 @@ def fit(
     # keeps the layout of the checkpoint it starts from, its landmark input included.
     batch_norm = weights is None if initial is None else _saved_hparams(initial).get("batch_norm", False)
     landmarks = landmarks if initial is None else _saved_hparams(initial).get("landmarks", False)
-    module = AffectModule(network, task, asdict(sizes), classes, weights_of_classes, landmarks, batch_norm=batch_norm)
+    built = asdict(_network_sizes(sizes, weights, initial))
+    module = AffectModule(network, task, built, classes, weights_of_classes, landmarks, batch_norm=batch_norm)
     if weights is not None:
         module.hparams["pretrained"] = load_pretrained(module.network, weights, progress=progress).source
         if network == "vggface_bu3dfe":
@@ -475,6 +478,17 @@ def fit(
             if is_first_process():
                 merge_curves(run_dir)
     return load_module(run_dir / CHECKPOINTS / "best.ckpt")
+
+
+def _network_sizes(
+    sizes: TrainingSizes, weights: str | os.PathLike | None, initial: str | os.PathLike | None
+) -> TrainingSizes:
+    """The profile's sizes at the width the network is built at: the published width on
+    pretrained weights (:func:`affect.learning.pretrained.network_width`), the width of the
+    checkpoint that a fine-tuned run starts from, else the profile's."""
+    if initial is None:
+        return replace(sizes, width=network_width(sizes.width, weights is not None))
+    return replace(sizes, width=_saved_hparams(initial).get("sizes", {}).get("width", sizes.width))
 
 
 def _per_process(sizes: TrainingSizes, processes: int) -> TrainingSizes:

@@ -230,3 +230,24 @@ def test_the_vgg_face_fer_row_pretrains_on_fer2013_then_fine_tunes_on_afew(tmp_p
     # Saved predictions are reused: a second call trains nothing and reads the same rows.
     again = affect_tables.run_table(only_fer, replace(run, reuse_results=True), gans=False)
     pd.testing.assert_frame_equal(again["VGG-FACE-FER [28]"].predictions, result.predictions)
+
+
+def test_a_smoke_table_4_on_imagenet_weights_says_so_and_builds_vgg_face_at_the_published_width(
+    tmp_path, monkeypatch, imagenet_vgg16
+):
+    from dataclasses import replace
+
+    from affect.learning import runs
+
+    monkeypatch.setenv("AFFECT_DATA", str(tmp_path / "data"))
+    run = start("smoke", "proxy", seed=0, weights="vggface=imagenet", out_dir=tmp_path / "reports")
+    spec = TABLES[4]
+    trained = replace(spec, rows=tuple(r for r in spec.rows if r.role in ("alexnet", tables.BASELINE)))
+    results = affect_tables.run_table(trained, run, gans=False)
+    frame = affect_tables.table_frame(spec, results, n_bootstrap=10)
+    md = affect_tables.write_affect_table(spec, frame, run, setting=tables.run_setting(run, results), notes=[])
+    title = md.read_text().splitlines()[0]
+    assert "weights: AlexNet: from scratch; VGG-FACE: ImageNet (torchvision vgg16 IMAGENET1K_V1)" in title
+    assert "width x0.0625 (VGG-FACE: x1, pretrained)" in title
+    widths = {r.row.network: runs.read_run(r.files[0].parent).sizes["width"] for r in results.values()}
+    assert widths == {"alexnet": 0.0625, "vggface": 1.0}

@@ -316,8 +316,8 @@ def test_table_9_freezes_its_convolutions_only_on_pretrained_weights(tmp_path, t
     sizes = replace(tiny_sizes, max_epochs=1)
     train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
     weights = None
-    if pretrained:  # a tiny VGG-16 state dict in torchvision's keys, at the test's width
-        donor = build_network("vggface", "expression", n_classes=3, input_size=32, width=sizes.width)
+    if pretrained:  # a VGG-16 state dict in torchvision's keys, at the published width
+        donor = build_network("vggface", "expression", n_classes=3, input_size=32, width=1.0)
         weights = tmp_path / "vgg16_tiny.pth"
         torch.save({f"features.{k}": v for k, v in donor.backbone.features.state_dict().items()}, weights)
     seen = []
@@ -340,3 +340,27 @@ def test_table_9_freezes_its_convolutions_only_on_pretrained_weights(tmp_path, t
     first_conv = module.network.backbone.features[0].weight
     assert torch.equal(first_conv, seen[0]) == pretrained  # frozen on pretrained weights, trained from scratch
     assert module.hparams.pretrained == ("vgg16_tiny.pth (torchvision vgg16 layout)" if pretrained else "from scratch")
+
+
+def test_imagenet_weights_build_the_published_width_and_scratch_keeps_the_profiles(
+    tmp_path, tiny_sizes, toy_faces, imagenet_vgg16
+):
+    sizes = replace(tiny_sizes, max_epochs=1)
+    train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
+    seen = []
+
+    class FirstWeights(Callback):
+        def on_train_start(self, trainer, module):
+            seen.append(module.network.backbone.features[0].weight.detach().clone())
+
+    pretrained = fit(
+        "vggface", "va", train, val, sizes, tmp_path / "imagenet", weights="imagenet", callbacks=[FirstWeights()]
+    )
+    assert pretrained.hparams.pretrained == "ImageNet (torchvision vgg16 IMAGENET1K_V1)"
+    assert pretrained.network.backbone.features[0].out_channels == 64 and pretrained.hparams.sizes["width"] == 1.0
+    assert torch.equal(seen[0], imagenet_vgg16["features.0.weight"])  # the checkpoint's, before training
+    scratch = fit("vggface", "va", train, val, sizes, tmp_path / "scratch")
+    assert scratch.network.backbone.features[0].out_channels == 4 and scratch.hparams.sizes["width"] == sizes.width
+    best = tmp_path / "imagenet" / "checkpoints" / "best.ckpt"
+    tuned = fit("vggface", "va", train, val, sizes, tmp_path / "tuned", initial=best)  # at its checkpoint's width
+    assert tuned.network.backbone.features[0].out_channels == 64 and tuned.hparams.sizes["width"] == 1.0
