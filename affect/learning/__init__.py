@@ -3,7 +3,8 @@
 - :mod:`affect.learning.networks`: VGG-FACE, VGG-FACE-GRU, ResNet-GRU, AlexNet and the BU-3DFE
   variant, built from torchvision, and the WideResNet age estimator.
 - :mod:`affect.learning.pretrained`: where each network starts from (a file the user holds,
-  torchvision's ImageNet weights, or scratch), read without running code and mapped onto the networks.
+  torchvision's ImageNet weights, or scratch), read without running code and mapped onto the networks,
+  which are built at the published width when they get weights.
 - :mod:`affect.learning.transforms`: network inputs and Table 9's on-the-fly augmentation.
 - :mod:`affect.learning.prepared`: face crops decoded once per split and cached on disk.
 - :mod:`affect.learning.data`: torch datasets of frames, and of clips cut inside each video.

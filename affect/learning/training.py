@@ -435,11 +435,17 @@ def fit(
     if task == "expression" and weighted_loss:
         labels = FrameDataset(train, task, classes, transforms.to_network_input()).values
         weights_of_classes = class_weights(labels, len(classes)).tolist()
-    # From scratch, VGG networks get batch normalisation (build_network); a fine-tuned run
-    # keeps the layout of the checkpoint it starts from, its landmark input included.
-    batch_norm = weights is None if initial is None else _saved_hparams(initial).get("batch_norm", False)
-    landmarks = landmarks if initial is None else _saved_hparams(initial).get("landmarks", False)
-    built = asdict(_network_sizes(sizes, weights, initial))
+    # From scratch, VGG networks get batch normalisation (build_network); pretrained ones are
+    # built at the published width; a fine-tuned run keeps the layout of the checkpoint it
+    # starts from, its width and landmark input included.
+    saved = None if initial is None else _saved_hparams(initial)
+    batch_norm = weights is None if saved is None else saved.get("batch_norm", False)
+    landmarks = landmarks if saved is None else saved.get("landmarks", False)
+    if saved is None:
+        width = network_width(sizes.width, weights is not None)
+    else:
+        width = saved.get("sizes", {}).get("width", sizes.width)
+    built = asdict(replace(sizes, width=width))
     module = AffectModule(network, task, built, classes, weights_of_classes, landmarks, batch_norm=batch_norm)
     if weights is not None:
         module.hparams["pretrained"] = load_pretrained(module.network, weights, progress=progress).source
@@ -478,17 +484,6 @@ def fit(
             if is_first_process():
                 merge_curves(run_dir)
     return load_module(run_dir / CHECKPOINTS / "best.ckpt")
-
-
-def _network_sizes(
-    sizes: TrainingSizes, weights: str | os.PathLike | None, initial: str | os.PathLike | None
-) -> TrainingSizes:
-    """The profile's sizes at the width the network is built at: the published width on
-    pretrained weights (:func:`affect.learning.pretrained.network_width`), the width of the
-    checkpoint that a fine-tuned run starts from, else the profile's."""
-    if initial is None:
-        return replace(sizes, width=network_width(sizes.width, weights is not None))
-    return replace(sizes, width=_saved_hparams(initial).get("sizes", {}).get("width", sizes.width))
 
 
 def _per_process(sizes: TrainingSizes, processes: int) -> TrainingSizes:

@@ -346,7 +346,7 @@ def test_imagenet_weights_build_the_published_width_and_scratch_keeps_the_profil
     tmp_path, tiny_sizes, toy_faces, imagenet_vgg16
 ):
     sizes = replace(tiny_sizes, max_epochs=1)
-    train, val = toy_faces(tmp_path, 32), toy_faces(tmp_path, 16, seed=1)
+    train, val = toy_faces(tmp_path, 16), toy_faces(tmp_path, 8, seed=1)
     seen = []
 
     class FirstWeights(Callback):
