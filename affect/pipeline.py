@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import time
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from affect import reporting
+from affect.files import atomic_write_text
 from affect.notebook_needs import MissingData, missing_data, notebook_needs
 
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
@@ -188,6 +190,8 @@ def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | 
         )
     except papermill.PapermillExecutionError as failure:
         error = f"cell {failure.exec_count}: {failure.ename}: {failure.evalue}"
+    if out.exists():
+        relative_paths(out, reports_dir)
     run = NotebookRun(
         notebook=path.stem,
         date=dt.datetime.now().isoformat(timespec="seconds"),
@@ -206,6 +210,20 @@ def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | 
         exc.run = run
         raise exc
     return run
+
+
+def relative_paths(notebook: Path, reports_dir: Path) -> None:
+    """Write ``reports_dir`` as a path relative to the executed ``notebook``'s folder inside it.
+
+    The parameters cell and the outputs (e.g. the paths of saved figures) name the reports
+    folder as the run saw it, on the machine that ran it; relative, a copied ``reports/`` (or
+    the one in the repository) points into itself, and the notebook run again from its folder
+    writes into the same reports folder.
+    """
+    text = notebook.read_text(encoding="utf-8")
+    absolute = str(reports_dir.resolve())
+    if absolute in text:
+        atomic_write_text(notebook, text.replace(absolute, os.path.relpath(absolute, notebook.parent.resolve())))
 
 
 def record_run(reports_dir: Path, run: NotebookRun) -> None:

@@ -249,3 +249,25 @@ def test_fer2013_is_an_optional_need_of_table_8_so_its_absence_skips_no_notebook
     (tmp_path / "afew").mkdir()
     assert notebook_needs.missing_data(needs["08"], get("smoke"), "real", "proxy") == ()
     assert "FER2013" in notebook_needs.SECTIONS["fer2013"]
+
+
+def test_executed_notebooks_name_their_reports_folder_relative_to_themselves(tmp_path):
+    import json
+
+    from affect.pipeline import relative_paths
+
+    reports = tmp_path / "reports"
+    notebook = reports / "notebooks" / "04_affectnet_va.ipynb"
+    notebook.parent.mkdir(parents=True)
+    cells = [
+        {"cell_type": "code", "source": [f'out_dir = "{reports}"\n'], "outputs": []},
+        {"cell_type": "code", "source": ["save()"], "outputs": [{"text": [f"{reports}/figures/fig14.png"]}]},
+    ]
+    notebook.write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    relative_paths(notebook, reports)
+    text = notebook.read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    cells = json.loads(text)["cells"]
+    assert cells[0]["source"] == ['out_dir = ".."\n']
+    assert cells[1]["outputs"][0]["text"] == ["../figures/fig14.png"]
+    assert (notebook.parent / "../figures/fig14.png").resolve() == reports / "figures" / "fig14.png"
