@@ -79,4 +79,4 @@ explore-check: install
 	AFFECT_EXPLORER_SCREENSHOTS=reports $(PY) -m pytest -q tests/explorer/test_browser.py
 
 clean-reports:
-	rm -rf reports/tables reports/figures reports/notebooks reports/results reports/README.md reports/runs.json reports/skipped.json
+	rm -rf reports/tables reports/figures reports/notebooks reports/results reports/README.md reports/runs.json reports/skipped.json reports/.reference

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -256,6 +257,33 @@ def record_skipped(
         reporting.atomic_write_text(path, json.dumps(skipped, indent=2, sort_keys=True))
 
 
+#: Marks a reports folder holding the repository's reference run (its commit inside).
+REFERENCE_MARK = ".reference"
+#: What a run writes into a reports folder: ``make clean-reports`` removes the same.
+RUN_OUTPUTS = ("tables", "figures", "notebooks", "results", "README.md", "runs.json", reporting.SKIPPED_FILE)
+
+
+def replace_reference_run(reports_dir: Path) -> bool:
+    """Clear the repository's reference run from ``reports_dir`` before a run writes there.
+
+    The reference run (one default ``make reproduce`` on the stand-ins, committed so that its
+    results can be read before running anything) keeps each row's ``predictions.csv``. A run
+    reuses saved predictions, so a new run in the same folder would not train but redraw the
+    reference's numbers, whatever its profile or data. Returns whether there was one to clear;
+    ``git checkout reports`` brings it back.
+    """
+    mark = reports_dir / REFERENCE_MARK
+    if not mark.exists():
+        return False
+    commit = mark.read_text(encoding="utf-8").strip()
+    for name in RUN_OUTPUTS:
+        target = reports_dir / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    mark.unlink()
+    print(f"{reports_dir}: replacing the reference run of commit {commit} (git checkout reports restores it)")
+    return True
+
+
 def reproduce(
     profile: str = "default",
     data_source: str = "proxy",
@@ -277,7 +305,9 @@ def reproduce(
     user-held pretrained weight file; None trains from scratch). A notebook receives only the
     names its parameters cell declares; each makes its :class:`affect.run.Run` from them.
 
-    Notebooks whose real data is missing are skipped and listed (:func:`plan`); with ``only``,
+    A reports folder holding the repository's reference run is cleared first, unless
+    ``reuse_results`` (:func:`replace_reference_run`). Notebooks whose real data is missing are
+    skipped and listed (:func:`plan`); with ``only``,
     a missing folder raises FileNotFoundError naming it. A failing notebook raises
     :class:`NotebookError`.
     """
@@ -289,6 +319,8 @@ def reproduce(
     skipped = [p for p in planned if not p.runs]
     if only and skipped:
         raise FileNotFoundError("; ".join(f"{p.path.name}: {p.reason()}" for p in skipped))
+    if not reuse_results:
+        replace_reference_run(reports)
     record_skipped(reports, planned, profile, data_source, gallery_source)
     for p in skipped:
         print(p.skip_line(), flush=True)

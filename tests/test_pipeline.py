@@ -271,3 +271,33 @@ def test_executed_notebooks_name_their_reports_folder_relative_to_themselves(tmp
     assert cells[0]["source"] == ['out_dir = ".."\n']
     assert cells[1]["outputs"][0]["text"] == ["../figures/fig14.png"]
     assert (notebook.parent / "../figures/fig14.png").resolve() == reports / "figures" / "fig14.png"
+
+
+def _reference_run(reports):
+    """A reports folder as the repository holds it: the reference run, its mark and a bench file."""
+    for name in ("tables", "figures", "notebooks", "results/runs/table_04/row"):
+        (reports / name).mkdir(parents=True)
+    (reports / "results/runs/table_04/row/predictions.csv").write_text("label,prediction\n")
+    (reports / "README.md").write_text("# reference\n")
+    (reports / "bench.json").write_text("{}")
+    (reports / pipeline.REFERENCE_MARK).write_text("abc1234\n")
+
+
+def test_a_run_replaces_the_reference_run_instead_of_reusing_its_predictions(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    _reference_run(reports)
+    assert pipeline.replace_reference_run(reports)
+    assert sorted(p.name for p in reports.iterdir()) == ["bench.json"]
+    assert "replacing the reference run of commit abc1234" in capsys.readouterr().out
+    assert not pipeline.replace_reference_run(reports)  # the run's own results are kept from now on
+
+
+def test_redrawing_keeps_the_reference_run(tmp_path):
+    notebooks, reports = tmp_path / "nb", tmp_path / "reports"
+    notebooks.mkdir()
+    _reference_run(reports)
+    pipeline.reproduce(profile="smoke", notebooks_dir=notebooks, reports_dir=reports, reuse_results=True)
+    assert (reports / "results/runs/table_04/row/predictions.csv").exists()
+    assert (reports / pipeline.REFERENCE_MARK).exists()
+    pipeline.reproduce(profile="smoke", notebooks_dir=notebooks, reports_dir=reports)
+    assert not (reports / "results").exists() and not (reports / pipeline.REFERENCE_MARK).exists()
