@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from affect import reporting
+from affect.data_paths import data_dir
 from affect.files import atomic_write_text
 from affect.notebook_needs import MissingData, missing_data, notebook_needs
 
@@ -192,7 +193,7 @@ def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | 
     except papermill.PapermillExecutionError as failure:
         error = f"cell {failure.exec_count}: {failure.ename}: {failure.evalue}"
     if out.exists():
-        relative_paths(out, reports_dir)
+        relative_paths(out, reports_dir, data_dir(), path.parent.parent)
     run = NotebookRun(
         notebook=path.stem,
         date=dt.datetime.now().isoformat(timespec="seconds"),
@@ -213,18 +214,22 @@ def run_notebook(path: Path, reports_dir: Path, parameters: dict, kernel: str | 
     return run
 
 
-def relative_paths(notebook: Path, reports_dir: Path) -> None:
-    """Write ``reports_dir`` as a path relative to the executed ``notebook``'s folder inside it.
+def relative_paths(notebook: Path, *folders: Path) -> None:
+    """Write ``folders`` (the reports folder, the data folder, the repository) as paths relative
+    to the executed ``notebook``'s folder.
 
-    The parameters cell and the outputs (e.g. the paths of saved figures) name the reports
-    folder as the run saw it, on the machine that ran it; relative, a copied ``reports/`` (or
-    the one in the repository) points into itself, and the notebook run again from its folder
-    writes into the same reports folder.
+    The parameters cell and the outputs (the paths of saved figures, the files a log line or a
+    library's warning names) name the folders as the run saw them, on the machine that ran it;
+    relative, a copied ``reports/`` (or the one in the repository) points into itself, and the
+    notebook run again from its folder writes into the same reports folder.
     """
     text = notebook.read_text(encoding="utf-8")
-    absolute = str(reports_dir.resolve())
-    if absolute in text:
-        atomic_write_text(notebook, text.replace(absolute, os.path.relpath(absolute, notebook.parent.resolve())))
+    here = notebook.parent.resolve()
+    changed = text
+    for absolute in sorted({str(Path(f).resolve()) for f in folders}, key=len, reverse=True):  # innermost first
+        changed = changed.replace(absolute, os.path.relpath(absolute, here))
+    if changed != text:
+        atomic_write_text(notebook, changed)
 
 
 def record_run(reports_dir: Path, run: NotebookRun) -> None:

@@ -262,14 +262,16 @@ def test_executed_notebooks_name_their_reports_folder_relative_to_themselves(tmp
     cells = [
         {"cell_type": "code", "source": [f'out_dir = "{reports}"\n'], "outputs": []},
         {"cell_type": "code", "source": ["save()"], "outputs": [{"text": [f"{reports}/figures/fig14.png"]}]},
+        {"cell_type": "code", "source": ["warn()"], "outputs": [{"text": [f"{tmp_path}/.venv/lib/x.py: warning"]}]},
     ]
     notebook.write_text(json.dumps({"cells": cells}), encoding="utf-8")
-    relative_paths(notebook, reports)
+    relative_paths(notebook, reports, tmp_path)
     text = notebook.read_text(encoding="utf-8")
     assert str(tmp_path) not in text
     cells = json.loads(text)["cells"]
     assert cells[0]["source"] == ['out_dir = ".."\n']
     assert cells[1]["outputs"][0]["text"] == ["../figures/fig14.png"]
+    assert cells[2]["outputs"][0]["text"] == ["../../.venv/lib/x.py: warning"]
     assert (notebook.parent / "../figures/fig14.png").resolve() == reports / "figures" / "fig14.png"
 
 
