@@ -178,21 +178,19 @@ def build(
             f"{out}: {len(pending)} of {len(np.unique(index))} shards are not finished (first: "
             f"{shards.shard_folder(out, pending[0][0])}); run their --shard sets first"
         )
+    pending = _balanced(pending, rows_of, int(jobs) if engine != "serial" else 1)
     root_text = None if source_root is None else str(source_root)
     tasks = (
-        ShardTask(
-            shard,
-            str(out),
-            shard_jobs(plan.iloc[rows_of[shard]], seed, measure_identity, identity_every, root_text),
-            shard_digest,
-            skip_errors,
-            retry_skipped,
+        ShardTask(shard, str(out), piece, shard_digest, skip_errors, retry_skipped, pieces)
+        for shard, shard_digest, pieces in pending
+        for piece in _pieces(
+            shard_jobs(plan.iloc[rows_of[shard]], seed, measure_identity, identity_every, root_text), pieces
         )
-        for shard, shard_digest in pending
     )
 
     bar = _progress_bar(int(selected.sum()), done_jobs, progress)
     failed, worker_seconds, worker_cpu_seconds = 0, 0.0, 0.0
+    split = {shard: [pieces, 0, shard_digest] for shard, shard_digest, pieces in pending if pieces > 1}
     try:
         runs = run_shards(tasks, augmenter, engine=engine, jobs=int(jobs), scheduler=scheduler) if pending else ()
         for result in runs:
@@ -200,6 +198,8 @@ def build(
             worker_seconds += result.seconds
             worker_cpu_seconds += result.cpu_seconds
             bar.update(result.jobs)
+            if result.index in split:
+                _piece_finished(out, result, split, skip_errors)
     finally:
         bar.close()
 
@@ -231,6 +231,36 @@ def build(
     ours.attrs["worker_seconds"] = worker_seconds
     ours.attrs["worker_cpu_seconds"] = worker_cpu_seconds
     return ours
+
+
+def _balanced(pending: list[tuple[int, str]], rows_of: dict, workers: int) -> list[tuple[int, str, int]]:
+    """The pending shards as (shard, digest, pieces), largest first, the last ``workers`` in two pieces.
+
+    Largest first (longest-processing-time order) leaves the small shards for the end, and
+    splitting the last ones halves the time a worker can sit idle while the others finish
+    their last shard (a shard of one photo is about a second of work on one core).
+    """
+    order = sorted(pending, key=lambda item: -len(rows_of[item[0]]))  # stable: ties keep shard order
+    tail = len(order) - workers if workers > 1 else len(order)
+    return [(shard, digest, 1 if i < tail or len(rows_of[shard]) < 2 else 2) for i, (shard, digest) in enumerate(order)]
+
+
+def _pieces(jobs: list[dict], pieces: int) -> list[list[dict]]:
+    """``jobs`` in ``pieces`` consecutive runs (photo by photo, so a photo spans at most two)."""
+    cut = np.linspace(0, len(jobs), pieces + 1).round().astype(int)
+    return [jobs[a:b] for a, b in zip(cut[:-1], cut[1:])]
+
+
+def _piece_finished(out: Path, result, split: dict[int, list], skip_errors: bool) -> None:
+    """Count a finished piece of a split shard; mark the shard done when its last piece ends with
+    no failed job (a piece never marks its shard done itself)."""
+    record = split[result.index]
+    record[0] -= 1
+    record[1] += result.failed
+    if record[0] == 0 and record[1] == 0:
+        folder = shards.shard_folder(out, result.index)
+        skipped = len(read_skipped(folder / SKIPPED)) if skip_errors else 0
+        shards.mark_done(folder, result.index, record[2], len(shards.finished_outputs(out, folder)), skipped)
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):

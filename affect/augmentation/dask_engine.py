@@ -130,9 +130,11 @@ def run_dask(
         workers = jobs if scheduler is None else len(client.scheduler_info().get("workers", {}))
         window = 2 * max(workers, 1)
         token = uuid.uuid4().hex[:8]  # keys unique per build: a shared scheduler may hold old ones
+        numbers = itertools.count()  # and per task: the pieces of a split shard share its index
 
         def submit(task: ShardTask):
-            return client.submit(_run_on_worker, task, key=f"affect-shard-{task.index:04d}-{token}", retries=RETRIES)
+            key = f"affect-shard-{task.index:04d}-{next(numbers)}-{token}"
+            return client.submit(_run_on_worker, task, key=key, retries=RETRIES)
 
         pending = iter(tasks)
         running = as_completed([submit(task) for task in itertools.islice(pending, window)])

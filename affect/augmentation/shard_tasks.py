@@ -49,6 +49,7 @@ class ShardTask:
     digest: str
     skip_errors: bool
     retry_skipped: bool
+    pieces: int = 1  # the shard's jobs are split into this many tasks; a piece leaves marking done to the build
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def run_shard(task: ShardTask, augmenter: Augmenter) -> ShardResult:
         raise full from None
     finally:
         part.close()
-    if not failed:
+    if not failed and task.pieces == 1:
         shards.mark_done(folder, task.index, task.digest, len(done) + images, len(skipped))
     return ShardResult(
         task.index,

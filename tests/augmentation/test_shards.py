@@ -247,6 +247,54 @@ def test_serial_and_pool_builds_give_the_same_bytes_as_jpeg(tmp_path, classes):
     assert images_of(tmp_path / "one") == images_of(tmp_path / "pool")
 
 
+def test_largest_shards_go_first_and_the_last_ones_are_split_for_the_workers():
+    from affect.augmentation.build import _balanced, _pieces
+
+    rows_of = {0: [0], 1: [1, 2, 3], 2: [4, 5], 3: [6, 7], 4: [8]}
+    pending = [(shard, f"d{shard}") for shard in rows_of]
+    assert _balanced(pending, rows_of, 1) == [(1, "d1", 1), (2, "d2", 1), (3, "d3", 1), (0, "d0", 1), (4, "d4", 1)]
+    # two workers: the last two shards would be split, but a one-job shard cannot be
+    assert _balanced(pending, rows_of, 2)[-3:] == [(3, "d3", 1), (0, "d0", 1), (4, "d4", 1)]
+    rows_of[4] = [8, 9]
+    assert [(shard, p) for shard, _, p in _balanced(pending, rows_of, 2)] == [(1, 1), (2, 1), (3, 1), (4, 2), (0, 1)]
+    jobs = [{"output": str(i)} for i in range(5)]
+    assert _pieces(jobs, 2) == [jobs[:2], jobs[2:]] and _pieces(jobs, 1) == [jobs]
+
+
+def test_a_shard_run_in_pieces_is_marked_done_only_when_every_piece_finished(tmp_path, classes):
+    from affect.augmentation.shard_tasks import ShardTask, run_shard, shard_jobs
+
+    jobs = _plan(tmp_path, classes, subjects=("s1",), per_subject=2)
+    out = tmp_path / "out"
+    shards.write_layout(out, 1)
+    digest = shards.digest(jobs["output"])
+    rows = shard_jobs(jobs, 0, False, 1)
+    half = len(rows) // 2
+    folder = shards.shard_folder(out, 0)
+    run_shard(ShardTask(0, str(out), rows[:half], digest, False, False, 2), TintAugmenter())
+    assert not shards.is_done(folder, digest)  # a piece leaves the marking to the build
+    with pytest.raises(KeyboardInterrupt):  # the second piece is killed after one image
+        run_shard(ShardTask(0, str(out), rows[half:], digest, False, False, 2), StopAfter(1))
+    assert not shards.is_done(folder, digest)
+    resumed = _build(jobs, out, n_shards=1, engine="pool", jobs=2)  # finishes the rest, in pieces
+    assert shards.is_done(folder, digest)
+    assert json.loads((folder / shards.DONE_FILE).read_text())["images"] == len(jobs)
+    pd.testing.assert_frame_equal(resumed, _build(jobs, tmp_path / "whole", n_shards=1))
+    assert images_of(out) == images_of(tmp_path / "whole")
+
+
+def test_a_pool_build_marks_every_shard_done_so_a_rerun_has_nothing_to_do(tmp_path, classes):
+    jobs = _plan(tmp_path, classes)
+    out = tmp_path / "pool"
+    _build(jobs, out, engine="pool", jobs=2, n_shards=8)
+    used = np.unique(shards.shard_of(jobs["source"], 8))
+    for shard in used:
+        rows = jobs[shards.shard_of(jobs["source"], 8) == shard]
+        assert shards.is_done(shards.shard_folder(out, int(shard)), shards.digest(rows["output"]))
+    again = _build(jobs, out, StopAfter(0), engine="pool", jobs=2, n_shards=8)  # would stop on any job
+    assert len(again) == len(jobs)
+
+
 def test_shard_option_is_parsed_and_checked():
     from affect.cli import _shard_set, main
 
