@@ -7,7 +7,8 @@ over hundreds of thousands of frames). :func:`prepare` turns a database frame (t
 - ``faces.npy``: ``(N, S, S, 3)`` uint8 RGB crops, read through a memory map;
 - ``landmarks.npy``: ``(N, 68, 2)`` float32, the landmarks in crop coordinates scaled to
   [-1, 1], the second input of VGG-FACE-GRU and AffWildNet (Sec. 6.2.1.2): the database's, or
-  dlib's 68-point predictor's on a face its detector found; NaN where neither is known;
+  dlib's 68-point predictor's in the database's face box or on a face its detector found; NaN
+  where none is known;
 - ``index.csv``: one row per crop with ``id, subject, video, frame, valence, arousal,
   expression, path, crop`` (``crop`` says how the face was found), plus ``age_low, age_high``
   (years) when the frame has them (the age databases of Sec. 6.5).
@@ -70,8 +71,8 @@ INDEX_COLUMNS = ("id", "subject", "video", "frame", "valence", "arousal", "expre
 #: Age targets carried into the index when the frame has them (the age estimator, Sec. 6.5).
 AGE_COLUMNS = ("age_low", "age_high")
 # Bump when the crop geometry or the file format changes (2: rows without a face left out;
-# 3: detected faces get the shape predictor's landmarks).
-_VERSION = 3
+# 3: detected faces get the shape predictor's landmarks; 4: so do faces cropped from a box).
+_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,10 @@ def _crop(image: np.ndarray, landmarks, box, size: int, margin: float):
         crop, moved = align_face(image, np.asarray(landmarks, dtype=np.float64), size, margin)
         return crop, moved, "landmarks"
     if box is not None and not (isinstance(box, float) and math.isnan(box)):
-        return _box_crop(image, box, size), None, "box"
+        matrix = _box_matrix(box, size)
+        crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        marks = _landmarks_in_box(image, box)
+        return crop, None if marks is None else marks @ matrix[:, :2].T + matrix[:, 2], "box"
     found = _detect(image)
     if found is not None:
         crop, moved = align_face(image, found, size, margin)
@@ -440,12 +444,29 @@ def alignment_matrix(landmarks: np.ndarray, size: int, margin: float = MARGIN) -
 
 def _box_crop(image: np.ndarray, box, size: int, margin: float = 1.1) -> np.ndarray:
     """A square around a (left, top, right, bottom) box, ``margin`` times its larger side."""
+    matrix = _box_matrix(box, size, margin)
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _box_matrix(box, size: int, margin: float = 1.1) -> np.ndarray:
+    """The (2, 3) scale-and-shift from photo to crop pixels of :func:`_box_crop`."""
     left, top, right, bottom = (float(v) for v in box)
     centre = np.array([(left + right) / 2, (top + bottom) / 2])
     side = max(right - left, bottom - top, 1.0) * margin
     matrix = np.array([[size / side, 0, 0], [0, size / side, 0]])
     matrix[:, 2] = size / 2 - centre * size / side
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return matrix
+
+
+def _landmarks_in_box(image: np.ndarray, box) -> np.ndarray | None:
+    """The 68 landmarks (pixels) dlib's shape predictor places in a database's face box; None
+    for a box of no area. The crop stays the box's: only the landmarks are added."""
+    from affect.face.landmarks import detect_landmarks
+
+    try:
+        return detect_landmarks(image, box)
+    except ValueError:  # right <= left or bottom <= top
+        return None
 
 
 def _detect(image: np.ndarray) -> np.ndarray | None:

@@ -176,6 +176,19 @@ def test_a_face_box_column_is_used_where_landmarks_are_missing(tmp_path, monkeyp
     faces = prepare(frame, tmp_path / "cache", 32)
     assert faces.index["crop"].tolist() == ["box", "box"]
     assert faces.faces[0][12:20, 12:20].min() > 200  # the square fills the crop's centre
+    # dlib's predictor marks each box: the landmarks are about the crop (in [-1, 1] give or take), not NaN
+    assert np.isfinite(faces.landmarks).all() and np.abs(faces.landmarks).max() < 1.2
+
+
+def test_landmarks_predicted_in_a_box_are_moved_into_the_box_crop(tmp_path, monkeypatch):
+    marks = _face_landmarks(centre=(70.0, 60.0), scale=20.0)
+    monkeypatch.setattr(prepared, "_landmarks_in_box", lambda image, box: marks)
+    frame = _database(tmp_path, video_frames=1).iloc[:1].copy()
+    frame["landmarks"], frame["box"] = [None], [(50, 40, 90, 80)]
+    faces = prepare(frame, tmp_path / "cache", 44)
+    # the box's 40 px side, times 1.1, becomes 44 px: one photo pixel per crop pixel, centre (70, 60) -> (22, 22)
+    expected = (marks - (70.0, 60.0) + 22.0) / 22.0 - 1.0
+    np.testing.assert_allclose(faces.landmarks[0], expected, atol=1e-5)
 
 
 def test_faces_with_landmarks_outside_the_image_or_a_one_pixel_image_are_left_out_and_counted(
