@@ -251,6 +251,8 @@ def run_table(
         parts, files, pretrained = [], [], "from scratch"
         for run_dir, fold in _run_dirs(run, spec, row, folds):
             predictions = run_dir / evaluation.PREDICTIONS
+            if not run.reuse_results:  # rows after a fine-tuning start from another row's checkpoint
+                tables.move_aside_if_stale(run_dir, run, row.network if initial_free(row) else None)
             if not predictions.exists():
                 if run.reuse_results:
                     raise tables.not_saved(predictions)
@@ -290,6 +292,11 @@ def run_table(
     return results
 
 
+def initial_free(row: Row) -> bool:
+    """Whether a row starts from the run's weights, not from another row's checkpoint."""
+    return row.fine_tune is None and row.pretrain is None
+
+
 def _checkpoint_of(number: int, label: str, run: Run) -> Path:
     """The best checkpoint of another table's row, trained first if this run has none yet."""
     from affect.learning import training
@@ -298,6 +305,8 @@ def _checkpoint_of(number: int, label: str, run: Run) -> Path:
     row = next(r for r in spec.rows if r.label == label)
     [(run_dir, _)] = _run_dirs(run, spec, row)
     best = run_dir / training.CHECKPOINTS / "best.ckpt"
+    if not run.reuse_results:
+        tables.move_aside_if_stale(run_dir, run, row.network if initial_free(row) else None)
     if not (run_dir / "predictions.csv").exists():
         run_table(
             TableSpec(spec.number, spec.database, spec.task, spec.title, (row,), spec.criteria),
@@ -323,6 +332,8 @@ def pretrained_checkpoint(run: Run, network: str, database: str, *, progress: bo
     from affect.learning import evaluation, runs, training
 
     run_dir = pretraining_dir(run, network, database)
+    if not run.reuse_results:
+        tables.move_aside_if_stale(run_dir, run, network)
     if not (run_dir / evaluation.PREDICTIONS).exists():
         run.database(database)
         runs.train(

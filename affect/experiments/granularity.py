@@ -231,6 +231,8 @@ def _train(
     from affect.learning import evaluation, runs
 
     predictions = run_dir / evaluation.PREDICTIONS
+    if not run.reuse_results:
+        tables.move_aside_if_stale(run_dir, run, row.network)
     if not predictions.exists():
         if run.reuse_results:
             raise tables.not_saved(predictions)

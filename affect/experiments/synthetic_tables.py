@@ -220,6 +220,8 @@ def synthetic_train_run(
 
     run_dir = _run_folder(run, 11, source, method)
     predictions = run_dir / evaluation.PREDICTIONS
+    if not run.reuse_results:
+        tables.move_aside_if_stale(run_dir, run, source.kit_network)
     if not predictions.exists():
         if run.reuse_results:
             raise tables.not_saved(predictions)

@@ -156,6 +156,35 @@ def not_saved(path: Path) -> FileNotFoundError:
     return FileNotFoundError(f"{path}: not saved; run the notebook without reuse_results first")
 
 
+def move_aside_if_stale(run_dir: Path, run: Run, network: str | None) -> None:
+    """Move a saved run to ``<run_dir>.previous`` when it was made with another data source,
+    profile or seed than ``run``, or (given ``network``) other weights than ``run`` gives that
+    network, so that it trains again: a run reuses the predictions it finds, and must not reuse
+    another setting's."""
+    import shutil
+
+    from affect.learning import pretrained, runs
+
+    if not (run_dir / runs.RUN_FILE).is_file():
+        return
+    saved = runs.read_run(run_dir)
+    compared = [
+        ("data source", saved.data_source, run.data_source),
+        ("profile", saved.profile, run.profile.name),
+        ("seed", saved.seed, run.seed),
+    ]
+    differs = [f"{name} {old!r}, now {new!r}" for name, old, new in compared if old != new]
+    if network is not None:
+        expected = pretrained.label_start(network, run.weights.source(network))
+        if not saved.pretrained.startswith(expected):
+            differs.append(f"weights {saved.pretrained!r}, now {expected.removesuffix(' (')!r}")
+    if differs:
+        previous = run_dir.with_name(f"{run_dir.name}.previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        run_dir.rename(previous)
+        print(f"{run_dir}: saved with {'; '.join(differs)}: moved to {previous.name}, training again")
+
+
 def prediction_files(result: RunResult, reports_dir: Path | None) -> str:
     """A run's prediction files, relative to ``reports_dir`` (None: as they are), joined by ';'."""
     return ";".join(relative_path(f, reports_dir) if reports_dir else str(f) for f in result.files)

@@ -44,6 +44,7 @@ __all__ = [
     "read_weights_file",
     "file_architecture",
     "imagenet_file",
+    "label_start",
 ]
 
 #: The source naming torchvision's published ImageNet weights of a network's architecture.
@@ -359,14 +360,21 @@ def load_pretrained(
     else:
         mapped, layout = _map_torchvision(state, path, architecture)
     loaded, kept = _copy_into(network.backbone, mapped, path, layout)
-    if imagenet:
-        label = f"ImageNet (torchvision {architecture} IMAGENET1K_V1)"
-    elif isinstance(meta.get("source"), str):
-        label = f"{path.name} ({meta['source']})"
-    else:
-        label = f"{path.name} ({layout} layout)"
+    label = label_start(network.name, source)
+    if not imagenet:
+        label += f"{meta['source']})" if isinstance(meta.get("source"), str) else f"{layout} layout)"
     network.weights = label
     return LoadedWeights(label, tuple(f"backbone.{k}" for k in loaded), tuple(kept))
+
+
+def label_start(network: str, source: str | os.PathLike | None) -> str:
+    """How the label :func:`load_pretrained` gives ``source`` starts (the whole label for ImageNet
+    and from scratch); what a saved run's ``pretrained`` is checked against."""
+    if source is None:
+        return "from scratch"
+    if os.fspath(source) == IMAGENET:
+        return f"ImageNet (torchvision {_networks().ARCHITECTURES[network]} IMAGENET1K_V1)"
+    return f"{Path(source).name} ("
 
 
 def _map_vgg(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, torch.Tensor], str]:

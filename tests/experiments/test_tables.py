@@ -68,3 +68,56 @@ def test_write_table_puts_heading_table_caption_stand_in_notice_and_notes_in_ord
     assert md == tmp_path / "tables" / "table_07.md" and (tmp_path / "tables" / "table_07.csv").is_file()
     assert lines[0] == f"### Table 7: {run.title('T')} [S]"
     assert lines[-6:] == ["C.", reporting.PROXY_NOTICE, "", "first", "", "second"]
+
+
+def test_a_saved_run_of_other_settings_is_moved_aside_and_not_reused(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from affect.learning import runs
+    from affect.learning.pretrained import parse_weights
+
+    def saved(folder, data_source="proxy", pretrained="from scratch"):
+        folder.mkdir(parents=True)
+        record = runs.TrainingRun(
+            str(folder),
+            "vggface",
+            "va",
+            "affectnet",
+            data_source,
+            "smoke",
+            [],
+            {},
+            0,
+            None,
+            pretrained,
+            None,
+            False,
+            {},
+        )
+        runs.write_run(record, folder)
+        (folder / "predictions.csv").write_text("id\n")
+        return folder
+
+    run = SimpleNamespace(
+        data_source="proxy", profile=SimpleNamespace(name="smoke"), seed=0, weights=parse_weights(None)
+    )
+    same = saved(tmp_path / "same")
+    tables.move_aside_if_stale(same, run, "vggface")
+    assert (same / "predictions.csv").is_file()  # the same settings: reused
+
+    real = saved(tmp_path / "real", data_source="real")
+    tables.move_aside_if_stale(real, run, "vggface")
+    assert not real.exists() and (tmp_path / "real.previous" / "predictions.csv").is_file()
+    assert (
+        "saved with data source 'real', now 'proxy': moved to real.previous, training again" in capsys.readouterr().out
+    )
+
+    imagenet = SimpleNamespace(**{**vars(run), "weights": parse_weights("vggface=imagenet")})
+    scratch = saved(tmp_path / "scratch")
+    tables.move_aside_if_stale(scratch, imagenet, "vggface")
+    assert not scratch.exists()
+    assert "weights 'from scratch', now 'ImageNet (torchvision vgg16 IMAGENET1K_V1)'" in capsys.readouterr().out
+    pretrained = saved(tmp_path / "pretrained", pretrained="ImageNet (torchvision vgg16 IMAGENET1K_V1)")
+    tables.move_aside_if_stale(pretrained, imagenet, "vggface")
+    tables.move_aside_if_stale(pretrained, run, None)  # a row fine-tuned from another: weights not compared
+    assert pretrained.exists()
