@@ -33,7 +33,7 @@ from affect.augmentation.output_folder import (
     run_settings,
     stored_format,
 )
-from affect.augmentation.shard_tasks import ShardTask, shard_jobs
+from affect.augmentation.shard_tasks import ShardResult, ShardTask, shard_jobs
 from affect.augmentation.shards import SHARDS, SKIPPED, read_skipped
 from affect.augmentation.targets import PLAN_COLUMNS, plan
 from affect.files import atomic_write_text, relative_path
@@ -251,7 +251,7 @@ def _pieces(jobs: list[dict], pieces: int) -> list[list[dict]]:
     return [jobs[a:b] for a, b in zip(cut[:-1], cut[1:])]
 
 
-def _piece_finished(out: Path, result, split: dict[int, list], skip_errors: bool) -> None:
+def _piece_finished(out: Path, result: ShardResult, split: dict[int, list], skip_errors: bool) -> None:
     """Count a finished piece of a split shard; mark the shard done when its last piece ends with
     no failed job (a piece never marks its shard done itself)."""
     record = split[result.index]
