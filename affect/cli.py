@@ -1328,14 +1328,16 @@ def _bench_parts(args: argparse.Namespace) -> list:
 
         return replace(result, path=path_frames_per_s(AffectSynthesizer.from_file()))
 
+    # The engines' throughput (scale) runs before the training part, in a process that has not
+    # trained networks, as an 'affect augment' process has not: workers are forked from it.
     chosen = {
         "engine": True,
-        "training": not args.skip_training,
         "scale": not args.skip_scale,
+        "training": not args.skip_training,
         "explorer": not args.skip_explorer,
         "path": not args.skip_path,
     }
-    parts = {"engine": engine, "training": training, "scale": scale, "explorer": explorer, "path": path}
+    parts = {"engine": engine, "scale": scale, "training": training, "explorer": explorer, "path": path}
     return [(name, parts[name]) for name, wanted in chosen.items() if wanted]
 
 

@@ -1,7 +1,7 @@
 """``make bench`` part by part: :func:`run_parts` keeps each part's figures as soon as it ends.
 
 A part is a name and a function from the results so far to the results with its own added
-(the engine timings, training, quality, scale, the explorer, the VA path). After every part
+(the engine timings and quality, scale, training, the explorer, the VA path). After every part
 ``bench.json`` and ``bench.md`` are rewritten atomically, so a part that fails, or a run that
 is stopped, keeps the figures of the parts before it; a failed part is recorded with its
 one-line error (:attr:`affect.bench.result.BenchResult.failures`) and the next part runs.
