@@ -131,13 +131,17 @@ def kernel_name() -> str:
 
 
 def git_commit(directory: Path) -> str:
-    """Short commit id of the checkout (with ``+dirty`` when it has local changes), or ``unknown``."""
+    """Short commit id of the checkout (with ``+dirty`` when it has local changes outside
+    ``reports/``, which a run itself rewrites), or ``unknown``."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=directory, check=True, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top,exclude)reports"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
