@@ -12,12 +12,14 @@ DOCS = ROOT / "docs"
 _MENTION = re.compile(r"(?<![\w/])docs/([\w-]+)\.md(?:`{0,2} (\d+(?:\.\d+)*))?")
 #: A citation of one of the documented reference pages without the docs/ prefix.
 _PAGE = re.compile(r"[\w./-]*\.md")
-_REFERENCE_PAGES = {"networks.md", "scale.md", "peers.md"}
+#: The gathered-facts pages the docs replace, by stem (docs/networks.md holds the facts of the first).
+_REFERENCE_STEMS = ("networks", "scale", "peers")
+_REFERENCE_PAGES = {f"{stem}.md" for stem in _REFERENCE_STEMS}
 _HEADING = re.compile(r"^#+\s+(.*)$", re.MULTILINE)
 
 
 def _cites_a_bare_page(text):
-    """Whether ``text`` names networks.md, scale.md or peers.md anywhere but directly under docs/."""
+    """Whether ``text`` names one of :data:`_REFERENCE_PAGES` anywhere but directly under docs/."""
     return any(
         page.rsplit("/", 1)[-1] in _REFERENCE_PAGES and not page.startswith("docs/") for page in _PAGE.findall(text)
     )
@@ -81,8 +83,8 @@ def test_no_citation_of_a_page_outside_the_repository():
     "text, bare",
     [
         ("(networks.md 5)", True),
-        ("reference/peers.md 1.1", True),
-        ("``reference/scale.md`` 6", True),
+        (f"reference/{_REFERENCE_STEMS[2]}.md 1.1", True),
+        (f"``reference/{_REFERENCE_STEMS[1]}.md`` 6", True),
         ("(docs/networks.md 5)", False),
         ("docs/gan_baselines.md 1.2", False),
     ],
