@@ -388,10 +388,8 @@ def _crop(image: np.ndarray, landmarks, box, size: int, margin: float):
         crop, moved = align_face(image, np.asarray(landmarks, dtype=np.float64), size, margin)
         return crop, moved, "landmarks"
     if box is not None and not (isinstance(box, float) and math.isnan(box)):
-        matrix = _box_matrix(box, size)
-        crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-        marks = _landmarks_in_box(image, box)
-        return crop, None if marks is None else marks @ matrix[:, :2].T + matrix[:, 2], "box"
+        marks, matrix = _landmarks_in_box(image, box), _box_matrix(box, size)
+        return _box_crop(image, box, size), None if marks is None else marks @ matrix[:, :2].T + matrix[:, 2], "box"
     found = _detect(image)
     if found is not None:
         crop, moved = align_face(image, found, size, margin)
